@@ -1,0 +1,15 @@
+using System.CommandLine;
+
+namespace NativeCert.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => CliApp.Run(BuildRoot(), args, Console.Out, Console.Error);
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand("NativeCert: certified robustness against backdoor (training-data poisoning) attacks by randomized smoothing.");
+        // One line per command group; each lives in Commands/.
+        return root;
+    }
+}

@@ -1,0 +1,69 @@
+namespace NativeCert.Data;
+
+/// <summary>Image layout of a feature row, channel-major: feature index = (c·H + y)·W + x.</summary>
+public readonly record struct ImageShape(int Channels, int Height, int Width)
+{
+    public int Size => Channels * Height * Width;
+    public override string ToString() => $"{Channels}x{Height}x{Width}";
+}
+
+/// <summary>
+/// An in-memory labelled dataset: float32 features row-major <c>(Count, Dimension)</c> in input units
+/// (pixels scaled to [0,1] by the image loaders), integer labels in [0, ClassCount).
+/// Noise σ and certified radii are in these same units.
+/// </summary>
+public sealed class Dataset
+{
+    /// <summary>Features, <c>(Count, Dimension)</c> row-major.</summary>
+    public float[] Features { get; }
+    /// <summary>Labels, <c>(Count)</c>, each in [0, ClassCount).</summary>
+    public int[] Labels { get; }
+    public int Count { get; }
+    public int Dimension { get; }
+    public int ClassCount { get; }
+    /// <summary>Image shape of a row when the data are images; null for tabular data.</summary>
+    public ImageShape? Shape { get; }
+    /// <summary>Where the data came from, for messages and run configs (a name or a path).</summary>
+    public string Source { get; }
+
+    public Dataset(float[] features, int[] labels, int dimension, int classCount, ImageShape? shape, string source)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (dimension <= 0) throw new ArgumentOutOfRangeException(nameof(dimension));
+        if (features.Length != (long)labels.Length * dimension)
+            throw new ArgumentException($"{features.Length} features do not make {labels.Length} rows of {dimension}");
+        if (shape is { } s && s.Size != dimension)
+            throw new ArgumentException($"image shape {s} does not have {dimension} features");
+        Features = features;
+        Labels = labels;
+        Count = labels.Length;
+        Dimension = dimension;
+        ClassCount = classCount;
+        Shape = shape;
+        Source = source;
+    }
+
+    public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * Dimension, Dimension);
+
+    /// <summary>A new dataset holding the given rows, in the given order (features copied).</summary>
+    public Dataset Select(ReadOnlySpan<int> rows, string? source = null)
+    {
+        var f = new float[(long)rows.Length * Dimension];
+        var l = new int[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Row(rows[i]).CopyTo(f.AsSpan(i * Dimension, Dimension));
+            l[i] = Labels[rows[i]];
+        }
+        return new Dataset(f, l, Dimension, ClassCount, Shape, source ?? Source);
+    }
+
+    /// <summary>Rows per class, <c>(ClassCount)</c>.</summary>
+    public int[] ClassCounts()
+    {
+        var counts = new int[ClassCount];
+        foreach (int y in Labels) counts[y]++;
+        return counts;
+    }
+}

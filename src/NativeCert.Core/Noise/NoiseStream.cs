@@ -1,0 +1,69 @@
+using System.Runtime.CompilerServices;
+
+namespace NativeCert.Noise;
+
+/// <summary>
+/// The independent random streams of a run. Each is a Philox counter word, so two streams never share
+/// a counter and therefore never share a random number.
+/// </summary>
+public enum NoiseStream : uint
+{
+    /// <summary>Gaussian noise on training features: counter (feature/4, example, model, 0).</summary>
+    TrainingNoise = 0,
+    /// <summary>Gaussian noise on test inputs, one draw per (model, input): counter (feature/4, input, model, 1).</summary>
+    TestNoise = 1,
+    /// <summary>He-normal weight init: counter (parameter/4, 0, model, 2).</summary>
+    WeightInit = 2,
+    /// <summary>Per-epoch Fisher–Yates shuffle: counter (position/4, epoch, model, 3).</summary>
+    Shuffle = 3,
+}
+
+/// <summary>
+/// The noise contract shared by every backend (docs/engine.md): key = (seed low word, seed high word);
+/// counter = (index/4, row, model, stream); lane = index % 4. Gaussians come from Box–Muller on pairs of
+/// lanes, (0,1) and (2,3).
+/// </summary>
+public static class NoiseKey
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (uint K0, uint K1) FromSeed(ulong seed) => ((uint)seed, (uint)(seed >> 32));
+
+    /// <summary>The four raw 32-bit words of block <paramref name="block"/> (= index/4) of a stream row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (uint X0, uint X1, uint X2, uint X3) Block(ulong seed, NoiseStream stream, uint model, uint row, uint block)
+    {
+        var (k0, k1) = FromSeed(seed);
+        return Philox4x32.Generate(block, row, model, (uint)stream, k0, k1);
+    }
+}
+
+/// <summary>
+/// Box–Muller, exactly as every backend computes it, in float32:
+/// u1 = ((x0 &gt;&gt; 8) + 1)·2⁻²⁴ ∈ (0, 1], u2 = (x1 &gt;&gt; 8)·2⁻²⁴ ∈ [0, 1),
+/// r = √(−2 ln u1), z0 = r cos(2π u2), z1 = r sin(2π u2).
+/// The 24-bit uniforms are exact in float32; the only departure from an exact Gaussian is the tail cut at
+/// |z| ≤ √(48 ln 2) ≈ 5.77 (probability 2⁻²⁴ ≈ 6e-8 per pair), documented in docs/engine.md.
+/// </summary>
+public static class BoxMuller
+{
+    public const float TwoPi = 6.2831853071795864769f;
+    public const float Inv24 = 1.0f / 16777216.0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (float Z0, float Z1) Transform(uint x0, uint x1)
+    {
+        float u1 = ((x0 >> 8) + 1) * Inv24;
+        float u2 = (x1 >> 8) * Inv24;
+        float r = MathF.Sqrt(-2.0f * MathF.Log(u1));
+        float theta = TwoPi * u2;
+        return (r * MathF.Cos(theta), r * MathF.Sin(theta));
+    }
+
+    /// <summary>Scalar reference: standard normal number <paramref name="index"/> of a stream row.</summary>
+    public static float Gaussian(ulong seed, NoiseStream stream, uint model, uint row, uint index)
+    {
+        var (x0, x1, x2, x3) = NoiseKey.Block(seed, stream, model, row, index >> 2);
+        var (a, b) = (index & 2) == 0 ? Transform(x0, x1) : Transform(x2, x3);
+        return (index & 1) == 0 ? a : b;
+    }
+}

@@ -1,0 +1,113 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace NativeCert.Runs;
+
+/// <summary>
+/// Writes a file so that readers see either the old file or the complete new one, never a part:
+/// the bytes go to a temporary file in the same directory, which is flushed to disk (fsync) and renamed
+/// over the target; then the directory itself is synced so the rename survives a power cut.
+/// A failure to write (full disk, read-only or missing directory) becomes a one-line
+/// <see cref="UserInputException"/> naming the file, and leaves the target as it was.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Writes <paramref name="path"/> with the bytes <paramref name="write"/> puts into the stream.</summary>
+    public static void Write(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? throw new UserInputException($"{path}: not a file path");
+        string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+            SyncDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw new UserInputException($"cannot write {path}: {OneLine(e.Message)}", e);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark.</summary>
+    public static void WriteAllText(string path, string text) =>
+        Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(text)));
+
+    /// <summary>Writes <paramref name="bytes"/> as the whole file.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        byte[] copy = bytes.ToArray();
+        Write(path, s => s.Write(copy));
+    }
+
+    /// <summary>
+    /// Creates <paramref name="dir"/> (and parents); a failure names the directory and the option that gave it.
+    /// </summary>
+    public static void CreateDirectory(string dir, string option)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new UserInputException($"{option}: cannot create directory {dir}: {OneLine(e.Message)}", e);
+        }
+    }
+
+    /// <summary>Deletes a file durably (the deletion is synced to the directory); missing is fine.</summary>
+    public static void Delete(string path)
+    {
+        try
+        {
+            if (!File.Exists(path)) return;
+            File.Delete(path);
+            SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"cannot delete {path}: {OneLine(e.Message)}", e);
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+
+    /// <summary>fsync of the directory entry; .NET has no API for it, so libc on Unix, nothing on Windows
+    /// (where MoveFileEx already writes through the rename).</summary>
+    private static void SyncDirectory(string dir)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            int fd = Libc.open(dir, 0 /* O_RDONLY */);
+            if (fd < 0) return;
+            Libc.fsync(fd);
+            Libc.close(fd);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
+    }
+
+    private static class Libc
+    {
+        [DllImport("libc", SetLastError = true)] public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+        [DllImport("libc", SetLastError = true)] public static extern int fsync(int fd);
+        [DllImport("libc", SetLastError = true)] public static extern int close(int fd);
+    }
+}

@@ -1,0 +1,58 @@
+using System.Globalization;
+
+namespace NativeCert.Runs;
+
+/// <summary>
+/// The files of one run (<c>--out DIR</c>). A run is complete exactly when <c>summary.json</c> exists:
+/// it is written last, and removed first whenever a run (re)starts, so a killed run never looks complete.
+/// </summary>
+public sealed class RunDirectory
+{
+    public string Root { get; }
+    public RunDirectory(string root) => Root = root;
+
+    public string ConfigPath => Path.Combine(Root, "config.json");
+    public string VotesPath => Path.Combine(Root, "votes.bin");
+    public string VotesTsvPath => Path.Combine(Root, "votes.tsv");
+    public string CertificatesPath => Path.Combine(Root, "certificates.tsv");
+    public string SummaryPath => Path.Combine(Root, "summary.json");
+    public string SummaryTextPath => Path.Combine(Root, "summary.txt");
+    public string RadiusPlotPath => Path.Combine(Root, "certified-accuracy-vs-radius.png");
+    public string PoisonPlotPath => Path.Combine(Root, "certified-accuracy-vs-poison.png");
+    public string TimingPath => Path.Combine(Root, "timing.json");
+    public string ModelsPath => Path.Combine(Root, "models.bin");
+
+    /// <summary>True when the run finished: summary.json, written last, exists.</summary>
+    public bool IsComplete => File.Exists(SummaryPath);
+
+    /// <summary>Default run directory <c>runs/&lt;UTC timestamp&gt;</c>, e.g. runs/20261125-101900Z.</summary>
+    public static string DefaultPath(DateTime utcNow) =>
+        Path.Combine("runs", utcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "Z");
+
+    /// <summary>
+    /// Prepares a directory for a new run: creates it, and refuses one that already holds a run
+    /// (config.json or votes.bin), pointing at <c>--resume</c>.
+    /// </summary>
+    public static RunDirectory CreateNew(string root)
+    {
+        var dir = new RunDirectory(root);
+        if (File.Exists(dir.ConfigPath) || File.Exists(dir.VotesPath))
+            throw new UserInputException($"--out: {root} already holds a run; pass --resume to continue it, or choose another directory");
+        if (File.Exists(root))
+            throw new UserInputException($"--out: {root} is a file, not a directory");
+        AtomicFile.CreateDirectory(root, "--out");
+        return dir;
+    }
+
+    /// <summary>Opens an existing run for <c>--resume</c> or <c>report</c>; its config.json must exist.</summary>
+    public static RunDirectory OpenExisting(string root, string option)
+    {
+        var dir = new RunDirectory(root);
+        if (!Directory.Exists(root)) throw new UserInputException($"{option}: run directory {root} does not exist");
+        if (!File.Exists(dir.ConfigPath)) throw new UserInputException($"{option}: {root} holds no run (no config.json)");
+        return dir;
+    }
+
+    /// <summary>Marks the run incomplete (removes summary.json durably) before anything else changes.</summary>
+    public void MarkIncomplete() => AtomicFile.Delete(SummaryPath);
+}

@@ -1,0 +1,215 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using NativeCert.Engine;
+
+namespace NativeCert.Runs;
+
+/// <summary>Which set a voted-on input belongs to.</summary>
+public enum InputKind : byte
+{
+    /// <summary>A test input as given.</summary>
+    Clean = 0,
+    /// <summary>A test input with the attack's trigger added (attack runs only).</summary>
+    Triggered = 1,
+}
+
+/// <summary>
+/// The vote counts of a run, what <c>votes.bin</c> holds: for every voted-on input its true label and kind,
+/// and the counts of models <c>[0, ModelsDone)</c>. Models <c>[0, SelectionModels)</c> (Cohen's n0) go to
+/// <see cref="Selection"/>, the rest to <see cref="Estimation"/>; with simultaneous estimation
+/// SelectionModels is 0. An attack run also keeps the votes of one undefended model (σ = 0).
+/// </summary>
+/// <remarks>
+/// Binary layout, little-endian: magic "NCVOTES\0"; u32 version; 32-byte config hash (SHA-256);
+/// u32 inputs, classes, selectionModels, modelsDone, hasUndefended; i32 labels (inputs); u8 kinds (inputs);
+/// u32 selection counts (inputs × classes, only when selectionModels &gt; 0); u32 estimation counts
+/// (inputs × classes); u32 undefended counts (inputs × classes, only when hasUndefended);
+/// u32 CRC-32 of every byte before it.
+/// </remarks>
+public sealed class VoteFile
+{
+    public const uint FormatVersion = 1;
+    private static ReadOnlySpan<byte> Magic => "NCVOTES\0"u8;
+
+    /// <summary>SHA-256 of every option that determines votes (<c>config_hash</c> of config.json).</summary>
+    public byte[] ConfigHash { get; }
+    /// <summary>True label of each input, <c>(Inputs)</c>.</summary>
+    public int[] Labels { get; }
+    /// <summary>Kind of each input, <c>(Inputs)</c>.</summary>
+    public InputKind[] Kinds { get; }
+    /// <summary>Models used only to select the top class (Cohen's n0); 0 for simultaneous estimation.</summary>
+    public int SelectionModels { get; }
+    /// <summary>Models <c>[0, ModelsDone)</c> have voted.</summary>
+    public int ModelsDone { get; set; }
+    /// <summary>Votes of models <c>[0, min(ModelsDone, SelectionModels))</c>, <c>(Inputs, Classes)</c>.</summary>
+    public VoteCounts Selection { get; }
+    /// <summary>Votes of models <c>[SelectionModels, ModelsDone)</c>, <c>(Inputs, Classes)</c>.</summary>
+    public VoteCounts Estimation { get; }
+    /// <summary>Votes of one model trained without noise (σ = 0) on the same data; null when there is no attack.</summary>
+    public VoteCounts? Undefended { get; set; }
+
+    public int Inputs => Labels.Length;
+    public int Classes => Estimation.Classes;
+
+    public VoteFile(byte[] configHash, int[] labels, InputKind[] kinds, int classes, int selectionModels)
+        : this(configHash, labels, kinds, selectionModels, 0,
+               new VoteCounts(labels.Length, classes), new VoteCounts(labels.Length, classes), null) { }
+
+    private VoteFile(byte[] configHash, int[] labels, InputKind[] kinds, int selectionModels, int modelsDone,
+                     VoteCounts selection, VoteCounts estimation, VoteCounts? undefended)
+    {
+        if (configHash.Length != 32) throw new ArgumentException("config hash must be 32 bytes (SHA-256)");
+        if (kinds.Length != labels.Length) throw new ArgumentException("labels and kinds differ in length");
+        ArgumentOutOfRangeException.ThrowIfNegative(selectionModels);
+        ConfigHash = configHash;
+        Labels = labels;
+        Kinds = kinds;
+        SelectionModels = selectionModels;
+        ModelsDone = modelsDone;
+        Selection = selection;
+        Estimation = estimation;
+        Undefended = undefended;
+    }
+
+    /// <summary>
+    /// Adds the votes of models <c>[modelStart, modelEnd)</c>, which must continue the covered range, and
+    /// splits them between selection and estimation. <paramref name="votes"/> must come from that range only,
+    /// and a range may not straddle <see cref="SelectionModels"/>.
+    /// </summary>
+    public void AddChunk(int modelStart, int modelEnd, VoteCounts votes)
+    {
+        if (modelStart != ModelsDone) throw new InvalidOperationException($"chunk starts at model {modelStart}, but {ModelsDone} models are done");
+        if (modelStart < SelectionModels && modelEnd > SelectionModels)
+            throw new ArgumentException($"chunk [{modelStart}, {modelEnd}) straddles the selection/estimation boundary {SelectionModels}");
+        (modelEnd <= SelectionModels && SelectionModels > 0 ? Selection : Estimation).Add(votes);
+        ModelsDone = modelEnd;
+    }
+
+    /// <summary>Writes the file atomically (temp, fsync, rename).</summary>
+    public void Write(string path) => AtomicFile.WriteAllBytes(path, ToBytes());
+
+    public byte[] ToBytes()
+    {
+        int n = Inputs, c = Classes;
+        long cells = (long)n * c;
+        long size = 8 + 4 + 32 + 5 * 4 + 4L * n + n + 4 * cells * (1 + (SelectionModels > 0 ? 1 : 0) + (Undefended is null ? 0 : 1)) + 4;
+        var bytes = new byte[size];
+        var w = new SpanWriter(bytes);
+        w.Bytes(Magic);
+        w.U32(FormatVersion);
+        w.Bytes(ConfigHash);
+        w.U32((uint)n);
+        w.U32((uint)c);
+        w.U32((uint)SelectionModels);
+        w.U32((uint)ModelsDone);
+        w.U32(Undefended is null ? 0u : 1u);
+        foreach (int y in Labels) w.U32((uint)y);
+        foreach (var k in Kinds) w.Byte((byte)k);
+        if (SelectionModels > 0) foreach (uint v in Selection.Counts) w.U32(v);
+        foreach (uint v in Estimation.Counts) w.U32(v);
+        if (Undefended is { } u) foreach (uint v in u.Counts) w.U32(v);
+        w.U32(Crc32.Compute(bytes.AsSpan(0, w.Position)));
+        if (w.Position != bytes.Length) throw new InvalidOperationException("votes.bin size mismatch");
+        return bytes;
+    }
+
+    /// <summary>Reads a vote file; a missing, truncated or corrupt file is a <see cref="UserInputException"/> naming it.</summary>
+    public static VoteFile Read(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"cannot read {path}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+        return Parse(bytes, path);
+    }
+
+    public static VoteFile Parse(byte[] bytes, string name)
+    {
+        UserInputException Bad(string what) => new($"{name}: not a valid NativeCert vote file ({what})");
+        if (bytes.Length < 8 + 4 + 32 + 20 + 4 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw Bad("bad magic");
+        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
+        if (crc != Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4))) throw Bad("checksum mismatch: truncated or corrupt");
+        var r = new SpanReader(bytes);
+        r.Skip(8);
+        uint version = r.U32();
+        if (version != FormatVersion) throw Bad($"format version {version}, this build reads {FormatVersion}");
+        byte[] hash = r.Bytes(32).ToArray();
+        int n = checked((int)r.U32()), c = checked((int)r.U32());
+        int selectionModels = checked((int)r.U32()), done = checked((int)r.U32());
+        bool hasUndefended = r.U32() != 0;
+        long cells = (long)n * c;
+        long expected = r.Position + 4L * n + n + 4 * cells * (1 + (selectionModels > 0 ? 1 : 0) + (hasUndefended ? 1 : 0)) + 4;
+        if (expected != bytes.Length) throw Bad($"{bytes.Length} bytes, header says {expected}");
+        var labels = new int[n];
+        for (int i = 0; i < n; i++) labels[i] = (int)r.U32();
+        var kinds = new InputKind[n];
+        for (int i = 0; i < n; i++) kinds[i] = (InputKind)r.Byte();
+        var selection = selectionModels > 0 ? ReadCounts(ref r, n, c) : new VoteCounts(n, c);
+        var estimation = ReadCounts(ref r, n, c);
+        var undefended = hasUndefended ? ReadCounts(ref r, n, c) : null;
+        return new VoteFile(hash, labels, kinds, selectionModels, done, selection, estimation, undefended);
+    }
+
+    private static VoteCounts ReadCounts(ref SpanReader r, int inputs, int classes)
+    {
+        var counts = new uint[(long)inputs * classes];
+        for (long i = 0; i < counts.Length; i++) counts[i] = r.U32();
+        return new VoteCounts(inputs, classes, counts);
+    }
+
+    /// <summary>
+    /// Writes the counts as text: one row per input with its kind and label, then estimation counts
+    /// <c>n_c</c>, then (Cohen) selection counts <c>n0_c</c>, then (attack) the undefended model's vote.
+    /// </summary>
+    public void WriteTsv(string path)
+    {
+        var sb = new StringBuilder();
+        sb.Append("idx\tset\tlabel\tmodels");
+        for (int k = 0; k < Classes; k++) sb.Append("\tn_").Append(k);
+        if (SelectionModels > 0) for (int k = 0; k < Classes; k++) sb.Append("\tn0_").Append(k);
+        if (Undefended is not null) sb.Append("\tundefended");
+        sb.Append('\n');
+        for (int t = 0; t < Inputs; t++)
+        {
+            sb.Append(t.ToString(CultureInfo.InvariantCulture)).Append('\t')
+              .Append(Kinds[t] == InputKind.Clean ? "clean" : "triggered").Append('\t')
+              .Append(Labels[t].ToString(CultureInfo.InvariantCulture)).Append('\t')
+              .Append(Estimation.Total(t).ToString(CultureInfo.InvariantCulture));
+            foreach (uint v in Estimation.Row(t)) sb.Append('\t').Append(v.ToString(CultureInfo.InvariantCulture));
+            if (SelectionModels > 0) foreach (uint v in Selection.Row(t)) sb.Append('\t').Append(v.ToString(CultureInfo.InvariantCulture));
+            if (Undefended is { } u) sb.Append('\t').Append(ArgMax(u.Row(t)).ToString(CultureInfo.InvariantCulture));
+            sb.Append('\n');
+        }
+        AtomicFile.WriteAllText(path, sb.ToString());
+    }
+
+    /// <summary>Index of the largest count, lowest index on ties.</summary>
+    public static int ArgMax(ReadOnlySpan<uint> counts)
+    {
+        int best = 0;
+        for (int k = 1; k < counts.Length; k++) if (counts[k] > counts[best]) best = k;
+        return best;
+    }
+
+    private ref struct SpanWriter(Span<byte> span)
+    {
+        private readonly Span<byte> _span = span;
+        public int Position;
+        public void Bytes(ReadOnlySpan<byte> b) { b.CopyTo(_span[Position..]); Position += b.Length; }
+        public void Byte(byte b) => _span[Position++] = b;
+        public void U32(uint v) { BinaryPrimitives.WriteUInt32LittleEndian(_span[Position..], v); Position += 4; }
+    }
+
+    private ref struct SpanReader(ReadOnlySpan<byte> span)
+    {
+        private readonly ReadOnlySpan<byte> _span = span;
+        public int Position;
+        public void Skip(int n) => Position += n;
+        public ReadOnlySpan<byte> Bytes(int n) { var b = _span.Slice(Position, n); Position += n; return b; }
+        public byte Byte() => _span[Position++];
+        public uint U32() { uint v = BinaryPrimitives.ReadUInt32LittleEndian(_span[Position..]); Position += 4; return v; }
+    }
+}

@@ -16,7 +16,7 @@ public sealed class ProgressReporter
     private readonly int _startDone;
     private readonly Func<TimeSpan> _clock;
     private readonly object _lock = new();
-    private TimeSpan _lastDraw = TimeSpan.MinValue;
+    private TimeSpan? _lastDraw;
     private int _lastDecile;
     private int _done;
     private bool _drewBar;
@@ -63,7 +63,7 @@ public sealed class ProgressReporter
             var now = _clock();
             if (_interactive)
             {
-                if (now - _lastDraw < BarInterval && modelsDone < _total) return;
+                if (now - _lastDraw < BarInterval && modelsDone < _total) return; // null compares false: first report draws
                 _writer.Write("\r" + Bar(now));
                 _writer.Flush();
                 _drewBar = true;
@@ -72,7 +72,7 @@ public sealed class ProgressReporter
             else
             {
                 int decile = Decile(modelsDone);
-                bool due = _lastDraw == TimeSpan.MinValue ? now >= PlainInterval : now - _lastDraw >= PlainInterval;
+                bool due = now - (_lastDraw ?? TimeSpan.Zero) >= PlainInterval;
                 if (!due && decile == _lastDecile) return;
                 _writer.WriteLine(Line(now));
                 _writer.Flush();

@@ -1,0 +1,64 @@
+using NativeCert.Engine;
+using NativeCert.Runs;
+
+namespace NativeCert.Tests.Runs;
+
+public sealed class VoteFileTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nativecert-votes-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static VoteFile Sample(int selectionModels, bool undefended)
+    {
+        var hash = new byte[32];
+        for (int i = 0; i < 32; i++) hash[i] = (byte)(i * 7);
+        var file = new VoteFile(hash, [3, 1, 0], [InputKind.Clean, InputKind.Clean, InputKind.Triggered], classes: 4, selectionModels);
+        var chunk = new VoteCounts(3, 4);
+        chunk[0, 3] = 2; chunk[1, 1] = 1; chunk[1, 2] = 1; chunk[2, 0] = 2;
+        file.AddChunk(0, 2, chunk);
+        if (undefended) { file.Undefended = new VoteCounts(3, 4); file.Undefended[2, 1] = 1; }
+        return file;
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(2, true)]
+    public void RoundTrips(int selectionModels, bool undefended)
+    {
+        var file = Sample(selectionModels, undefended);
+        string path = Path.Combine(_dir, "votes.bin");
+        file.Write(path);
+        var back = VoteFile.Read(path);
+        Assert.Equal(file.ConfigHash, back.ConfigHash);
+        Assert.Equal(file.Labels, back.Labels);
+        Assert.Equal(file.Kinds, back.Kinds);
+        Assert.Equal(2, back.ModelsDone);
+        Assert.Equal(selectionModels, back.SelectionModels);
+        Assert.Equal(file.Selection.Counts, back.Selection.Counts);
+        Assert.Equal(file.Estimation.Counts, back.Estimation.Counts);
+        Assert.Equal(undefended, back.Undefended is not null);
+        Assert.Equal(file.ToBytes(), back.ToBytes());
+        // Cohen: the first two models are selection votes.
+        Assert.Equal(selectionModels > 0 ? 2 : 0, back.Selection.Total(0));
+    }
+
+    [Fact]
+    public void CorruptOrTruncatedFilesAreUserErrorsNamingTheFile()
+    {
+        byte[] bytes = Sample(0, false).ToBytes();
+        string path = Path.Combine(_dir, "votes.bin");
+        File.WriteAllBytes(path, bytes[..^7]);
+        Assert.Contains("votes.bin", Assert.Throws<UserInputException>(() => VoteFile.Read(path)).Message);
+        bytes[60] ^= 1;
+        File.WriteAllBytes(path, bytes);
+        Assert.Contains("checksum", Assert.Throws<UserInputException>(() => VoteFile.Read(path)).Message);
+    }
+
+    [Fact]
+    public void ChunksMustContinueTheRangeAndNotStraddleSelection()
+    {
+        var file = Sample(3, false);
+        Assert.Throws<InvalidOperationException>(() => file.AddChunk(5, 6, new VoteCounts(3, 4)));
+        Assert.Throws<ArgumentException>(() => file.AddChunk(2, 4, new VoteCounts(3, 4)));
+    }
+}

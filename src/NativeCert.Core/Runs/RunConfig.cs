@@ -52,6 +52,8 @@ public sealed class RunConfig
     public ulong Seed { get; init; }
     /// <summary>Trigger ℓ2 norms (input units) for the certified-accuracy-vs-poison plot.</summary>
     public double[] TriggerNorms { get; init; } = [];
+    /// <summary>Radii (input units) at which the summary reports certified accuracy.</summary>
+    public double[] Radii { get; init; } = [];
 
     public RunDataFacts? Data { get; init; }
     public RunAttackFacts? Attack { get; init; }

@@ -1,0 +1,227 @@
+using System.CommandLine;
+using System.Globalization;
+using NativeCert.Attacks;
+using NativeCert.Cli.Options;
+using NativeCert.Data;
+using NativeCert.Engine;
+using NativeCert.Runs;
+
+namespace NativeCert.Cli.Commands;
+
+/// <summary>
+/// <c>nativecert certify</c>: data → (poisoned) training set → noisy ensemble votes, chunk by chunk and
+/// resumable → certificates, summary and plots in a run directory. See <see cref="CertifyPipeline"/>.
+/// </summary>
+public static class CertifyCommand
+{
+    /// <summary>Defaults of the no-option run: MNIST, a configuration that finishes in minutes on 2 CPU cores.</summary>
+    public static class Defaults
+    {
+        public const double Sigma = 0.5;
+        public const int Models = 200;
+        public const double Alpha = 0.001;
+        public const int N0 = 100;
+        public const string TriggerNorms = "0.05,0.1,0.2,0.5";
+        public const string Radii = "0,0.25,0.5,0.75,1";
+    }
+
+    public static Command Create(BackendProvider? backends = null)
+    {
+        var cmd = new Command("certify", "Train a noisy ensemble on (optionally poisoned) data, certify the test inputs against backdoor attacks, write a run directory with votes, certificates, summary and plots");
+        var data = new DataOptions();
+        var attack = new AttackOptions();
+        data.AddTo(cmd);
+        attack.AddTo(cmd);
+
+        var sigma = new Option<double>("--sigma") { Description = "Smoothing noise std on every training and test feature, input units", DefaultValueFactory = _ => Defaults.Sigma };
+        var models = new Option<int>("--models") { Description = "Models N that estimate the vote probabilities", DefaultValueFactory = _ => Defaults.Models };
+        var alpha = new Option<double>("--alpha") { Description = "Failure probability of each certificate (one-sided)", DefaultValueFactory = _ => Defaults.Alpha };
+        var method = new Option<string>("--method") { Description = "simuem (all N models bound every class) or cohen (n0 extra models select the class, N bound it)", DefaultValueFactory = _ => "simuem" };
+        method.AcceptOnlyFromAmong("simuem", "cohen");
+        var n0 = new Option<int>("--n0") { Description = "Selection models for --method cohen", DefaultValueFactory = _ => Defaults.N0 };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated (e.g. 256,128)", DefaultValueFactory = _ => TrainingDefaultsText.Hidden };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => TrainingDefaultsText.Epochs };
+        var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaultsText.Batch };
+        var lr = new Option<float>("--lr") { Description = "SGD learning rate", DefaultValueFactory = _ => TrainingDefaultsText.LearningRate };
+        var momentum = new Option<float>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => TrainingDefaultsText.Momentum };
+        var weightDecay = new Option<float>("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => TrainingDefaultsText.WeightDecay };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of all model noise, initialisation and shuffling", DefaultValueFactory = _ => 0UL };
+        var backend = new Option<string>("--backend") { Description = "cpu, cuda, ilgpu-cpu or auto", DefaultValueFactory = _ => "auto" };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
+        var outDir = new Option<string?>("--out") { Description = "Run directory (default runs/<UTC timestamp>)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last complete chunk" };
+        var chunk = new Option<int>("--chunk") { Description = "Models per durable chunk (0 = sized to take about 5 s)", DefaultValueFactory = _ => 0 };
+        var triggerNorms = new Option<string>("--trigger-norms") { Description = "Trigger l2 norms for the certified-accuracy-vs-poison plot, comma-separated", DefaultValueFactory = _ => Defaults.TriggerNorms };
+        var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
+        var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained ensemble (models.bin) in the run directory" };
+        foreach (Option o in new Option[] { sigma, models, alpha, method, n0, hidden, epochs, batch, lr, momentum, weightDecay, seed, backend, threads, outDir, resume, chunk, triggerNorms, radii, keepModels })
+            cmd.Options.Add(o);
+
+        cmd.SetAction(parse =>
+        {
+            TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
+            bool cohen = parse.GetValue(method) == "cohen";
+            double sigmaValue = Positive(parse.GetValue(sigma), "--sigma");
+            int modelCount = AtLeast(parse.GetValue(models), 1, "--models");
+            double alphaValue = parse.GetValue(alpha);
+            if (!(alphaValue > 0 && alphaValue < 1)) throw new UserInputException($"--alpha {Inv(alphaValue)}: must be in (0, 1)");
+            int selection = cohen ? AtLeast(parse.GetValue(n0), 1, "--n0") : 0;
+            int[] hiddenWidths = CliApp.ParseIntList(parse.GetValue(hidden), "--hidden", min: 1);
+            var training = new TrainingOptions(
+                AtLeast(parse.GetValue(epochs), 1, "--epochs"), AtLeast(parse.GetValue(batch), 1, "--batch"),
+                Positive(parse.GetValue(lr), "--lr"), NonNegative(parse.GetValue(momentum), "--momentum"), NonNegative(parse.GetValue(weightDecay), "--weight-decay"));
+            int threadCount = AtLeast(parse.GetValue(threads), 0, "--threads");
+            int chunkSize = AtLeast(parse.GetValue(chunk), 0, "--chunk");
+            double[] norms = ParseDoubleList(parse.GetValue(triggerNorms), "--trigger-norms", positive: true);
+            double[] radiiValues = ParseDoubleList(parse.GetValue(radii), "--radii", positive: false);
+            bool resuming = parse.GetValue(resume);
+            string? outGiven = parse.GetValue(outDir);
+            if (resuming && outGiven is null) throw new UserInputException("--resume: give the run directory with --out DIR");
+            string outPath = outGiven ?? RunDirectory.DefaultPath(DateTime.UtcNow);
+            if (parse.GetValue(keepModels))
+                throw new UserInputException("--keep-models: not available in this build (no ensemble file writer yet)");
+
+            // Data, then the attack on it.
+            DataSplit split = data.Load(parse);
+            AttackResult? attackResult = attack.Apply(parse, split);
+            Dataset train = attackResult?.Poisoned.Data ?? split.Train;
+            var (inputs, kinds) = CertifyPipeline.AppendTriggered(split.Test, attackResult?.Triggered.Data);
+            if (train.ClassCount < 2) throw new UserInputException($"--dataset {split.Name}: certification needs at least two classes");
+            stderr.WriteLine($"data: {split.Describe()}");
+            if (attackResult is { } ar)
+                stderr.WriteLine($"attack: {ar.Attack.Trigger.Describe()}; {ar.Poisoned.PoisonedRows.Length} poisoned ({ar.Mode}-label, target label {ar.Target}); " +
+                                 $"trigger l2 norms: training {ar.Poisoned.Norms}, test {ar.Triggered.Norms}");
+
+            var shape = new MlpShape(train.Dimension, hiddenWidths, train.ClassCount);
+            var ensemble = new EnsembleConfig(shape, training, (float)sigmaValue, parse.GetValue(seed));
+
+            // Every resolved option, canonical text; those that determine votes are hashed.
+            var options = new Dictionary<string, string>();
+            var voteOptions = new List<string>();
+            void Record(Option o, object? value, bool determinesVotes)
+            {
+                options[o.Name] = RunConfig.Canonical(value);
+                if (determinesVotes) voteOptions.Add(o.Name);
+            }
+            Record(data.Dataset, parse.GetValue(data.Dataset), true);
+            Record(data.TrainSize, parse.GetValue(data.TrainSize), true);
+            Record(data.TestSize, parse.GetValue(data.TestSize), true);
+            Record(data.Classes, parse.GetValue(data.Classes), true);
+            Record(data.DataSeed, parse.GetValue(data.DataSeed), true);
+            Record(attack.Attack, parse.GetValue(attack.Attack), true);
+            bool attacking = attackResult is not null;
+            // Attack details only matter (and are only recorded) when there is an attack.
+            if (attacking)
+            {
+                Record(attack.TriggerSize, parse.GetValue(attack.TriggerSize), true);
+                Record(attack.TriggerValue, parse.GetValue(attack.TriggerValue), true);
+                Record(attack.TriggerNorm, parse.GetValue(attack.TriggerNorm), true);
+                Record(attack.TriggerCorner, parse.GetValue(attack.TriggerCorner), true);
+                Record(attack.Mask, parse.GetValue(attack.Mask), true);
+                Record(attack.Poison, parse.GetValue(attack.Poison), true);
+                Record(attack.Target, parse.GetValue(attack.Target), true);
+                Record(attack.LabelMode, parse.GetValue(attack.LabelMode), true);
+                Record(attack.AttackSeed, parse.GetValue(attack.AttackSeed), true);
+            }
+            Record(sigma, ensemble.Sigma, true);
+            Record(hidden, hiddenWidths, true);
+            Record(epochs, training.Epochs, true);
+            Record(batch, training.BatchSize, true);
+            Record(lr, training.LearningRate, true);
+            Record(momentum, training.Momentum, true);
+            Record(weightDecay, training.WeightDecay, true);
+            Record(seed, ensemble.Seed, true);
+            Record(method, cohen ? "cohen" : "simuem", true);
+            Record(n0, selection, true);
+            Record(models, modelCount, false);
+            Record(alpha, alphaValue, false);
+            Record(triggerNorms, norms, false);
+            Record(radii, radiiValues, false);
+            Record(backend, parse.GetValue(backend), false);
+            Record(threads, threadCount, false);
+            Record(chunk, chunkSize, false);
+            options[CertifyPipeline.TrainFingerprint] = CertifyPipeline.Fingerprint(train);
+            options[CertifyPipeline.InputsFingerprint] = CertifyPipeline.Fingerprint(inputs);
+            voteOptions.Add(CertifyPipeline.TrainFingerprint);
+            voteOptions.Add(CertifyPipeline.InputsFingerprint);
+
+            var config = new RunConfig
+            {
+                Options = options,
+                VoteOptions = voteOptions,
+                Sigma = ensemble.Sigma,
+                Models = modelCount,
+                SelectionModels = selection,
+                Method = cohen ? "cohen" : "simuem",
+                Alpha = alphaValue,
+                Seed = ensemble.Seed,
+                TriggerNorms = norms,
+                Radii = radiiValues,
+                Data = new RunDataFacts(split.Name, train.Count, split.Test.Count, train.Dimension, train.ClassCount, train.Shape?.ToString()),
+                Attack = attackResult is { } a
+                    ? new RunAttackFacts(parse.GetValue(attack.Attack) ?? "", a.Target, Math.Max(a.Poisoned.Norms.Max, a.Triggered.Norms.Max),
+                                         a.Poisoned.PoisonedRows.Length, a.Mode == LabelMode.Clean ? "clean" : "dirty", a.Triggered.Data.Count)
+                    : null,
+            }.WithHash();
+
+            var request = new CertifyRequest(config, ensemble, train, inputs, kinds, outPath, resuming,
+                                             parse.GetValue(backend) ?? "auto", threadCount, chunkSize);
+            // Ctrl+C stops after the models in flight; the votes on disk keep the last complete chunk.
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            RunReport report;
+            try
+            {
+                bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+                report = CertifyPipeline.Run(request, backends ?? DefaultBackends, stderr, stderr, interactive, cts.Token);
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+            stdout.Write(report.Text);
+            stdout.WriteLine($"run directory: {outPath}");
+            return ExitCodes.Success;
+        });
+        return cmd;
+    }
+
+    /// <summary>Training defaults until the engine's TrainingDefaults are merged.</summary>
+    private static class TrainingDefaultsText
+    {
+        public const string Hidden = "256";
+        public const int Epochs = 2, Batch = 64;
+        public const float LearningRate = 0.05f, Momentum = 0.9f, WeightDecay = 0f;
+    }
+
+    private static IEnsembleBackend DefaultBackends(string name, int threads, TextWriter log) =>
+        throw new UserInputException($"--backend {name}: no ensemble backend is available in this build");
+
+    private static double Positive(double v, string option) =>
+        v > 0 && double.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be a positive number");
+    private static float Positive(float v, string option) =>
+        v > 0 && float.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be a positive number");
+    private static float NonNegative(float v, string option) =>
+        v >= 0 && float.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be zero or positive");
+    private static int AtLeast(int v, int min, string option) =>
+        v >= min ? v : throw new UserInputException($"{option} {v}: must be at least {min}");
+
+    /// <summary>Parses "0.1,0.25" for the named option; values must be finite and non-negative (positive when asked).</summary>
+    public static double[] ParseDoubleList(string? text, string option, bool positive)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        var parts = text.Split(',', StringSplitOptions.TrimEntries);
+        var values = new double[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i]) || !double.IsFinite(values[i]))
+                throw new UserInputException($"{option}: '{parts[i]}' is not a number (expected a comma-separated list such as 0.1,0.25)");
+            if (values[i] < 0 || (positive && values[i] == 0))
+                throw new UserInputException($"{option}: {parts[i]} must be {(positive ? "positive" : "zero or positive")}");
+        }
+        return values;
+    }
+
+    private static string Inv(double v) => v.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,306 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using NativeCert.Certification;
+using NativeCert.Engine;
+using NativeCert.Plotting;
+
+namespace NativeCert.Runs;
+
+/// <summary>Certified accuracy at one radius (input units).</summary>
+public sealed record RadiusAccuracy(double Radius, double CertifiedAccuracy);
+
+/// <summary>Certified accuracy against m poisoned training examples carrying a trigger of ℓ2 norm t (and the test input too).</summary>
+public sealed record PoisonCurve(double TriggerNorm, long[] PoisonedExamples, double[] CertifiedAccuracy);
+
+/// <summary>What the attack achieved and what the certificates say about it.</summary>
+public sealed record AttackSummary(
+    string Kind, int Target, string LabelMode, int PoisonedExamples, double TriggerL2Norm, int TriggeredInputs,
+    /// <summary>Triggered (non-target-class) inputs the smoothed classifier assigns to the target.</summary>
+    double AttackSuccessRateSmoothed,
+    /// <summary>Same for one model trained without noise (σ = 0) on the same poisoned data.</summary>
+    double AttackSuccessRateUndefended,
+    double CleanAccuracyUndefended,
+    /// <summary>Triggered inputs still given their true label by the smoothed classifier.</summary>
+    double TriggeredAccuracySmoothed,
+    /// <summary>
+    /// Triggered inputs given their true label with R &gt; t·√(M+1): the prediction is proven to be the one
+    /// on clean training features and the clean input (t = the largest actual trigger norm, M = poisoned examples).
+    /// </summary>
+    double TriggeredCertifiedFraction,
+    /// <summary>Clean test inputs predicted correctly with R &gt; t·√(M+1).</summary>
+    double CleanCertifiedAgainstAttack,
+    /// <summary>Median over clean test inputs of the largest certified number of poisoned examples at this trigger norm (−1: none).</summary>
+    long MedianLargestCertifiedPoisonCount,
+    string Coverage);
+
+/// <summary>summary.json: the headline numbers of a run, all derived from config.json and votes.bin.</summary>
+public sealed record RunSummary(
+    bool Complete, string ConfigHash, string Dataset, string Method, double Sigma, double Alpha, int Models, int SelectionModels,
+    int ModelsDone, int TestInputs, double CleanAccuracy, double AbstainRate, double MedianRadiusCorrect,
+    RadiusAccuracy[] CertifiedAccuracy, PoisonCurve[] PoisonCurves, AttackSummary? Attack, string Guarantee);
+
+/// <summary>
+/// The report of a run, computed from <c>config.json</c> and <c>votes.bin</c> alone and written as
+/// votes.tsv, certificates.tsv (clean test inputs), certificates-triggered.tsv (attack runs), the two plots,
+/// summary.txt, and summary.json last. Everything is a pure function of those two files, so
+/// <c>nativecert report</c> regenerates byte-identical files.
+/// </summary>
+public sealed class RunReport
+{
+    public RunSummary Summary { get; }
+    /// <summary>The summary table printed on the console (and saved as summary.txt).</summary>
+    public string Text { get; }
+
+    private RunReport(RunSummary summary, string text)
+    {
+        Summary = summary;
+        Text = text;
+    }
+
+    public const string TriggeredCertificatesFile = "certificates-triggered.tsv";
+
+    /// <summary>Regenerates the report of the run in <paramref name="root"/> from its files.</summary>
+    public static RunReport Regenerate(string root)
+    {
+        var dir = RunDirectory.OpenExisting(root, "--run");
+        var config = RunConfig.Read(dir.ConfigPath);
+        if (!File.Exists(dir.VotesPath)) throw new UserInputException($"--run: {root} has no votes.bin yet");
+        var votes = VoteFile.Read(dir.VotesPath);
+        if (!votes.ConfigHash.AsSpan().SequenceEqual(config.HashBytes()))
+            throw new UserInputException($"--run: {dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+        if (votes.ModelsDone < config.TotalModels)
+            throw new UserInputException($"--run: {root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); finish it with certify --resume --out {root}");
+        dir.MarkIncomplete();
+        return Write(dir, config, votes);
+    }
+
+    /// <summary>Certifies every input and writes all report files, summary.json last.</summary>
+    public static RunReport Write(RunDirectory dir, RunConfig config, VoteFile votes)
+    {
+        Certificate[] certificates = Certify(config, votes);
+        int[] clean = Indices(votes, InputKind.Clean), triggered = Indices(votes, InputKind.Triggered);
+        Certificate[] cleanCerts = Pick(certificates, clean), trigCerts = Pick(certificates, triggered);
+        int[] cleanLabels = Pick(votes.Labels, clean), trigLabels = Pick(votes.Labels, triggered);
+
+        RunAttackFacts? attack = config.Attack;
+        double tableNorm = attack?.TriggerL2Norm ?? (config.TriggerNorms.Length > 0 ? config.TriggerNorms[0] : 0);
+        var radii = config.Radii.Length > 0 ? config.Radii : [0.0, 0.25, 0.5, 0.75, 1.0];
+
+        var summary = new RunSummary(
+            Complete: true,
+            ConfigHash: config.ConfigHash,
+            Dataset: config.Data?.Dataset ?? "",
+            Method: config.Method,
+            Sigma: config.Sigma,
+            Alpha: config.Alpha,
+            Models: config.Models,
+            SelectionModels: config.SelectionModels,
+            ModelsDone: votes.ModelsDone,
+            TestInputs: clean.Length,
+            CleanAccuracy: CertifiedAccuracy.Clean(cleanCerts, cleanLabels),
+            AbstainRate: clean.Length == 0 ? 0 : (double)cleanCerts.Count(c => c.IsAbstain) / clean.Length,
+            MedianRadiusCorrect: Median(cleanCerts.Where((c, i) => !c.IsAbstain && c.Prediction == cleanLabels[i]).Select(c => c.Radius).ToArray()),
+            CertifiedAccuracy: radii.Select(r => new RadiusAccuracy(r, CertifiedAccuracy.AtRadius(cleanCerts, cleanLabels, r))).ToArray(),
+            PoisonCurves: PoisonCurves(cleanCerts, cleanLabels, PlotNorms(config)),
+            Attack: attack is null ? null : SummarizeAttack(attack, votes, clean, triggered, cleanCerts, cleanLabels, trigCerts, trigLabels),
+            Guarantee: Guarantee(config));
+
+        votes.WriteTsv(dir.VotesTsvPath);
+        CertificateTsv.Write(dir.CertificatesPath, cleanCerts, cleanLabels, tableNorm);
+        string triggeredPath = Path.Combine(dir.Root, TriggeredCertificatesFile);
+        if (triggered.Length > 0) CertificateTsv.Write(triggeredPath, trigCerts, trigLabels, tableNorm);
+        AtomicFile.WriteAllBytes(dir.RadiusPlotPath, RadiusPlot(config, cleanCerts, cleanLabels, trigCerts, trigLabels).Render().ToPng());
+        AtomicFile.WriteAllBytes(dir.PoisonPlotPath, PoisonPlot(config, summary.PoisonCurves).Render().ToPng());
+        string text = FormatText(config, summary);
+        AtomicFile.WriteAllText(dir.SummaryTextPath, text);
+        // Last: its presence marks the run complete.
+        AtomicFile.WriteAllText(dir.SummaryPath, JsonSerializer.Serialize(summary, RunConfig.Json) + "\n");
+        return new RunReport(summary, text);
+    }
+
+    /// <summary>Certificates of every input from the votes, by the run's method, σ and α.</summary>
+    public static Certificate[] Certify(RunConfig config, VoteFile votes) =>
+        config.Method == "cohen"
+            ? Certifier.CertifyCohen(votes.Selection, votes.Estimation, config.Sigma, config.Alpha)
+            : Certifier.CertifySimuEM(votes.Estimation, config.Sigma, config.Alpha);
+
+    private static AttackSummary SummarizeAttack(RunAttackFacts attack, VoteFile votes, int[] clean, int[] triggered,
+        Certificate[] cleanCerts, int[] cleanLabels, Certificate[] trigCerts, int[] trigLabels)
+    {
+        double Fraction(int hits, int of) => of == 0 ? 0 : (double)hits / of;
+        double t = attack.TriggerL2Norm;
+        int m = attack.PoisonedExamples;
+        int asrSmoothed = trigCerts.Count(c => c.Prediction == attack.Target);
+        int trigCorrect = trigCerts.Where((c, i) => !c.IsAbstain && c.Prediction == trigLabels[i]).Count();
+        int trigCertified = trigCerts.Where((c, i) => !c.IsAbstain && c.Prediction == trigLabels[i] && PoisoningUnits.IsCertified(c.Radius, t, m)).Count();
+        int cleanCertified = cleanCerts.Where((c, i) => !c.IsAbstain && c.Prediction == cleanLabels[i] && PoisoningUnits.IsCertified(c.Radius, t, m)).Count();
+        int asrUndefended = 0, undefendedCorrect = 0;
+        if (votes.Undefended is { } u)
+        {
+            foreach (int i in triggered) if (VoteFile.ArgMax(u.Row(i)) == attack.Target) asrUndefended++;
+            foreach (int i in clean) if (VoteFile.ArgMax(u.Row(i)) == votes.Labels[i]) undefendedCorrect++;
+        }
+        long[] largest = cleanCerts.Select((c, i) => c.IsAbstain || c.Prediction != cleanLabels[i] ? -1 : PoisoningUnits.LargestCertifiedPoisonCount(c.Radius, t)).ToArray();
+        Array.Sort(largest);
+        string coverage = attack.LabelMode == "clean"
+            ? "clean-label attack: only features change, so the whole attack is inside the certificate when t*sqrt(M+1) < R"
+            : "dirty-label attack: the trigger features are inside the certificate when t*sqrt(M+1) < R, but the label flips of the poisoned examples are NOT covered";
+        return new AttackSummary(attack.Kind, attack.Target, attack.LabelMode, m, t, triggered.Length,
+            AttackSuccessRateSmoothed: Fraction(asrSmoothed, triggered.Length),
+            AttackSuccessRateUndefended: Fraction(asrUndefended, triggered.Length),
+            CleanAccuracyUndefended: Fraction(undefendedCorrect, clean.Length),
+            TriggeredAccuracySmoothed: Fraction(trigCorrect, triggered.Length),
+            TriggeredCertifiedFraction: Fraction(trigCertified, triggered.Length),
+            CleanCertifiedAgainstAttack: Fraction(cleanCertified, clean.Length),
+            MedianLargestCertifiedPoisonCount: largest.Length == 0 ? -1 : largest[(largest.Length - 1) / 2],
+            Coverage: coverage);
+    }
+
+    /// <summary>The certificate's scope in words, for summary.json and the console.</summary>
+    public static string Guarantee(RunConfig config) => string.Create(CultureInfo.InvariantCulture,
+        $"With probability at least 1 - alpha = {1 - config.Alpha:R} for each input (over the models' noise), the smoothed classifier " +
+        $"(sigma = {config.Sigma:R}, {config.Method}) gives the reported prediction for every change of the training set's features and of the " +
+        "test input whose total l2 norm (input units) is below the certified radius R. A trigger of l2 norm t on m training examples and on the " +
+        "test input is covered when t*sqrt(m+1) < R. Labels are not covered: label flips (dirty-label poisoning) are outside the certificate.");
+
+    private static double[] PlotNorms(RunConfig config)
+    {
+        var norms = config.TriggerNorms.ToList();
+        if (config.Attack is { } a && a.TriggerL2Norm > 0 && !norms.Contains(a.TriggerL2Norm)) norms.Add(a.TriggerL2Norm);
+        return norms.Where(t => t > 0).Distinct().Order().ToArray();
+    }
+
+    /// <summary>Curves at every m from 0 to the largest certified count of any norm (sampled to at most 401 points).</summary>
+    private static PoisonCurve[] PoisonCurves(Certificate[] certs, int[] labels, double[] norms)
+    {
+        long mEnd = 1;
+        foreach (double t in norms)
+            for (int i = 0; i < certs.Length; i++)
+                if (!certs[i].IsAbstain && certs[i].Prediction == labels[i])
+                    mEnd = Math.Max(mEnd, Math.Min(1_000_000, PoisoningUnits.LargestCertifiedPoisonCount(certs[i].Radius, t) + 1));
+        int points = (int)Math.Min(mEnd + 1, 401);
+        long[] ms = Enumerable.Range(0, points).Select(k => points == mEnd + 1 ? k : (long)Math.Round((double)k * mEnd / (points - 1))).ToArray();
+        return norms.Select(t => new PoisonCurve(t, ms, CertifiedAccuracy.PoisonCurve(certs, labels, t, ms))).ToArray();
+    }
+
+    private static LinePlot RadiusPlot(RunConfig config, Certificate[] clean, int[] cleanLabels, Certificate[] triggered, int[] trigLabels)
+    {
+        double rMax = Math.Max(clean.Concat(triggered).Where(c => !c.IsAbstain).Select(c => c.Radius).DefaultIfEmpty(0).Max(), config.Sigma / 4);
+        rMax = NiceCeiling(rMax * 1.05);
+        var plot = new LinePlot
+        {
+            Title = Inv($"Certified accuracy ({config.Data?.Dataset}, sigma={config.Sigma:R}, N={config.Models}, {config.Method})"),
+            XLabel = "l2 radius R (input units)",
+            YLabel = "certified accuracy",
+            XMin = 0,
+            XMax = rMax,
+        };
+        plot.Series.Add(new PlotSeries("clean test inputs", StepCurve(clean, cleanLabels, rMax), LinePlot.Palette[0]));
+        if (triggered.Length > 0) plot.Series.Add(new PlotSeries("triggered inputs", StepCurve(triggered, trigLabels, rMax), LinePlot.Palette[3]));
+        return plot;
+    }
+
+    /// <summary>Certified accuracy as a step function of r on [0, rMax]: exact corners at every certified radius.</summary>
+    private static List<(double X, double Y)> StepCurve(Certificate[] certs, int[] labels, double rMax)
+    {
+        var radii = certs.Where((c, i) => !c.IsAbstain && c.Prediction == labels[i]).Select(c => c.Radius).Order().ToArray();
+        var points = new List<(double, double)>();
+        double n = Math.Max(1, certs.Length);
+        points.Add((0, radii.Length / n));
+        for (int i = 0; i < radii.Length; i++)
+        {
+            if (i + 1 < radii.Length && radii[i + 1] == radii[i]) continue;
+            // At r = radii[i] the input still counts (R ≥ r); just after, it does not.
+            points.Add((radii[i], (radii.Length - (i - CountEqualBefore(radii, i))) / n));
+            points.Add((radii[i], (radii.Length - i - 1) / n));
+        }
+        points.Add((rMax, points[^1].Item2));
+        return points;
+    }
+
+    private static int CountEqualBefore(double[] sorted, int i)
+    {
+        int k = 0;
+        while (i - k - 1 >= 0 && sorted[i - k - 1] == sorted[i]) k++;
+        return k;
+    }
+
+    private static LinePlot PoisonPlot(RunConfig config, PoisonCurve[] curves)
+    {
+        long mEnd = curves.Length == 0 ? 1 : Math.Max(1, curves[0].PoisonedExamples[^1]);
+        var plot = new LinePlot
+        {
+            Title = Inv($"Certified accuracy vs poisoned examples ({config.Data?.Dataset}, sigma={config.Sigma:R})"),
+            XLabel = "poisoned training examples m (trigger also on test input)",
+            YLabel = "certified accuracy",
+            XMin = 0,
+            XMax = mEnd,
+        };
+        for (int k = 0; k < curves.Length; k++)
+        {
+            var c = curves[k];
+            bool actual = config.Attack is { } a && a.TriggerL2Norm == c.TriggerNorm;
+            string name = Inv($"t = {c.TriggerNorm:0.####}") + (actual ? " (attack)" : "");
+            var points = c.PoisonedExamples.Select((m, i) => ((double)m, c.CertifiedAccuracy[i])).ToList();
+            plot.Series.Add(new PlotSeries(name, points, LinePlot.Palette[k % LinePlot.Palette.Length]));
+        }
+        return plot;
+    }
+
+    private static string FormatText(RunConfig config, RunSummary s)
+    {
+        var o = new StringBuilder();
+        void Line(string label, string value) => o.Append(label.PadRight(44)).Append(value).Append('\n');
+        string Pct(double x) => Inv($"{100 * x:0.0} %");
+        o.Append(Inv($"NativeCert certificates: {s.Dataset}, {s.Method}, sigma = {s.Sigma:R}, N = {s.Models}{(s.SelectionModels > 0 ? Inv($" (+ n0 = {s.SelectionModels})") : "")}, alpha = {s.Alpha:R}\n"));
+        Line("test inputs", Inv($"{s.TestInputs}"));
+        Line("clean accuracy (smoothed)", Pct(s.CleanAccuracy));
+        Line("abstain rate", Pct(s.AbstainRate));
+        Line("median certified radius (correct inputs)", Inv($"{s.MedianRadiusCorrect:0.####}"));
+        foreach (var r in s.CertifiedAccuracy) Line(Inv($"certified accuracy at R = {r.Radius:0.###}"), Pct(r.CertifiedAccuracy));
+        foreach (var c in s.PoisonCurves)
+        {
+            long best = -1;
+            for (int i = 0; i < c.PoisonedExamples.Length; i++) if (c.CertifiedAccuracy[i] > 0) best = c.PoisonedExamples[i];
+            double at1 = c.PoisonedExamples.Length > 1 ? c.CertifiedAccuracy[1] : 0;
+            Line(Inv($"trigger norm t = {c.TriggerNorm:0.####}"), Inv($"certified accuracy {Pct(c.CertifiedAccuracy[0])} at m = 0, {Pct(at1)} at m = {(c.PoisonedExamples.Length > 1 ? c.PoisonedExamples[1] : 0)}; some input certified up to m = {best}"));
+        }
+        if (s.Attack is { } a)
+        {
+            o.Append(Inv($"attack: {a.Kind}, target {a.Target}, {a.LabelMode}-label, {a.PoisonedExamples} poisoned training examples, trigger l2 norm t = {a.TriggerL2Norm:0.######} (largest actual)\n"));
+            Line("attack success rate, smoothed", Pct(a.AttackSuccessRateSmoothed) + Inv($" of {a.TriggeredInputs} triggered inputs"));
+            Line("attack success rate, undefended (sigma = 0)", Pct(a.AttackSuccessRateUndefended));
+            Line("clean accuracy, undefended (sigma = 0)", Pct(a.CleanAccuracyUndefended));
+            Line("triggered inputs correct, smoothed", Pct(a.TriggeredAccuracySmoothed));
+            Line("triggered inputs certified (R > t*sqrt(M+1))", Pct(a.TriggeredCertifiedFraction));
+            Line("clean inputs certified against this attack", Pct(a.CleanCertifiedAgainstAttack));
+            Line("median largest certified poison count", Inv($"{a.MedianLargestCertifiedPoisonCount} (at t = {a.TriggerL2Norm:0.####})"));
+            o.Append("coverage: ").Append(a.Coverage).Append('\n');
+        }
+        o.Append("guarantee: ").Append(s.Guarantee).Append('\n');
+        return o.ToString();
+    }
+
+    private static double Median(double[] values)
+    {
+        if (values.Length == 0) return 0;
+        Array.Sort(values);
+        return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
+    }
+
+    private static double NiceCeiling(double x)
+    {
+        if (x <= 0) return 1;
+        double mag = Math.Pow(10, Math.Floor(Math.Log10(x)));
+        foreach (double m in new[] { 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10 }) if (m * mag >= x) return m * mag;
+        return 10 * mag;
+    }
+
+    private static int[] Indices(VoteFile votes, InputKind kind) =>
+        Enumerable.Range(0, votes.Inputs).Where(i => votes.Kinds[i] == kind).ToArray();
+
+    private static T[] Pick<T>(T[] all, int[] rows) => rows.Select(i => all[i]).ToArray();
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

@@ -39,12 +39,12 @@ public static class CertifyCommand
         var method = new Option<string>("--method") { Description = "simuem (all N models bound every class) or cohen (n0 extra models select the class, N bound it)", DefaultValueFactory = _ => "simuem" };
         method.AcceptOnlyFromAmong("simuem", "cohen");
         var n0 = new Option<int>("--n0") { Description = "Selection models for --method cohen", DefaultValueFactory = _ => Defaults.N0 };
-        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated (e.g. 256,128)", DefaultValueFactory = _ => TrainingDefaultsText.Hidden };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => TrainingDefaultsText.Epochs };
-        var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaultsText.Batch };
-        var lr = new Option<float>("--lr") { Description = "SGD learning rate", DefaultValueFactory = _ => TrainingDefaultsText.LearningRate };
-        var momentum = new Option<float>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => TrainingDefaultsText.Momentum };
-        var weightDecay = new Option<float>("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => TrainingDefaultsText.WeightDecay };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated (e.g. 256,128)", DefaultValueFactory = _ => string.Join(",", TrainingDefaults.Hidden) };
+        var epochs = new Option<int>("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => TrainingDefaults.Epochs };
+        var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
+        var lr = new Option<float>("--lr") { Description = "SGD learning rate", DefaultValueFactory = _ => TrainingDefaults.LearningRate };
+        var momentum = new Option<float>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => TrainingDefaults.Momentum };
+        var weightDecay = new Option<float>("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => TrainingDefaults.WeightDecay };
         var seed = new Option<ulong>("--seed") { Description = "Seed of all model noise, initialisation and shuffling", DefaultValueFactory = _ => 0UL };
         var backend = new Option<string>("--backend") { Description = "cpu, cuda, ilgpu-cpu or auto", DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
@@ -53,7 +53,7 @@ public static class CertifyCommand
         var chunk = new Option<int>("--chunk") { Description = "Models per durable chunk (0 = sized to take about 5 s)", DefaultValueFactory = _ => 0 };
         var triggerNorms = new Option<string>("--trigger-norms") { Description = "Trigger l2 norms for the certified-accuracy-vs-poison plot, comma-separated", DefaultValueFactory = _ => Defaults.TriggerNorms };
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
-        var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained ensemble (models.bin) in the run directory" };
+        var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
         foreach (Option o in new Option[] { sigma, models, alpha, method, n0, hidden, epochs, batch, lr, momentum, weightDecay, seed, backend, threads, outDir, resume, chunk, triggerNorms, radii, keepModels })
             cmd.Options.Add(o);
 
@@ -78,8 +78,6 @@ public static class CertifyCommand
             string? outGiven = parse.GetValue(outDir);
             if (resuming && outGiven is null) throw new UserInputException("--resume: give the run directory with --out DIR");
             string outPath = outGiven ?? RunDirectory.DefaultPath(DateTime.UtcNow);
-            if (parse.GetValue(keepModels))
-                throw new UserInputException("--keep-models: not available in this build (no ensemble file writer yet)");
 
             // Data, then the attack on it.
             DataSplit split = data.Load(parse);
@@ -134,6 +132,7 @@ public static class CertifyCommand
             Record(method, cohen ? "cohen" : "simuem", true);
             Record(n0, selection, true);
             Record(models, modelCount, false);
+            Record(keepModels, parse.GetValue(keepModels), false);
             Record(alpha, alphaValue, false);
             Record(triggerNorms, norms, false);
             Record(radii, radiiValues, false);
@@ -165,7 +164,7 @@ public static class CertifyCommand
             }.WithHash();
 
             var request = new CertifyRequest(config, ensemble, train, inputs, kinds, outPath, resuming,
-                                             parse.GetValue(backend) ?? "auto", threadCount, chunkSize);
+                                             parse.GetValue(backend) ?? "auto", threadCount, chunkSize, parse.GetValue(keepModels));
             // Ctrl+C stops after the models in flight; the votes on disk keep the last complete chunk.
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
@@ -187,16 +186,11 @@ public static class CertifyCommand
         return cmd;
     }
 
-    /// <summary>Training defaults until the engine's TrainingDefaults are merged.</summary>
-    private static class TrainingDefaultsText
+    private static IEnsembleBackend DefaultBackends(string name, int threads, TextWriter log) => name switch
     {
-        public const string Hidden = "256";
-        public const int Epochs = 2, Batch = 64;
-        public const float LearningRate = 0.05f, Momentum = 0.9f, WeightDecay = 0f;
-    }
-
-    private static IEnsembleBackend DefaultBackends(string name, int threads, TextWriter log) =>
-        throw new UserInputException($"--backend {name}: no ensemble backend is available in this build");
+        "cpu" or "auto" => new NativeCert.Engine.Cpu.CpuEnsembleBackend(threads),
+        _ => throw new UserInputException($"--backend {name}: not available in this build (cpu, auto)"),
+    };
 
     private static double Positive(double v, string option) =>
         v > 0 && double.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be a positive number");

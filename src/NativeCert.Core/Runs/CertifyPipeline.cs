@@ -25,7 +25,8 @@ public sealed record CertifyRequest(
     bool Resume,
     string BackendName,
     int Threads,
-    int ChunkSize);
+    int ChunkSize,
+    bool KeepModels = false);
 
 /// <summary>
 /// The certify job from loaded data to a complete run directory: config.json, then votes chunk by chunk
@@ -89,8 +90,15 @@ public static class CertifyPipeline
             votes.Write(dir.VotesPath);
         }
 
+        IEnsembleBackend ensembleBackend = backend;
+        if (request.KeepModels)
+        {
+            if (backend is not NativeCert.Engine.Cpu.CpuEnsembleBackend cpu)
+                throw new UserInputException($"--keep-models: only the cpu backend hands back trained models (this run uses {backend.Name})");
+            ensembleBackend = new ModelKeepingBackend(cpu, dir.ModelsDirectory);
+        }
         var progress = new ProgressReporter(progressWriter, interactiveProgress, config.TotalModels, votes.ModelsDone);
-        ChunkedEnsembleRun.Run(backend, request.Ensemble, request.Train, request.Inputs, votes, config.TotalModels,
+        ChunkedEnsembleRun.Run(ensembleBackend, request.Ensemble, request.Train, request.Inputs, votes, config.TotalModels,
                                request.ChunkSize, dir.VotesPath, progress, cancellation);
         progress.Finish();
         double seconds = clock.Elapsed.TotalSeconds;

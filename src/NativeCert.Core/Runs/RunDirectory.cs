@@ -20,7 +20,8 @@ public sealed class RunDirectory
     public string RadiusPlotPath => Path.Combine(Root, "certified-accuracy-vs-radius.png");
     public string PoisonPlotPath => Path.Combine(Root, "certified-accuracy-vs-poison.png");
     public string TimingPath => Path.Combine(Root, "timing.json");
-    public string ModelsPath => Path.Combine(Root, "models.bin");
+    /// <summary>Trained models with --keep-models: one EnsembleFile per chunk.</summary>
+    public string ModelsDirectory => Path.Combine(Root, "models");
 
     /// <summary>True when the run finished: summary.json, written last, exists.</summary>
     public bool IsComplete => File.Exists(SummaryPath);

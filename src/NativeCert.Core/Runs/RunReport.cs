@@ -14,25 +14,28 @@ public sealed record RadiusAccuracy(double Radius, double CertifiedAccuracy);
 public sealed record PoisonCurve(double TriggerNorm, long[] PoisonedExamples, double[] CertifiedAccuracy);
 
 /// <summary>What the attack achieved and what the certificates say about it.</summary>
+/// <param name="Kind">Attack kind: patch, blend or mask.</param>
+/// <param name="Target">Target label (after --classes remapping).</param>
+/// <param name="LabelMode">dirty or clean.</param>
+/// <param name="PoisonedExamples">Training examples carrying the trigger (M).</param>
+/// <param name="TriggerL2Norm">Largest actual trigger ℓ2 norm over poisoned examples and triggered inputs (t), input units.</param>
+/// <param name="TriggeredInputs">Test inputs of non-target classes with the trigger added.</param>
+/// <param name="AttackSuccessRateSmoothed">Triggered (non-target-class) inputs the smoothed classifier assigns to the target.</param>
+/// <param name="AttackSuccessRateUndefended">Same for one model trained without noise (σ = 0) on the same poisoned data.</param>
+/// <param name="CleanAccuracyUndefended">Accuracy of that undefended model on the clean test inputs.</param>
+/// <param name="TriggeredAccuracySmoothed">Triggered inputs still given their true label by the smoothed classifier.</param>
+/// <param name="TriggeredCertifiedFraction">
+/// Triggered inputs given their true label with R &gt; t·√(M+1): the prediction is proven to be the one on clean
+/// training features and the clean input (t = the largest actual trigger norm, M = poisoned examples).
+/// </param>
+/// <param name="CleanCertifiedAgainstAttack">Clean test inputs predicted correctly with R &gt; t·√(M+1).</param>
+/// <param name="MedianLargestCertifiedPoisonCount">Median over clean test inputs of the largest certified number of poisoned examples at this trigger norm (−1: none).</param>
+/// <param name="Coverage">What of this attack the certificate covers, in words.</param>
 public sealed record AttackSummary(
     string Kind, int Target, string LabelMode, int PoisonedExamples, double TriggerL2Norm, int TriggeredInputs,
-    /// <summary>Triggered (non-target-class) inputs the smoothed classifier assigns to the target.</summary>
-    double AttackSuccessRateSmoothed,
-    /// <summary>Same for one model trained without noise (σ = 0) on the same poisoned data.</summary>
-    double AttackSuccessRateUndefended,
-    double CleanAccuracyUndefended,
-    /// <summary>Triggered inputs still given their true label by the smoothed classifier.</summary>
-    double TriggeredAccuracySmoothed,
-    /// <summary>
-    /// Triggered inputs given their true label with R &gt; t·√(M+1): the prediction is proven to be the one
-    /// on clean training features and the clean input (t = the largest actual trigger norm, M = poisoned examples).
-    /// </summary>
-    double TriggeredCertifiedFraction,
-    /// <summary>Clean test inputs predicted correctly with R &gt; t·√(M+1).</summary>
-    double CleanCertifiedAgainstAttack,
-    /// <summary>Median over clean test inputs of the largest certified number of poisoned examples at this trigger norm (−1: none).</summary>
-    long MedianLargestCertifiedPoisonCount,
-    string Coverage);
+    double AttackSuccessRateSmoothed, double AttackSuccessRateUndefended, double CleanAccuracyUndefended,
+    double TriggeredAccuracySmoothed, double TriggeredCertifiedFraction, double CleanCertifiedAgainstAttack,
+    long MedianLargestCertifiedPoisonCount, string Coverage);
 
 /// <summary>summary.json: the headline numbers of a run, all derived from config.json and votes.bin.</summary>
 public sealed record RunSummary(
@@ -158,11 +161,10 @@ public sealed class RunReport
     }
 
     /// <summary>The certificate's scope in words, for summary.json and the console.</summary>
-    public static string Guarantee(RunConfig config) => string.Create(CultureInfo.InvariantCulture,
-        $"With probability at least 1 - alpha = {1 - config.Alpha:R} for each input (over the models' noise), the smoothed classifier " +
-        $"(sigma = {config.Sigma:R}, {config.Method}) gives the reported prediction for every change of the training set's features and of the " +
+    public static string Guarantee(RunConfig config) =>
+        Inv($"With probability at least 1 - alpha = {1 - config.Alpha:R} for each input (over the models' noise), the smoothed classifier (sigma = {config.Sigma:R}, {config.Method}) gives the reported prediction for every change of the training set's features and of the ") +
         "test input whose total l2 norm (input units) is below the certified radius R. A trigger of l2 norm t on m training examples and on the " +
-        "test input is covered when t*sqrt(m+1) < R. Labels are not covered: label flips (dirty-label poisoning) are outside the certificate.");
+        "test input is covered when t*sqrt(m+1) < R. Labels are not covered: label flips (dirty-label poisoning) are outside the certificate.";
 
     private static double[] PlotNorms(RunConfig config)
     {

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using System.Text.Json;
+using NativeCert.Cli;
+using NativeCert.Runs;
+using NativeCert.Tests.Plotting;
+
+namespace NativeCert.Tests.Runs;
+
+/// <summary>
+/// certify and report end to end on tiny configurations of the real built-in MNIST with the real CPU engine:
+/// run directory contents, attack evaluation, byte-identical report regeneration, kill -9 and resume,
+/// refusal to resume with other options, and the exit codes of user errors.
+/// </summary>
+public sealed class CertifyCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nativecert-certify-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A few hundred real digits of three classes, small MLP, one epoch.</summary>
+    private static readonly string[] Tiny =
+        ["--train-size", "300", "--test-size", "60", "--classes", "0,1,7", "--hidden", "16", "--epochs", "1", "--batch", "32",
+         "--sigma", "0.25", "--threads", "2"];
+
+    private static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private string Run(string name, params string[] extra)
+    {
+        string outDir = Path.Combine(_dir, name);
+        var (code, output, err) = Cli(["certify", .. Tiny, "--out", outDir, .. extra]);
+        Assert.True(code == 0, $"exit {code}: {err}");
+        Assert.Contains("clean accuracy (smoothed)", output);
+        return outDir;
+    }
+
+    [Fact]
+    public void CertifyWritesACompleteRunDirectory()
+    {
+        string dir = Run("clean", "--models", "30", "--chunk", "7");
+        var run = new RunDirectory(dir);
+        Assert.True(run.IsComplete);
+        foreach (string f in new[] { run.ConfigPath, run.VotesPath, run.VotesTsvPath, run.CertificatesPath, run.SummaryTextPath, run.RadiusPlotPath, run.PoisonPlotPath, run.TimingPath })
+            Assert.True(File.Exists(f), f);
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+
+        var votes = VoteFile.Read(run.VotesPath);
+        Assert.Equal(30, votes.ModelsDone);
+        Assert.Equal(60, votes.Inputs);
+        Assert.All(Enumerable.Range(0, 60), t => Assert.Equal(30, votes.Estimation.Total(t)));
+        var config = RunConfig.Read(run.ConfigPath);
+        Assert.Equal(config.ConfigHash, Convert.ToHexStringLower(votes.ConfigHash));
+        Assert.Equal("0.25", config.Options["--sigma"]);
+        Assert.Equal("cpu", config.Backend!.Name);
+
+        string[] certs = File.ReadAllLines(run.CertificatesPath);
+        Assert.Equal("idx\tlabel\tprediction\tp_a\tp_b\tradius\tcorrect\tmax_poison", certs[0]);
+        Assert.Equal(61, certs.Length);
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(run.SummaryPath));
+        double accuracy = summary.RootElement.GetProperty("clean_accuracy").GetDouble();
+        // Three well-separated digit classes: even one epoch on 300 noisy rows should beat chance (1/3) clearly.
+        Assert.InRange(accuracy, 0.6, 1.0);
+        Assert.Contains("label flips", summary.RootElement.GetProperty("guarantee").GetString());
+
+        var (w, h, _) = PngTests.Decode(File.ReadAllBytes(run.RadiusPlotPath));
+        Assert.Equal((800, 560), (w, h));
+        PngTests.Decode(File.ReadAllBytes(run.PoisonPlotPath));
+    }
+
+    [Fact]
+    public void AttackRunReportsSuccessRatesAndTriggeredCertificates()
+    {
+        string dir = Run("attack", "--models", "20", "--attack", "patch", "--trigger-size", "3", "--poison", "30", "--target", "7");
+        var run = new RunDirectory(dir);
+        var votes = VoteFile.Read(run.VotesPath);
+        Assert.NotNull(votes.Undefended);
+        int triggered = votes.Kinds.Count(k => k == InputKind.Triggered);
+        Assert.Equal(40, triggered); // the 60 test rows hold 20 of the target class, which get no trigger
+        Assert.All(Enumerable.Range(0, votes.Inputs), t => Assert.Equal(1, votes.Undefended!.Total(t)));
+        Assert.Equal(41, File.ReadAllLines(Path.Combine(dir, RunReport.TriggeredCertificatesFile)).Length);
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(run.SummaryPath));
+        var attack = summary.RootElement.GetProperty("attack");
+        Assert.Equal(30, attack.GetProperty("poisoned_examples").GetInt32());
+        Assert.Equal(2, attack.GetProperty("target").GetInt32()); // class id 7 is label 2 of 0,1,7
+        // A 3x3 patch of ones on MNIST changes at most 9 pixels by at most 1.
+        Assert.InRange(attack.GetProperty("trigger_l2_norm").GetDouble(), 0.5, 3.0);
+        Assert.InRange(attack.GetProperty("attack_success_rate_undefended").GetDouble(), 0, 1);
+        Assert.Contains("NOT covered", attack.GetProperty("coverage").GetString());
+        Assert.Contains("attack success rate, undefended", File.ReadAllText(run.SummaryTextPath));
+    }
+
+    [Fact]
+    public void ReportRegeneratesByteIdenticalFiles()
+    {
+        string dir = Run("report", "--models", "15", "--method", "cohen", "--n0", "5", "--attack", "blend", "--trigger-norm", "0.5", "--poison", "10");
+        var run = new RunDirectory(dir);
+        string[] files = [run.VotesTsvPath, run.CertificatesPath, Path.Combine(dir, RunReport.TriggeredCertificatesFile),
+                          run.SummaryTextPath, run.SummaryPath, run.RadiusPlotPath, run.PoisonPlotPath];
+        var before = files.Select(File.ReadAllBytes).ToArray();
+        foreach (string f in files) File.Delete(f);
+
+        var (code, output, err) = Cli("report", "--run", dir);
+        Assert.True(code == 0, err);
+        Assert.Contains("certified accuracy at R", output);
+        for (int i = 0; i < files.Length; i++) Assert.True(before[i].AsSpan().SequenceEqual(File.ReadAllBytes(files[i])), files[i]);
+        var votes = VoteFile.Read(run.VotesPath);
+        Assert.Equal(5, votes.Selection.Total(0));
+        Assert.Equal(15, votes.Estimation.Total(0));
+    }
+
+    [Fact]
+    public void KilledRunResumesToVotesIdenticalToAnUninterruptedRun()
+    {
+        // Slower than Tiny (more rows, one thread) so that the child is killed mid-run.
+        string[] config = ["--dataset", "mnist", "--train-size", "600", "--test-size", "60", "--classes", "0,1,7", "--hidden", "24", "--epochs", "1",
+                           "--batch", "32", "--sigma", "0.25", "--models", "240", "--chunk", "12"];
+        string full = Path.Combine(_dir, "full");
+        var (fullCode, _, fullErr) = Cli(["certify", .. config, "--out", full, "--threads", "1"]);
+        Assert.True(fullCode == 0, fullErr);
+
+        string killed = Path.Combine(_dir, "killed");
+        string dll = typeof(Program).Assembly.Location;
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in (string[])[dll, "certify", .. config, "--out", killed, "--threads", "1"]) start.ArgumentList.Add(a);
+        using var child = Process.Start(start)!;
+        child.ErrorDataReceived += (_, _) => { };
+        child.OutputDataReceived += (_, _) => { };
+        child.BeginErrorReadLine();
+        child.BeginOutputReadLine();
+        string votesPath = Path.Combine(killed, "votes.bin");
+        int killedAt = -1;
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromSeconds(60) && !child.HasExited)
+        {
+            if (File.Exists(votesPath))
+            {
+                int done;
+                try { done = VoteFile.Read(votesPath).ModelsDone; } catch (Exception e) when (e is IOException or UserInputException) { continue; }
+                if (done > 0) { child.Kill(entireProcessTree: true); killedAt = done; break; }
+            }
+            Thread.Sleep(2);
+        }
+        child.WaitForExit();
+        Assert.True(killedAt > 0 && killedAt < 240, $"child was not killed mid-run (models done at kill: {killedAt}, exit {(child.HasExited ? child.ExitCode : 0)})");
+        var run = new RunDirectory(killed);
+        Assert.False(run.IsComplete);
+        int onDisk = VoteFile.Read(votesPath).ModelsDone;
+        Assert.True(onDisk < 240 && onDisk % 12 == 0, $"{onDisk} models on disk");
+
+        // Resuming with another configuration is refused, naming the option.
+        var (refused, _, refusal) = Cli(["certify", .. config.Select(a => a == "0.25" ? "0.3" : a), "--out", killed, "--resume"]);
+        Assert.Equal(2, refused);
+        Assert.Contains("--sigma 0.25 (run) vs 0.3 (now)", refusal);
+        Assert.Single(refusal.Split('\n'), l => l.StartsWith("nativecert: error"));
+
+        // Resume with other execution options (threads, chunk): allowed, and votes come out identical.
+        var (code, _, err) = Cli(["certify", .. config.Select(a => a == "12" ? "50" : a), "--out", killed, "--resume", "--threads", "2"]);
+        Assert.True(code == 0, err);
+        Assert.True(run.IsComplete);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(full, "votes.bin")), File.ReadAllBytes(votesPath));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(full, "certificates.tsv")), File.ReadAllBytes(Path.Combine(killed, "certificates.tsv")));
+    }
+
+    [Theory]
+    [InlineData("--sigma", "-1", "--sigma")]
+    [InlineData("--models", "0", "--models")]
+    [InlineData("--alpha", "1.5", "--alpha")]
+    [InlineData("--trigger-norms", "0.1,x", "--trigger-norms")]
+    [InlineData("--hidden", "16,abc", "--hidden")]
+    public void BadOptionsAreOneLineUserErrors(string option, string value, string named)
+    {
+        string outDir = Path.Combine(_dir, "bad");
+        var (code, _, err) = Cli(["certify", .. Tiny, "--models", "3", "--out", outDir, option, value]);
+        Assert.Equal(2, code);
+        Assert.Contains(named, err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(File.Exists(Path.Combine(outDir, "summary.json")));
+    }
+
+    [Fact]
+    public void UnwritableOutAndExistingRunsAreUserErrors()
+    {
+        string blocker = Path.Combine(_dir, "file");
+        File.WriteAllText(blocker, "x");
+        var (code, _, err) = Cli(["certify", .. Tiny, "--models", "3", "--out", Path.Combine(blocker, "run")]);
+        Assert.Equal(2, code);
+        Assert.Contains("--out", err);
+
+        string dir = Run("twice", "--models", "3");
+        (code, _, err) = Cli(["certify", .. Tiny, "--models", "3", "--out", dir]);
+        Assert.Equal(2, code);
+        Assert.Contains("--resume", err);
+
+        (code, _, err) = Cli("report", "--run", Path.Combine(_dir, "missing"));
+        Assert.Equal(2, code);
+        Assert.Contains("missing", err);
+
+        (code, _, err) = Cli(["certify", .. Tiny, "--resume"]);
+        Assert.Equal(2, code);
+        Assert.Contains("--out", err);
+    }
+}

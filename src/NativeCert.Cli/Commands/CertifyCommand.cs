@@ -18,7 +18,7 @@ public static class CertifyCommand
     public static class Defaults
     {
         public const double Sigma = 0.5;
-        public const int Models = 200;
+        public const int Models = 500;
         public const double Alpha = 0.001;
         public const int N0 = 100;
         public const string TriggerNorms = "0.05,0.1,0.2,0.5";

@@ -193,7 +193,7 @@ public sealed class RunReport
         var plot = new LinePlot
         {
             Title = Inv($"Certified accuracy ({config.Data?.Dataset}, sigma={config.Sigma:R}, N={config.Models}, {config.Method})"),
-            XLabel = "l2 radius R (input units)",
+            XLabel = "L2 radius R (input units)",
             YLabel = "certified accuracy",
             XMin = 0,
             XMax = rMax,

@@ -81,6 +81,19 @@ public class ClopperPearsonTests
     }
 
     [Fact]
+    public void Random_cases_are_safe_and_tight_against_200bit_reference()
+    {
+        var rng = new Random(7);
+        for (int i = 0; i < 150; i++)
+        {
+            long n = (long)Math.Round(Math.Exp(rng.NextDouble() * Math.Log(1e6)));
+            long k = rng.NextInt64(0, n + 1);
+            double alpha = Math.Exp(Math.Log(1e-300) + rng.NextDouble() * (Math.Log(0.5) - Math.Log(1e-300)));
+            Large_n_bounds_are_safe_and_tight_against_200bit_reference(k, n, alpha);
+        }
+    }
+
+    [Fact]
     public void Windowed_reference_agrees_with_exact_reference()
     {
         foreach (double p in new[] { 0.013, 0.3, 0.77 })

@@ -20,8 +20,10 @@ public sealed class TriggerTests : IDisposable
         PoisonedTrainingSet poisoned = attack.Poison(Constant(30, shape, 0f), 7, target: 2, LabelMode.Dirty, seed: 1);
         TriggeredInputs triggered = attack.TriggerInputs(Constant(9, shape, 0f), target: 2);
 
-        Assert.Equal(new NormStats(7, 3.0, 3.0), poisoned.Norms);
-        Assert.Equal(new NormStats(6, 3.0, 3.0), triggered.Norms);
+        Assert.Equal(new NormStats(7, 3.0, 3.0, 63.0), poisoned.Norms);
+        Assert.Equal(new NormStats(6, 3.0, 3.0, 54.0), triggered.Norms);
+        Assert.Equal(Enumerable.Repeat(3.0, 7), poisoned.RowNorms);
+        Assert.Equal(Math.Sqrt(72.0), BackdoorAttack.JointNorm(poisoned.Norms, triggered.RowNorms[0])); // t·√(m+1) = 3·√8
     }
 
     [Fact]
@@ -52,7 +54,9 @@ public sealed class TriggerTests : IDisposable
         PoisonedTrainingSet p = attack.Poison(mnist.Train, 50, target: 0, LabelMode.Dirty, seed: 3);
 
         var norms = p.PoisonedRows.Select(i => Trigger.PerturbationNorm(p.Data.Row(i), mnist.Train.Row(i))).ToArray();
+        Assert.Equal(norms, p.RowNorms);
         Assert.Equal(norms.Max(), p.Norms.Max);
+        Assert.Equal(norms.Sum(n => n * n), p.Norms.SumSquares, 9);
         Assert.Equal(norms.Average(), p.Norms.Mean, 12);
         Assert.True(p.Norms.Max <= 4.0); // 16 pixels, each changed by at most 1
         Assert.True(p.Norms.Mean > 3.5); // corners of MNIST digits are background

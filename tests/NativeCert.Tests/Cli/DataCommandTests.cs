@@ -65,6 +65,40 @@ public sealed class DataCommandTests : IDisposable
     }
 
     [Fact]
+    public void InfoWithPatchAttackOnRealDigitsReportsExactNorms()
+    {
+        var (code, output, err) = Run("data", "info", "--classes", "1,7", "--attack", "patch", "--poison", "50", "--target", "7");
+
+        Assert.Equal(0, code);
+        Assert.Equal("", err);
+        // MNIST's bottom-right 3x3 corner is background in these digits, so each poisoned row moves by exactly 3.
+        Assert.Contains("attack:    patch 3x3 of 1 at bottom-right; target class 7 (label 1), dirty-label", output);
+        Assert.Contains("poisoned:  50 training rows; perturbation l2 max 3, mean 3 over 50", output);
+        Assert.Contains("triggered: 225 test inputs", output);
+        Assert.Contains($"at most {Math.Sqrt(51 * 9.0):G6}", output);
+    }
+
+    [Fact]
+    public void InfoJsonWithBlendAttackMatchesTheLibrary()
+    {
+        var (code, output, _) = Run("data", "info", "--attack", "blend", "--trigger-norm", "0.5", "--poison", "30",
+            "--label-mode", "clean", "--target", "3", "--attack-seed", "4", "--json");
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        JsonElement attack = doc.RootElement.GetProperty("attack");
+
+        DataSplit split = DatasetCatalog.Load("mnist");
+        var library = new BackdoorAttack(new BlendTrigger(784, 0.5, 4));
+        PoisonedTrainingSet p = library.Poison(split.Train, 30, 3, LabelMode.Clean, 4);
+        TriggeredInputs t = library.TriggerInputs(split.Test, 3);
+        Assert.Equal("clean", attack.GetProperty("labelMode").GetString());
+        Assert.Equal(p.Norms.Max, attack.GetProperty("poisoned").GetProperty("normMax").GetDouble());
+        Assert.Equal(t.Norms.Mean, attack.GetProperty("triggered").GetProperty("normMean").GetDouble());
+        Assert.Equal(split.Test.Count - split.Test.ClassCounts()[3], attack.GetProperty("triggered").GetProperty("count").GetInt32());
+        Assert.True(p.Norms.Max <= 0.5);
+    }
+
+    [Fact]
     public void InfoOnCsvPrintsTheFileAndItsFeatures()
     {
         string path = _files.PathOf("t.csv");
@@ -111,6 +145,14 @@ public sealed class DataCommandTests : IDisposable
         AssertUserError(Run("data", "info", "--train-size", "9000"), "--train-size 9000", "only 8000 training rows");
         AssertUserError(Run("data", "info", "--classes", "1,x"), "--classes", "'x' is not an integer");
         AssertUserError(Run("data", "info", "--classes", "3,11"), "--classes 3,11", "class 11 is not in mnist");
+        AssertUserError(Run("data", "info", "--attack", "patch", "--trigger-size", "29"), "--trigger-size 29", "between 1 and the image side");
+        AssertUserError(Run("data", "info", "--attack", "patch", "--poison", "7200", "--target", "0"), "--poison 7200", "only 7199 rows outside");
+        string csv = _files.PathOf("tab.csv");
+        File.WriteAllText(csv, "0,1,2\n1,2,3\n0,1,1\n1,0,0\n0,3,3\n");
+        AssertUserError(Run("data", "info", "--dataset", "csv:" + csv, "--attack", "patch"), "--attack patch", "not image data");
+        string mask = _files.PathOf("mask.txt");
+        File.WriteAllText(mask, "1 2 3");
+        AssertUserError(Run("data", "info", "--attack", "mask", "--mask", mask), mask, "3 mask entries; expected 784");
     }
 
     [Fact]

@@ -184,6 +184,7 @@ public sealed class DataCommandTests : IDisposable
         Assert.Null(attack.Apply(none, split));
         ParseResult badTarget = command.Parse(["--classes", "1,7", "--attack", "blend", "--target", "3"]);
         DataTestFiles.AssertUserError(() => attack.Apply(badTarget, data.Load(badTarget)), "--target 3", "not a class of mnist");
+        DataTestFiles.AssertUserError(() => attack.Apply(command.Parse(["--poison", "5"]), split), "--poison 5", "--attack patch, blend or mask");
         ParseResult noMask = command.Parse(["--attack", "mask"]);
         DataTestFiles.AssertUserError(() => attack.Apply(noMask, split), "--attack mask", "--mask FILE");
         Assert.NotEmpty(command.Parse(["--attack", "rainbow"]).Errors);

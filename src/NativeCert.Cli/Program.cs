@@ -14,6 +14,9 @@ public static class Program
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(CertifyCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(EnsembleCommands.CreateTrain());
+        root.Subcommands.Add(EnsembleCommands.CreateVote());
         return root;
     }
 }

@@ -21,7 +21,7 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
     /// <summary>CUDA's largest grid z extent; kernels put the model on z.</summary>
     public const int MaxGridZ = 65535;
 
-    public static long PerModelBytes(MlpParameterLayout layout, int trainCount, int batchSize)
+    public static long PerModelBytes(ParameterLayout layout, int trainCount, int batchSize)
     {
         long hiddenAndOut = layout.Widths.Skip(1).Sum(w => (long)w);
         long floats = 3L * layout.Count + trainCount
@@ -31,7 +31,7 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
         return 4 * floats;
     }
 
-    public static long SharedDataBytes(MlpParameterLayout layout, int trainCount, int inputCount) =>
+    public static long SharedDataBytes(ParameterLayout layout, int trainCount, int inputCount) =>
         4 * ((long)trainCount * layout.Widths[0] + trainCount + (long)inputCount * layout.Widths[0]
              + (long)inputCount * layout.Widths[^1] + layout.Count);
 
@@ -42,7 +42,7 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
     public static EnsembleMemoryPlan Create(MlpShape shape, int trainCount, int inputCount, int batchSize, int models,
                                             long usableBytes, int? maxModelsPerChunk = null)
     {
-        var layout = new MlpParameterLayout(shape);
+        var layout = new ParameterLayout(shape);
         long perModel = PerModelBytes(layout, trainCount, batchSize);
         long shared = SharedDataBytes(layout, trainCount, inputCount);
         long fit = (usableBytes - shared) / perModel;

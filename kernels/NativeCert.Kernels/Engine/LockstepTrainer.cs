@@ -18,7 +18,7 @@ public sealed class LockstepTrainer : IDisposable
     private readonly Accelerator _accelerator;
     private readonly KernelSet _k;
     private readonly EnsembleConfig _config;
-    private readonly MlpParameterLayout _layout;
+    private readonly ParameterLayout _layout;
     private readonly int _n, _inputCount, _batch, _dimension, _classes;
 
     // Shared data.
@@ -44,7 +44,7 @@ public sealed class LockstepTrainer : IDisposable
         _accelerator = accelerator;
         _k = kernels;
         _config = config;
-        _layout = new MlpParameterLayout(config.Shape);
+        _layout = new ParameterLayout(config.Shape);
         _n = train.Count;
         _inputCount = inputs.Count;
         _batch = Math.Max(1, Math.Min(config.Training.BatchSize, _n));
@@ -159,8 +159,8 @@ public sealed class LockstepTrainer : IDisposable
             _k.Gemm(GemmKernels.Config(size, models),
                     _activations[l + 1].View, MatrixLayout.RowMajor(0, (long)_batch * w[l + 1], w[l + 1]),
                     _activations[l].View, MatrixLayout.RowMajor(0, (long)_batch * w[l], w[l]),
-                    _parameters.View, MatrixLayout.RowMajor(_layout.WeightOffset[l], p, w[l + 1]),
-                    size, new GemmEpilogue(mode, _layout.BiasOffset[l], p), _parameters.View);
+                    _parameters.View, MatrixLayout.RowMajor(_layout.WeightOffset(l), p, w[l + 1]),
+                    size, new GemmEpilogue(mode, _layout.BiasOffset(l), p), _parameters.View);
         }
     }
 
@@ -176,18 +176,18 @@ public sealed class LockstepTrainer : IDisposable
             int inW = w[l], outW = w[l + 1];
             var dwSize = new GemmSize(inW, rows, outW);
             _k.Gemm(GemmKernels.Config(dwSize, models),
-                    _gradients.View, MatrixLayout.RowMajor(_layout.WeightOffset[l], p, outW),
+                    _gradients.View, MatrixLayout.RowMajor(_layout.WeightOffset(l), p, outW),
                     _activations[l].View, MatrixLayout.Transposed(0, (long)_batch * inW, inW),
                     dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outW, outW),
                     dwSize, new GemmEpilogue(GemmEpilogue.None, 0, 0), _gradients.View);
-            _k.BiasGradient(new Index2D(outW, models), _gradients.View, _layout.BiasOffset[l], _layout.Count, dZ.View, rows, outW, _batch);
+            _k.BiasGradient(new Index2D(outW, models), _gradients.View, _layout.BiasOffset(l), _layout.Count, dZ.View, rows, outW, _batch);
             if (l == 0) break;
             var dA = _scratch[l % 2];
             var dxSize = new GemmSize(rows, outW, inW);
             _k.Gemm(GemmKernels.Config(dxSize, models),
                     dA.View, MatrixLayout.RowMajor(0, (long)_batch * inW, inW),
                     dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outW, outW),
-                    _parameters.View, MatrixLayout.Transposed(_layout.WeightOffset[l], p, outW),
+                    _parameters.View, MatrixLayout.Transposed(_layout.WeightOffset(l), p, outW),
                     dxSize, new GemmEpilogue(GemmEpilogue.None, 0, 0), _parameters.View);
             long count = (long)models * _batch * inW;
             _k.ReluBackward(new Index1D((int)count), dA.View.SubView(0, count), _activations[l].View.SubView(0, count));

@@ -1,0 +1,108 @@
+using NativeCert.Data;
+
+namespace NativeCert.Engine.Cpu;
+
+/// <summary>
+/// The CPU engine: trains noisy MLPs with the SIMD kernels, one model per thread at a time (each thread owns a
+/// <see cref="CpuTrainer"/> workspace), and adds their votes. Models are handed out in order from a shared
+/// counter; each model's votes depend only on (config, m, data), and integer vote counts add in any order, so
+/// results are bit-identical for any thread count and any split of the model range.
+/// </summary>
+public sealed class CpuEnsembleBackend : IEnsembleBackend
+{
+    private readonly int _threads;
+    private readonly IsaLevel _isa;
+
+    /// <param name="threads">Worker threads (models trained concurrently); ≤ 0 means all logical processors.</param>
+    /// <param name="isa">Widest SIMD level to use (clamped to the CPU); lower it to test the fallbacks.</param>
+    public CpuEnsembleBackend(int threads = 0, IsaLevel isa = IsaLevel.Avx512)
+    {
+        _threads = threads > 0 ? threads : Environment.ProcessorCount;
+        _isa = CpuIsa.Clamp(isa);
+    }
+
+    public string Name => "cpu";
+    public int Threads => _threads;
+    public IsaLevel Isa => _isa;
+    public string Device => $"{CpuIsa.ModelName()} ({_threads} threads, {CpuIsa.Name(_isa)})";
+
+    public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd,
+        VoteCounts votes, IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default) =>
+        Run(config, train, inputs, modelStart, modelEnd, votes, keptParameters: null, progress, cancellation);
+
+    /// <summary>
+    /// Trains models [modelStart, modelEnd) and, when <paramref name="inputs"/> is not null, adds their votes into
+    /// <paramref name="votes"/>. When <paramref name="keptParameters"/> is given <c>(modelEnd − modelStart, P)</c>,
+    /// each model's trained parameters are copied there (for <see cref="EnsembleFile"/>); otherwise they are discarded.
+    /// </summary>
+    public void Run(EnsembleConfig config, Dataset train, Dataset? inputs, int modelStart, int modelEnd,
+        VoteCounts? votes, float[]? keptParameters, IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(train);
+        if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd), "model range must satisfy 0 ≤ start ≤ end");
+        var layout = new ParameterLayout(config.Shape);
+        if (inputs != null)
+        {
+            ArgumentNullException.ThrowIfNull(votes);
+            if (votes.Inputs != inputs.Count || votes.Classes != config.Shape.Classes)
+                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but there are {inputs.Count} inputs and {config.Shape.Classes} classes");
+        }
+        int models = modelEnd - modelStart;
+        if (keptParameters != null && keptParameters.Length != (long)models * layout.Count)
+            throw new ArgumentException("keptParameters must hold (models, parameters) floats");
+        if (models == 0) return;
+
+        int threads = Math.Min(_threads, models);
+        int next = modelStart - 1, done = 0;
+        var partial = new VoteCounts?[threads];
+        var errors = new Exception?[threads];
+        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+
+        void Worker(int w)
+        {
+            try
+            {
+                var trainer = new CpuTrainer(config, _isa);
+                VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Shape.Classes) : null;
+                partial[w] = mine;
+                int m;
+                while ((m = Interlocked.Increment(ref next)) < modelEnd)
+                {
+                    failed.Token.ThrowIfCancellationRequested();
+                    trainer.Train(train, m, cancellation: failed.Token);
+                    if (inputs != null) trainer.Vote(inputs, m, mine!);
+                    if (keptParameters != null)
+                        trainer.Parameters.AsSpan().CopyTo(keptParameters.AsSpan((m - modelStart) * layout.Count, layout.Count));
+                    progress?.Report(new EnsembleProgress(Interlocked.Increment(ref done), models));
+                }
+            }
+            catch (Exception e)
+            {
+                errors[w] = e;
+                failed.Cancel();
+            }
+        }
+
+        if (threads == 1) Worker(0);
+        else
+        {
+            var workers = new Thread[threads];
+            for (int w = 0; w < threads; w++)
+            {
+                int id = w;
+                workers[w] = new Thread(() => Worker(id)) { IsBackground = true, Name = $"nativecert-cpu-{id}" };
+                workers[w].Start();
+            }
+            foreach (var t in workers) t.Join();
+        }
+
+        cancellation.ThrowIfCancellationRequested();
+        var first = errors.FirstOrDefault(e => e != null && e is not OperationCanceledException) ?? errors.FirstOrDefault(e => e != null);
+        if (first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+        if (votes != null)
+            foreach (var p in partial) if (p != null) votes.Add(p);
+    }
+
+    public void Dispose() { }
+}

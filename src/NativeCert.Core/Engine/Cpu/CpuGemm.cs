@@ -1,0 +1,281 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NativeCert.Engine.Cpu;
+
+/// <summary>
+/// One register-blocked SGEMM that serves every matmul of the MLP:
+/// C(M,N) = A(M,K)·Bm(K,N) (+ bias(N)) (then ReLU), where A's element (i,k) is at a[i·aRow + k·aK] (so A can be
+/// X or Xᵀ without a copy), Bm and C are row-major with leading dimensions ldb and ldc.
+/// Micro-kernel: 4 rows × 4 vectors of accumulators (16 registers), per k 4 vector loads of Bm and 4 broadcasts
+/// of A for 16 FMAs; the column tail uses masked loads/stores, the row tail a 1-row kernel.
+/// Within one ISA level the summation order is fixed (k ascending), so results do not depend on threads.
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class CpuGemm
+{
+    public static void Gemm(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu,
+        int M, int N, int K, IsaLevel isa)
+    {
+        if (M <= 0 || N <= 0) return;
+        switch (CpuIsa.Clamp(isa))
+        {
+            case IsaLevel.Avx512: Gemm512(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
+            case IsaLevel.Avx2: Gemm256(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
+            default: GemmScalar(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
+        }
+    }
+
+    private static void GemmScalar(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++)
+            {
+                float sum = bias != null ? bias[j] : 0f;
+                float* ai = a + (nint)i * aRow;
+                for (int k = 0; k < K; k++) sum = MathF.FusedMultiplyAdd(ai[(nint)k * aK], bm[(nint)k * ldb + j], sum);
+                c[(nint)i * ldc + j] = relu && !(sum > 0f) ? 0f : sum;
+            }
+    }
+
+    // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
+
+    private static void Gemm512(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    {
+        const int W = 16;
+        int fullBlocks = N / (4 * W);
+        int i = 0;
+        for (; i + 4 <= M; i += 4)
+        {
+            float* ai = a + (nint)i * aRow;
+            float* ci = c + (nint)i * ldc;
+            for (int jb = 0; jb < fullBlocks; jb++)
+            {
+                int j = jb * 4 * W;
+                Kernel512_4x4(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
+            }
+            for (int j = fullBlocks * 4 * W; j < N; j += W)
+                Kernel512_4x1(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask512(N - j));
+        }
+        for (; i < M; i++)
+        {
+            float* ai = a + (nint)i * aRow;
+            float* ci = c + (nint)i * ldc;
+            for (int j = 0; j < N; j += W)
+                Kernel512_1x1(ci + j, ai, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask512(N - j));
+        }
+    }
+
+    private static Vector512<float> Mask512(int remaining)
+    {
+        if (remaining >= 16) return Vector512<float>.AllBitsSet;
+        var lanes = Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        return Vector512.LessThan(lanes, Vector512.Create(remaining)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Epilogue512(Vector512<float> v, bool relu) => relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
+
+    private static void Kernel512_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K)
+    {
+        Vector512<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (bias != null)
+        {
+            c00 = c10 = c20 = c30 = Vector512.Load(bias);
+            c01 = c11 = c21 = c31 = Vector512.Load(bias + 16);
+            c02 = c12 = c22 = c32 = Vector512.Load(bias + 32);
+            c03 = c13 = c23 = c33 = Vector512.Load(bias + 48);
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector512<float>.Zero;
+        }
+        float* a0 = a, a1 = a + aRow, a2 = a + 2 * (nint)aRow, a3 = a + 3 * (nint)aRow;
+        nint step = aK;
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var b2 = Vector512.Load(b + 32);
+            var b3 = Vector512.Load(b + 48);
+            var x = Vector512.Create(*a0);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
+            x = Vector512.Create(*a1);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            c12 = Vector512.FusedMultiplyAdd(x, b2, c12); c13 = Vector512.FusedMultiplyAdd(x, b3, c13);
+            x = Vector512.Create(*a2);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            c22 = Vector512.FusedMultiplyAdd(x, b2, c22); c23 = Vector512.FusedMultiplyAdd(x, b3, c23);
+            x = Vector512.Create(*a3);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
+            a0 += step; a1 += step; a2 += step; a3 += step;
+            b += ldb;
+        }
+        float* r = c;
+        Epilogue512(c00, relu).Store(r); Epilogue512(c01, relu).Store(r + 16); Epilogue512(c02, relu).Store(r + 32); Epilogue512(c03, relu).Store(r + 48);
+        r += ldc;
+        Epilogue512(c10, relu).Store(r); Epilogue512(c11, relu).Store(r + 16); Epilogue512(c12, relu).Store(r + 32); Epilogue512(c13, relu).Store(r + 48);
+        r += ldc;
+        Epilogue512(c20, relu).Store(r); Epilogue512(c21, relu).Store(r + 16); Epilogue512(c22, relu).Store(r + 32); Epilogue512(c23, relu).Store(r + 48);
+        r += ldc;
+        Epilogue512(c30, relu).Store(r); Epilogue512(c31, relu).Store(r + 16); Epilogue512(c32, relu).Store(r + 32); Epilogue512(c33, relu).Store(r + 48);
+    }
+
+    private static void Kernel512_4x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
+    {
+        var init = bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+        Vector512<float> c0 = init, c1 = init, c2 = init, c3 = init;
+        float* a0 = a, a1 = a + aRow, a2 = a + 2 * (nint)aRow, a3 = a + 3 * (nint)aRow;
+        nint step = aK;
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Avx512F.MaskLoad(b, mask, Vector512<float>.Zero);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(*a0), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(*a1), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(*a2), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(*a3), b0, c3);
+            a0 += step; a1 += step; a2 += step; a3 += step;
+            b += ldb;
+        }
+        Avx512F.MaskStore(c, mask, Epilogue512(c0, relu));
+        Avx512F.MaskStore(c + ldc, mask, Epilogue512(c1, relu));
+        Avx512F.MaskStore(c + 2 * (nint)ldc, mask, Epilogue512(c2, relu));
+        Avx512F.MaskStore(c + 3 * (nint)ldc, mask, Epilogue512(c3, relu));
+    }
+
+    private static void Kernel512_1x1(float* c, float* a, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
+    {
+        var c0 = bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+        nint step = aK;
+        for (int k = 0; k < K; k++)
+        {
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(*a), Avx512F.MaskLoad(b, mask, Vector512<float>.Zero), c0);
+            a += step;
+            b += ldb;
+        }
+        Avx512F.MaskStore(c, mask, Epilogue512(c0, relu));
+    }
+
+    // ---------------------------------------------------------------- AVX2 (8 floats per vector)
+
+    private static void Gemm256(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    {
+        const int W = 8;
+        int fullBlocks = N / (4 * W);
+        int i = 0;
+        for (; i + 4 <= M; i += 4)
+        {
+            float* ai = a + (nint)i * aRow;
+            float* ci = c + (nint)i * ldc;
+            for (int jb = 0; jb < fullBlocks; jb++)
+            {
+                int j = jb * 4 * W;
+                Kernel256_4x4(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
+            }
+            for (int j = fullBlocks * 4 * W; j < N; j += W)
+                Kernel256_4x1(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask256(N - j));
+        }
+        for (; i < M; i++)
+        {
+            float* ai = a + (nint)i * aRow;
+            float* ci = c + (nint)i * ldc;
+            for (int j = 0; j < N; j += W)
+                Kernel256_1x1(ci + j, ai, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask256(N - j));
+        }
+    }
+
+    private static Vector256<float> Mask256(int remaining)
+    {
+        if (remaining >= 8) return Vector256<float>.AllBitsSet;
+        var lanes = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7);
+        return Vector256.LessThan(lanes, Vector256.Create(remaining)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Epilogue256(Vector256<float> v, bool relu) => relu ? Vector256.Max(v, Vector256<float>.Zero) : v;
+
+    private static void Kernel256_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K)
+    {
+        Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (bias != null)
+        {
+            c00 = c10 = c20 = c30 = Vector256.Load(bias);
+            c01 = c11 = c21 = c31 = Vector256.Load(bias + 8);
+            c02 = c12 = c22 = c32 = Vector256.Load(bias + 16);
+            c03 = c13 = c23 = c33 = Vector256.Load(bias + 24);
+        }
+        else
+        {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector256<float>.Zero;
+        }
+        float* a0 = a, a1 = a + aRow, a2 = a + 2 * (nint)aRow, a3 = a + 3 * (nint)aRow;
+        nint step = aK;
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var b2 = Vector256.Load(b + 16);
+            var b3 = Vector256.Load(b + 24);
+            var x = Vector256.Create(*a0);
+            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            c02 = Vector256.FusedMultiplyAdd(x, b2, c02); c03 = Vector256.FusedMultiplyAdd(x, b3, c03);
+            x = Vector256.Create(*a1);
+            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            c12 = Vector256.FusedMultiplyAdd(x, b2, c12); c13 = Vector256.FusedMultiplyAdd(x, b3, c13);
+            x = Vector256.Create(*a2);
+            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            c22 = Vector256.FusedMultiplyAdd(x, b2, c22); c23 = Vector256.FusedMultiplyAdd(x, b3, c23);
+            x = Vector256.Create(*a3);
+            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            c32 = Vector256.FusedMultiplyAdd(x, b2, c32); c33 = Vector256.FusedMultiplyAdd(x, b3, c33);
+            a0 += step; a1 += step; a2 += step; a3 += step;
+            b += ldb;
+        }
+        float* r = c;
+        Epilogue256(c00, relu).Store(r); Epilogue256(c01, relu).Store(r + 8); Epilogue256(c02, relu).Store(r + 16); Epilogue256(c03, relu).Store(r + 24);
+        r += ldc;
+        Epilogue256(c10, relu).Store(r); Epilogue256(c11, relu).Store(r + 8); Epilogue256(c12, relu).Store(r + 16); Epilogue256(c13, relu).Store(r + 24);
+        r += ldc;
+        Epilogue256(c20, relu).Store(r); Epilogue256(c21, relu).Store(r + 8); Epilogue256(c22, relu).Store(r + 16); Epilogue256(c23, relu).Store(r + 24);
+        r += ldc;
+        Epilogue256(c30, relu).Store(r); Epilogue256(c31, relu).Store(r + 8); Epilogue256(c32, relu).Store(r + 16); Epilogue256(c33, relu).Store(r + 24);
+    }
+
+    private static void Kernel256_4x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector256<float> mask)
+    {
+        var init = bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
+        Vector256<float> c0 = init, c1 = init, c2 = init, c3 = init;
+        float* a0 = a, a1 = a + aRow, a2 = a + 2 * (nint)aRow, a3 = a + 3 * (nint)aRow;
+        nint step = aK;
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Avx.MaskLoad(b, mask);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(*a0), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(*a1), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(*a2), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(*a3), b0, c3);
+            a0 += step; a1 += step; a2 += step; a3 += step;
+            b += ldb;
+        }
+        Avx.MaskStore(c, mask, Epilogue256(c0, relu));
+        Avx.MaskStore(c + ldc, mask, Epilogue256(c1, relu));
+        Avx.MaskStore(c + 2 * (nint)ldc, mask, Epilogue256(c2, relu));
+        Avx.MaskStore(c + 3 * (nint)ldc, mask, Epilogue256(c3, relu));
+    }
+
+    private static void Kernel256_1x1(float* c, float* a, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector256<float> mask)
+    {
+        var c0 = bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
+        nint step = aK;
+        for (int k = 0; k < K; k++)
+        {
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(*a), Avx.MaskLoad(b, mask), c0);
+            a += step;
+            b += ldb;
+        }
+        Avx.MaskStore(c, mask, Epilogue256(c0, relu));
+    }
+}

@@ -1,0 +1,164 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NativeCert.Engine.Cpu;
+
+/// <summary>
+/// SIMD versions of the <see cref="Reference.ReferenceMlp"/> layers, same names and argument order, plus the ISA
+/// level to use (AVX-512 → AVX2 → scalar; the level is clamped to what the CPU has). Float accumulation with FMA;
+/// gradients are overwritten. Results agree with the reference to float rounding; within one ISA level they are
+/// bit-reproducible.
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class CpuKernels
+{
+    /// <summary>output = input · weight + bias, then max(·, 0) when <paramref name="relu"/> (fused epilogue).</summary>
+    public static void MatmulForward(Span<float> output /*(B,OUT)*/, ReadOnlySpan<float> input /*(B,IN)*/,
+        ReadOnlySpan<float> weight /*(IN,OUT)*/, ReadOnlySpan<float> bias /*(OUT)*/, int B, int IN, int OUT, bool relu, IsaLevel isa)
+    {
+        Check(output.Length >= B * OUT && input.Length >= B * IN && weight.Length >= IN * OUT && bias.Length >= OUT);
+        fixed (float* y = output, x = input, w = weight, b = bias)
+            CpuGemm.Gemm(y, OUT, x, IN, 1, w, OUT, b, relu, B, OUT, IN, isa);
+    }
+
+    /// <summary>
+    /// dweight = inputᵀ · doutput, dbias = Σ_b doutput, and, unless <paramref name="dinput"/> is empty (first
+    /// layer), dinput = doutput · weightᵀ via <paramref name="weightTransposed"/> scratch <c>(OUT, IN)</c>.
+    /// </summary>
+    public static void MatmulBackward(Span<float> dinput /*(B,IN) or empty*/, Span<float> dweight /*(IN,OUT)*/, Span<float> dbias /*(OUT)*/,
+        ReadOnlySpan<float> doutput /*(B,OUT)*/, ReadOnlySpan<float> input /*(B,IN)*/, ReadOnlySpan<float> weight /*(IN,OUT)*/,
+        Span<float> weightTransposed /*(OUT,IN), scratch*/, int B, int IN, int OUT, IsaLevel isa)
+    {
+        Check(dweight.Length >= IN * OUT && dbias.Length >= OUT && doutput.Length >= B * OUT && input.Length >= B * IN && weight.Length >= IN * OUT);
+        fixed (float* dw = dweight, dy = doutput, x = input)
+            CpuGemm.Gemm(dw, OUT, x, 1, IN, dy, OUT, null, false, IN, OUT, B, isa); // (IN,OUT) = Xᵀ(IN,B)·dY(B,OUT)
+        ColumnSums(dbias, doutput, B, OUT, isa);
+        if (dinput.IsEmpty) return;
+        Check(dinput.Length >= B * IN && weightTransposed.Length >= IN * OUT);
+        Transpose(weightTransposed, weight, IN, OUT);
+        fixed (float* dx = dinput, dy = doutput, wt = weightTransposed)
+            CpuGemm.Gemm(dx, IN, dy, OUT, 1, wt, IN, null, false, B, IN, OUT, isa); // (B,IN) = dY(B,OUT)·Wᵀ(OUT,IN)
+    }
+
+    /// <summary>sums[o] = Σ_b values[b, o], b ascending.</summary>
+    public static void ColumnSums(Span<float> sums /*(N)*/, ReadOnlySpan<float> values /*(B,N)*/, int B, int N, IsaLevel isa)
+    {
+        sums[..N].Clear();
+        for (int b = 0; b < B; b++) Add(sums[..N], values.Slice(b * N, N), isa);
+    }
+
+    /// <summary>output(N,M) = input(M,N)ᵀ.</summary>
+    public static void Transpose(Span<float> output /*(N,M)*/, ReadOnlySpan<float> input /*(M,N)*/, int M, int N)
+    {
+        const int Tile = 16; // cache blocking; pure copy, so no rounding question
+        for (int i0 = 0; i0 < M; i0 += Tile)
+            for (int j0 = 0; j0 < N; j0 += Tile)
+                for (int i = i0; i < Math.Min(i0 + Tile, M); i++)
+                    for (int j = j0; j < Math.Min(j0 + Tile, N); j++)
+                        output[j * M + i] = input[i * N + j];
+    }
+
+    /// <summary>dinput = doutput where output &gt; 0, else 0 (dinput may alias doutput).</summary>
+    public static void ReluBackward(Span<float> dinput /*(N)*/, ReadOnlySpan<float> doutput /*(N)*/, ReadOnlySpan<float> output /*(N)*/, int N, IsaLevel isa)
+    {
+        Check(dinput.Length >= N && doutput.Length >= N && output.Length >= N);
+        int i = 0;
+        fixed (float* dx = dinput, dy = doutput, y = output)
+        {
+            if (isa >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= N; i += 16)
+                    Vector512.ConditionalSelect(Vector512.GreaterThan(Vector512.Load(y + i), Vector512<float>.Zero), Vector512.Load(dy + i), Vector512<float>.Zero).Store(dx + i);
+            if (isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= N; i += 8)
+                    Vector256.ConditionalSelect(Vector256.GreaterThan(Vector256.Load(y + i), Vector256<float>.Zero), Vector256.Load(dy + i), Vector256<float>.Zero).Store(dx + i);
+            for (; i < N; i++) dx[i] = y[i] > 0f ? dy[i] : 0f;
+        }
+    }
+
+    /// <summary>
+    /// Softmax cross-entropy in float: losses[b] = −log softmax(logits[b])[labels[b]] (nats), dlogits = (softmax − onehot)/B.
+    /// C is small (classes), so this is scalar.
+    /// </summary>
+    public static void SoftmaxCrossEntropyBackward(Span<float> dlogits /*(B,C)*/, Span<float> losses /*(B)*/,
+        ReadOnlySpan<float> logits /*(B,C)*/, ReadOnlySpan<int> labels /*(B)*/, int B, int C)
+    {
+        float invB = 1f / B;
+        for (int b = 0; b < B; b++)
+        {
+            var row = logits.Slice(b * C, C);
+            var drow = dlogits.Slice(b * C, C);
+            float max = row[0];
+            for (int c = 1; c < C; c++) max = MathF.Max(max, row[c]);
+            float sum = 0f;
+            for (int c = 0; c < C; c++) { float e = MathF.Exp(row[c] - max); drow[c] = e; sum += e; }
+            int y = labels[b];
+            losses[b] = MathF.Log(sum) - (row[y] - max);
+            float scale = invB / sum;
+            for (int c = 0; c < C; c++) drow[c] *= scale;
+            drow[y] -= invB;
+        }
+    }
+
+    /// <summary>SGD momentum + weight decay (PyTorch semantics): g = grad + λw; v = μv + g; w −= η v.</summary>
+    public static void SgdMomentumUpdate(Span<float> parameters, Span<float> velocity, ReadOnlySpan<float> gradients,
+        float learningRate, float momentum, float weightDecay, IsaLevel isa)
+    {
+        int n = parameters.Length;
+        Check(velocity.Length >= n && gradients.Length >= n);
+        int i = 0;
+        fixed (float* w = parameters, v = velocity, g = gradients)
+        {
+            if (isa >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated)
+            {
+                var lr = Vector512.Create(-learningRate); var mu = Vector512.Create(momentum); var wd = Vector512.Create(weightDecay);
+                for (; i + 16 <= n; i += 16)
+                {
+                    var wi = Vector512.Load(w + i);
+                    var gi = Vector512.FusedMultiplyAdd(wd, wi, Vector512.Load(g + i));
+                    var vi = Vector512.FusedMultiplyAdd(mu, Vector512.Load(v + i), gi);
+                    vi.Store(v + i);
+                    Vector512.FusedMultiplyAdd(lr, vi, wi).Store(w + i);
+                }
+            }
+            if (isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated)
+            {
+                var lr = Vector256.Create(-learningRate); var mu = Vector256.Create(momentum); var wd = Vector256.Create(weightDecay);
+                for (; i + 8 <= n; i += 8)
+                {
+                    var wi = Vector256.Load(w + i);
+                    var gi = Vector256.FusedMultiplyAdd(wd, wi, Vector256.Load(g + i));
+                    var vi = Vector256.FusedMultiplyAdd(mu, Vector256.Load(v + i), gi);
+                    vi.Store(v + i);
+                    Vector256.FusedMultiplyAdd(lr, vi, wi).Store(w + i);
+                }
+            }
+            for (; i < n; i++)
+            {
+                float gi = MathF.FusedMultiplyAdd(weightDecay, w[i], g[i]);
+                float vi = MathF.FusedMultiplyAdd(momentum, v[i], gi);
+                v[i] = vi;
+                w[i] = MathF.FusedMultiplyAdd(-learningRate, vi, w[i]);
+            }
+        }
+    }
+
+    /// <summary>sum += values, elementwise.</summary>
+    public static void Add(Span<float> sum, ReadOnlySpan<float> values, IsaLevel isa)
+    {
+        int n = sum.Length, i = 0;
+        fixed (float* s = sum, x = values)
+        {
+            if (isa >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= n; i += 16) (Vector512.Load(s + i) + Vector512.Load(x + i)).Store(s + i);
+            if (isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= n; i += 8) (Vector256.Load(s + i) + Vector256.Load(x + i)).Store(s + i);
+            for (; i < n; i++) s[i] += x[i];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Check(bool ok)
+    {
+        if (!ok) throw new ArgumentException("buffer shorter than its stated shape");
+    }
+}

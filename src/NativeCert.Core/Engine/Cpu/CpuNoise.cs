@@ -1,0 +1,328 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using NativeCert.Noise;
+
+namespace NativeCert.Engine.Cpu;
+
+/// <summary>
+/// Vectorized Philox4x32-10 + Box–Muller producing the Gaussians of docs/engine.md: 16 Philox blocks (64
+/// Gaussians) per AVX-512 step, 8 per AVX2 step, 1 per scalar step. The raw Philox words are bit-identical to
+/// <see cref="Philox4x32"/>. ln, sin and cos are our own polynomials (Cephes logf/sinf/cosf coefficients) built
+/// only from correctly rounded operations (+, ×, FMA, √, int↔float), evaluated in the same order in every branch,
+/// so the three ISA branches give bit-identical Gaussians; against the scalar reference
+/// (<see cref="BoxMuller"/>, MathF) they differ by float rounding (a few 1e-7 absolute).
+/// The angle is reduced exactly in integers: with k = x1 &gt;&gt; 8, θ = 2π k/2²⁴ = q·π/2 + 2π d/2²⁴, q = round(k/2²²), |d| ≤ 2²¹.
+/// </summary>
+[SkipLocalsInit]
+public static unsafe class CpuNoise
+{
+    private const float Sqrth = 0.707106781186547524f;
+    private const float AngleScale = BoxMuller.TwoPi * (1.0f / 16777216.0f); // exact: TwoPi · 2⁻²⁴
+
+    /// <summary>z[i] = standard normal number i of row <paramref name="row"/> of a stream (all i &lt; z.Length).</summary>
+    public static void Gaussians(Span<float> z, ulong seed, NoiseStream stream, uint model, uint row, IsaLevel isa)
+    {
+        var (k0, k1) = NoiseKey.FromSeed(seed);
+        uint s = (uint)stream;
+        int n = z.Length, i = 0;
+        float* tmp = stackalloc float[64];
+        fixed (float* dst = z)
+        {
+            switch (CpuIsa.Clamp(isa))
+            {
+                case IsaLevel.Avx512:
+                    for (; i + 64 <= n; i += 64) Chunk512(dst + i, (uint)(i >> 2), row, model, s, k0, k1);
+                    if (i < n) { Chunk512(tmp, (uint)(i >> 2), row, model, s, k0, k1); Copy(dst + i, tmp, n - i); }
+                    break;
+                case IsaLevel.Avx2:
+                    for (; i + 32 <= n; i += 32) Chunk256(dst + i, (uint)(i >> 2), row, model, s, k0, k1);
+                    if (i < n) { Chunk256(tmp, (uint)(i >> 2), row, model, s, k0, k1); Copy(dst + i, tmp, n - i); }
+                    break;
+                default:
+                    for (; i + 4 <= n; i += 4) ChunkScalar(dst + i, (uint)(i >> 2), row, model, s, k0, k1);
+                    if (i < n) { ChunkScalar(tmp, (uint)(i >> 2), row, model, s, k0, k1); Copy(dst + i, tmp, n - i); }
+                    break;
+            }
+        }
+    }
+
+    /// <summary>noisy[f] = x[f] + σ·z(stream, model, row, f) (one FMA); σ in input units. noisy may not alias x.</summary>
+    public static void NoisyRow(Span<float> noisy, ReadOnlySpan<float> x, float sigma, ulong seed, NoiseStream stream, uint model, uint row, IsaLevel isa)
+    {
+        int n = x.Length;
+        if (sigma == 0f) { x.CopyTo(noisy); return; } // x + 0·z = x exactly (z is finite)
+        Gaussians(noisy[..n], seed, stream, model, row, isa);
+        int i = 0;
+        fixed (float* y = noisy, xs = x)
+        {
+            if (isa >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated)
+            {
+                var s = Vector512.Create(sigma);
+                for (; i + 16 <= n; i += 16) Vector512.FusedMultiplyAdd(s, Vector512.Load(y + i), Vector512.Load(xs + i)).Store(y + i);
+            }
+            if (isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated)
+            {
+                var s = Vector256.Create(sigma);
+                for (; i + 8 <= n; i += 8) Vector256.FusedMultiplyAdd(s, Vector256.Load(y + i), Vector256.Load(xs + i)).Store(y + i);
+            }
+            for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(sigma, y[i], xs[i]);
+        }
+    }
+
+    /// <summary>He-normal init per docs/engine.md (flat index p keys the WeightInit stream); biases 0.</summary>
+    public static void HeInit(Span<float> parameters, ParameterLayout layout, ulong seed, uint model, IsaLevel isa)
+    {
+        parameters.Clear();
+        // Gaussians of a row are indexed from 0, so draw the prefix up to the end of each weight matrix and scale.
+        int end = layout.WeightOffset(layout.Layers - 1) + layout.In(layout.Layers - 1) * layout.Out(layout.Layers - 1);
+        var z = new float[end];
+        Gaussians(z, seed, NoiseStream.WeightInit, model, 0, isa);
+        for (int l = 0; l < layout.Layers; l++)
+        {
+            float scale = MathF.Sqrt(2f / layout.In(l));
+            int start = layout.WeightOffset(l), count = layout.In(l) * layout.Out(l);
+            for (int p = start; p < start + count; p++) parameters[p] = z[p] * scale;
+        }
+    }
+
+    private static void Copy(float* dst, float* src, int n)
+    {
+        for (int i = 0; i < n; i++) dst[i] = src[i];
+    }
+
+    // ------------------------------------------------------------ scalar branch (1 block = 4 Gaussians)
+
+    private static void ChunkScalar(float* dst, uint block, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var (x0, x1, x2, x3) = Philox4x32.Generate(block, row, model, stream, k0, k1);
+        (dst[0], dst[1]) = TransformScalar(x0, x1);
+        (dst[2], dst[3]) = TransformScalar(x2, x3);
+    }
+
+    /// <summary>Box–Muller of one lane pair, the exact scalar twin of <see cref="Transform512"/>.</summary>
+    internal static (float Z0, float Z1) TransformScalar(uint xa, uint xb)
+    {
+        float u1 = (int)((xa >> 8) + 1) * BoxMuller.Inv24;
+        float radius = MathF.Sqrt(-2f * LogScalar(u1));
+        int k = (int)(xb >> 8);
+        int q = (k + (1 << 21)) >> 22;
+        float x = (k - (q << 22)) * AngleScale;
+        float z = x * x;
+        float sinx = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(-1.9515295891E-4f, z, 8.3321608736E-3f), z, -1.6666654611E-1f) * z, x, x);
+        float cosx = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(2.443315711809948E-5f, z, -1.388731625493765E-3f), z, 4.166664568298827E-2f) * z, z, MathF.FusedMultiplyAdd(-0.5f, z, 1f));
+        bool swap = (q & 1) != 0;
+        float c = swap ? sinx : cosx, s = swap ? cosx : sinx;
+        if (((q + 1) & 2) != 0) c = -c;
+        if ((q & 2) != 0) s = -s;
+        return (radius * c, radius * s);
+    }
+
+    /// <summary>ln u for u ∈ [2⁻²⁴, 1], Cephes logf.</summary>
+    private static float LogScalar(float u)
+    {
+        int bits = BitConverter.SingleToInt32Bits(u);
+        int e = (bits >> 23) - 126;
+        float m = BitConverter.Int32BitsToSingle((bits & 0x007FFFFF) | 0x3F000000); // [0.5, 1)
+        bool small = m < Sqrth;
+        if (small) e -= 1;
+        float x = small ? (m + m) - 1f : m - 1f;
+        float z = x * x;
+        float p = 7.0376836292E-2f;
+        p = MathF.FusedMultiplyAdd(p, x, -1.1514610310E-1f);
+        p = MathF.FusedMultiplyAdd(p, x, 1.1676998740E-1f);
+        p = MathF.FusedMultiplyAdd(p, x, -1.2420140846E-1f);
+        p = MathF.FusedMultiplyAdd(p, x, 1.4249322787E-1f);
+        p = MathF.FusedMultiplyAdd(p, x, -1.6668057665E-1f);
+        p = MathF.FusedMultiplyAdd(p, x, 2.0000714765E-1f);
+        p = MathF.FusedMultiplyAdd(p, x, -2.4999993993E-1f);
+        p = MathF.FusedMultiplyAdd(p, x, 3.3333331174E-1f);
+        float y = p * x * z;
+        float fe = e;
+        y = MathF.FusedMultiplyAdd(fe, -2.12194440e-4f, y);
+        y = MathF.FusedMultiplyAdd(-0.5f, z, y);
+        float r = x + y;
+        return MathF.FusedMultiplyAdd(fe, 0.693359375f, r);
+    }
+
+    // ------------------------------------------------------------ AVX-512 branch (16 blocks = 64 Gaussians)
+
+    // Lane p holds block 4·(p%4) + p/4, so that after Box–Muller the in-lane 4×4 transpose (unpack ps, unpack pd)
+    // leaves the four output vectors in memory order with no cross-lane shuffle.
+    private static readonly Vector512<uint> LaneBlock512 = Vector512.Create(0u, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+
+    private static void Chunk512(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var c0 = Vector512.Create(block0) + LaneBlock512;
+        var c1 = Vector512.Create(row);
+        var c2 = Vector512.Create(model);
+        var c3 = Vector512.Create(stream);
+        var m0 = Vector512.Create(Philox4x32.M0);
+        var m1 = Vector512.Create(Philox4x32.M1);
+        var oddLanes = Vector512.Create(0xFFFFFFFF00000000UL).AsUInt32();
+        for (int round = 0; round < 10; round++)
+        {
+            // 32×32→64 products on even lanes and (after a 64-bit shift) odd lanes.
+            var p0e = Avx512F.Multiply(c0, m0);
+            var p0o = Avx512F.Multiply(Vector512.ShiftRightLogical(c0.AsUInt64(), 32).AsUInt32(), m0);
+            var p1e = Avx512F.Multiply(c2, m1);
+            var p1o = Avx512F.Multiply(Vector512.ShiftRightLogical(c2.AsUInt64(), 32).AsUInt32(), m1);
+            var hi0 = Vector512.ConditionalSelect(oddLanes, p0o.AsUInt32(), Vector512.ShiftRightLogical(p0e, 32).AsUInt32());
+            var lo0 = Vector512.ConditionalSelect(oddLanes, Vector512.ShiftLeft(p0o, 32).AsUInt32(), p0e.AsUInt32());
+            var hi1 = Vector512.ConditionalSelect(oddLanes, p1o.AsUInt32(), Vector512.ShiftRightLogical(p1e, 32).AsUInt32());
+            var lo1 = Vector512.ConditionalSelect(oddLanes, Vector512.ShiftLeft(p1o, 32).AsUInt32(), p1e.AsUInt32());
+            var n0 = hi1 ^ c1 ^ Vector512.Create(k0);
+            var n2 = hi0 ^ c3 ^ Vector512.Create(k1);
+            c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+            k0 += Philox4x32.W0; k1 += Philox4x32.W1;
+        }
+        var (z0, z1) = Transform512(c0, c1);
+        var (z2, z3) = Transform512(c2, c3);
+        var t0 = Avx512F.UnpackLow(z0, z1);
+        var t1 = Avx512F.UnpackHigh(z0, z1);
+        var t2 = Avx512F.UnpackLow(z2, z3);
+        var t3 = Avx512F.UnpackHigh(z2, z3);
+        Avx512F.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle().Store(dst);
+        Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle().Store(dst + 16);
+        Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 32);
+        Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float> Z0, Vector512<float> Z1) Transform512(Vector512<uint> xa, Vector512<uint> xb)
+    {
+        var u1 = Vector512.ConvertToSingle((Vector512.ShiftRightLogical(xa, 8) + Vector512<uint>.One).AsInt32()) * Vector512.Create(BoxMuller.Inv24);
+        var radius = Vector512.Sqrt(Vector512.Create(-2f) * Log512(u1));
+        var k = Vector512.ShiftRightLogical(xb, 8).AsInt32();
+        var q = Vector512.ShiftRightArithmetic(k + Vector512.Create(1 << 21), 22);
+        var x = Vector512.ConvertToSingle(k - Vector512.ShiftLeft(q, 22)) * Vector512.Create(AngleScale);
+        var z = x * x;
+        var sinx = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.Create(-1.9515295891E-4f), z, Vector512.Create(8.3321608736E-3f)), z, Vector512.Create(-1.6666654611E-1f)) * z, x, x);
+        var cosx = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.Create(2.443315711809948E-5f), z, Vector512.Create(-1.388731625493765E-3f)), z, Vector512.Create(4.166664568298827E-2f)) * z, z, Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f), z, Vector512<float>.One));
+        var swap = Vector512.Equals(q & Vector512<int>.One, Vector512<int>.One).AsSingle();
+        var c = Vector512.ConditionalSelect(swap, sinx, cosx);
+        var s = Vector512.ConditionalSelect(swap, cosx, sinx);
+        var signBit = Vector512.Create(unchecked((int)0x80000000));
+        var cSign = Vector512.ShiftLeft((q + Vector512<int>.One) & Vector512.Create(2), 30) & signBit; // bit 1 → sign bit
+        var sSign = Vector512.ShiftLeft(q & Vector512.Create(2), 30) & signBit;
+        c = (c.AsInt32() ^ cSign).AsSingle();
+        s = (s.AsInt32() ^ sSign).AsSingle();
+        return (radius * c, radius * s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Log512(Vector512<float> u)
+    {
+        var bits = u.AsInt32();
+        var e = Vector512.ShiftRightArithmetic(bits, 23) - Vector512.Create(126);
+        var m = ((bits & Vector512.Create(0x007FFFFF)) | Vector512.Create(0x3F000000)).AsSingle();
+        var small = Vector512.LessThan(m, Vector512.Create(Sqrth));
+        e += small.AsInt32(); // −1 where small
+        var x = Vector512.ConditionalSelect(small, (m + m) - Vector512<float>.One, m - Vector512<float>.One);
+        var z = x * x;
+        var p = Vector512.Create(7.0376836292E-2f);
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(-1.1514610310E-1f));
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(1.1676998740E-1f));
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(-1.2420140846E-1f));
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(1.4249322787E-1f));
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(-1.6668057665E-1f));
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(2.0000714765E-1f));
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(-2.4999993993E-1f));
+        p = Vector512.FusedMultiplyAdd(p, x, Vector512.Create(3.3333331174E-1f));
+        var y = p * x * z;
+        var fe = Vector512.ConvertToSingle(e);
+        y = Vector512.FusedMultiplyAdd(fe, Vector512.Create(-2.12194440e-4f), y);
+        y = Vector512.FusedMultiplyAdd(Vector512.Create(-0.5f), z, y);
+        var r = x + y;
+        return Vector512.FusedMultiplyAdd(fe, Vector512.Create(0.693359375f), r);
+    }
+
+    // ------------------------------------------------------------ AVX2 branch (8 blocks = 32 Gaussians)
+
+    private static readonly Vector256<uint> LaneBlock256 = Vector256.Create(0u, 2, 4, 6, 1, 3, 5, 7);
+
+    private static void Chunk256(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var c0 = Vector256.Create(block0) + LaneBlock256;
+        var c1 = Vector256.Create(row);
+        var c2 = Vector256.Create(model);
+        var c3 = Vector256.Create(stream);
+        var m0 = Vector256.Create(Philox4x32.M0);
+        var m1 = Vector256.Create(Philox4x32.M1);
+        var oddLanes = Vector256.Create(0xFFFFFFFF00000000UL).AsUInt32();
+        for (int round = 0; round < 10; round++)
+        {
+            var p0e = Avx2.Multiply(c0, m0);
+            var p0o = Avx2.Multiply(Vector256.ShiftRightLogical(c0.AsUInt64(), 32).AsUInt32(), m0);
+            var p1e = Avx2.Multiply(c2, m1);
+            var p1o = Avx2.Multiply(Vector256.ShiftRightLogical(c2.AsUInt64(), 32).AsUInt32(), m1);
+            var hi0 = Vector256.ConditionalSelect(oddLanes, p0o.AsUInt32(), Vector256.ShiftRightLogical(p0e, 32).AsUInt32());
+            var lo0 = Vector256.ConditionalSelect(oddLanes, Vector256.ShiftLeft(p0o, 32).AsUInt32(), p0e.AsUInt32());
+            var hi1 = Vector256.ConditionalSelect(oddLanes, p1o.AsUInt32(), Vector256.ShiftRightLogical(p1e, 32).AsUInt32());
+            var lo1 = Vector256.ConditionalSelect(oddLanes, Vector256.ShiftLeft(p1o, 32).AsUInt32(), p1e.AsUInt32());
+            var n0 = hi1 ^ c1 ^ Vector256.Create(k0);
+            var n2 = hi0 ^ c3 ^ Vector256.Create(k1);
+            c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+            k0 += Philox4x32.W0; k1 += Philox4x32.W1;
+        }
+        var (z0, z1) = Transform256(c0, c1);
+        var (z2, z3) = Transform256(c2, c3);
+        var t0 = Avx.UnpackLow(z0, z1);
+        var t1 = Avx.UnpackHigh(z0, z1);
+        var t2 = Avx.UnpackLow(z2, z3);
+        var t3 = Avx.UnpackHigh(z2, z3);
+        Avx.UnpackLow(t0.AsDouble(), t2.AsDouble()).AsSingle().Store(dst);
+        Avx.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle().Store(dst + 8);
+        Avx.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 16);
+        Avx.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 24);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Z0, Vector256<float> Z1) Transform256(Vector256<uint> xa, Vector256<uint> xb)
+    {
+        var u1 = Vector256.ConvertToSingle((Vector256.ShiftRightLogical(xa, 8) + Vector256<uint>.One).AsInt32()) * Vector256.Create(BoxMuller.Inv24);
+        var radius = Vector256.Sqrt(Vector256.Create(-2f) * Log256(u1));
+        var k = Vector256.ShiftRightLogical(xb, 8).AsInt32();
+        var q = Vector256.ShiftRightArithmetic(k + Vector256.Create(1 << 21), 22);
+        var x = Vector256.ConvertToSingle(k - Vector256.ShiftLeft(q, 22)) * Vector256.Create(AngleScale);
+        var z = x * x;
+        var sinx = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.Create(-1.9515295891E-4f), z, Vector256.Create(8.3321608736E-3f)), z, Vector256.Create(-1.6666654611E-1f)) * z, x, x);
+        var cosx = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.Create(2.443315711809948E-5f), z, Vector256.Create(-1.388731625493765E-3f)), z, Vector256.Create(4.166664568298827E-2f)) * z, z, Vector256.FusedMultiplyAdd(Vector256.Create(-0.5f), z, Vector256<float>.One));
+        var swap = Vector256.Equals(q & Vector256<int>.One, Vector256<int>.One).AsSingle();
+        var c = Vector256.ConditionalSelect(swap, sinx, cosx);
+        var s = Vector256.ConditionalSelect(swap, cosx, sinx);
+        var signBit = Vector256.Create(unchecked((int)0x80000000));
+        var cSign = Vector256.ShiftLeft((q + Vector256<int>.One) & Vector256.Create(2), 30) & signBit;
+        var sSign = Vector256.ShiftLeft(q & Vector256.Create(2), 30) & signBit;
+        c = (c.AsInt32() ^ cSign).AsSingle();
+        s = (s.AsInt32() ^ sSign).AsSingle();
+        return (radius * c, radius * s);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Log256(Vector256<float> u)
+    {
+        var bits = u.AsInt32();
+        var e = Vector256.ShiftRightArithmetic(bits, 23) - Vector256.Create(126);
+        var m = ((bits & Vector256.Create(0x007FFFFF)) | Vector256.Create(0x3F000000)).AsSingle();
+        var small = Vector256.LessThan(m, Vector256.Create(Sqrth));
+        e += small.AsInt32();
+        var x = Vector256.ConditionalSelect(small, (m + m) - Vector256<float>.One, m - Vector256<float>.One);
+        var z = x * x;
+        var p = Vector256.Create(7.0376836292E-2f);
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(-1.1514610310E-1f));
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(1.1676998740E-1f));
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(-1.2420140846E-1f));
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(1.4249322787E-1f));
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(-1.6668057665E-1f));
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(2.0000714765E-1f));
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(-2.4999993993E-1f));
+        p = Vector256.FusedMultiplyAdd(p, x, Vector256.Create(3.3333331174E-1f));
+        var y = p * x * z;
+        var fe = Vector256.ConvertToSingle(e);
+        y = Vector256.FusedMultiplyAdd(fe, Vector256.Create(-2.12194440e-4f), y);
+        y = Vector256.FusedMultiplyAdd(Vector256.Create(-0.5f), z, y);
+        var r = x + y;
+        return Vector256.FusedMultiplyAdd(fe, Vector256.Create(0.693359375f), r);
+    }
+}

@@ -1,0 +1,156 @@
+using System.Runtime.CompilerServices;
+using NativeCert.Data;
+using NativeCert.Engine.Reference;
+using NativeCert.Noise;
+
+namespace NativeCert.Engine.Cpu;
+
+/// <summary>
+/// Trains and votes one model at a time with the SIMD kernels, exactly per docs/engine.md. One instance per
+/// thread: it owns every buffer (parameters, gradients, momentum, activations, one noisy training copy), so memory
+/// is O(model + training set) per thread, never O(models × training set), and the loop allocates nothing.
+/// Model m's result depends only on (config, m, data, ISA level), not on the thread or the other models.
+/// </summary>
+[SkipLocalsInit]
+public sealed class CpuTrainer
+{
+    private readonly EnsembleConfig _config;
+    private readonly IsaLevel _isa;
+    private readonly int _maxBatch;
+    private readonly int[] _labels;      // (maxB)
+    private readonly float[] _losses;    // (maxB)
+    private readonly float[][] _acts;    // acts[l] (maxB, width_l): input batch, post-ReLU hidden, logits
+    private readonly float[][] _dacts;   // dacts[l] (maxB, width_l): gradients of the above
+    private readonly float[] _weightTransposed; // (max_l out_l·in_l) scratch for dX = dY·Wᵀ
+    private float[] _noisyTrain = [];    // (n, D) this model's noisy training copy, drawn once per model
+    private int[] _permutation = [];     // (n)
+
+    public ParameterLayout Layout { get; }
+    /// <summary>Flat parameters W_0, b_0, W_1, b_1, … of the current model (see <see cref="ParameterLayout"/>).</summary>
+    public float[] Parameters { get; }
+    /// <summary>Gradients of the last batch, same layout.</summary>
+    public float[] Gradients { get; }
+    /// <summary>SGD momentum buffer, same layout.</summary>
+    public float[] Velocity { get; }
+
+    public CpuTrainer(EnsembleConfig config, IsaLevel isa = IsaLevel.Avx512)
+    {
+        _config = config;
+        _isa = CpuIsa.Clamp(isa);
+        Layout = new ParameterLayout(config.Shape);
+        if (config.Training.BatchSize <= 0) throw new ArgumentException("batch size must be positive");
+        _maxBatch = config.Training.BatchSize;
+        Parameters = new float[Layout.Count];
+        Gradients = new float[Layout.Count];
+        Velocity = new float[Layout.Count];
+        _labels = new int[_maxBatch];
+        _losses = new float[_maxBatch];
+        _acts = new float[Layout.Layers + 1][];
+        _dacts = new float[Layout.Layers + 1][];
+        int maxWeight = 0;
+        for (int l = 0; l <= Layout.Layers; l++)
+        {
+            _acts[l] = new float[_maxBatch * Layout.Widths[l]];
+            _dacts[l] = l == 0 ? [] : new float[_maxBatch * Layout.Widths[l]];
+            if (l < Layout.Layers) maxWeight = Math.Max(maxWeight, Layout.In(l) * Layout.Out(l));
+        }
+        _weightTransposed = new float[maxWeight];
+    }
+
+    /// <summary>Draws model m's noisy training copy (once), He-inits, and trains all epochs; result in <see cref="Parameters"/>.</summary>
+    public void Train(Dataset train, int model, List<float>? epochLosses = null, CancellationToken cancellation = default)
+    {
+        ReferenceTrainer.CheckShape(Layout, train);
+        int n = train.Count, D = train.Dimension;
+        if (n == 0) throw new ArgumentException($"{train.Source}: no training rows");
+        uint m = (uint)model;
+        if (_noisyTrain.Length < n * D) _noisyTrain = new float[n * D];
+        if (_permutation.Length != n) _permutation = new int[n];
+        for (int j = 0; j < n; j++)
+            CpuNoise.NoisyRow(_noisyTrain.AsSpan(j * D, D), train.Row(j), _config.Sigma, _config.Seed, NoiseStream.TrainingNoise, m, (uint)j, _isa);
+
+        CpuNoise.HeInit(Parameters, Layout, _config.Seed, m, _isa);
+        Array.Clear(Velocity);
+        var opt = _config.Training;
+        for (int epoch = 0; epoch < opt.Epochs; epoch++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            ReferenceNoise.ShufflePermutation(_permutation, _config.Seed, m, (uint)epoch);
+            double lossSum = 0;
+            for (int start = 0; start < n; start += _maxBatch)
+            {
+                int B = Math.Min(_maxBatch, n - start);
+                GatherBatch(train, start, B, D);
+                lossSum += Step(B, opt);
+            }
+            epochLosses?.Add((float)(lossSum / n));
+        }
+    }
+
+    /// <summary>Copies the batch's noisy rows contiguously into acts[0] so the GEMMs stream one buffer.</summary>
+    private void GatherBatch(Dataset train, int start, int B, int D)
+    {
+        var x = _acts[0];
+        for (int b = 0; b < B; b++)
+        {
+            int j = _permutation[start + b];
+            Array.Copy(_noisyTrain, (long)j * D, x, (long)b * D, D);
+            _labels[b] = train.Labels[j];
+        }
+    }
+
+    /// <summary>One SGD step on the B rows in acts[0] / labels; returns the summed loss.</summary>
+    private double Step(int B, TrainingOptions opt)
+    {
+        var L = Layout;
+        int layers = L.Layers;
+        Forward(B);
+        int C = L.Widths[layers];
+        CpuKernels.SoftmaxCrossEntropyBackward(_dacts[layers], _losses, _acts[layers], _labels, B, C);
+        double lossSum = 0;
+        for (int b = 0; b < B; b++) lossSum += _losses[b];
+        for (int l = layers - 1; l >= 0; l--)
+        {
+            int IN = L.In(l), OUT = L.Out(l);
+            Span<float> dinput = l > 0 ? _dacts[l].AsSpan(0, B * IN) : default;
+            CpuKernels.MatmulBackward(dinput, L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[l + 1], _acts[l],
+                L.Weight(Parameters, l), _weightTransposed, B, IN, OUT, _isa);
+            if (l > 0) CpuKernels.ReluBackward(dinput, dinput, _acts[l], B * IN, _isa);
+        }
+        CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay, _isa);
+        return lossSum;
+    }
+
+    /// <summary>Forward pass of the B rows in acts[0] (bias and ReLU fused into the GEMM epilogue).</summary>
+    private void Forward(int B)
+    {
+        var L = Layout;
+        for (int l = 0; l < L.Layers; l++)
+            CpuKernels.MatmulForward(_acts[l + 1], _acts[l], L.Weight(Parameters, l), L.Bias(Parameters, l),
+                B, L.In(l), L.Out(l), relu: l + 1 < L.Layers, _isa);
+    }
+
+    /// <summary>
+    /// Adds model m's vote (current <see cref="Parameters"/>) on every input row, each noised once with
+    /// x_t + σ·z(TestNoise, m, t, ·), into <paramref name="votes"/> <c>(T, C)</c>. Lowest class wins ties.
+    /// </summary>
+    public void Vote(Dataset inputs, int model, VoteCounts votes)
+    {
+        ReferenceTrainer.CheckShape(Layout, inputs);
+        int D = inputs.Dimension, C = Layout.Widths[^1], layers = Layout.Layers;
+        if (votes.Inputs != inputs.Count || votes.Classes != C)
+            throw new ArgumentException("vote counts do not match the inputs and the model's classes");
+        for (int start = 0; start < inputs.Count; start += _maxBatch)
+        {
+            int B = Math.Min(_maxBatch, inputs.Count - start);
+            for (int b = 0; b < B; b++)
+                CpuNoise.NoisyRow(_acts[0].AsSpan(b * D, D), inputs.Row(start + b), _config.Sigma, _config.Seed,
+                    NoiseStream.TestNoise, (uint)model, (uint)(start + b), _isa);
+            Forward(B);
+            for (int b = 0; b < B; b++)
+            {
+                votes[start + b, ReferenceMlp.Argmax(_acts[layers].AsSpan(b * C, C))]++;
+            }
+        }
+    }
+}

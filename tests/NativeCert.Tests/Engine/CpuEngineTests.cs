@@ -1,0 +1,115 @@
+using NativeCert.Engine;
+using NativeCert.Engine.Cpu;
+using NativeCert.Engine.Reference;
+
+namespace NativeCert.Tests.Engine;
+
+/// <summary>The CPU trainer and backend against the reference, and their determinism guarantees.</summary>
+public class CpuEngineTests
+{
+    [Theory]
+    [InlineData(IsaLevel.Avx512)]
+    [InlineData(IsaLevel.Scalar)]
+    public void OneEpochOfSimdTrainingAgreesWithTheReference(IsaLevel isa)
+    {
+        // 101 rows, batch 16: a short last batch; 45-19-7 plus a 2-hidden-layer model.
+        var train = EngineTestData.Blobs(101, 45, 7, 3);
+        foreach (var hidden in new[] { new[] { 19 }, new[] { 33, 17 } })
+        {
+            var config = EngineTestData.Config(45, hidden, 7, epochs: 1, batch: 16, sigma: 0.4f);
+            var expected = ReferenceTrainer.Train(config, train, 5);
+            var trainer = new CpuTrainer(config, isa);
+            trainer.Train(train, 5);
+            float worst = 0;
+            for (int i = 0; i < expected.Length; i++)
+                worst = Math.Max(worst, Math.Abs(expected[i] - trainer.Parameters[i]) / (1e-2f + Math.Abs(expected[i])));
+            Assert.True(worst < 1e-3f, $"{isa} hidden {string.Join(",", hidden)}: largest relative parameter difference {worst:g3}");
+        }
+    }
+
+    [Fact]
+    public void SimdTrainingIsBitIdenticalAcrossIsaLevels()
+    {
+        var train = EngineTestData.Blobs(70, 45, 3, 4);
+        var config = EngineTestData.Config(45, [19], 3, epochs: 2, batch: 16, sigma: 0.3f);
+        float[]? first = null;
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var trainer = new CpuTrainer(config, isa);
+            trainer.Train(train, 2);
+            first ??= (float[])trainer.Parameters.Clone();
+            Assert.Equal(first, trainer.Parameters);
+        }
+    }
+
+    [Fact]
+    public void VotesAreBitIdenticalAcrossRunsThreadsAndModelSplitsAndMatchTheReference()
+    {
+        var train = EngineTestData.Blobs(120, 20, 3, 5, spread: 1.2f);
+        var test = EngineTestData.Blobs(40, 20, 3, 6, spread: 1.2f);
+        var config = EngineTestData.Config(20, [16], 3, epochs: 3, batch: 32, sigma: 0.5f);
+        const int N = 9;
+
+        VoteCounts RunWith(int threads, params (int, int)[] ranges)
+        {
+            var votes = new VoteCounts(test.Count, 3);
+            using var backend = new CpuEnsembleBackend(threads);
+            foreach (var (a, b) in ranges)
+            {
+                var part = new VoteCounts(test.Count, 3);
+                backend.Run(config, train, test, a, b, part);
+                votes.Add(part);
+            }
+            return votes;
+        }
+
+        var one = RunWith(1, (0, N));
+        Assert.All(Enumerable.Range(0, test.Count), t => Assert.Equal(N, one.Total(t)));
+        Assert.Equal(one.Counts, RunWith(1, (0, N)).Counts);
+        Assert.Equal(one.Counts, RunWith(2, (0, N)).Counts);
+        Assert.Equal(one.Counts, RunWith(2, (0, 4), (4, N)).Counts);
+        Assert.Equal(one.Counts, RunWith(3, (0, 1), (1, 2), (2, N)).Counts);
+
+        // Same models by the scalar reference: votes may differ only where float rounding flips a near-tie.
+        var reference = new VoteCounts(test.Count, 3);
+        ReferenceTrainer.Run(config, train, test, 0, N, reference);
+        long differing = one.Counts.Zip(reference.Counts, (a, b) => (long)Math.Abs((int)a - (int)b)).Sum();
+        Assert.True(differing <= 4, $"{differing / 2} of {N * test.Count} votes differ from the reference");
+    }
+
+    [Fact]
+    public void EnsembleFileRoundTripsAndVotesLikeTheBackend()
+    {
+        var train = EngineTestData.Blobs(90, 20, 3, 7, spread: 1.2f);
+        var test = EngineTestData.Blobs(30, 20, 3, 8, spread: 1.2f);
+        var config = EngineTestData.Config(20, [12, 8], 3, epochs: 2, batch: 32, sigma: 0.25f);
+        using var backend = new CpuEnsembleBackend(2);
+        var votes = new VoteCounts(test.Count, 3);
+        backend.Run(config, train, test, 2, 7, votes);
+
+        var ensemble = EnsembleFile.Train(backend, config, train, 2, 7);
+        string path = Path.Combine(Path.GetTempPath(), $"nativecert-ensemble-{Guid.NewGuid():N}.bin");
+        try
+        {
+            ensemble.Save(path);
+            var loaded = EnsembleFile.Load(path);
+            Assert.Equal(config, loaded.Config with { Shape = config.Shape });
+            Assert.Equal(config.Shape.Widths(), loaded.Config.Shape.Widths());
+            Assert.Equal((2, 5), (loaded.ModelStart, loaded.ModelCount));
+            Assert.Equal(ensemble.Parameters, loaded.Parameters);
+            Assert.Equal(votes.Counts, loaded.Vote(test, threads: 1).Counts);
+            Assert.Equal(votes.Counts, loaded.Vote(test, threads: 2).Counts);
+
+            var bytes = File.ReadAllBytes(path);
+            bytes[bytes.Length / 2] ^= 1;
+            File.WriteAllBytes(path, bytes);
+            var e = Assert.Throws<UserInputException>(() => EnsembleFile.Load(path));
+            Assert.Contains("checksum", e.Message);
+            File.WriteAllBytes(path, bytes[..40]);
+            Assert.Throws<UserInputException>(() => EnsembleFile.Load(path));
+            File.WriteAllText(path, "not an ensemble");
+            Assert.Contains("magic", Assert.Throws<UserInputException>(() => EnsembleFile.Load(path)).Message);
+        }
+        finally { File.Delete(path); }
+    }
+}

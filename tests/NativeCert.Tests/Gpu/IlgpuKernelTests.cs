@@ -316,6 +316,7 @@ public abstract class IlgpuKernelTests : IDisposable
     public void Ensemble_votes_equal_the_reference_votes_across_chunks()
     {
         // Well separated 2-class task; 4 models in chunks of 3 (a full and a partial chunk), starting at model 2.
+        // The ILGPU votes must equal both the scalar reference's and the SIMD cpu backend's.
         var train = EngineTestData.Blobs(n: 40, d: 6, classes: 2, seed: 3, spread: 0.3f);
         var inputs = EngineTestData.Blobs(n: 6, d: 6, classes: 2, seed: 4, spread: 0.3f);
         var config = EngineTestData.Config(6, [8], 2, epochs: 2, batch: 16, sigma: 0.1f);
@@ -327,6 +328,10 @@ public abstract class IlgpuKernelTests : IDisposable
         backend.Run(config, train, inputs, 2, 6, got, new SynchronousProgress(reports));
         Assert.Equal(want.Counts, got.Counts);
         Assert.Equal([new EnsembleProgress(3, 4), new EnsembleProgress(4, 4)], reports);
+        using var cpu = new NativeCert.Engine.Cpu.CpuEnsembleBackend(threads: 2);
+        var cpuVotes = new VoteCounts(inputs.Count, 2);
+        cpu.Run(config, train, inputs, 2, 6, cpuVotes);
+        Assert.Equal(cpuVotes.Counts, got.Counts);
         for (int t = 0; t < inputs.Count; t++) Assert.Equal(4, got.Total(t));
     }
 

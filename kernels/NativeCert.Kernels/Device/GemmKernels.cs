@@ -90,6 +90,11 @@ public static class GemmKernels
     /// <summary>Threads per group edge: the group is ThreadsPerEdge × ThreadsPerEdge = 256 threads.</summary>
     public const int ThreadsPerEdge = 16;
     public const int GroupSize = ThreadsPerEdge * ThreadsPerEdge;
+    /// <summary>
+    /// Row pitch of the shared tiles: one float of padding, so that a warp storing a k-contiguous column of a tile
+    /// (transposed loads) hits 32 different banks instead of one.
+    /// </summary>
+    public const int TilePitch = TileRows + 1;
 
     /// <summary>Launch shape: grid (col tiles, row tiles, models), group (16, 16).</summary>
     public static KernelConfig Config(GemmSize size, int models) => new(
@@ -101,9 +106,9 @@ public static class GemmKernels
                                          ArrayView<float> b, MatrixLayout bLayout, GemmSize size, GemmEpilogue epilogue,
                                          ArrayView<float> bias)
     {
-        // (TileInner, TileRows) and (TileInner, TileCols): k-major so the inner loop reads rows of both.
-        var aTile = SharedMemory.Allocate<float>(TileInner * TileRows);
-        var bTile = SharedMemory.Allocate<float>(TileInner * TileCols);
+        // (TileInner, TilePitch) each: k-major so the inner loop reads rows of both.
+        var aTile = SharedMemory.Allocate<float>(TileInner * TilePitch);
+        var bTile = SharedMemory.Allocate<float>(TileInner * TilePitch);
 
         int m = Grid.IdxZ;
         int rowBase = Grid.IdxY * TileRows, colBase = Grid.IdxX * TileCols;
@@ -122,7 +127,7 @@ public static class GemmKernels
                 int kk = aInnerContiguous ? e % TileInner : e / TileRows;
                 int ii = aInnerContiguous ? e / TileInner : e % TileRows;
                 int i = rowBase + ii, k = k0 + kk;
-                aTile[kk * TileRows + ii] = i < size.Rows && k < size.Inner ? a[aLayout.At(m, i, k)] : 0f;
+                aTile[kk * TilePitch + ii] = i < size.Rows && k < size.Inner ? a[aLayout.At(m, i, k)] : 0f;
             }
             for (int l = 0; l < TileInner * TileCols / GroupSize; l++)
             {
@@ -130,12 +135,12 @@ public static class GemmKernels
                 int kk = bColsContiguous ? e / TileCols : e % TileInner;
                 int jj = bColsContiguous ? e % TileCols : e / TileInner;
                 int j = colBase + jj, k = k0 + kk;
-                bTile[kk * TileCols + jj] = j < size.Cols && k < size.Inner ? b[bLayout.At(m, k, j)] : 0f;
+                bTile[kk * TilePitch + jj] = j < size.Cols && k < size.Inner ? b[bLayout.At(m, k, j)] : 0f;
             }
             Group.Barrier();
             for (int kk = 0; kk < TileInner; kk++)
             {
-                int ao = kk * TileRows + ty, bo = kk * TileCols + tx;
+                int ao = kk * TilePitch + ty, bo = kk * TilePitch + tx;
                 acc.Fma(aTile[ao], aTile[ao + 16], aTile[ao + 32], aTile[ao + 48],
                         bTile[bo], bTile[bo + 16], bTile[bo + 32], bTile[bo + 48]);
             }

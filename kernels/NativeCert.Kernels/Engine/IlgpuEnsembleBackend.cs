@@ -32,7 +32,9 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         _accelerator = accelerator;
         _maxModelsPerChunk = maxModelsPerChunk;
         _log = log;
-        Device = $"{accelerator.Name} ({accelerator.AcceleratorType}, {accelerator.MemorySize / 1048576} MiB)";
+        Device = accelerator.AcceleratorType == AcceleratorType.Cuda
+            ? $"{accelerator.Name} ({accelerator.NumMultiprocessors} SMs, {accelerator.MemorySize / 1048576} MiB)"
+            : $"ILGPU CPU accelerator ({accelerator.MaxNumThreadsPerGroup} threads per group)";
         _kernels = new KernelSet(accelerator);
     }
 

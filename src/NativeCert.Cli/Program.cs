@@ -12,6 +12,9 @@ public static class Program
         var root = new RootCommand("NativeCert: certified robustness against backdoor (training-data poisoning) attacks by randomized smoothing.");
         // One line per command group; each lives in Commands/.
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(EnsembleCommands.CreateTrain());
+        root.Subcommands.Add(EnsembleCommands.CreateVote());
         return root;
     }
 }

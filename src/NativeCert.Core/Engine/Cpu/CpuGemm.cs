@@ -27,6 +27,7 @@ internal static unsafe class CpuGemm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemmScalar(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         for (int i = 0; i < M; i++)
@@ -41,30 +42,27 @@ internal static unsafe class CpuGemm
 
     // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm512(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         const int W = 16;
-        int fullBlocks = N / (4 * W);
-        int i = 0;
-        for (; i + 4 <= M; i += 4)
+        int fullBlocks = N / (4 * W), fullRows = M & ~3;
+        // Column panels outer, row blocks inner: the (K, 64) panel of Bm stays in L1/L2 while A's rows stream past it.
+        for (int jb = 0; jb < fullBlocks; jb++)
         {
-            float* ai = a + (nint)i * aRow;
-            float* ci = c + (nint)i * ldc;
-            for (int jb = 0; jb < fullBlocks; jb++)
-            {
-                int j = jb * 4 * W;
-                Kernel512_4x4(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
-            }
-            for (int j = fullBlocks * 4 * W; j < N; j += W)
-                Kernel512_4x1(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask512(N - j));
+            int j = jb * 4 * W;
+            for (int i = 0; i < fullRows; i += 4)
+                Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
         }
-        for (; i < M; i++)
+        for (int j = fullBlocks * 4 * W; j < N; j += W)
         {
-            float* ai = a + (nint)i * aRow;
-            float* ci = c + (nint)i * ldc;
+            var mask = Mask512(N - j);
+            for (int i = 0; i < fullRows; i += 4)
+                Kernel512_4x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
+        }
+        for (int i = fullRows; i < M; i++)
             for (int j = 0; j < N; j += W)
-                Kernel512_1x1(ci + j, ai, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask512(N - j));
-        }
+                Kernel512_1x1(c + (nint)i * ldc + j, a + (nint)i * aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask512(N - j));
     }
 
     private static Vector512<float> Mask512(int remaining)
@@ -77,6 +75,7 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Epilogue512(Vector512<float> v, bool relu) => relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K)
     {
         Vector512<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
@@ -124,6 +123,7 @@ internal static unsafe class CpuGemm
         Epilogue512(c30, relu).Store(r); Epilogue512(c31, relu).Store(r + 16); Epilogue512(c32, relu).Store(r + 32); Epilogue512(c33, relu).Store(r + 48);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512_4x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
     {
         var init = bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
@@ -146,6 +146,7 @@ internal static unsafe class CpuGemm
         Avx512F.MaskStore(c + 3 * (nint)ldc, mask, Epilogue512(c3, relu));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512_1x1(float* c, float* a, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
     {
         var c0 = bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
@@ -161,30 +162,26 @@ internal static unsafe class CpuGemm
 
     // ---------------------------------------------------------------- AVX2 (8 floats per vector)
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm256(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         const int W = 8;
-        int fullBlocks = N / (4 * W);
-        int i = 0;
-        for (; i + 4 <= M; i += 4)
+        int fullBlocks = N / (4 * W), fullRows = M & ~3;
+        for (int jb = 0; jb < fullBlocks; jb++)
         {
-            float* ai = a + (nint)i * aRow;
-            float* ci = c + (nint)i * ldc;
-            for (int jb = 0; jb < fullBlocks; jb++)
-            {
-                int j = jb * 4 * W;
-                Kernel256_4x4(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
-            }
-            for (int j = fullBlocks * 4 * W; j < N; j += W)
-                Kernel256_4x1(ci + j, ldc, ai, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask256(N - j));
+            int j = jb * 4 * W;
+            for (int i = 0; i < fullRows; i += 4)
+                Kernel256_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
         }
-        for (; i < M; i++)
+        for (int j = fullBlocks * 4 * W; j < N; j += W)
         {
-            float* ai = a + (nint)i * aRow;
-            float* ci = c + (nint)i * ldc;
+            var mask = Mask256(N - j);
+            for (int i = 0; i < fullRows; i += 4)
+                Kernel256_4x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
+        }
+        for (int i = fullRows; i < M; i++)
             for (int j = 0; j < N; j += W)
-                Kernel256_1x1(ci + j, ai, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask256(N - j));
-        }
+                Kernel256_1x1(c + (nint)i * ldc + j, a + (nint)i * aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask256(N - j));
     }
 
     private static Vector256<float> Mask256(int remaining)
@@ -197,6 +194,7 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Epilogue256(Vector256<float> v, bool relu) => relu ? Vector256.Max(v, Vector256<float>.Zero) : v;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K)
     {
         Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
@@ -244,6 +242,7 @@ internal static unsafe class CpuGemm
         Epilogue256(c30, relu).Store(r); Epilogue256(c31, relu).Store(r + 8); Epilogue256(c32, relu).Store(r + 16); Epilogue256(c33, relu).Store(r + 24);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256_4x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector256<float> mask)
     {
         var init = bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;
@@ -266,6 +265,7 @@ internal static unsafe class CpuGemm
         Avx.MaskStore(c + 3 * (nint)ldc, mask, Epilogue256(c3, relu));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256_1x1(float* c, float* a, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector256<float> mask)
     {
         var c0 = bias != null ? Avx.MaskLoad(bias, mask) : Vector256<float>.Zero;

@@ -48,6 +48,7 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>output(N,M) = input(M,N)ᵀ.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transpose(Span<float> output /*(N,M)*/, ReadOnlySpan<float> input /*(M,N)*/, int M, int N)
     {
         const int Tile = 16; // cache blocking; pure copy, so no rounding question
@@ -59,6 +60,7 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>dinput = doutput where output &gt; 0, else 0 (dinput may alias doutput).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward(Span<float> dinput /*(N)*/, ReadOnlySpan<float> doutput /*(N)*/, ReadOnlySpan<float> output /*(N)*/, int N, IsaLevel isa)
     {
         Check(dinput.Length >= N && doutput.Length >= N && output.Length >= N);
@@ -79,6 +81,7 @@ public static unsafe class CpuKernels
     /// Softmax cross-entropy in float: losses[b] = −log softmax(logits[b])[labels[b]] (nats), dlogits = (softmax − onehot)/B.
     /// C is small (classes), so this is scalar.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxCrossEntropyBackward(Span<float> dlogits /*(B,C)*/, Span<float> losses /*(B)*/,
         ReadOnlySpan<float> logits /*(B,C)*/, ReadOnlySpan<int> labels /*(B)*/, int B, int C)
     {
@@ -100,6 +103,7 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>SGD momentum + weight decay (PyTorch semantics): g = grad + λw; v = μv + g; w −= η v.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SgdMomentumUpdate(Span<float> parameters, Span<float> velocity, ReadOnlySpan<float> gradients,
         float learningRate, float momentum, float weightDecay, IsaLevel isa)
     {
@@ -143,6 +147,7 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>sum += values, elementwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(Span<float> sum, ReadOnlySpan<float> values, IsaLevel isa)
     {
         int n = sum.Length, i = 0;

@@ -21,6 +21,7 @@ public static unsafe class CpuNoise
     private const float AngleScale = BoxMuller.TwoPi * (1.0f / 16777216.0f); // exact: TwoPi · 2⁻²⁴
 
     /// <summary>z[i] = standard normal number i of row <paramref name="row"/> of a stream (all i &lt; z.Length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Gaussians(Span<float> z, ulong seed, NoiseStream stream, uint model, uint row, IsaLevel isa)
     {
         var (k0, k1) = NoiseKey.FromSeed(seed);
@@ -48,6 +49,7 @@ public static unsafe class CpuNoise
     }
 
     /// <summary>noisy[f] = x[f] + σ·z(stream, model, row, f) (one FMA); σ in input units. noisy may not alias x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void NoisyRow(Span<float> noisy, ReadOnlySpan<float> x, float sigma, ulong seed, NoiseStream stream, uint model, uint row, IsaLevel isa)
     {
         int n = x.Length;
@@ -93,6 +95,7 @@ public static unsafe class CpuNoise
 
     // ------------------------------------------------------------ scalar branch (1 block = 4 Gaussians)
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChunkScalar(float* dst, uint block, uint row, uint model, uint stream, uint k0, uint k1)
     {
         var (x0, x1, x2, x3) = Philox4x32.Generate(block, row, model, stream, k0, k1);
@@ -151,6 +154,7 @@ public static unsafe class CpuNoise
     // leaves the four output vectors in memory order with no cross-lane shuffle.
     private static readonly Vector512<uint> LaneBlock512 = Vector512.Create(0u, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Chunk512(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
     {
         var c0 = Vector512.Create(block0) + LaneBlock512;
@@ -241,6 +245,7 @@ public static unsafe class CpuNoise
 
     private static readonly Vector256<uint> LaneBlock256 = Vector256.Create(0u, 2, 4, 6, 1, 3, 5, 7);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Chunk256(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
     {
         var c0 = Vector256.Create(block0) + LaneBlock256;

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using NativeCert.Data;
+using NativeCert.Engine;
+using NativeCert.Engine.Cpu;
+
+namespace NativeCert.Cli.Commands;
+
+/// <summary>
+/// <c>nativecert bench</c>: model-epochs per second and effective GFLOP/s of training noisy MLPs
+/// (default 784-128-10, batch 128, 8,000 MNIST training rows, σ = 0.25, noise drawing included), next to the
+/// machine's measured FMA peak.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("bench", "Measure ensemble training throughput (model-epochs/s, GFLOP/s) against the measured FMA peak");
+        var backend = new Option<string>("--backend") { Description = $"Engine: {string.Join(", ", Backends.Names)}", DefaultValueFactory = _ => "cpu" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var models = new Option<int>("--models") { Description = "Models to train", DefaultValueFactory = _ => 8 };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs per model", DefaultValueFactory = _ => 5 };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all logical processors)", DefaultValueFactory = _ => 0 };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden widths", DefaultValueFactory = _ => "128" };
+        var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
+        var examples = new Option<int>("--examples") { Description = "Training rows (MNIST when available, else random data)", DefaultValueFactory = _ => 8000 };
+        var sigma = new Option<float>("--sigma") { Description = "Noise σ (noise drawing is part of the timing)", DefaultValueFactory = _ => 0.25f };
+        foreach (var o in new Option[] { backend, json, models, epochs, threads, hidden, batch, examples, sigma }) cmd.Options.Add(o);
+        cmd.SetAction(parse =>
+        {
+            int m = parse.GetValue(models), e = parse.GetValue(epochs), t = parse.GetValue(threads), n = parse.GetValue(examples), b = parse.GetValue(batch);
+            if (m < 1) throw new UserInputException("--models: must be at least 1");
+            if (e < 1) throw new UserInputException("--epochs: must be at least 1");
+            if (n < 1) throw new UserInputException("--examples: must be at least 1");
+            if (b < 1) throw new UserInputException("--batch: must be at least 1");
+            if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
+            int[] h = CliApp.ParseIntList(parse.GetValue(hidden), "--hidden", min: 1);
+            Dataset train = LoadTrainingData(n, out string dataName);
+            var config = new EnsembleConfig(new MlpShape(train.Dimension, h, 10), TrainingDefaults.Options(epochs: e, batchSize: b),
+                parse.GetValue(sigma), Seed: 1);
+            using IEnsembleBackend engine = Backends.Create(parse.GetValue(backend) ?? "cpu", t);
+            var result = EnsembleBenchmark.Measure(engine, config, train, m);
+            int peakThreads = t > 0 ? t : Environment.ProcessorCount;
+            double peak = FmaPeak.MeasureGflops(peakThreads);
+            var o = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json))
+            {
+                o.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["backend"] = result.Backend,
+                    ["device"] = result.Device,
+                    ["model_epochs_per_s"] = Math.Round(result.ModelEpochsPerSecond, 3),
+                    ["gflops"] = Math.Round(result.Gflops, 2),
+                    ["peak_gflops"] = Math.Round(peak, 2),
+                    ["fraction_of_peak"] = Math.Round(result.Gflops / peak, 4),
+                    ["models"] = result.Models,
+                    ["epochs"] = result.Epochs,
+                    ["train_examples"] = result.TrainExamples,
+                    ["data"] = dataName,
+                    ["shape"] = result.Shape,
+                    ["batch"] = result.BatchSize,
+                    ["sigma"] = config.Sigma,
+                    ["seconds"] = Math.Round(result.Seconds, 4),
+                    ["gflop_per_model_epoch"] = Math.Round(EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Shape, train.Count) / 1e9, 4),
+                }));
+            }
+            else
+            {
+                var inv = CultureInfo.InvariantCulture;
+                o.WriteLine($"backend:    {result.Backend}");
+                o.WriteLine($"device:     {result.Device}");
+                o.WriteLine($"workload:   {result.Models} models x {result.Epochs} epochs, MLP {result.Shape}, batch {result.BatchSize}, {result.TrainExamples} rows ({dataName}), sigma {config.Sigma.ToString(inv)}, noise included");
+                o.WriteLine(string.Create(inv, $"time:       {result.Seconds:F3} s"));
+                o.WriteLine(string.Create(inv, $"throughput: {result.ModelEpochsPerSecond:F2} model-epochs/s, {result.Gflops:F1} GFLOP/s"));
+                o.WriteLine(string.Create(inv, $"peak:       {peak:F1} GFLOP/s measured FMA peak on {peakThreads} threads ({100 * result.Gflops / peak:F1}% of peak)"));
+            }
+            return ExitCodes.Success;
+        });
+        return cmd;
+    }
+
+    private static Dataset LoadTrainingData(int examples, out string name)
+    {
+        try
+        {
+            var split = DatasetCatalog.Load(DatasetCatalog.DefaultSpec);
+            if (split.Train.Count >= examples)
+            {
+                name = $"{split.Name} train";
+                return split.Train.Count == examples ? split.Train : split.Train.Select(Enumerable.Range(0, examples).ToArray());
+            }
+        }
+        catch (UserInputException) { }
+        name = "random";
+        return EnsembleBenchmark.RandomData(examples, 784, 10);
+    }
+}

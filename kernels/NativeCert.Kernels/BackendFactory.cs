@@ -1,0 +1,73 @@
+using NativeCert.Engine;
+using NativeCert.Engine.Cpu;
+using NativeCert.Kernels.Engine;
+
+namespace NativeCert.Kernels;
+
+/// <summary>
+/// Resolves <c>--backend</c> names to ensemble backends: <c>cpu</c> (the SIMD engine), <c>cuda</c> (ILGPU on the
+/// first CUDA GPU), <c>ilgpu-cpu</c> (the same kernels on ILGPU's CPU accelerator; slow, for tests) and <c>auto</c>
+/// (cuda when a CUDA device is present and starts, else cpu). The choice is always written to the log.
+/// </summary>
+public static class BackendFactory
+{
+    public const string Cpu = "cpu", Cuda = IlgpuEnsembleBackend.CudaName, IlgpuCpu = IlgpuEnsembleBackend.CpuAcceleratorName, Auto = "auto";
+
+    /// <summary>Every name <see cref="Create"/> accepts.</summary>
+    public static IReadOnlyList<string> Names { get; } = [Auto, Cpu, Cuda, IlgpuCpu];
+
+    /// <summary>
+    /// Creates the backend named <paramref name="name"/> and writes one line saying which backend and device it is to
+    /// <paramref name="log"/>.
+    /// </summary>
+    /// <param name="threads">Worker threads of the cpu backend; ≤ 0 means all logical processors. Ignored by GPU backends.</param>
+    /// <exception cref="UserInputException">Unknown name, or <c>cuda</c> requested and no CUDA device can start.</exception>
+    public static IEnsembleBackend Create(string name, int threads, TextWriter log) =>
+        Create(name, threads, log, IlgpuDevices.CudaDeviceCount);
+
+    /// <summary><see cref="Create(string, int, TextWriter)"/> with the CUDA device probe injected (for tests).</summary>
+    internal static IEnsembleBackend Create(string name, int threads, TextWriter log, Func<int> cudaDeviceCount)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        IEnsembleBackend backend;
+        switch (name?.Trim().ToLowerInvariant())
+        {
+            case Cpu:
+                backend = new CpuEnsembleBackend(threads);
+                break;
+            case Cuda:
+                backend = IlgpuEnsembleBackend.CreateCuda(log: log);
+                break;
+            case IlgpuCpu:
+                backend = IlgpuEnsembleBackend.CreateCpuAccelerator(log: log);
+                break;
+            case Auto:
+                backend = CreateAuto(threads, log, cudaDeviceCount);
+                break;
+            default:
+                throw new UserInputException($"--backend: unknown backend '{name}'; expected one of {string.Join(", ", Names)}");
+        }
+        log.WriteLine($"backend: {backend.Name} on {backend.Device}");
+        return backend;
+    }
+
+    private static IEnsembleBackend CreateAuto(int threads, TextWriter log, Func<int> cudaDeviceCount)
+    {
+        if (cudaDeviceCount() == 0)
+        {
+            log.WriteLine("backend auto: no CUDA device found, using cpu");
+            return new CpuEnsembleBackend(threads);
+        }
+        try
+        {
+            var cuda = IlgpuEnsembleBackend.CreateCuda(log: log);
+            log.WriteLine("backend auto: CUDA device found, using cuda");
+            return cuda;
+        }
+        catch (UserInputException e)
+        {
+            log.WriteLine($"backend auto: {e.Message}; falling back to cpu");
+            return new CpuEnsembleBackend(threads);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using NativeCert.Data;
+using NativeCert.Engine;
+
+namespace NativeCert.Kernels.Engine;
+
+/// <summary>
+/// The ensemble on an ILGPU accelerator: models train in lockstep chunks sized from device memory
+/// (<see cref="EnsembleMemoryPlan"/>), every chunk runs the full training and voting with batched kernels, and votes
+/// accumulate on the device. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
+/// CPU accelerator (slow; for tests and for proving the kernels without a GPU).
+/// </summary>
+public sealed class IlgpuEnsembleBackend : IEnsembleBackend
+{
+    public const string CudaName = "cuda", CpuAcceleratorName = "ilgpu-cpu";
+
+    private readonly Context _context;
+    private readonly Accelerator _accelerator;
+    private readonly KernelSet _kernels;
+    private readonly int? _maxModelsPerChunk;
+    private readonly TextWriter? _log;
+
+    public string Name { get; }
+    public string Device { get; }
+
+    private IlgpuEnsembleBackend(string name, Context context, Accelerator accelerator, int? maxModelsPerChunk, TextWriter? log)
+    {
+        Name = name;
+        _context = context;
+        _accelerator = accelerator;
+        _maxModelsPerChunk = maxModelsPerChunk;
+        _log = log;
+        Device = accelerator.AcceleratorType == AcceleratorType.Cuda
+            ? $"{accelerator.Name} ({accelerator.NumMultiprocessors} SMs, {accelerator.MemorySize / 1048576} MiB)"
+            : $"ILGPU CPU accelerator ({accelerator.MaxNumThreadsPerGroup} threads per group)";
+        _kernels = new KernelSet(accelerator);
+    }
+
+    /// <summary>
+    /// The first CUDA GPU. Throws <see cref="UserInputException"/> with the reason when there is no CUDA driver or
+    /// device, or the device cannot start or compile the kernels.
+    /// </summary>
+    /// <param name="maxModelsPerChunk">Upper bound on models trained at once (default: as many as memory allows).</param>
+    public static IlgpuEnsembleBackend CreateCuda(int? maxModelsPerChunk = null, TextWriter? log = null)
+    {
+        Context? context = null;
+        Accelerator? accelerator = null;
+        try
+        {
+            context = IlgpuDevices.CreateCudaContext();
+            var devices = context.GetCudaDevices();
+            if (devices.Count == 0)
+                throw new UserInputException("--backend cuda: no CUDA device found (no NVIDIA driver or GPU visible to ILGPU); use --backend cpu or auto");
+            accelerator = devices[0].CreateAccelerator(context);
+            return new IlgpuEnsembleBackend(CudaName, context, accelerator, maxModelsPerChunk, log);
+        }
+        catch (UserInputException)
+        {
+            accelerator?.Dispose();
+            context?.Dispose();
+            throw;
+        }
+        catch (Exception e)
+        {
+            accelerator?.Dispose();
+            context?.Dispose();
+            throw new UserInputException($"--backend cuda: the CUDA device failed to start: {e.GetType().Name}: {FirstLine(e.Message)}", e);
+        }
+    }
+
+    /// <summary>ILGPU's CPU accelerator with 256-thread groups (see <see cref="IlgpuDevices.CpuDevice"/>).</summary>
+    public static IlgpuEnsembleBackend CreateCpuAccelerator(int? maxModelsPerChunk = null, TextWriter? log = null)
+    {
+        var context = IlgpuDevices.CreateCpuContext();
+        try
+        {
+            var accelerator = IlgpuDevices.CpuDevice.CreateAccelerator(context);
+            return new IlgpuEnsembleBackend(CpuAcceleratorName, context, accelerator, maxModelsPerChunk, log);
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes,
+                    IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var layout = new ParameterLayout(config.Shape);
+        if (train.Dimension != layout.Widths[0] || inputs.Dimension != layout.Widths[0])
+            throw new ArgumentException($"data have {train.Dimension} and {inputs.Dimension} features but the model takes {layout.Widths[0]}");
+        if (train.ClassCount > config.Shape.Classes)
+            throw new ArgumentException($"{train.Source}: {train.ClassCount} classes but the model has {config.Shape.Classes} outputs");
+        if (votes.Inputs != inputs.Count || votes.Classes != config.Shape.Classes)
+            throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Shape.Classes})");
+        if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
+        if (train.Count == 0) throw new ArgumentException($"{train.Source}: no training rows");
+        int total = modelEnd - modelStart;
+        if (total == 0) return;
+
+        int batch = Math.Max(1, Math.Min(config.Training.BatchSize, train.Count));
+        var plan = EnsembleMemoryPlan.Create(config.Shape, train.Count, inputs.Count, batch, total,
+                                             IlgpuDevices.UsableMemoryBytes(_accelerator), _maxModelsPerChunk);
+        _log?.WriteLine($"{Name}: {plan.ModelsPerChunk} models per chunk ({plan.BytesPerModel / 1048576.0:F2} MiB each, " +
+                        $"{plan.SharedBytes / 1048576.0:F1} MiB shared, {plan.UsableBytes / 1048576} MiB usable)");
+
+        using var trainer = new LockstepTrainer(_accelerator, _kernels, config, train, inputs, plan.ModelsPerChunk);
+        int done = 0;
+        for (int chunkStart = modelStart; chunkStart < modelEnd; chunkStart += plan.ModelsPerChunk)
+        {
+            int models = Math.Min(plan.ModelsPerChunk, modelEnd - chunkStart);
+            trainer.Initialize(chunkStart, models);
+            for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                trainer.TrainEpoch(chunkStart, models, epoch);
+            }
+            trainer.Vote(chunkStart, models);
+            trainer.Synchronize();
+            done += models;
+            progress?.Report(new EnsembleProgress(done, total));
+        }
+        var counts = trainer.DownloadVotes();
+        for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+    }
+
+    private static string FirstLine(string s) => s.Split('\n')[0].Trim();
+
+    public void Dispose()
+    {
+        _accelerator.Dispose();
+        _context.Dispose();
+    }
+}

@@ -1,0 +1,60 @@
+using ILGPU;
+using ILGPU.Runtime;
+using NativeCert.Kernels.Device;
+
+namespace NativeCert.Kernels.Engine;
+
+/// <summary>
+/// Every device kernel of the ensemble, loaded (compiled) once per accelerator. Auto-grouped kernels take their
+/// thread extent first; the GEMM takes an explicit <see cref="KernelConfig"/> (see <see cref="GemmKernels.Config"/>).
+/// </summary>
+public sealed class KernelSet
+{
+    public Action<Index3D, ArrayView<uint>, int, int, ulong, uint, uint> UniformBits { get; }
+    public Action<Index3D, ArrayView<float>, int, int, ulong, uint, uint> GaussianRows { get; }
+    public Action<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
+    public Action<Index3D, ArrayView<float>, ArrayView<float>, int, int, int, float, ulong, uint> NoisyTestRows { get; }
+    public Action<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint> HeInit { get; }
+    public Action<Index1D, ArrayView<int>, int, int, ulong, uint> Shuffle { get; }
+    public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
+    public Action<Index2D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
+    public Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> SgdMomentum { get; }
+    public Action<Index2D, ArrayView<uint>, ArrayView<float>, int, int, int> ArgmaxVote { get; }
+
+    public KernelSet(Accelerator accelerator)
+    {
+        UniformBits = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<uint>, int, int, ulong, uint, uint>(NoiseKernels.UniformBitsKernel);
+        GaussianRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, int, int, ulong, uint, uint>(NoiseKernels.GaussianRowsKernel);
+        GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, float, ulong, uint>(NoiseKernels.GatherNoisyTrainingRowsKernel);
+        NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, int, int, int, float, ulong, uint>(NoiseKernels.NoisyTestRowsKernel);
+        HeInit = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint>(NoiseKernels.HeInitKernel);
+        Shuffle = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleKernel);
+        Gemm = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmKernel);
+        ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
+        BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
+        SoftmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int>(LossKernels.SoftmaxCrossEntropyKernel);
+        SgdMomentum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(OptimizerKernels.SgdMomentumKernel);
+        ArgmaxVote = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<float>, int, int, int>(VoteKernels.ArgmaxVoteKernel);
+    }
+
+    /// <summary>Every kernel method with whether it is explicitly grouped, for PTX compilation checks.</summary>
+    public static IReadOnlyList<(System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> AllKernels { get; } =
+    [
+        (Of(NoiseKernels.UniformBitsKernel), false),
+        (Of(NoiseKernels.GaussianRowsKernel), false),
+        (Of(NoiseKernels.GatherNoisyTrainingRowsKernel), false),
+        (Of(NoiseKernels.NoisyTestRowsKernel), false),
+        (Of(NoiseKernels.HeInitKernel), false),
+        (Of(NoiseKernels.ShuffleKernel), false),
+        (Of(GemmKernels.BatchedGemmKernel), true),
+        (Of(ActivationKernels.ReluBackwardKernel), false),
+        (Of(ActivationKernels.BiasGradientKernel), false),
+        (Of(LossKernels.SoftmaxCrossEntropyKernel), false),
+        (Of(OptimizerKernels.SgdMomentumKernel), false),
+        (Of(VoteKernels.ArgmaxVoteKernel), false),
+    ];
+
+    private static System.Reflection.MethodInfo Of(Delegate d) => d.Method;
+}

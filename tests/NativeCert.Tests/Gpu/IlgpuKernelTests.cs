@@ -1,0 +1,373 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using NativeCert.Data;
+using NativeCert.Engine;
+using NativeCert.Engine.Reference;
+using NativeCert.Kernels.Device;
+using NativeCert.Kernels.Engine;
+using NativeCert.Noise;
+using NativeCert.Tests.Engine;
+
+namespace NativeCert.Tests.Gpu;
+
+/// <summary>
+/// Every device kernel at tiny sizes against the scalar reference (<see cref="ReferenceMlp"/>,
+/// <see cref="ReferenceNoise"/>, <see cref="ReferenceTrainer"/>). Written once; each subclass runs it on one ILGPU
+/// backend. xunit makes a new instance, hence a fresh Context, per test: a failed compile poisons a Context.
+/// </summary>
+public abstract class IlgpuKernelTests : IDisposable
+{
+    private readonly Context _context;
+    protected Accelerator Accelerator { get; }
+    protected KernelSet K { get; }
+
+    /// <summary>True where the device computes log/sin/cos exactly as .NET does (CPU accelerator), so noise is bit-exact.</summary>
+    protected abstract bool ExactTranscendentals { get; }
+    protected abstract Context CreateContext();
+    protected abstract Accelerator CreateAccelerator(Context context);
+    /// <summary>The backend under test as an <see cref="IEnsembleBackend"/>, chunks of at most <paramref name="maxModelsPerChunk"/>.</summary>
+    protected abstract IEnsembleBackend CreateBackend(int? maxModelsPerChunk);
+
+    protected IlgpuKernelTests()
+    {
+        _context = CreateContext();
+        Accelerator = CreateAccelerator(_context);
+        K = new KernelSet(Accelerator);
+    }
+
+    public void Dispose()
+    {
+        Accelerator.Dispose();
+        _context.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private const ulong Seed = 0x0123_4567_89AB_CDEFUL;
+
+    private float NoiseTolerance => ExactTranscendentals ? 0f : 2e-5f;
+
+    [BackendFact]
+    public void Philox_words_are_bit_exact_with_the_host_generator()
+    {
+        const int models = 2, rows = 3, blocks = 5;
+        const uint modelBase = 7;
+        using var bits = Accelerator.Allocate1D<uint>(models * rows * blocks * 4);
+        K.UniformBits(new Index3D(blocks, rows, models), bits.View, blocks, rows, Seed, (uint)NoiseStream.TestNoise, modelBase);
+        var got = bits.GetAsArray1D();
+        for (int m = 0; m < models; m++)
+            for (int r = 0; r < rows; r++)
+                for (int b = 0; b < blocks; b++)
+                {
+                    var (x0, x1, x2, x3) = NoiseKey.Block(Seed, NoiseStream.TestNoise, modelBase + (uint)m, (uint)r, (uint)b);
+                    int o = ((m * rows + r) * blocks + b) * 4;
+                    Assert.Equal([x0, x1, x2, x3], got[o..(o + 4)]);
+                }
+    }
+
+    [BackendFact]
+    public void Gaussians_match_box_muller_reference()
+    {
+        const int models = 2, rows = 3, width = 11; // 11: a ragged last block
+        using var z = Accelerator.Allocate1D<float>(models * rows * width);
+        K.GaussianRows(new Index3D((width + 3) / 4, rows, models), z.View, width, rows, Seed, (uint)NoiseStream.WeightInit, 3);
+        var got = z.GetAsArray1D();
+        var want = new float[width];
+        for (int m = 0; m < models; m++)
+            for (int r = 0; r < rows; r++)
+            {
+                ReferenceNoise.Gaussians(want, Seed, NoiseStream.WeightInit, 3 + (uint)m, (uint)r);
+                AssertClose(want, got.AsSpan((m * rows + r) * width, width), NoiseTolerance);
+            }
+    }
+
+    [BackendFact]
+    public void Noisy_training_batch_is_gathered_through_the_permutation_with_per_example_noise()
+    {
+        const int n = 9, d = 7, models = 2, batchCapacity = 4, batchStart = 3, rows = 4;
+        const float sigma = 0.5f;
+        var features = EngineTestData.RandomArray(n * d, 1);
+        var perm = new int[models * n];
+        for (int m = 0; m < models; m++) ReferenceNoise.ShufflePermutation(perm.AsSpan(m * n, n), Seed, (uint)m, 0);
+        using var x = Accelerator.Allocate1D<float>(models * batchCapacity * d);
+        using var f = Accelerator.Allocate1D(features);
+        using var p = Accelerator.Allocate1D(perm);
+        K.GatherNoisyTrainingRows(new Index3D((d + 3) / 4, rows, models), x.View, f.View, p.View, batchStart, n, d, batchCapacity, sigma, Seed, 5);
+        var got = x.GetAsArray1D();
+        var want = new float[d];
+        for (int m = 0; m < models; m++)
+            for (int r = 0; r < rows; r++)
+            {
+                int j = perm[m * n + batchStart + r];
+                ReferenceNoise.NoisyRow(want, features.AsSpan(j * d, d), sigma, Seed, NoiseStream.TrainingNoise, 5 + (uint)m, (uint)j);
+                AssertClose(want, got.AsSpan((m * batchCapacity + r) * d, d), sigma * NoiseTolerance + 1e-7f);
+            }
+    }
+
+    [BackendFact]
+    public void Noisy_test_rows_draw_once_per_model_and_input()
+    {
+        const int t = 5, d = 6, models = 3, batchCapacity = 3, start = 2, rows = 3;
+        const float sigma = 0.25f;
+        var inputs = EngineTestData.RandomArray(t * d, 2);
+        using var x = Accelerator.Allocate1D<float>(models * batchCapacity * d);
+        using var i = Accelerator.Allocate1D(inputs);
+        K.NoisyTestRows(new Index3D((d + 3) / 4, rows, models), x.View, i.View, start, d, batchCapacity, sigma, Seed, 11);
+        var got = x.GetAsArray1D();
+        var want = new float[d];
+        for (int m = 0; m < models; m++)
+            for (int r = 0; r < rows; r++)
+            {
+                ReferenceNoise.NoisyRow(want, inputs.AsSpan((start + r) * d, d), sigma, Seed, NoiseStream.TestNoise, 11 + (uint)m, (uint)(start + r));
+                AssertClose(want, got.AsSpan((m * batchCapacity + r) * d, d), sigma * NoiseTolerance + 1e-7f);
+            }
+    }
+
+    [BackendFact]
+    public void He_init_matches_reference()
+    {
+        var layout = new ParameterLayout([5, 3, 2]);
+        const int models = 2;
+        using var w = Accelerator.Allocate1D<float>(models * layout.Count);
+        using var scale = Accelerator.Allocate1D(layout.HeScale());
+        K.HeInit(new Index2D((layout.Count + 3) / 4, models), w.View, scale.View, layout.Count, Seed, 4);
+        var got = w.GetAsArray1D();
+        var want = new float[layout.Count];
+        for (int m = 0; m < models; m++)
+        {
+            ReferenceNoise.HeInit(want, layout, Seed, 4 + (uint)m);
+            AssertClose(want, got.AsSpan(m * layout.Count, layout.Count), 2 * NoiseTolerance);
+        }
+    }
+
+    [BackendFact]
+    public void Shuffle_matches_reference_fisher_yates()
+    {
+        const int n = 23, models = 3, epoch = 2;
+        using var p = Accelerator.Allocate1D<int>(models * n);
+        K.Shuffle(new Index1D(models), p.View, n, epoch, Seed, 9);
+        var got = p.GetAsArray1D();
+        var want = new int[n];
+        for (int m = 0; m < models; m++)
+        {
+            ReferenceNoise.ShufflePermutation(want, Seed, 9 + (uint)m, epoch);
+            Assert.Equal(want, got[(m * n)..((m + 1) * n)]);
+        }
+    }
+
+    // Sizes cross the 64×64 output tiles and the 16-deep inner tiles, with ragged edges on every axis.
+    private const int GemmModels = 2, GemmRows = 70, GemmInner = 19, GemmCols = 67;
+
+    [BackendFact]
+    public void Gemm_forward_with_bias_and_relu_matches_reference()
+    {
+        int b = GemmRows, inW = GemmInner, outW = GemmCols, models = GemmModels;
+        var x = EngineTestData.RandomArray(models * b * inW, 3);
+        var layout = new ParameterLayout([inW, outW]);
+        var parameters = EngineTestData.RandomArray(models * layout.Count, 4);
+        using var xd = Accelerator.Allocate1D(x);
+        using var pd = Accelerator.Allocate1D(parameters);
+        using var yd = Accelerator.Allocate1D<float>(models * b * outW);
+        var size = new GemmSize(b, inW, outW);
+        K.Gemm(GemmKernels.Config(size, models), yd.View, MatrixLayout.RowMajor(0, b * outW, outW),
+               xd.View, MatrixLayout.RowMajor(0, b * inW, inW), pd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), layout.Count, outW),
+               size, new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), layout.Count), pd.View);
+        var got = yd.GetAsArray1D();
+        var want = new float[b * outW];
+        for (int m = 0; m < models; m++)
+        {
+            var pm = parameters.AsSpan(m * layout.Count, layout.Count);
+            ReferenceMlp.MatmulForward(want, x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), layout.Bias(pm, 0), b, inW, outW);
+            ReferenceMlp.ReluForward(want, want, want.Length);
+            AssertClose(want, got.AsSpan(m * b * outW, b * outW), 1e-5f);
+        }
+    }
+
+    [BackendFact]
+    public void Gemm_backward_products_match_reference()
+    {
+        // dW = Xᵀ dY into the flat gradients; dX = dY Wᵀ.
+        int b = GemmRows, inW = GemmCols, outW = GemmInner, models = GemmModels;
+        var layout = new ParameterLayout([inW, outW]);
+        var x = EngineTestData.RandomArray(models * b * inW, 5);
+        var dy = EngineTestData.RandomArray(models * b * outW, 6);
+        var parameters = EngineTestData.RandomArray(models * layout.Count, 7);
+        using var xd = Accelerator.Allocate1D(x);
+        using var dyd = Accelerator.Allocate1D(dy);
+        using var pd = Accelerator.Allocate1D(parameters);
+        using var gd = Accelerator.Allocate1D<float>(models * layout.Count);
+        using var dxd = Accelerator.Allocate1D<float>(models * b * inW);
+        var none = new GemmEpilogue(GemmEpilogue.None, 0, 0);
+        var dwSize = new GemmSize(inW, b, outW);
+        K.Gemm(GemmKernels.Config(dwSize, models), gd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), layout.Count, outW),
+               xd.View, MatrixLayout.Transposed(0, b * inW, inW), dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), dwSize, none, gd.View);
+        K.BiasGradient(new Index2D(outW, models), gd.View, layout.BiasOffset(0), layout.Count, dyd.View, b, outW, b);
+        var dxSize = new GemmSize(b, outW, inW);
+        K.Gemm(GemmKernels.Config(dxSize, models), dxd.View, MatrixLayout.RowMajor(0, b * inW, inW),
+               dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), pd.View, MatrixLayout.Transposed(layout.WeightOffset(0), layout.Count, outW),
+               dxSize, none, pd.View);
+        var gotGrad = gd.GetAsArray1D();
+        var gotDx = dxd.GetAsArray1D();
+        var wantGrad = new float[layout.Count];
+        var wantDx = new float[b * inW];
+        for (int m = 0; m < models; m++)
+        {
+            var pm = parameters.AsSpan(m * layout.Count, layout.Count);
+            ReferenceMlp.MatmulBackward(wantDx, layout.Weight(wantGrad, 0), layout.Bias(wantGrad, 0), dy.AsSpan(m * b * outW, b * outW),
+                                        x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), b, inW, outW);
+            AssertClose(wantGrad, gotGrad.AsSpan(m * layout.Count, layout.Count), 1e-5f);
+            AssertClose(wantDx, gotDx.AsSpan(m * b * inW, b * inW), 1e-5f);
+        }
+    }
+
+    [BackendFact]
+    public void Relu_backward_masks_where_the_output_was_not_positive()
+    {
+        var a = EngineTestData.RandomArray(50, 8);
+        a[3] = 0f;
+        var da = EngineTestData.RandomArray(50, 9);
+        using var ad = Accelerator.Allocate1D(a);
+        using var dad = Accelerator.Allocate1D(da);
+        K.ReluBackward(new Index1D(a.Length), dad.View, ad.View);
+        var want = new float[a.Length];
+        ReferenceMlp.ReluBackward(want, da, a, a.Length);
+        Assert.Equal(want, dad.GetAsArray1D());
+    }
+
+    [BackendFact]
+    public void Softmax_cross_entropy_gradient_matches_reference()
+    {
+        const int n = 10, c = 4, models = 2, capacity = 6, rows = 5, start = 4;
+        var logits = EngineTestData.RandomArray(models * capacity * c, 10, 3f);
+        var labels = Enumerable.Range(0, n).Select(i => (i * 7) % c).ToArray();
+        var perm = new int[models * n];
+        for (int m = 0; m < models; m++) ReferenceNoise.ShufflePermutation(perm.AsSpan(m * n, n), Seed, (uint)m, 1);
+        using var ld = Accelerator.Allocate1D(logits);
+        using var lossd = Accelerator.Allocate1D<float>(models * capacity);
+        using var yd = Accelerator.Allocate1D(labels);
+        using var pd = Accelerator.Allocate1D(perm);
+        K.SoftmaxCrossEntropy(new Index2D(rows, models), ld.View, lossd.View, yd.View, pd.View, start, n, rows, c, capacity);
+        var gotD = ld.GetAsArray1D();
+        var gotLoss = lossd.GetAsArray1D();
+        var wantD = new float[rows * c];
+        var wantLoss = new float[rows];
+        var y = new int[rows];
+        for (int m = 0; m < models; m++)
+        {
+            for (int r = 0; r < rows; r++) y[r] = labels[perm[m * n + start + r]];
+            ReferenceMlp.SoftmaxCrossEntropyBackward(wantD, wantLoss, logits.AsSpan(m * capacity * c, rows * c), y, rows, c);
+            AssertClose(wantD, gotD.AsSpan(m * capacity * c, rows * c), 1e-6f);
+            AssertClose(wantLoss, gotLoss.AsSpan(m * capacity, rows), 1e-5f);
+        }
+    }
+
+    [BackendFact]
+    public void Sgd_momentum_update_matches_reference()
+    {
+        var w = EngineTestData.RandomArray(37, 11);
+        var v = EngineTestData.RandomArray(37, 12);
+        var g = EngineTestData.RandomArray(37, 13);
+        using var wd = Accelerator.Allocate1D(w);
+        using var vd = Accelerator.Allocate1D(v);
+        using var gd = Accelerator.Allocate1D(g);
+        K.SgdMomentum(new Index1D(w.Length), wd.View, vd.View, gd.View, 0.05f, 0.9f, 5e-4f);
+        ReferenceMlp.SgdMomentumUpdate(w, v, g, 0.05f, 0.9f, 5e-4f);
+        AssertClose(w, wd.GetAsArray1D(), 1e-7f);
+        AssertClose(v, vd.GetAsArray1D(), 1e-7f);
+    }
+
+    [BackendFact]
+    public void Votes_count_each_models_argmax_with_ties_to_the_lowest_class()
+    {
+        const int t = 4, c = 3, models = 3, capacity = 3, start = 1, rows = 3;
+        var logits = EngineTestData.RandomArray(models * capacity * c, 14);
+        logits[(1 * capacity + 2) * c + 1] = logits[(1 * capacity + 2) * c + 2] = 9f; // tie on model 1, row 2
+        using var ld = Accelerator.Allocate1D(logits);
+        using var vd = Accelerator.Allocate1D<uint>(t * c);
+        vd.MemSetToZero();
+        K.ArgmaxVote(new Index2D(rows, models), vd.View, ld.View, start, c, capacity);
+        var want = new VoteCounts(t, c);
+        for (int m = 0; m < models; m++)
+            for (int r = 0; r < rows; r++)
+                want[start + r, ReferenceMlp.Argmax(logits.AsSpan((m * capacity + r) * c, c))]++;
+        Assert.Equal(want.Counts, vd.GetAsArray1D());
+    }
+
+    [BackendFact]
+    public void Lockstep_training_gives_each_model_the_reference_weights()
+    {
+        var train = EngineTestData.Blobs(n: 21, d: 5, classes: 3, seed: 1); // 21 rows, batch 8: a ragged last batch
+        var inputs = EngineTestData.Blobs(n: 4, d: 5, classes: 3, seed: 2);
+        var config = EngineTestData.Config(5, [6], 3, epochs: 2, batch: 8);
+        const int models = 2, modelBase = 3;
+        using var trainer = new LockstepTrainer(Accelerator, K, config, train, inputs, capacity: models);
+        trainer.Initialize(modelBase, models);
+        for (int e = 0; e < config.Training.Epochs; e++) trainer.TrainEpoch(modelBase, models, e);
+        var got = trainer.DownloadParameters(models);
+        var layout = new ParameterLayout(config.Shape);
+        for (int m = 0; m < models; m++)
+        {
+            var want = ReferenceTrainer.Train(config, train, modelBase + m);
+            AssertClose(want, got.AsSpan(m * layout.Count, layout.Count), 1e-4f);
+        }
+    }
+
+    [BackendFact]
+    public void Ensemble_votes_equal_the_reference_votes_across_chunks()
+    {
+        // Well separated 2-class task; 4 models in chunks of 3 (a full and a partial chunk), starting at model 2.
+        // The ILGPU votes must equal both the scalar reference's and the SIMD cpu backend's.
+        var train = EngineTestData.Blobs(n: 40, d: 6, classes: 2, seed: 3, spread: 0.3f);
+        var inputs = EngineTestData.Blobs(n: 6, d: 6, classes: 2, seed: 4, spread: 0.3f);
+        var config = EngineTestData.Config(6, [8], 2, epochs: 2, batch: 16, sigma: 0.1f);
+        var want = new VoteCounts(inputs.Count, 2);
+        ReferenceTrainer.Run(config, train, inputs, 2, 6, want);
+        using var backend = CreateBackend(maxModelsPerChunk: 3);
+        var got = new VoteCounts(inputs.Count, 2);
+        var reports = new List<EnsembleProgress>();
+        backend.Run(config, train, inputs, 2, 6, got, new SynchronousProgress(reports));
+        Assert.Equal(want.Counts, got.Counts);
+        Assert.Equal([new EnsembleProgress(3, 4), new EnsembleProgress(4, 4)], reports);
+        using var cpu = new NativeCert.Engine.Cpu.CpuEnsembleBackend(threads: 2);
+        var cpuVotes = new VoteCounts(inputs.Count, 2);
+        cpu.Run(config, train, inputs, 2, 6, cpuVotes);
+        Assert.Equal(cpuVotes.Counts, got.Counts);
+        for (int t = 0; t < inputs.Count; t++) Assert.Equal(4, got.Total(t));
+    }
+
+    private sealed class SynchronousProgress(List<EnsembleProgress> reports) : IProgress<EnsembleProgress>
+    {
+        public void Report(EnsembleProgress value) => reports.Add(value);
+    }
+
+    internal static void AssertClose(ReadOnlySpan<float> want, ReadOnlySpan<float> got, float tolerance)
+    {
+        Assert.Equal(want.Length, got.Length);
+        float worst = 0;
+        int at = -1;
+        for (int i = 0; i < want.Length; i++)
+        {
+            float diff = MathF.Abs(want[i] - got[i]) / MathF.Max(1f, MathF.Abs(want[i]));
+            if (!(diff <= worst) ) { worst = diff; at = i; }
+        }
+        Assert.True(worst <= tolerance, $"largest difference {worst:G3} at {at}: want {(at >= 0 ? want[at] : 0)}, got {(at >= 0 ? got[at] : 0)} (tolerance {tolerance:G3})");
+    }
+}
+
+/// <summary>The kernel tests on ILGPU's CPU accelerator (256-thread groups): runs everywhere, including CI.</summary>
+public sealed class IlgpuCpuKernelTests : IlgpuKernelTests
+{
+    protected override bool ExactTranscendentals => true;
+    protected override Context CreateContext() => IlgpuDevices.CreateCpuContext();
+    protected override Accelerator CreateAccelerator(Context context) => IlgpuDevices.CpuDevice.CreateAccelerator(context);
+    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCpuAccelerator(maxModelsPerChunk);
+}
+
+/// <summary>The kernel tests on the first CUDA GPU; each reports itself skipped where there is none.</summary>
+public sealed class IlgpuCudaKernelTests : IlgpuKernelTests, IRequiresCudaDevice
+{
+    protected override bool ExactTranscendentals => false; // PTX uses lg2/sin/cos.approx
+    protected override Context CreateContext() => IlgpuDevices.CreateCudaContext();
+    protected override Accelerator CreateAccelerator(Context context) => context.GetCudaDevices()[0].CreateAccelerator(context);
+    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCuda(maxModelsPerChunk);
+}

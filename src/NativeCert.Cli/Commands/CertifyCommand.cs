@@ -4,6 +4,7 @@ using NativeCert.Attacks;
 using NativeCert.Cli.Options;
 using NativeCert.Data;
 using NativeCert.Engine;
+using NativeCert.Kernels;
 using NativeCert.Runs;
 
 namespace NativeCert.Cli.Commands;
@@ -17,7 +18,6 @@ public static class CertifyCommand
     /// <summary>Defaults of the no-option run: MNIST, a configuration that finishes in minutes on 2 CPU cores.</summary>
     public static class Defaults
     {
-        public const double Sigma = 0.5;
         public const int Models = 500;
         public const double Alpha = 0.001;
         public const int N0 = 100;
@@ -33,20 +33,14 @@ public static class CertifyCommand
         data.AddTo(cmd);
         attack.AddTo(cmd);
 
-        var sigma = new Option<double>("--sigma") { Description = "Smoothing noise std on every training and test feature, input units", DefaultValueFactory = _ => Defaults.Sigma };
+        var model = new ModelOptions();
+        model.AddTo(cmd);
         var models = new Option<int>("--models") { Description = "Models N that estimate the vote probabilities", DefaultValueFactory = _ => Defaults.Models };
         var alpha = new Option<double>("--alpha") { Description = "Failure probability of each certificate (one-sided)", DefaultValueFactory = _ => Defaults.Alpha };
         var method = new Option<string>("--method") { Description = "simuem (all N models bound every class) or cohen (n0 extra models select the class, N bound it)", DefaultValueFactory = _ => "simuem" };
         method.AcceptOnlyFromAmong("simuem", "cohen");
         var n0 = new Option<int>("--n0") { Description = "Selection models for --method cohen", DefaultValueFactory = _ => Defaults.N0 };
-        var hidden = new Option<string>("--hidden") { Description = "Hidden layer widths, comma-separated (e.g. 256,128)", DefaultValueFactory = _ => string.Join(",", TrainingDefaults.Hidden) };
-        var epochs = new Option<int>("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => TrainingDefaults.Epochs };
-        var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
-        var lr = new Option<float>("--lr") { Description = "SGD learning rate", DefaultValueFactory = _ => TrainingDefaults.LearningRate };
-        var momentum = new Option<float>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => TrainingDefaults.Momentum };
-        var weightDecay = new Option<float>("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => TrainingDefaults.WeightDecay };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of all model noise, initialisation and shuffling", DefaultValueFactory = _ => 0UL };
-        var backend = new Option<string>("--backend") { Description = "cpu, cuda, ilgpu-cpu or auto", DefaultValueFactory = _ => "auto" };
+        var backend = new Option<string>("--backend") { Description = "cpu, cuda, ilgpu-cpu or auto (CUDA when a device starts, else cpu)", DefaultValueFactory = _ => BackendFactory.Auto };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string?>("--out") { Description = "Run directory (default runs/<UTC timestamp>)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last complete chunk" };
@@ -54,22 +48,20 @@ public static class CertifyCommand
         var triggerNorms = new Option<string>("--trigger-norms") { Description = "Trigger l2 norms for the certified-accuracy-vs-poison plot, comma-separated", DefaultValueFactory = _ => Defaults.TriggerNorms };
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
-        foreach (Option o in new Option[] { sigma, models, alpha, method, n0, hidden, epochs, batch, lr, momentum, weightDecay, seed, backend, threads, outDir, resume, chunk, triggerNorms, radii, keepModels })
+        foreach (Option o in new Option[] { models, alpha, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, keepModels })
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
             bool cohen = parse.GetValue(method) == "cohen";
-            double sigmaValue = Positive(parse.GetValue(sigma), "--sigma");
             int modelCount = AtLeast(parse.GetValue(models), 1, "--models");
             double alphaValue = parse.GetValue(alpha);
             if (!(alphaValue > 0 && alphaValue < 1)) throw new UserInputException($"--alpha {Inv(alphaValue)}: must be in (0, 1)");
             int selection = cohen ? AtLeast(parse.GetValue(n0), 1, "--n0") : 0;
-            int[] hiddenWidths = CliApp.ParseIntList(parse.GetValue(hidden), "--hidden", min: 1);
-            var training = new TrainingOptions(
-                AtLeast(parse.GetValue(epochs), 1, "--epochs"), AtLeast(parse.GetValue(batch), 1, "--batch"),
-                Positive(parse.GetValue(lr), "--lr"), NonNegative(parse.GetValue(momentum), "--momentum"), NonNegative(parse.GetValue(weightDecay), "--weight-decay"));
+            Positive(parse.GetValue(model.Sigma), "--sigma");
+            AtLeast(parse.GetValue(model.Epochs), 1, "--epochs");
+            CliApp.ParseIntList(parse.GetValue(model.Hidden), "--hidden", min: 1);
             int threadCount = AtLeast(parse.GetValue(threads), 0, "--threads");
             int chunkSize = AtLeast(parse.GetValue(chunk), 0, "--chunk");
             double[] norms = ParseDoubleList(parse.GetValue(triggerNorms), "--trigger-norms", positive: true);
@@ -90,8 +82,8 @@ public static class CertifyCommand
                 stderr.WriteLine($"attack: {ar.Attack.Trigger.Describe()}; {ar.Poisoned.PoisonedRows.Length} poisoned ({ar.Mode}-label, target label {ar.Target}); " +
                                  $"trigger l2 norms: training {ar.Poisoned.Norms}, test {ar.Triggered.Norms}");
 
-            var shape = new MlpShape(train.Dimension, hiddenWidths, train.ClassCount);
-            var ensemble = new EnsembleConfig(shape, training, (float)sigmaValue, parse.GetValue(seed));
+            EnsembleConfig ensemble = model.Read(parse, train.Dimension, train.ClassCount);
+            TrainingOptions training = ensemble.Training;
 
             // Every resolved option, canonical text; those that determine votes are hashed.
             var options = new Dictionary<string, string>();
@@ -121,14 +113,14 @@ public static class CertifyCommand
                 Record(attack.LabelMode, parse.GetValue(attack.LabelMode), true);
                 Record(attack.AttackSeed, parse.GetValue(attack.AttackSeed), true);
             }
-            Record(sigma, ensemble.Sigma, true);
-            Record(hidden, hiddenWidths, true);
-            Record(epochs, training.Epochs, true);
-            Record(batch, training.BatchSize, true);
-            Record(lr, training.LearningRate, true);
-            Record(momentum, training.Momentum, true);
-            Record(weightDecay, training.WeightDecay, true);
-            Record(seed, ensemble.Seed, true);
+            Record(model.Sigma, ensemble.Sigma, true);
+            Record(model.Hidden, ensemble.Shape.Hidden, true);
+            Record(model.Epochs, training.Epochs, true);
+            Record(model.Batch, training.BatchSize, true);
+            Record(model.LearningRate, training.LearningRate, true);
+            Record(model.Momentum, training.Momentum, true);
+            Record(model.WeightDecay, training.WeightDecay, true);
+            Record(model.Seed, ensemble.Seed, true);
             Record(method, cohen ? "cohen" : "simuem", true);
             Record(n0, selection, true);
             Record(models, modelCount, false);
@@ -173,7 +165,7 @@ public static class CertifyCommand
             try
             {
                 bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-                report = CertifyPipeline.Run(request, backends ?? DefaultBackends, stderr, stderr, interactive, cts.Token);
+                report = CertifyPipeline.Run(request, backends ?? BackendFactory.Create, stderr, stderr, interactive, cts.Token);
             }
             finally
             {
@@ -186,18 +178,9 @@ public static class CertifyCommand
         return cmd;
     }
 
-    private static IEnsembleBackend DefaultBackends(string name, int threads, TextWriter log) => name switch
-    {
-        "cpu" or "auto" => new NativeCert.Engine.Cpu.CpuEnsembleBackend(threads),
-        _ => throw new UserInputException($"--backend {name}: not available in this build (cpu, auto)"),
-    };
 
-    private static double Positive(double v, string option) =>
-        v > 0 && double.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be a positive number");
     private static float Positive(float v, string option) =>
         v > 0 && float.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be a positive number");
-    private static float NonNegative(float v, string option) =>
-        v >= 0 && float.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be zero or positive");
     private static int AtLeast(int v, int min, string option) =>
         v >= min ? v : throw new UserInputException($"{option} {v}: must be at least {min}");
 

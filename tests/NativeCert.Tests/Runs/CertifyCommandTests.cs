@@ -206,3 +206,27 @@ public sealed class CertifyCommandTests : IDisposable
         Assert.Contains("--out", err);
     }
 }
+
+public sealed class KeepModelsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nativecert-keep-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void KeptModelsRevoteTheRunsVotes()
+    {
+        string outDir = Path.Combine(_dir, "run");
+        var stderr = new StringWriter();
+        int code = CliApp.Run(Program.BuildRoot(),
+            ["certify", "--train-size", "200", "--test-size", "30", "--classes", "3,8", "--hidden", "8", "--epochs", "1", "--models", "10",
+             "--chunk", "4", "--backend", "cpu", "--keep-models", "--out", outDir], new StringWriter(), stderr);
+        Assert.True(code == 0, stderr.ToString());
+        string[] files = Directory.GetFiles(Path.Combine(outDir, "models")).Select(Path.GetFileName).Order().ToArray()!;
+        Assert.Equal(["models-000000-000004.bin", "models-000004-000008.bin", "models-000008-000010.bin"], files);
+
+        var split = NativeCert.Data.DatasetCatalog.Load("mnist", new NativeCert.Data.DataLoadOptions { TrainSize = 200, TestSize = 30, Classes = [3, 8] });
+        var total = new NativeCert.Engine.VoteCounts(30, 2);
+        foreach (string f in files) total.Add(NativeCert.Engine.EnsembleFile.Load(Path.Combine(outDir, "models", f)).Vote(split.Test));
+        Assert.Equal(total.Counts, VoteFile.Read(Path.Combine(outDir, "votes.bin")).Estimation.Counts);
+    }
+}

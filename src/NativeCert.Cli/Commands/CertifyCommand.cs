@@ -151,7 +151,8 @@ public static class CertifyCommand
                 Data = new RunDataFacts(split.Name, train.Count, split.Test.Count, train.Dimension, train.ClassCount, train.Shape?.ToString()),
                 Attack = attackResult is { } a
                     ? new RunAttackFacts(parse.GetValue(attack.Attack) ?? "", a.Target, Math.Max(a.Poisoned.Norms.Max, a.Triggered.Norms.Max),
-                                         a.Poisoned.PoisonedRows.Length, a.Mode == LabelMode.Clean ? "clean" : "dirty", a.Triggered.Data.Count)
+                                         a.Poisoned.PoisonedRows.Length, a.Mode == LabelMode.Clean ? "clean" : "dirty", a.Triggered.Data.Count,
+                                         a.Poisoned.RowNorms, a.Triggered.RowNorms)
                     : null,
             }.WithHash();
 

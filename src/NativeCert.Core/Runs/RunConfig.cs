@@ -10,10 +10,13 @@ namespace NativeCert.Runs;
 public sealed record RunDataFacts(string Dataset, int TrainRows, int TestRows, int Dimension, int Classes, string? ImageShape);
 
 /// <summary>
-/// What the attack did: its kind, the target class, the exact ℓ2 norm of the trigger in input units, how many
-/// training examples carry it, and whether their labels were flipped to the target (dirty) or not (clean).
+/// What the attack did: its kind, the target label, the largest actual ℓ2 norm of the trigger (input units) over
+/// poisoned examples and triggered inputs, how many training examples carry it, whether their labels were flipped
+/// to the target (dirty) or not (clean), and the exact per-row norms (training rows, then triggered test inputs in
+/// input order) so certificates can be checked against the exact joint norm √(Σᵢ‖δᵢ‖² + ‖δₓ‖²).
 /// </summary>
-public sealed record RunAttackFacts(string Kind, int Target, double TriggerL2Norm, int PoisonedExamples, string LabelMode, int TriggeredInputs);
+public sealed record RunAttackFacts(string Kind, int Target, double TriggerL2Norm, int PoisonedExamples, string LabelMode, int TriggeredInputs,
+                                    double[] PoisonedRowNorms, double[] TriggeredRowNorms);
 
 /// <summary>Backend that computed the votes (the latest one, on resume).</summary>
 public sealed record RunBackendFacts(string Name, string Device, int Threads);

@@ -25,8 +25,8 @@ public sealed record PoisonCurve(double TriggerNorm, long[] PoisonedExamples, do
 /// <param name="CleanAccuracyUndefended">Accuracy of that undefended model on the clean test inputs.</param>
 /// <param name="TriggeredAccuracySmoothed">Triggered inputs still given their true label by the smoothed classifier.</param>
 /// <param name="TriggeredCertifiedFraction">
-/// Triggered inputs given their true label with R &gt; t·√(M+1): the prediction is proven to be the one on clean
-/// training features and the clean input (t = the largest actual trigger norm, M = poisoned examples).
+/// Triggered inputs given their true label with R above the exact joint norm √(Σᵢ‖δᵢ‖² + ‖δₓ‖²) of the M poisoned
+/// rows and that input's trigger: the prediction is proven to be the one on clean training features and the clean input.
 /// </param>
 /// <param name="CleanCertifiedAgainstAttack">Clean test inputs predicted correctly with R &gt; t·√(M+1).</param>
 /// <param name="MedianLargestCertifiedPoisonCount">Median over clean test inputs of the largest certified number of poisoned examples at this trigger norm (−1: none).</param>
@@ -136,7 +136,12 @@ public sealed class RunReport
         int m = attack.PoisonedExamples;
         int asrSmoothed = trigCerts.Count(c => c.Prediction == attack.Target);
         int trigCorrect = trigCerts.Where((c, i) => !c.IsAbstain && c.Prediction == trigLabels[i]).Count();
-        int trigCertified = trigCerts.Where((c, i) => !c.IsAbstain && c.Prediction == trigLabels[i] && PoisoningUnits.IsCertified(c.Radius, t, m)).Count();
+        // Exact joint norm per triggered input when the per-row norms are known; else t·√(M+1) with the largest t.
+        bool exact = attack.PoisonedRowNorms.Length == m && attack.TriggeredRowNorms.Length == triggered.Length;
+        bool Covers(double radius, int k) => exact
+            ? PoisoningUnits.IsCertified(radius, attack.PoisonedRowNorms, attack.TriggeredRowNorms[k])
+            : PoisoningUnits.IsCertified(radius, t, m);
+        int trigCertified = trigCerts.Where((c, k) => !c.IsAbstain && c.Prediction == trigLabels[k] && Covers(c.Radius, k)).Count();
         int cleanCertified = cleanCerts.Where((c, i) => !c.IsAbstain && c.Prediction == cleanLabels[i] && PoisoningUnits.IsCertified(c.Radius, t, m)).Count();
         int asrUndefended = 0, undefendedCorrect = 0;
         if (votes.Undefended is { } u)
@@ -275,8 +280,8 @@ public sealed class RunReport
             Line("attack success rate, undefended (sigma = 0)", Pct(a.AttackSuccessRateUndefended));
             Line("clean accuracy, undefended (sigma = 0)", Pct(a.CleanAccuracyUndefended));
             Line("triggered inputs correct, smoothed", Pct(a.TriggeredAccuracySmoothed));
-            Line("triggered inputs certified (R > t*sqrt(M+1))", Pct(a.TriggeredCertifiedFraction));
-            Line("clean inputs certified against this attack", Pct(a.CleanCertifiedAgainstAttack));
+            Line("triggered inputs correct and certified", Pct(a.TriggeredCertifiedFraction) + " (R > exact joint trigger norm)");
+            Line("clean inputs certified against this attack", Pct(a.CleanCertifiedAgainstAttack) + " (R > t*sqrt(M+1))");
             Line("median largest certified poison count", Inv($"{a.MedianLargestCertifiedPoisonCount} (at t = {a.TriggerL2Norm:0.####})"));
             o.Append("coverage: ").Append(a.Coverage).Append('\n');
         }

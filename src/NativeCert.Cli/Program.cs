@@ -1,4 +1,5 @@
 using System.CommandLine;
+using NativeCert.Cli.Commands;
 
 namespace NativeCert.Cli;
 
@@ -10,6 +11,8 @@ public static class Program
     {
         var root = new RootCommand("NativeCert: certified robustness against backdoor (training-data poisoning) attacks by randomized smoothing.");
         // One line per command group; each lives in Commands/.
+        root.Subcommands.Add(BoundCommand.Create());
+        root.Subcommands.Add(CertifyCountsCommand.Create());
         return root;
     }
 }

@@ -17,6 +17,8 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EnsembleCommands.CreateTrain());
         root.Subcommands.Add(EnsembleCommands.CreateVote());
+        root.Subcommands.Add(BoundCommand.Create());
+        root.Subcommands.Add(CertifyCountsCommand.Create());
         return root;
     }
 }

@@ -45,7 +45,8 @@ public abstract class IlgpuKernelTests : IDisposable
 
     private const ulong Seed = 0x0123_4567_89AB_CDEFUL;
 
-    private float NoiseTolerance => ExactTranscendentals ? 0f : 2e-5f;
+    // PTX lg2/sin/cos.approx: |Δz| ≈ 2e-7 / r, so allow 1e-4 (exceeded only when r < 0.002, probability ~2e-6 per pair).
+    private float NoiseTolerance => ExactTranscendentals ? 0f : 1e-4f;
 
     [BackendFact]
     public void Philox_words_are_bit_exact_with_the_host_generator()

@@ -314,6 +314,20 @@ public abstract class IlgpuKernelTests : IDisposable
     }
 
     [BackendFact]
+    public void Lockstep_training_of_a_deep_net_crossing_tile_edges_matches_reference()
+    {
+        // Two hidden layers (the backward ping-pong buffers), widths past one 64-wide tile, a ragged last batch.
+        var train = EngineTestData.Blobs(n: 13, d: 66, classes: 3, seed: 5);
+        var inputs = EngineTestData.Blobs(n: 2, d: 66, classes: 3, seed: 6);
+        var config = EngineTestData.Config(66, [65, 4], 3, epochs: 1, batch: 5);
+        using var trainer = new LockstepTrainer(Accelerator, K, config, train, inputs, capacity: 1);
+        trainer.Initialize(0, 1);
+        trainer.TrainEpoch(0, 1, 0);
+        var want = ReferenceTrainer.Train(config, train, 0);
+        AssertClose(want, trainer.DownloadParameters(1), 1e-4f);
+    }
+
+    [BackendFact]
     public void Ensemble_votes_equal_the_reference_votes_across_chunks()
     {
         // Well separated 2-class task; 4 models in chunks of 3 (a full and a partial chunk), starting at model 2.

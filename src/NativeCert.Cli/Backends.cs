@@ -1,19 +1,17 @@
 using NativeCert.Engine;
-using NativeCert.Engine.Cpu;
+using NativeCert.Kernels;
 
 namespace NativeCert.Cli;
 
-/// <summary>The one place a <c>--backend</c> name becomes an engine; other backends register here.</summary>
+/// <summary>The one place a <c>--backend</c> name becomes an engine: <see cref="BackendFactory"/> (cpu, cuda, ilgpu-cpu, auto).</summary>
 public static class Backends
 {
     /// <summary>Names accepted by <c>--backend</c>.</summary>
-    public static readonly string[] Names = ["cpu"];
+    public static readonly string[] Names = [.. BackendFactory.Names];
 
-    /// <param name="name">Backend name (<c>cpu</c>).</param>
+    /// <param name="name">Backend name: cpu, cuda, ilgpu-cpu or auto (cuda when a CUDA device starts, else cpu).</param>
     /// <param name="threads">CPU worker threads, ≤ 0 for all logical processors.</param>
-    public static IEnsembleBackend Create(string name, int threads) => name switch
-    {
-        "cpu" => new CpuEnsembleBackend(threads),
-        _ => throw new UserInputException($"--backend: unknown backend '{name}' (expected one of: {string.Join(", ", Names)})"),
-    };
+    /// <param name="log">Where the chosen backend and device are reported (stderr in commands); null: nowhere.</param>
+    public static IEnsembleBackend Create(string name, int threads, TextWriter? log = null) =>
+        BackendFactory.Create(name, threads, log ?? TextWriter.Null);
 }

@@ -44,7 +44,7 @@ public static class GpuThroughput
             else accelerator = IlgpuDevices.CpuDevice.CreateAccelerator(context);
             using (accelerator)
             {
-                double peak = PeakFp32Gflops(accelerator);
+                double peak = IlgpuDevices.PeakFp32Gflops(accelerator);
                 result["device"] = accelerator.Name;
                 result["fp32_peak_gflops"] = Math.Round(peak, 1);
                 result["gemm"] = GemmThroughput(accelerator, shape, batch, gemmModels, peak);
@@ -125,19 +125,6 @@ public static class GpuThroughput
             });
         }
         return rows;
-    }
-
-    /// <summary>FP32 (non-tensor) peak: SMs × FP32 lanes per SM × 2 × clock; 0 when unknown (CPU accelerator).</summary>
-    public static double PeakFp32Gflops(Accelerator accelerator)
-    {
-        if (accelerator is not CudaAccelerator cuda) return 0;
-        int major = cuda.Architecture.Major, minor = cuda.Architecture.Minor;
-        int lanes = (major, minor) switch
-        {
-            (8, 0) or (7, _) or (6, 0) => 64,
-            _ => 128, // sm_6x (not 6.0), sm_86/89, sm_90, sm_100, sm_120
-        };
-        return cuda.NumMultiprocessors * (double)lanes * 2.0 * cuda.ClockRate * 1e3 / 1e9;
     }
 
     private static void Fill(Accelerator accelerator, MemoryBuffer1D<float, Stride1D.Dense> buffer)

@@ -48,6 +48,22 @@ public static class IlgpuDevices
     }
 
     /// <summary>
+    /// FP32 (non-tensor) peak in GFLOP/s: SMs × FP32 lanes per SM × 2 (FMA) × clock; 0 for a non-CUDA accelerator.
+    /// Lanes: 64 on sm_60, sm_7x and sm_80; 128 on sm_61/62, sm_86/89, sm_90 and later.
+    /// </summary>
+    public static double PeakFp32Gflops(Accelerator accelerator)
+    {
+        if (accelerator is not CudaAccelerator cuda) return 0;
+        int major = cuda.Architecture.Major, minor = cuda.Architecture.Minor;
+        int lanes = (major, minor) switch
+        {
+            (8, 0) or (7, _) or (6, 0) => 64,
+            _ => 128,
+        };
+        return cuda.NumMultiprocessors * (double)lanes * 2.0 * cuda.ClockRate * 1e3 / 1e9; // ClockRate in kHz
+    }
+
+    /// <summary>
     /// Compiles <paramref name="kernel"/> to PTX for <paramref name="architecture"/> without any GPU present and
     /// returns the PTX assembly. Throws when ILGPU cannot compile the kernel for that target.
     /// </summary>

@@ -24,6 +24,8 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
 
     public string Name { get; }
     public string Device { get; }
+    /// <summary>FP32 (non-tensor) peak of the device in GFLOP/s; 0 on the CPU accelerator.</summary>
+    public double PeakFp32Gflops => IlgpuDevices.PeakFp32Gflops(_accelerator);
 
     private IlgpuEnsembleBackend(string name, Context context, Accelerator accelerator, int? maxModelsPerChunk, TextWriter? log)
     {

@@ -115,3 +115,25 @@ public sealed class EnsembleMemoryPlanTests
         Assert.Contains("784-128-10", e.Message);
     }
 }
+
+/// <summary>Facts that only mean something on a CUDA machine; skipped (with the reason) elsewhere.</summary>
+public sealed class CudaDeviceTests
+{
+    [CudaFact]
+    public void Cuda_backend_names_its_gpu_and_knows_its_fp32_peak()
+    {
+        using var backend = IlgpuEnsembleBackend.CreateCuda();
+        Assert.Equal("cuda", backend.Name);
+        Assert.Contains("SMs", backend.Device);
+        Assert.True(backend.PeakFp32Gflops > 1000, $"peak {backend.PeakFp32Gflops} GFLOP/s");
+    }
+
+    [CudaFact]
+    public void Auto_chooses_cuda_when_a_device_is_present()
+    {
+        var log = new StringWriter();
+        using var backend = BackendFactory.Create("auto", 0, log);
+        Assert.Equal("cuda", backend.Name);
+        Assert.Contains("using cuda", log.ToString());
+    }
+}

@@ -45,7 +45,8 @@ public abstract class IlgpuKernelTests : IDisposable
 
     private const ulong Seed = 0x0123_4567_89AB_CDEFUL;
 
-    private float NoiseTolerance => ExactTranscendentals ? 0f : 2e-5f;
+    // PTX lg2/sin/cos.approx: |Δz| ≈ 2e-7 / r, so allow 1e-4 (exceeded only when r < 0.002, probability ~2e-6 per pair).
+    private float NoiseTolerance => ExactTranscendentals ? 0f : 1e-4f;
 
     [BackendFact]
     public void Philox_words_are_bit_exact_with_the_host_generator()
@@ -310,6 +311,20 @@ public abstract class IlgpuKernelTests : IDisposable
             var want = ReferenceTrainer.Train(config, train, modelBase + m);
             AssertClose(want, got.AsSpan(m * layout.Count, layout.Count), 1e-4f);
         }
+    }
+
+    [BackendFact]
+    public void Lockstep_training_of_a_deep_net_crossing_tile_edges_matches_reference()
+    {
+        // Two hidden layers (the backward ping-pong buffers), widths past one 64-wide tile, a ragged last batch.
+        var train = EngineTestData.Blobs(n: 13, d: 66, classes: 3, seed: 5);
+        var inputs = EngineTestData.Blobs(n: 2, d: 66, classes: 3, seed: 6);
+        var config = EngineTestData.Config(66, [65, 4], 3, epochs: 1, batch: 5);
+        using var trainer = new LockstepTrainer(Accelerator, K, config, train, inputs, capacity: 1);
+        trainer.Initialize(0, 1);
+        trainer.TrainEpoch(0, 1, 0);
+        var want = ReferenceTrainer.Train(config, train, 0);
+        AssertClose(want, trainer.DownloadParameters(1), 1e-4f);
     }
 
     [BackendFact]

@@ -58,7 +58,8 @@ public sealed class ProgressReporter
     {
         lock (_lock)
         {
-            if (modelsDone < _done) return; // reports from worker threads may arrive out of order
+            // Reports from worker threads may arrive out of order; a repeated count has nothing new to show.
+            if (modelsDone < _done || (modelsDone == _done && _lastDraw is not null)) return;
             _done = modelsDone;
             var now = _clock();
             if (_interactive)

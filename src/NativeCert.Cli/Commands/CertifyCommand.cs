@@ -18,7 +18,7 @@ public static class CertifyCommand
     /// <summary>Defaults of the no-option run: MNIST, a configuration that finishes in minutes on 2 CPU cores.</summary>
     public static class Defaults
     {
-        public const int Models = 500;
+        public const int Models = 1000;
         public const double Alpha = 0.001;
         public const int N0 = 100;
         public const string TriggerNorms = "0.05,0.1,0.2,0.5";

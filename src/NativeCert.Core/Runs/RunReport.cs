@@ -258,7 +258,7 @@ public sealed class RunReport
     private static string FormatText(RunConfig config, RunSummary s)
     {
         var o = new StringBuilder();
-        void Line(string label, string value) => o.Append(label.PadRight(44)).Append(value).Append('\n');
+        void Line(string label, string value) => o.Append(label.PadRight(46)).Append(value).Append('\n');
         string Pct(double x) => Inv($"{100 * x:0.0} %");
         o.Append(Inv($"NativeCert certificates: {s.Dataset}, {s.Method}, sigma = {s.Sigma:R}, N = {s.Models}{(s.SelectionModels > 0 ? Inv($" (+ n0 = {s.SelectionModels})") : "")}, alpha = {s.Alpha:R}\n"));
         Line("test inputs", Inv($"{s.TestInputs}"));

@@ -119,7 +119,7 @@ public sealed class CertifyCommandTests : IDisposable
     {
         // Slower than Tiny (more rows, one thread) so that the child is killed mid-run.
         string[] config = ["--dataset", "mnist", "--train-size", "600", "--test-size", "60", "--classes", "0,1,7", "--hidden", "24", "--epochs", "1",
-                           "--batch", "32", "--sigma", "0.25", "--models", "240", "--chunk", "12"];
+                           "--batch", "32", "--sigma", "0.25", "--models", "360", "--chunk", "12"];
         string full = Path.Combine(_dir, "full");
         var (fullCode, _, fullErr) = Cli(["certify", .. config, "--out", full, "--threads", "1"]);
         Assert.True(fullCode == 0, fullErr);
@@ -147,11 +147,11 @@ public sealed class CertifyCommandTests : IDisposable
             Thread.Sleep(2);
         }
         child.WaitForExit();
-        Assert.True(killedAt > 0 && killedAt < 240, $"child was not killed mid-run (models done at kill: {killedAt}, exit {(child.HasExited ? child.ExitCode : 0)})");
+        Assert.True(killedAt > 0 && killedAt < 360, $"child was not killed mid-run (models done at kill: {killedAt}, exit {(child.HasExited ? child.ExitCode : 0)})");
         var run = new RunDirectory(killed);
         Assert.False(run.IsComplete);
         int onDisk = VoteFile.Read(votesPath).ModelsDone;
-        Assert.True(onDisk < 240 && onDisk % 12 == 0, $"{onDisk} models on disk");
+        Assert.True(onDisk < 360 && onDisk % 12 == 0, $"{onDisk} models on disk");
 
         // Resuming with another configuration is refused, naming the option.
         var (refused, _, refusal) = Cli(["certify", .. config.Select(a => a == "0.25" ? "0.3" : a), "--out", killed, "--resume"]);

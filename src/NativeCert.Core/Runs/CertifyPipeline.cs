@@ -46,6 +46,7 @@ public static class CertifyPipeline
     {
         RunConfig config = request.Config;
         var dir = request.Resume ? RunDirectory.OpenExisting(request.OutDirectory, "--resume") : RunDirectory.CreateNew(request.OutDirectory);
+        using IDisposable runLock = dir.Lock("--out");
         VoteFile? stored = null;
         if (request.Resume)
         {

@@ -54,6 +54,28 @@ public sealed class RunDirectory
         return dir;
     }
 
+    public string LockPath => Path.Combine(Root, ".lock");
+
+    /// <summary>
+    /// Takes the run's lock (an exclusive lock on <c>.lock</c>, released by the OS even on kill -9), so that two
+    /// processes never write the same run; a held lock is a <see cref="UserInputException"/> naming the directory.
+    /// </summary>
+    public IDisposable Lock(string option)
+    {
+        try
+        {
+            return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new UserInputException($"{option}: {Root} is in use by another nativecert process ({e.Message.ReplaceLineEndings(" ")})", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UserInputException($"{option}: cannot lock {LockPath}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
     /// <summary>Marks the run incomplete (removes summary.json durably) before anything else changes.</summary>
     public void MarkIncomplete() => AtomicFile.Delete(SummaryPath);
 }

@@ -67,6 +67,7 @@ public sealed class RunReport
     public static RunReport Regenerate(string root)
     {
         var dir = RunDirectory.OpenExisting(root, "--run");
+        using IDisposable runLock = dir.Lock("--run");
         var config = RunConfig.Read(dir.ConfigPath);
         if (!File.Exists(dir.VotesPath)) throw new UserInputException($"--run: {root} has no votes.bin yet");
         var votes = VoteFile.Read(dir.VotesPath);

@@ -106,7 +106,7 @@ public sealed class RunReport
             AbstainRate: clean.Length == 0 ? 0 : (double)cleanCerts.Count(c => c.IsAbstain) / clean.Length,
             MedianRadiusCorrect: Median(cleanCerts.Where((c, i) => !c.IsAbstain && c.Prediction == cleanLabels[i]).Select(c => c.Radius).ToArray()),
             CertifiedAccuracy: radii.Select(r => new RadiusAccuracy(r, CertifiedAccuracy.AtRadius(cleanCerts, cleanLabels, r))).ToArray(),
-            PoisonCurves: PoisonCurves(cleanCerts, cleanLabels, PlotNorms(config)),
+            PoisonCurves: PoisonTable(cleanCerts, cleanLabels, PlotNorms(config)),
             Attack: attack is null ? null : SummarizeAttack(attack, votes, clean, triggered, cleanCerts, cleanLabels, trigCerts, trigLabels),
             Guarantee: Guarantee(config));
 
@@ -115,7 +115,7 @@ public sealed class RunReport
         string triggeredPath = Path.Combine(dir.Root, TriggeredCertificatesFile);
         if (triggered.Length > 0) CertificateTsv.Write(triggeredPath, trigCerts, trigLabels, tableNorm);
         AtomicFile.WriteAllBytes(dir.RadiusPlotPath, RadiusPlot(config, cleanCerts, cleanLabels, trigCerts, trigLabels).Render().ToPng());
-        AtomicFile.WriteAllBytes(dir.PoisonPlotPath, PoisonPlot(config, summary.PoisonCurves).Render().ToPng());
+        AtomicFile.WriteAllBytes(dir.PoisonPlotPath, PoisonPlot(config, PoisonCurves(cleanCerts, cleanLabels, PlotNorms(config))).Render().ToPng());
         string text = FormatText(config, summary);
         AtomicFile.WriteAllText(dir.SummaryTextPath, text);
         // Last: its presence marks the run complete.
@@ -177,6 +177,23 @@ public sealed class RunReport
         var norms = config.TriggerNorms.ToList();
         if (config.Attack is { } a && a.TriggerL2Norm > 0 && !norms.Contains(a.TriggerL2Norm)) norms.Add(a.TriggerL2Norm);
         return norms.Where(t => t > 0).Distinct().Order().ToArray();
+    }
+
+    /// <summary>The summary's poison table: certified accuracy at m = 0, 1, 2, 5, 10, 20, 50, … up to the last m any input reaches.</summary>
+    private static PoisonCurve[] PoisonTable(Certificate[] certs, int[] labels, double[] norms)
+    {
+        long mEnd = 0;
+        foreach (double t in norms)
+            for (int i = 0; i < certs.Length; i++)
+                if (!certs[i].IsAbstain && certs[i].Prediction == labels[i])
+                    mEnd = Math.Max(mEnd, Math.Min(1_000_000_000, PoisoningUnits.LargestCertifiedPoisonCount(certs[i].Radius, t)));
+        var ms = new List<long> { 0 };
+        for (long decade = 1; decade <= mEnd; decade *= 10)
+            foreach (long step in new long[] { 1, 2, 5 })
+                if (step * decade <= mEnd) ms.Add(step * decade);
+        if (mEnd > 0 && ms[^1] != mEnd) ms.Add(mEnd);
+        long[] points = ms.ToArray();
+        return norms.Select(t => new PoisonCurve(t, points, CertifiedAccuracy.PoisonCurve(certs, labels, t, points))).ToArray();
     }
 
     /// <summary>Curves at every m from 0 to the largest certified count of any norm (sampled to at most 401 points).</summary>
@@ -267,12 +284,19 @@ public sealed class RunReport
         Line("abstain rate", Pct(s.AbstainRate));
         Line("median certified radius (correct inputs)", Inv($"{s.MedianRadiusCorrect:0.####}"));
         foreach (var r in s.CertifiedAccuracy) Line(Inv($"certified accuracy at R = {r.Radius:0.###}"), Pct(r.CertifiedAccuracy));
-        foreach (var c in s.PoisonCurves)
+        if (s.PoisonCurves.Length > 0)
         {
-            long best = -1;
-            for (int i = 0; i < c.PoisonedExamples.Length; i++) if (c.CertifiedAccuracy[i] > 0) best = c.PoisonedExamples[i];
-            double at1 = c.PoisonedExamples.Length > 1 ? c.CertifiedAccuracy[1] : 0;
-            Line(Inv($"trigger norm t = {c.TriggerNorm:0.####}"), Inv($"certified accuracy {Pct(c.CertifiedAccuracy[0])} at m = 0, {Pct(at1)} at m = {(c.PoisonedExamples.Length > 1 ? c.PoisonedExamples[1] : 0)}; some input certified up to m = {best}"));
+            // Certified accuracy against m poisoned examples with a trigger of norm t (on the test input too).
+            long[] ms = s.PoisonCurves[0].PoisonedExamples.Where(m => m <= 100).ToArray();
+            o.Append("certified accuracy vs poisoned examples m".PadRight(46));
+            foreach (long m in ms) o.Append(Inv($"m={m}").PadLeft(8));
+            o.Append('\n');
+            foreach (var c in s.PoisonCurves)
+            {
+                o.Append(Inv($"  trigger norm t = {c.TriggerNorm:0.####}").PadRight(46));
+                for (int j = 0; j < ms.Length; j++) o.Append(Pct(c.CertifiedAccuracy[j]).PadLeft(8));
+                o.Append('\n');
+            }
         }
         if (s.Attack is { } a)
         {

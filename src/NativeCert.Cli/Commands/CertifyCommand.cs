@@ -51,9 +51,13 @@ public static class CertifyCommand
         foreach (Option o in new Option[] { models, alpha, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, keepModels })
             cmd.Options.Add(o);
 
-        cmd.SetAction(parse =>
+        cmd.SetAction(given =>
         {
-            TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
+            TextWriter stdout = given.InvocationConfiguration.Output, stderr = given.InvocationConfiguration.Error;
+            // --resume --out DIR alone continues the run: options not given now come from DIR/config.json.
+            ParseResult parse = given.GetValue(resume) && given.GetValue(outDir) is { } resumeDir
+                ? WithStoredOptions(cmd, given, resumeDir)
+                : given;
             bool cohen = parse.GetValue(method) == "cohen";
             int modelCount = AtLeast(parse.GetValue(models), 1, "--models");
             double alphaValue = parse.GetValue(alpha);
@@ -179,6 +183,42 @@ public static class CertifyCommand
         return cmd;
     }
 
+
+    /// <summary>
+    /// Re-parses the command line with every option the user did not give taken from the stored run's config.json
+    /// (canonical text), so that <c>certify --out DIR --resume</c> needs nothing else; options given explicitly win
+    /// and are then checked against the run like any other.
+    /// </summary>
+    private static ParseResult WithStoredOptions(Command cmd, ParseResult given, string dir)
+    {
+        string configPath = new RunDirectory(dir).ConfigPath;
+        if (!File.Exists(configPath)) return given; // the pipeline reports the missing run
+        RunConfig stored = RunConfig.Read(configPath);
+        var args = new List<string>();
+        foreach (Option option in cmd.Options)
+        {
+            if (given.GetResult(option) is { Implicit: false }) continue;
+            if (!stored.Options.TryGetValue(option.Name, out string? value) || value.Length == 0) continue;
+            if (option is Option<bool>)
+            {
+                if (value == "true") args.Add(option.Name);
+                continue;
+            }
+            args.Add(option.Name);
+            args.Add(value);
+        }
+        // The user's own tokens after the command name, as typed.
+        bool afterCommand = false;
+        foreach (var token in given.Tokens)
+        {
+            if (afterCommand) args.Add(token.Value);
+            else if (token.Type == System.CommandLine.Parsing.TokenType.Command && token.Value == cmd.Name) afterCommand = true;
+        }
+        ParseResult merged = cmd.Parse(args);
+        if (merged.Errors.Count > 0)
+            throw new UserInputException($"--resume: options stored in {configPath} do not parse: {merged.Errors[0].Message}");
+        return merged;
+    }
 
     private static float Positive(float v, string option) =>
         v > 0 && float.IsFinite(v) ? v : throw new UserInputException($"{option} {Inv(v)}: must be a positive number");

@@ -122,10 +122,12 @@ public sealed class RunConfig
             if (mayChange.Contains(name)) continue;
             Options.TryGetValue(name, out var was);
             now.Options.TryGetValue(name, out var isNow);
-            if (was != isNow) diffs.Add($"{name} {was ?? "(unset)"} (run) vs {isNow ?? "(unset)"} (now)");
+            if (was != isNow) diffs.Add($"{name} {Shown(was)} (run) vs {Shown(isNow)} (now)");
         }
         return diffs;
     }
+
+    private static string Shown(string? value) => string.IsNullOrEmpty(value) ? "(unset)" : value;
 
     /// <summary>Canonical invariant text for an option value (shortest round-trip for floats).</summary>
     public static string Canonical(object? value) => value switch

@@ -169,4 +169,41 @@ internal static class BinomialTail
             return logI;
         }
     }
+
+    /// <summary>Largest a for which <see cref="LogRatioSmallA"/> is used.</summary>
+    internal const long SmallA = 64;
+
+    /// <summary>
+    /// log(I_x(a, b) / α) for small a (x side, continued-fraction branch) without logarithms of large numbers:
+    /// C(n, a) xᵃ and α are carried as mantissa · 2^exponent, so near the root only a small log and an exact
+    /// integer multiple of ln 2 remain. The log-space path would lose |log α|·eps absolute (≈ 1e-13 at α = 1e-300),
+    /// which at slope ≈ a is a relative error of the same size in the bound. <paramref name="error"/> bounds the
+    /// absolute error of the result.
+    /// </summary>
+    internal static double LogRatioSmallA(long a, long b, double x, double y, double alpha, out double slope, out int iterations, out double error)
+    {
+        long n = a + b - 1;
+        int xe = Math.ILogB(x) + 1;
+        double xm = Math.ScaleB(x, -xe);                      // x = xm · 2^xe, xm in [1/2, 1)
+        double m = 1;
+        long e = 0;
+        for (long j = 1; j <= a; j++)
+        {
+            m *= (double)(n - a + j) / j * xm;                 // C(n, a) xᵃ, one factor at a time
+            int me = Math.ILogB(m) + 1;
+            m = Math.ScaleB(m, -me);
+            e += me;
+        }
+        e += a * xe;
+        int ae = Math.ILogB(alpha) + 1;
+        double am = Math.ScaleB(alpha, -ae);
+        double logYb = b * Accurate.Log1P(-x);                 // log y^b
+        double h = ContinuedFraction(a, b, x, y, out iterations);
+        slope = a / (y * h);
+        const double Ln2 = 0.69314718055994530942;
+        double powerOfTwo = (e - ae) * Ln2;
+        double result = Math.Log(m * h / am) + logYb + powerOfTwo;
+        error = Eps * (4 * a + 32 + 4 * Math.Abs(logYb) + 2 * Math.Abs(powerOfTwo) + 4 * Math.Sqrt(iterations));
+        return result;
+    }
 }

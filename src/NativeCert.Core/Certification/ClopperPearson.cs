@@ -52,29 +52,31 @@ public static class ClopperPearson
     internal static void SolveSafeRoot(long a, long b, double alpha, out double xSafe, out double ySafe)
     {
         double logAlpha = Math.Log(alpha);
-        if (b == 1) { ClosedForm(a, logAlpha, out xSafe, out ySafe); return; }
+        if (b == 1) { ClosedForm(a, alpha, logAlpha, out xSafe, out ySafe); return; }
 
         // Work in whichever of x, y = 1 − x holds the root below 1/2. h(v) is increasing in v either way:
         // x side: h = log I − log α; y side: h = log α − log I.
-        bool xSide = (a <= b && alpha <= 0.5) || Evaluate(a, b, true, 0.5, logAlpha, out _, out _) >= 0;
+        bool xSide = (a <= b && alpha <= 0.5) || Evaluate(a, b, true, 0.5, alpha, logAlpha, out _, out _) >= 0;
 
         if (xSide)
         {
             // A root below the smallest subnormal: 0 is the only safe (and 1e-300-accurate) answer.
-            if (Evaluate(a, b, true, double.Epsilon, logAlpha, out _, out _) >= 0) { xSafe = 0; ySafe = 1; return; }
+            if (Evaluate(a, b, true, double.Epsilon, alpha, logAlpha, out _, out _) >= 0) { xSafe = 0; ySafe = 1; return; }
         }
 
         double vLo = double.Epsilon, vHi = 0.5;
         long n = a + b - 1;
         double v = xSide ? Math.Min(0.5, (double)a / n) : Math.Min(0.5, (double)(b - 1) / n);
         double slope = 1, errH = 0;
+        int noisySteps = 0;
         for (int iter = 0; iter < 400; iter++)
         {
-            double h = Evaluate(a, b, xSide, v, logAlpha, out slope, out int cfIterations);
-            errH = EvaluationError(a, b, xSide, v, logAlpha, cfIterations);
+            double h = Evaluate(a, b, xSide, v, alpha, logAlpha, out slope, out errH);
             if (h > 0) vHi = v; else vLo = v;
             double step = h / slope;                  // Newton step in log v
-            if (Math.Abs(step) <= 4 * Eps || Math.Abs(h) <= errH) break;
+            if (Math.Abs(step) <= 4 * Eps) break;
+            // Within the evaluation noise a few more steps centre v on the computed root; more cannot help.
+            if (Math.Abs(h) <= errH && ++noisySteps > 3) break;
             double vNew = v * Math.Exp(-step);
             if (!(vNew > vLo && vNew < vHi)) vNew = Math.Exp(0.5 * (Math.Log(vLo) + Math.Log(vHi)));
             if (vNew == v || vHi <= vLo * (1 + 4 * Eps)) break;
@@ -82,42 +84,47 @@ public static class ClopperPearson
         }
 
         // Move outward by more than the evaluation error can shift the root, then confirm the side.
-        double margin = 16 * Eps + errH / slope;
+        double margin = 16 * Eps + 2 * errH / slope;
         double vSafe = v;
         for (int attempt = 0; ; attempt++)
         {
             vSafe = xSide ? v * (1 - margin) : v * (1 + margin);
             if (xSide && vSafe < double.Epsilon) { xSafe = 0; ySafe = 1; return; }
-            double hSafe = Evaluate(a, b, xSide, vSafe, logAlpha, out _, out int it);
-            double err = EvaluationError(a, b, xSide, vSafe, logAlpha, it);
+            double hSafe = Evaluate(a, b, xSide, vSafe, alpha, logAlpha, out _, out double err);
             if (xSide ? hSafe + err <= 0 : hSafe - err >= 0) break;
-            if (attempt > 60) throw new InvalidOperationException($"Clopper–Pearson root could not be bracketed safely (a={a}, b={b}, alpha={alpha})");
-            margin *= 2;
+            if (attempt > 100) throw new InvalidOperationException($"Clopper–Pearson root could not be bracketed safely (a={a}, b={b}, alpha={alpha})");
+            margin *= 1.5;
         }
         if (xSide) { xSafe = vSafe; ySafe = OneMinusRoundedUp(vSafe); }
         else { ySafe = vSafe; xSafe = OneMinusRoundedDown(vSafe); }
     }
 
-    /// <summary>h at v on the chosen side, and dh/d(log v) &gt; 0.</summary>
-    private static double Evaluate(long a, long b, bool xSide, double v, double logAlpha, out double slope, out int cfIterations)
+    /// <summary>h at v on the chosen side, dh/d(log v) &gt; 0, and a bound on h's absolute error.</summary>
+    private static double Evaluate(long a, long b, bool xSide, double v, double alpha, double logAlpha, out double slope, out double error)
     {
         double logv = Math.Log(v), logw = Accurate.Log1P(-v), w = 1 - v;
+        int cfIterations;
         if (xSide)
         {
+            if (a <= BinomialTail.SmallA && v * (a + b + 2) < a + 1)
+                return BinomialTail.LogRatioSmallA(a, b, v, w, alpha, out slope, out _, out error);
             double logI = BinomialTail.LogRegIncBeta(a, b, v, w, logv, logw, out slope, out cfIterations);
+            error = EvaluationError(a, b, xSide, v, logAlpha, cfIterations);
             return logI - logAlpha;
         }
         else
         {
             double logI = BinomialTail.LogRegIncBeta(a, b, w, v, logw, logv, out double s, out cfIterations);
             slope = s * v / w;
+            error = EvaluationError(a, b, xSide, v, logAlpha, cfIterations);
             return logAlpha - logI;
         }
     }
 
     /// <summary>
-    /// A bound on the absolute error of h: rounding of log α and of the handful of additions of terms as large as
-    /// |log α| (the deviance terms' own relative error is absorbed by the slope), of log v when v is so small that logs replace ratios, and of the continued fraction.
+    /// A bound on the absolute error of h in log space: rounding of log α and of the handful of additions of terms
+    /// as large as |log α| (the deviance terms' own relative error is absorbed by the slope), of log v when v is so
+    /// small that logs replace ratios, and of the continued fraction.
     /// </summary>
     private static double EvaluationError(long a, long b, bool xSide, double v, double logAlpha, int cfIterations)
     {
@@ -127,13 +134,27 @@ public static class ClopperPearson
     }
 
     /// <summary>I_x(a, 1) = xᵃ: x* = α^(1/a), y* = −expm1(log α / a), each rounded outward.</summary>
-    private static void ClosedForm(long a, double logAlpha, out double xSafe, out double ySafe)
+    private static void ClosedForm(long a, double alpha, double logAlpha, out double xSafe, out double ySafe)
     {
         double z = logAlpha / a;                      // absolute error ≤ 2 eps |z|
         if (z <= Ln05)
         {
+            if (a == 1) { xSafe = Math.BitDecrement(alpha); ySafe = OneMinusRoundedUp(xSafe); return; }   // x* = α; one ulp inside
             double x = Math.Exp(z);
-            xSafe = x * (1 - (4 * Eps * (Math.Abs(z) + 1)));
+            if (a <= BinomialTail.SmallA)
+            {
+                // exp(log α / a) carries |z|·eps relative error (3e-13 at α = 1e-300, a = 2); two Newton steps
+                // on log(xᵃ/α), evaluated with mantissa–exponent products, bring it to a few eps.
+                for (int i = 0; i < 2; i++) x *= Math.Exp(-LogPowerRatio(x, a, alpha) / a);
+                double margin = 8 * Eps;
+                while (true)
+                {
+                    xSafe = x * (1 - margin);
+                    if (LogPowerRatio(xSafe, a, alpha) <= -(a + 4) * Eps) break;
+                    margin *= 1.5;
+                }
+            }
+            else xSafe = x * (1 - (4 * Eps * (Math.Abs(z) + 1)));
             ySafe = OneMinusRoundedUp(xSafe);
         }
         else
@@ -142,6 +163,23 @@ public static class ClopperPearson
             ySafe = y * (1 + 8 * Eps);
             xSafe = OneMinusRoundedDown(ySafe);
         }
+    }
+
+    /// <summary>log(xᵃ / α) with relative error ≤ (a + 2) eps in xᵃ/α: powers as mantissa · 2^exponent.</summary>
+    private static double LogPowerRatio(double x, long a, double alpha)
+    {
+        int xe = Math.ILogB(x) + 1;
+        double xm = Math.ScaleB(x, -xe), m = 1;
+        long e = a * xe;
+        for (long j = 0; j < a; j++)
+        {
+            m *= xm;
+            int me = Math.ILogB(m) + 1;
+            m = Math.ScaleB(m, -me);
+            e += me;
+        }
+        int ae = Math.ILogB(alpha) + 1;
+        return Math.Log(m / Math.ScaleB(alpha, -ae)) + (e - ae) * 0.69314718055994530942;
     }
 
     /// <summary>The smallest double ≥ 1 − x, for 0 ≤ x ≤ 1/2 (1 − r is exact for r in [1/2, 1]).</summary>

@@ -91,6 +91,15 @@ public class ClopperPearsonTests
             double alpha = Math.Exp(Math.Log(1e-300) + rng.NextDouble() * (Math.Log(0.5) - Math.Log(1e-300)));
             Large_n_bounds_are_safe_and_tight_against_200bit_reference(k, n, alpha);
         }
+        // Up to n = 10⁹ with k near either end, where the bounds sit at 1e-9 from 0 or 1.
+        for (int i = 0; i < 40; i++)
+        {
+            long n = (long)Math.Round(Math.Exp(Math.Log(1e6) + rng.NextDouble() * Math.Log(1e3)));
+            long j = rng.NextInt64(0, 51);
+            long k = i % 2 == 0 ? j : n - j;
+            double alpha = Math.Exp(Math.Log(1e-300) + rng.NextDouble() * (Math.Log(0.5) - Math.Log(1e-300)));
+            Large_n_bounds_are_safe_and_tight_against_200bit_reference(k, n, alpha);
+        }
     }
 
     [Fact]
@@ -115,7 +124,10 @@ public class ClopperPearsonTests
                 Assert.Equal(0.0, ClopperPearson.Lower(0, n, alpha));
                 Assert.Equal(1.0, ClopperPearson.Upper(n, n, alpha));
                 double lo = ClopperPearson.Lower(n, n, alpha);
-                Assert.True(lo <= root * (1 + 4e-16) && lo >= root * (1 - 1e-12), $"lower(n,n) n={n} α={alpha}: {lo:R} vs {root:R}");
+                // Math.Pow(α, 1.0/n) itself errs by up to |log α|/n·eps relative; exact safety of these closed forms
+                // for n ≤ 45 is checked against rational arithmetic above, and for n = 10⁹ by the 200-bit reference.
+                double powError = 4e-16 * (1 + Math.Abs(Math.Log(alpha)) / n);
+                Assert.True(lo <= root * (1 + powError) && lo >= root * (1 - 1e-12), $"lower(n,n) n={n} α={alpha}: {lo:R} vs {root:R}");
                 double up = ClopperPearson.Upper(0, n, alpha);
                 double upRef = -ExpM1Reference(Math.Log(alpha) / n);
                 Assert.True(up >= upRef * (1 - 4e-16) && up <= upRef * (1 + 1e-12), $"upper(0,n) n={n} α={alpha}: {up:R} vs {upRef:R}");

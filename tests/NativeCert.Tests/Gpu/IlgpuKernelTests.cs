@@ -47,6 +47,10 @@ public abstract class IlgpuKernelTests : IDisposable
 
     // PTX lg2/sin/cos.approx: |Δz| ≈ 2e-7 / r, so allow 1e-4 (exceeded only when r < 0.002, probability ~2e-6 per pair).
     private float NoiseTolerance => ExactTranscendentals ? 0f : 1e-4f;
+    // ptxas contracts a·b + c into one FMA (one rounding instead of two): allow a few ulps more on a GPU.
+    private float UpdateTolerance => ExactTranscendentals ? 1e-7f : 1e-6f;
+    // Whole training runs amplify those differences a little over the SGD steps.
+    private float TrainingTolerance => ExactTranscendentals ? 1e-4f : 1e-3f;
 
     [BackendFact]
     public void Philox_words_are_bit_exact_with_the_host_generator()
@@ -273,8 +277,8 @@ public abstract class IlgpuKernelTests : IDisposable
         using var gd = Accelerator.Allocate1D(g);
         K.SgdMomentum(new Index1D(w.Length), wd.View, vd.View, gd.View, 0.05f, 0.9f, 5e-4f);
         ReferenceMlp.SgdMomentumUpdate(w, v, g, 0.05f, 0.9f, 5e-4f);
-        AssertClose(w, wd.GetAsArray1D(), 1e-7f);
-        AssertClose(v, vd.GetAsArray1D(), 1e-7f);
+        AssertClose(w, wd.GetAsArray1D(), UpdateTolerance);
+        AssertClose(v, vd.GetAsArray1D(), UpdateTolerance);
     }
 
     [BackendFact]
@@ -309,7 +313,7 @@ public abstract class IlgpuKernelTests : IDisposable
         for (int m = 0; m < models; m++)
         {
             var want = ReferenceTrainer.Train(config, train, modelBase + m);
-            AssertClose(want, got.AsSpan(m * layout.Count, layout.Count), 1e-4f);
+            AssertClose(want, got.AsSpan(m * layout.Count, layout.Count), TrainingTolerance);
         }
     }
 
@@ -324,7 +328,7 @@ public abstract class IlgpuKernelTests : IDisposable
         trainer.Initialize(0, 1);
         trainer.TrainEpoch(0, 1, 0);
         var want = ReferenceTrainer.Train(config, train, 0);
-        AssertClose(want, trainer.DownloadParameters(1), 1e-4f);
+        AssertClose(want, trainer.DownloadParameters(1), TrainingTolerance);
     }
 
     [BackendFact]

@@ -170,7 +170,7 @@ def main():
         print(f"  torch  {row['product']}: {row['gflops']} GFLOP/s ({row['fraction_of_peak']} of peak)")
     if a.ours:
         for row in result["nativecert_gemm"] or []:
-            print(f"  ours   {row['product']}: {row['gflops']} GFLOP/s ({row['fraction_of_peak']} of peak)")
+            print(f"  ours   {row['product']} [{row.get('kernel', '')}]: {row['gflops']} GFLOP/s ({row['fraction_of_peak']} of peak)")
         print(f"NativeCert / PyTorch (model-epochs/s): {result['nativecert_over_torch']}  (target >= 1.5)")
     if a.json:
         with open(a.json, "w") as f:

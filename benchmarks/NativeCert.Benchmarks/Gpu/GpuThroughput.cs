@@ -95,35 +95,37 @@ public static class GpuThroughput
         using var g = accelerator.Allocate1D<float>((long)models * layout.Count);     // (M, P)
         Fill(accelerator, x); Fill(accelerator, y); Fill(accelerator, w);
         var none = new GemmEpilogue(GemmEpilogue.None, 0, 0);
-        var cases = new (string Name, GemmSize Size, Action<GemmSize> Launch)[]
+        var cases = new (string Name, GemmSize Size, Action<GemmSize, GemmKernels.Variant> Launch)[]
         {
-            ("forward X*W (M,64,784)x(M,784,128) +bias+ReLU", new GemmSize(batch, d, h), s => k.Gemm(GemmKernels.Config(s, models),
+            ("forward X*W (M,64,784)x(M,784,128) +bias+ReLU", new GemmSize(batch, d, h), (s, v) => k.BatchedGemm(models,
                 y.View, MatrixLayout.RowMajor(0, (long)batch * h, h), x.View, MatrixLayout.RowMajor(0, (long)batch * d, d),
-                w.View, MatrixLayout.RowMajor(0, layout.Count, h), s, new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), layout.Count), w.View)),
-            ("weight grad X^T*dY (M,784,64)x(M,64,128)", new GemmSize(d, batch, h), s => k.Gemm(GemmKernels.Config(s, models),
+                w.View, MatrixLayout.RowMajor(0, layout.Count, h), s, new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), layout.Count), w.View, v)),
+            ("weight grad X^T*dY (M,784,64)x(M,64,128)", new GemmSize(d, batch, h), (s, v) => k.BatchedGemm(models,
                 g.View, MatrixLayout.RowMajor(0, layout.Count, h), x.View, MatrixLayout.Transposed(0, (long)batch * d, d),
-                y.View, MatrixLayout.RowMajor(0, (long)batch * h, h), s, none, g.View)),
-            ("input grad dY*W^T (M,64,128)x(M,128,784)", new GemmSize(batch, h, d), s => k.Gemm(GemmKernels.Config(s, models),
+                y.View, MatrixLayout.RowMajor(0, (long)batch * h, h), s, none, g.View, v)),
+            ("input grad dY*W^T (M,64,128)x(M,128,784) [hidden layers of deeper nets]", new GemmSize(batch, h, d), (s, v) => k.BatchedGemm(models,
                 x.View, MatrixLayout.RowMajor(0, (long)batch * d, d), y.View, MatrixLayout.RowMajor(0, (long)batch * h, h),
-                w.View, MatrixLayout.Transposed(0, layout.Count, h), s, none, w.View)),
+                w.View, MatrixLayout.Transposed(0, layout.Count, h), s, none, w.View, v)),
         };
         var rows = new List<Dictionary<string, object>>();
         foreach (var (name, size, launch) in cases)
-        {
-            launch(size);
-            accelerator.Synchronize();
-            int reps = accelerator.AcceleratorType == AcceleratorType.Cuda ? 20 : 1;
-            var sw = Stopwatch.StartNew();
-            for (int r = 0; r < reps; r++) launch(size);
-            accelerator.Synchronize();
-            double s = sw.Elapsed.TotalSeconds / reps;
-            double gflops = 2.0 * models * size.Rows * size.Inner * size.Cols / s / 1e9;
-            rows.Add(new Dictionary<string, object>
+            foreach (var variant in new[] { GemmKernels.Variant.Tile64x64, GemmKernels.Variant.Tile64x128 })
             {
-                ["product"] = name, ["models"] = models, ["ms"] = Math.Round(s * 1e3, 3),
-                ["gflops"] = Math.Round(gflops, 1), ["fraction_of_peak"] = peak > 0 ? Math.Round(gflops / peak, 3) : "unknown (no CUDA device)",
-            });
-        }
+                launch(size, variant);
+                accelerator.Synchronize();
+                int reps = accelerator.AcceleratorType == AcceleratorType.Cuda ? 20 : 1;
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < reps; r++) launch(size, variant);
+                accelerator.Synchronize();
+                double s = sw.Elapsed.TotalSeconds / reps;
+                double gflops = 2.0 * models * size.Rows * size.Inner * size.Cols / s / 1e9;
+                rows.Add(new Dictionary<string, object>
+                {
+                    ["product"] = name, ["kernel"] = variant.ToString(), ["chosen_by_trainer"] = GemmKernels.Choose(size) == variant,
+                    ["models"] = models, ["ms"] = Math.Round(s * 1e3, 3), ["gflops"] = Math.Round(gflops, 1),
+                    ["fraction_of_peak"] = peak > 0 ? Math.Round(gflops / peak, 3) : "unknown (no CUDA device)",
+                });
+            }
         return rows;
     }
 

@@ -156,7 +156,7 @@ public sealed class LockstepTrainer : IDisposable
         {
             var size = new GemmSize(rows, w[l], w[l + 1]);
             int mode = l + 1 < _layout.Layers ? GemmEpilogue.BiasRelu : GemmEpilogue.Bias;
-            _k.Gemm(GemmKernels.Config(size, models),
+            _k.BatchedGemm(models,
                     _activations[l + 1].View, MatrixLayout.RowMajor(0, (long)_batch * w[l + 1], w[l + 1]),
                     _activations[l].View, MatrixLayout.RowMajor(0, (long)_batch * w[l], w[l]),
                     _parameters.View, MatrixLayout.RowMajor(_layout.WeightOffset(l), p, w[l + 1]),
@@ -175,7 +175,7 @@ public sealed class LockstepTrainer : IDisposable
         {
             int inW = w[l], outW = w[l + 1];
             var dwSize = new GemmSize(inW, rows, outW);
-            _k.Gemm(GemmKernels.Config(dwSize, models),
+            _k.BatchedGemm(models,
                     _gradients.View, MatrixLayout.RowMajor(_layout.WeightOffset(l), p, outW),
                     _activations[l].View, MatrixLayout.Transposed(0, (long)_batch * inW, inW),
                     dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outW, outW),
@@ -184,7 +184,7 @@ public sealed class LockstepTrainer : IDisposable
             if (l == 0) break;
             var dA = _scratch[l % 2];
             var dxSize = new GemmSize(rows, outW, inW);
-            _k.Gemm(GemmKernels.Config(dxSize, models),
+            _k.BatchedGemm(models,
                     dA.View, MatrixLayout.RowMajor(0, (long)_batch * inW, inW),
                     dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outW, outW),
                     _parameters.View, MatrixLayout.Transposed(_layout.WeightOffset(l), p, outW),

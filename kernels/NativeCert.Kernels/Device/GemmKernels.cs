@@ -120,7 +120,7 @@ public static class GemmKernels
             new Index3D((size.Cols + WideTileCols - 1) / WideTileCols, (size.Rows + TileRows - 1) / TileRows, models),
             new Index3D(ThreadsPerEdge, WideThreadsY, 1)),
         Variant.Tile64x64 => Config(size, models),
-        _ => throw new ArgumentException("the thin GEMM is auto-grouped; launch it over Index3D(cols, rows, models)"),
+        _ => throw new ArgumentException("the thin GEMM is auto-grouped; launch it over Index1D(models · rows · cols)"),
     };
 
     /// <summary>Launch shape: grid (col tiles, row tiles, models), group (16, 16).</summary>
@@ -257,15 +257,14 @@ public static class GemmKernels
     }
 
     /// <summary>
-    /// One thread per output element (j, i, m), the dot product straight from global memory (the A row is shared by
-    /// neighbouring threads through the cache). For narrow outputs, where a tile would be mostly padding.
+    /// One thread per output element, e = (m·Rows + i)·Cols + j, the dot product straight from global memory (the A row
+    /// is shared by neighbouring threads through the cache). For narrow outputs, where a tile would be mostly padding.
     /// </summary>
-    public static void BatchedGemmThinKernel(Index3D index, ArrayView<float> c, MatrixLayout cLayout, ArrayView<float> a,
+    public static void BatchedGemmThinKernel(Index1D e, ArrayView<float> c, MatrixLayout cLayout, ArrayView<float> a,
                                              MatrixLayout aLayout, ArrayView<float> b, MatrixLayout bLayout, GemmSize size,
                                              GemmEpilogue epilogue, ArrayView<float> bias)
     {
-        int j = index.X, i = index.Y, m = index.Z;
-        if (i >= size.Rows || j >= size.Cols) return;
+        int j = e % size.Cols, i = e / size.Cols % size.Rows, m = e / size.Cols / size.Rows;
         float sum = 0f;
         long ai = aLayout.At(m, i, 0), bj = bLayout.At(m, 0, j);
         for (int k = 0; k < size.Inner; k++)

@@ -12,35 +12,35 @@ public sealed class KernelSet
 {
     public Action<Index3D, ArrayView<uint>, int, int, ulong, uint, uint> UniformBits { get; }
     public Action<Index3D, ArrayView<float>, int, int, ulong, uint, uint> GaussianRows { get; }
-    public Action<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
-    public Action<Index3D, ArrayView<float>, ArrayView<float>, int, int, int, float, ulong, uint> NoisyTestRows { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint> NoisyTestRows { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint> HeInit { get; }
     public Action<Index1D, ArrayView<int>, int, int, ulong, uint> Shuffle { get; }
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm { get; }
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm64x128 { get; }
-    public Action<Index3D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> GemmThin { get; }
+    public Action<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> GemmThin { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
-    public Action<Index2D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
-    public Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
+    public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> SgdMomentum { get; }
-    public Action<Index2D, ArrayView<uint>, ArrayView<float>, int, int, int> ArgmaxVote { get; }
+    public Action<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int> ArgmaxVote { get; }
 
     public KernelSet(Accelerator accelerator)
     {
         UniformBits = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<uint>, int, int, ulong, uint, uint>(NoiseKernels.UniformBitsKernel);
         GaussianRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, int, int, ulong, uint, uint>(NoiseKernels.GaussianRowsKernel);
-        GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, float, ulong, uint>(NoiseKernels.GatherNoisyTrainingRowsKernel);
-        NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, int, int, int, float, ulong, uint>(NoiseKernels.NoisyTestRowsKernel);
+        GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint>(NoiseKernels.GatherNoisyTrainingRowsKernel);
+        NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint>(NoiseKernels.NoisyTestRowsKernel);
         HeInit = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint>(NoiseKernels.HeInitKernel);
         Shuffle = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleKernel);
         Gemm = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmKernel);
         Gemm64x128 = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemm64x128Kernel);
-        GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
+        GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
-        BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
-        SoftmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int>(LossKernels.SoftmaxCrossEntropyKernel);
+        BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
+        SoftmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int>(LossKernels.SoftmaxCrossEntropyKernel);
         SgdMomentum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(OptimizerKernels.SgdMomentumKernel);
-        ArgmaxVote = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<float>, int, int, int>(VoteKernels.ArgmaxVoteKernel);
+        ArgmaxVote = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int>(VoteKernels.ArgmaxVoteKernel);
     }
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed class KernelSet
         switch (variant ?? GemmKernels.Choose(size))
         {
             case GemmKernels.Variant.Thin:
-                GemmThin(new Index3D(size.Cols, size.Rows, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
+                GemmThin(new Index1D(checked(models * size.Rows * size.Cols)), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
                 break;
             case GemmKernels.Variant.Tile64x64:
                 Gemm(GemmKernels.Config(size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);

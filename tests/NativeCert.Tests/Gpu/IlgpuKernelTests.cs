@@ -97,7 +97,7 @@ public abstract class IlgpuKernelTests : IDisposable
         using var x = Accelerator.Allocate1D<float>(models * batchCapacity * d);
         using var f = Accelerator.Allocate1D(features);
         using var p = Accelerator.Allocate1D(perm);
-        K.GatherNoisyTrainingRows(new Index3D((d + 3) / 4, rows, models), x.View, f.View, p.View, batchStart, n, d, batchCapacity, sigma, Seed, 5);
+        K.GatherNoisyTrainingRows(new Index1D(models * rows * ((d + 3) / 4)), x.View, f.View, p.View, batchStart, n, d, batchCapacity, rows, sigma, Seed, 5);
         var got = x.GetAsArray1D();
         var want = new float[d];
         for (int m = 0; m < models; m++)
@@ -117,7 +117,7 @@ public abstract class IlgpuKernelTests : IDisposable
         var inputs = EngineTestData.RandomArray(t * d, 2);
         using var x = Accelerator.Allocate1D<float>(models * batchCapacity * d);
         using var i = Accelerator.Allocate1D(inputs);
-        K.NoisyTestRows(new Index3D((d + 3) / 4, rows, models), x.View, i.View, start, d, batchCapacity, sigma, Seed, 11);
+        K.NoisyTestRows(new Index1D(models * rows * ((d + 3) / 4)), x.View, i.View, start, d, batchCapacity, rows, sigma, Seed, 11);
         var got = x.GetAsArray1D();
         var want = new float[d];
         for (int m = 0; m < models; m++)
@@ -225,7 +225,7 @@ public abstract class IlgpuKernelTests : IDisposable
             var dwSize = new GemmSize(inW, b, outW);
             K.BatchedGemm(models, gd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), layout.Count, outW),
                           xd.View, MatrixLayout.Transposed(0, b * inW, inW), dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), dwSize, none, gd.View, variant);
-            K.BiasGradient(new Index2D(outW, models), gd.View, layout.BiasOffset(0), layout.Count, dyd.View, b, outW, b);
+            K.BiasGradient(new Index1D(models * outW), gd.View, layout.BiasOffset(0), layout.Count, dyd.View, b, outW, b);
             var dxSize = new GemmSize(b, outW, inW);
             K.BatchedGemm(models, dxd.View, MatrixLayout.RowMajor(0, b * inW, inW),
                           dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), pd.View, MatrixLayout.Transposed(layout.WeightOffset(0), layout.Count, outW),
@@ -261,7 +261,7 @@ public abstract class IlgpuKernelTests : IDisposable
         using var lossd = Accelerator.Allocate1D<float>(models * capacity);
         using var yd = Accelerator.Allocate1D(labels);
         using var pd = Accelerator.Allocate1D(perm);
-        K.SoftmaxCrossEntropy(new Index2D(rows, models), ld.View, lossd.View, yd.View, pd.View, start, n, rows, c, capacity);
+        K.SoftmaxCrossEntropy(new Index1D(models * rows), ld.View, lossd.View, yd.View, pd.View, start, n, rows, c, capacity);
         var gotD = ld.GetAsArray1D();
         var gotLoss = lossd.GetAsArray1D();
         var wantD = new float[rows * c];
@@ -300,7 +300,7 @@ public abstract class IlgpuKernelTests : IDisposable
         using var ld = Accelerator.Allocate1D(logits);
         using var vd = Accelerator.Allocate1D<uint>(t * c);
         vd.MemSetToZero();
-        K.ArgmaxVote(new Index2D(rows, models), vd.View, ld.View, start, c, capacity);
+        K.ArgmaxVote(new Index1D(models * rows), vd.View, ld.View, start, rows, c, capacity);
         var want = new VoteCounts(t, c);
         for (int m = 0; m < models; m++)
             for (int r = 0; r < rows; r++)

@@ -9,6 +9,23 @@ public static class Program
     public static void Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "profile") { PhaseProfile.Run(); return; }
+        if (args.Length == 2 && args[0] == "export-mnist") { ExportMnist(args[1]); return; }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
+
+    /// <summary>
+    /// Writes the default MNIST split (8,000/2,000) as raw little-endian arrays for the PyTorch peer:
+    /// train_x.f32 (n, 784), train_y.i32 (n), test_x.f32, test_y.i32.
+    /// </summary>
+    private static void ExportMnist(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var split = NativeCert.Data.DatasetCatalog.Load(NativeCert.Data.DatasetCatalog.DefaultSpec);
+        foreach (var (name, data) in new[] { ("train", split.Train), ("test", split.Test) })
+        {
+            File.WriteAllBytes(Path.Combine(directory, name + "_x.f32"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Features.AsSpan()).ToArray());
+            File.WriteAllBytes(Path.Combine(directory, name + "_y.i32"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Labels.AsSpan()).ToArray());
+        }
+        Console.WriteLine($"wrote {split.Describe()} to {directory}");
     }
 }

@@ -22,6 +22,13 @@ version="$(node -p "require('$pkg/package.json').name + '@' + require('$pkg/pack
 node "$here/to-idx.js" "$pkg" "$here"
 cd "$here"
 sha256sum mnist-images-idx3-ubyte.gz mnist-labels-idx1-ubyte.gz
+# The uncompressed bytes do not depend on the zlib version; check them against the committed ones.
+declare -A expected=(
+  [mnist-images-idx3-ubyte.gz]=4e3355b0dd14bc12e53353f1d2789806361e6ef7350c92a8c5e778a74ea77696
+  [mnist-labels-idx1-ubyte.gz]=364de413ea4102745aa4d08a168e3501716cb789ace0f8b3033481882a00e25f
+)
 for f in mnist-images-idx3-ubyte.gz mnist-labels-idx1-ubyte.gz; do
-  echo "$(gzip -dc "$f" | sha256sum | cut -d' ' -f1)  ${f%.gz} (uncompressed)"
+  actual="$(gzip -dc "$f" | sha256sum | cut -d' ' -f1)"
+  echo "$actual  ${f%.gz} (uncompressed)"
+  [[ "$actual" == "${expected[$f]}" ]] || { echo "regenerate.sh: ${f%.gz} differs from the committed data" >&2; exit 1; }
 done

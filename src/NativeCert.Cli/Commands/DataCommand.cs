@@ -2,12 +2,16 @@ using System.CommandLine;
 using System.Globalization;
 using System.Numerics.Tensors;
 using System.Text.Json;
+using NativeCert.Attacks;
 using NativeCert.Cli.Options;
 using NativeCert.Data;
 
 namespace NativeCert.Cli.Commands;
 
-/// <summary><c>nativecert data info</c>: what a dataset spec loads to (source, sizes, shape, class counts, value range).</summary>
+/// <summary>
+/// <c>nativecert data info</c>: what a dataset spec loads to (source, sizes, shape, class counts, value range) and,
+/// with <c>--attack</c>, what the backdoor attack does to it (poisoned rows, triggered inputs, exact norms).
+/// </summary>
 public static class DataCommand
 {
     public static Command Create()
@@ -19,23 +23,26 @@ public static class DataCommand
 
     private static Command CreateInfo()
     {
-        var info = new Command("info", "Show a dataset's source, split sizes, shape, class counts and value range");
+        var info = new Command("info", "Show a dataset's source, split sizes, shape, class counts and value range, and what --attack does to it");
         var dataOptions = new DataOptions();
         dataOptions.AddTo(info);
+        var attackOptions = new AttackOptions();
+        attackOptions.AddTo(info);
         var json = new Option<bool>("--json") { Description = "Print JSON instead of text" };
         info.Options.Add(json);
         info.SetAction(parse =>
         {
             DataSplit split = dataOptions.Load(parse);
+            AttackResult? attack = attackOptions.Apply(parse, split);
             TextWriter output = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(json)) WriteJson(output, split);
-            else WriteText(output, split);
+            if (parse.GetValue(json)) WriteJson(output, split, attack);
+            else WriteText(output, split, attack);
             return ExitCodes.Success;
         });
         return info;
     }
 
-    private static void WriteText(TextWriter o, DataSplit split)
+    private static void WriteText(TextWriter o, DataSplit split, AttackResult? attack)
     {
         var inv = CultureInfo.InvariantCulture;
         Dataset train = split.Train, test = split.Test;
@@ -57,9 +64,18 @@ public static class DataCommand
             o.WriteLine($"  {k.ToString(inv).PadRight(6)}{cls.PadRight(width)}{trainCounts[k],8}{testCounts[k],8}");
         }
         o.WriteLine($"  {"".PadRight(6)}{"total".PadRight(width)}{train.Count,8}{test.Count,8}");
+        if (attack is null) return;
+        var a = attack;
+        o.WriteLine($"attack:    {a.Attack.Trigger.Describe()}; target class {split.ClassIds[a.Target]} (label {a.Target}), {(a.Mode == LabelMode.Dirty ? "dirty" : "clean")}-label");
+        o.WriteLine($"poisoned:  {a.Poisoned.PoisonedRows.Length} training rows; perturbation l2 {a.Poisoned.Norms}");
+        o.WriteLine($"triggered: {a.Triggered.Data.Count} test inputs (true class not the target); perturbation l2 {a.Triggered.Norms}");
+        o.WriteLine(string.Create(inv, $"joint:     l2 norm of all poisoned rows plus one triggered input: at most {JointNorm(a):G6} (certified when below the radius)"));
     }
 
-    private static void WriteJson(TextWriter o, DataSplit split)
+    /// <summary>The worst case over triggered inputs of √(Σᵢ‖δᵢ‖² + ‖δₓ‖²).</summary>
+    private static double JointNorm(AttackResult a) => BackdoorAttack.JointNorm(a.Poisoned.Norms, a.Triggered.Norms.Max);
+
+    private static void WriteJson(TextWriter o, DataSplit split, AttackResult? attack)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -87,9 +103,31 @@ public static class DataCommand
             w.WriteNumber("dimension", split.Train.Dimension);
             WritePart(w, "train", split.Train);
             WritePart(w, "test", split.Test);
+            if (attack is { } a)
+            {
+                w.WriteStartObject("attack");
+                w.WriteString("trigger", a.Attack.Trigger.Describe());
+                w.WriteNumber("targetClassId", split.ClassIds[a.Target]);
+                w.WriteNumber("targetLabel", a.Target);
+                w.WriteString("labelMode", a.Mode == LabelMode.Dirty ? "dirty" : "clean");
+                WriteNorms(w, "poisoned", a.Poisoned.Norms);
+                WriteNorms(w, "triggered", a.Triggered.Norms);
+                w.WriteNumber("jointNormMax", JointNorm(a));
+                w.WriteEndObject();
+            }
             w.WriteEndObject();
         }
         o.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private static void WriteNorms(Utf8JsonWriter w, string name, NormStats n)
+    {
+        w.WriteStartObject(name);
+        w.WriteNumber("count", n.Count);
+        w.WriteNumber("normMax", n.Max);
+        w.WriteNumber("normMean", n.Mean);
+        w.WriteNumber("normSumSquares", n.SumSquares);
+        w.WriteEndObject();
     }
 
     private static void WritePart(Utf8JsonWriter w, string name, Dataset d)

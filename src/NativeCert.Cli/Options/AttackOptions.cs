@@ -72,7 +72,11 @@ public sealed class AttackOptions
     public AttackResult? Apply(ParseResult parse, DataSplit split)
     {
         Trigger? trigger = CreateTrigger(parse, split.Train);
-        if (trigger is null) return null;
+        if (trigger is null)
+        {
+            if (parse.GetValue(Poison) != 0) throw new UserInputException($"--poison {parse.GetValue(Poison)}: choose a trigger with --attack patch, blend or mask");
+            return null;
+        }
         int targetId = parse.GetValue(Target);
         int target = split.LabelOfClassId(targetId);
         if (target < 0) throw new UserInputException($"--target {targetId}: not a class of {split.Name} (classes {string.Join(",", split.ClassIds)})");

@@ -11,25 +11,39 @@ public enum LabelMode
     Clean,
 }
 
-/// <summary>Actual ℓ2 norms (input units, after clipping) of the perturbations of a set of examples.</summary>
-public readonly record struct NormStats(int Count, double Max, double Mean)
+/// <summary>
+/// Actual ℓ2 norms (input units, after clipping) of the perturbations of a set of examples: how many, the largest,
+/// the mean, and the sum of their squares (the squared ℓ2 norm of all of them taken as one vector).
+/// </summary>
+public readonly record struct NormStats(int Count, double Max, double Mean, double SumSquares)
 {
     public static NormStats Of(ReadOnlySpan<double> norms)
     {
-        if (norms.IsEmpty) return new NormStats(0, 0, 0);
-        double max = 0, sum = 0;
-        foreach (double n in norms) { max = Math.Max(max, n); sum += n; }
-        return new NormStats(norms.Length, max, sum / norms.Length);
+        if (norms.IsEmpty) return new NormStats(0, 0, 0, 0);
+        double max = 0, sum = 0, sumSquares = 0;
+        foreach (double n in norms) { max = Math.Max(max, n); sum += n; sumSquares += n * n; }
+        return new NormStats(norms.Length, max, sum / norms.Length, sumSquares);
     }
 
     public override string ToString() => Count == 0 ? "none" : $"max {Max:0.######}, mean {Mean:0.######} over {Count}";
 }
 
 /// <summary>A poisoned copy of a training set: <see cref="PoisonedRows"/> (ascending) carry the trigger.</summary>
-public sealed record PoisonedTrainingSet(Dataset Data, int[] PoisonedRows, NormStats Norms);
+public sealed record PoisonedTrainingSet(Dataset Data, int[] PoisonedRows, NormStats Norms)
+{
+    /// <summary>Actual perturbation norm of each poisoned row, <c>(PoisonedRows.Length)</c>, input units.</summary>
+    public double[] RowNorms { get; init; } = [];
+}
 
-/// <summary>Triggered copies of the test rows whose true label is not the target; labels stay the true ones.</summary>
-public sealed record TriggeredInputs(Dataset Data, int[] SourceRows, NormStats Norms);
+/// <summary>
+/// Triggered copies of the test rows whose true label is not the target; labels stay the true ones.
+/// Row k of <see cref="Data"/> is test row <see cref="SourceRows"/>[k].
+/// </summary>
+public sealed record TriggeredInputs(Dataset Data, int[] SourceRows, NormStats Norms)
+{
+    /// <summary>Actual perturbation norm of each triggered row, <c>(Data.Count)</c>, input units.</summary>
+    public double[] RowNorms { get; init; } = [];
+}
 
 /// <summary>A backdoor attack with a fixed trigger: poisons training examples and triggers test inputs.</summary>
 public sealed class BackdoorAttack(Trigger trigger)
@@ -70,7 +84,7 @@ public sealed class BackdoorAttack(Trigger trigger)
             if (mode == LabelMode.Dirty) labels[i] = target;
         }
         var data = new Dataset(features, labels, d, train.ClassCount, train.Shape, $"{train.Source}, {count} poisoned");
-        return new PoisonedTrainingSet(data, rows, NormStats.Of(norms));
+        return new PoisonedTrainingSet(data, rows, NormStats.Of(norms)) { RowNorms = norms };
     }
 
     /// <summary>Triggered copies of every test row whose label is not <paramref name="target"/>, in row order.</summary>
@@ -92,8 +106,16 @@ public sealed class BackdoorAttack(Trigger trigger)
             labels[k] = test.Labels[rows[k]];
         }
         var data = new Dataset(features, labels, d, test.ClassCount, test.Shape, $"{test.Source}, triggered");
-        return new TriggeredInputs(data, rows.ToArray(), NormStats.Of(norms));
+        return new TriggeredInputs(data, rows.ToArray(), NormStats.Of(norms)) { RowNorms = norms };
     }
+
+    /// <summary>
+    /// ℓ2 norm of the whole attack on one test input, all poisoned training rows and that input taken as one
+    /// perturbation vector: √(Σᵢ‖δᵢ‖² + ‖δₓ‖²). The smoothed prediction is certified against the attack when this
+    /// is below the certified radius R (with m rows of norm t it is t·√(m+1)).
+    /// </summary>
+    public static double JointNorm(NormStats poisoned, double testInputNorm) =>
+        Math.Sqrt(poisoned.SumSquares + testInputNorm * testInputNorm);
 
     private static void CheckTarget(Dataset data, int target)
     {

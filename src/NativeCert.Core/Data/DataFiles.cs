@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
 
 namespace NativeCert.Data;
@@ -16,12 +17,42 @@ public static class DataFiles
             using var input = new GZipStream(new MemoryStream(bytes), CompressionMode.Decompress);
             using var output = new MemoryStream(bytes.Length * 4);
             input.CopyTo(output);
-            return output.ToArray();
+            byte[] data = output.ToArray();
+            // GZipStream checks neither the CRC nor the size in the 8-byte trailer, so a file cut inside its
+            // trailer or with flipped bits would load silently. (Single-member files, as gzip and zlib write.)
+            if (bytes.Length < 18) throw new InvalidDataException("shorter than a gzip header and trailer");
+            uint crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 8));
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
+            if (size != (uint)data.Length || crc != Crc32(data))
+                throw new UserInputException($"{path}: corrupt or truncated gzip file (CRC-32 or size does not match the trailer)");
+            return data;
         }
         catch (InvalidDataException e)
         {
             throw new UserInputException($"{path}: not a valid gzip file ({e.Message.TrimEnd('.')})", e);
         }
+    }
+
+    private static readonly uint[] CrcTable = BuildCrcTable();
+
+    private static uint[] BuildCrcTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+
+    /// <summary>CRC-32 (IEEE 802.3, reflected, as in gzip's trailer).</summary>
+    public static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint c = 0xFFFFFFFFu;
+        foreach (byte b in data) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
+        return c ^ 0xFFFFFFFFu;
     }
 
     /// <summary>The whole file; a missing or unreadable file is a user error naming it.</summary>

@@ -64,9 +64,6 @@ public static class IdxFormat
         return FromBytes(pixels, labels, new ImageShape(1, rows, cols), classCount, labelsPath, source);
     }
 
-    /// <summary>Largest label in an IDX label file plus one (for directories of unknown class count).</summary>
-    public static int ClassCountOf(string labelsPath) => ReadLabels(labelsPath).Max() + 1;
-
     /// <summary>Builds a dataset from byte pixels (scaled by 1/255) and byte labels, checking labels against the class count.</summary>
     internal static Dataset FromBytes(byte[] pixels, byte[] labels, ImageShape shape, int classCount, string labelsPath, string source)
     {

@@ -22,6 +22,13 @@ internal static class PhaseProfile
                 double Time(Action a, int reps) { a(); var sw = Stopwatch.StartNew(); for (int i = 0; i < reps; i++) a(); return sw.Elapsed.TotalMilliseconds / reps; }
                 double fwd = Time(() => CpuKernels.MatmulForward(h, x, w1, b1, B, IN, H, true, isa), 200);
                 double bwd = Time(() => CpuKernels.MatmulBackward(default, dw1, db1, dh, x, w1, default, B, IN, H, isa), 200);
+                foreach (int chunk in new[] { 0, 32, 64, 0, 32, 64 })
+                {
+                    CpuGemm.KChunk512 = chunk;
+                    Console.Write($" dW chunk {chunk}: {Time(() => CpuKernels.MatmulBackward(default, dw1, db1, dh, x, w1, default, B, IN, H, isa), 300) * 1000:F0} us;");
+                }
+                CpuGemm.KChunk512 = 64;
+                Console.WriteLine();
                 double noise = Time(() => { for (int j = 0; j < 1000; j++) CpuNoise.NoisyRow(noisy, x.AsSpan(0, IN), 0.5f, 1, NoiseStream.TrainingNoise, 0, (uint)j, isa); }, 5) * n / 1000;
                 double gf = 2.0 * B * IN * H / 1e6;
                 var big = R(n * IN); var perm = Enumerable.Range(0, n).OrderBy(_ => rng.Next()).ToArray(); var xb = new float[B * IN];

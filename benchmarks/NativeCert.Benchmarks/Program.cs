@@ -11,7 +11,24 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "profile") { PhaseProfile.Run(); return 0; }
         if (args.Length > 0 && args[0] == "gpu") return Gpu.GpuThroughput.Run(args[1..]);
+        if (args.Length == 2 && args[0] == "export-mnist") { ExportMnist(args[1]); return 0; }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
+    }
+
+    /// <summary>
+    /// Writes the default MNIST split (8,000/2,000) as raw little-endian arrays for the PyTorch peer:
+    /// train_x.f32 (n, 784), train_y.i32 (n), test_x.f32, test_y.i32.
+    /// </summary>
+    private static void ExportMnist(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var split = NativeCert.Data.DatasetCatalog.Load(NativeCert.Data.DatasetCatalog.DefaultSpec);
+        foreach (var (name, data) in new[] { ("train", split.Train), ("test", split.Test) })
+        {
+            File.WriteAllBytes(Path.Combine(directory, name + "_x.f32"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Features.AsSpan()).ToArray());
+            File.WriteAllBytes(Path.Combine(directory, name + "_y.i32"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.Labels.AsSpan()).ToArray());
+        }
+        Console.WriteLine($"wrote {split.Describe()} to {directory}");
     }
 }

@@ -13,7 +13,7 @@ namespace NativeCert.Benchmarks.Gpu;
 
 /// <summary>
 /// GPU throughput, timed with device synchronisation (BenchmarkDotNet cannot see device time):
-/// (1) the batched GEMMs of one training step of a 784-128-10 MLP at batch 64 for M models, in GFLOP/s next to the
+/// (1) the batched GEMMs of one training step of a 784-128-10 MLP (default batch 128) for M models, in GFLOP/s next to the
 /// device's FP32 (non-tensor) peak; (2) the whole ensemble (train + vote) in model-epochs/s.
 /// <c>dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- gpu [--backend cuda|ilgpu-cpu]
 /// [--models N] [--epochs E] [--train n] [--inputs T] [--gemm-models M] [--json]</c>
@@ -28,7 +28,7 @@ public static class GpuThroughput
         int trainCount = int.Parse(Arg(args, "--train", "8000"));
         int inputCount = int.Parse(Arg(args, "--inputs", "100"));
         int gemmModels = int.Parse(Arg(args, "--gemm-models", "2000"));
-        int batch = int.Parse(Arg(args, "--batch", "64"));
+        int batch = int.Parse(Arg(args, "--batch", TrainingDefaults.BatchSize.ToString()));
         bool json = args.Contains("--json");
         var shape = new MlpShape(784, [128], 10);
 
@@ -53,7 +53,7 @@ public static class GpuThroughput
 
         var train = SyntheticImages(trainCount, shape.Input, shape.Classes, seed: 1);
         var inputs = SyntheticImages(inputCount, shape.Input, shape.Classes, seed: 2);
-        var config = new EnsembleConfig(shape, new TrainingOptions(epochs, batch, 0.05f, 0.9f, 5e-4f), 0.25f, 7);
+        var config = new EnsembleConfig(shape, TrainingDefaults.Options(epochs: epochs, batchSize: batch), 0.25f, 7);
         using var backend = BackendFactory.Create(backendName, 0, Console.Error);
         var votes = new VoteCounts(inputCount, shape.Classes);
         var sw = Stopwatch.StartNew();
@@ -95,35 +95,37 @@ public static class GpuThroughput
         using var g = accelerator.Allocate1D<float>((long)models * layout.Count);     // (M, P)
         Fill(accelerator, x); Fill(accelerator, y); Fill(accelerator, w);
         var none = new GemmEpilogue(GemmEpilogue.None, 0, 0);
-        var cases = new (string Name, GemmSize Size, Action<GemmSize> Launch)[]
+        var cases = new (string Name, GemmSize Size, Action<GemmSize, GemmKernels.Variant> Launch)[]
         {
-            ("forward X*W (M,64,784)x(M,784,128) +bias+ReLU", new GemmSize(batch, d, h), s => k.Gemm(GemmKernels.Config(s, models),
+            ($"forward X*W (M,{batch},784)x(M,784,128) +bias+ReLU", new GemmSize(batch, d, h), (s, v) => k.BatchedGemm(models,
                 y.View, MatrixLayout.RowMajor(0, (long)batch * h, h), x.View, MatrixLayout.RowMajor(0, (long)batch * d, d),
-                w.View, MatrixLayout.RowMajor(0, layout.Count, h), s, new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), layout.Count), w.View)),
-            ("weight grad X^T*dY (M,784,64)x(M,64,128)", new GemmSize(d, batch, h), s => k.Gemm(GemmKernels.Config(s, models),
+                w.View, MatrixLayout.RowMajor(0, layout.Count, h), s, new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), layout.Count), w.View, v)),
+            ($"weight grad X^T*dY (M,784,{batch})x(M,{batch},128)", new GemmSize(d, batch, h), (s, v) => k.BatchedGemm(models,
                 g.View, MatrixLayout.RowMajor(0, layout.Count, h), x.View, MatrixLayout.Transposed(0, (long)batch * d, d),
-                y.View, MatrixLayout.RowMajor(0, (long)batch * h, h), s, none, g.View)),
-            ("input grad dY*W^T (M,64,128)x(M,128,784)", new GemmSize(batch, h, d), s => k.Gemm(GemmKernels.Config(s, models),
+                y.View, MatrixLayout.RowMajor(0, (long)batch * h, h), s, none, g.View, v)),
+            ($"input grad dY*W^T (M,{batch},128)x(M,128,784) [hidden layers of deeper nets]", new GemmSize(batch, h, d), (s, v) => k.BatchedGemm(models,
                 x.View, MatrixLayout.RowMajor(0, (long)batch * d, d), y.View, MatrixLayout.RowMajor(0, (long)batch * h, h),
-                w.View, MatrixLayout.Transposed(0, layout.Count, h), s, none, w.View)),
+                w.View, MatrixLayout.Transposed(0, layout.Count, h), s, none, w.View, v)),
         };
         var rows = new List<Dictionary<string, object>>();
         foreach (var (name, size, launch) in cases)
-        {
-            launch(size);
-            accelerator.Synchronize();
-            int reps = accelerator.AcceleratorType == AcceleratorType.Cuda ? 20 : 1;
-            var sw = Stopwatch.StartNew();
-            for (int r = 0; r < reps; r++) launch(size);
-            accelerator.Synchronize();
-            double s = sw.Elapsed.TotalSeconds / reps;
-            double gflops = 2.0 * models * size.Rows * size.Inner * size.Cols / s / 1e9;
-            rows.Add(new Dictionary<string, object>
+            foreach (var variant in new[] { GemmKernels.Variant.Tile64x64, GemmKernels.Variant.Tile64x128 })
             {
-                ["product"] = name, ["models"] = models, ["ms"] = Math.Round(s * 1e3, 3),
-                ["gflops"] = Math.Round(gflops, 1), ["fraction_of_peak"] = peak > 0 ? Math.Round(gflops / peak, 3) : "unknown (no CUDA device)",
-            });
-        }
+                launch(size, variant);
+                accelerator.Synchronize();
+                int reps = accelerator.AcceleratorType == AcceleratorType.Cuda ? 20 : 1;
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < reps; r++) launch(size, variant);
+                accelerator.Synchronize();
+                double s = sw.Elapsed.TotalSeconds / reps;
+                double gflops = 2.0 * models * size.Rows * size.Inner * size.Cols / s / 1e9;
+                rows.Add(new Dictionary<string, object>
+                {
+                    ["product"] = name, ["kernel"] = variant.ToString(), ["chosen_by_trainer"] = GemmKernels.Choose(size) == variant,
+                    ["models"] = models, ["ms"] = Math.Round(s * 1e3, 3), ["gflops"] = Math.Round(gflops, 1),
+                    ["fraction_of_peak"] = peak > 0 ? Math.Round(gflops / peak, 3) : "unknown (no CUDA device)",
+                });
+            }
         return rows;
     }
 

@@ -23,12 +23,12 @@ public static class ActivationKernels
 
     /// <summary>
     /// Bias gradient: db[m, j] = Σ_{r &lt; rows} dZ[m, r, j], written into the flat gradients <c>(M, P)</c> at
-    /// <paramref name="gradOffset"/>. Thread (j, m); dZ is <c>(M, batchCapacity, width)</c>.
+    /// <paramref name="gradOffset"/>. One thread per (model, column), e = m·width + j; dZ is <c>(M, batchCapacity, width)</c>.
     /// </summary>
-    public static void BiasGradientKernel(Index2D index, ArrayView<float> gradients, long gradOffset, int parameterCount,
+    public static void BiasGradientKernel(Index1D e, ArrayView<float> gradients, long gradOffset, int parameterCount,
                                           ArrayView<float> dZ, int rows, int width, int batchCapacity)
     {
-        int j = index.X, m = index.Y;
+        int j = e % width, m = e / width;
         long o = (m * (long)batchCapacity) * width + j;
         float s = 0f;
         for (int r = 0; r < rows; r++) s += dZ[o + (long)r * width];

@@ -78,8 +78,17 @@ public struct Accumulator4x4
 /// Batched GEMM where the batch axis is the model: for every model m, C_m = epilogue(A_m · B_m). Shapes per model:
 /// A (Rows, Inner), B (Inner, Cols), C (Rows, Cols), each addressed through a <see cref="MatrixLayout"/>:
 /// forward Y (M, B, H) = X (M, B, D) · W (M, D, H); weight gradient dW (M, D, H) = Xᵀ · dY; input gradient
-/// dX (M, B, D) = dY · Wᵀ. Shared-memory tiling: a group of 16×16 threads computes a 64×64 tile of C, each thread
-/// a 4×4 patch in registers, stepping through Inner 16 at a time; tiles past the matrix edge are zero-padded.
+/// dX (M, B, D) = dY · Wᵀ. Three kernels, llm.c-style numbered by ambition, all with the same arguments:
+/// <list type="number">
+/// <item><see cref="BatchedGemmThinKernel"/>: one thread per output element, no shared memory; for outputs a
+/// tile would mostly waste (≤ 32 columns, e.g. the 10 logits).</item>
+/// <item><see cref="BatchedGemmKernel"/>: 16×16 threads per 64×64 tile, 4×4 outputs per thread (8 shared loads per
+/// 16 FMAs, so at most about half of FP32 peak).</item>
+/// <item><see cref="BatchedGemm64x128Kernel"/>: 16×8 threads per 64×128 tile, 8×8 outputs per thread (16 shared loads
+/// per 64 FMAs); a 64-row batch times a 128-wide layer is one tile per model. The default for wide outputs.</item>
+/// </list>
+/// Tiles step through Inner 16 at a time in shared memory; tiles past the matrix edge are zero-padded.
+/// <see cref="Choose"/> picks the kernel for a product.
 /// </summary>
 public static class GemmKernels
 {
@@ -95,6 +104,24 @@ public static class GemmKernels
     /// (transposed loads) hits 32 different banks instead of one.
     /// </summary>
     public const int TilePitch = TileRows + 1;
+    /// <summary>Output columns per group of the 64×128 kernel, its threads along y, and its B-tile pitch.</summary>
+    public const int WideTileCols = 128, WideThreadsY = 8, WideGroupSize = ThreadsPerEdge * WideThreadsY, WidePitch = WideTileCols + 1;
+
+    /// <summary>Which GEMM kernel a product of this size runs on.</summary>
+    public enum Variant { Thin, Tile64x64, Tile64x128 }
+
+    /// <summary>Thin for ≤ 32 output columns (a tile would be mostly padding), 64×64 up to 64 columns, else 64×128.</summary>
+    public static Variant Choose(GemmSize size) => size.Cols <= 32 ? Variant.Thin : size.Cols <= 64 ? Variant.Tile64x64 : Variant.Tile64x128;
+
+    /// <summary>Launch shape of a tiled variant: grid (col tiles, row tiles, models), group (16, 16) or (16, 8).</summary>
+    public static KernelConfig Config(Variant variant, GemmSize size, int models) => variant switch
+    {
+        Variant.Tile64x128 => new KernelConfig(
+            new Index3D((size.Cols + WideTileCols - 1) / WideTileCols, (size.Rows + TileRows - 1) / TileRows, models),
+            new Index3D(ThreadsPerEdge, WideThreadsY, 1)),
+        Variant.Tile64x64 => Config(size, models),
+        _ => throw new ArgumentException("the thin GEMM is auto-grouped; launch it over Index1D(models · rows · cols)"),
+    };
 
     /// <summary>Launch shape: grid (col tiles, row tiles, models), group (16, 16).</summary>
     public static KernelConfig Config(GemmSize size, int models) => new(
@@ -163,5 +190,88 @@ public static class GemmKernels
                 c[cLayout.At(m, i, j)] = v;
             }
         }
+    }
+
+    /// <summary>
+    /// Explicitly grouped 64×128 tile, 128 threads (16 × 8), 8×8 outputs per thread: thread (tx, ty) owns rows
+    /// ty + 8·i and columns tx + 16·j. Launch with <see cref="Config(Variant, GemmSize, int)"/>.
+    /// </summary>
+    public static void BatchedGemm64x128Kernel(ArrayView<float> c, MatrixLayout cLayout, ArrayView<float> a, MatrixLayout aLayout,
+                                               ArrayView<float> b, MatrixLayout bLayout, GemmSize size, GemmEpilogue epilogue,
+                                               ArrayView<float> bias)
+    {
+        var aTile = SharedMemory.Allocate<float>(TileInner * TilePitch);  // (16, 64 + 1)
+        var bTile = SharedMemory.Allocate<float>(TileInner * WidePitch);  // (16, 128 + 1)
+
+        int m = Grid.IdxZ;
+        int rowBase = Grid.IdxY * TileRows, colBase = Grid.IdxX * WideTileCols;
+        int tx = Group.IdxX, ty = Group.IdxY;
+        int tid = ty * ThreadsPerEdge + tx;
+        bool aInnerContiguous = aLayout.ColStride == 1;
+        bool bColsContiguous = bLayout.ColStride == 1;
+
+        var acc = new Accumulator8x8();
+        for (int k0 = 0; k0 < size.Inner; k0 += TileInner)
+        {
+            for (int l = 0; l < TileInner * TileRows / WideGroupSize; l++)
+            {
+                int e = tid + WideGroupSize * l;
+                int kk = aInnerContiguous ? e % TileInner : e / TileRows;
+                int ii = aInnerContiguous ? e / TileInner : e % TileRows;
+                int i = rowBase + ii, k = k0 + kk;
+                aTile[kk * TilePitch + ii] = i < size.Rows && k < size.Inner ? a[aLayout.At(m, i, k)] : 0f;
+            }
+            for (int l = 0; l < TileInner * WideTileCols / WideGroupSize; l++)
+            {
+                int e = tid + WideGroupSize * l;
+                int kk = bColsContiguous ? e / WideTileCols : e % TileInner;
+                int jj = bColsContiguous ? e % WideTileCols : e / TileInner;
+                int j = colBase + jj, k = k0 + kk;
+                bTile[kk * WidePitch + jj] = j < size.Cols && k < size.Inner ? b[bLayout.At(m, k, j)] : 0f;
+            }
+            Group.Barrier();
+            for (int kk = 0; kk < TileInner; kk++)
+            {
+                int ao = kk * TilePitch + ty, bo = kk * WidePitch + tx;
+                acc.Fma(aTile[ao], aTile[ao + 8], aTile[ao + 16], aTile[ao + 24], aTile[ao + 32], aTile[ao + 40], aTile[ao + 48], aTile[ao + 56],
+                        bTile[bo], bTile[bo + 16], bTile[bo + 32], bTile[bo + 48], bTile[bo + 64], bTile[bo + 80], bTile[bo + 96], bTile[bo + 112]);
+            }
+            Group.Barrier();
+        }
+
+        for (int i8 = 0; i8 < 8; i8++)
+        {
+            int i = rowBase + ty + WideThreadsY * i8;
+            if (i >= size.Rows) break;
+            for (int j8 = 0; j8 < 8; j8++)
+            {
+                int j = colBase + tx + ThreadsPerEdge * j8;
+                if (j >= size.Cols) break;
+                float v = acc.Get(i8, j8);
+                if (epilogue.Mode != GemmEpilogue.None)
+                    v = ActivationKernels.BiasActivation(v, bias[epilogue.BiasOffset + m * epilogue.BiasModelStride + j],
+                                                         epilogue.Mode == GemmEpilogue.BiasRelu);
+                c[cLayout.At(m, i, j)] = v;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One thread per output element, e = (m·Rows + i)·Cols + j, the dot product straight from global memory (the A row
+    /// is shared by neighbouring threads through the cache). For narrow outputs, where a tile would be mostly padding.
+    /// </summary>
+    public static void BatchedGemmThinKernel(Index1D e, ArrayView<float> c, MatrixLayout cLayout, ArrayView<float> a,
+                                             MatrixLayout aLayout, ArrayView<float> b, MatrixLayout bLayout, GemmSize size,
+                                             GemmEpilogue epilogue, ArrayView<float> bias)
+    {
+        int j = e % size.Cols, i = e / size.Cols % size.Rows, m = e / size.Cols / size.Rows;
+        float sum = 0f;
+        long ai = aLayout.At(m, i, 0), bj = bLayout.At(m, 0, j);
+        for (int k = 0; k < size.Inner; k++)
+            sum += a[ai + (long)k * aLayout.ColStride] * b[bj + (long)k * bLayout.RowStride];
+        if (epilogue.Mode != GemmEpilogue.None)
+            sum = ActivationKernels.BiasActivation(sum, bias[epilogue.BiasOffset + m * epilogue.BiasModelStride + j],
+                                                   epilogue.Mode == GemmEpilogue.BiasRelu);
+        c[cLayout.At(m, i, j)] = sum;
     }
 }

@@ -8,12 +8,13 @@ public static class LossKernels
     /// <summary>
     /// Mean softmax cross-entropy of the batch and its gradient, in place: for row r of model m with label
     /// y = labels[perm[m, batchStart + r]], logits z become dz = (softmax(z) − onehot(y)) / rows, and
-    /// loss[m, r] = log Σ exp(z) − z_y (the per-row loss; the batch loss is its mean). Thread (r, m).
+    /// loss[m, r] = log Σ exp(z) − z_y (the per-row loss; the batch loss is its mean). One thread per (model, row),
+    /// e = m·rows + r.
     /// </summary>
-    public static void SoftmaxCrossEntropyKernel(Index2D index, ArrayView<float> logits, ArrayView<float> loss,
+    public static void SoftmaxCrossEntropyKernel(Index1D e, ArrayView<float> logits, ArrayView<float> loss,
         ArrayView<int> labels, ArrayView<int> perm, int batchStart, int n, int rows, int classes, int batchCapacity)
     {
-        int r = index.X, m = index.Y;
+        int r = e % rows, m = e / rows;
         int j = perm[m * (long)n + batchStart + r];
         if ((uint)j >= (uint)n) return;
         int y = labels[j];

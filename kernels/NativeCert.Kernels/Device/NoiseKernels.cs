@@ -97,12 +97,14 @@ public static class NoiseKernels
     /// The noisy training batch, gathered and noised in one pass: x[m, r, f] = features[j, f] + σ·z(TrainingNoise,
     /// model, j, f) with j = perm[m, batchStart + r]. Because the noise is a function of (model, j, f) only, every
     /// epoch sees the same noisy copy of example j without storing M noisy training sets.
-    /// Thread (block, r, m); <paramref name="x"/> is <c>(M, batchCapacity, D)</c>, <paramref name="perm"/> <c>(M, n)</c>.
+    /// One thread per (model, row, block of 4 features), flattened so that every launch fills whole groups:
+    /// e = (m·rows + r)·⌈D/4⌉ + block. <paramref name="x"/> is <c>(M, batchCapacity, D)</c>, <paramref name="perm"/> <c>(M, n)</c>.
     /// </summary>
-    public static void GatherNoisyTrainingRowsKernel(Index3D index, ArrayView<float> x, ArrayView<float> features,
-        ArrayView<int> perm, int batchStart, int n, int dimension, int batchCapacity, float sigma, ulong seed, uint modelBase)
+    public static void GatherNoisyTrainingRowsKernel(Index1D e, ArrayView<float> x, ArrayView<float> features,
+        ArrayView<int> perm, int batchStart, int n, int dimension, int batchCapacity, int rows, float sigma, ulong seed, uint modelBase)
     {
-        int m = index.Z, r = index.Y, block = index.X;
+        int blocksPerRow = (dimension + 3) / 4;
+        int block = e % blocksPerRow, r = e / blocksPerRow % rows, m = e / blocksPerRow / rows;
         int j = perm[m * (long)n + batchStart + r];
         if ((uint)j >= (uint)n) return; // a corrupt permutation must not read out of bounds
         PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.TrainingNoise, modelBase + (uint)m, (uint)j, (uint)block);
@@ -112,12 +114,14 @@ public static class NoiseKernels
 
     /// <summary>
     /// The noisy test batch: x[m, t, f] = inputs[inputStart + t, f] + σ·z(TestNoise, model, inputStart + t, f), one draw
-    /// per (model, input). Thread (block, t, m); <paramref name="x"/> is <c>(M, batchCapacity, D)</c>.
+    /// per (model, input). One thread per (model, row t, block of 4 features), flattened like
+    /// <see cref="GatherNoisyTrainingRowsKernel"/>; <paramref name="x"/> is <c>(M, batchCapacity, D)</c>.
     /// </summary>
-    public static void NoisyTestRowsKernel(Index3D index, ArrayView<float> x, ArrayView<float> inputs,
-        int inputStart, int dimension, int batchCapacity, float sigma, ulong seed, uint modelBase)
+    public static void NoisyTestRowsKernel(Index1D e, ArrayView<float> x, ArrayView<float> inputs,
+        int inputStart, int dimension, int batchCapacity, int rows, float sigma, ulong seed, uint modelBase)
     {
-        int m = index.Z, t = index.Y, block = index.X;
+        int blocksPerRow = (dimension + 3) / 4;
+        int block = e % blocksPerRow, t = e / blocksPerRow % rows, m = e / blocksPerRow / rows;
         int row = inputStart + t;
         PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.TestNoise, modelBase + (uint)m, (uint)row, (uint)block);
         long rowStart = (m * (long)batchCapacity + t) * dimension;

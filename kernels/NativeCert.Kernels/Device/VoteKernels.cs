@@ -7,12 +7,13 @@ public static class VoteKernels
 {
     /// <summary>
     /// Model m votes argmax_c logits[m, t, c] (lowest index on ties) for input inputStart + t:
-    /// votes[inputStart + t, c] += 1, atomically since every model writes the same rows. Thread (t, m).
+    /// votes[inputStart + t, c] += 1, atomically since every model writes the same rows. One thread per
+    /// (model, input row), e = m·rows + t.
     /// </summary>
-    public static void ArgmaxVoteKernel(Index2D index, ArrayView<uint> votes, ArrayView<float> logits,
-                                        int inputStart, int classes, int batchCapacity)
+    public static void ArgmaxVoteKernel(Index1D e, ArrayView<uint> votes, ArrayView<float> logits,
+                                        int inputStart, int rows, int classes, int batchCapacity)
     {
-        int t = index.X, m = index.Y;
+        int t = e % rows, m = e / rows;
         long o = (m * (long)batchCapacity + t) * classes;
         int best = 0;
         float bestValue = logits[o];

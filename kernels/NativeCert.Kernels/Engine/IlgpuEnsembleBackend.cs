@@ -109,7 +109,7 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         _log?.WriteLine($"{Name}: {plan.ModelsPerChunk} models per chunk ({plan.BytesPerModel / 1048576.0:F2} MiB each, " +
                         $"{plan.SharedBytes / 1048576.0:F1} MiB shared, {plan.UsableBytes / 1048576} MiB usable)");
 
-        using var trainer = new LockstepTrainer(_accelerator, _kernels, config, train, inputs, plan.ModelsPerChunk);
+        using var trainer = AllocateTrainer(config, train, inputs, plan);
         int done = 0;
         for (int chunkStart = modelStart; chunkStart < modelEnd; chunkStart += plan.ModelsPerChunk)
         {
@@ -127,6 +127,20 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         }
         var counts = trainer.DownloadVotes();
         for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+    }
+
+    private LockstepTrainer AllocateTrainer(EnsembleConfig config, Dataset train, Dataset inputs, EnsembleMemoryPlan plan)
+    {
+        try
+        {
+            return new LockstepTrainer(_accelerator, _kernels, config, train, inputs, plan.ModelsPerChunk);
+        }
+        catch (Exception e) when (e is AcceleratorException or OutOfMemoryException)
+        {
+            // The plan left 10% of free memory spare; another process may have taken it since.
+            throw new UserInputException($"--backend {Name}: could not allocate {plan.ModelsPerChunk} models per chunk " +
+                $"({(plan.SharedBytes + plan.ModelsPerChunk * plan.BytesPerModel) / 1048576} MiB) on {_accelerator.Name}: {FirstLine(e.Message)}", e);
+        }
     }
 
     private static string FirstLine(string s) => s.Split('\n')[0].Trim();

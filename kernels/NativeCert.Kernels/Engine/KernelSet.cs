@@ -12,31 +12,57 @@ public sealed class KernelSet
 {
     public Action<Index3D, ArrayView<uint>, int, int, ulong, uint, uint> UniformBits { get; }
     public Action<Index3D, ArrayView<float>, int, int, ulong, uint, uint> GaussianRows { get; }
-    public Action<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
-    public Action<Index3D, ArrayView<float>, ArrayView<float>, int, int, int, float, ulong, uint> NoisyTestRows { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint> NoisyTestRows { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint> HeInit { get; }
     public Action<Index1D, ArrayView<int>, int, int, ulong, uint> Shuffle { get; }
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm { get; }
+    public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm64x128 { get; }
+    public Action<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> GemmThin { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
-    public Action<Index2D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
-    public Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
+    public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> SgdMomentum { get; }
-    public Action<Index2D, ArrayView<uint>, ArrayView<float>, int, int, int> ArgmaxVote { get; }
+    public Action<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int> ArgmaxVote { get; }
 
     public KernelSet(Accelerator accelerator)
     {
         UniformBits = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<uint>, int, int, ulong, uint, uint>(NoiseKernels.UniformBitsKernel);
         GaussianRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, int, int, ulong, uint, uint>(NoiseKernels.GaussianRowsKernel);
-        GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, float, ulong, uint>(NoiseKernels.GatherNoisyTrainingRowsKernel);
-        NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, ArrayView<float>, int, int, int, float, ulong, uint>(NoiseKernels.NoisyTestRowsKernel);
+        GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint>(NoiseKernels.GatherNoisyTrainingRowsKernel);
+        NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint>(NoiseKernels.NoisyTestRowsKernel);
         HeInit = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint>(NoiseKernels.HeInitKernel);
         Shuffle = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleKernel);
         Gemm = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmKernel);
+        Gemm64x128 = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemm64x128Kernel);
+        GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
-        BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
-        SoftmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int>(LossKernels.SoftmaxCrossEntropyKernel);
+        BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
+        SoftmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int>(LossKernels.SoftmaxCrossEntropyKernel);
         SgdMomentum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(OptimizerKernels.SgdMomentumKernel);
-        ArgmaxVote = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<uint>, ArrayView<float>, int, int, int>(VoteKernels.ArgmaxVoteKernel);
+        ArgmaxVote = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int>(VoteKernels.ArgmaxVoteKernel);
+    }
+
+    /// <summary>
+    /// C_m = epilogue(A_m · B_m) for models 0 … models−1 on <paramref name="variant"/> (default: the one
+    /// <see cref="GemmKernels.Choose"/> picks for the size).
+    /// </summary>
+    public void BatchedGemm(int models, ArrayView<float> c, MatrixLayout cLayout, ArrayView<float> a, MatrixLayout aLayout,
+                            ArrayView<float> b, MatrixLayout bLayout, GemmSize size, GemmEpilogue epilogue, ArrayView<float> bias,
+                            GemmKernels.Variant? variant = null)
+    {
+        switch (variant ?? GemmKernels.Choose(size))
+        {
+            case GemmKernels.Variant.Thin:
+                GemmThin(new Index1D(checked(models * size.Rows * size.Cols)), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
+                break;
+            case GemmKernels.Variant.Tile64x64:
+                Gemm(GemmKernels.Config(size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
+                break;
+            default:
+                Gemm64x128(GemmKernels.Config(GemmKernels.Variant.Tile64x128, size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
+                break;
+        }
     }
 
     /// <summary>Every kernel method with whether it is explicitly grouped, for PTX compilation checks.</summary>
@@ -49,6 +75,8 @@ public sealed class KernelSet
         (Of(NoiseKernels.HeInitKernel), false),
         (Of(NoiseKernels.ShuffleKernel), false),
         (Of(GemmKernels.BatchedGemmKernel), true),
+        (Of(GemmKernels.BatchedGemm64x128Kernel), true),
+        (Of(GemmKernels.BatchedGemmThinKernel), false),
         (Of(ActivationKernels.ReluBackwardKernel), false),
         (Of(ActivationKernels.BiasGradientKernel), false),
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),

@@ -91,11 +91,11 @@ public sealed class LockstepTrainer : IDisposable
         for (int start = 0; start < _n; start += _batch)
         {
             int rows = Math.Min(_batch, _n - start);
-            _k.GatherNoisyTrainingRows(new Index3D(blocksPerRow, rows, models), _activations[0].View, _features.View, _perm.View,
-                                       start, _n, _dimension, _batch, _config.Sigma, seed, (uint)modelBase);
+            _k.GatherNoisyTrainingRows(new Index1D(models * rows * blocksPerRow), _activations[0].View, _features.View, _perm.View,
+                                       start, _n, _dimension, _batch, rows, _config.Sigma, seed, (uint)modelBase);
             Forward(models, rows);
             // Logits become dLogits in place.
-            _k.SoftmaxCrossEntropy(new Index2D(rows, models), _activations[^1].View, _loss.View, _labels.View, _perm.View,
+            _k.SoftmaxCrossEntropy(new Index1D(models * rows), _activations[^1].View, _loss.View, _labels.View, _perm.View,
                                    start, _n, rows, _classes, _batch);
             Backward(models, rows);
             _k.SgdMomentum(new Index1D(models * _layout.Count), _parameters.View.SubView(0, (long)models * _layout.Count),
@@ -112,10 +112,10 @@ public sealed class LockstepTrainer : IDisposable
         for (int start = 0; start < _inputCount; start += _batch)
         {
             int rows = Math.Min(_batch, _inputCount - start);
-            _k.NoisyTestRows(new Index3D(blocksPerRow, rows, models), _activations[0].View, _inputs.View, start, _dimension, _batch,
-                             _config.Sigma, _config.Seed, (uint)modelBase);
+            _k.NoisyTestRows(new Index1D(models * rows * blocksPerRow), _activations[0].View, _inputs.View, start, _dimension, _batch,
+                             rows, _config.Sigma, _config.Seed, (uint)modelBase);
             Forward(models, rows);
-            _k.ArgmaxVote(new Index2D(rows, models), _votes.View, _activations[^1].View, start, _classes, _batch);
+            _k.ArgmaxVote(new Index1D(models * rows), _votes.View, _activations[^1].View, start, rows, _classes, _batch);
         }
     }
 
@@ -156,7 +156,7 @@ public sealed class LockstepTrainer : IDisposable
         {
             var size = new GemmSize(rows, w[l], w[l + 1]);
             int mode = l + 1 < _layout.Layers ? GemmEpilogue.BiasRelu : GemmEpilogue.Bias;
-            _k.Gemm(GemmKernels.Config(size, models),
+            _k.BatchedGemm(models,
                     _activations[l + 1].View, MatrixLayout.RowMajor(0, (long)_batch * w[l + 1], w[l + 1]),
                     _activations[l].View, MatrixLayout.RowMajor(0, (long)_batch * w[l], w[l]),
                     _parameters.View, MatrixLayout.RowMajor(_layout.WeightOffset(l), p, w[l + 1]),
@@ -175,16 +175,16 @@ public sealed class LockstepTrainer : IDisposable
         {
             int inW = w[l], outW = w[l + 1];
             var dwSize = new GemmSize(inW, rows, outW);
-            _k.Gemm(GemmKernels.Config(dwSize, models),
+            _k.BatchedGemm(models,
                     _gradients.View, MatrixLayout.RowMajor(_layout.WeightOffset(l), p, outW),
                     _activations[l].View, MatrixLayout.Transposed(0, (long)_batch * inW, inW),
                     dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outW, outW),
                     dwSize, new GemmEpilogue(GemmEpilogue.None, 0, 0), _gradients.View);
-            _k.BiasGradient(new Index2D(outW, models), _gradients.View, _layout.BiasOffset(l), _layout.Count, dZ.View, rows, outW, _batch);
+            _k.BiasGradient(new Index1D(models * outW), _gradients.View, _layout.BiasOffset(l), _layout.Count, dZ.View, rows, outW, _batch);
             if (l == 0) break;
             var dA = _scratch[l % 2];
             var dxSize = new GemmSize(rows, outW, inW);
-            _k.Gemm(GemmKernels.Config(dxSize, models),
+            _k.BatchedGemm(models,
                     dA.View, MatrixLayout.RowMajor(0, (long)_batch * inW, inW),
                     dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outW, outW),
                     _parameters.View, MatrixLayout.Transposed(_layout.WeightOffset(l), p, outW),

@@ -11,7 +11,7 @@ public static class TrainingDefaults
     public const int Epochs = 10;
     public const int BatchSize = 128;
     /// <summary>SGD step η (constant).</summary>
-    public const float LearningRate = 0.05f;
+    public const float LearningRate = 0.1f;
     /// <summary>Momentum μ (PyTorch semantics, no dampening).</summary>
     public const float Momentum = 0.9f;
     /// <summary>L2 weight decay λ added to the gradient (on weights and biases).</summary>

@@ -27,7 +27,8 @@ public class CpuKernelTests
     public void MatmulForwardAndBackwardMatchReferenceOnOddSizes(IsaLevel isa)
     {
         // (B, IN, OUT): tails everywhere; 150 columns = two full 64-wide AVX-512 blocks + a masked tail.
-        foreach (var (B, IN, OUT) in new[] { (37, 45, 19), (1, 3, 1), (6, 33, 150), (9, 17, 64), (5, 8, 7) })
+        // (130, 8, 128): dW's reduction over B is split into K chunks on the AVX-512 path.
+        foreach (var (B, IN, OUT) in new[] { (37, 45, 19), (1, 3, 1), (6, 33, 150), (9, 17, 64), (5, 8, 7), (130, 8, 128) })
         {
             var x = EngineTestData.RandomArray(B * IN, 1);
             var w = EngineTestData.RandomArray(IN * OUT, 2);
@@ -62,23 +63,26 @@ public class CpuKernelTests
     [Fact]
     public void EveryIsaLevelGivesBitIdenticalKernelResults()
     {
-        // Each output element is one FMA chain in k order from the bias in every branch, so even the sums agree bitwise.
-        const int B = 37, IN = 45, OUT = 150;
-        var x = EngineTestData.RandomArray(B * IN, 5);
-        var w = EngineTestData.RandomArray(IN * OUT, 6);
-        var bias = EngineTestData.RandomArray(OUT, 7);
-        var dy = EngineTestData.RandomArray(B * OUT, 8);
-        float[]? firstY = null, firstDx = null, firstDw = null;
-        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        // Each output element is one FMA chain in k order from the bias in every branch (K-chunking included),
+        // so even the sums agree bitwise.
+        foreach (var (B, IN, OUT) in new[] { (37, 45, 150), (130, 12, 128) })
         {
-            var y = new float[B * OUT];
-            CpuKernels.MatmulForward(y, x, w, bias, B, IN, OUT, true, isa);
-            var (dx, dw, db) = (new float[B * IN], new float[IN * OUT], new float[OUT]);
-            CpuKernels.MatmulBackward(dx, dw, db, dy, x, w, new float[IN * OUT], B, IN, OUT, isa);
-            firstY ??= y; firstDx ??= dx; firstDw ??= dw;
-            Assert.Equal(firstY, y);
-            Assert.Equal(firstDx, dx);
-            Assert.Equal(firstDw, dw);
+            var x = EngineTestData.RandomArray(B * IN, 5);
+            var w = EngineTestData.RandomArray(IN * OUT, 6);
+            var bias = EngineTestData.RandomArray(OUT, 7);
+            var dy = EngineTestData.RandomArray(B * OUT, 8);
+            float[]? firstY = null, firstDx = null, firstDw = null;
+            foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+            {
+                var y = new float[B * OUT];
+                CpuKernels.MatmulForward(y, x, w, bias, B, IN, OUT, true, isa);
+                var (dx, dw, db) = (new float[B * IN], new float[IN * OUT], new float[OUT]);
+                CpuKernels.MatmulBackward(dx, dw, db, dy, x, w, new float[IN * OUT], B, IN, OUT, isa);
+                firstY ??= y; firstDx ??= dx; firstDw ??= dw;
+                Assert.Equal(firstY, y);
+                Assert.Equal(firstDx, dx);
+                Assert.Equal(firstDw, dw);
+            }
         }
     }
 

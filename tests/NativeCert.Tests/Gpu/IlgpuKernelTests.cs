@@ -47,6 +47,10 @@ public abstract class IlgpuKernelTests : IDisposable
 
     // PTX lg2/sin/cos.approx: |Δz| ≈ 2e-7 / r, so allow 1e-4 (exceeded only when r < 0.002, probability ~2e-6 per pair).
     private float NoiseTolerance => ExactTranscendentals ? 0f : 1e-4f;
+    // ptxas contracts a·b + c into one FMA (one rounding instead of two): allow a few ulps more on a GPU.
+    private float UpdateTolerance => ExactTranscendentals ? 1e-7f : 1e-6f;
+    // Whole training runs amplify those differences a little over the SGD steps.
+    private float TrainingTolerance => ExactTranscendentals ? 1e-4f : 1e-3f;
 
     [BackendFact]
     public void Philox_words_are_bit_exact_with_the_host_generator()
@@ -93,7 +97,7 @@ public abstract class IlgpuKernelTests : IDisposable
         using var x = Accelerator.Allocate1D<float>(models * batchCapacity * d);
         using var f = Accelerator.Allocate1D(features);
         using var p = Accelerator.Allocate1D(perm);
-        K.GatherNoisyTrainingRows(new Index3D((d + 3) / 4, rows, models), x.View, f.View, p.View, batchStart, n, d, batchCapacity, sigma, Seed, 5);
+        K.GatherNoisyTrainingRows(new Index1D(models * rows * ((d + 3) / 4)), x.View, f.View, p.View, batchStart, n, d, batchCapacity, rows, sigma, Seed, 5);
         var got = x.GetAsArray1D();
         var want = new float[d];
         for (int m = 0; m < models; m++)
@@ -113,7 +117,7 @@ public abstract class IlgpuKernelTests : IDisposable
         var inputs = EngineTestData.RandomArray(t * d, 2);
         using var x = Accelerator.Allocate1D<float>(models * batchCapacity * d);
         using var i = Accelerator.Allocate1D(inputs);
-        K.NoisyTestRows(new Index3D((d + 3) / 4, rows, models), x.View, i.View, start, d, batchCapacity, sigma, Seed, 11);
+        K.NoisyTestRows(new Index1D(models * rows * ((d + 3) / 4)), x.View, i.View, start, d, batchCapacity, rows, sigma, Seed, 11);
         var got = x.GetAsArray1D();
         var want = new float[d];
         for (int m = 0; m < models; m++)
@@ -159,8 +163,10 @@ public abstract class IlgpuKernelTests : IDisposable
     // Sizes cross the 64×64 output tiles and the 16-deep inner tiles, with ragged edges on every axis.
     private const int GemmModels = 2, GemmRows = 70, GemmInner = 19, GemmCols = 67;
 
+    public static readonly GemmKernels.Variant[] GemmVariants = Enum.GetValues<GemmKernels.Variant>();
+
     [BackendFact]
-    public void Gemm_forward_with_bias_and_relu_matches_reference()
+    public void Gemm_forward_with_bias_and_relu_matches_reference_on_every_variant()
     {
         int b = GemmRows, inW = GemmInner, outW = GemmCols, models = GemmModels;
         var x = EngineTestData.RandomArray(models * b * inW, 3);
@@ -168,24 +174,28 @@ public abstract class IlgpuKernelTests : IDisposable
         var parameters = EngineTestData.RandomArray(models * layout.Count, 4);
         using var xd = Accelerator.Allocate1D(x);
         using var pd = Accelerator.Allocate1D(parameters);
-        using var yd = Accelerator.Allocate1D<float>(models * b * outW);
-        var size = new GemmSize(b, inW, outW);
-        K.Gemm(GemmKernels.Config(size, models), yd.View, MatrixLayout.RowMajor(0, b * outW, outW),
-               xd.View, MatrixLayout.RowMajor(0, b * inW, inW), pd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), layout.Count, outW),
-               size, new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), layout.Count), pd.View);
-        var got = yd.GetAsArray1D();
-        var want = new float[b * outW];
+        var want = new float[models * b * outW];
         for (int m = 0; m < models; m++)
         {
             var pm = parameters.AsSpan(m * layout.Count, layout.Count);
-            ReferenceMlp.MatmulForward(want, x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), layout.Bias(pm, 0), b, inW, outW);
-            ReferenceMlp.ReluForward(want, want, want.Length);
-            AssertClose(want, got.AsSpan(m * b * outW, b * outW), 1e-5f);
+            var wm = want.AsSpan(m * b * outW, b * outW);
+            ReferenceMlp.MatmulForward(wm, x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), layout.Bias(pm, 0), b, inW, outW);
+            ReferenceMlp.ReluForward(wm, wm, wm.Length);
+        }
+        foreach (var variant in GemmVariants)
+        {
+            using var yd = Accelerator.Allocate1D<float>(models * b * outW);
+            yd.MemSetToZero();
+            var size = new GemmSize(b, inW, outW);
+            K.BatchedGemm(models, yd.View, MatrixLayout.RowMajor(0, b * outW, outW),
+                          xd.View, MatrixLayout.RowMajor(0, b * inW, inW), pd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), layout.Count, outW),
+                          size, new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), layout.Count), pd.View, variant);
+            AssertClose(want, yd.GetAsArray1D(), 1e-5f, variant.ToString());
         }
     }
 
     [BackendFact]
-    public void Gemm_backward_products_match_reference()
+    public void Gemm_backward_products_match_reference_on_every_variant()
     {
         // dW = Xᵀ dY into the flat gradients; dX = dY Wᵀ.
         int b = GemmRows, inW = GemmCols, outW = GemmInner, models = GemmModels;
@@ -196,28 +206,32 @@ public abstract class IlgpuKernelTests : IDisposable
         using var xd = Accelerator.Allocate1D(x);
         using var dyd = Accelerator.Allocate1D(dy);
         using var pd = Accelerator.Allocate1D(parameters);
-        using var gd = Accelerator.Allocate1D<float>(models * layout.Count);
-        using var dxd = Accelerator.Allocate1D<float>(models * b * inW);
-        var none = new GemmEpilogue(GemmEpilogue.None, 0, 0);
-        var dwSize = new GemmSize(inW, b, outW);
-        K.Gemm(GemmKernels.Config(dwSize, models), gd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), layout.Count, outW),
-               xd.View, MatrixLayout.Transposed(0, b * inW, inW), dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), dwSize, none, gd.View);
-        K.BiasGradient(new Index2D(outW, models), gd.View, layout.BiasOffset(0), layout.Count, dyd.View, b, outW, b);
-        var dxSize = new GemmSize(b, outW, inW);
-        K.Gemm(GemmKernels.Config(dxSize, models), dxd.View, MatrixLayout.RowMajor(0, b * inW, inW),
-               dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), pd.View, MatrixLayout.Transposed(layout.WeightOffset(0), layout.Count, outW),
-               dxSize, none, pd.View);
-        var gotGrad = gd.GetAsArray1D();
-        var gotDx = dxd.GetAsArray1D();
-        var wantGrad = new float[layout.Count];
-        var wantDx = new float[b * inW];
+        var wantGrad = new float[models * layout.Count];
+        var wantDx = new float[models * b * inW];
         for (int m = 0; m < models; m++)
         {
             var pm = parameters.AsSpan(m * layout.Count, layout.Count);
-            ReferenceMlp.MatmulBackward(wantDx, layout.Weight(wantGrad, 0), layout.Bias(wantGrad, 0), dy.AsSpan(m * b * outW, b * outW),
-                                        x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), b, inW, outW);
-            AssertClose(wantGrad, gotGrad.AsSpan(m * layout.Count, layout.Count), 1e-5f);
-            AssertClose(wantDx, gotDx.AsSpan(m * b * inW, b * inW), 1e-5f);
+            var gm = wantGrad.AsSpan(m * layout.Count, layout.Count);
+            ReferenceMlp.MatmulBackward(wantDx.AsSpan(m * b * inW, b * inW), layout.Weight(gm, 0), layout.Bias(gm, 0),
+                                        dy.AsSpan(m * b * outW, b * outW), x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), b, inW, outW);
+        }
+        var none = new GemmEpilogue(GemmEpilogue.None, 0, 0);
+        foreach (var variant in GemmVariants)
+        {
+            using var gd = Accelerator.Allocate1D<float>(models * layout.Count);
+            using var dxd = Accelerator.Allocate1D<float>(models * b * inW);
+            gd.MemSetToZero();
+            dxd.MemSetToZero();
+            var dwSize = new GemmSize(inW, b, outW);
+            K.BatchedGemm(models, gd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), layout.Count, outW),
+                          xd.View, MatrixLayout.Transposed(0, b * inW, inW), dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), dwSize, none, gd.View, variant);
+            K.BiasGradient(new Index1D(models * outW), gd.View, layout.BiasOffset(0), layout.Count, dyd.View, b, outW, b);
+            var dxSize = new GemmSize(b, outW, inW);
+            K.BatchedGemm(models, dxd.View, MatrixLayout.RowMajor(0, b * inW, inW),
+                          dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), pd.View, MatrixLayout.Transposed(layout.WeightOffset(0), layout.Count, outW),
+                          dxSize, none, pd.View, variant);
+            AssertClose(wantGrad, gd.GetAsArray1D(), 1e-5f, variant + " dW");
+            AssertClose(wantDx, dxd.GetAsArray1D(), 1e-5f, variant + " dX");
         }
     }
 
@@ -247,7 +261,7 @@ public abstract class IlgpuKernelTests : IDisposable
         using var lossd = Accelerator.Allocate1D<float>(models * capacity);
         using var yd = Accelerator.Allocate1D(labels);
         using var pd = Accelerator.Allocate1D(perm);
-        K.SoftmaxCrossEntropy(new Index2D(rows, models), ld.View, lossd.View, yd.View, pd.View, start, n, rows, c, capacity);
+        K.SoftmaxCrossEntropy(new Index1D(models * rows), ld.View, lossd.View, yd.View, pd.View, start, n, rows, c, capacity);
         var gotD = ld.GetAsArray1D();
         var gotLoss = lossd.GetAsArray1D();
         var wantD = new float[rows * c];
@@ -273,8 +287,8 @@ public abstract class IlgpuKernelTests : IDisposable
         using var gd = Accelerator.Allocate1D(g);
         K.SgdMomentum(new Index1D(w.Length), wd.View, vd.View, gd.View, 0.05f, 0.9f, 5e-4f);
         ReferenceMlp.SgdMomentumUpdate(w, v, g, 0.05f, 0.9f, 5e-4f);
-        AssertClose(w, wd.GetAsArray1D(), 1e-7f);
-        AssertClose(v, vd.GetAsArray1D(), 1e-7f);
+        AssertClose(w, wd.GetAsArray1D(), UpdateTolerance);
+        AssertClose(v, vd.GetAsArray1D(), UpdateTolerance);
     }
 
     [BackendFact]
@@ -286,7 +300,7 @@ public abstract class IlgpuKernelTests : IDisposable
         using var ld = Accelerator.Allocate1D(logits);
         using var vd = Accelerator.Allocate1D<uint>(t * c);
         vd.MemSetToZero();
-        K.ArgmaxVote(new Index2D(rows, models), vd.View, ld.View, start, c, capacity);
+        K.ArgmaxVote(new Index1D(models * rows), vd.View, ld.View, start, rows, c, capacity);
         var want = new VoteCounts(t, c);
         for (int m = 0; m < models; m++)
             for (int r = 0; r < rows; r++)
@@ -309,7 +323,7 @@ public abstract class IlgpuKernelTests : IDisposable
         for (int m = 0; m < models; m++)
         {
             var want = ReferenceTrainer.Train(config, train, modelBase + m);
-            AssertClose(want, got.AsSpan(m * layout.Count, layout.Count), 1e-4f);
+            AssertClose(want, got.AsSpan(m * layout.Count, layout.Count), TrainingTolerance);
         }
     }
 
@@ -324,7 +338,7 @@ public abstract class IlgpuKernelTests : IDisposable
         trainer.Initialize(0, 1);
         trainer.TrainEpoch(0, 1, 0);
         var want = ReferenceTrainer.Train(config, train, 0);
-        AssertClose(want, trainer.DownloadParameters(1), 1e-4f);
+        AssertClose(want, trainer.DownloadParameters(1), TrainingTolerance);
     }
 
     [BackendFact]
@@ -355,7 +369,7 @@ public abstract class IlgpuKernelTests : IDisposable
         public void Report(EnsembleProgress value) => reports.Add(value);
     }
 
-    internal static void AssertClose(ReadOnlySpan<float> want, ReadOnlySpan<float> got, float tolerance)
+    internal static void AssertClose(ReadOnlySpan<float> want, ReadOnlySpan<float> got, float tolerance, string what = "")
     {
         Assert.Equal(want.Length, got.Length);
         float worst = 0;
@@ -365,7 +379,7 @@ public abstract class IlgpuKernelTests : IDisposable
             float diff = MathF.Abs(want[i] - got[i]) / MathF.Max(1f, MathF.Abs(want[i]));
             if (!(diff <= worst) ) { worst = diff; at = i; }
         }
-        Assert.True(worst <= tolerance, $"largest difference {worst:G3} at {at}: want {(at >= 0 ? want[at] : 0)}, got {(at >= 0 ? got[at] : 0)} (tolerance {tolerance:G3})");
+        Assert.True(worst <= tolerance, $"{what}: largest difference {worst:G3} at {at}: want {(at >= 0 ? want[at] : 0)}, got {(at >= 0 ? got[at] : 0)} (tolerance {tolerance:G3})");
     }
 }
 

@@ -42,17 +42,37 @@ internal static unsafe class CpuGemm
 
     // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
 
+    /// <summary>K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.</summary>
+    internal static int KChunk512 = 64;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm512(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         const int W = 16;
         int fullBlocks = N / (4 * W), fullRows = M & ~3;
         // Column panels outer, row blocks inner: the (K, 64) panel of Bm stays in L1/L2 while A's rows stream past it.
+        if (KChunk512 > 0 && K > KChunk512 && N % (4 * W) == 0 && M % 4 == 0 && !relu)
+        {
+            // Long reductions over a wide Bm (dW = Xᵀ·dY): split K so the Bm panel stays in L1. The accumulators are
+            // stored and reloaded as floats, so each element is still one FMA chain in k order: results are unchanged.
+            for (int jb = 0; jb < fullBlocks; jb++)
+            {
+                int j = jb * 4 * W;
+                for (int k0 = 0; k0 < K; k0 += KChunk512)
+                {
+                    int kc = Math.Min(KChunk512, K - k0);
+                    for (int i = 0; i < M; i += 4)
+                        Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
+                            bias == null ? null : bias + j, false, kc, accumulate: k0 > 0);
+                }
+            }
+            return;
+        }
         for (int jb = 0; jb < fullBlocks; jb++)
         {
             int j = jb * 4 * W;
             for (int i = 0; i < fullRows; i += 4)
-                Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
+                Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, accumulate: false);
         }
         for (int j = fullBlocks * 4 * W; j < N; j += W)
         {
@@ -76,10 +96,18 @@ internal static unsafe class CpuGemm
     private static Vector512<float> Epilogue512(Vector512<float> v, bool relu) => relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K)
+    private static void Kernel512_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, bool accumulate)
     {
         Vector512<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-        if (bias != null)
+        if (accumulate)
+        {
+            float* p = c;
+            c00 = Vector512.Load(p); c01 = Vector512.Load(p + 16); c02 = Vector512.Load(p + 32); c03 = Vector512.Load(p + 48); p += ldc;
+            c10 = Vector512.Load(p); c11 = Vector512.Load(p + 16); c12 = Vector512.Load(p + 32); c13 = Vector512.Load(p + 48); p += ldc;
+            c20 = Vector512.Load(p); c21 = Vector512.Load(p + 16); c22 = Vector512.Load(p + 32); c23 = Vector512.Load(p + 48); p += ldc;
+            c30 = Vector512.Load(p); c31 = Vector512.Load(p + 16); c32 = Vector512.Load(p + 32); c33 = Vector512.Load(p + 48);
+        }
+        else if (bias != null)
         {
             c00 = c10 = c20 = c30 = Vector512.Load(bias);
             c01 = c11 = c21 = c31 = Vector512.Load(bias + 16);

@@ -1,0 +1,44 @@
+using BenchmarkDotNet.Attributes;
+using NativeCert.Data;
+using NativeCert.Engine;
+using NativeCert.Engine.Cpu;
+using NativeCert.Noise;
+
+namespace NativeCert.Benchmarks;
+
+/// <summary>
+/// One model trained for one epoch on 8,000 rows (784-128-10, batch 128, σ = 0.25), single thread: noise drawing
+/// for the whole training set + He init + 63 SGD steps. model-epochs/s = 1 / mean. Also the noise alone.
+/// `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- --filter '*Training*'`
+/// </summary>
+[ShortRunJob]
+public class TrainingBenchmarks
+{
+    private Dataset _train = null!;
+    private CpuTrainer _trainer = null!;
+    private float[] _noisy = [];
+
+    [Params(IsaLevel.Avx512, IsaLevel.Avx2)]
+    public IsaLevel Isa { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        try { _train = DatasetCatalog.Load(DatasetCatalog.DefaultSpec).Train; }
+        catch (UserInputException) { _train = EnsembleBenchmark.RandomData(8000, 784, 10); }
+        var config = new EnsembleConfig(new MlpShape(784, [128], 10), TrainingDefaults.Options(epochs: 1), 0.25f, 1);
+        _trainer = new CpuTrainer(config, Isa);
+        _noisy = new float[_train.Features.Length];
+    }
+
+    [Benchmark]
+    public void OneModelEpoch() => _trainer.Train(_train, 0);
+
+    [Benchmark]
+    public void NoisyTrainingCopy()
+    {
+        int d = _train.Dimension;
+        for (int j = 0; j < _train.Count; j++)
+            CpuNoise.NoisyRow(_noisy.AsSpan(j * d, d), _train.Row(j), 0.25f, 1, NoiseStream.TrainingNoise, 0, (uint)j, Isa);
+    }
+}

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""PyTorch CPU peer of `nativecert bench`: trains the same noisy ensemble (MLP 784-128-10, ReLU, softmax CE,
+He init, SGD momentum + weight decay, batch 128, one noisy copy of the training set per model drawn once and
+kept for all epochs) two ways, one model after another and all models at once with bmm, then runs
+`nativecert bench --json` with the same workload in the same run and prints our speed as a ratio to each.
+
+  /usr/bin/python3 benchmarks/peers/torch_ensemble.py --models 8 --epochs 5 --threads 2
+  /usr/bin/python3 benchmarks/peers/torch_ensemble.py --quality      # σ = 0, one model, 10 epochs: test accuracy
+
+Data: the default MNIST split exported by `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks --
+export-mnist DIR` (the script does this itself when --data is not given); random data of the same size with
+--random.
+"""
+import argparse, json, os, subprocess, sys, tempfile, time
+
+import numpy as np
+import torch
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LR, MOMENTUM, WEIGHT_DECAY, BATCH = 0.1, 0.9, 5e-4, 128  # = TrainingDefaults
+
+
+def load(args):
+    if args.random:
+        g = np.random.default_rng(1)
+        return (g.random((args.examples, 784), dtype=np.float32), g.integers(0, 10, args.examples).astype(np.int64), None, None)
+    d = args.data
+    if d is None:
+        d = tempfile.mkdtemp(prefix="nativecert-mnist-")
+        subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "benchmarks/NativeCert.Benchmarks"),
+                        "--", "export-mnist", d], check=True, stdout=subprocess.DEVNULL)
+    x = np.fromfile(os.path.join(d, "train_x.f32"), dtype=np.float32).reshape(-1, 784)[: args.examples]
+    y = np.fromfile(os.path.join(d, "train_y.i32"), dtype=np.int32).astype(np.int64)[: args.examples]
+    tx = np.fromfile(os.path.join(d, "test_x.f32"), dtype=np.float32).reshape(-1, 784)
+    ty = np.fromfile(os.path.join(d, "test_y.i32"), dtype=np.int32).astype(np.int64)
+    return x, y, tx, ty
+
+
+def mlp(hidden):
+    torch_layers, widths = [], [784] + hidden + [10]
+    for i in range(len(widths) - 1):
+        lin = torch.nn.Linear(widths[i], widths[i + 1])
+        torch.nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")  # He normal, √(2/in)
+        torch.nn.init.zeros_(lin.bias)
+        torch_layers += [lin, torch.nn.ReLU()]
+    return torch.nn.Sequential(*torch_layers[:-1])
+
+
+def train_sequential(x, y, models, epochs, sigma, hidden, seed=0):
+    """One model after another, the usual way."""
+    gen = torch.Generator().manual_seed(seed)
+    trained = []
+    for m in range(models):
+        noisy = x + sigma * torch.randn(x.shape, generator=gen) if sigma > 0 else x  # drawn once per model
+        net = mlp(hidden)
+        opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+        n = x.shape[0]
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=gen)
+            for s in range(0, n, BATCH):
+                idx = perm[s:s + BATCH]
+                opt.zero_grad(set_to_none=True)
+                torch.nn.functional.cross_entropy(net(noisy[idx]), y[idx]).backward()
+                opt.step()
+        trained.append(net)
+    return trained
+
+
+def train_bmm(x, y, models, epochs, sigma, hidden, seed=0):
+    """All models at once: weights (M, in, out), one bmm per layer, each model with its own noisy copy and shuffle."""
+    gen = torch.Generator().manual_seed(seed)
+    M, n, widths = models, x.shape[0], [784] + hidden + [10]
+    noisy = x.unsqueeze(0) + sigma * torch.randn((M,) + tuple(x.shape), generator=gen)  # (M, n, D)
+    params = []
+    for i in range(len(widths) - 1):
+        w = (torch.randn(M, widths[i], widths[i + 1], generator=gen) * (2.0 / widths[i]) ** 0.5).requires_grad_()
+        b = torch.zeros(M, 1, widths[i + 1], requires_grad=True)
+        params += [w, b]
+    opt = torch.optim.SGD(params, lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    rows = torch.arange(M).unsqueeze(1)
+    for _ in range(epochs):
+        perms = torch.stack([torch.randperm(n, generator=gen) for _ in range(M)])  # (M, n)
+        for s in range(0, n, BATCH):
+            idx = perms[:, s:s + BATCH]                    # (M, B)
+            h = noisy[rows, idx]                           # (M, B, D)
+            for i in range(0, len(params), 2):
+                h = torch.baddbmm(params[i + 1], h, params[i])
+                if i + 2 < len(params):
+                    h = torch.relu(h)
+            # Sum over models of each model's mean loss: every model gets exactly its own gradient.
+            loss = torch.nn.functional.cross_entropy(h.reshape(-1, 10), y[idx].reshape(-1), reduction="sum") / idx.shape[1]
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return params
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--sigma", type=float, default=0.25)
+    ap.add_argument("--hidden", default="128")
+    ap.add_argument("--examples", type=int, default=8000)
+    ap.add_argument("--data", help="directory written by export-mnist (default: export now)")
+    ap.add_argument("--random", action="store_true", help="random data instead of MNIST")
+    ap.add_argument("--quality", action="store_true", help="σ = 0, one model, 10 epochs: print test accuracy")
+    ap.add_argument("--seeds", type=int, default=3, help="--quality: independent runs")
+    ap.add_argument("--nativecert", default=None, help="command prefix for nativecert (default: dotnet run the CLI project)")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    hidden = [int(h) for h in args.hidden.split(",")]
+    x, y, tx, ty = load(args)
+    x, y = torch.from_numpy(x), torch.from_numpy(y)
+
+    if args.quality:
+        accs = []
+        for seed in range(args.seeds):
+            (net,) = train_sequential(x, y, 1, 10, 0.0, hidden, seed=seed)
+            with torch.no_grad():
+                accs.append(round((net(torch.from_numpy(tx)).argmax(1) == torch.from_numpy(ty)).float().mean().item(), 4))
+        print(json.dumps({"peer": "torch", "torch": torch.__version__, "threads": args.threads, "sigma": 0, "models": 1,
+                          "epochs": 10, "lr": LR, "test_accuracy": accs}))
+        return
+
+    results = {}
+    for name, fn in (("torch_sequential", train_sequential), ("torch_bmm", train_bmm)):
+        fn(x[:1024], y[:1024], min(2, args.models), 1, args.sigma, hidden)  # warm-up
+        t = time.perf_counter()
+        fn(x, y, args.models, args.epochs, args.sigma, hidden)
+        dt = time.perf_counter() - t
+        results[name] = args.models * args.epochs / dt
+        print(f"{name:18s} {results[name]:8.2f} model-epochs/s  ({dt:.2f} s, torch {torch.__version__}, {args.threads} threads)")
+
+    cmd = (args.nativecert.split() if args.nativecert else
+           ["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "src/NativeCert.Cli"), "--"])
+    cmd += ["bench", "--json", "--models", str(args.models), "--epochs", str(args.epochs), "--threads", str(args.threads),
+            "--hidden", args.hidden, "--sigma", str(args.sigma), "--examples", str(args.examples)]
+    ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    rate = ours["model_epochs_per_s"]
+    print(f"{'nativecert':18s} {rate:8.2f} model-epochs/s  ({ours['gflops']} GFLOP/s of {ours['peak_gflops']} peak, {ours['device']})")
+    for name, r in results.items():
+        print(f"nativecert / {name}: {rate / r:.2f}x")
+    print(json.dumps({"nativecert": rate, **{k: round(v, 3) for k, v in results.items()},
+                      "ratio_best": round(rate / max(results.values()), 3), "device": ours["device"]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+using System.Text.Json;
+using NativeCert.Cli;
+
+namespace NativeCert.Tests.Engine;
+
+/// <summary>`nativecert train`, `vote` and `bench` end to end, in-process, on small real MNIST subsets.</summary>
+public class EngineCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (o, e) = (new StringWriter(), new StringWriter());
+        int code = CliApp.Run(Program.BuildRoot(), args, o, e);
+        return (code, o.ToString(), e.ToString());
+    }
+
+    [Fact]
+    public void TrainThenVoteWritesOneRowPerInputWithAllModelsCounted()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"nativecert-cli-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            string ens = Path.Combine(dir, "e.bin"), tsv = Path.Combine(dir, "votes.tsv");
+            var data = new[] { "--dataset", "mnist", "--train-size", "400", "--test-size", "60" };
+            var train = Run([.. new[] { "train", "--models", "3", "--hidden", "32", "--epochs", "10", "--sigma", "0.25", "--threads", "2", "--out", ens }, .. data]);
+            Assert.True(train.Code == 0, train.Err);
+            var vote = Run([.. new[] { "vote", "--ensemble", ens, "--out", tsv }, .. data]);
+            Assert.True(vote.Code == 0, vote.Err);
+            var lines = File.ReadAllLines(tsv);
+            Assert.Equal(61, lines.Length);
+            Assert.StartsWith("idx\tlabel\tprediction\tcount_0", lines[0]);
+            int correct = 0;
+            foreach (var line in lines.Skip(1))
+            {
+                var f = line.Split('\t').Select(int.Parse).ToArray();
+                Assert.Equal(3, f.Skip(3).Sum());
+                if (f[1] == f[2]) correct++;
+            }
+            Assert.True(correct >= 45, $"{correct}/60 correct after 10 epochs on 400 rows");
+
+            // Same votes again from a second run of the same command (determinism end to end).
+            string tsv2 = Path.Combine(dir, "votes2.tsv");
+            Assert.Equal(0, Run([.. new[] { "vote", "--ensemble", ens, "--out", tsv2, "--threads", "1" }, .. data]).Code);
+            Assert.Equal(lines, File.ReadAllLines(tsv2));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void BadInputsAreOneLineUserErrors()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), $"nativecert-missing-{Guid.NewGuid():N}.bin");
+        var r = Run("vote", "--ensemble", missing, "--out", Path.Combine(Path.GetTempPath(), "v.tsv"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains(missing, r.Err);
+        r = Run("train", "--hidden", "12,x", "--out", Path.Combine(Path.GetTempPath(), "e.bin"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--hidden", r.Err);
+        r = Run("bench", "--backend", "abacus");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--backend", r.Err);
+        r = Run("train", "--models", "2", "--out", Path.Combine(Path.GetTempPath(), $"no-such-dir-{Guid.NewGuid():N}", "e.bin"));
+        Assert.Equal(2, r.Code);
+        Assert.Single(r.Err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void BenchJsonReportsThroughputAndPeak()
+    {
+        var r = Run("bench", "--json", "--models", "2", "--epochs", "1", "--examples", "512", "--threads", "2");
+        Assert.True(r.Code == 0, r.Err);
+        using var doc = JsonDocument.Parse(r.Out.Trim());
+        var root = doc.RootElement;
+        Assert.Equal("cpu", root.GetProperty("backend").GetString());
+        Assert.Contains("threads", root.GetProperty("device").GetString());
+        Assert.True(root.GetProperty("model_epochs_per_s").GetDouble() > 0);
+        Assert.True(root.GetProperty("gflops").GetDouble() > 0);
+        Assert.True(root.GetProperty("peak_gflops").GetDouble() > root.GetProperty("gflops").GetDouble());
+    }
+}

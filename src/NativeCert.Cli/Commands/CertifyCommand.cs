@@ -47,8 +47,9 @@ public static class CertifyCommand
         var chunk = new Option<int>("--chunk") { Description = "Models per durable chunk (0 = sized to take about 5 s)", DefaultValueFactory = _ => 0 };
         var triggerNorms = new Option<string>("--trigger-norms") { Description = "Trigger l2 norms for the certified-accuracy-vs-poison plot, comma-separated", DefaultValueFactory = _ => Defaults.TriggerNorms };
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
+        var modelsRange = new Option<string?>(ShardMerge.RangeOption) { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
-        foreach (Option o in new Option[] { models, alpha, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, keepModels })
+        foreach (Option o in new Option[] { models, alpha, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
             cmd.Options.Add(o);
 
         cmd.SetAction(given =>
@@ -68,6 +69,8 @@ public static class CertifyCommand
             CliApp.ParseIntList(parse.GetValue(model.Hidden), "--hidden", min: 1);
             int threadCount = AtLeast(parse.GetValue(threads), 0, "--threads");
             int chunkSize = AtLeast(parse.GetValue(chunk), 0, "--chunk");
+            string? rangeText = parse.GetValue(modelsRange);
+            ModelRange? shard = string.IsNullOrEmpty(rangeText) ? null : ModelRange.Parse(rangeText, modelCount + selection);
             double[] norms = ParseDoubleList(parse.GetValue(triggerNorms), "--trigger-norms", positive: true);
             double[] radiiValues = ParseDoubleList(parse.GetValue(radii), "--radii", positive: false);
             bool resuming = parse.GetValue(resume);
@@ -129,6 +132,7 @@ public static class CertifyCommand
             Record(n0, selection, true);
             Record(models, modelCount, false);
             Record(keepModels, parse.GetValue(keepModels), false);
+            Record(modelsRange, shard?.ToString(), false);
             Record(alpha, alphaValue, false);
             Record(triggerNorms, norms, false);
             Record(radii, radiiValues, false);
@@ -161,12 +165,12 @@ public static class CertifyCommand
             }.WithHash();
 
             var request = new CertifyRequest(config, ensemble, train, inputs, kinds, outPath, resuming,
-                                             parse.GetValue(backend) ?? "auto", threadCount, chunkSize, parse.GetValue(keepModels));
+                                             parse.GetValue(backend) ?? "auto", threadCount, chunkSize, parse.GetValue(keepModels), shard);
             // Ctrl+C stops after the models in flight; the votes on disk keep the last complete chunk.
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
             Console.CancelKeyPress += onCancel;
-            RunReport report;
+            RunReport? report;
             try
             {
                 bool interactive = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
@@ -175,6 +179,12 @@ public static class CertifyCommand
             finally
             {
                 Console.CancelKeyPress -= onCancel;
+            }
+            if (report is null)
+            {
+                stdout.WriteLine($"shard: models [{shard!.Value.Start}, {shard.Value.End}) of {modelCount + selection} done in {outPath}");
+                stdout.WriteLine($"combine the shards (together covering [0, {modelCount + selection})) with: nativecert merge --out DIR SHARD_DIR...");
+                return ExitCodes.Success;
             }
             stdout.Write(report.Text);
             stdout.WriteLine($"run directory: {outPath}");

@@ -26,7 +26,26 @@ public sealed record CertifyRequest(
     string BackendName,
     int Threads,
     int ChunkSize,
-    bool KeepModels = false);
+    bool KeepModels = false,
+    ModelRange? Shard = null);
+
+/// <summary>Models <c>[Start, End)</c> of a run computed by one process (<c>--models-range a:b</c>).</summary>
+public readonly record struct ModelRange(int Start, int End)
+{
+    /// <summary>Parses "a:b" for <c>--models-range</c>, checked against the run's total models.</summary>
+    public static ModelRange Parse(string text, int totalModels)
+    {
+        var parts = text.Split(':');
+        if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int a)
+            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int b))
+            throw new UserInputException($"--models-range {text}: expected START:END, e.g. 0:500");
+        if (!(a < b && b <= totalModels))
+            throw new UserInputException($"--models-range {text}: need 0 <= START < END <= {totalModels} (all models of the run, n0 included)");
+        return new ModelRange(a, b);
+    }
+
+    public override string ToString() => $"{Start}:{End}";
+}
 
 /// <summary>
 /// The certify job from loaded data to a complete run directory: config.json, then votes chunk by chunk
@@ -40,8 +59,11 @@ public static class CertifyPipeline
     /// <summary>Option names recorded for the data fingerprints (not command-line options).</summary>
     public const string TrainFingerprint = "train-data-sha256", InputsFingerprint = "inputs-sha256";
 
-    /// <summary>Runs (or resumes) the job; returns the report. Progress goes to <paramref name="progressWriter"/>.</summary>
-    public static RunReport Run(CertifyRequest request, BackendProvider backends, TextWriter log, TextWriter progressWriter,
+    /// <summary>
+    /// Runs (or resumes) the job; returns the report, or null for a shard (<see cref="CertifyRequest.Shard"/>), whose
+    /// votes are complete once this returns and are combined by <see cref="ShardMerge"/>. Progress goes to <paramref name="progressWriter"/>.
+    /// </summary>
+    public static RunReport? Run(CertifyRequest request, BackendProvider backends, TextWriter log, TextWriter progressWriter,
                                 bool interactiveProgress, CancellationToken cancellation)
     {
         RunConfig config = request.Config;
@@ -72,9 +94,12 @@ public static class CertifyPipeline
         dir.MarkIncomplete();
         config.Write(dir.ConfigPath);
 
-        var votes = stored ?? new VoteFile(config.HashBytes(), request.Inputs.Labels, request.Kinds, request.Inputs.ClassCount, config.SelectionModels);
+        var range = request.Shard ?? new ModelRange(0, config.TotalModels);
+        var votes = stored ?? new VoteFile(config.HashBytes(), request.Inputs.Labels, request.Kinds, request.Inputs.ClassCount, config.SelectionModels, range.Start);
+        if (votes.ModelStart != range.Start)
+            throw new UserInputException($"--models-range: {dir.VotesPath} starts at model {votes.ModelStart}, not {range.Start}");
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"run: {dir.Root}  backend {backend.Name} ({backend.Device})  models {votes.ModelsDone}/{config.TotalModels} done"));
+            $"run: {dir.Root}  backend {backend.Name} ({backend.Device})  models [{range.Start}, {votes.ModelsDone}) of [{range.Start}, {range.End}) done"));
 
         var clock = Stopwatch.StartNew();
         int doneAtStart = votes.ModelsDone;
@@ -98,13 +123,14 @@ public static class CertifyPipeline
                 throw new UserInputException($"--keep-models: only the cpu backend hands back trained models (this run uses {backend.Name})");
             ensembleBackend = new ModelKeepingBackend(cpu, dir.ModelsDirectory);
         }
-        var progress = new ProgressReporter(progressWriter, interactiveProgress, config.TotalModels, votes.ModelsDone);
-        ChunkedEnsembleRun.Run(ensembleBackend, request.Ensemble, request.Train, request.Inputs, votes, config.TotalModels,
+        var progress = new ProgressReporter(progressWriter, interactiveProgress, range.End, votes.ModelsDone);
+        ChunkedEnsembleRun.Run(ensembleBackend, request.Ensemble, request.Train, request.Inputs, votes, range.End,
                                request.ChunkSize, dir.VotesPath, progress, cancellation);
         progress.Finish();
         double seconds = clock.Elapsed.TotalSeconds;
 
         WriteTiming(dir, backend, votes.ModelsDone - doneAtStart, seconds);
+        if (range.Start != 0 || range.End != config.TotalModels) return null;
         return RunReport.Write(dir, config, votes);
     }
 

@@ -19,26 +19,26 @@ public static class ChunkedEnsembleRun
     public static readonly TimeSpan AutoChunkTarget = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Trains and votes models <c>[votes.ModelsDone, totalModels)</c> on <paramref name="backend"/>, writing
+    /// Trains and votes models <c>[votes.ModelsDone, modelEnd)</c> on <paramref name="backend"/>, writing
     /// <paramref name="votesPath"/> after every chunk. <paramref name="chunkSize"/> &gt; 0 fixes the models per
     /// chunk; 0 sizes chunks so each takes about <see cref="AutoChunkTarget"/>. Chunks never straddle the
     /// selection/estimation boundary (Cohen's n0). Cancellation is honoured between and (by the backend) within chunks;
     /// the votes on disk then hold the last complete chunk.
     /// </summary>
     public static void Run(IEnsembleBackend backend, EnsembleConfig config, Dataset train, Dataset inputs,
-                           VoteFile votes, int totalModels, int chunkSize, string votesPath,
+                           VoteFile votes, int modelEnd, int chunkSize, string votesPath,
                            ProgressReporter? progress = null, CancellationToken cancellation = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(chunkSize);
         if (inputs.Count != votes.Inputs) throw new ArgumentException($"{inputs.Count} inputs but the vote file has {votes.Inputs}");
-        if (votes.ModelsDone > totalModels)
-            throw new UserInputException($"--models: the run already has {votes.ModelsDone} models, more than the {totalModels} asked for");
+        if (votes.ModelsDone > modelEnd)
+            throw new UserInputException($"--models: the run already has models up to {votes.ModelsDone}, more than the {modelEnd} asked for");
         int size = chunkSize > 0 ? chunkSize : AutoFirstChunk;
-        while (votes.ModelsDone < totalModels)
+        while (votes.ModelsDone < modelEnd)
         {
             cancellation.ThrowIfCancellationRequested();
             int start = votes.ModelsDone;
-            int end = (int)Math.Min(totalModels, (long)start + size);
+            int end = (int)Math.Min(modelEnd, (long)start + size);
             if (start < votes.SelectionModels) end = Math.Min(end, votes.SelectionModels);
 
             var chunkVotes = new VoteCounts(votes.Inputs, votes.Classes);

@@ -73,6 +73,8 @@ public sealed class RunReport
         var votes = VoteFile.Read(dir.VotesPath);
         if (!votes.ConfigHash.AsSpan().SequenceEqual(config.HashBytes()))
             throw new UserInputException($"--run: {dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+        if (votes.ModelStart != 0)
+            throw new UserInputException($"--run: {root} is a shard (models from {votes.ModelStart}); combine the shards with nativecert merge");
         if (votes.ModelsDone < config.TotalModels)
             throw new UserInputException($"--run: {root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); finish it with certify --resume --out {root}");
         dir.MarkIncomplete();

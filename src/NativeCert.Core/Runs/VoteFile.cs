@@ -16,13 +16,14 @@ public enum InputKind : byte
 
 /// <summary>
 /// The vote counts of a run, what <c>votes.bin</c> holds: for every voted-on input its true label and kind,
-/// and the counts of models <c>[0, ModelsDone)</c>. Models <c>[0, SelectionModels)</c> (Cohen's n0) go to
-/// <see cref="Selection"/>, the rest to <see cref="Estimation"/>; with simultaneous estimation
-/// SelectionModels is 0. An attack run also keeps the votes of one undefended model (σ = 0).
+/// and the counts of models <c>[ModelStart, ModelsDone)</c> (ModelStart is 0 except for a shard made with
+/// <c>--models-range</c>). Models below <see cref="SelectionModels"/> (Cohen's n0) go to <see cref="Selection"/>,
+/// the rest to <see cref="Estimation"/>; with simultaneous estimation SelectionModels is 0. An attack run also
+/// keeps the votes of one undefended model (σ = 0).
 /// </summary>
 /// <remarks>
 /// Binary layout, little-endian: magic "NCVOTES\0"; u32 version; 32-byte config hash (SHA-256);
-/// u32 inputs, classes, selectionModels, modelsDone, hasUndefended; i32 labels (inputs); u8 kinds (inputs);
+/// u32 inputs, classes, selectionModels, modelStart, modelsDone, hasUndefended; i32 labels (inputs); u8 kinds (inputs);
 /// u32 selection counts (inputs × classes, only when selectionModels &gt; 0); u32 estimation counts
 /// (inputs × classes); u32 undefended counts (inputs × classes, only when hasUndefended);
 /// u32 CRC-32 of every byte before it.
@@ -40,11 +41,13 @@ public sealed class VoteFile
     public InputKind[] Kinds { get; }
     /// <summary>Models used only to select the top class (Cohen's n0); 0 for simultaneous estimation.</summary>
     public int SelectionModels { get; }
-    /// <summary>Models <c>[0, ModelsDone)</c> have voted.</summary>
+    /// <summary>First model of the range this file covers (0 unless it is a shard).</summary>
+    public int ModelStart { get; }
+    /// <summary>Models <c>[ModelStart, ModelsDone)</c> have voted.</summary>
     public int ModelsDone { get; set; }
-    /// <summary>Votes of models <c>[0, min(ModelsDone, SelectionModels))</c>, <c>(Inputs, Classes)</c>.</summary>
+    /// <summary>Votes of the covered models below <see cref="SelectionModels"/>, <c>(Inputs, Classes)</c>.</summary>
     public VoteCounts Selection { get; }
-    /// <summary>Votes of models <c>[SelectionModels, ModelsDone)</c>, <c>(Inputs, Classes)</c>.</summary>
+    /// <summary>Votes of the covered models from <see cref="SelectionModels"/> on, <c>(Inputs, Classes)</c>.</summary>
     public VoteCounts Estimation { get; }
     /// <summary>Votes of one model trained without noise (σ = 0) on the same data; null when there is no attack.</summary>
     public VoteCounts? Undefended { get; set; }
@@ -52,20 +55,23 @@ public sealed class VoteFile
     public int Inputs => Labels.Length;
     public int Classes => Estimation.Classes;
 
-    public VoteFile(byte[] configHash, int[] labels, InputKind[] kinds, int classes, int selectionModels)
-        : this(configHash, labels, kinds, selectionModels, 0,
+    public VoteFile(byte[] configHash, int[] labels, InputKind[] kinds, int classes, int selectionModels, int modelStart = 0)
+        : this(configHash, labels, kinds, selectionModels, modelStart, modelStart,
                new VoteCounts(labels.Length, classes), new VoteCounts(labels.Length, classes), null) { }
 
-    private VoteFile(byte[] configHash, int[] labels, InputKind[] kinds, int selectionModels, int modelsDone,
+    private VoteFile(byte[] configHash, int[] labels, InputKind[] kinds, int selectionModels, int modelStart, int modelsDone,
                      VoteCounts selection, VoteCounts estimation, VoteCounts? undefended)
     {
         if (configHash.Length != 32) throw new ArgumentException("config hash must be 32 bytes (SHA-256)");
         if (kinds.Length != labels.Length) throw new ArgumentException("labels and kinds differ in length");
         ArgumentOutOfRangeException.ThrowIfNegative(selectionModels);
+        ArgumentOutOfRangeException.ThrowIfNegative(modelStart);
+        ArgumentOutOfRangeException.ThrowIfLessThan(modelsDone, modelStart);
         ConfigHash = configHash;
         Labels = labels;
         Kinds = kinds;
         SelectionModels = selectionModels;
+        ModelStart = modelStart;
         ModelsDone = modelsDone;
         Selection = selection;
         Estimation = estimation;
@@ -86,6 +92,35 @@ public sealed class VoteFile
         ModelsDone = modelEnd;
     }
 
+    /// <summary>
+    /// Sums shards that cover adjacent model ranges of one configuration into one file covering their union;
+    /// the shards must share config hash, inputs and n0, be ordered by range, and each continue the previous.
+    /// </summary>
+    public static VoteFile Merge(IReadOnlyList<VoteFile> shards)
+    {
+        if (shards.Count == 0) throw new ArgumentException("no shards to merge");
+        var first = shards[0];
+        var merged = new VoteFile(first.ConfigHash, first.Labels, first.Kinds, first.Classes, first.SelectionModels, first.ModelStart)
+        {
+            Undefended = first.Undefended?.Clone(),
+        };
+        foreach (var shard in shards)
+        {
+            if (!shard.ConfigHash.AsSpan().SequenceEqual(first.ConfigHash) || shard.SelectionModels != first.SelectionModels
+                || shard.Classes != first.Classes || !shard.Labels.AsSpan().SequenceEqual(first.Labels) || !shard.Kinds.AsSpan().SequenceEqual(first.Kinds))
+                throw new ArgumentException("shards of different configurations");
+            if (shard.ModelStart != merged.ModelsDone)
+                throw new ArgumentException($"shard [{shard.ModelStart}, {shard.ModelsDone}) does not continue [{merged.ModelStart}, {merged.ModelsDone})");
+            if ((shard.Undefended is null) != (first.Undefended is null)
+                || (shard.Undefended is { } u && !u.Counts.AsSpan().SequenceEqual(first.Undefended!.Counts)))
+                throw new ArgumentException("shards disagree on the undefended model's votes");
+            merged.Selection.Add(shard.Selection);
+            merged.Estimation.Add(shard.Estimation);
+            merged.ModelsDone = shard.ModelsDone;
+        }
+        return merged;
+    }
+
     /// <summary>Writes the file atomically (temp, fsync, rename).</summary>
     public void Write(string path) => AtomicFile.WriteAllBytes(path, ToBytes());
 
@@ -93,7 +128,7 @@ public sealed class VoteFile
     {
         int n = Inputs, c = Classes;
         long cells = (long)n * c;
-        long size = 8 + 4 + 32 + 5 * 4 + 4L * n + n + 4 * cells * (1 + (SelectionModels > 0 ? 1 : 0) + (Undefended is null ? 0 : 1)) + 4;
+        long size = 8 + 4 + 32 + 6 * 4 + 4L * n + n + 4 * cells * (1 + (SelectionModels > 0 ? 1 : 0) + (Undefended is null ? 0 : 1)) + 4;
         var bytes = new byte[size];
         var w = new SpanWriter(bytes);
         w.Bytes(Magic);
@@ -102,6 +137,7 @@ public sealed class VoteFile
         w.U32((uint)n);
         w.U32((uint)c);
         w.U32((uint)SelectionModels);
+        w.U32((uint)ModelStart);
         w.U32((uint)ModelsDone);
         w.U32(Undefended is null ? 0u : 1u);
         foreach (int y in Labels) w.U32((uint)y);
@@ -129,7 +165,7 @@ public sealed class VoteFile
     public static VoteFile Parse(byte[] bytes, string name)
     {
         UserInputException Bad(string what) => new($"{name}: not a valid NativeCert vote file ({what})");
-        if (bytes.Length < 8 + 4 + 32 + 20 + 4 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw Bad("bad magic");
+        if (bytes.Length < 8 + 4 + 32 + 24 + 4 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw Bad("bad magic");
         uint crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
         if (crc != Crc32.Compute(bytes.AsSpan(0, bytes.Length - 4))) throw Bad("checksum mismatch: truncated or corrupt");
         var r = new SpanReader(bytes);
@@ -138,7 +174,8 @@ public sealed class VoteFile
         if (version != FormatVersion) throw Bad($"format version {version}, this build reads {FormatVersion}");
         byte[] hash = r.Bytes(32).ToArray();
         int n = checked((int)r.U32()), c = checked((int)r.U32());
-        int selectionModels = checked((int)r.U32()), done = checked((int)r.U32());
+        int selectionModels = checked((int)r.U32()), start = checked((int)r.U32()), done = checked((int)r.U32());
+        if (done < start) throw Bad($"model range [{start}, {done}) is empty backwards");
         bool hasUndefended = r.U32() != 0;
         long cells = (long)n * c;
         long expected = r.Position + 4L * n + n + 4 * cells * (1 + (selectionModels > 0 ? 1 : 0) + (hasUndefended ? 1 : 0)) + 4;
@@ -150,7 +187,7 @@ public sealed class VoteFile
         var selection = selectionModels > 0 ? ReadCounts(ref r, n, c) : new VoteCounts(n, c);
         var estimation = ReadCounts(ref r, n, c);
         var undefended = hasUndefended ? ReadCounts(ref r, n, c) : null;
-        return new VoteFile(hash, labels, kinds, selectionModels, done, selection, estimation, undefended);
+        return new VoteFile(hash, labels, kinds, selectionModels, start, done, selection, estimation, undefended);
     }
 
     private static VoteCounts ReadCounts(ref SpanReader r, int inputs, int classes)

@@ -230,3 +230,58 @@ public sealed class KeepModelsTests : IDisposable
         Assert.Equal(total.Counts, VoteFile.Read(Path.Combine(outDir, "votes.bin")).Estimation.Counts);
     }
 }
+
+public sealed class ShardTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nativecert-shards-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly string[] Config =
+        ["--train-size", "200", "--test-size", "40", "--classes", "2,5", "--hidden", "8", "--epochs", "1", "--batch", "32",
+         "--models", "9", "--method", "cohen", "--n0", "4", "--attack", "patch", "--poison", "10", "--target", "5"];
+
+    private static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void ShardsMergeToTheVotesAndCertificatesOfOneRun()
+    {
+        string full = Path.Combine(_dir, "full"), a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b"), merged = Path.Combine(_dir, "merged");
+        Assert.Equal(0, Cli(["certify", .. Config, "--out", full]).Code);
+        // Shards straddle the n0 = 4 selection boundary and come in any order.
+        var (code, output, err) = Cli(["certify", .. Config, "--out", b, "--models-range", "6:13"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("shard: models [6, 13) of 13", output);
+        Assert.False(new RunDirectory(b).IsComplete);
+        Assert.Equal(2, Cli("report", "--run", b).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--out", a, "--models-range", "0:6"]).Code);
+
+        var (gapCode, _, gap) = Cli("merge", "--out", merged, b);
+        Assert.Equal(2, gapCode);
+        Assert.Contains("models [0, 6) are in no shard", gap);
+
+        (code, output, err) = Cli("merge", "--out", merged, b, a);
+        Assert.True(code == 0, err);
+        Assert.Contains("attack success rate", output);
+        foreach (string f in new[] { "votes.bin", "certificates.tsv", RunReport.TriggeredCertificatesFile, "summary.json" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(full, f)), File.ReadAllBytes(Path.Combine(merged, f)));
+    }
+
+    [Fact]
+    public void BadRangesAndMismatchedShardsAreUserErrors()
+    {
+        Assert.Contains("--models-range", Cli(["certify", .. Config, "--out", Path.Combine(_dir, "x"), "--models-range", "5:3"]).Err);
+        Assert.Contains("--models-range", Cli(["certify", .. Config, "--out", Path.Combine(_dir, "x"), "--models-range", "0:99"]).Err);
+        string a = Path.Combine(_dir, "a"), c = Path.Combine(_dir, "c");
+        Assert.Equal(0, Cli(["certify", .. Config, "--out", a, "--models-range", "0:6"]).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--out", c, "--models-range", "6:13", "--seed", "1"]).Code);
+        var (code, _, err) = Cli("merge", "--out", Path.Combine(_dir, "m"), a, c);
+        Assert.Equal(2, code);
+        Assert.Contains("--seed 0 (run) vs 1 (now)", err);
+    }
+}

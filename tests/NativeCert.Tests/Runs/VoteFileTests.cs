@@ -55,6 +55,28 @@ public sealed class VoteFileTests : IDisposable
     }
 
     [Fact]
+    public void ShardsMergeIntoTheWholeRange()
+    {
+        var hash = new byte[32];
+        VoteFile Shard(int start, int end)
+        {
+            var f = new VoteFile(hash, [0, 1], [InputKind.Clean, InputKind.Clean], classes: 2, selectionModels: 3, modelStart: start);
+            for (int m = start; m < end; m++)
+            {
+                var c = new VoteCounts(2, 2);
+                c[0, m % 2] = 1; c[1, 1] = 1;
+                f.AddChunk(m, m + 1, c);
+            }
+            return f;
+        }
+        var whole = Shard(0, 10);
+        var parts = new[] { Shard(0, 2), VoteFile.Parse(Shard(2, 7).ToBytes(), "shard"), Shard(7, 10) };
+        Assert.Equal(2, parts[1].ModelStart);
+        Assert.Equal(whole.ToBytes(), VoteFile.Merge(parts).ToBytes());
+        Assert.Throws<ArgumentException>(() => VoteFile.Merge([parts[0], parts[2]]));
+    }
+
+    [Fact]
     public void ChunksMustContinueTheRangeAndNotStraddleSelection()
     {
         var file = Sample(3, false);

@@ -105,8 +105,8 @@ public class CertifierTests
             for (int m = 0; m < 20; m++) selection[t, Pick(rng, w, s)]++;
         }
         var cache = new BoundCache();
-        var fast = Certifier.CertifySimuEM(counts, 0.7, 0.001, cache: cache);
-        var cohen = Certifier.CertifyCohen(selection, counts, 0.7, 0.001, cache: cache);
+        var fast = Certifier.Certify(CertificationMethod.SimuEM, counts, null, 0.7, 0.001, cache: cache);
+        var cohen = Certifier.Certify(CertificationMethod.Cohen, counts, selection, 0.7, 0.001, cache: cache);
         int certified = 0;
         for (int t = 0; t < T; t++)
         {

@@ -12,6 +12,8 @@ public static class Program
         var root = new RootCommand("NativeCert: certified robustness against backdoor (training-data poisoning) attacks by randomized smoothing.");
         // One line per command group; each lives in Commands/.
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(BoundCommand.Create());
+        root.Subcommands.Add(CertifyCountsCommand.Create());
         return root;
     }
 }

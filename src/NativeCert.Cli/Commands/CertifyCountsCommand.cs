@@ -6,8 +6,8 @@ namespace NativeCert.Cli.Commands;
 
 /// <summary>
 /// <c>nativecert certify-counts --counts FILE --sigma S ...</c>: certificates from vote counts made elsewhere.
-/// Counts file format: see <see cref="VoteCountsTsv"/> (one row per input, C count columns, optional leading
-/// label column announced by a <c>label</c> header or <c>--has-label</c>). Cohen's method takes the class-selection
+/// Counts file format: see <see cref="VoteCountsTsv"/> (one row per input, C count columns; with a header, columns by
+/// name, so the TSV of <c>nativecert vote</c> is read as is; without one, <c>--has-label</c> marks a leading label). Cohen's method takes the class-selection
 /// votes from a second file of the same shape (<c>--selection-counts</c>). Output: certificates.tsv format
 /// (<see cref="CertificateTsv"/>), written atomically to <c>--out</c> or printed to stdout; a one-line summary goes
 /// to stdout with <c>--out</c>, else to stderr.
@@ -26,7 +26,7 @@ public static class CertifyCountsCommand
         var n0 = new Option<long?>("--n0") { Description = "cohen: expected number of selection models per row (checked against --selection-counts)" };
         var trigger = new Option<double?>("--trigger-norm") { Description = "Trigger l2 norm t: adds max_poison, the largest m with t*sqrt(m+1) < R" };
         var simultaneous = new Option<bool>("--simultaneous") { Description = "Make the guarantee hold jointly over all inputs (alpha / T per input)" };
-        var hasLabel = new Option<bool>("--has-label") { Description = "First column is the true label (implied by a 'label' header)" };
+        var hasLabel = new Option<bool>("--has-label") { Description = "Without a header: the first column is the true label (with a header, a 'label' column is used)" };
         var output = new Option<string?>("--out") { Description = "Write certificates TSV here (atomically) instead of stdout" };
         foreach (Option o in new Option[] { counts, sigma, alpha, method, selection, n0, trigger, simultaneous, hasLabel, output }) cmd.Options.Add(o);
         cmd.SetAction(parse =>

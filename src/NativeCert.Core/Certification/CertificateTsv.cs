@@ -20,9 +20,11 @@ public static class CertificateTsv
     public static void Write(string path, ReadOnlySpan<Certificate> certificates, ReadOnlySpan<int> labels,
                              double? triggerNorm = null, bool withTestTrigger = true)
     {
-        var text = new StringWriter(CultureInfo.InvariantCulture) { NewLine = "\n" };
-        WriteTo(text, certificates, labels, triggerNorm, withTestTrigger);
-        AtomicFile.WriteAllText(path, text.ToString());
+        if (labels.Length != 0 && labels.Length != certificates.Length)
+            throw new ArgumentException($"{certificates.Length} certificates but {labels.Length} labels");
+        Certificate[] rows = certificates.ToArray();
+        int[] rowLabels = labels.ToArray();
+        AtomicFile.Write(path, writer => WriteTo(writer, rows, rowLabels, triggerNorm, withTestTrigger));
     }
 
     /// <summary>Writes the table (header included) to a text writer.</summary>
@@ -86,7 +88,9 @@ public static class CertificateTsv
 /// <summary>Writes a whole file so that readers see either the old file or the complete new one.</summary>
 internal static class AtomicFile
 {
-    public static void WriteAllText(string path, string text)
+    /// <summary>Streams <paramref name="write"/> into a temporary file beside <paramref name="path"/>, flushes it to
+    /// disk and renames it over <paramref name="path"/>; on any failure the temporary file is removed.</summary>
+    public static void Write(string path, Action<TextWriter> write)
     {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? ".";
@@ -96,10 +100,15 @@ internal static class AtomicFile
         {
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                using (var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true)) writer.Write(text);
+                using (var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true)) write(writer);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw new UserInputException($"{path}: cannot write: {e.Message}", e);
         }
         catch
         {

@@ -11,6 +11,19 @@ namespace NativeCert.Certification;
 public static class Certifier
 {
     /// <summary>
+    /// Dispatches on <paramref name="method"/>: SimuEM uses <paramref name="counts"/> only; Cohen selects the class on
+    /// <paramref name="selection"/> (required) and bounds p_A on <paramref name="counts"/>.
+    /// </summary>
+    public static Certificate[] Certify(CertificationMethod method, VoteCounts counts, VoteCounts? selection, double sigma, double alpha,
+                                        bool simultaneous = false, BoundCache? cache = null) => method switch
+    {
+        CertificationMethod.SimuEM => CertifySimuEM(counts, sigma, alpha, simultaneous, cache),
+        CertificationMethod.Cohen => CertifyCohen(selection ?? throw new ArgumentNullException(nameof(selection), "Cohen's method needs selection counts"),
+                                                  counts, sigma, alpha, simultaneous, cache),
+        _ => throw new ArgumentOutOfRangeException(nameof(method), method, "unknown certification method"),
+    };
+
+    /// <summary>
     /// SimuEM certificates (Jia et al. 2020). counts: (T, C) votes of N models per input, C ≥ 2; σ: noise standard
     /// deviation in input units; α: one-sided failure probability per input (or jointly with <paramref name="simultaneous"/>).
     /// R = σ/2 (Φ⁻¹(p_A) − Φ⁻¹(p_B)), abstain unless p_A &gt; p_B.

@@ -104,6 +104,21 @@ public sealed class CertificationCliTests : IDisposable
     }
 
     [Fact]
+    public void Certify_counts_reads_the_vote_command_tsv()
+    {
+        // `nativecert vote` writes idx, label, prediction (majority) and count_c columns.
+        string votes = File("votes.tsv", "idx\tlabel\tprediction\tcount_0\tcount_1\tcount_2\n0\t2\t2\t3\t7\t990\n1\t0\t1\t400\t600\t0\n");
+        var (code, stdout, stderr) = Run("certify-counts", "--counts", votes, "--sigma", "0.25");
+        Assert.Equal(0, code);
+        string[] lines = stdout.Trim().Split('\n');
+        Assert.StartsWith("0\t2\t2\t", lines[1]);
+        Assert.Equal(Certifier.CertifySimuEMReference([3u, 7u, 990u], 0.25, 0.001).Radius.ToString("R", CultureInfo.InvariantCulture), lines[1].Split('\t')[5]);
+        Assert.StartsWith("1\t0\t1\t", lines[2]);
+        Assert.EndsWith("\t0", lines[2]);
+        Assert.Contains("clean accuracy 0.5", stderr);
+    }
+
+    [Fact]
     public void Certify_counts_cohen()
     {
         string sel = File("sel.tsv", "label\ta\tb\n0\t9\t1\n1\t5\t5\n");
@@ -126,6 +141,7 @@ public sealed class CertificationCliTests : IDisposable
     [InlineData("10\t5\n10\t-5\n", ":2:", "negative")]
     [InlineData("10\t5\n# comment\n11\t5\n", ":3:", "sum to 16")]
     [InlineData("label\ta\tb\n7\t1\t2\n", ":2:", "label")]
+    [InlineData("idx\tlabel\tprediction\tcount_0\n0\t0\t0\t5\n", ":1:", "at least 2")]
     [InlineData("10\n", ":1:", "at least 2")]
     [InlineData("", "no count rows", "")]
     public void Certify_counts_bad_input_exits_2_with_one_line_naming_file_and_line(string text, string where, string what)

@@ -105,8 +105,8 @@ public class CertifierTests
             for (int m = 0; m < 20; m++) selection[t, Pick(rng, w, s)]++;
         }
         var cache = new BoundCache();
-        var fast = Certifier.CertifySimuEM(counts, 0.7, 0.001, cache: cache);
-        var cohen = Certifier.CertifyCohen(selection, counts, 0.7, 0.001, cache: cache);
+        var fast = Certifier.Certify(CertificationMethod.SimuEM, counts, null, 0.7, 0.001, cache: cache);
+        var cohen = Certifier.Certify(CertificationMethod.Cohen, counts, selection, 0.7, 0.001, cache: cache);
         int certified = 0;
         for (int t = 0; t < T; t++)
         {
@@ -115,6 +115,47 @@ public class CertifierTests
             if (!fast[t].IsAbstain) certified++;
         }
         Assert.InRange(certified, T / 10, T - 1);   // the draw mixes certified inputs and abstentions
+    }
+
+    [Fact]
+    public void SimuEM_bounds_cover_the_true_class_probabilities_jointly()
+    {
+        // Votes drawn from known class probabilities: p_A must be ≤ the true probability of the predicted class and
+        // p_B ≥ the largest true probability among the others, jointly with probability ≥ 1 − α (Bonferroni over C).
+        double[] truth = [0.5, 0.3, 0.15, 0.05];
+        const int Trials = 20_000, N = 60;
+        const double Alpha = 0.1;
+        var rng = new Random(5);
+        var counts = new VoteCounts(Trials, truth.Length);
+        double total = truth.Sum();
+        for (int t = 0; t < Trials; t++)
+            for (int m = 0; m < N; m++) counts[t, Pick(rng, truth, total)]++;
+        var certs = Certifier.CertifySimuEM(counts, 1.0, Alpha);
+        int misses = 0;
+        for (int t = 0; t < Trials; t++)
+        {
+            int top = 0;
+            for (int c = 1; c < truth.Length; c++) if (counts[t, c] > counts[t, top]) top = c;
+            double otherMax = truth.Where((_, c) => c != top).Max();
+            if (certs[t].PA > truth[top] || certs[t].PB < otherMax) misses++;
+        }
+        Assert.True(misses <= Trials * Alpha + 3 * Math.Sqrt(Trials * Alpha * (1 - Alpha)), $"misses {misses} of {Trials}");
+        Assert.Contains(certs, c => !c.IsAbstain);
+    }
+
+    [Fact]
+    public void Bound_cache_is_consistent_under_concurrency()
+    {
+        var cache = new BoundCache();
+        var results = new double[4, 2001];
+        Parallel.For(0, 4, w =>
+        {
+            for (int k = 0; k <= 2000; k++) results[w, k] = cache.Lower((k * 7 + w * 13) % 2001, 2000, 1e-6);
+        });
+        for (int w = 0; w < 4; w++)
+            for (int k = 0; k <= 2000; k += 97)
+                Assert.Equal(ClopperPearson.Lower((k * 7 + w * 13) % 2001, 2000, 1e-6), results[w, k]);
+        Assert.Equal(1, cache.TableCount);
     }
 
     private static int Pick(Random rng, double[] w, double s)

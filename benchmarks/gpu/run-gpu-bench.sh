@@ -51,7 +51,8 @@ fi
 CLI=src/NativeCert.Cli/bin/Release/net10.0/nativecert.dll
 if [ -f src/NativeCert.Cli/Commands/BenchCommand.cs ] && [ -f "$CLI" ]; then
   echo "== nativecert bench --backend cuda --json"
-  dotnet "$CLI" bench --backend cuda --json > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.log"; echo "exit $?"
+  dotnet "$CLI" bench --backend cuda --models "$MODELS" --epochs "$EPOCHS" --examples "$TRAIN" --json \
+    > "$OUT/bench-cuda.json" 2> "$OUT/bench-cuda.log"; echo "exit $?"; cat "$OUT/bench-cuda.log"
   cat "$OUT/bench-cuda.json"
 else
   echo "(no bench command in this checkout; skipped nativecert bench)"

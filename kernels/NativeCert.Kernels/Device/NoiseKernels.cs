@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Runtime.Cuda;
 using NativeCert.Noise;
 
 namespace NativeCert.Kernels.Device;
@@ -10,10 +11,37 @@ public struct PhiloxBlock
 }
 
 /// <summary>
+/// a·b + c rounded once, chosen per accelerator at kernel load: ILGPU 1.5.3 has no FMA intrinsic
+/// (<c>MathF.FusedMultiplyAdd</c> becomes an unresolved extern call in PTX), so kernels that need one are generic
+/// over this and load with <see cref="PtxFma"/> on CUDA, <see cref="DotNetFma"/> elsewhere.
+/// </summary>
+public interface IFusedMultiplyAdd
+{
+    float Fma(float a, float b, float c);
+}
+
+/// <summary>.NET's <see cref="MathF.FusedMultiplyAdd"/>, the CPU engine's FMA: for the CPU accelerator.</summary>
+public readonly struct DotNetFma : IFusedMultiplyAdd
+{
+    public float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
+}
+
+/// <summary>One inline PTX <c>fma.rn.f32</c> (IEEE fused multiply-add, round to nearest even): for CUDA.</summary>
+public readonly struct PtxFma : IFusedMultiplyAdd
+{
+    public float Fma(float a, float b, float c)
+    {
+        CudaAsm.Emit("fma.rn.f32 %0, %1, %2, %3;", out float result, a, b, c);
+        return result;
+    }
+}
+
+/// <summary>
 /// Device side of the noise contract (docs/engine.md): Philox4x32-10 with key (seed low, seed high) and
-/// counter (index/4, row, model, stream), then Box–Muller on lane pairs (0,1) and (2,3). Every function here
-/// is the same arithmetic as <see cref="Philox4x32"/> and <see cref="BoxMuller"/>, written without tuples so
-/// that ILGPU can compile it; the tests check the bits against the host implementation.
+/// counter (index/4, row, model, stream), then Box–Muller on lane pairs (0,1) and (2,3). Philox is the same
+/// arithmetic as <see cref="Philox4x32"/> (bit-exact); Box–Muller is the CPU engine's polynomial form
+/// (<see cref="Transform"/>), so CPU and GPU engines draw bit-identical noise. Written without tuples so that
+/// ILGPU can compile it.
 /// </summary>
 public static class NoiseKernels
 {
@@ -40,31 +68,78 @@ public static class NoiseKernels
     public static PhiloxBlock StreamBlock(ulong seed, uint stream, uint model, uint row, uint block) =>
         Philox(block, row, model, stream, (uint)seed, (uint)(seed >> 32));
 
-    /// <summary>Box–Muller radius from the first word of a lane pair; see <see cref="BoxMuller.Transform"/>.</summary>
-    public static float Radius(uint x0)
+    private const float Sqrth = 0.707106781186547524f;
+    private const float AngleScale = BoxMuller.TwoPi * (1.0f / 16777216.0f); // exact: TwoPi · 2⁻²⁴
+
+    /// <summary>
+    /// Box–Muller of one lane pair, the same operations in the same order as the CPU engine's
+    /// <c>CpuNoise.TransformScalar</c>: ln, sin and cos are Cephes polynomials built only from correctly rounded
+    /// operations (+, ×, FMA, √, int↔float), with the angle reduced exactly in integers (k = x1 &gt;&gt; 8,
+    /// q = round(k/2²²), θ = q·π/2 + 2π(k − q·2²²)/2²⁴). So the device noise is bit-identical to the CPU engine's
+    /// on any accelerator, instead of depending on PTX's sin/cos/lg2.approx, and within float rounding (a few 1e-7)
+    /// of the <see cref="BoxMuller"/> reference.
+    /// </summary>
+    public static void Transform<TFma>(uint xa, uint xb, out float z0, out float z1) where TFma : struct, IFusedMultiplyAdd
     {
-        float u1 = ((x0 >> 8) + 1) * BoxMuller.Inv24;
-        return MathF.Sqrt(-2.0f * MathF.Log(u1));
+        float u1 = (int)((xa >> 8) + 1) * BoxMuller.Inv24;
+        float radius = MathF.Sqrt(-2f * Log<TFma>(u1));
+        int k = (int)(xb >> 8);
+        int q = (k + (1 << 21)) >> 22;
+        float x = (k - (q << 22)) * AngleScale;
+        float z = x * x;
+        float sinx = default(TFma).Fma(default(TFma).Fma(default(TFma).Fma(-1.9515295891E-4f, z, 8.3321608736E-3f), z, -1.6666654611E-1f) * z, x, x);
+        float cosx = default(TFma).Fma(default(TFma).Fma(default(TFma).Fma(2.443315711809948E-5f, z, -1.388731625493765E-3f), z, 4.166664568298827E-2f) * z, z, default(TFma).Fma(-0.5f, z, 1f));
+        bool swap = (q & 1) != 0;
+        float c = swap ? sinx : cosx, s = swap ? cosx : sinx;
+        if (((q + 1) & 2) != 0) c = -c;
+        if ((q & 2) != 0) s = -s;
+        z0 = radius * c;
+        z1 = radius * s;
     }
 
-    /// <summary>Box–Muller angle 2π·u2 from the second word of a lane pair.</summary>
-    public static float Angle(uint x1) => BoxMuller.TwoPi * ((x1 >> 8) * BoxMuller.Inv24);
+    /// <summary>ln u for u ∈ [2⁻²⁴, 1], Cephes logf; the twin of the CPU engine's scalar log.</summary>
+    public static float Log<TFma>(float u) where TFma : struct, IFusedMultiplyAdd
+    {
+        int bits = (int)Interop.FloatAsInt(u);
+        int e = (bits >> 23) - 126;
+        float m = Interop.IntAsFloat((uint)((bits & 0x007FFFFF) | 0x3F000000)); // [0.5, 1)
+        bool small = m < Sqrth;
+        if (small) e -= 1;
+        float x = small ? (m + m) - 1f : m - 1f;
+        float z = x * x;
+        float p = 7.0376836292E-2f;
+        p = default(TFma).Fma(p, x, -1.1514610310E-1f);
+        p = default(TFma).Fma(p, x, 1.1676998740E-1f);
+        p = default(TFma).Fma(p, x, -1.2420140846E-1f);
+        p = default(TFma).Fma(p, x, 1.4249322787E-1f);
+        p = default(TFma).Fma(p, x, -1.6668057665E-1f);
+        p = default(TFma).Fma(p, x, 2.0000714765E-1f);
+        p = default(TFma).Fma(p, x, -2.4999993993E-1f);
+        p = default(TFma).Fma(p, x, 3.3333331174E-1f);
+        float y = p * x * z;
+        float fe = e;
+        y = default(TFma).Fma(fe, -2.12194440e-4f, y);
+        y = default(TFma).Fma(-0.5f, z, y);
+        float r = x + y;
+        return default(TFma).Fma(fe, 0.693359375f, r);
+    }
 
     /// <summary>
     /// Writes the four standard normals of one Philox block into <paramref name="output"/> at
-    /// <paramref name="offset"/>, skipping lanes at or beyond <paramref name="end"/> (ragged row tails).
-    /// <paramref name="scale"/> multiplies each z; <paramref name="addend"/>, when non-empty, is added lane by lane.
+    /// <paramref name="offset"/>, skipping lanes at or beyond <paramref name="end"/> (ragged row tails). When
+    /// <paramref name="addend"/> is non-empty each lane is addend + scale·z (one FMA); otherwise z itself.
     /// </summary>
-    public static void WriteGaussians(PhiloxBlock bits, ArrayView<float> output, long offset, long end,
-                                      ArrayView<float> addend, long addendOffset, float scale)
+    public static void WriteGaussians<TFma>(PhiloxBlock bits, ArrayView<float> output, long offset, long end,
+                                            ArrayView<float> addend, long addendOffset, float scale) where TFma : struct, IFusedMultiplyAdd
     {
-        float r01 = Radius(bits.X0), t01 = Angle(bits.X1);
-        float r23 = Radius(bits.X2), t23 = Angle(bits.X3);
+        Transform<TFma>(bits.X0, bits.X1, out float z0, out float z1);
+        Transform<TFma>(bits.X2, bits.X3, out float z2, out float z3);
         bool add = addend.Length > 0;
-        if (offset < end) output[offset] = (add ? addend[addendOffset] : 0f) + scale * (r01 * MathF.Cos(t01));
-        if (offset + 1 < end) output[offset + 1] = (add ? addend[addendOffset + 1] : 0f) + scale * (r01 * MathF.Sin(t01));
-        if (offset + 2 < end) output[offset + 2] = (add ? addend[addendOffset + 2] : 0f) + scale * (r23 * MathF.Cos(t23));
-        if (offset + 3 < end) output[offset + 3] = (add ? addend[addendOffset + 3] : 0f) + scale * (r23 * MathF.Sin(t23));
+        // x + σ·z as one FMA, as the CPU engine does (docs/engine.md allows FMA or multiply-then-add).
+        if (offset < end) output[offset] = add ? default(TFma).Fma(scale, z0, addend[addendOffset]) : z0;
+        if (offset + 1 < end) output[offset + 1] = add ? default(TFma).Fma(scale, z1, addend[addendOffset + 1]) : z1;
+        if (offset + 2 < end) output[offset + 2] = add ? default(TFma).Fma(scale, z2, addend[addendOffset + 2]) : z2;
+        if (offset + 3 < end) output[offset + 3] = add ? default(TFma).Fma(scale, z3, addend[addendOffset + 3]) : z3;
     }
 
     /// <summary>
@@ -85,12 +160,12 @@ public static class NoiseKernels
     /// Standard normals z(stream, model, row, i) for i &lt; <paramref name="width"/>: thread (block, row, model)
     /// fills elements 4·block … 4·block+3 of <paramref name="z"/> <c>(models, rows, width)</c>.
     /// </summary>
-    public static void GaussianRowsKernel(Index3D index, ArrayView<float> z, int width, int rows,
-                                          ulong seed, uint stream, uint modelBase)
+    public static void GaussianRowsKernel<TFma>(Index3D index, ArrayView<float> z, int width, int rows,
+                                                ulong seed, uint stream, uint modelBase) where TFma : struct, IFusedMultiplyAdd
     {
         PhiloxBlock b = StreamBlock(seed, stream, modelBase + (uint)index.Z, (uint)index.Y, (uint)index.X);
         long rowStart = (index.Z * (long)rows + index.Y) * width;
-        WriteGaussians(b, z, rowStart + 4L * index.X, rowStart + width, ArrayView<float>.Empty, 0, 1f);
+        WriteGaussians<TFma>(b, z, rowStart + 4L * index.X, rowStart + width, ArrayView<float>.Empty, 0, 1f);
     }
 
     /// <summary>
@@ -100,8 +175,9 @@ public static class NoiseKernels
     /// One thread per (model, row, block of 4 features), flattened so that every launch fills whole groups:
     /// e = (m·rows + r)·⌈D/4⌉ + block. <paramref name="x"/> is <c>(M, batchCapacity, D)</c>, <paramref name="perm"/> <c>(M, n)</c>.
     /// </summary>
-    public static void GatherNoisyTrainingRowsKernel(Index1D e, ArrayView<float> x, ArrayView<float> features,
+    public static void GatherNoisyTrainingRowsKernel<TFma>(Index1D e, ArrayView<float> x, ArrayView<float> features,
         ArrayView<int> perm, int batchStart, int n, int dimension, int batchCapacity, int rows, float sigma, ulong seed, uint modelBase)
+        where TFma : struct, IFusedMultiplyAdd
     {
         int blocksPerRow = (dimension + 3) / 4;
         int block = e % blocksPerRow, r = e / blocksPerRow % rows, m = e / blocksPerRow / rows;
@@ -109,7 +185,7 @@ public static class NoiseKernels
         if ((uint)j >= (uint)n) return; // a corrupt permutation must not read out of bounds
         PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.TrainingNoise, modelBase + (uint)m, (uint)j, (uint)block);
         long rowStart = (m * (long)batchCapacity + r) * dimension;
-        WriteGaussians(b, x, rowStart + 4L * block, rowStart + dimension, features, j * (long)dimension + 4L * block, sigma);
+        WriteGaussians<TFma>(b, x, rowStart + 4L * block, rowStart + dimension, features, j * (long)dimension + 4L * block, sigma);
     }
 
     /// <summary>
@@ -117,15 +193,16 @@ public static class NoiseKernels
     /// per (model, input). One thread per (model, row t, block of 4 features), flattened like
     /// <see cref="GatherNoisyTrainingRowsKernel"/>; <paramref name="x"/> is <c>(M, batchCapacity, D)</c>.
     /// </summary>
-    public static void NoisyTestRowsKernel(Index1D e, ArrayView<float> x, ArrayView<float> inputs,
+    public static void NoisyTestRowsKernel<TFma>(Index1D e, ArrayView<float> x, ArrayView<float> inputs,
         int inputStart, int dimension, int batchCapacity, int rows, float sigma, ulong seed, uint modelBase)
+        where TFma : struct, IFusedMultiplyAdd
     {
         int blocksPerRow = (dimension + 3) / 4;
         int block = e % blocksPerRow, t = e / blocksPerRow % rows, m = e / blocksPerRow / rows;
         int row = inputStart + t;
         PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.TestNoise, modelBase + (uint)m, (uint)row, (uint)block);
         long rowStart = (m * (long)batchCapacity + t) * dimension;
-        WriteGaussians(b, x, rowStart + 4L * block, rowStart + dimension, inputs, row * (long)dimension + 4L * block, sigma);
+        WriteGaussians<TFma>(b, x, rowStart + 4L * block, rowStart + dimension, inputs, row * (long)dimension + 4L * block, sigma);
     }
 
     /// <summary>
@@ -133,20 +210,19 @@ public static class NoiseKernels
     /// scale[p] = √(2 / in_l) for a weight of layer l and 0 for a bias (biases start at exactly 0).
     /// Thread (block, m) fills parameters 4·block … 4·block+3.
     /// </summary>
-    public static void HeInitKernel(Index2D index, ArrayView<float> parameters, ArrayView<float> scale,
-                                    int parameterCount, ulong seed, uint modelBase)
+    public static void HeInitKernel<TFma>(Index2D index, ArrayView<float> parameters, ArrayView<float> scale,
+                                          int parameterCount, ulong seed, uint modelBase) where TFma : struct, IFusedMultiplyAdd
     {
         int block = index.X, m = index.Y;
         PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.WeightInit, modelBase + (uint)m, 0u, (uint)block);
-        float r01 = Radius(b.X0), t01 = Angle(b.X1);
-        float r23 = Radius(b.X2), t23 = Angle(b.X3);
+        Transform<TFma>(b.X0, b.X1, out float z0, out float z1);
+        Transform<TFma>(b.X2, b.X3, out float z2, out float z3);
         long rowStart = m * (long)parameterCount;
         for (int lane = 0; lane < 4; lane++)
         {
             int p = 4 * block + lane;
             if (p >= parameterCount) break;
-            float r = lane < 2 ? r01 : r23, theta = lane < 2 ? t01 : t23;
-            float z = (lane & 1) == 0 ? r * MathF.Cos(theta) : r * MathF.Sin(theta);
+            float z = lane == 0 ? z0 : lane == 1 ? z1 : lane == 2 ? z2 : z3;
             float s = scale[p];
             parameters[rowStart + p] = s == 0f ? 0f : z * s;
         }

@@ -28,10 +28,16 @@ public sealed class KernelSet
     public KernelSet(Accelerator accelerator)
     {
         UniformBits = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<uint>, int, int, ulong, uint, uint>(NoiseKernels.UniformBitsKernel);
-        GaussianRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, int, int, ulong, uint, uint>(NoiseKernels.GaussianRowsKernel);
-        GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint>(NoiseKernels.GatherNoisyTrainingRowsKernel);
-        NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint>(NoiseKernels.NoisyTestRowsKernel);
-        HeInit = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint>(NoiseKernels.HeInitKernel);
+        // Noise kernels need an FMA: inline PTX on CUDA, .NET's elsewhere (see IFusedMultiplyAdd).
+        bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
+        GaussianRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, int, int, ulong, uint, uint>(
+            cuda ? NoiseKernels.GaussianRowsKernel<PtxFma> : NoiseKernels.GaussianRowsKernel<DotNetFma>);
+        GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint>(
+            cuda ? NoiseKernels.GatherNoisyTrainingRowsKernel<PtxFma> : NoiseKernels.GatherNoisyTrainingRowsKernel<DotNetFma>);
+        NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint>(
+            cuda ? NoiseKernels.NoisyTestRowsKernel<PtxFma> : NoiseKernels.NoisyTestRowsKernel<DotNetFma>);
+        HeInit = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint>(
+            cuda ? NoiseKernels.HeInitKernel<PtxFma> : NoiseKernels.HeInitKernel<DotNetFma>);
         Shuffle = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleKernel);
         Gemm = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmKernel);
         Gemm64x128 = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemm64x128Kernel);
@@ -65,14 +71,17 @@ public sealed class KernelSet
         }
     }
 
-    /// <summary>Every kernel method with whether it is explicitly grouped, for PTX compilation checks.</summary>
+    /// <summary>
+    /// Every kernel method as CUDA loads it (generic noise kernels with <see cref="PtxFma"/>) and whether it is
+    /// explicitly grouped, for PTX compilation checks.
+    /// </summary>
     public static IReadOnlyList<(System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> AllKernels { get; } =
     [
         (Of(NoiseKernels.UniformBitsKernel), false),
-        (Of(NoiseKernels.GaussianRowsKernel), false),
-        (Of(NoiseKernels.GatherNoisyTrainingRowsKernel), false),
-        (Of(NoiseKernels.NoisyTestRowsKernel), false),
-        (Of(NoiseKernels.HeInitKernel), false),
+        (Cuda(nameof(NoiseKernels.GaussianRowsKernel)), false),
+        (Cuda(nameof(NoiseKernels.GatherNoisyTrainingRowsKernel)), false),
+        (Cuda(nameof(NoiseKernels.NoisyTestRowsKernel)), false),
+        (Cuda(nameof(NoiseKernels.HeInitKernel)), false),
         (Of(NoiseKernels.ShuffleKernel), false),
         (Of(GemmKernels.BatchedGemmKernel), true),
         (Of(GemmKernels.BatchedGemm64x128Kernel), true),
@@ -85,4 +94,7 @@ public sealed class KernelSet
     ];
 
     private static System.Reflection.MethodInfo Of(Delegate d) => d.Method;
+
+    private static System.Reflection.MethodInfo Cuda(string genericNoiseKernel) =>
+        typeof(NoiseKernels).GetMethod(genericNoiseKernel)!.MakeGenericMethod(typeof(PtxFma));
 }

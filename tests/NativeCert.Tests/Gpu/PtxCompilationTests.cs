@@ -28,6 +28,17 @@ public sealed class PtxCompilationTests
         Assert.Contains(".version 8.3", ptx);
         Assert.Matches(@"\.target sm_[89]0", ptx);
         Assert.Contains(".visible .entry Kernel_" + name, ptx);
+        // Self-contained: no call to an external function the driver would fail to link (e.g. MathF.FusedMultiplyAdd,
+        // which ILGPU 1.5.3 does not lower; the noise kernels use inline fma.rn.f32 instead).
+        Assert.DoesNotContain(".extern", ptx);
+        Assert.DoesNotContain("call", ptx);
+        if (name is "GaussianRowsKernel" or "GatherNoisyTrainingRowsKernel" or "NoisyTestRowsKernel" or "HeInitKernel")
+        {
+            // The noise is the CPU engine's polynomial Box–Muller: correctly rounded fma/sqrt, no sin/cos/lg2.approx.
+            Assert.Contains("fma.rn.f32", ptx);
+            Assert.Contains("sqrt.rn.f32", ptx);
+            Assert.DoesNotContain(".approx", ptx);
+        }
         if (explicitlyGrouped)
         {
             Assert.Contains(".shared", ptx);

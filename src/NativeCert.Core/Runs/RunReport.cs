@@ -127,9 +127,8 @@ public sealed class RunReport
 
     /// <summary>Certificates of every input from the votes, by the run's method, σ and α.</summary>
     public static Certificate[] Certify(RunConfig config, VoteFile votes) =>
-        config.Method == "cohen"
-            ? Certifier.CertifyCohen(votes.Selection, votes.Estimation, config.Sigma, config.Alpha)
-            : Certifier.CertifySimuEM(votes.Estimation, config.Sigma, config.Alpha);
+        Certifier.Certify(config.Method == "cohen" ? CertificationMethod.Cohen : CertificationMethod.SimuEM,
+                          votes.Estimation, votes.Selection, config.Sigma, config.Alpha);
 
     private static AttackSummary SummarizeAttack(RunAttackFacts attack, VoteFile votes, int[] clean, int[] triggered,
         Certificate[] cleanCerts, int[] cleanLabels, Certificate[] trigCerts, int[] trigLabels)

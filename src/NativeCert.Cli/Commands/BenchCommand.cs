@@ -40,11 +40,14 @@ public static class BenchCommand
             var config = new EnsembleConfig(new MlpShape(train.Dimension, h, 10), TrainingDefaults.Options(epochs: e, batchSize: b),
                 parse.GetValue(sigma), Seed: 1);
             using IEnsembleBackend engine = Backends.Create(parse.GetValue(backend) ?? "cpu", t, parse.InvocationConfiguration.Error);
-            var result = EnsembleBenchmark.Measure(engine, config, train, m);
             int peakThreads = t > 0 ? t : Environment.ProcessorCount;
-            // A GPU is compared with its FP32 (non-tensor) peak from the device's SM count and clock; a CPU with its measured FMA peak.
+            // A GPU is compared with its FP32 (non-tensor) peak from the device's SM count and clock; a CPU with its
+            // FMA peak measured just before and just after the run: the higher is what the cores can deliver (other
+            // load on a shared machine lowers both the run and the peak).
             double gpuPeak = engine is NativeCert.Kernels.Engine.IlgpuEnsembleBackend gpu ? gpu.PeakFp32Gflops : 0;
-            double peak = gpuPeak > 0 ? gpuPeak : FmaPeak.MeasureGflops(peakThreads);
+            double peakBefore = gpuPeak > 0 ? gpuPeak : FmaPeak.MeasureGflops(peakThreads);
+            var result = EnsembleBenchmark.Measure(engine, config, train, m);
+            double peak = gpuPeak > 0 ? gpuPeak : Math.Max(peakBefore, FmaPeak.MeasureGflops(peakThreads));
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
             {
@@ -57,6 +60,7 @@ public static class BenchCommand
                     ["peak_gflops"] = Math.Round(peak, 2),
                     ["peak_kind"] = gpuPeak > 0 ? "gpu fp32 (SMs x lanes x 2 x clock)" : "measured cpu fma",
                     ["fraction_of_peak"] = Math.Round(result.Gflops / peak, 4),
+                    ["threads"] = peakThreads,
                     ["models"] = result.Models,
                     ["epochs"] = result.Epochs,
                     ["train_examples"] = result.TrainExamples,

@@ -38,7 +38,7 @@ public static class EnsembleCommands
             var config = model.Read(parse, split.Train.Dimension, split.Train.ClassCount);
             using var backend = new CpuEnsembleBackend(t);
             var err = parse.InvocationConfiguration.Error;
-            var progress = new Progress<EnsembleProgress>(p => { if (p.ModelsDone % Math.Max(1, p.ModelsTotal / 10) == 0) err.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
+            var progress = new ImmediateProgress<EnsembleProgress>(p => { if (p.ModelsDone % Math.Max(1, p.ModelsTotal / 10) == 0) err.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
             var ensemble = EnsembleFile.Train(backend, config, split.Train, m0, m0 + n, progress, ct);
             ensemble.Save(path);
             parse.InvocationConfiguration.Output.WriteLine($"saved {n} models ({config.Shape}, sigma {config.Sigma.ToString(CultureInfo.InvariantCulture)}) trained on {split.Describe()} to {path}");
@@ -79,6 +79,13 @@ public static class EnsembleCommands
             return Task.FromResult(ExitCodes.Success);
         });
         return cmd;
+    }
+
+    /// <summary>Reports on the calling worker thread, serialized (unlike Progress&lt;T&gt;, which posts to the thread pool and may report after the command has finished).</summary>
+    private sealed class ImmediateProgress<T>(Action<T> report) : IProgress<T>
+    {
+        private readonly Lock _lock = new();
+        public void Report(T value) { lock (_lock) report(value); }
     }
 
     /// <summary>Class with the most votes, the lowest index on ties.</summary>

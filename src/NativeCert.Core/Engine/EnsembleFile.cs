@@ -162,7 +162,9 @@ public sealed class EnsembleFile
             var widths = new int[layers];
             for (int i = 0; i < layers; i++) { widths[i] = r.ReadInt32(); if (widths[i] <= 0) throw Bad($"layer width {widths[i]}"); }
             var training = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle());
+            if (training.Epochs < 0 || training.BatchSize < 1) throw Bad($"invalid training options (epochs {training.Epochs}, batch {training.BatchSize})");
             float sigma = r.ReadSingle();
+            if (!(sigma >= 0) || !float.IsFinite(sigma)) throw Bad($"invalid sigma {sigma}");
             ulong seed = r.ReadUInt64();
             int modelStart = r.ReadInt32(), modelCount = r.ReadInt32(), p = r.ReadInt32();
             var config = new EnsembleConfig(new MlpShape(widths[0], widths[1..^1], widths[^1]), training, sigma, seed);

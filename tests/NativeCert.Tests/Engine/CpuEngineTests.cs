@@ -14,7 +14,7 @@ public class CpuEngineTests
     {
         // 101 rows, batch 16: a short last batch; 45-19-7 plus a 2-hidden-layer model.
         var train = EngineTestData.Blobs(101, 45, 7, 3);
-        foreach (var hidden in new[] { new[] { 19 }, new[] { 33, 17 } })
+        foreach (var hidden in new[] { new[] { 19 }, new[] { 33, 17 }, Array.Empty<int>() })
         {
             var config = EngineTestData.Config(45, hidden, 7, epochs: 1, batch: 16, sigma: 0.4f);
             var expected = ReferenceTrainer.Train(config, train, 5);

@@ -139,6 +139,27 @@ public class CpuKernelTests
     }
 
     [Fact]
+    public void VectorPhiloxWordsAreBitIdenticalToTheScalarGenerator()
+    {
+        foreach (var (block0, row, model, stream, k0, k1) in new[] { (0u, 0u, 0u, 0u, 0u, 0u), (48u, 7999u, 123u, 1u, 0xDEADBEEFu, 0x12345678u), (0xFFFFFFF0u, 0xFFFFFFFFu, 0xFFFFFFFFu, 3u, 0xFFFFFFFFu, 0xFFFFFFFFu) })
+        {
+            var words = new uint[64];
+            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+            {
+                CpuNoise.RawWords512(words, block0, row, model, stream, k0, k1);
+                for (uint i = 0; i < 16; i++)
+                    Assert.Equal(Philox4x32.Generate(block0 + i, row, model, stream, k0, k1), (words[4 * i], words[4 * i + 1], words[4 * i + 2], words[4 * i + 3]));
+            }
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                CpuNoise.RawWords256(words, block0, row, model, stream, k0, k1);
+                for (uint i = 0; i < 8; i++)
+                    Assert.Equal(Philox4x32.Generate(block0 + i, row, model, stream, k0, k1), (words[4 * i], words[4 * i + 1], words[4 * i + 2], words[4 * i + 3]));
+            }
+        }
+    }
+
+    [Fact]
     public void VectorNoiseCoversTheWholeRangeOfUniformWords()
     {
         // Every (x0, x1) corner the exact integer angle reduction and the log polynomial must handle.

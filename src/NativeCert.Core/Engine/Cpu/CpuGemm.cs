@@ -30,14 +30,21 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GemmScalar(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
+        // Row-broadcast order (i, k, j) so Bm is read along rows; each element is still one FMA chain in k order.
         for (int i = 0; i < M; i++)
-            for (int j = 0; j < N; j++)
+        {
+            float* ci = c + (nint)i * ldc;
+            float* ai = a + (nint)i * aRow;
+            for (int j = 0; j < N; j++) ci[j] = bias != null ? bias[j] : 0f;
+            for (int k = 0; k < K; k++)
             {
-                float sum = bias != null ? bias[j] : 0f;
-                float* ai = a + (nint)i * aRow;
-                for (int k = 0; k < K; k++) sum = MathF.FusedMultiplyAdd(ai[(nint)k * aK], bm[(nint)k * ldb + j], sum);
-                c[(nint)i * ldc + j] = relu && !(sum > 0f) ? 0f : sum;
+                float x = ai[(nint)k * aK];
+                float* bk = bm + (nint)k * ldb;
+                for (int j = 0; j < N; j++) ci[j] = MathF.FusedMultiplyAdd(x, bk[j], ci[j]);
             }
+            if (relu)
+                for (int j = 0; j < N; j++) ci[j] = ci[j] > 0f ? ci[j] : 0f;
+        }
     }
 
     // ---------------------------------------------------------------- AVX-512 (16 floats per vector)

@@ -154,13 +154,10 @@ public static unsafe class CpuNoise
     // leaves the four output vectors in memory order with no cross-lane shuffle.
     private static readonly Vector512<uint> LaneBlock512 = Vector512.Create(0u, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chunk512(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    /// <summary>Ten Philox4x32 rounds on 16 counters at once (one per lane), in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Philox512(ref Vector512<uint> c0, ref Vector512<uint> c1, ref Vector512<uint> c2, ref Vector512<uint> c3, uint k0, uint k1)
     {
-        var c0 = Vector512.Create(block0) + LaneBlock512;
-        var c1 = Vector512.Create(row);
-        var c2 = Vector512.Create(model);
-        var c3 = Vector512.Create(stream);
         var m0 = Vector512.Create(Philox4x32.M0);
         var m1 = Vector512.Create(Philox4x32.M1);
         var oddLanes = Vector512.Create(0xFFFFFFFF00000000UL).AsUInt32();
@@ -180,6 +177,25 @@ public static unsafe class CpuNoise
             c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
             k0 += Philox4x32.W0; k1 += Philox4x32.W1;
         }
+    }
+
+    /// <summary>Test hook: the raw Philox words of blocks [block0, block0+16) as the AVX-512 branch computes them, <c>(16, 4)</c>.</summary>
+    internal static void RawWords512(Span<uint> words, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var c0 = Vector512.Create(block0) + Vector512.Create(0u, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        var (c1, c2, c3) = (Vector512.Create(row), Vector512.Create(model), Vector512.Create(stream));
+        Philox512(ref c0, ref c1, ref c2, ref c3, k0, k1);
+        for (int i = 0; i < 16; i++) (words[4 * i], words[4 * i + 1], words[4 * i + 2], words[4 * i + 3]) = (c0[i], c1[i], c2[i], c3[i]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chunk512(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var c0 = Vector512.Create(block0) + LaneBlock512;
+        var c1 = Vector512.Create(row);
+        var c2 = Vector512.Create(model);
+        var c3 = Vector512.Create(stream);
+        Philox512(ref c0, ref c1, ref c2, ref c3, k0, k1);
         var (z0, z1) = Transform512(c0, c1);
         var (z2, z3) = Transform512(c2, c3);
         var t0 = Avx512F.UnpackLow(z0, z1);
@@ -245,13 +261,10 @@ public static unsafe class CpuNoise
 
     private static readonly Vector256<uint> LaneBlock256 = Vector256.Create(0u, 2, 4, 6, 1, 3, 5, 7);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chunk256(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    /// <summary>Ten Philox4x32 rounds on 8 counters at once, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Philox256(ref Vector256<uint> c0, ref Vector256<uint> c1, ref Vector256<uint> c2, ref Vector256<uint> c3, uint k0, uint k1)
     {
-        var c0 = Vector256.Create(block0) + LaneBlock256;
-        var c1 = Vector256.Create(row);
-        var c2 = Vector256.Create(model);
-        var c3 = Vector256.Create(stream);
         var m0 = Vector256.Create(Philox4x32.M0);
         var m1 = Vector256.Create(Philox4x32.M1);
         var oddLanes = Vector256.Create(0xFFFFFFFF00000000UL).AsUInt32();
@@ -270,6 +283,25 @@ public static unsafe class CpuNoise
             c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
             k0 += Philox4x32.W0; k1 += Philox4x32.W1;
         }
+    }
+
+    /// <summary>Test hook: the raw Philox words of blocks [block0, block0+8) as the AVX2 branch computes them, <c>(8, 4)</c>.</summary>
+    internal static void RawWords256(Span<uint> words, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var c0 = Vector256.Create(block0) + Vector256.Create(0u, 1, 2, 3, 4, 5, 6, 7);
+        var (c1, c2, c3) = (Vector256.Create(row), Vector256.Create(model), Vector256.Create(stream));
+        Philox256(ref c0, ref c1, ref c2, ref c3, k0, k1);
+        for (int i = 0; i < 8; i++) (words[4 * i], words[4 * i + 1], words[4 * i + 2], words[4 * i + 3]) = (c0[i], c1[i], c2[i], c3[i]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chunk256(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var c0 = Vector256.Create(block0) + LaneBlock256;
+        var c1 = Vector256.Create(row);
+        var c2 = Vector256.Create(model);
+        var c3 = Vector256.Create(stream);
+        Philox256(ref c0, ref c1, ref c2, ref c3, k0, k1);
         var (z0, z1) = Transform256(c0, c1);
         var (z2, z3) = Transform256(c2, c3);
         var t0 = Avx.UnpackLow(z0, z1);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using NativeCert.Data;
 using NativeCert.Engine.Reference;
 using NativeCert.Noise;
@@ -88,15 +89,22 @@ public sealed class CpuTrainer
     }
 
     /// <summary>Copies the batch's noisy rows contiguously into acts[0] so the GEMMs stream one buffer.</summary>
-    private void GatherBatch(Dataset train, int start, int B, int D)
+    private unsafe void GatherBatch(Dataset train, int start, int B, int D)
     {
         var x = _acts[0];
-        for (int b = 0; b < B; b++)
-        {
-            int j = _permutation[start + b];
-            Array.Copy(_noisyTrain, (long)j * D, x, (long)b * D, D);
-            _labels[b] = train.Labels[j];
-        }
+        const int Ahead = 2; // rows are random in a buffer far larger than L2: fetch a couple of rows ahead
+        fixed (float* noisy = _noisyTrain)
+            for (int b = 0; b < B; b++)
+            {
+                if (b + Ahead < B && Sse.IsSupported)
+                {
+                    byte* next = (byte*)(noisy + (long)_permutation[start + b + Ahead] * D);
+                    for (int offset = 0; offset < D * sizeof(float); offset += 64) Sse.Prefetch0(next + offset);
+                }
+                int j = _permutation[start + b];
+                Array.Copy(_noisyTrain, (long)j * D, x, (long)b * D, D);
+                _labels[b] = train.Labels[j];
+            }
     }
 
     /// <summary>One SGD step on the B rows in acts[0] / labels; returns the summed loss.</summary>

@@ -13,6 +13,17 @@ export-mnist DIR` (the script does this itself when --data is not given); random
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 
+# Give PyTorch its best CPU setup before OpenBLAS loads (it reads these once, at load time):
+# - torch runs its own OpenMP pool of --threads threads; an OpenBLAS pthread pool on top oversubscribes the cores
+#   and spin-waits (measured here: 3.5 instead of 30 model-epochs/s), so OpenBLAS gets one thread per caller;
+# - some machines set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds, which pins an older, slower
+#   kernel (Haswell: 221 instead of 334 GFLOP/s on the 128x784x128 GEMM); the benchmark drops both.
+# --keep-blas-env leaves the environment as it is.
+if "--keep-blas-env" not in sys.argv:
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    os.environ.pop("OPENBLAS_CORETYPE", None)
+    os.environ.pop("OPENBLAS_L2_SIZE", None)
+
 import numpy as np
 import torch
 
@@ -107,6 +118,7 @@ def main():
     ap.add_argument("--random", action="store_true", help="random data instead of MNIST")
     ap.add_argument("--quality", action="store_true", help="σ = 0, one model, 10 epochs: print test accuracy")
     ap.add_argument("--seeds", type=int, default=3, help="--quality: independent runs")
+    ap.add_argument("--keep-blas-env", action="store_true", help="do not set OPENBLAS_NUM_THREADS=1 nor drop OPENBLAS_CORETYPE/L2_SIZE")
     ap.add_argument("--nativecert", default=None, help="command prefix for nativecert (default: dotnet run the CLI project)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

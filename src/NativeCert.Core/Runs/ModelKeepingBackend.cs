@@ -1,6 +1,7 @@
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
+using NativeCert.IO;
 
 namespace NativeCert.Runs;
 

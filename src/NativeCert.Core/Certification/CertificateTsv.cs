@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using NativeCert.IO;
 
 namespace NativeCert.Certification;
 
@@ -9,7 +10,7 @@ namespace NativeCert.Certification;
 /// label is −1 when unknown (then correct is −1), prediction −1 means abstain, correct is 1/0, numbers use
 /// round-trip ("R") formatting, radius is the certified ℓ2 radius in input units, and max_poison (present when a
 /// trigger norm is given) is <see cref="PoisoningUnits.LargestCertifiedPoisonCount"/> (−1: none covered).
-/// Files are written atomically (temporary file, flush to disk, rename).
+/// Files are written atomically and streamed (<see cref="AtomicFile.WriteText"/>).
 /// </summary>
 public static class CertificateTsv
 {
@@ -24,7 +25,7 @@ public static class CertificateTsv
             throw new ArgumentException($"{certificates.Length} certificates but {labels.Length} labels");
         Certificate[] rows = certificates.ToArray();
         int[] rowLabels = labels.ToArray();
-        AtomicFile.Write(path, writer => WriteTo(writer, rows, rowLabels, triggerNorm, withTestTrigger));
+        AtomicFile.WriteText(path, writer => WriteTo(writer, rows, rowLabels, triggerNorm, withTestTrigger));
     }
 
     /// <summary>Writes the table (header included) to a text writer.</summary>
@@ -82,38 +83,5 @@ public static class CertificateTsv
             catch (FormatException) { throw new UserInputException($"{path}:{lineNumber}: malformed number"); }
         }
         return (certificates.ToArray(), labels.ToArray());
-    }
-}
-
-/// <summary>Writes a whole file so that readers see either the old file or the complete new one.</summary>
-internal static class AtomicFile
-{
-    /// <summary>Streams <paramref name="write"/> into a temporary file beside <paramref name="path"/>, flushes it to
-    /// disk and renames it over <paramref name="path"/>; on any failure the temporary file is removed.</summary>
-    public static void Write(string path, Action<TextWriter> write)
-    {
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full) ?? ".";
-        if (!Directory.Exists(dir)) throw new UserInputException($"{path}: directory '{dir}' does not exist");
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                using (var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true)) write(writer);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw new UserInputException($"{path}: cannot write: {e.Message}", e);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using NativeCert.IO;
 
 namespace NativeCert.Data;
 
@@ -23,7 +24,7 @@ public static class DataFiles
             if (bytes.Length < 18) throw new InvalidDataException("shorter than a gzip header and trailer");
             uint crc = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 8));
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4));
-            if (size != (uint)data.Length || crc != Crc32(data))
+            if (size != (uint)data.Length || crc != Crc32.Compute(data))
                 throw new UserInputException($"{path}: corrupt or truncated gzip file (CRC-32 or size does not match the trailer)");
             return data;
         }
@@ -31,28 +32,6 @@ public static class DataFiles
         {
             throw new UserInputException($"{path}: not a valid gzip file ({e.Message.TrimEnd('.')})", e);
         }
-    }
-
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
-    private static uint[] BuildCrcTable()
-    {
-        var table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            table[n] = c;
-        }
-        return table;
-    }
-
-    /// <summary>CRC-32 (IEEE 802.3, reflected, as in gzip's trailer).</summary>
-    public static uint Crc32(ReadOnlySpan<byte> data)
-    {
-        uint c = 0xFFFFFFFFu;
-        foreach (byte b in data) c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
     }
 
     /// <summary>The whole file; a missing or unreadable file is a user error naming it.</summary>
@@ -66,33 +45,10 @@ public static class DataFiles
     }
 
     /// <summary>
-    /// Writes a file atomically: the bytes go to a temporary file in the same directory, are flushed to disk,
-    /// then renamed over <paramref name="path"/>, so a reader never sees a half-written file.
+    /// Writes a file atomically (gzipped when <paramref name="gzip"/>): see <see cref="AtomicFile"/>: temporary file
+    /// in the same directory, fsync, rename, directory fsync; a reader never sees a half-written file, and a failure
+    /// is a one-line <see cref="UserInputException"/> naming the file.
     /// </summary>
-    public static void WriteAtomic(string path, ReadOnlySpan<byte> bytes, bool gzip = false)
-    {
-        string full = Path.GetFullPath(path);
-        string temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                if (gzip)
-                {
-                    using var z = new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true);
-                    z.Write(bytes);
-                }
-                else
-                {
-                    file.Write(bytes);
-                }
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    public static void WriteAtomic(string path, ReadOnlySpan<byte> bytes, bool gzip = false) =>
+        AtomicFile.WriteAllBytes(path, bytes, gzip);
 }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using NativeCert.Data;
 using NativeCert.Engine.Cpu;
+using NativeCert.IO;
 
 namespace NativeCert.Engine;
 
@@ -95,48 +96,35 @@ public sealed class EnsembleFile
         static string Bits(float f) => BitConverter.SingleToUInt32Bits(f).ToString("x8", CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Writes the file atomically (temp file, flush to disk, rename).</summary>
+    /// <summary>Writes the file atomically (<see cref="AtomicFile"/>: temp file, fsync, rename, directory fsync);
+    /// a failure is a one-line <see cref="UserInputException"/> naming the file.</summary>
     public void Save(string path)
     {
-        string full = Path.GetFullPath(path);
-        string? dir = Path.GetDirectoryName(full);
-        if (dir != null && !Directory.Exists(dir)) throw new UserInputException($"{path}: directory does not exist");
-        string temp = full + $".tmp{Environment.ProcessId}";
-        try
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                var header = new MemoryStream();
-                var w = new BinaryWriter(header);
-                w.Write(Magic);
-                w.Write(CurrentVersion);
-                w.Write(ConfigHash(Config));
-                var widths = Layout.Widths;
-                w.Write(widths.Length);
-                foreach (int x in widths) w.Write(x);
-                var t = Config.Training;
-                w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay);
-                w.Write(Config.Sigma); w.Write(Config.Seed);
-                w.Write(ModelStart); w.Write(ModelCount); w.Write(Layout.Count);
-                w.Flush();
-                ulong hash = Fnv1a(Fnv1aOffset, header.GetBuffer().AsSpan(0, (int)header.Length));
-                stream.Write(header.GetBuffer(), 0, (int)header.Length);
-                var body = MemoryMarshal.AsBytes(Parameters.AsSpan());
-                if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
-                hash = Fnv1a(hash, body);
-                stream.Write(body);
-                Span<byte> tail = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(tail, hash);
-                stream.Write(tail);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+            var header = new MemoryStream();
+            var w = new BinaryWriter(header);
+            w.Write(Magic);
+            w.Write(CurrentVersion);
+            w.Write(ConfigHash(Config));
+            var widths = Layout.Widths;
+            w.Write(widths.Length);
+            foreach (int x in widths) w.Write(x);
+            var t = Config.Training;
+            w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay);
+            w.Write(Config.Sigma); w.Write(Config.Seed);
+            w.Write(ModelStart); w.Write(ModelCount); w.Write(Layout.Count);
+            w.Flush();
+            ulong hash = Fnv1a(Fnv1aOffset, header.GetBuffer().AsSpan(0, (int)header.Length));
+            stream.Write(header.GetBuffer(), 0, (int)header.Length);
+            var body = MemoryMarshal.AsBytes(Parameters.AsSpan());
+            hash = Fnv1a(hash, body);
+            stream.Write(body);
+            Span<byte> tail = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(tail, hash);
+            stream.Write(tail);
+        });
     }
 
     /// <summary>Reads a file written by <see cref="Save"/>; any problem is a <see cref="UserInputException"/> naming the file.</summary>

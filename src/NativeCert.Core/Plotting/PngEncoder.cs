@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using NativeCert.Runs;
+using NativeCert.IO;
 
 namespace NativeCert.Plotting;
 

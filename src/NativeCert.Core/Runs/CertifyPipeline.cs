@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using NativeCert.Data;
 using NativeCert.Engine;
+using NativeCert.IO;
 
 namespace NativeCert.Runs;
 

@@ -1,6 +1,7 @@
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
+using NativeCert.IO;
 
 namespace NativeCert.Runs;
 
@@ -31,9 +32,9 @@ public sealed class ModelKeepingBackend(CpuEnsembleBackend inner, string modelsD
         {
             new EnsembleFile(config, modelStart, modelEnd - modelStart, parameters).Save(path);
         }
-        catch (IOException e)
+        catch (UserInputException e)
         {
-            throw new UserInputException($"--keep-models: cannot write {path}: {e.Message.ReplaceLineEndings(" ")}", e);
+            throw new UserInputException($"--keep-models: {e.Message}", e); // already one line naming the file
         }
         votes.Add(chunkVotes);
     }

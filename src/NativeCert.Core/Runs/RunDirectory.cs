@@ -1,4 +1,5 @@
 using System.Globalization;
+using NativeCert.IO;
 
 namespace NativeCert.Runs;
 

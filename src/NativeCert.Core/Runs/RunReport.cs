@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using NativeCert.Certification;
 using NativeCert.Engine;
+using NativeCert.IO;
 using NativeCert.Plotting;
 
 namespace NativeCert.Runs;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using NativeCert.Engine;
+using NativeCert.IO;
 
 namespace NativeCert.Runs;
 

@@ -112,4 +112,28 @@ public class CpuEngineTests
         }
         finally { File.Delete(path); }
     }
+
+    [Fact]
+    public void EnsembleFileSaveIsAtomicAndItsFailureIsAOneLineUserError()
+    {
+        var config = EngineTestData.Config(4, [3], 2, epochs: 1, batch: 8, sigma: 0.5f);
+        var layout = new ParameterLayout(config.Shape);
+        var parameters = Enumerable.Range(0, 2 * layout.Count).Select(i => i * 0.25f).ToArray();
+        var ensemble = new EnsembleFile(config, 3, 2, parameters);
+        string dir = Directory.CreateTempSubdirectory("nativecert-ensemble-").FullName;
+        try
+        {
+            string path = Path.Combine(dir, "models-3-5.bin");
+            ensemble.Save(path);
+            ensemble.Save(path); // replaces
+            Assert.Equal(parameters, EnsembleFile.Load(path).Parameters);
+            Assert.Single(Directory.GetFiles(dir)); // no temporary left behind
+
+            string missing = Path.Combine(dir, "no-such-dir", "m.bin");
+            var e = Assert.Throws<UserInputException>(() => ensemble.Save(missing));
+            Assert.Contains("m.bin", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

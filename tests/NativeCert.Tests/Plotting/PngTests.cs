@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using NativeCert.IO;
 using NativeCert.Plotting;
-using NativeCert.Runs;
 
 namespace NativeCert.Tests.Plotting;
 

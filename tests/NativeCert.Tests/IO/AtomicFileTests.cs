@@ -1,6 +1,7 @@
-using NativeCert.Runs;
+using System.IO.Compression;
+using NativeCert.IO;
 
-namespace NativeCert.Tests.Runs;
+namespace NativeCert.Tests.IO;
 
 public sealed class AtomicFileTests : IDisposable
 {
@@ -47,36 +48,36 @@ public sealed class AtomicFileTests : IDisposable
     }
 
     [Fact]
-    public void Crc32MatchesTheCheckValue() =>
-        Assert.Equal(0xCBF43926u, Crc32.Compute("123456789"u8));
-}
-
-public sealed class RunDirectoryTests : IDisposable
-{
-    private readonly string _dir = Directory.CreateTempSubdirectory("nativecert-rundir-").FullName;
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    [Fact]
-    public void ASecondProcessCannotTakeTheRunLock()
+    public void WriteTextStreamsUtf8WithoutAByteOrderMark()
     {
-        var run = new RunDirectory(_dir);
-        using (run.Lock("--out"))
-        {
-            var e = Assert.Throws<UserInputException>(() => run.Lock("--out"));
-            Assert.Contains("in use", e.Message);
-        }
-        run.Lock("--out").Dispose(); // released
+        string path = Path.Combine(_dir, "certificates.tsv");
+        AtomicFile.WriteText(path, w => { w.Write("idx\tσ\n"); w.Write(0); });
+        Assert.Equal("idx\tσ\n0"u8.ToArray(), File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_dir));
     }
 
     [Fact]
-    public void SummaryMarksCompletionAndIsRemovedFirst()
+    public void GzipWriteRoundTripsThroughAStandardDecoder()
     {
-        var run = new RunDirectory(_dir);
-        Assert.False(run.IsComplete);
-        File.WriteAllText(run.SummaryPath, "{}");
-        Assert.True(run.IsComplete);
-        run.MarkIncomplete();
-        Assert.False(run.IsComplete);
-        Assert.StartsWith(Path.Combine("runs", "2026"), RunDirectory.DefaultPath(new DateTime(2026, 11, 25, 10, 19, 0, DateTimeKind.Utc)));
+        string path = Path.Combine(_dir, "labels.gz");
+        byte[] data = Enumerable.Range(0, 5000).Select(i => (byte)(i % 10)).ToArray();
+        AtomicFile.WriteAllBytes(path, data, gzip: true);
+        using var z = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
+        var back = new MemoryStream();
+        z.CopyTo(back);
+        Assert.Equal(data, back.ToArray());
+        AtomicFile.WriteAllBytes(path, data, gzip: false);
+        Assert.Equal(data, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void MissingDirectoryIsAOneLineUserErrorAndCreatesNothing()
+    {
+        string missing = Path.Combine(_dir, "no-such-dir");
+        var e = Assert.Throws<UserInputException>(() => AtomicFile.WriteAllBytes(Path.Combine(missing, "model.bin"), [1, 2, 3]));
+        Assert.Contains("model.bin", e.Message);
+        Assert.Contains("does not exist", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.False(Directory.Exists(missing));
     }
 }

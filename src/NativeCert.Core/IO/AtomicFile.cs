@@ -1,7 +1,8 @@
+using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace NativeCert.Runs;
+namespace NativeCert.IO;
 
 /// <summary>
 /// Writes a file so that readers see either the old file or the complete new one, never a part:
@@ -16,14 +17,28 @@ public static class AtomicFile
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentNullException.ThrowIfNull(write);
+        Write(path, write, static (stream, w) => w(stream));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="path"/> with the bytes <paramref name="write"/> puts into the stream, given
+    /// <paramref name="state"/>; the state may be a span, so callers need not copy their bytes into a closure.
+    /// </summary>
+    public static void Write<TState>(string path, TState state, Action<Stream, TState> write)
+        where TState : allows ref struct
+    {
+        ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? throw new UserInputException($"{path}: not a file path");
+        // Checked here so the message names the directory, not the temporary file the open would fail on.
+        if (!Directory.Exists(dir))
+            throw new UserInputException($"cannot write {path}: {dir} {(File.Exists(dir) ? "is a file, not a directory" : "does not exist")}");
         string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                write(stream);
+                write(stream, state);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
@@ -41,15 +56,37 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Writes the text <paramref name="write"/> puts into the writer, as UTF-8 without a byte-order mark.</summary>
+    public static void WriteText(string path, Action<TextWriter> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Write(path, write, static (stream, w) =>
+        {
+            using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+            w(writer);
+        });
+    }
+
     /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark.</summary>
     public static void WriteAllText(string path, string text) =>
-        Write(path, s => s.Write(new UTF8Encoding(false).GetBytes(text)));
+        Write(path, text, static (stream, t) => stream.Write(new UTF8Encoding(false).GetBytes(t)));
 
     /// <summary>Writes <paramref name="bytes"/> as the whole file.</summary>
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes) =>
+        Write(path, bytes, static (stream, b) => stream.Write(b));
+
+    /// <summary>
+    /// Writes <paramref name="bytes"/> as the whole file, gzip-compressed (a single member, as gzip writes) when
+    /// <paramref name="gzip"/>.
+    /// </summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes, bool gzip)
     {
-        byte[] copy = bytes.ToArray();
-        Write(path, s => s.Write(copy));
+        if (!gzip) { WriteAllBytes(path, bytes); return; }
+        Write(path, bytes, static (stream, b) =>
+        {
+            using var z = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+            z.Write(b);
+        });
     }
 
     /// <summary>

@@ -1,4 +1,4 @@
-namespace NativeCert.Runs;
+namespace NativeCert.IO;
 
 /// <summary>
 /// CRC-32 as used by PNG and zlib (ISO-HDLC: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).

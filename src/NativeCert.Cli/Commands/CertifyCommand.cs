@@ -37,6 +37,7 @@ public static class CertifyCommand
         model.AddTo(cmd);
         var models = new Option<int>("--models") { Description = "Models N that estimate the vote probabilities", DefaultValueFactory = _ => Defaults.Models };
         var alpha = new Option<double>("--alpha") { Description = "Failure probability of each certificate (one-sided)", DefaultValueFactory = _ => Defaults.Alpha };
+        var simultaneous = new Option<bool>("--simultaneous") { Description = "Make --alpha bound the failure of all T certificates jointly (alpha / T per input); clean and triggered inputs are two guarantees, each over its own rows" };
         var method = new Option<string>("--method") { Description = "simuem (all N models bound every class) or cohen (n0 extra models select the class, N bound it)", DefaultValueFactory = _ => "simuem" };
         method.AcceptOnlyFromAmong("simuem", "cohen");
         var n0 = new Option<int>("--n0") { Description = "Selection models for --method cohen", DefaultValueFactory = _ => Defaults.N0 };
@@ -49,7 +50,7 @@ public static class CertifyCommand
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
         var modelsRange = new Option<string?>(ShardMerge.RangeOption) { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
-        foreach (Option o in new Option[] { models, alpha, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
+        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
             cmd.Options.Add(o);
 
         cmd.SetAction(given =>
@@ -134,6 +135,8 @@ public static class CertifyCommand
             Record(keepModels, parse.GetValue(keepModels), false);
             Record(modelsRange, shard?.ToString(), false);
             Record(alpha, alphaValue, false);
+            // Like --alpha: changes only how the votes become certificates, so not hashed, but stored and held fixed on resume.
+            Record(simultaneous, parse.GetValue(simultaneous), false);
             Record(triggerNorms, norms, false);
             Record(radii, radiiValues, false);
             Record(backend, parse.GetValue(backend), false);
@@ -153,6 +156,7 @@ public static class CertifyCommand
                 SelectionModels = selection,
                 Method = cohen ? "cohen" : "simuem",
                 Alpha = alphaValue,
+                Simultaneous = parse.GetValue(simultaneous),
                 Seed = ensemble.Seed,
                 TriggerNorms = norms,
                 Radii = radiiValues,

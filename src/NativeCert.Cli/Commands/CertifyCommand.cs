@@ -136,7 +136,10 @@ public static class CertifyCommand
             Record(modelsRange, shard?.ToString(), false);
             Record(alpha, alphaValue, false);
             // Like --alpha: changes only how the votes become certificates, so not hashed, but stored and held fixed on resume.
-            Record(simultaneous, parse.GetValue(simultaneous), false);
+            // A run from before the option has no entry and was per-input: resuming it per-input must not count as a change.
+            bool simultaneousValue = parse.GetValue(simultaneous);
+            if (simultaneousValue || !(resuming && StoredRunLacks(outPath, simultaneous.Name)))
+                Record(simultaneous, simultaneousValue, false);
             Record(triggerNorms, norms, false);
             Record(radii, radiiValues, false);
             Record(backend, parse.GetValue(backend), false);
@@ -156,7 +159,7 @@ public static class CertifyCommand
                 SelectionModels = selection,
                 Method = cohen ? "cohen" : "simuem",
                 Alpha = alphaValue,
-                Simultaneous = parse.GetValue(simultaneous),
+                Simultaneous = simultaneousValue,
                 Seed = ensemble.Seed,
                 TriggerNorms = norms,
                 Radii = radiiValues,
@@ -232,6 +235,13 @@ public static class CertifyCommand
         if (merged.Errors.Count > 0)
             throw new UserInputException($"--resume: options stored in {configPath} do not parse: {merged.Errors[0].Message}");
         return merged;
+    }
+
+    /// <summary>Whether the run in <paramref name="dir"/> has a config.json whose options lack <paramref name="option"/> (a run from an older version).</summary>
+    private static bool StoredRunLacks(string dir, string option)
+    {
+        string configPath = new RunDirectory(dir).ConfigPath;
+        return File.Exists(configPath) && !RunConfig.Read(configPath).Options.ContainsKey(option);
     }
 
     private static float Positive(float v, string option) =>

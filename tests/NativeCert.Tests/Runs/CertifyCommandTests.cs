@@ -183,6 +183,18 @@ public sealed class CertifyCommandTests : IDisposable
         var (refused, _, refusal) = Cli("certify", "--out", perInput, "--resume", "--simultaneous");
         Assert.Equal(2, refused);
         Assert.Contains("--simultaneous false (run) vs true (now)", refusal);
+
+        // A run from before --simultaneous (no entry in config.json) resumes per-input, but not simultaneous.
+        var stored = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(perRun.ConfigPath))!;
+        stored["options"]!.AsObject().Remove("--simultaneous");
+        File.WriteAllText(perRun.ConfigPath, stored.ToJsonString());
+        (refused, _, refusal) = Cli("certify", "--out", perInput, "--resume", "--simultaneous");
+        Assert.Equal(2, refused);
+        Assert.Contains("--simultaneous (unset) (run) vs true (now)", refusal);
+        (code, output, err) = Cli("certify", "--out", perInput, "--resume");
+        Assert.True(code == 0, err);
+        Assert.Contains("for each input", output);
+        Assert.False(RunConfig.Read(perRun.ConfigPath).Simultaneous);
     }
 
     /// <summary>The radius column of a certificates TSV.</summary>

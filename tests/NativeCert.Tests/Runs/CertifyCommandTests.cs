@@ -364,6 +364,28 @@ public sealed class ShardTests : IDisposable
     }
 
     [Fact]
+    public void MergeKeepsSimultaneousAndRefusesShardsThatDisagree()
+    {
+        string full = Path.Combine(_dir, "full"), a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b"), perInput = Path.Combine(_dir, "p");
+        string merged = Path.Combine(_dir, "merged");
+        Assert.Equal(0, Cli(["certify", .. Config, "--simultaneous", "--out", full]).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--simultaneous", "--out", a, "--models-range", "0:6"]).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--simultaneous", "--out", b, "--models-range", "6:13"]).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--out", perInput, "--models-range", "6:13"]).Code);
+
+        var (code, _, err) = Cli("merge", "--out", Path.Combine(_dir, "mixed"), a, perInput);
+        Assert.Equal(2, code);
+        Assert.Contains("--simultaneous true (run) vs false (now)", err);
+
+        (code, var output, err) = Cli("merge", "--out", merged, a, b);
+        Assert.True(code == 0, err);
+        Assert.Contains("simultaneous (alpha/T = ", output);
+        Assert.True(RunConfig.Read(new RunDirectory(merged).ConfigPath).Simultaneous);
+        foreach (string f in new[] { "votes.bin", "certificates.tsv", RunReport.TriggeredCertificatesFile, "summary.json", "summary.txt" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(full, f)), File.ReadAllBytes(Path.Combine(merged, f)));
+    }
+
+    [Fact]
     public void BadRangesAndMismatchedShardsAreUserErrors()
     {
         Assert.Contains("--models-range", Cli(["certify", .. Config, "--out", Path.Combine(_dir, "x"), "--models-range", "5:3"]).Err);

@@ -37,6 +37,7 @@ public static class CertifyCommand
         model.AddTo(cmd);
         var models = new Option<int>("--models") { Description = "Models N that estimate the vote probabilities", DefaultValueFactory = _ => Defaults.Models };
         var alpha = new Option<double>("--alpha") { Description = "Failure probability of each certificate (one-sided)", DefaultValueFactory = _ => Defaults.Alpha };
+        var simultaneous = new Option<bool>("--simultaneous") { Description = "Make --alpha bound the failure of all T certificates jointly (alpha / T per input); clean and triggered inputs are two guarantees, each over its own rows" };
         var method = new Option<string>("--method") { Description = "simuem (all N models bound every class) or cohen (n0 extra models select the class, N bound it)", DefaultValueFactory = _ => "simuem" };
         method.AcceptOnlyFromAmong("simuem", "cohen");
         var n0 = new Option<int>("--n0") { Description = "Selection models for --method cohen", DefaultValueFactory = _ => Defaults.N0 };
@@ -49,7 +50,7 @@ public static class CertifyCommand
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
         var modelsRange = new Option<string?>(ShardMerge.RangeOption) { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
-        foreach (Option o in new Option[] { models, alpha, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
+        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
             cmd.Options.Add(o);
 
         cmd.SetAction(given =>
@@ -134,6 +135,11 @@ public static class CertifyCommand
             Record(keepModels, parse.GetValue(keepModels), false);
             Record(modelsRange, shard?.ToString(), false);
             Record(alpha, alphaValue, false);
+            // Like --alpha: changes only how the votes become certificates, so not hashed, but stored and held fixed on resume.
+            // A run from before the option has no entry and was per-input: resuming it per-input must not count as a change.
+            bool simultaneousValue = parse.GetValue(simultaneous);
+            if (simultaneousValue || !(resuming && StoredRunLacks(outPath, simultaneous.Name)))
+                Record(simultaneous, simultaneousValue, false);
             Record(triggerNorms, norms, false);
             Record(radii, radiiValues, false);
             Record(backend, parse.GetValue(backend), false);
@@ -153,6 +159,7 @@ public static class CertifyCommand
                 SelectionModels = selection,
                 Method = cohen ? "cohen" : "simuem",
                 Alpha = alphaValue,
+                Simultaneous = simultaneousValue,
                 Seed = ensemble.Seed,
                 TriggerNorms = norms,
                 Radii = radiiValues,
@@ -228,6 +235,13 @@ public static class CertifyCommand
         if (merged.Errors.Count > 0)
             throw new UserInputException($"--resume: options stored in {configPath} do not parse: {merged.Errors[0].Message}");
         return merged;
+    }
+
+    /// <summary>Whether the run in <paramref name="dir"/> has a config.json whose options lack <paramref name="option"/> (a run from an older version).</summary>
+    private static bool StoredRunLacks(string dir, string option)
+    {
+        string configPath = new RunDirectory(dir).ConfigPath;
+        return File.Exists(configPath) && !RunConfig.Read(configPath).Options.ContainsKey(option);
     }
 
     private static float Positive(float v, string option) =>

@@ -152,6 +152,7 @@ public static class CertifyPipeline
             SelectionModels = before.SelectionModels,
             Method = before.Method,
             Alpha = before.Alpha,
+            Simultaneous = before.Simultaneous,
             Seed = before.Seed,
             TriggerNorms = before.TriggerNorms,
             Radii = before.Radii,

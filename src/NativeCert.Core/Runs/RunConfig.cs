@@ -53,6 +53,12 @@ public sealed class RunConfig
     public string Method { get; init; } = "simuem";
     /// <summary>Failure probability of the certificates (all inputs jointly for simuem's per-input bounds: see the certifier).</summary>
     public double Alpha { get; init; }
+    /// <summary>
+    /// Whether <see cref="Alpha"/> bounds the failure of all certificates jointly (each input certified at α/T) rather
+    /// than of each one. Clean and triggered inputs are two separate guarantees, each joint over its own T rows.
+    /// Not a vote option: it changes only how the stored votes are turned into certificates.
+    /// </summary>
+    public bool Simultaneous { get; init; }
     public ulong Seed { get; init; }
     /// <summary>Trigger ℓ2 norms (input units) for the certified-accuracy-vs-poison plot.</summary>
     public double[] TriggerNorms { get; init; } = [];

@@ -39,8 +39,14 @@ public sealed record AttackSummary(
     long MedianLargestCertifiedPoisonCount, string Coverage);
 
 /// <summary>summary.json: the headline numbers of a run, all derived from config.json and votes.bin.</summary>
+/// <remarks>
+/// Simultaneous: whether Alpha bounds all certificates of a set jointly (clean and triggered inputs are separate sets).
+/// AlphaPerInput: α each clean input was certified at (α, or α/T over the T clean inputs when simultaneous);
+/// AlphaPerTriggeredInput: the same for the triggered inputs over their own T.
+/// </remarks>
 public sealed record RunSummary(
-    bool Complete, string ConfigHash, string Dataset, string Method, double Sigma, double Alpha, int Models, int SelectionModels,
+    bool Complete, string ConfigHash, string Dataset, string Method, double Sigma, double Alpha, bool Simultaneous,
+    double AlphaPerInput, double AlphaPerTriggeredInput, int Models, int SelectionModels,
     int ModelsDone, int TestInputs, double CleanAccuracy, double AbstainRate, double MedianRadiusCorrect,
     RadiusAccuracy[] CertifiedAccuracy, PoisonCurve[] PoisonCurves, AttackSummary? Attack, string Guarantee);
 
@@ -101,6 +107,9 @@ public sealed class RunReport
             Method: config.Method,
             Sigma: config.Sigma,
             Alpha: config.Alpha,
+            Simultaneous: config.Simultaneous,
+            AlphaPerInput: Certifier.InputAlpha(config.Alpha, clean.Length, config.Simultaneous),
+            AlphaPerTriggeredInput: Certifier.InputAlpha(config.Alpha, triggered.Length, config.Simultaneous),
             Models: config.Models,
             SelectionModels: config.SelectionModels,
             ModelsDone: votes.ModelsDone,
@@ -111,7 +120,7 @@ public sealed class RunReport
             CertifiedAccuracy: radii.Select(r => new RadiusAccuracy(r, CertifiedAccuracy.AtRadius(cleanCerts, cleanLabels, r))).ToArray(),
             PoisonCurves: PoisonTable(cleanCerts, cleanLabels, PlotNorms(config)),
             Attack: attack is null ? null : SummarizeAttack(attack, votes, clean, triggered, cleanCerts, cleanLabels, trigCerts, trigLabels),
-            Guarantee: Guarantee(config));
+            Guarantee: Guarantee(config, clean.Length, triggered.Length));
 
         votes.WriteTsv(dir.VotesTsvPath);
         CertificateTsv.Write(dir.CertificatesPath, cleanCerts, cleanLabels, tableNorm);
@@ -126,10 +135,35 @@ public sealed class RunReport
         return new RunReport(summary, text);
     }
 
-    /// <summary>Certificates of every input from the votes, by the run's method, σ and α.</summary>
-    public static Certificate[] Certify(RunConfig config, VoteFile votes) =>
-        Certifier.Certify(config.Method == "cohen" ? CertificationMethod.Cohen : CertificationMethod.SimuEM,
-                          votes.Estimation, votes.Selection, config.Sigma, config.Alpha);
+    /// <summary>
+    /// Certificates of every input from the votes, by the run's method, σ and α. With <see cref="RunConfig.Simultaneous"/>
+    /// the clean and the triggered inputs are certified as two separate sets, each jointly over its own T rows (α/T per input):
+    /// the clean test set's guarantee is then the same whether or not the run carries an attack.
+    /// </summary>
+    public static Certificate[] Certify(RunConfig config, VoteFile votes)
+    {
+        var method = config.Method == "cohen" ? CertificationMethod.Cohen : CertificationMethod.SimuEM;
+        if (!config.Simultaneous)
+            return Certifier.Certify(method, votes.Estimation, votes.Selection, config.Sigma, config.Alpha);
+        var certificates = new Certificate[votes.Inputs];
+        foreach (InputKind kind in new[] { InputKind.Clean, InputKind.Triggered })
+        {
+            int[] rows = Indices(votes, kind);
+            if (rows.Length == 0) continue;
+            Certificate[] set = Certifier.Certify(method, Rows(votes.Estimation, rows), Rows(votes.Selection, rows), config.Sigma, config.Alpha,
+                                                  simultaneous: true);
+            for (int k = 0; k < rows.Length; k++) certificates[rows[k]] = set[k];
+        }
+        return certificates;
+    }
+
+    /// <summary>The count rows <paramref name="rows"/> of <paramref name="counts"/>, in that order.</summary>
+    private static VoteCounts Rows(VoteCounts counts, int[] rows)
+    {
+        var picked = new VoteCounts(rows.Length, counts.Classes);
+        for (int k = 0; k < rows.Length; k++) counts.Row(rows[k]).CopyTo(picked.Row(k));
+        return picked;
+    }
 
     private static AttackSummary SummarizeAttack(RunAttackFacts attack, VoteFile votes, int[] clean, int[] triggered,
         Certificate[] cleanCerts, int[] cleanLabels, Certificate[] trigCerts, int[] trigLabels)
@@ -169,10 +203,22 @@ public sealed class RunReport
     }
 
     /// <summary>The certificate's scope in words, for summary.json and the console.</summary>
-    public static string Guarantee(RunConfig config) =>
-        Inv($"With probability at least 1 - alpha = {1 - config.Alpha:R} for each input (over the models' noise), the smoothed classifier (sigma = {config.Sigma:R}, {config.Method}) gives the reported prediction for every change of the training set's features and of the ") +
-        "test input whose total l2 norm (input units) is below the certified radius R. A trigger of l2 norm t on m training examples and on the " +
-        "test input is covered when t*sqrt(m+1) < R. Labels are not covered: label flips (dirty-label poisoning) are outside the certificate.";
+    /// <param name="config">The run.</param>
+    /// <param name="cleanInputs">T of the clean test set.</param>
+    /// <param name="triggeredInputs">T of the triggered set (0 without an attack).</param>
+    public static string Guarantee(RunConfig config, int cleanInputs, int triggeredInputs)
+    {
+        string scope = config.Simultaneous
+            ? Inv($"Simultaneously: with probability at least 1 - alpha = {1 - config.Alpha:R} over the models' noise, jointly for all T = {cleanInputs} clean test inputs (each certified at alpha/T = {Certifier.InputAlpha(config.Alpha, cleanInputs, true):G6})")
+            : Inv($"With probability at least 1 - alpha = {1 - config.Alpha:R} for each input (over the models' noise)");
+        string text = scope +
+            Inv($", the smoothed classifier (sigma = {config.Sigma:R}, {config.Method}) gives the reported prediction for every change of the training set's features and of the ") +
+            "test input whose total l2 norm (input units) is below the certified radius R. A trigger of l2 norm t on m training examples and on the " +
+            "test input is covered when t*sqrt(m+1) < R. Labels are not covered: label flips (dirty-label poisoning) are outside the certificate.";
+        if (config.Simultaneous && triggeredInputs > 0)
+            text += Inv($" The T = {triggeredInputs} triggered inputs are certified separately, jointly over their own rows (each at alpha/T = {Certifier.InputAlpha(config.Alpha, triggeredInputs, true):G6}), with the same probability 1 - alpha: clean and triggered sets are two guarantees, each simultaneous over its own rows.");
+        return text;
+    }
 
     private static double[] PlotNorms(RunConfig config)
     {
@@ -280,7 +326,7 @@ public sealed class RunReport
         var o = new StringBuilder();
         void Line(string label, string value) => o.Append(label.PadRight(46)).Append(value).Append('\n');
         string Pct(double x) => Inv($"{100 * x:0.0} %");
-        o.Append(Inv($"NativeCert certificates: {s.Dataset}, {s.Method}, sigma = {s.Sigma:R}, N = {s.Models}{(s.SelectionModels > 0 ? Inv($" (+ n0 = {s.SelectionModels})") : "")}, alpha = {s.Alpha:R}\n"));
+        o.Append(Inv($"NativeCert certificates: {s.Dataset}, {s.Method}, sigma = {s.Sigma:R}, N = {s.Models}{(s.SelectionModels > 0 ? Inv($" (+ n0 = {s.SelectionModels})") : "")}, alpha = {s.Alpha:R}{(s.Simultaneous ? Inv($" simultaneous (alpha/T = {s.AlphaPerInput:G6} per input)") : " per input")}\n"));
         Line("test inputs", Inv($"{s.TestInputs}"));
         Line("clean accuracy (smoothed)", Pct(s.CleanAccuracy));
         Line("abstain rate", Pct(s.AbstainRate));

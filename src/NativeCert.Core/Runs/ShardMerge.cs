@@ -62,6 +62,7 @@ public static class ShardMerge
             SelectionModels = first.Config.SelectionModels,
             Method = first.Config.Method,
             Alpha = first.Config.Alpha,
+            Simultaneous = first.Config.Simultaneous,
             Seed = first.Config.Seed,
             TriggerNorms = first.Config.TriggerNorms,
             Radii = first.Config.Radii,

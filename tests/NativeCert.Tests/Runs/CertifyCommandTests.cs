@@ -115,6 +115,97 @@ public sealed class CertifyCommandTests : IDisposable
     }
 
     [Fact]
+    public void SimultaneousCertifiesTheSameVotesAtAlphaOverTPerSet()
+    {
+        string[] attack = ["--models", "40", "--attack", "patch", "--trigger-size", "3", "--poison", "10", "--target", "7"];
+        string perInput = Run("per-input", attack);
+        string joint = Run("simultaneous", [.. attack, "--simultaneous"]);
+        var perRun = new RunDirectory(perInput);
+        var jointRun = new RunDirectory(joint);
+
+        // Not a vote option: same config hash and the same votes, only the certificates differ.
+        var perConfig = RunConfig.Read(perRun.ConfigPath);
+        var jointConfig = RunConfig.Read(jointRun.ConfigPath);
+        Assert.Equal(perConfig.ConfigHash, jointConfig.ConfigHash);
+        Assert.Equal("true", jointConfig.Options["--simultaneous"]);
+        Assert.Equal("false", perConfig.Options["--simultaneous"]);
+        Assert.True(jointConfig.Simultaneous);
+        var perVotes = VoteFile.Read(perRun.VotesPath);
+        var jointVotes = VoteFile.Read(jointRun.VotesPath);
+        Assert.Equal(perVotes.Estimation.Counts, jointVotes.Estimation.Counts);
+
+        // α/T is smaller than α: p_A can only fall and p_B only rise, so every radius can only shrink.
+        int clean = jointVotes.Kinds.Count(k => k == InputKind.Clean), triggered = jointVotes.Inputs - clean;
+        Assert.Equal((60, 40), (clean, triggered));
+        foreach (string file in new[] { "certificates.tsv", RunReport.TriggeredCertificatesFile })
+        {
+            double[] per = Radii(Path.Combine(perInput, file)), simultaneous = Radii(Path.Combine(joint, file));
+            Assert.Equal(per.Length, simultaneous.Length);
+            for (int i = 0; i < per.Length; i++) Assert.True(simultaneous[i] <= per[i], $"{file} row {i}: {simultaneous[i]} > {per[i]}");
+            Assert.True(simultaneous.Sum() < per.Sum(), $"{file}: no radius shrank");
+            Assert.Contains(simultaneous, r => r > 0); // 40 models: unanimous votes still certify at alpha/T
+        }
+
+        // Each set is certified on its own: clean at α/60, triggered at α/40 (α = 0.001 by default).
+        var perAll = RunReport.Certify(perConfig, perVotes);
+        var jointAll = RunReport.Certify(jointConfig, jointVotes);
+        for (int t = 0; t < jointVotes.Inputs; t++)
+        {
+            double want = jointVotes.Kinds[t] == InputKind.Clean ? 0.001 / 60 : 0.001 / 40;
+            var reference = NativeCert.Certification.Certifier.CertifySimuEMReference(jointVotes.Estimation.Row(t), 0.25, want);
+            Assert.Equal(reference.Radius, jointAll[t].Radius, 12);
+            Assert.True(jointAll[t].Radius <= perAll[t].Radius);
+        }
+
+        using var summary = JsonDocument.Parse(File.ReadAllText(jointRun.SummaryPath));
+        Assert.True(summary.RootElement.GetProperty("simultaneous").GetBoolean());
+        Assert.Equal(0.001 / 60, summary.RootElement.GetProperty("alpha_per_input").GetDouble(), 15);
+        Assert.Equal(0.001 / 40, summary.RootElement.GetProperty("alpha_per_triggered_input").GetDouble(), 15);
+        string guarantee = summary.RootElement.GetProperty("guarantee").GetString()!;
+        Assert.Contains("jointly for all T = 60 clean test inputs (each certified at alpha/T = 1.66667E-05)", guarantee);
+        Assert.Contains("T = 40 triggered inputs are certified separately", guarantee);
+        string text = File.ReadAllText(jointRun.SummaryTextPath);
+        Assert.Contains("simultaneous (alpha/T = ", text);
+        Assert.Contains("for each input", File.ReadAllText(perRun.SummaryTextPath));
+        using var perSummary = JsonDocument.Parse(File.ReadAllText(perRun.SummaryPath));
+        Assert.False(perSummary.RootElement.GetProperty("simultaneous").GetBoolean());
+
+        // report regenerates byte-identical files from config.json, simultaneous included.
+        string[] files = [jointRun.CertificatesPath, Path.Combine(joint, RunReport.TriggeredCertificatesFile), jointRun.SummaryTextPath, jointRun.SummaryPath];
+        var before = files.Select(File.ReadAllBytes).ToArray();
+        foreach (string f in files) File.Delete(f);
+        var (code, output, err) = Cli("report", "--run", joint);
+        Assert.True(code == 0, err);
+        Assert.Contains("simultaneous", output);
+        for (int i = 0; i < files.Length; i++) Assert.True(before[i].AsSpan().SequenceEqual(File.ReadAllBytes(files[i])), files[i]);
+
+        // Resuming keeps the stored value and refuses another one.
+        var (refused, _, refusal) = Cli("certify", "--out", perInput, "--resume", "--simultaneous");
+        Assert.Equal(2, refused);
+        Assert.Contains("--simultaneous false (run) vs true (now)", refusal);
+
+        // A run from before --simultaneous (no entry in config.json) resumes per-input, but not simultaneous.
+        var stored = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(perRun.ConfigPath))!;
+        stored["options"]!.AsObject().Remove("--simultaneous");
+        File.WriteAllText(perRun.ConfigPath, stored.ToJsonString());
+        (refused, _, refusal) = Cli("certify", "--out", perInput, "--resume", "--simultaneous");
+        Assert.Equal(2, refused);
+        Assert.Contains("--simultaneous (unset) (run) vs true (now)", refusal);
+        (code, output, err) = Cli("certify", "--out", perInput, "--resume");
+        Assert.True(code == 0, err);
+        Assert.Contains("for each input", output);
+        Assert.False(RunConfig.Read(perRun.ConfigPath).Simultaneous);
+    }
+
+    /// <summary>The radius column of a certificates TSV.</summary>
+    private static double[] Radii(string path)
+    {
+        string[] lines = File.ReadAllLines(path);
+        int column = Array.IndexOf(lines[0].Split('\t'), "radius");
+        return lines.Skip(1).Select(l => double.Parse(l.Split('\t')[column], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    [Fact]
     public void KilledRunResumesToVotesIdenticalToAnUninterruptedRun()
     {
         // Slower than Tiny (more rows, one thread) so that the child is killed mid-run.
@@ -269,6 +360,28 @@ public sealed class ShardTests : IDisposable
         Assert.True(code == 0, err);
         Assert.Contains("attack success rate", output);
         foreach (string f in new[] { "votes.bin", "certificates.tsv", RunReport.TriggeredCertificatesFile, "summary.json" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(full, f)), File.ReadAllBytes(Path.Combine(merged, f)));
+    }
+
+    [Fact]
+    public void MergeKeepsSimultaneousAndRefusesShardsThatDisagree()
+    {
+        string full = Path.Combine(_dir, "full"), a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b"), perInput = Path.Combine(_dir, "p");
+        string merged = Path.Combine(_dir, "merged");
+        Assert.Equal(0, Cli(["certify", .. Config, "--simultaneous", "--out", full]).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--simultaneous", "--out", a, "--models-range", "0:6"]).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--simultaneous", "--out", b, "--models-range", "6:13"]).Code);
+        Assert.Equal(0, Cli(["certify", .. Config, "--out", perInput, "--models-range", "6:13"]).Code);
+
+        var (code, _, err) = Cli("merge", "--out", Path.Combine(_dir, "mixed"), a, perInput);
+        Assert.Equal(2, code);
+        Assert.Contains("--simultaneous true (run) vs false (now)", err);
+
+        (code, var output, err) = Cli("merge", "--out", merged, a, b);
+        Assert.True(code == 0, err);
+        Assert.Contains("simultaneous (alpha/T = ", output);
+        Assert.True(RunConfig.Read(new RunDirectory(merged).ConfigPath).Simultaneous);
+        foreach (string f in new[] { "votes.bin", "certificates.tsv", RunReport.TriggeredCertificatesFile, "summary.json", "summary.txt" })
             Assert.Equal(File.ReadAllBytes(Path.Combine(full, f)), File.ReadAllBytes(Path.Combine(merged, f)));
     }
 

@@ -348,7 +348,7 @@ public sealed class RunReport
         }
         if (s.Attack is { } a)
         {
-            o.Append(Inv($"attack: {a.Kind}, target {a.Target}, {a.LabelMode}-label, {a.PoisonedExamples} poisoned training examples, trigger l2 norm t = {a.TriggerL2Norm:0.######} (largest actual)\n"));
+            o.Append(Inv($"attack: {a.Kind}, target label {a.Target}, {a.LabelMode}-label, {a.PoisonedExamples} poisoned training examples, trigger l2 norm t = {a.TriggerL2Norm:0.######} (largest actual)\n"));
             Line("attack success rate, smoothed", Pct(a.AttackSuccessRateSmoothed) + Inv($" of {a.TriggeredInputs} triggered inputs"));
             Line("attack success rate, undefended (sigma = 0)", Pct(a.AttackSuccessRateUndefended));
             Line("clean accuracy, undefended (sigma = 0)", Pct(a.CleanAccuracyUndefended));

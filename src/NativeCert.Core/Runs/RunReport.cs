@@ -244,14 +244,15 @@ public sealed class RunReport
         return norms.Select(t => new PoisonCurve(t, points, CertifiedAccuracy.PoisonCurve(certs, labels, t, points))).ToArray();
     }
 
-    /// <summary>Curves at every m from 0 to the largest certified count of any norm (sampled to at most 401 points).</summary>
-    private static PoisonCurve[] PoisonCurves(Certificate[] certs, int[] labels, double[] norms)
+    /// <summary>Curves at every m from 0 to the largest certified count of any norm (capped at 10⁶; sampled to at most 401 points).</summary>
+    internal static PoisonCurve[] PoisonCurves(Certificate[] certs, int[] labels, double[] norms)
     {
         long mEnd = 1;
         foreach (double t in norms)
             for (int i = 0; i < certs.Length; i++)
                 if (!certs[i].IsAbstain && certs[i].Prediction == labels[i])
-                    mEnd = Math.Max(mEnd, Math.Min(1_000_000, PoisoningUnits.LargestCertifiedPoisonCount(certs[i].Radius, t) + 1));
+                    // Cap before adding 1: the count is long.MaxValue when every m is covered.
+                    mEnd = Math.Max(mEnd, Math.Min(999_999, PoisoningUnits.LargestCertifiedPoisonCount(certs[i].Radius, t)) + 1);
         int points = (int)Math.Min(mEnd + 1, 401);
         long[] ms = Enumerable.Range(0, points).Select(k => points == mEnd + 1 ? k : (long)Math.Round((double)k * mEnd / (points - 1))).ToArray();
         return norms.Select(t => new PoisonCurve(t, ms, CertifiedAccuracy.PoisonCurve(certs, labels, t, ms))).ToArray();

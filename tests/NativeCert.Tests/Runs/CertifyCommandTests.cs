@@ -91,6 +91,13 @@ public sealed class CertifyCommandTests : IDisposable
         // A 3x3 patch of ones on MNIST changes at most 9 pixels by at most 1.
         Assert.InRange(attack.GetProperty("trigger_l2_norm").GetDouble(), 0.5, 3.0);
         Assert.InRange(attack.GetProperty("attack_success_rate_undefended").GetDouble(), 0, 1);
+        // The undefended numbers are those of the σ = 0 model's stored votes: triggered rows sent to the target, clean rows correct.
+        int[] trig = Enumerable.Range(0, votes.Inputs).Where(t => votes.Kinds[t] == InputKind.Triggered).ToArray();
+        int[] clean = Enumerable.Range(0, votes.Inputs).Where(t => votes.Kinds[t] == InputKind.Clean).ToArray();
+        Assert.Equal((double)trig.Count(t => VoteFile.ArgMax(votes.Undefended!.Row(t)) == 2) / trig.Length,
+                     attack.GetProperty("attack_success_rate_undefended").GetDouble(), 12);
+        Assert.Equal((double)clean.Count(t => VoteFile.ArgMax(votes.Undefended!.Row(t)) == votes.Labels[t]) / clean.Length,
+                     attack.GetProperty("clean_accuracy_undefended").GetDouble(), 12);
         Assert.Contains("NOT covered", attack.GetProperty("coverage").GetString());
         Assert.Contains("attack success rate, undefended", File.ReadAllText(run.SummaryTextPath));
     }

@@ -51,4 +51,17 @@ public sealed class RunReportTests : IDisposable
         Assert.Equal(3, File.ReadAllLines(dir.CertificatesPath).Length);
         Assert.Equal(4, File.ReadAllLines(Path.Combine(_dir, RunReport.TriggeredCertificatesFile)).Length);
     }
+
+    [Fact]
+    public void PoisonPlotReachesItsCapWhenEveryCountIsCovered()
+    {
+        // R / t = 1e10: every m is certified (the largest count is long.MaxValue); the plot must run to its cap, not stop at m = 1.
+        Certificate[] certs = [new(0, 0.9, 0.1, 1.0), new(1, 0.9, 0.1, 0.5)];
+        var curves = RunReport.PoisonCurves(certs, [0, 1], [1e-10, 0.1]);
+        Assert.Equal(2, curves.Length);
+        Assert.Equal(1_000_000, curves[0].PoisonedExamples[^1]);
+        Assert.Equal(1.0, curves[0].CertifiedAccuracy[^1]);
+        // t = 0.1: R = 1 covers m ≤ 98, R = 0.5 covers m ≤ 23; at the cap neither.
+        Assert.Equal(0.0, curves[1].CertifiedAccuracy[^1]);
+    }
 }

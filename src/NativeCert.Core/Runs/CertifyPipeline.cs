@@ -85,6 +85,9 @@ public static class CertifyPipeline
                 if (!stored.Labels.AsSpan().SequenceEqual(request.Inputs.Labels) || !stored.Kinds.AsSpan().SequenceEqual(request.Kinds)
                     || stored.SelectionModels != config.SelectionModels)
                     throw new UserInputException($"--resume: {dir.VotesPath} does not match the inputs of this configuration");
+                int end = request.Shard?.End ?? config.TotalModels;
+                if (stored.ModelsDone > end)
+                    throw new UserInputException($"--resume: {dir.VotesPath} already holds models up to {stored.ModelsDone}, past the {end} of this run (--models or --models-range changed in {dir.ConfigPath}?)");
             }
             config = MergeForResume(before, config);
         }

@@ -114,7 +114,104 @@ public sealed class RunConfig
         if (config is null || config.Format != CurrentFormat)
             throw new UserInputException($"{path}: not a NativeCert run config (format '{config?.Format}', expected '{CurrentFormat}')");
         if (config.ConfigHash.Length != 64) throw new UserInputException($"{path}: config_hash is missing or malformed");
+        config.Verify(path);
         return config;
+    }
+
+    /// <summary>Option names behind the typed fields (as recorded by <c>certify</c>).</summary>
+    public const string SigmaOption = "--sigma", MethodOption = "--method", N0Option = "--n0", SeedOption = "--seed",
+                        ModelsOption = "--models", AlphaOption = "--alpha", SimultaneousOption = "--simultaneous",
+                        TriggerNormsOption = "--trigger-norms", RadiiOption = "--radii", AttackOption = "--attack", LabelModeOption = "--label-mode";
+
+    /// <summary>Typed fields whose option determines the votes: these must be among <see cref="VoteOptions"/>.</summary>
+    private static readonly string[] VoteDeterminingFieldOptions = [SigmaOption, MethodOption, N0Option, SeedOption];
+
+    /// <summary>
+    /// Checks that a stored config.json still describes the run that voted, so that certificates are never computed at
+    /// another σ (or method, n0) than the models were trained with: every typed field the report reads agrees with its
+    /// stored option; the options behind σ, method, n0 and seed are hashed; and the hashed options still give
+    /// <see cref="ConfigHash"/> (which votes.bin must carry too, checked where votes are read). Options that do not
+    /// determine votes (--alpha, --simultaneous, --radii, --trigger-norms, --models) may be edited, option and field
+    /// together: the report then uses them. Any disagreement is a <see cref="UserInputException"/> naming
+    /// <paramref name="path"/> and the options.
+    /// </summary>
+    public void Verify(string path)
+    {
+        var wrong = new List<string>();
+        string? Stored(string option)
+        {
+            if (Options.TryGetValue(option, out var text)) return text;
+            wrong.Add($"option {option} is missing");
+            return null;
+        }
+        void Agree(string field, string shownField, string option, bool agrees, string? optionText)
+        {
+            if (optionText is not null && !agrees) wrong.Add($"{field} {shownField} disagrees with option {option} {Shown(optionText)}");
+        }
+        static bool TryDouble(string? text, out double value) =>
+            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+        static bool SameList(double[] values, string text)
+        {
+            if (text.Length == 0) return values.Length == 0;
+            string[] parts = text.Split(',');
+            if (parts.Length != values.Length) return false;
+            for (int i = 0; i < parts.Length; i++)
+                if (!TryDouble(parts[i], out double v) || v != values[i]) return false;
+            return true;
+        }
+
+        string? sigma = Stored(SigmaOption);
+        // σ is recorded from a float: the field is that float widened to double.
+        Agree("sigma", Canonical(Sigma), SigmaOption,
+              float.TryParse(sigma, NumberStyles.Float, CultureInfo.InvariantCulture, out float s) && (double)s == Sigma, sigma);
+        string? method = Stored(MethodOption);
+        Agree("method", Method, MethodOption, method == Method && Method is "simuem" or "cohen", method);
+        string? n0 = Stored(N0Option);
+        Agree("selection_models", Canonical(SelectionModels), N0Option, n0 == Canonical(SelectionModels) && (Method == "cohen" ? SelectionModels > 0 : SelectionModels == 0), n0);
+        string? seed = Stored(SeedOption);
+        Agree("seed", Canonical(Seed), SeedOption, seed == Canonical(Seed), seed);
+        string? models = Stored(ModelsOption);
+        Agree("models", Canonical(Models), ModelsOption, models == Canonical(Models), models);
+        if (Models < 1) wrong.Add($"models {Models} must be at least 1");
+        string? alpha = Stored(AlphaOption);
+        Agree("alpha", Canonical(Alpha), AlphaOption, TryDouble(alpha, out double a) && a == Alpha, alpha);
+        if (!(Alpha > 0 && Alpha < 1)) wrong.Add($"alpha {Canonical(Alpha)} must be in (0, 1)");
+        // Runs from before --simultaneous have no entry and were per input.
+        string simultaneous = Options.GetValueOrDefault(SimultaneousOption) ?? "false";
+        Agree("simultaneous", Canonical(Simultaneous), SimultaneousOption, simultaneous == Canonical(Simultaneous), simultaneous);
+        string? norms = Stored(TriggerNormsOption);
+        Agree("trigger_norms", $"[{Canonical(TriggerNorms)}]", TriggerNormsOption,
+              norms is not null && SameList(TriggerNorms, norms), norms);
+        if (!TriggerNorms.All(t => t > 0 && double.IsFinite(t))) wrong.Add("trigger_norms must be positive numbers");
+        string? radii = Stored(RadiiOption);
+        Agree("radii", $"[{Canonical(Radii)}]", RadiiOption, radii is not null && SameList(Radii, radii), radii);
+        if (!Radii.All(r => r >= 0 && double.IsFinite(r))) wrong.Add("radii must be zero or positive numbers");
+        if (Attack is { } attack)
+        {
+            string? kind = Stored(AttackOption);
+            Agree("attack.kind", attack.Kind, AttackOption, kind == attack.Kind, kind);
+            string? labelMode = Stored(LabelModeOption);
+            Agree("attack.label_mode", attack.LabelMode, LabelModeOption, labelMode == attack.LabelMode, labelMode);
+            // The per-row norms decide which triggered inputs count as certified; the largest is the table's t.
+            // Runs that stored no per-row norms are reported with the largest t alone (see RunReport).
+            bool rowNormsKnown = attack.PoisonedRowNorms.Length > 0 || attack.TriggeredRowNorms.Length > 0;
+            double largest = attack.PoisonedRowNorms.Concat(attack.TriggeredRowNorms).DefaultIfEmpty(0).Max();
+            if (rowNormsKnown && (attack.PoisonedRowNorms.Length != attack.PoisonedExamples || attack.TriggeredRowNorms.Length != attack.TriggeredInputs
+                                  || attack.TriggerL2Norm != largest))
+                wrong.Add("attack facts disagree with each other (poisoned_examples, triggered_inputs, trigger_l2_norm and the per-row norms)");
+        }
+        else if (Options.GetValueOrDefault(AttackOption) is { Length: > 0 } kind && kind != "none")
+        {
+            wrong.Add($"option {AttackOption} {kind} but no attack facts");
+        }
+        foreach (string option in VoteDeterminingFieldOptions)
+            if (!VoteOptions.Contains(option)) wrong.Add($"{option} is not among vote_options");
+        if (wrong.Count > 0)
+            throw new UserInputException($"{path}: edited after the run? {string.Join("; ", wrong)}");
+
+        if (ComputeHash(Options, VoteOptions) != ConfigHash)
+            throw new UserInputException($"{path}: the vote-determining options no longer give config_hash, so one of them was edited after the run " +
+                $"(the votes were computed with the original values; restore them, or certify again): {string.Join(", ", VoteOptions.Order(StringComparer.Ordinal))}");
     }
 
     /// <summary>

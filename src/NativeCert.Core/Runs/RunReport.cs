@@ -84,6 +84,8 @@ public sealed class RunReport
             throw new UserInputException($"--run: {root} is a shard (models from {votes.ModelStart}); combine the shards with nativecert merge");
         if (votes.ModelsDone < config.TotalModels)
             throw new UserInputException($"--run: {root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); finish it with certify --resume --out {root}");
+        if (votes.ModelsDone > config.TotalModels)
+            throw new UserInputException($"--run: {dir.ConfigPath} says {config.TotalModels} models (--models, --n0) but {dir.VotesPath} holds {votes.ModelsDone}; restore --models");
         dir.MarkIncomplete();
         return Write(dir, config, votes);
     }

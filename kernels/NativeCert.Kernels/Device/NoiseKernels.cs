@@ -74,14 +74,14 @@ public static class NoiseKernels
     /// <summary>
     /// Box–Muller of one lane pair, the same operations in the same order as the CPU engine's
     /// <c>CpuNoise.TransformScalar</c>: ln, sin and cos are Cephes polynomials built only from correctly rounded
-    /// operations (+, ×, FMA, √, int↔float), with the angle reduced exactly in integers (k = x1 &gt;&gt; 8,
+    /// operations (+, ×, FMA, √, int↔float; u1 = ((float)x0 + 1)·2⁻³² with the conversion rounded to nearest), with the angle reduced exactly in integers (k = x1 &gt;&gt; 8,
     /// q = round(k/2²²), θ = q·π/2 + 2π(k − q·2²²)/2²⁴). So the device noise is bit-identical to the CPU engine's
     /// on any accelerator, instead of depending on PTX's sin/cos/lg2.approx, and within float rounding (a few 1e-7)
     /// of the <see cref="BoxMuller"/> reference.
     /// </summary>
     public static void Transform<TFma>(uint xa, uint xb, out float z0, out float z1) where TFma : struct, IFusedMultiplyAdd
     {
-        float u1 = (int)((xa >> 8) + 1) * BoxMuller.Inv24;
+        float u1 = ((float)xa + 1f) * BoxMuller.Inv32; // BoxMuller.Uniform1; in PTX cvt.rn.f64.u32 (exact) + cvt.rn.f32.f64: one rounding to nearest, as on the CPU
         float radius = MathF.Sqrt(-2f * Log<TFma>(u1));
         int k = (int)(xb >> 8);
         int q = (k + (1 << 21)) >> 22;
@@ -97,7 +97,7 @@ public static class NoiseKernels
         z1 = radius * s;
     }
 
-    /// <summary>ln u for u ∈ [2⁻²⁴, 1], Cephes logf; the twin of the CPU engine's scalar log.</summary>
+    /// <summary>ln u for u ∈ [2⁻³², 1] (any normal float), Cephes logf; the twin of the CPU engine's scalar log.</summary>
     public static float Log<TFma>(float u) where TFma : struct, IFusedMultiplyAdd
     {
         int bits = (int)Interop.FloatAsInt(u);
@@ -140,6 +140,19 @@ public static class NoiseKernels
         if (offset + 1 < end) output[offset + 1] = add ? default(TFma).Fma(scale, z1, addend[addendOffset + 1]) : z1;
         if (offset + 2 < end) output[offset + 2] = add ? default(TFma).Fma(scale, z2, addend[addendOffset + 2]) : z2;
         if (offset + 3 < end) output[offset + 3] = add ? default(TFma).Fma(scale, z3, addend[addendOffset + 3]) : z3;
+    }
+
+    /// <summary>
+    /// Box–Muller of given word pairs: thread i writes Transform(words[2i], words[2i+1]) to z[2i], z[2i+1].
+    /// Used to prove the extreme uniforms (x0 = 0, x0 = 2³²−1) map like the CPU engine's on every accelerator.
+    /// </summary>
+    public static void TransformWordsKernel<TFma>(Index1D i, ArrayView<uint> words, ArrayView<float> z) where TFma : struct, IFusedMultiplyAdd
+    {
+        long o = 2L * i;
+        if (o + 1 >= words.Length || o + 1 >= z.Length) return;
+        Transform<TFma>(words[o], words[o + 1], out float z0, out float z1);
+        z[o] = z0;
+        z[o + 1] = z1;
     }
 
     /// <summary>

@@ -79,6 +79,7 @@ public sealed class KernelSet
     [
         (Of(NoiseKernels.UniformBitsKernel), false),
         (Cuda(nameof(NoiseKernels.GaussianRowsKernel)), false),
+        (Cuda(nameof(NoiseKernels.TransformWordsKernel)), false),
         (Cuda(nameof(NoiseKernels.GatherNoisyTrainingRowsKernel)), false),
         (Cuda(nameof(NoiseKernels.NoisyTestRowsKernel)), false),
         (Cuda(nameof(NoiseKernels.HeInitKernel)), false),

@@ -39,20 +39,28 @@ public static class NoiseKey
 
 /// <summary>
 /// Box–Muller, exactly as every backend computes it, in float32:
-/// u1 = ((x0 &gt;&gt; 8) + 1)·2⁻²⁴ ∈ (0, 1], u2 = (x1 &gt;&gt; 8)·2⁻²⁴ ∈ [0, 1),
+/// u1 = ((float)x0 + 1)·2⁻³² ∈ (0, 1] (the uint → float conversion rounds to nearest even, then the +1 rounds
+/// once more; both are exact for x0 &lt; 2²⁴, the tail region), u2 = (x1 &gt;&gt; 8)·2⁻²⁴ ∈ [0, 1),
 /// r = √(−2 ln u1), z0 = r cos(2π u2), z1 = r sin(2π u2).
-/// The 24-bit uniforms are exact in float32; the only departure from an exact Gaussian is the tail cut at
-/// |z| ≤ √(48 ln 2) ≈ 5.77 (probability 2⁻²⁴ ≈ 6e-8 per pair), documented in docs/engine.md.
+/// The only departure from an exact Gaussian beyond float rounding is the tail cut at |z| ≤ √(64 ln 2) ≈ 6.66
+/// (probability 2⁻³² ≈ 2.3e-10 per pair), documented in docs/engine.md. x0 = 2³²−1 rounds to u1 = 1, r = 0.
 /// </summary>
 public static class BoxMuller
 {
     public const float TwoPi = 6.2831853071795864769f;
+    /// <summary>2⁻²⁴, the step of u2.</summary>
     public const float Inv24 = 1.0f / 16777216.0f;
+    /// <summary>2⁻³², the step of u1.</summary>
+    public const float Inv32 = 1.0f / 4294967296.0f;
+
+    /// <summary>u1 ∈ (0, 1] from the first word of a lane pair: ((float)x0 + 1)·2⁻³², rounded to nearest at the conversion and the add.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Uniform1(uint x0) => ((float)x0 + 1.0f) * Inv32;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Z0, float Z1) Transform(uint x0, uint x1)
     {
-        float u1 = ((x0 >> 8) + 1) * Inv24;
+        float u1 = Uniform1(x0);
         float u2 = (x1 >> 8) * Inv24;
         float r = MathF.Sqrt(-2.0f * MathF.Log(u1));
         float theta = TwoPi * u2;

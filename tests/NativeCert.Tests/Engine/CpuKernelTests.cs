@@ -174,6 +174,85 @@ public class CpuKernelTests
             }
     }
 
+    /// <summary>First words of a lane pair where the uint → float conversion of u1 is exact, rounds, or ties.</summary>
+    internal static readonly uint[] EdgeWords =
+    [
+        0u, 1u, 2u, 0xFFu, 0x100u, 0xFFFFFFu, 0x1000000u, 0x1000001u, 0x1000002u, 0x1000003u, 0x2000002u, 0x2000006u,
+        0x89ABCDEFu, 0x7FFFFFFFu, 0x80000000u, 0x80000001u, 0x80000080u, 0x80000180u, 0xFFFF0000u, 0xFFFF7FFFu,
+        0xFFFFFF7Fu, 0xFFFFFF80u, 0xFFFFFF81u, 0xFFFFFFFEu, 0xFFFFFFFFu, 0x5A5A5A5Au,
+    ];
+
+    /// <summary>√(−2 ln 2⁻³²) = √(64 ln 2): |z| for x0 = 0, the largest the contract can draw.</summary>
+    internal static readonly double TailCut = Math.Sqrt(64 * Math.Log(2));
+
+    [Fact]
+    public void FirstUniformUsesAll32BitsRoundedToNearestAtEveryIsaLevel()
+    {
+        var u1 = new float[EdgeWords.Length];
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            CpuNoise.Uniforms1(u1, EdgeWords, isa);
+            for (int i = 0; i < EdgeWords.Length; i++)
+            {
+                uint x = EdgeWords[i];
+                // Independent of any uint → float instruction: x is exact in double, so one double → float rounding is
+                // the correctly rounded conversion; + 1 is exact in double, so one more rounding is the float add.
+                float converted = (float)(double)x;
+                float want = (float)((double)converted + 1.0) * (1f / 4294967296f);
+                Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(BoxMuller.Uniform1(x)), $"reference u1({x:x8}) = {BoxMuller.Uniform1(x):R}, want {want:R}");
+                Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(u1[i]), $"{isa} u1({x:x8}) = {u1[i]:R}, want {want:R}");
+            }
+        }
+        Assert.Equal(MathF.ScaleB(1f, -32), BoxMuller.Uniform1(0));
+        Assert.Equal(1f, BoxMuller.Uniform1(uint.MaxValue));
+        Assert.Equal(MathF.ScaleB(16777216f, -32), BoxMuller.Uniform1(0xFFFFFFu)); // 2²⁴ − 1 + 1 exact
+        Assert.Equal(MathF.ScaleB(16777216f, -32), BoxMuller.Uniform1(0x1000001u)); // 2²⁴ + 1 ties to 2²⁴, + 1 ties to 2²⁴
+    }
+
+    [Fact]
+    public void ExtremeUniformWordsMapToTheTailCutAndToZeroAtEveryIsaLevel()
+    {
+        uint[] angles = [0u, 0x100u, 0x3FFFFF00u, 0x40000000u, 0x5A5A5A5Au, 0xC0000000u, 0xFFFFFFFFu];
+        var words = new uint[2 * EdgeWords.Length * angles.Length];
+        for (int i = 0; i < EdgeWords.Length; i++)
+            for (int j = 0; j < angles.Length; j++)
+                (words[2 * (i * angles.Length + j)], words[2 * (i * angles.Length + j) + 1]) = (EdgeWords[i], angles[j]);
+        float[]? first = null;
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var z = new float[words.Length];
+            CpuNoise.TransformPairs(z, words, isa);
+            first ??= z;
+            Assert.Equal(first, z);
+            for (int p = 0; p < words.Length / 2; p++)
+            {
+                var (e0, e1) = BoxMuller.Transform(words[2 * p], words[2 * p + 1]);
+                Assert.True(Math.Abs(z[2 * p] - e0) <= 2e-6f * (1 + Math.Abs(e0)) && Math.Abs(z[2 * p + 1] - e1) <= 2e-6f * (1 + Math.Abs(e1)),
+                    $"{isa} words {words[2 * p]:x8} {words[2 * p + 1]:x8}: ({z[2 * p]}, {z[2 * p + 1]}) vs reference ({e0}, {e1})");
+                double radius = Math.Sqrt((double)z[2 * p] * z[2 * p] + (double)z[2 * p + 1] * z[2 * p + 1]);
+                Assert.True(radius <= TailCut * (1 + 1e-6), $"{isa} words {words[2 * p]:x8}: |z| = {radius} beyond the tail cut {TailCut}");
+                if (words[2 * p] == 0)
+                    Assert.True(Math.Abs(radius - TailCut) <= 1e-5, $"{isa} x0 = 0: |z| = {radius}, want √(64 ln 2) = {TailCut}");
+                if (words[2 * p] == uint.MaxValue)
+                    Assert.True(z[2 * p] == 0f && z[2 * p + 1] == 0f, $"{isa} x0 = 2³²−1: ({z[2 * p]}, {z[2 * p + 1]}), want 0");
+            }
+        }
+    }
+
+    [Fact]
+    public void RadiusPolynomialStaysAccurateOverTheWholeRangeOfFirstUniforms()
+    {
+        // u1 now reaches 2⁻³² (it stopped at 2⁻²⁴): sweep the tail region x0 < 2²⁵ densely and the rest coarsely. With
+        // x1 = 0 the angle is 0, so z0 is the radius √(−2 ln u1) itself; compare with the exact value in double.
+        for (long x = 0; x <= uint.MaxValue; x += x < (1 << 25) ? 4093 : 1_048_573)
+        {
+            uint x0 = (uint)x;
+            double want = Math.Sqrt(-2 * Math.Log(BoxMuller.Uniform1(x0)));
+            var (radius, zero) = CpuNoise.TransformScalar(x0, 0);
+            Assert.True(Math.Abs(radius - want) <= 1e-6 * Math.Max(1, want) && zero == 0f, $"x0 = {x0:x8}: radius {radius:R}, want {want:R}");
+        }
+    }
+
     [Fact]
     public void NoisyRowsAndHeInitMatchReference()
     {

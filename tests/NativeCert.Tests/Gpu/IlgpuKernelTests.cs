@@ -109,6 +109,34 @@ public abstract class IlgpuKernelTests : IDisposable
     }
 
     [BackendFact]
+    public void Extreme_uniform_words_map_like_the_cpu_engine_tail_cut_at_x0_0_and_zero_at_x0_max()
+    {
+        uint[] first = CpuKernelTests.EdgeWords, angles = [0u, 0x40000000u, 0x5A5A5A5Au, 0xFFFFFFFFu];
+        var words = new uint[2 * first.Length * angles.Length];
+        for (int i = 0; i < first.Length; i++)
+            for (int j = 0; j < angles.Length; j++)
+                (words[2 * (i * angles.Length + j)], words[2 * (i * angles.Length + j) + 1]) = (first[i], angles[j]);
+        var kernel = Accelerator.AcceleratorType == AcceleratorType.Cuda
+            ? Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>>(NoiseKernels.TransformWordsKernel<PtxFma>)
+            : Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>>(NoiseKernels.TransformWordsKernel<DotNetFma>);
+        using var w = Accelerator.Allocate1D(words);
+        using var z = Accelerator.Allocate1D<float>(words.Length);
+        kernel(new Index1D(words.Length / 2), w.View, z.View);
+        var got = z.GetAsArray1D();
+        var engine = new float[words.Length];
+        CpuNoise.TransformPairs(engine, words, IsaLevel.Scalar);
+        AssertClose(engine, got, EngineNoiseTolerance, "vs CpuNoise");
+        for (int p = 0; p < words.Length / 2; p++)
+        {
+            double radius = Math.Sqrt((double)got[2 * p] * got[2 * p] + (double)got[2 * p + 1] * got[2 * p + 1]);
+            if (words[2 * p] == 0)
+                Assert.True(Math.Abs(radius - CpuKernelTests.TailCut) <= 1e-5, $"x0 = 0: |z| = {radius}, want √(64 ln 2) = {CpuKernelTests.TailCut}");
+            if (words[2 * p] == uint.MaxValue)
+                Assert.True(got[2 * p] == 0f && got[2 * p + 1] == 0f, $"x0 = 2³²−1: ({got[2 * p]}, {got[2 * p + 1]}), want 0");
+        }
+    }
+
+    [BackendFact]
     public void Noisy_training_batch_is_gathered_through_the_permutation_with_per_example_noise()
     {
         const int n = 9, d = 7, models = 2, batchCapacity = 4, batchStart = 3, rows = 4;

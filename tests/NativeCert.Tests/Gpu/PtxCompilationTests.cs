@@ -32,11 +32,17 @@ public sealed class PtxCompilationTests
         // which ILGPU 1.5.3 does not lower; the noise kernels use inline fma.rn.f32 instead).
         Assert.DoesNotContain(".extern", ptx);
         Assert.DoesNotContain("call", ptx);
-        if (name is "GaussianRowsKernel" or "GatherNoisyTrainingRowsKernel" or "NoisyTestRowsKernel" or "HeInitKernel")
+        if (name is "GaussianRowsKernel" or "GatherNoisyTrainingRowsKernel" or "NoisyTestRowsKernel" or "HeInitKernel" or "TransformWordsKernel")
         {
             // The noise is the CPU engine's polynomial Box–Muller: correctly rounded fma/sqrt, no sin/cos/lg2.approx.
             Assert.Contains("fma.rn.f32", ptx);
             Assert.Contains("sqrt.rn.f32", ptx);
+            // u1 = ((float)x0 + 1)·2⁻³²: C#'s (float)uint is IL conv.r.un + conv.r4, which ILGPU lowers to
+            // cvt.rn.f64.u32 (exact: every uint is a double) then cvt.rn.f32.f64 (one rounding to nearest even): the
+            // correctly rounded conversion, bit-identical to the CPU cast. Either that pair or one cvt.rn.f32.u32.
+            Assert.True(ptx.Contains("cvt.rn.f32.u32") || (ptx.Contains("cvt.rn.f64.u32") && ptx.Contains("cvt.rn.f32.f64")),
+                "the uint → float conversion of u1 is not a round-to-nearest cvt");
+            Assert.DoesNotContain("cvt.rz.", ptx);
             Assert.DoesNotContain(".approx", ptx);
         }
         if (explicitlyGrouped)

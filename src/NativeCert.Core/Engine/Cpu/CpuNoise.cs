@@ -12,6 +12,8 @@ namespace NativeCert.Engine.Cpu;
 /// only from correctly rounded operations (+, ×, FMA, √, int↔float), evaluated in the same order in every branch,
 /// so the three ISA branches give bit-identical Gaussians; against the scalar reference
 /// (<see cref="BoxMuller"/>, MathF) they differ by float rounding (a few 1e-7 absolute).
+/// u1 = ((float)x0 + 1)·2⁻³² with the uint → float conversion rounded to nearest at every level (vcvtudq2ps,
+/// two exact 16-bit halves on AVX2, the scalar cast), so u1 is bit-identical to <see cref="BoxMuller.Uniform1"/>.
 /// The angle is reduced exactly in integers: with k = x1 &gt;&gt; 8, θ = 2π k/2²⁴ = q·π/2 + 2π d/2²⁴, q = round(k/2²²), |d| ≤ 2²¹.
 /// </summary>
 [SkipLocalsInit]
@@ -93,6 +95,60 @@ public static unsafe class CpuNoise
         for (int i = 0; i < n; i++) dst[i] = src[i];
     }
 
+    /// <summary>Test hook: u1[i] of word x0[i] as branch <paramref name="isa"/> computes it.</summary>
+    internal static void Uniforms1(Span<float> u1, ReadOnlySpan<uint> x0, IsaLevel isa)
+    {
+        var result = new float[16];
+        for (int i = 0; i < x0.Length; i++)
+        {
+            switch (CpuIsa.Clamp(isa))
+            {
+                case IsaLevel.Avx512:
+                    Uniform1_512(Vector512.Create(x0[i])).CopyTo(result);
+                    break;
+                case IsaLevel.Avx2:
+                    Uniform1_256(Vector256.Create(x0[i])).CopyTo(result);
+                    break;
+                default:
+                    result[0] = BoxMuller.Uniform1(x0[i]);
+                    break;
+            }
+            u1[i] = result[0];
+        }
+    }
+
+    /// <summary>Test hook: (z[2i], z[2i+1]) = Box–Muller of the word pair (words[2i], words[2i+1]) as branch <paramref name="isa"/> computes it.</summary>
+    internal static void TransformPairs(Span<float> z, ReadOnlySpan<uint> words, IsaLevel isa)
+    {
+        var a = new uint[16];
+        var b = new uint[16];
+        for (int i = 0; i < words.Length / 2; i++)
+        {
+            // The pair sits in one lane of otherwise varied lanes, so lane-crossing mistakes would show.
+            for (int lane = 0; lane < 16; lane++) (a[lane], b[lane]) = (words[2 * i] + (uint)lane * 0x01000193u, words[2 * i + 1] ^ (uint)lane);
+            int at = i % 8;
+            (a[at], b[at]) = (words[2 * i], words[2 * i + 1]);
+            switch (CpuIsa.Clamp(isa))
+            {
+                case IsaLevel.Avx512:
+                    {
+                        var (z0, z1) = Transform512(Vector512.Create(a), Vector512.Create(b));
+                        (z[2 * i], z[2 * i + 1]) = (z0[at], z1[at]);
+                        break;
+                    }
+                case IsaLevel.Avx2:
+                    {
+                        var (z0, z1) = Transform256(Vector256.Create(a.AsSpan(0, 8)), Vector256.Create(b.AsSpan(0, 8)));
+                        (z[2 * i], z[2 * i + 1]) = (z0[at], z1[at]);
+                        break;
+                    }
+                default:
+                    (z[2 * i], z[2 * i + 1]) = TransformScalar(words[2 * i], words[2 * i + 1]);
+                    break;
+            }
+        }
+    }
+
     // ------------------------------------------------------------ scalar branch (1 block = 4 Gaussians)
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -106,7 +162,7 @@ public static unsafe class CpuNoise
     /// <summary>Box–Muller of one lane pair, the exact scalar twin of <see cref="Transform512"/>.</summary>
     internal static (float Z0, float Z1) TransformScalar(uint xa, uint xb)
     {
-        float u1 = (int)((xa >> 8) + 1) * BoxMuller.Inv24;
+        float u1 = BoxMuller.Uniform1(xa); // ((float)xa + 1)·2⁻³²
         float radius = MathF.Sqrt(-2f * LogScalar(u1));
         int k = (int)(xb >> 8);
         int q = (k + (1 << 21)) >> 22;
@@ -121,7 +177,7 @@ public static unsafe class CpuNoise
         return (radius * c, radius * s);
     }
 
-    /// <summary>ln u for u ∈ [2⁻²⁴, 1], Cephes logf.</summary>
+    /// <summary>ln u for u ∈ [2⁻³², 1] (any normal float), Cephes logf.</summary>
     private static float LogScalar(float u)
     {
         int bits = BitConverter.SingleToInt32Bits(u);
@@ -208,10 +264,18 @@ public static unsafe class CpuNoise
         Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 48);
     }
 
+    /// <summary>
+    /// u1 = ((float)x + 1)·2⁻³², bit-identical to <see cref="BoxMuller.Uniform1"/>: vcvtudq2ps rounds to nearest
+    /// even (MXCSR default) exactly like the scalar uint → float cast; the add rounds once; 2⁻³² scales exactly.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Uniform1_512(Vector512<uint> x) =>
+        (Avx512F.ConvertToVector512Single(x) + Vector512<float>.One) * Vector512.Create(BoxMuller.Inv32);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector512<float> Z0, Vector512<float> Z1) Transform512(Vector512<uint> xa, Vector512<uint> xb)
     {
-        var u1 = Vector512.ConvertToSingle((Vector512.ShiftRightLogical(xa, 8) + Vector512<uint>.One).AsInt32()) * Vector512.Create(BoxMuller.Inv24);
+        var u1 = Uniform1_512(xa);
         var radius = Vector512.Sqrt(Vector512.Create(-2f) * Log512(u1));
         var k = Vector512.ShiftRightLogical(xb, 8).AsInt32();
         var q = Vector512.ShiftRightArithmetic(k + Vector512.Create(1 << 21), 22);
@@ -314,10 +378,24 @@ public static unsafe class CpuNoise
         Avx.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 24);
     }
 
+    /// <summary>
+    /// u1 = ((float)x + 1)·2⁻³², bit-identical to <see cref="BoxMuller.Uniform1"/>. AVX2 has no unsigned
+    /// conversion, and we do not rely on how the runtime emulates one: x = hi·2¹⁶ + lo with hi, lo &lt; 2¹⁶, both
+    /// exact as floats (signed conversion) and hi·2¹⁶ exact, so the one add is the single correctly rounded
+    /// conversion, the same as the scalar cast and vcvtudq2ps.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Uniform1_256(Vector256<uint> x)
+    {
+        var hi = Vector256.ConvertToSingle(Vector256.ShiftRightLogical(x, 16).AsInt32()) * Vector256.Create(65536f);
+        var lo = Vector256.ConvertToSingle((x & Vector256.Create(0xFFFFu)).AsInt32());
+        return ((hi + lo) + Vector256<float>.One) * Vector256.Create(BoxMuller.Inv32);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static (Vector256<float> Z0, Vector256<float> Z1) Transform256(Vector256<uint> xa, Vector256<uint> xb)
     {
-        var u1 = Vector256.ConvertToSingle((Vector256.ShiftRightLogical(xa, 8) + Vector256<uint>.One).AsInt32()) * Vector256.Create(BoxMuller.Inv24);
+        var u1 = Uniform1_256(xa);
         var radius = Vector256.Sqrt(Vector256.Create(-2f) * Log256(u1));
         var k = Vector256.ShiftRightLogical(xb, 8).AsInt32();
         var q = Vector256.ShiftRightArithmetic(k + Vector256.Create(1 << 21), 22);

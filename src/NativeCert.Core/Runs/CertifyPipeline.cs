@@ -144,24 +144,7 @@ public static class CertifyPipeline
         var options = new Dictionary<string, string>(before.Options);
         foreach (string name in ExecutionOptions)
             if (now.Options.TryGetValue(name, out var v)) options[name] = v;
-        return new RunConfig
-        {
-            CreatedUtc = before.CreatedUtc,
-            Options = options,
-            VoteOptions = before.VoteOptions,
-            ConfigHash = before.ConfigHash,
-            Sigma = before.Sigma,
-            Models = before.Models,
-            SelectionModels = before.SelectionModels,
-            Method = before.Method,
-            Alpha = before.Alpha,
-            Simultaneous = before.Simultaneous,
-            Seed = before.Seed,
-            TriggerNorms = before.TriggerNorms,
-            Radii = before.Radii,
-            Data = before.Data,
-            Attack = before.Attack,
-        };
+        return before.Restamped(options);
     }
 
     private static void WriteTiming(RunDirectory dir, IEnsembleBackend backend, int modelsThisProcess, double seconds)

@@ -26,7 +26,7 @@ public sealed record RunBackendFacts(string Name, string Device, int Threads);
 /// <c>config.json</c> of a run: every resolved option as given or defaulted, the facts the report needs,
 /// versions, and <see cref="ConfigHash"/>, the SHA-256 of every option that determines the votes.
 /// </summary>
-public sealed class RunConfig
+public sealed record RunConfig
 {
     public const string CurrentFormat = "nativecert-run/1";
 
@@ -68,6 +68,16 @@ public sealed class RunConfig
     public RunDataFacts? Data { get; init; }
     public RunAttackFacts? Attack { get; init; }
     public RunBackendFacts? Backend { get; set; }
+
+    /// <summary>
+    /// This run's configuration with <paramref name="options"/> in place of its options (only execution options may
+    /// differ), stamped with the versions of the running process. Used when a run is resumed or its shards merged.
+    /// </summary>
+    public RunConfig Restamped(Dictionary<string, string> options)
+    {
+        var current = new RunConfig();
+        return this with { Options = options, NativecertVersion = current.NativecertVersion, Runtime = current.Runtime, Os = current.Os };
+    }
 
     /// <summary>All models of the run: selection plus estimation.</summary>
     [JsonIgnore] public int TotalModels => SelectionModels + Models;

@@ -52,24 +52,8 @@ public static class ShardMerge
         var outDir = RunDirectory.CreateNew(outDirectory);
         using IDisposable runLock = outDir.Lock("--out");
         var options = new Dictionary<string, string>(first.Config.Options) { [RangeOption] = "" };
-        var config = new RunConfig
-        {
-            Options = options,
-            VoteOptions = first.Config.VoteOptions,
-            ConfigHash = first.Config.ConfigHash,
-            Sigma = first.Config.Sigma,
-            Models = first.Config.Models,
-            SelectionModels = first.Config.SelectionModels,
-            Method = first.Config.Method,
-            Alpha = first.Config.Alpha,
-            Simultaneous = first.Config.Simultaneous,
-            Seed = first.Config.Seed,
-            TriggerNorms = first.Config.TriggerNorms,
-            Radii = first.Config.Radii,
-            Data = first.Config.Data,
-            Attack = first.Config.Attack,
-            Backend = first.Config.Backend,
-        };
+        // A new run: created now, from the first shard's (verified identical) configuration.
+        var config = first.Config.Restamped(options) with { CreatedUtc = new RunConfig().CreatedUtc };
         config.Write(outDir.ConfigPath);
         merged.Write(outDir.VotesPath);
         return RunReport.Write(outDir, config, merged);

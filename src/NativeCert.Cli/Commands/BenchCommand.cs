@@ -1,3 +1,4 @@
+using NativeCert.Kernels;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
@@ -17,7 +18,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var cmd = new Command("bench", "Measure ensemble training throughput (model-epochs/s, GFLOP/s) against the measured FMA peak");
-        var backend = new Option<string>("--backend") { Description = $"Engine: {string.Join(", ", Backends.Names)}", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = $"Engine: {string.Join(", ", BackendFactory.Names)}", DefaultValueFactory = _ => "cpu" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
         var models = new Option<int>("--models") { Description = "Models to train", DefaultValueFactory = _ => 8 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs per model", DefaultValueFactory = _ => 5 };
@@ -39,7 +40,7 @@ public static class BenchCommand
             Dataset train = LoadTrainingData(n, out string dataName);
             var config = new EnsembleConfig(new MlpShape(train.Dimension, h, 10), TrainingDefaults.Options(epochs: e, batchSize: b),
                 parse.GetValue(sigma), Seed: 1);
-            using IEnsembleBackend engine = Backends.Create(parse.GetValue(backend) ?? "cpu", t, parse.InvocationConfiguration.Error);
+            using IEnsembleBackend engine = BackendFactory.Create(parse.GetValue(backend) ?? "cpu", t, parse.InvocationConfiguration.Error);
             int peakThreads = t > 0 ? t : Environment.ProcessorCount;
             // A GPU is compared with its FP32 (non-tensor) peak from the device's SM count and clock; a CPU with its
             // FMA peak measured just before and just after the run: the higher is what the cores can deliver (other

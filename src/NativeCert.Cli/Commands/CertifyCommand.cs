@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NativeCert.Attacks;
+using NativeCert.Cluster;
 using NativeCert.Cli.Options;
 using NativeCert.Data;
 using NativeCert.Engine;
@@ -16,6 +17,8 @@ namespace NativeCert.Cli.Commands;
 public static class CertifyCommand
 {
     /// <summary>Defaults of the no-option run: MNIST, a configuration that finishes in minutes on 2 CPU cores.</summary>
+    public const string SpecOption = "--spec";
+
     public static class Defaults
     {
         public const int Models = 1000;
@@ -25,9 +28,21 @@ public static class CertifyCommand
         public const string Radii = "0,0.25,0.5,0.75,1";
     }
 
-    public static Command Create(BackendProvider? backends = null)
+    public static Command Create(BackendProvider? backends = null) =>
+        Create("certify", "Train a noisy ensemble on (optionally poisoned) data, certify the test inputs against backdoor attacks, write a run directory with votes, certificates, summary and plots",
+               backends, null);
+
+    /// <summary>
+    /// What a command built on the certify options does instead of running the job (<c>slurm submit</c>):
+    /// <see cref="Validate"/> checks its own options before anything is loaded, <see cref="Resolved"/> receives the
+    /// resolved job (spec, data) and returns the exit code.
+    /// </summary>
+    public sealed record Handoff(Action<ParseResult> Validate, Func<ParseResult, CertifyRequest, int> Resolved);
+
+    /// <summary>The certify command, or with <paramref name="handoff"/> another command that resolves the same job and hands it on.</summary>
+    public static Command Create(string name, string description, BackendProvider? backends, Handoff? handoff)
     {
-        var cmd = new Command("certify", "Train a noisy ensemble on (optionally poisoned) data, certify the test inputs against backdoor attacks, write a run directory with votes, certificates, summary and plots");
+        var cmd = new Command(name, description);
         var data = new DataOptions();
         var attack = new AttackOptions();
         data.AddTo(cmd);
@@ -50,16 +65,21 @@ public static class CertifyCommand
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
         var modelsRange = new Option<string?>(ShardMerge.RangeOption) { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
-        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
+        var spec = new Option<string?>(SpecOption) { Description = "Take every option not given from this job spec (a run's config.json, e.g. the one nativecert slurm submit writes); the data must fingerprint the same" };
+        var shardOption = new Option<string?>(ShardIndex.Option) { Description = "Compute shard INDEX of COUNT (0-based, e.g. $SLURM_ARRAY_TASK_ID/4 or $JOB_COMPLETION_INDEX/4): the models --models-range would give for an even split; combine shards with nativecert merge" };
+        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels, spec, shardOption })
             cmd.Options.Add(o);
 
         cmd.SetAction(given =>
         {
             TextWriter stdout = given.InvocationConfiguration.Output, stderr = given.InvocationConfiguration.Error;
-            // --resume --out DIR alone continues the run: options not given now come from DIR/config.json.
-            ParseResult parse = given.GetValue(resume) && given.GetValue(outDir) is { } resumeDir
-                ? WithStoredOptions(cmd, given, resumeDir)
-                : given;
+            handoff?.Validate(given);
+            // --resume --out DIR alone continues the run: options not given now come from DIR/config.json; with --spec
+            // FILE they come from FILE.
+            string? specPath = given.GetValue(spec);
+            if (specPath is not null && !File.Exists(specPath)) throw new UserInputException($"{SpecOption} {specPath}: no such file");
+            string? storedPath = specPath ?? (given.GetValue(resume) && given.GetValue(outDir) is { } resumeDir ? new RunDirectory(resumeDir).ConfigPath : null);
+            ParseResult parse = storedPath is not null ? WithStoredOptions(cmd, given, storedPath) : given;
             bool cohen = parse.GetValue(method) == "cohen";
             int modelCount = AtLeast(parse.GetValue(models), 1, "--models");
             double alphaValue = parse.GetValue(alpha);
@@ -72,6 +92,13 @@ public static class CertifyCommand
             int chunkSize = AtLeast(parse.GetValue(chunk), 0, "--chunk");
             string? rangeText = parse.GetValue(modelsRange);
             ModelRange? shard = string.IsNullOrEmpty(rangeText) ? null : ModelRange.Parse(rangeText, modelCount + selection);
+            if (parse.GetValue(shardOption) is { Length: > 0 } shardText)
+            {
+                ModelRange even = ShardIndex.Parse(shardText).RangeOf(modelCount + selection);
+                if (shard is { } ranged && ranged != even)
+                    throw new UserInputException($"{ShardIndex.Option} {shardText} is models {even} but {ShardMerge.RangeOption} {ranged}; give one of them");
+                shard = even;
+            }
             double[] norms = ParseDoubleList(parse.GetValue(triggerNorms), "--trigger-norms", positive: true);
             double[] radiiValues = ParseDoubleList(parse.GetValue(radii), "--radii", positive: false);
             bool resuming = parse.GetValue(resume);
@@ -171,8 +198,15 @@ public static class CertifyCommand
                     : null,
             }.WithHash();
 
+            if (specPath is not null)
+            {
+                // A worker of a spec must compute exactly that job: same options and the same data on this machine.
+                var diffs = RunConfig.Read(specPath).Differences(config, ShardMerge.MayDiffer);
+                if (diffs.Count > 0) throw new UserInputException($"{SpecOption} {specPath}: this job differs from the spec: {string.Join("; ", diffs)}");
+            }
             var request = new CertifyRequest(config, ensemble, train, inputs, kinds, outPath, resuming,
                                              parse.GetValue(backend) ?? "auto", threadCount, chunkSize, parse.GetValue(keepModels), shard);
+            if (handoff is not null) return handoff.Resolved(parse, request);
             // Ctrl+C stops after the models in flight; the votes on disk keep the last complete chunk.
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
@@ -206,9 +240,8 @@ public static class CertifyCommand
     /// (canonical text), so that <c>certify --out DIR --resume</c> needs nothing else; options given explicitly win
     /// and are then checked against the run like any other.
     /// </summary>
-    private static ParseResult WithStoredOptions(Command cmd, ParseResult given, string dir)
+    private static ParseResult WithStoredOptions(Command cmd, ParseResult given, string configPath)
     {
-        string configPath = new RunDirectory(dir).ConfigPath;
         if (!File.Exists(configPath)) return given; // the pipeline reports the missing run
         RunConfig stored = RunConfig.Read(configPath);
         var args = new List<string>();

@@ -23,6 +23,12 @@ public sealed record RunAttackFacts(string Kind, int Target, double TriggerL2Nor
 public sealed record RunBackendFacts(string Name, string Device, int Threads);
 
 /// <summary>
+/// One shard of a merged run: models [<see cref="Start"/>, <see cref="End"/>) and the backend that computed them (the
+/// latest, if the shard was resumed). Shards on different backends (cpu and cuda) may differ by float rounding.
+/// </summary>
+public sealed record RunShardFacts(int Start, int End, string Backend, string Device, int Threads);
+
+/// <summary>
 /// <c>config.json</c> of a run: every resolved option as given or defaulted, the facts the report needs,
 /// versions, and <see cref="ConfigHash"/>, the SHA-256 of every option that determines the votes.
 /// </summary>
@@ -68,6 +74,9 @@ public sealed record RunConfig
     public RunDataFacts? Data { get; init; }
     public RunAttackFacts? Attack { get; init; }
     public RunBackendFacts? Backend { get; set; }
+    /// <summary>For a merged run, each shard's model range and backend, in model order; absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<RunShardFacts>? Shards { get; init; }
 
     /// <summary>
     /// This run's configuration with <paramref name="options"/> in place of its options (only execution options may

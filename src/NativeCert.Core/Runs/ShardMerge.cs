@@ -12,6 +12,24 @@ public static class ShardMerge
     /// <summary>Writes the merged run to <paramref name="outDirectory"/> (a new directory) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
+        var (config, merged) = Combine(shardDirectories);
+        var outDir = RunDirectory.CreateNew(outDirectory);
+        using IDisposable runLock = outDir.Lock("--out");
+        // A new run: created now, from the first shard's (verified identical) configuration.
+        config = config with { CreatedUtc = new RunConfig().CreatedUtc };
+        config.Write(outDir.ConfigPath);
+        merged.Write(outDir.VotesPath);
+        return RunReport.Write(outDir, config, merged);
+    }
+
+    /// <summary>
+    /// Reads and checks the shards (one configuration, ranges tiling [0, all models) exactly, the undefended model's
+    /// votes present in an attack run) and adds their votes. The configuration returned is the first shard's with the
+    /// model range cleared and each shard's range and backend recorded; when the shards ran on different backends,
+    /// <see cref="RunConfig.Backend"/> names them all.
+    /// </summary>
+    public static (RunConfig Config, VoteFile Votes) Combine(IReadOnlyList<string> shardDirectories)
+    {
         if (shardDirectories.Count == 0) throw new UserInputException("merge: give the shard run directories");
         var shards = new List<(string Dir, RunConfig Config, VoteFile Votes)>();
         foreach (string path in shardDirectories)
@@ -25,10 +43,9 @@ public static class ShardMerge
             shards.Add((path, shardConfig, votes));
         }
         var first = shards[0];
-        var mayDiffer = new HashSet<string>(CertifyPipeline.ExecutionOptions) { RangeOption };
         foreach (var s in shards.Skip(1))
         {
-            var diffs = first.Config.Differences(s.Config, mayDiffer);
+            var diffs = first.Config.Differences(s.Config, MayDiffer);
             if (diffs.Count > 0 || s.Config.ConfigHash != first.Config.ConfigHash)
                 throw new UserInputException($"merge: {s.Dir} has another configuration than {first.Dir}: {(diffs.Count > 0 ? string.Join("; ", diffs) : "config hash differs")}");
         }
@@ -48,14 +65,19 @@ public static class ShardMerge
         VoteFile merged;
         try { merged = VoteFile.Merge(shards.Select(s => s.Votes).ToList()); }
         catch (ArgumentException e) { throw new UserInputException($"merge: {e.Message}", e); }
+        if (first.Config.Attack is not null && merged.Undefended is null)
+            throw new UserInputException($"merge: no shard holds the undefended (sigma = 0) model's votes; the shard starting at model 0 trains it ({shards[0].Dir})");
 
-        var outDir = RunDirectory.CreateNew(outDirectory);
-        using IDisposable runLock = outDir.Lock("--out");
+        var facts = shards.Select(s => new RunShardFacts(s.Votes.ModelStart, s.Votes.ModelsDone, s.Config.Backend?.Name ?? "unknown",
+                                                         s.Config.Backend?.Device ?? "unknown", s.Config.Backend?.Threads ?? 0)).ToList();
+        var backend = facts.Select(f => (f.Backend, f.Device)).Distinct().Count() == 1
+            ? first.Config.Backend
+            : new RunBackendFacts(string.Join("+", facts.Select(f => f.Backend).Distinct()), string.Join("; ", facts.Select(f => f.Device).Distinct()), 0);
         var options = new Dictionary<string, string>(first.Config.Options) { [RangeOption] = "" };
-        // A new run: created now, from the first shard's (verified identical) configuration.
-        var config = first.Config.Restamped(options) with { CreatedUtc = new RunConfig().CreatedUtc };
-        config.Write(outDir.ConfigPath);
-        merged.Write(outDir.VotesPath);
-        return RunReport.Write(outDir, config, merged);
+        var config = first.Config.Restamped(options) with { Backend = backend, Shards = facts };
+        return (config, merged);
     }
+
+    /// <summary>Options shards of one run may differ in: how they were computed and which models.</summary>
+    public static readonly IReadOnlySet<string> MayDiffer = new HashSet<string>(CertifyPipeline.ExecutionOptions) { RangeOption };
 }

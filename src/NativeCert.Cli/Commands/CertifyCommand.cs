@@ -35,9 +35,10 @@ public static class CertifyCommand
     /// <summary>
     /// What a command built on the certify options does instead of running the job (<c>slurm submit</c>):
     /// <see cref="Validate"/> checks its own options before anything is loaded, <see cref="Resolved"/> receives the
-    /// resolved job (spec, data) and returns the exit code.
+    /// command line as given, as resolved (with the options a resumed run stored), the resolved job (spec, data) and the
+    /// notes certify would have logged about the data and attack, and returns the exit code.
     /// </summary>
-    public sealed record Handoff(Action<ParseResult> Validate, Func<ParseResult, CertifyRequest, int> Resolved);
+    public sealed record Handoff(Action<ParseResult> Validate, Func<ParseResult, ParseResult, CertifyRequest, string, int> Resolved);
 
     /// <summary>The certify command, or with <paramref name="handoff"/> another command that resolves the same job and hands it on.</summary>
     public static Command Create(string name, string description, BackendProvider? backends, Handoff? handoff)
@@ -73,6 +74,8 @@ public static class CertifyCommand
         cmd.SetAction(given =>
         {
             TextWriter stdout = given.InvocationConfiguration.Output, stderr = given.InvocationConfiguration.Error;
+            // A handoff gets the notes on the data and attack, to show once its own checks pass (one line per error).
+            TextWriter notes = handoff is null ? stderr : new StringWriter();
             handoff?.Validate(given);
             // --resume --out DIR alone continues the run: options not given now come from DIR/config.json; with --spec
             // FILE they come from FILE.
@@ -112,9 +115,9 @@ public static class CertifyCommand
             Dataset train = attackResult?.Poisoned.Data ?? split.Train;
             var (inputs, kinds) = CertifyPipeline.AppendTriggered(split.Test, attackResult?.Triggered.Data);
             if (train.ClassCount < 2) throw new UserInputException($"--dataset {split.Name}: certification needs at least two classes");
-            stderr.WriteLine($"data: {split.Describe()}");
+            notes.WriteLine($"data: {split.Describe()}");
             if (attackResult is { } ar)
-                stderr.WriteLine($"attack: {ar.Attack.Trigger.Describe()}; {ar.Poisoned.PoisonedRows.Length} poisoned ({ar.Mode}-label, target label {ar.Target}); " +
+                notes.WriteLine($"attack: {ar.Attack.Trigger.Describe()}; {ar.Poisoned.PoisonedRows.Length} poisoned ({ar.Mode}-label, target label {ar.Target}); " +
                                  $"trigger l2 norms: training {ar.Poisoned.Norms}, test {ar.Triggered.Norms}");
 
             EnsembleConfig ensemble = model.Read(parse, train.Dimension, train.ClassCount);
@@ -206,7 +209,7 @@ public static class CertifyCommand
             }
             var request = new CertifyRequest(config, ensemble, train, inputs, kinds, outPath, resuming,
                                              parse.GetValue(backend) ?? "auto", threadCount, chunkSize, parse.GetValue(keepModels), shard);
-            if (handoff is not null) return handoff.Resolved(parse, request);
+            if (handoff is not null) return handoff.Resolved(given, parse, request, notes.ToString() ?? "");
             // Ctrl+C stops after the models in flight; the votes on disk keep the last complete chunk.
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };

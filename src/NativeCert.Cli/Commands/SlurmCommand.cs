@@ -74,7 +74,7 @@ public static class SlurmCommand
             backends: null,
             new CertifyCommand.Handoff(
                 Validate: parse => ValidateSubmit(parse, scheduler),
-                Resolved: (parse, request) => Submit(parse, request, scheduler)));
+                Resolved: (given, parse, request, notes) => Submit(given, parse, request, notes, scheduler)));
         foreach (Option o in scheduler.All) cmd.Options.Add(o);
         return cmd;
     }
@@ -107,7 +107,7 @@ public static class SlurmCommand
         if (!parse.GetValue(scheduler.DryRun)) SlurmClient.RequireSbatch("slurm submit");
     }
 
-    private static int Submit(ParseResult parse, CertifyRequest request, SchedulerOptionSet scheduler)
+    private static int Submit(ParseResult given, ParseResult parse, CertifyRequest request, string notes, SchedulerOptionSet scheduler)
     {
         TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
         var run = new ClusterRun(request.OutDirectory);
@@ -131,6 +131,7 @@ public static class SlurmCommand
             throw new UserInputException($"--out: {run.Root} already holds a run; choose another directory");
         }
 
+        stderr.Write(notes);
         // Shards use the --backend given; by default cuda when GPUs are asked for, else cpu.
         string backend = request.BackendName != "auto" ? request.BackendName : resources.GpusPerTask is not null ? "cuda" : "cpu";
         IReadOnlyList<string> nativecert = SelfCommand();
@@ -181,8 +182,9 @@ public static class SlurmCommand
             Directory_(run.LogsDirectory);
             Directory_(run.ShardsDirectory);
             if (!resume) request.Config.Write(run.SpecPath);
-            // A resumed run keeps its scripts (hand edits included) unless scheduler options are given again.
-            if (!resume || scheduler.AnyGiven(parse) || !File.Exists(run.ShardsScriptPath) || !File.Exists(run.MergeScriptPath))
+            // A resumed run keeps its scripts (hand edits included) unless scheduler options or --backend are given again.
+            if (!resume || scheduler.AnyGiven(given) || given.GetResult("--backend") is System.CommandLine.Parsing.OptionResult { Implicit: false }
+                || !File.Exists(run.ShardsScriptPath) || !File.Exists(run.MergeScriptPath))
             {
                 AtomicFile.WriteAllText(run.ShardsScriptPath, SlurmScripts.Shards(run, shardCount, nativecert, resources, backend, Environment.CurrentDirectory));
                 AtomicFile.WriteAllText(run.MergeScriptPath, SlurmScripts.Merge(run, nativecert, resources, Environment.CurrentDirectory));

@@ -109,7 +109,8 @@ public static class SlurmCommand
 
     private static int Submit(ParseResult given, ParseResult parse, CertifyRequest request, string notes, SchedulerOptionSet scheduler)
     {
-        TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
+        // The writers of the command line as given (a resumed run's re-parsed one has the console's).
+        TextWriter stdout = given.InvocationConfiguration.Output, stderr = given.InvocationConfiguration.Error;
         var run = new ClusterRun(request.OutDirectory);
         bool resume = request.Resume, dryRun = parse.GetValue(scheduler.DryRun);
         SchedulerOptions resources = scheduler.Read(parse);

@@ -5,8 +5,8 @@ namespace NativeCert.Cluster;
 /// <summary>
 /// Waits for a cluster run (<c>slurm submit --wait</c>, <c>slurm status --wait</c>): polls the shards' progress on
 /// disk and their jobs in Slurm, prints a progress line when something changed, and returns once the merged run is
-/// complete (true) or cannot complete without the user (false): a shard unfinished with no job queued or running, or
-/// the merge ended without a complete run. A merge whose <c>afterok</c> dependency broke although every shard is
+/// complete (true) or cannot complete without the user (false): a shard unfinished with no job queued or running (once
+/// no other shard runs either), or the merge ended without a complete run. A merge whose <c>afterok</c> dependency broke although every shard is
 /// complete on disk (a shard task killed, then requeued: Slurm does not re-arm the dependency) is released.
 /// </summary>
 public sealed class ClusterMonitor(ClusterRun run, SlurmClient slurm, TextWriter progress)
@@ -25,7 +25,8 @@ public sealed class ClusterMonitor(ClusterRun run, SlurmClient slurm, TextWriter
             if (line != lastLine) progress.WriteLine(line);
             lastLine = line;
             if (status.Complete && !status.MergeActive) return true;
-            if (status.Shards.Any(s => s.Failed)) return false;
+            // A failed shard ends the wait once the other shards have ended too (so that --resume can follow at once).
+            if (status.Shards.Any(s => s.Failed) && !status.Shards.Any(s => s.Job is { IsActive: true })) return false;
             if (status.AllShardsComplete)
             {
                 if (status.Merge is { DependencyNeverSatisfied: true } && status.MergeJobId is { } id && released.Add(id))

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NativeCert.Certification;
+using NativeCert.IO;
 
 namespace NativeCert.Cli.Commands;
 
@@ -43,6 +44,14 @@ public static class CertifyCountsCommand
             if (!cohen && parse.GetValue(n0) is not null) throw new UserInputException("--n0 is only used with --method cohen");
 
             string countsPath = parse.GetValue(counts)!;
+            string? outPath = parse.GetValue(output);
+            if (outPath is not null)
+            {
+                AtomicFile.CheckWritableFile(outPath, "--out");
+                foreach (var (input, option) in new[] { (countsPath, "--counts"), (selectionPath, "--selection-counts") })
+                    if (input is not null && SameFile(outPath, input))
+                        throw new UserInputException($"--out {outPath}: is the {option} file; write the certificates to another file");
+            }
             var estimation = VoteCountsTsv.Read(countsPath, parse.GetValue(hasLabel));
             int[] labels = estimation.Labels;
             bool simult = parse.GetValue(simultaneous);
@@ -61,7 +70,6 @@ public static class CertifyCountsCommand
             }
             else certificates = Certifier.CertifySimuEM(estimation.Counts, s, a, simult);
 
-            string? outPath = parse.GetValue(output);
             var stdout = parse.InvocationConfiguration.Output;
             if (outPath is not null) CertificateTsv.Write(outPath, certificates, labels, t);
             else CertificateTsv.WriteTo(stdout, certificates, labels, t);
@@ -79,6 +87,18 @@ public static class CertifyCountsCommand
             return ExitCodes.Success;
         });
         return cmd;
+    }
+
+    /// <summary>Whether two paths name one file: equal full paths, or (for existing files) equal targets after symbolic links.</summary>
+    private static bool SameFile(string a, string b)
+    {
+        static string Resolve(string p)
+        {
+            string full = Path.GetFullPath(p);
+            try { return File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target ? target.FullName : full; }
+            catch (IOException) { return full; }
+        }
+        return Resolve(a) == Resolve(b);
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

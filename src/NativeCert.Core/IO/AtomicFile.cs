@@ -13,6 +13,21 @@ namespace NativeCert.IO;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>
+    /// Checks, before any work, that <paramref name="path"/> can be written as a file: its directory exists and it is
+    /// not itself a directory. A problem is a one-line <see cref="UserInputException"/> naming <paramref name="option"/>.
+    /// </summary>
+    public static void CheckWritableFile(string path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw new UserInputException($"{option}: empty file name");
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new UserInputException($"{option} {path}: is a directory; give a file name");
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is null) throw new UserInputException($"{option} {path}: not a file path");
+        if (!Directory.Exists(dir))
+            throw new UserInputException($"{option} {path}: directory {dir} {(File.Exists(dir) ? "is a file" : "does not exist")}");
+    }
+
     /// <summary>Writes <paramref name="path"/> with the bytes <paramref name="write"/> puts into the stream.</summary>
     public static void Write(string path, Action<Stream> write)
     {

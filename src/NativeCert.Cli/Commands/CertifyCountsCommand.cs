@@ -45,13 +45,7 @@ public static class CertifyCountsCommand
 
             string countsPath = parse.GetValue(counts)!;
             string? outPath = parse.GetValue(output);
-            if (outPath is not null)
-            {
-                AtomicFile.CheckWritableFile(outPath, "--out");
-                foreach (var (input, option) in new[] { (countsPath, "--counts"), (selectionPath, "--selection-counts") })
-                    if (input is not null && SameFile(outPath, input))
-                        throw new UserInputException($"--out {outPath}: is the {option} file; write the certificates to another file");
-            }
+            if (outPath is not null) AtomicFile.CheckWritableFile(outPath, "--out", (countsPath, "--counts"), (selectionPath, "--selection-counts"));
             var estimation = VoteCountsTsv.Read(countsPath, parse.GetValue(hasLabel));
             int[] labels = estimation.Labels;
             bool simult = parse.GetValue(simultaneous);
@@ -87,18 +81,6 @@ public static class CertifyCountsCommand
             return ExitCodes.Success;
         });
         return cmd;
-    }
-
-    /// <summary>Whether two paths name one file: equal full paths, or (for existing files) equal targets after symbolic links.</summary>
-    private static bool SameFile(string a, string b)
-    {
-        static string Resolve(string p)
-        {
-            string full = Path.GetFullPath(p);
-            try { return File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target ? target.FullName : full; }
-            catch (IOException) { return full; }
-        }
-        return Resolve(a) == Resolve(b);
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -69,8 +69,8 @@ public static class EnsembleCommands
             if (which is not ("test" or "train")) throw new UserInputException($"--split: '{which}' is not test or train");
             int t = parse.GetValue(threads);
             if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
-            AtomicFile.CheckWritableFile(path, "--out");
             string ensembleFile = parse.GetValue(ensemblePath)!;
+            AtomicFile.CheckWritableFile(path, "--out", (ensembleFile, "--ensemble"));
             var ensemble = EnsembleFile.Load(ensembleFile);
             DataSplit loaded = data.Load(parse);
             Dataset rows = InEnsembleLabels(which == "test" ? loaded.Test : loaded.Train, loaded, ensemble, ensembleFile);

@@ -51,6 +51,7 @@ public sealed class BadInputCliTests : IDisposable
         { ["certify-counts", "--counts", "{dir}/counts.tsv", "--sigma", "0.5", "--out", "{dir}/counts.tsv"], ["--out {dir}/counts.tsv", "--counts"] },
         { ["certify-counts", "--counts", "{dir}/counts.tsv", "--sigma", "0.5", "--out", "{dir}/./counts.tsv"], ["--out", "--counts"] },
         { ["certify-counts", "--counts", "{dir}/counts.tsv", "--sigma", "0.5", "--out", "{dir}/missing/c.tsv"], ["--out", "does not exist"] },
+        { ["vote", "--ensemble", "{dir}/counts.tsv", "--out", "{dir}/counts.tsv"], ["--out {dir}/counts.tsv", "--ensemble"] },
         // item 6: class count bounded, no overflow
         { ["data", "info", "--dataset", "csv:{dir}/huge-label.csv"], ["{dir}/huge-label.csv", "line 3", "label 2147483647", "65536"] },
         { ["data", "info", "--dataset", "csv:{dir}/sparse-label.csv"], ["{dir}/sparse-label.csv", "1001 classes", "only 7 rows"] },

@@ -88,9 +88,9 @@ public static class EnsembleCommands
     /// <summary>
     /// The rows relabelled to the ensemble's outputs: a row of original class id c gets the output that votes for c,
     /// so that labels and predictions compare (an ensemble of all ten MNIST digits voting on <c>--classes 1,7</c>
-    /// labels those rows 1 and 7). A class the ensemble has no output for is refused. A version-1 ensemble file
-    /// records no class ids: its outputs are taken to be the data's labels in order, which holds only when the
-    /// data have as many classes as it has outputs (trained on the same --classes).
+    /// labels those rows 1 and 7). A class the ensemble has no output for is refused. A file without class ids
+    /// (version 1, or kept by certify --keep-models) is taken to have the data's labels as outputs, in order, which
+    /// can hold only when the data have as many classes as it has outputs (trained on the same --classes).
     /// </summary>
     private static Dataset InEnsembleLabels(Dataset rows, DataSplit split, EnsembleFile ensemble, string ensembleFile)
     {
@@ -98,7 +98,7 @@ public static class EnsembleCommands
         if (ensemble.ClassIds is null)
         {
             if (split.ClassIds.Count != outputs)
-                throw new UserInputException($"--classes: {split.Name} has {split.ClassIds.Count} classes but {ensembleFile} (version 1, no class ids recorded) has {outputs} outputs; select the classes it was trained on, in order, or retrain it with this version");
+                throw new UserInputException($"--classes: {split.Name} has {split.ClassIds.Count} classes but {ensembleFile} (which records no class ids: version 1, or kept by certify --keep-models) has {outputs} outputs; select the classes it was trained on, in order");
             return rows;
         }
         var outputOf = new int[split.ClassIds.Count];

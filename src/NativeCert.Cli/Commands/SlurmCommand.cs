@@ -132,7 +132,6 @@ public static class SlurmCommand
             throw new UserInputException($"--out: {run.Root} already holds a run; choose another directory");
         }
 
-        stderr.Write(notes);
         // Shards use the --backend given; by default cuda when GPUs are asked for, else cpu.
         string backend = request.BackendName != "auto" ? request.BackendName : resources.GpusPerTask is not null ? "cuda" : "cpu";
         IReadOnlyList<string> nativecert = SelfCommand();
@@ -198,6 +197,8 @@ public static class SlurmCommand
             throw;
         }
 
+        // Every check passed and the directory holds the run: now the notes on the data.
+        stderr.Write(notes);
         string arrayList = SlurmScripts.ArrayList(toRun);
         if (dryRun)
         {

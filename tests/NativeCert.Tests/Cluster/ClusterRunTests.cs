@@ -84,7 +84,8 @@ public sealed class ClusterRunTests : IDisposable
         // The spec's options hold; a worker asked for another job is refused before it computes anything.
         (code, _, err) = Cli("certify", "--spec", run.SpecPath, "--shard", "0/3", "--out", run.ShardDirectory(0), "--sigma", "0.5");
         Assert.Equal(2, code);
-        Assert.Contains("differs from the spec: --sigma 0.25 (run) vs 0.5 (now)", err);
+        Assert.Contains("differs from the spec", err);
+        Assert.Matches("sigma 0.25 .* vs 0.5 ", err);
         Assert.False(Directory.Exists(run.ShardDirectory(0)));
 
         // Shards 2, 0, 1 in any order, shard 1 on the ILGPU kernels: the Kubernetes Indexed Job way (no Slurm).
@@ -172,7 +173,8 @@ public sealed class ClusterRunTests : IDisposable
         byte[] spec = File.ReadAllBytes(new ClusterRun(dir).SpecPath);
         var (code, _, err) = Cli(["slurm", "submit", "--shards", "2", "--out", dir, .. Tiny, "--seed", "3", "--dry-run"]);
         Assert.Equal(2, code);
-        Assert.Contains("holds another job spec: --seed 0 (run) vs 3 (now)", err);
+        Assert.Contains("holds another job spec", err);
+        Assert.Matches("seed 0 .* vs 3 ", err);
         (code, _, err) = Cli(["slurm", "submit", "--shards", "2", "--out", dir, .. Tiny, "--dry-run"]);
         Assert.Equal(2, code);
         Assert.Contains("already holds this cluster run; pass --resume", err);

@@ -50,7 +50,9 @@ public sealed class ClusterMonitor(ClusterRun run, SlurmClient slurm, TextWriter
         int pending = status.Shards.Count(s => !s.Complete && s.Job is { IsActive: true, State: not "RUNNING" });
         int failed = status.Shards.Count(s => s.Failed);
         string merge = status.Complete ? "merged" : status.Merge?.ToString() ?? "not known to Slurm";
+        // Each shard's models while there are few enough to read at a glance.
+        string perShard = status.Shards.Count <= 16 ? " [" + string.Join(" ", status.Shards.Select(s => $"{s.Done}/{s.Total}")) + "]" : "";
         return string.Create(CultureInfo.InvariantCulture,
-            $"shards: {status.Shards.Count(s => s.Complete)}/{status.Shards.Count} complete, {running} running, {pending} pending, {failed} failed; models {done}/{total} ({100.0 * done / total:0.0}%); merge: {merge}");
+            $"shards: {status.Shards.Count(s => s.Complete)}/{status.Shards.Count} complete, {running} running, {pending} pending, {failed} failed; models {done}/{total} ({100.0 * done / total:0.0}%){perShard}; merge: {merge}");
     }
 }

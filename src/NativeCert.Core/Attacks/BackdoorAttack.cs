@@ -129,3 +129,11 @@ public sealed class BackdoorAttack(Trigger trigger)
             throw new UserInputException($"trigger has {Trigger.Dimension} features but {data.Source} has {data.Dimension}");
     }
 }
+
+/// <summary>What an attack produced: the poisoned training set and the triggered test inputs.</summary>
+/// <param name="Attack">The attack and its trigger.</param>
+/// <param name="Target">Target label (after the data's class selection relabels it).</param>
+/// <param name="Mode">Dirty- or clean-label.</param>
+/// <param name="Poisoned">Training set with the poisoned rows replaced.</param>
+/// <param name="Triggered">Triggered copies of the non-target test rows.</param>
+public sealed record AttackResult(BackdoorAttack Attack, int Target, LabelMode Mode, PoisonedTrainingSet Poisoned, TriggeredInputs Triggered);

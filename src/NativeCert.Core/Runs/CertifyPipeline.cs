@@ -53,9 +53,6 @@ public readonly record struct ModelRange(int Start, int End)
 /// </summary>
 public static class CertifyPipeline
 {
-    /// <summary>Execution fields that may change when a run is resumed: they change how, not what, is computed.</summary>
-    public static readonly IReadOnlySet<string> ResumableExecutionFields = new HashSet<string> { "execution.backend", "execution.threads", "execution.chunk_models" };
-
     /// <summary>
     /// Checks, before any data is loaded, that <paramref name="spec"/> and <paramref name="execution"/> continue the run
     /// <paramref name="stored"/>: the same spec and shard, keep-models unchanged. A difference is a
@@ -64,11 +61,10 @@ public static class CertifyPipeline
     public static void CheckResumable(RunConfig stored, JobSpec spec, RunExecution execution, string directory)
     {
         var diffs = stored.Spec.Differences(spec);
-        var storedExecution = SpecJson.Leaves(JsonSerializer.SerializeToNode(stored.Execution, SpecJson.Options), "execution");
-        var nowExecution = SpecJson.Leaves(JsonSerializer.SerializeToNode(execution, SpecJson.Options), "execution");
-        foreach (var (path, was) in storedExecution)
-            if (!ResumableExecutionFields.Contains(path) && nowExecution.GetValueOrDefault(path) is { } now && now != was)
-                diffs.Add((path, was, now));
+        if (stored.Execution.Shard != execution.Shard)
+            diffs.Add((ModelRange.ShardField, stored.Execution.Shard?.ToString() ?? "(whole run)", execution.Shard?.ToString() ?? "(whole run)"));
+        if (stored.Execution.KeepModels != execution.KeepModels)
+            diffs.Add(("execution.keep_models", SpecJson.Text(stored.Execution.KeepModels), SpecJson.Text(execution.KeepModels)));
         if (diffs.Count > 0)
             throw new SpecException($"{directory} was run with other settings: {string.Join("; ", diffs.Select(d => $"{d.Field} {d.Mine} (run) vs {d.Theirs} (now)"))}",
                                     [.. diffs.Select(d => d.Field)]);

@@ -151,7 +151,7 @@ public sealed record JobSpec
         {
             if (ignore.Any(p => path == p || path.StartsWith(p + ".", StringComparison.Ordinal))) continue;
             string a = mine.GetValueOrDefault(path) ?? "(absent)", b = theirs.GetValueOrDefault(path) ?? "(absent)";
-            if (a != b) diffs.Add((path, a, b));
+            if (a != b) diffs.Add((path, Display(a), Display(b)));
         }
         // An attack on one side only: name the attack itself, not each of its fields.
         if (Attack is null != other.Attack is null)
@@ -161,6 +161,15 @@ public sealed record JobSpec
         }
         return diffs;
     }
+
+    /// <summary>A JSON leaf as messages show it: strings unquoted, lists comma-separated, null as (unset).</summary>
+    private static string Display(string leaf) => leaf switch
+    {
+        "null" => "(unset)",
+        ['"', .., '"'] => JsonSerializer.Deserialize<string>(leaf) ?? "",
+        ['[', .., ']'] => string.Join(",", leaf[1..^1].Split(',').Select(Display)),
+        _ => leaf,
+    };
 
     /// <summary>Equal when the canonical JSON is (lists compare by content).</summary>
     public bool Equals(JobSpec? other) => other is not null && ToJson() == other.ToJson();

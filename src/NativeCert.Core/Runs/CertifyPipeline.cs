@@ -9,7 +9,7 @@ using NativeCert.Spec;
 
 namespace NativeCert.Runs;
 
-/// <summary>Creates the backend a run asks for: name as given to --backend, threads (0 = all cores), a log for device notes.</summary>
+/// <summary>Creates the backend a run asks for: name as in <see cref="RunExecution.Backend"/>, threads (0 = all cores), a log for device notes.</summary>
 public delegate IEnsembleBackend BackendProvider(string name, int threads, TextWriter log);
 
 /// <summary>
@@ -19,7 +19,7 @@ public delegate IEnsembleBackend BackendProvider(string name, int threads, TextW
 /// </summary>
 public sealed record CertifyRequest(RunConfig Config, JobData Data, string OutDirectory, bool Resume, IReadOnlyList<string>? Description = null);
 
-/// <summary>Models <c>[Start, End)</c> of a run computed by one process (<c>--models-range a:b</c>).</summary>
+/// <summary>Models <c>[Start, End)</c> of a run computed by one process (a shard, <see cref="RunExecution.Shard"/>).</summary>
 public readonly record struct ModelRange(int Start, int End)
 {
     /// <summary>Parses "a:b" (the <see cref="RunExecution.Shard"/> field), checked against the run's total models.</summary>

@@ -16,7 +16,7 @@ public sealed record PoisonCurve(double TriggerNorm, long[] PoisonedExamples, do
 
 /// <summary>What the attack achieved and what the certificates say about it.</summary>
 /// <param name="Kind">Attack kind: patch, blend or mask.</param>
-/// <param name="Target">Target label (after --classes remapping).</param>
+/// <param name="Target">Target label (after the data's class selection relabels it).</param>
 /// <param name="LabelMode">dirty or clean.</param>
 /// <param name="PoisonedExamples">Training examples carrying the trigger (M).</param>
 /// <param name="TriggerL2Norm">Largest actual trigger ℓ2 norm over poisoned examples and triggered inputs (t), input units.</param>

@@ -19,6 +19,10 @@ public static class ReportCommand
             string dir = parse.GetValue(run)!;
             RunReport report;
             try { report = RunReport.Regenerate(dir); }
+            catch (UserInputException e) when (e is not RunIncompleteException and not NativeCert.Spec.SpecException)
+            {
+                throw new UserInputException($"--run: {e.Message}", e);
+            }
             catch (RunIncompleteException e)
             {
                 // Say with which command.

@@ -111,6 +111,13 @@ public static class CertifyPipeline
         using IEnsembleBackend backend = backends(execution.Backend, execution.Threads, backendLog);
         if (execution.KeepModels && backend is not NativeCert.Engine.Cpu.CpuEnsembleBackend)
             throw new SpecException($"execution.keep_models: only the cpu backend hands back trained models (this run uses {backend.Name})", "execution.keep_models");
+        if (backend is NativeCert.Engine.Cpu.CpuEnsembleBackend cpu)
+        {
+            // The memory plan of the largest call the run makes, checked before the directory exists (the engine checks it again per call).
+            var range0 = execution.Shard ?? new ModelRange(0, config.TotalModels);
+            NativeCert.Engine.Cpu.CpuMemoryPlan.CheckFits(config.Spec.ToEnsembleConfig(data.Train.Dimension, data.Train.ClassCount), data.Train.Count,
+                data.Inputs.Count, cpu.Threads, range0.End - range0.Start, keepParameters: execution.KeepModels);
+        }
 
         var dir = request.Resume ? RunDirectory.OpenExisting(request.OutDirectory) : RunDirectory.CreateNew(request.OutDirectory);
         using IDisposable runLock = dir.Lock();

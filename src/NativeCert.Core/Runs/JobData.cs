@@ -59,7 +59,7 @@ public sealed record JobData(DataSplit Split, AttackResult? Attack, Dataset Trai
         if (target < 0) throw SpecException.Invalid("attack.target", attack.Target, $"not a class of {split.Name} (classes {string.Join(",", split.ClassIds)})");
         LabelMode mode = attack.LabelMode == AttackSpec.Clean ? LabelMode.Clean : LabelMode.Dirty;
         var backdoor = new BackdoorAttack(trigger);
-        PoisonedTrainingSet poisoned = backdoor.Poison(split.Train, attack.Poison, target, mode, attack.Seed);
+        PoisonedTrainingSet poisoned = backdoor.Poison(split.Train, attack.Poison, target, mode, attack.Seed, attack.Target);
         TriggeredInputs triggered = backdoor.TriggerInputs(split.Test, target);
         return new AttackResult(backdoor, target, mode, poisoned, triggered);
     }

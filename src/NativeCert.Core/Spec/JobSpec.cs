@@ -295,7 +295,7 @@ public sealed record ModelSpec
         long parameters = ParameterCount(inputs, classes);
         if (parameters > int.MaxValue)
             throw SpecException.Invalid($"{at}.hidden", Hidden,
-                $"{parameters:N0} parameters per model for {inputs} inputs and {classes} classes; one model holds at most {int.MaxValue:N0}");
+                $"{parameters:N0} parameters per model for {inputs} inputs and {classes} classes; one flat buffer holds at most {int.MaxValue:N0}");
     }
 
     internal void Validate(string at)

@@ -74,7 +74,7 @@ public static class SlurmCommand
             backends: null,
             new CertifyCommand.Handoff(
                 Validate: parse => ValidateSubmit(parse, scheduler),
-                Resolved: (given, parse, request, notes) => Submit(given, parse, request, notes, scheduler)));
+                Resolved: (parse, request) => Submit(parse, request, scheduler)));
         foreach (Option o in scheduler.All) cmd.Options.Add(o);
         return cmd;
     }
@@ -85,7 +85,7 @@ public static class SlurmCommand
         bool resume = parse.GetValue<bool>("--resume") is true;
         string? outDir = parse.GetValue<string?>("--out");
         if (outDir is null) throw new UserInputException("--out: give the run directory of the cluster run (every node must see it, e.g. on a shared file system)");
-        foreach (string option in new[] { ShardMerge.RangeOption, ShardIndex.Option, CertifyCommand.SpecOption })
+        foreach (string option in new[] { "--models-range", ShardIndex.Option, CertifyCommand.SpecOption })
             if (parse.GetResult(option) is System.CommandLine.Parsing.OptionResult { Implicit: false })
                 throw new UserInputException($"{option}: not an option of slurm submit (it chooses each shard's models itself; use --shards K)");
         int? shards = parse.GetValue(scheduler.Shards);
@@ -107,10 +107,9 @@ public static class SlurmCommand
         if (!parse.GetValue(scheduler.DryRun)) SlurmClient.RequireSbatch("slurm submit");
     }
 
-    private static int Submit(ParseResult given, ParseResult parse, CertifyRequest request, string notes, SchedulerOptionSet scheduler)
+    private static int Submit(ParseResult parse, CertifyRequest request, SchedulerOptionSet scheduler)
     {
-        // The writers of the command line as given (a resumed run's re-parsed one has the console's).
-        TextWriter stdout = given.InvocationConfiguration.Output, stderr = given.InvocationConfiguration.Error;
+        TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
         var run = new ClusterRun(request.OutDirectory);
         bool resume = request.Resume, dryRun = parse.GetValue(scheduler.DryRun);
         SchedulerOptions resources = scheduler.Read(parse);
@@ -123,8 +122,11 @@ public static class SlurmCommand
         if (File.Exists(run.SpecPath))
         {
             RunConfig stored = RunConfig.Read(run.SpecPath);
-            var diffs = stored.Differences(request.Config, ShardMerge.MayDiffer);
-            if (diffs.Count > 0) throw new UserInputException($"--out: {run.Root} holds another job spec: {string.Join("; ", diffs)}");
+            var diffs = stored.Spec.Differences(request.Config.Spec);
+            if (diffs.Count > 0)
+                throw new UserInputException($"--out: {run.Root} holds another job spec: {string.Join("; ", diffs.Select(d => $"{d.Field} {d.Mine} (run) vs {d.Theirs} (now)"))}");
+            if (stored.ConfigHash != request.Config.ConfigHash)
+                throw new UserInputException($"--out: {run.Root} holds this job spec for other data (the dataset files changed since it was submitted?)");
             if (!resume) throw new UserInputException($"--out: {run.Root} already holds this cluster run; pass --resume to resubmit what is unfinished, or choose another directory");
         }
         else if (Directory.Exists(run.Root) && File.Exists(run.Run.VotesPath))
@@ -133,7 +135,7 @@ public static class SlurmCommand
         }
 
         // Shards use the --backend given; by default cuda when GPUs are asked for, else cpu.
-        string backend = request.BackendName != "auto" ? request.BackendName : resources.GpusPerTask is not null ? "cuda" : "cpu";
+        string backend = request.Config.Execution.Backend != "auto" ? request.Config.Execution.Backend : resources.GpusPerTask is not null ? "cuda" : "cpu";
         IReadOnlyList<string> nativecert = SelfCommand();
 
         var slurm = new SlurmClient();
@@ -183,7 +185,7 @@ public static class SlurmCommand
             Directory_(run.ShardsDirectory);
             if (!resume) request.Config.Write(run.SpecPath);
             // A resumed run keeps its scripts (hand edits included) unless scheduler options or --backend are given again.
-            if (!resume || scheduler.AnyGiven(given) || given.GetResult("--backend") is System.CommandLine.Parsing.OptionResult { Implicit: false }
+            if (!resume || scheduler.AnyGiven(parse) || parse.GetResult("--backend") is System.CommandLine.Parsing.OptionResult { Implicit: false }
                 || !File.Exists(run.ShardsScriptPath) || !File.Exists(run.MergeScriptPath))
             {
                 AtomicFile.WriteAllText(run.ShardsScriptPath, SlurmScripts.Shards(run, shardCount, nativecert, resources, backend, Environment.CurrentDirectory));
@@ -198,7 +200,7 @@ public static class SlurmCommand
         }
 
         // Every check passed and the directory holds the run: now the notes on the data.
-        stderr.Write(notes);
+        foreach (string line in request.Description ?? []) stderr.WriteLine(line);
         string arrayList = SlurmScripts.ArrayList(toRun);
         if (dryRun)
         {

@@ -12,7 +12,7 @@ public static class ClusterMerge
 {
     public static RunReport Merge(ClusterRun run)
     {
-        var dir = RunDirectory.OpenExisting(run.Root, "slurm merge");
+        var dir = RunDirectory.OpenExisting(run.Root);
         RunConfig spec = RunConfig.Read(run.SpecPath);
         ClusterPlan plan = run.ReadPlan();
         var shardDirectories = new List<string>();
@@ -26,12 +26,12 @@ public static class ClusterMerge
             shardDirectories.Add(run.ShardDirectory(i));
         }
         var (merged, votes) = ShardMerge.Combine(shardDirectories);
-        var diffs = spec.Differences(merged, ShardMerge.MayDiffer);
+        var diffs = spec.Spec.Differences(merged.Spec);
         if (diffs.Count > 0 || merged.ConfigHash != spec.ConfigHash)
             throw new UserInputException($"slurm merge: the shards in {run.ShardsDirectory} were computed for another job than {run.SpecPath}: " +
-                                         (diffs.Count > 0 ? string.Join("; ", diffs) : "config hash differs"));
+                                         (diffs.Count > 0 ? string.Join("; ", diffs.Select(d => $"{d.Field} {d.Mine} (spec) vs {d.Theirs} (shards)")) : "the data or attack facts differ (config hash)"));
 
-        using IDisposable runLock = dir.Lock("slurm merge");
+        using IDisposable runLock = dir.Lock();
         dir.MarkIncomplete();
         // The run is the spec's: its options and creation time, with the facts of the shards that computed it.
         var config = spec with { Backend = merged.Backend, Shards = merged.Shards, NativecertVersion = merged.NativecertVersion, Runtime = merged.Runtime, Os = merged.Os };

@@ -1,32 +1,37 @@
 namespace NativeCert.Runs;
 
 /// <summary>
-/// Combines shard runs (<c>certify --models-range a:b</c>, possibly on different machines) into one complete run:
-/// the shards must have the same configuration (config hash and every option but the execution ones) and their
-/// model ranges must tile [0, all models) exactly. Votes add, since model m's votes depend only on (config, m, data).
+/// Combines shard runs (<see cref="RunExecution.Shard"/>, possibly computed on different machines) into one complete
+/// run: the shards must have the same spec and config hash and their model ranges must tile [0, all models) exactly.
+/// Votes add, since model m's votes depend only on (spec, m, data). Merging again into the same directory finishes a
+/// merge that was killed (the merged votes are a pure function of the shards).
 /// </summary>
 public static class ShardMerge
 {
-    public const string RangeOption = "--models-range";
-
-    /// <summary>Writes the merged run to <paramref name="outDirectory"/> (a new directory) and its report.</summary>
+    /// <summary>Writes the merged run to <paramref name="outDirectory"/> (new, or holding this merge's unfinished output) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
-        var (config, merged) = Combine(shardDirectories);
-        var outDir = RunDirectory.CreateNew(outDirectory);
-        using IDisposable runLock = outDir.Lock("--out");
-        // A new run: created now, from the first shard's (verified identical) configuration.
-        config = config with { CreatedUtc = new RunConfig().CreatedUtc };
-        config.Write(outDir.ConfigPath);
+        var (combined, merged) = Combine(shardDirectories);
+        // A new run, created now, from the first shard's (verified identical) configuration.
+        var config = combined with { CreatedUtc = new RunConfig().CreatedUtc };
+        byte[] mergedBytes = merged.ToBytes();
+
+        var outDir = new RunDirectory(outDirectory);
+        bool finishing = HoldsThisMerge(outDir, config, mergedBytes);
+        if (!finishing) RunDirectory.CreateNew(outDirectory);
+        using IDisposable runLock = outDir.Lock();
+        outDir.MarkIncomplete();
+        // Votes first: a merge killed after them is recognised by them (and by config.json once it is written).
         merged.Write(outDir.VotesPath);
+        config.Write(outDir.ConfigPath);
         return RunReport.Write(outDir, config, merged);
     }
 
     /// <summary>
-    /// Reads and checks the shards (one configuration, ranges tiling [0, all models) exactly, the undefended model's
-    /// votes present in an attack run) and adds their votes. The configuration returned is the first shard's with the
-    /// model range cleared and each shard's range and backend recorded; when the shards ran on different backends,
-    /// <see cref="RunConfig.Backend"/> names them all.
+    /// Reads and checks the shards (one spec and config hash, ranges tiling [0, all models) exactly, the undefended
+    /// model's votes present in an attack run) and adds their votes. The configuration returned is the first shard's
+    /// with no shard range, each shard's range and backend recorded in <see cref="RunConfig.Shards"/>, and
+    /// <see cref="RunConfig.Backend"/> that backend, or all of them named when the shards ran on different ones.
     /// </summary>
     public static (RunConfig Config, VoteFile Votes) Combine(IReadOnlyList<string> shardDirectories)
     {
@@ -34,20 +39,25 @@ public static class ShardMerge
         var shards = new List<(string Dir, RunConfig Config, VoteFile Votes)>();
         foreach (string path in shardDirectories)
         {
-            var dir = RunDirectory.OpenExisting(path, "merge");
+            var dir = RunDirectory.OpenExisting(path);
             var shardConfig = RunConfig.Read(dir.ConfigPath);
-            if (!File.Exists(dir.VotesPath)) throw new UserInputException($"merge: {path} has no votes.bin");
+            if (shardConfig.IsVersion1)
+                throw new UserInputException($"{dir.ConfigPath}: a shard of format {RunConfig.Version1Format}; resume it once to rewrite it in the current format, then merge");
+            if (!File.Exists(dir.VotesPath)) throw new UserInputException($"{path} has no votes.bin");
             var votes = VoteFile.Read(dir.VotesPath);
             if (!votes.ConfigHash.AsSpan().SequenceEqual(shardConfig.HashBytes()))
-                throw new UserInputException($"merge: {dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+                throw new UserInputException($"{dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
             shards.Add((path, shardConfig, votes));
         }
         var first = shards[0];
         foreach (var s in shards.Skip(1))
         {
-            var diffs = first.Config.Differences(s.Config, MayDiffer);
-            if (diffs.Count > 0 || s.Config.ConfigHash != first.Config.ConfigHash)
-                throw new UserInputException($"merge: {s.Dir} has another configuration than {first.Dir}: {(diffs.Count > 0 ? string.Join("; ", diffs) : "config hash differs")}");
+            var diffs = first.Config.Spec.Differences(s.Config.Spec);
+            if (diffs.Count > 0)
+                throw new Spec.SpecException($"merge: {s.Dir} has another configuration than {first.Dir}: " +
+                    string.Join("; ", diffs.Select(d => $"{d.Field} {d.Mine} ({first.Dir}) vs {d.Theirs} ({s.Dir})")), [.. diffs.Select(d => d.Field)]);
+            if (s.Config.ConfigHash != first.Config.ConfigHash)
+                throw new UserInputException($"merge: {s.Dir} has another configuration than {first.Dir}: same spec, but the data or the attack facts differ (config hash)");
         }
         shards.Sort((a, b) => a.Votes.ModelStart.CompareTo(b.Votes.ModelStart));
         int covered = 0;
@@ -73,11 +83,36 @@ public static class ShardMerge
         var backend = facts.Select(f => (f.Backend, f.Device)).Distinct().Count() == 1
             ? first.Config.Backend
             : new RunBackendFacts(string.Join("+", facts.Select(f => f.Backend).Distinct()), string.Join("; ", facts.Select(f => f.Device).Distinct()), 0);
-        var options = new Dictionary<string, string>(first.Config.Options) { [RangeOption] = "" };
-        var config = first.Config.Restamped(options) with { Backend = backend, Shards = facts };
+        var config = first.Config.Restamped() with { Execution = first.Config.Execution with { Shard = null }, Backend = backend, Shards = facts };
         return (config, merged);
     }
 
-    /// <summary>Options shards of one run may differ in: how they were computed and which models.</summary>
-    public static readonly IReadOnlySet<string> MayDiffer = new HashSet<string>(CertifyPipeline.ExecutionOptions) { RangeOption };
+    /// <summary>
+    /// Whether <paramref name="dir"/> already holds what this merge writes (a merge killed before it finished): its
+    /// config.json, if any, has the merged run's hash and is no shard, and its votes.bin, if any, is the merged votes.
+    /// A directory that holds another run is refused; an empty or missing one is a new merge.
+    /// </summary>
+    private static bool HoldsThisMerge(RunDirectory dir, RunConfig config, byte[] mergedVotes)
+    {
+        bool hasConfig = File.Exists(dir.ConfigPath), hasVotes = File.Exists(dir.VotesPath);
+        if (!hasConfig && !hasVotes) return false;
+        bool ours = true;
+        if (hasConfig)
+        {
+            try
+            {
+                RunConfig there = RunConfig.Read(dir.ConfigPath);
+                ours = there.ConfigHash == config.ConfigHash && there.Execution.Shard is null && there.Spec.Equals(config.Spec);
+            }
+            catch (UserInputException) { ours = false; }
+        }
+        if (ours && hasVotes)
+        {
+            try { ours = File.ReadAllBytes(dir.VotesPath).AsSpan().SequenceEqual(mergedVotes); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { ours = false; }
+        }
+        if (!ours)
+            throw new UserInputException($"{dir.Root} already holds another run (not the merge of these shards); choose another directory");
+        return true;
+    }
 }

@@ -91,9 +91,15 @@ public sealed class SlurmClusterTests : IDisposable
         int doneAtKill = WaitFor(() =>
         {
             int done = run.ShardModelsDone(1, range);
-            return done >= 2 && done < range.End - range.Start - 3 && State(slurm, task) == "RUNNING" ? done : -1;
+            return done >= 2 && done < (range.End - range.Start) / 2 && State(slurm, task) == "RUNNING" ? done : -1;
         }, "shard 1 running with some models done");
-        Assert.Equal(0, Tool("scancel", "--signal=KILL", task).Code);
+        var kill = Tool("scancel", "--signal=KILL", task);
+        for (int retry = 0; retry < 5 && kill.Code != 0 && State(slurm, task) == "RUNNING"; retry++)
+        {
+            Thread.Sleep(200); // slurmctld busy (a loaded machine): ask again while the task still runs
+            kill = Tool("scancel", "--signal=KILL", task);
+        }
+        Assert.True(kill.Code == 0, $"scancel --signal=KILL {task}: exit {kill.Code}: {kill.Err} (state {State(slurm, task)}, {run.ShardModelsDone(1, range)} models done)");
         WaitFor(() => State(slurm, task) is "RUNNING" or "COMPLETING" ? -1 : 0, "the killed task to end");
         int onDisk = run.ShardModelsDone(1, range);
         Assert.True(onDisk < range.End - range.Start, $"shard 1 finished ({onDisk} models) before the kill took effect");

@@ -131,12 +131,13 @@ public sealed class SmoothedClassifier
         return Certifier.CertifySimuEM(counts, Sigma, Alpha, cache: _bounds)[0];
     }
 
+    // The messages carry no parameter suffix so that services can show them to clients as one line.
     private void CheckInput(ReadOnlySpan<float> input)
     {
         if (input.Length != InputDimension)
-            throw new ArgumentException($"input has {input.Length} features but the ensemble's models take {InputDimension}", nameof(input));
+            throw new ArgumentException($"input has {input.Length} features but the ensemble's models take {InputDimension}");
         for (int i = 0; i < input.Length; i++)
             if (!float.IsFinite(input[i]))
-                throw new ArgumentException($"input feature {i} is {input[i]}; every feature must be finite", nameof(input));
+                throw new ArgumentException($"input feature {i} is {input[i]}; every feature must be finite");
     }
 }

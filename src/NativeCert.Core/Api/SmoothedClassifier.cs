@@ -51,6 +51,12 @@ public sealed class SmoothedClassifier
     /// <summary>Number of classes C; predictions are in [0, C) or −1 (abstain).</summary>
     public int Classes => _ensemble.Config.Shape.Classes;
 
+    /// <summary>
+    /// The dataset's class id of each output (prediction k means class <c>ClassIds[k]</c>, e.g. 1 and 7 for an ensemble
+    /// trained with <c>--classes 1,7</c>); null when the file records none (then prediction k is class k).
+    /// </summary>
+    public IReadOnlyList<int>? ClassIds => _ensemble.ClassIds;
+
     /// <summary>N: models that vote on every input.</summary>
     public int Models => _ensemble.ModelCount;
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using NativeCert.Certification;
 using NativeCert.Data;
 using NativeCert.Engine;
@@ -33,6 +34,9 @@ public sealed class SmoothedClassifier
     private readonly EnsembleFile _ensemble;
     private readonly int _threads;
     private readonly BoundCache _bounds = new();
+    // Trainers own megabytes of buffers (sized for a training batch): reused across calls instead of allocated per
+    // input, so a busy service does not churn the large-object heap. At most one per concurrently voting thread.
+    private readonly ConcurrentBag<CpuTrainer> _trainers = new();
 
     private SmoothedClassifier(EnsembleFile ensemble, double alpha, int threads)
     {
@@ -120,7 +124,23 @@ public sealed class SmoothedClassifier
     {
         CheckInput(input);
         var row = new Dataset(input.ToArray(), [0], input.Length, Classes, null, "input");
-        return _ensemble.Vote(row, _threads, cancellation: cancellation).Counts;
+        int models = _ensemble.ModelCount;
+        int workers = Math.Min(_threads > 0 ? _threads : Environment.ProcessorCount, models);
+        var votes = new VoteCounts(1, Classes);
+        if (workers == 1)
+        {
+            VoteModels(row, votes, 0, models, cancellation);
+            return votes.Counts;
+        }
+        // Contiguous model ranges, one per worker: integer counts add up the same in any order (bit-identical for any thread count).
+        var partial = new VoteCounts[workers];
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellation }, w =>
+        {
+            partial[w] = new VoteCounts(1, Classes);
+            VoteModels(row, partial[w], (int)((long)models * w / workers), (int)((long)models * (w + 1) / workers), cancellation);
+        });
+        foreach (var p in partial) votes.Add(p);
+        return votes.Counts;
     }
 
     /// <summary>
@@ -135,6 +155,22 @@ public sealed class SmoothedClassifier
     {
         var counts = new VoteCounts(1, Classes, Vote(input, cancellation));
         return Certifier.CertifySimuEM(counts, Sigma, Alpha, cache: _bounds)[0];
+    }
+
+    /// <summary>Stored models [first, end) vote on <paramref name="row"/> (model index ModelStart + i keys its test noise).</summary>
+    private void VoteModels(Dataset row, VoteCounts votes, int first, int end, CancellationToken cancellation)
+    {
+        if (!_trainers.TryTake(out CpuTrainer? trainer)) trainer = new CpuTrainer(_ensemble.Config);
+        try
+        {
+            for (int i = first; i < end; i++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                _ensemble.Model(i).CopyTo(trainer.Parameters);
+                trainer.Vote(row, _ensemble.ModelStart + i, votes);
+            }
+        }
+        finally { _trainers.Add(trainer); }
     }
 
     // The messages carry no parameter suffix so that services can show them to clients as one line.

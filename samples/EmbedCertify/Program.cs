@@ -5,17 +5,21 @@ using System.Globalization;
 using NativeCert;
 using NativeCert.Certification;
 using NativeCert.Data;
-using NativeCert.Engine;
+using NativeCert.Spec;
 
 // 2,000 of the 8,000 training digits keep this to seconds; the 2,000 test digits are all loaded.
 DataSplit mnist = DatasetCatalog.Load("mnist", new DataLoadOptions { TrainSize = 2000 });
 
-// 100 MLPs 784-64-10, each trained 3 epochs on its own copy of the training set with Gaussian noise sigma = 0.25
-// on every pixel; the other training options are the CLI's defaults.
-var config = new EnsembleConfig(new MlpShape(mnist.Train.Dimension, [64], mnist.Train.ClassCount),
-                                TrainingDefaults.Options(epochs: 3), Sigma: 0.25f, Seed: 0);
-var progress = new Progress<EnsembleProgress>(p => { if (p.ModelsDone % 25 == 0) Console.Error.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
-SmoothedClassifier classifier = await SmoothedClassifier.TrainAsync(config, mnist.Train, models: 100, alpha: 0.001, progress: progress);
+// 100 MLPs 784-64-10, each trained 3 epochs on its own copy of the training set with Gaussian noise sigma = 0.25 on
+// every pixel; everything not set here (learning rate, batch, seed, alpha, ...) is the CLI's default.
+JobSpec spec = JobSpec.Default with
+{
+    Model = new ModelSpec { Hidden = [64] },
+    Training = new TrainingSpec { Epochs = 3 },
+    Smoothing = new SmoothingSpec { Sigma = 0.25f, Models = 100 },
+};
+var progress = new Progress<JobProgress>(p => { if (p.ModelsDone % 25 == 0) Console.Error.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
+SmoothedClassifier classifier = await SmoothedClassifier.TrainAsync(spec, mnist, progress: progress);
 
 Console.WriteLine("idx\tlabel\tprediction\tradius");
 for (int i = 0; i < 10; i++)

@@ -3,6 +3,8 @@ using NativeCert.Certification;
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
+using NativeCert.Runs;
+using NativeCert.Spec;
 
 namespace NativeCert;
 
@@ -84,6 +86,49 @@ public sealed class SmoothedClassifier
     /// <summary>Wraps an ensemble already in memory (for example one just trained by <see cref="EnsembleFile.Train"/>).</summary>
     public static SmoothedClassifier FromEnsemble(EnsembleFile ensemble, double alpha = DefaultAlpha, int threads = 0) =>
         new(ensemble ?? throw new ArgumentNullException(nameof(ensemble)), alpha, threads);
+
+    /// <summary>
+    /// Trains the ensemble <paramref name="spec"/> describes (model, training, σ, seed, N = <c>smoothing.models</c>; an
+    /// attack in the spec poisons the training set first) on the CPU engine, exactly as <c>nativecert train</c> would,
+    /// and deploys it with α = <c>certification.alpha</c>. Certification is SimuEM: a spec with method cohen is refused.
+    /// </summary>
+    /// <param name="spec">The job; <see cref="JobSpec.Default"/> holds the defaults.</param>
+    /// <param name="data">null: the data the spec names (built-in <c>mnist</c>, or a path such as <c>csv:FILE</c>);
+    /// otherwise in-memory data used as given (the spec's data selection fields must be unset).</param>
+    /// <param name="threads">CPU threads for training and for each certification; 0 = all logical processors.</param>
+    /// <param name="progress">Reported after each model: models trained so far, of N.</param>
+    /// <param name="cancellation">Stops training between models (and between epochs).</param>
+    /// <exception cref="SpecException">An invalid field, named by its path (e.g. <c>smoothing.sigma</c>).</exception>
+    public static Task<SmoothedClassifier> TrainAsync(JobSpec spec, DataSplit? data = null, int threads = 0,
+        IProgress<JobProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        if (data is not null)
+        {
+            InMemoryData.Check(data, spec.Data);
+            spec = spec with { Data = spec.Data with { Dataset = InMemoryData.Prefix + data.Name } };
+        }
+        spec = spec.Validate();
+        if (spec.Smoothing.Method != SmoothingSpec.SimuEM)
+            throw SpecException.Invalid("smoothing.method", spec.Smoothing.Method, "a deployed classifier certifies with simuem (every model bounds every class)");
+        return Task.Run(() =>
+        {
+            JobData job = data is null ? JobData.Load(spec) : JobData.FromSplit(spec, data);
+            EnsembleConfig config = spec.ToEnsembleConfig(job.Train.Dimension, job.Train.ClassCount);
+            int models = spec.Smoothing.Models;
+            using var backend = new CpuEnsembleBackend(threads);
+            var ensemble = EnsembleFile.Train(backend, config, job.Train, 0, models, progress is null ? null : new Forward(progress, models), cancellation, job.Split.ClassIds);
+            return new SmoothedClassifier(ensemble, spec.Certification.Alpha, threads);
+        }, cancellation);
+    }
+
+    /// <summary>Engine progress as job progress, on the reporting thread (in order, before training returns).</summary>
+    private sealed class Forward(IProgress<JobProgress> progress, int total) : IProgress<EnsembleProgress>
+    {
+        private readonly Lock _lock = new();
+        public void Report(EnsembleProgress value) { lock (_lock) progress.Report(new JobProgress(value.ModelsDone, total)); }
+    }
 
     /// <summary>
     /// Trains models [0, <paramref name="models"/>) of <paramref name="config"/> on <paramref name="train"/> with the CPU

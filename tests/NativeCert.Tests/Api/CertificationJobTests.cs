@@ -1,5 +1,5 @@
 using System.Text.Json;
-using NativeCert.Cli;
+using NativeCert.Tests.Cli;
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Spec;
@@ -25,18 +25,11 @@ public sealed class CertificationJobTests : IDisposable
         ["--train-size", "300", "--test-size", "60", "--classes", "0,1,7", "--hidden", "16", "--epochs", "1", "--batch", "32",
          "--sigma", "0.25", "--models", "24", "--threads", "2", "--backend", "cpu"];
 
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = CliApp.Run(Program.BuildRoot(), args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     [Fact]
     public async Task RunWithADirectoryWritesTheCliRunAndReturnsItsCertificates()
     {
         string cli = Path.Combine(_dir, "cli"), api = Path.Combine(_dir, "api");
-        var run = Cli(["certify", .. TinyFlags, "--out", cli]);
+        var run = CliRunner.Run(["certify", .. TinyFlags, "--out", cli]);
         Assert.True(run.Code == 0, run.Err);
 
         var seen = new List<JobProgress>();
@@ -126,7 +119,7 @@ public sealed class CertificationJobTests : IDisposable
     public async Task ADeployedClassifierTrainedFromASpecIsTheEnsembleNativecertTrainMakes()
     {
         string file = Path.Combine(_dir, "train.bin");
-        var train = Cli(["train", .. TinyFlags[..^2], "--out", file]);
+        var train = CliRunner.Run(["train", .. TinyFlags[..^2], "--out", file]);
         Assert.True(train.Code == 0, train.Err);
         var fromCli = EnsembleFile.Load(file);
 

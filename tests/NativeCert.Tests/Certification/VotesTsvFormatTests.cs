@@ -1,6 +1,6 @@
 using NativeCert.Certification;
-using NativeCert.Cli;
 using NativeCert.Engine;
+using NativeCert.Tests.Cli;
 
 namespace NativeCert.Tests.Certification;
 
@@ -17,13 +17,6 @@ public sealed class VotesTsvFormatTests : IDisposable
         ["--train-size", "300", "--test-size", "40", "--classes", "0,1,7", "--hidden", "16", "--epochs", "1", "--batch", "32",
          "--sigma", "0.25", "--threads", "2"];
 
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var (o, e) = (new StringWriter(), new StringWriter());
-        int code = CliApp.Run(Program.BuildRoot(), args, o, e);
-        return (code, o.ToString(), e.ToString());
-    }
-
     private static void Ok((int Code, string Out, string Err) r) => Assert.True(r.Code == 0, r.Err);
 
     [Theory]
@@ -34,7 +27,7 @@ public sealed class VotesTsvFormatTests : IDisposable
         string run = Path.Combine(_dir, method);
         string[] cohen = method == "cohen" ? ["--n0", "8"] : [];
         // An attack run: votes.tsv holds clean and triggered rows (and the undefended model's column).
-        Ok(Cli(["certify", .. Tiny, "--models", "30", "--method", method, .. cohen, "--attack", "patch", "--poison", "10", "--target", "7",
+        Ok(CliRunner.Run(["certify", .. Tiny, "--models", "30", "--method", method, .. cohen, "--attack", "patch", "--poison", "10", "--target", "7",
                 "--alpha", "0.01", "--out", run]));
         string votes = Path.Combine(run, "votes.tsv");
         string header = File.ReadLines(votes).First();
@@ -45,7 +38,7 @@ public sealed class VotesTsvFormatTests : IDisposable
         foreach (var (set, certificates) in new[] { ("clean", "certificates.tsv"), ("triggered", "certificates-triggered.tsv") })
         {
             string mine = Path.Combine(_dir, $"{method}-{set}.tsv");
-            Ok(Cli("certify-counts", "--counts", votes, "--set", set, "--method", method, "--sigma", "0.25", "--alpha", "0.01", "--out", mine));
+            Ok(CliRunner.Run("certify-counts", "--counts", votes, "--set", set, "--method", method, "--sigma", "0.25", "--alpha", "0.01", "--out", mine));
             // Every column but the run's max_poison (which needs the attack's trigger norm): idx label prediction p_a p_b radius correct.
             var expected = File.ReadAllLines(Path.Combine(run, certificates)).Select(l => string.Join('\t', l.Split('\t')[..7]));
             Assert.Equal(expected, File.ReadAllLines(mine));
@@ -56,8 +49,8 @@ public sealed class VotesTsvFormatTests : IDisposable
     public void VoteWritesTheRunFormatAndCertifyCountsReadsIt()
     {
         string ensemble = Path.Combine(_dir, "e.bin"), votes = Path.Combine(_dir, "votes.tsv");
-        Ok(Cli(["train", .. Tiny, "--models", "12", "--out", ensemble]));
-        Ok(Cli(["vote", "--ensemble", ensemble, "--out", votes, .. Tiny[..6]]));
+        Ok(CliRunner.Run(["train", .. Tiny, "--models", "12", "--out", ensemble]));
+        Ok(CliRunner.Run(["vote", "--ensemble", ensemble, "--out", votes, .. Tiny[..6]]));
         string[] lines = File.ReadAllLines(votes);
         Assert.Equal("idx\tset\tlabel\tmodels\tn_0\tn_1\tn_2", lines[0]);
         Assert.Equal(41, lines.Length);
@@ -66,7 +59,7 @@ public sealed class VotesTsvFormatTests : IDisposable
         var read = VoteCountsTsv.Read(votes);
         Assert.Equal(12, read.ModelsPerInput);
         Assert.Equal(Enumerable.Repeat("clean", 40), read.Sets!);
-        var certified = Cli("certify-counts", "--counts", votes, "--sigma", "0.25");
+        var certified = CliRunner.Run("certify-counts", "--counts", votes, "--sigma", "0.25");
         Ok(certified);
         var expected = Certifier.CertifySimuEM(read.Counts, 0.25, 0.001);
         var rows = certified.Out.Trim().Split('\n').Skip(1).ToArray();
@@ -75,7 +68,7 @@ public sealed class VotesTsvFormatTests : IDisposable
 
         // --split train rows are marked so.
         string train = Path.Combine(_dir, "train.tsv");
-        Ok(Cli(["vote", "--ensemble", ensemble, "--out", train, "--split", "train", .. Tiny[..6]]));
+        Ok(CliRunner.Run(["vote", "--ensemble", ensemble, "--out", train, "--split", "train", .. Tiny[..6]]));
         Assert.Equal("train", File.ReadAllLines(train)[1].Split('\t')[1]);
     }
 
@@ -115,15 +108,15 @@ public sealed class VotesTsvFormatTests : IDisposable
     {
         string plain = Path.Combine(_dir, "plain.tsv");
         File.WriteAllText(plain, "label\ta\tb\n0\t9\t1\n");
-        var r = Cli("certify-counts", "--counts", plain, "--sigma", "1", "--set", "clean");
+        var r = CliRunner.Run("certify-counts", "--counts", plain, "--sigma", "1", "--set", "clean");
         Assert.Equal(2, r.Code);
         Assert.Contains("no set column", r.Err);
         string run = Path.Combine(_dir, "run.tsv");
         VoteCountsTsv.Write(run, [0], ["clean"], new VoteCounts(1, 2, [9, 1]));
-        r = Cli("certify-counts", "--counts", run, "--sigma", "1", "--set", "triggered");
+        r = CliRunner.Run("certify-counts", "--counts", run, "--sigma", "1", "--set", "triggered");
         Assert.Equal(2, r.Code);
         Assert.Contains("it has clean", r.Err);
-        r = Cli("certify-counts", "--counts", run, "--sigma", "1", "--method", "cohen");
+        r = CliRunner.Run("certify-counts", "--counts", run, "--sigma", "1", "--method", "cohen");
         Assert.Equal(2, r.Code);
         Assert.Contains("n0_* columns", r.Err);
     }

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Xml.Linq;
-using NativeCert.Cli;
+using NativeCert.Tests.Cli;
 using NativeCert.Data;
 using Xunit.Abstractions;
 
@@ -87,9 +87,9 @@ public sealed class PackageSamplesTests : IDisposable
 
         // 5. The service, on an ensemble made by `nativecert train`.
         string ensemble = Path.Combine(_root, "ensemble.bin");
-        var (o, e) = (new StringWriter(), new StringWriter());
-        Assert.True(CliApp.Run(Program.BuildRoot(), ["train", "--train-size", "1000", "--models", "20", "--hidden", "32", "--epochs", "3",
-                                                      "--sigma", "0.25", "--threads", "1", "--out", ensemble], o, e) == 0, e.ToString());
+        var train = CliRunner.Run("train", "--train-size", "1000", "--models", "20", "--hidden", "32", "--epochs", "3",
+                                  "--sigma", "0.25", "--threads", "1", "--out", ensemble);
+        Assert.True(train.Code == 0, train.Err);
         await DriveService(Path.Combine(samples, "CertifyService/bin/Release/net10.0/CertifyService.dll"), ensemble, mnist.Test);
     }
 

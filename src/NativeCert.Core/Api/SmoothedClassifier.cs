@@ -83,7 +83,7 @@ public sealed class SmoothedClassifier
     public static SmoothedClassifier Load(string path, double alpha = DefaultAlpha, int threads = 0) =>
         new(EnsembleFile.Load(path), alpha, threads);
 
-    /// <summary>Wraps an ensemble already in memory (for example one just trained by <see cref="EnsembleFile.Train"/>).</summary>
+    /// <summary>Wraps an ensemble already in memory (advanced: one trained with the engine directly, <see cref="EnsembleFile.Train"/>).</summary>
     public static SmoothedClassifier FromEnsemble(EnsembleFile ensemble, double alpha = DefaultAlpha, int threads = 0) =>
         new(ensemble ?? throw new ArgumentNullException(nameof(ensemble)), alpha, threads);
 
@@ -128,31 +128,6 @@ public sealed class SmoothedClassifier
     {
         private readonly Lock _lock = new();
         public void Report(EnsembleProgress value) { lock (_lock) progress.Report(new JobProgress(value.ModelsDone, total)); }
-    }
-
-    /// <summary>
-    /// Trains models [0, <paramref name="models"/>) of <paramref name="config"/> on <paramref name="train"/> with the CPU
-    /// engine (each on its own noisy copy of the training set, exactly as <c>nativecert train</c> does) and deploys them.
-    /// </summary>
-    /// <param name="config">Model shape (its input width and classes must match the data), training options, σ (input units) and seed.</param>
-    /// <param name="train">Training set, features in input units.</param>
-    /// <param name="models">N, models to train (model indices 0..N−1 key their noise streams).</param>
-    /// <param name="alpha">One-sided failure probability of each certificate, in (0, 1).</param>
-    /// <param name="threads">CPU threads for training and for each certification; 0 = all logical processors.</param>
-    /// <param name="progress">Reported after each model: models finished so far.</param>
-    /// <param name="cancellation">Stops training between models (and between epochs).</param>
-    public static Task<SmoothedClassifier> TrainAsync(EnsembleConfig config, Dataset train, int models, double alpha = DefaultAlpha,
-        int threads = 0, IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        ArgumentNullException.ThrowIfNull(train);
-        ArgumentOutOfRangeException.ThrowIfLessThan(models, 1);
-        if (!(alpha > 0 && alpha < 1)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be in (0, 1)");
-        return Task.Run(() =>
-        {
-            using var backend = new CpuEnsembleBackend(threads);
-            return new SmoothedClassifier(EnsembleFile.Train(backend, config, train, 0, models, progress, cancellation), alpha, threads);
-        }, cancellation);
     }
 
     /// <summary>Saves the ensemble atomically, in the format <c>nativecert train</c> writes.</summary>

@@ -1,6 +1,7 @@
 using NativeCert.Certification;
 using NativeCert.Data;
 using NativeCert.Engine;
+using NativeCert.Spec;
 using NativeCert.Tests.Engine;
 
 namespace NativeCert.Tests.Api;
@@ -10,9 +11,17 @@ public class SmoothedClassifierTests
 {
     private static readonly Dataset Train = EngineTestData.Blobs(240, 12, 3, seed: 1);
     private static readonly Dataset Test = EngineTestData.Blobs(30, 12, 3, seed: 2);
-    private static readonly EnsembleConfig Config = EngineTestData.Config(12, [16], 3, epochs: 3, sigma: 0.25f);
+    private static readonly DataSplit Blobs = new(Train, Test) { Name = "blobs" };
+    /// <summary>EngineTestData.Config's training (lr 0.05, batch 16, seed 7) for 12 features and 3 classes; N = 40, α = 0.01.</summary>
+    private static readonly JobSpec Spec = JobSpec.Default with
+    {
+        Model = new ModelSpec { Hidden = [16] },
+        Training = new TrainingSpec { Epochs = 3, BatchSize = 16, LearningRate = 0.05f, Momentum = 0.9f, WeightDecay = 5e-4f },
+        Smoothing = new SmoothingSpec { Sigma = 0.25f, Seed = 7, Models = 40 },
+        Certification = new CertificationSpec { Alpha = 0.01 },
+    };
     private static readonly Lazy<SmoothedClassifier> Trained = new(() =>
-        SmoothedClassifier.TrainAsync(Config, Train, models: 40, alpha: 0.01, threads: 2).GetAwaiter().GetResult());
+        SmoothedClassifier.TrainAsync(Spec, Blobs, threads: 2).GetAwaiter().GetResult());
 
     private static float[] TestRow(int i) => Test.Row(i).ToArray();
 
@@ -34,6 +43,16 @@ public class SmoothedClassifierTests
             Assert.Equal(expected.PB, got.PB, 14);
             Assert.Equal(expected.Radius, got.Radius, 12);
         }
+    }
+
+    [Fact]
+    public void TheSpecTrainsTheEngineConfigurationItMapsTo()
+    {
+        var engine = EngineTestData.Config(12, [16], 3, epochs: 3, sigma: 0.25f);
+        var config = Trained.Value.Ensemble.Config;
+        Assert.Equal((engine.Shape.ToString(), engine.Training, engine.Sigma, engine.Seed), (config.Shape.ToString(), config.Training, config.Sigma, config.Seed));
+        var direct = EnsembleFile.Train(new NativeCert.Engine.Cpu.CpuEnsembleBackend(1), Spec.ToEnsembleConfig(12, 3), Train, 0, 40);
+        Assert.Equal(direct.Parameters, Trained.Value.Ensemble.Parameters);
     }
 
     [Fact]
@@ -101,6 +120,6 @@ public class SmoothedClassifierTests
     {
         using var cts = new CancellationTokenSource();
         cts.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SmoothedClassifier.TrainAsync(Config, Train, 4, cancellation: cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => SmoothedClassifier.TrainAsync(Spec, Blobs, cancellation: cts.Token));
     }
 }

@@ -11,38 +11,42 @@ namespace NativeCert.Engine.Cpu;
 /// </summary>
 public static class FmaPeak
 {
-    /// <summary>Measured peak in GFLOP/s (1 FMA = 2 flop) over <paramref name="threads"/> threads.</summary>
-    public static double MeasureGflops(int threads, double seconds = 0.3)
+    /// <summary>
+    /// Measured peak in GFLOP/s (1 FMA = 2 flop) over <paramref name="threads"/> threads, with the vectors of
+    /// <paramref name="isa"/> (clamped to the CPU): the peak that the engine at that level is judged against.
+    /// </summary>
+    public static double MeasureGflops(int threads, double seconds = 0.3, IsaLevel isa = IsaLevel.Avx512)
     {
         threads = Math.Max(1, threads);
+        bool wide = CpuIsa.Clamp(isa) == IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
         long iterations = 1 << 16;
         // Calibrate the iteration count on one thread so the timed run lasts about `seconds`.
-        Run(1, iterations);
+        Run(1, iterations, wide);
         var sw = Stopwatch.StartNew();
-        Run(1, iterations);
+        Run(1, iterations, wide);
         double perIteration = sw.Elapsed.TotalSeconds / iterations;
         iterations = Math.Max(1 << 16, (long)(seconds / Math.Max(perIteration, 1e-12)));
         sw.Restart();
-        Run(threads, iterations);
+        Run(threads, iterations, wide);
         double elapsed = sw.Elapsed.TotalSeconds;
-        int lanes = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
+        int lanes = wide ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
         return threads * (double)iterations * 16 * lanes * 2 / elapsed / 1e9;
     }
 
-    private static void Run(int threads, long iterations)
+    private static void Run(int threads, long iterations, bool wide)
     {
-        if (threads == 1) { Sink += Chains(iterations); return; }
+        if (threads == 1) { Sink += Chains(iterations, wide); return; }
         var workers = new Thread[threads];
-        for (int t = 0; t < threads; t++) (workers[t] = new Thread(() => Sink += Chains(iterations)) { IsBackground = true }).Start();
+        for (int t = 0; t < threads; t++) (workers[t] = new Thread(() => Sink += Chains(iterations, wide)) { IsBackground = true }).Start();
         foreach (var w in workers) w.Join();
     }
 
     private static float Sink;
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Chains(long iterations)
+    private static float Chains(long iterations, bool wide)
     {
-        if (Vector512.IsHardwareAccelerated)
+        if (wide)
         {
             var m = Vector512.Create(0.999999f); var a = Vector512.Create(1e-6f);
             Vector512<float> c0 = Vector512<float>.One, c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0,

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using NativeCert.Engine.Cpu;
+
+namespace NativeCert.Benchmarks;
+
+/// <summary>
+/// Paired, interleaved A/B timing in one process, for kernel changes on a shared machine: each round times A then
+/// B (then B then A in the next round, to cancel drift) on the thread CPU clock, and the report is the median over
+/// rounds of B's time over A's. Robust to other processes taking the cores (descheduled time is not counted).
+/// </summary>
+internal static class PairedAb
+{
+    /// <summary>Runs <paramref name="rounds"/> rounds of <paramref name="reps"/> calls of each variant; returns (median seconds per call of each, median B/A ratio).</summary>
+    public static (double A, double B, double Ratio) Compare(Action setA, Action setB, Action work, int reps, int rounds = 15)
+    {
+        double Time(Action set)
+        {
+            set();
+            work(); // first touch after switching
+            double t0 = CpuClock();
+            for (int i = 0; i < reps; i++) work();
+            return (CpuClock() - t0) / reps;
+        }
+        var a = new double[rounds];
+        var b = new double[rounds];
+        var ratio = new double[rounds];
+        for (int r = 0; r < rounds; r++)
+        {
+            if (r % 2 == 0) { a[r] = Time(setA); b[r] = Time(setB); }
+            else { b[r] = Time(setB); a[r] = Time(setA); }
+            ratio[r] = b[r] / a[r];
+        }
+        return (Median(a), Median(b), Median(ratio));
+    }
+
+    private static double CpuClock()
+    {
+        double t = CpuPhaseProfile.ThreadCpuSeconds();
+        return double.IsNaN(t) ? Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency : t;
+    }
+
+    private static double Median(double[] x)
+    {
+        var s = (double[])x.Clone();
+        Array.Sort(s);
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
+
+/// <summary>`-- ab gemm`: the first-layer GEMMs (784-128, batch 128) with kernel knobs A vs B, paired and interleaved.</summary>
+internal static class GemmAb
+{
+    public static void Run(string[] args)
+    {
+        const int B = 128, IN = 784, OUT = 128;
+        var rng = new Random(1);
+        float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        var (x, w, bias, dy) = (R(B * IN), R(IN * OUT), R(OUT), R(B * OUT));
+        var (y, dw, db) = (new float[B * OUT], new float[IN * OUT], new float[OUT]);
+        double gflop = 2.0 * B * IN * OUT / 1e9;
+        var isa = CpuIsa.Best;
+        void Report(string what, (double A, double B, double Ratio) r) =>
+            Console.WriteLine($"{CpuIsa.Name(isa)} {what}: A {r.A * 1e6:F1} us ({gflop / r.A:F1} GFLOP/s), B {r.B * 1e6:F1} us ({gflop / r.B:F1} GFLOP/s), median B/A time {r.Ratio:F3}");
+        void Forward() => CpuKernels.MatmulForward(y, x, w, bias, B, IN, OUT, relu: true, isa);
+        void WeightGradient() => CpuKernels.MatmulBackward(default, dw, db, dy, x, w, default, B, IN, OUT, isa);
+        string knob = args.Length > 0 ? args[0] : "kchunk";
+        switch (knob)
+        {
+            case "kchunk":
+                foreach (int chunk in new[] { 32, 64, 128, 256 })
+                {
+                    Report($"forward kchunk 0 vs {chunk}", PairedAb.Compare(() => CpuGemm.KChunk512 = 0, () => CpuGemm.KChunk512 = chunk, Forward, 100));
+                    Report($"dW kchunk 0 vs {chunk}", PairedAb.Compare(() => CpuGemm.KChunk512 = 0, () => CpuGemm.KChunk512 = chunk, WeightGradient, 100));
+                }
+                CpuGemm.KChunk512 = 64;
+                break;
+            case "avx2":
+                isa = IsaLevel.Avx2;
+                foreach (int chunk in new[] { 0, 32, 128, 256 })
+                {
+                    Report($"forward 6x2 kchunk 64 vs {chunk}", PairedAb.Compare(() => CpuGemm.KChunk256 = 64, () => CpuGemm.KChunk256 = chunk, Forward, 50));
+                    Report($"dW 6x2 kchunk 64 vs {chunk}", PairedAb.Compare(() => CpuGemm.KChunk256 = 64, () => CpuGemm.KChunk256 = chunk, WeightGradient, 50));
+                }
+                CpuGemm.KChunk256 = 64;
+                break;
+            default:
+                throw new ArgumentException($"unknown knob {knob}");
+        }
+    }
+}

@@ -83,6 +83,34 @@ internal static class GemmAb
                 }
                 CpuGemm.KChunk256 = 64;
                 break;
+            case "ceiling":
+                {
+                    // L1-resident GEMM (32x64x64: 8 + 16 + 8 KB) against the 1-thread FMA peak, both on the thread CPU clock.
+                    var (xs, ws, ys) = (R(32 * 64), R(64 * 64), new float[32 * 64]);
+                    double small = 2.0 * 32 * 64 * 64 / 1e9;
+                    void Small() => CpuKernels.MatmulForward(ys, xs, ws, bias, 32, 64, 64, relu: false, isa);
+                    var r = PairedAb.Compare(() => { }, () => { }, Small, 4000, 5);
+                    double t0 = CpuPhaseProfile.ThreadCpuSeconds();
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    double peak = FmaPeak.MeasureGflops(1, 0.5, isa);
+                    double cpu = CpuPhaseProfile.ThreadCpuSeconds() - t0, wall = sw.Elapsed.TotalSeconds;
+                    Console.WriteLine($"{CpuIsa.Name(isa)} L1-resident 32x64x64 GEMM {small / r.A:F1} GFLOP/s per CPU-second; FMA peak {peak * wall / cpu:F1} GFLOP/s per CPU-second ({peak:F1} wall): {small / r.A / (peak * wall / cpu):P1}");
+                    Report("forward", PairedAb.Compare(() => { }, () => { }, Forward, 100, 5));
+                    Report("dW", PairedAb.Compare(() => { }, () => { }, WeightGradient, 100, 5));
+                    break;
+                }
+            case "phases":
+                {
+                    // Per-phase CPU-clock profile of one thread, 4 runs (to see the run-to-run spread on a shared machine).
+                    var train = NativeCert.Data.DatasetCatalog.Load(NativeCert.Data.DatasetCatalog.DefaultSpec).Train;
+                    var config = new NativeCert.Engine.EnsembleConfig(new NativeCert.Engine.MlpShape(784, [128], 10), NativeCert.Engine.TrainingDefaults.Options(epochs: 3), 0.25f, 1);
+                    for (int round = 0; round < 4; round++)
+                    {
+                        var p = CpuPhaseProfile.Measure(config, train, null, 2, 1, isa);
+                        Console.WriteLine($"{CpuIsa.Name(isa)}: " + string.Join(", ", Enum.GetValues<CpuPhase>().Select(ph => $"{CpuPhaseProfile.Key(ph)} {p.Seconds(ph) * 1e3:F0}")) + $" ms; cpu {p.CpuSeconds * 1e3:F0} ms");
+                    }
+                    break;
+                }
             case "gather":
                 GatherAb();
                 break;

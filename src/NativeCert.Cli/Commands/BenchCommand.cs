@@ -151,6 +151,7 @@ public static class BenchCommand
         foreach (var phase in Enum.GetValues<CpuPhase>())
             phases[CpuPhaseProfile.Key(phase)] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.Seconds(phase), 4), ["share"] = Math.Round(p.Share(phase), 4) };
         phases["threading"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.ThreadingSeconds, 4), ["share"] = Math.Round(p.ThreadingShare, 4) };
+        phases["descheduled"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.DescheduledSeconds, 4), ["share"] = Math.Round(p.DescheduledShare, 4) };
         double gemmSeconds = p.Seconds(CpuPhase.FirstForwardGemm) + p.Seconds(CpuPhase.FirstWeightGradientGemm);
         return new Dictionary<string, object>
         {
@@ -158,6 +159,8 @@ public static class BenchCommand
             ["threads"] = p.Threads,
             ["wall_seconds"] = Math.Round(p.WallSeconds, 4),
             ["cpu_seconds"] = double.IsNaN(p.CpuSeconds) ? -1 : Math.Round(p.CpuSeconds, 4),
+            ["phase_clock"] = CpuPhaseProfile.PhasesInCpuTime ? "thread cpu" : "wall",
+            ["idle_at_end_seconds"] = Math.Round(p.IdleAtEndSeconds, 4),
             ["test_inputs"] = p.Inputs,
             // The first layer's two GEMMs do 2·D·H MACs per row of the (D,H) weights: flops per thread-second inside them.
             ["first_layer_gemm_gflops_per_thread"] = gemmSeconds > 0
@@ -169,7 +172,7 @@ public static class BenchCommand
     private static void WriteProfiles(TextWriter o, List<CpuPhaseProfile> profiles, EnsembleConfig config, int trainExamples, int testInputs)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine($"profile:    seconds summed over threads (share of threads x wall), same workload plus votes on {testInputs} test inputs");
+        o.WriteLine($"profile:    {(CpuPhaseProfile.PhasesInCpuTime ? "thread CPU" : "wall")} seconds summed over threads (share of threads x wall), same workload plus votes on {testInputs} test inputs");
         var header = new List<string> { "phase" };
         header.AddRange(profiles.Select(p => $"{CpuIsa.Name(p.Isa)} {p.Threads}t"));
         o.WriteLine("  " + string.Join("", header.Select((h, i) => i == 0 ? h.PadRight(34) : h.PadLeft(18))));
@@ -177,6 +180,7 @@ public static class BenchCommand
             o.WriteLine("  " + name.PadRight(34) + string.Concat(profiles.Select(p => string.Create(inv, $"{value(p).Seconds,9:F3} ({100 * value(p).Share,4:F1}%)").PadLeft(18))));
         foreach (var phase in Enum.GetValues<CpuPhase>()) Row(CpuPhaseProfile.Key(phase), p => (p.Seconds(phase), p.Share(phase)));
         Row("threading", p => (p.ThreadingSeconds, p.ThreadingShare));
-        Row("wall (cpu seconds / threads x wall)", p => (p.WallSeconds, double.IsNaN(p.CpuSeconds) ? double.NaN : p.CpuSeconds / (p.Threads * p.WallSeconds)));
+        Row("descheduled (other load)", p => (p.DescheduledSeconds, p.DescheduledShare));
+        Row("wall", p => (p.WallSeconds, 1));
     }
 }

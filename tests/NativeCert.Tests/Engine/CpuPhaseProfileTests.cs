@@ -36,8 +36,9 @@ public class CpuPhaseProfileTests
         Assert.True(profile.WallSeconds > 0);
         foreach (var phase in Enum.GetValues<CpuPhase>())
             Assert.True(profile.Seconds(phase) > 0, $"{phase} got no time");
-        double shares = Enum.GetValues<CpuPhase>().Sum(profile.Share) + profile.ThreadingShare;
+        double shares = Enum.GetValues<CpuPhase>().Sum(profile.Share) + profile.ThreadingShare + profile.DescheduledShare;
         Assert.InRange(shares, 0.999, 1.001);
+        Assert.InRange(profile.IdleAtEndSeconds, 0, profile.ThreadingSeconds + 1e-9);
         if (OperatingSystem.IsLinux()) Assert.InRange(profile.CpuSeconds, 1e-6, threads * profile.WallSeconds * 1.05 + 0.01);
     }
 

@@ -69,6 +69,7 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
         void Worker(int w)
         {
             double cpuStart = profile != null ? CpuPhaseProfile.ThreadCpuSeconds() : 0;
+            double wallStart = System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds;
             CpuTrainer? trainer = null;
             try
             {
@@ -91,7 +92,9 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
                 errors[w] = e;
                 failed.Cancel();
             }
-            if (profile != null && trainer?.Clock != null) profile.Add(trainer.Clock.Ticks, CpuPhaseProfile.ThreadCpuSeconds() - cpuStart);
+            if (profile != null && trainer?.Clock != null)
+                profile.Add(trainer.Clock.Seconds, CpuPhaseProfile.ThreadCpuSeconds() - cpuStart, wallStart,
+                    System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds);
         }
 
         if (threads == 1) Worker(0);

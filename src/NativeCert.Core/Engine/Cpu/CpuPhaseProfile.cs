@@ -25,16 +25,21 @@ public enum CpuPhase
 }
 
 /// <summary>
-/// Where a CPU ensemble run spends its time: wall seconds inside each <see cref="CpuPhase"/> summed over worker
-/// threads, and what is left of threads × wall (thread start/join, the last models' load imbalance, and on a shared
-/// machine the time the OS gave to other processes, see <see cref="CpuSeconds"/>). Set one as
-/// <see cref="CpuEnsembleBackend.Profile"/> (or use <see cref="Measure"/>); timing is one timestamp read per phase
-/// and does not change any result.
+/// Where a CPU ensemble run spends its time, as shares of threads × wall that add up to 1: the CPU seconds each
+/// worker thread spends inside each <see cref="CpuPhase"/> (thread CPU clock on Linux, so time the OS gives to
+/// other processes on a shared machine is not charged to a phase; wall clock elsewhere), the threading overhead
+/// (worker CPU time outside any phase, thread start, and idle workers waiting for the last model), and the time
+/// workers were runnable but descheduled. Set one as <see cref="CpuEnsembleBackend.Profile"/> (or use
+/// <see cref="Measure"/>); timing reads the clock once per phase and does not change any result.
 /// </summary>
 public sealed class CpuPhaseProfile
 {
-    private readonly long[] _ticks = new long[PhaseCount];
+    private readonly double[] _seconds = new double[PhaseCount];
     private readonly object _gate = new();
+    private double _workerWallSeconds; // Σ over workers of (worker end − worker start)
+    private double _pendingEnds;       // Σ of this run's worker ends (seconds since the run started), until AddRun
+    private int _pendingWorkers;
+    private double _idleAtEndSeconds;
 
     /// <summary>Number of <see cref="CpuPhase"/> values.</summary>
     public static readonly int PhaseCount = Enum.GetValues<CpuPhase>().Length;
@@ -51,20 +56,35 @@ public sealed class CpuPhaseProfile
     public int Threads { get; private set; }
     /// <summary>Wall seconds of the profiled runs (start of the first worker to the end of the last).</summary>
     public double WallSeconds { get; private set; }
-    /// <summary>CPU seconds the workers actually ran (thread CPU clock), summed; below threads × wall when the machine is shared.</summary>
+    /// <summary>CPU seconds the workers ran (thread CPU clock), summed; NaN where that clock is unavailable.</summary>
     public double CpuSeconds { get; private set; }
 
-    /// <summary>Wall seconds inside <paramref name="phase"/>, summed over threads.</summary>
-    public double Seconds(CpuPhase phase) => _ticks[(int)phase] / (double)Stopwatch.Frequency;
+    /// <summary>Whether phase times are thread CPU seconds (Linux) rather than wall seconds.</summary>
+    public static bool PhasesInCpuTime => !double.IsNaN(ThreadCpuSeconds());
 
-    /// <summary>threads × wall minus every phase: thread start/join, idle threads at the end, and time outside any phase.</summary>
-    public double ThreadingSeconds => Math.Max(0, _threadWallSeconds - Enumerable.Range(0, PhaseCount).Sum(p => Seconds((CpuPhase)p)));
+    /// <summary>Seconds inside <paramref name="phase"/>, summed over threads (CPU seconds where <see cref="PhasesInCpuTime"/>).</summary>
+    public double Seconds(CpuPhase phase) => _seconds[(int)phase];
+
+    /// <summary>Seconds workers were runnable but not running (worker wall − worker CPU): other load on a shared machine. 0 without a CPU clock.</summary>
+    public double DescheduledSeconds => double.IsNaN(CpuSeconds) ? 0 : Math.Max(0, _workerWallSeconds - CpuSeconds);
+
+    /// <summary>
+    /// Threading overhead: threads × wall minus the phases and the descheduled time, i.e. worker CPU outside any
+    /// phase (trainer set-up, progress), thread start, and workers idle at the end while the last models finish.
+    /// </summary>
+    public double ThreadingSeconds => Math.Max(0, _threadWallSeconds - DescheduledSeconds - Enumerable.Range(0, PhaseCount).Sum(p => Seconds((CpuPhase)p)));
+
+    /// <summary>Of <see cref="ThreadingSeconds"/>, the part where finished workers waited for the others (load imbalance at the end of the run).</summary>
+    public double IdleAtEndSeconds => _idleAtEndSeconds;
 
     /// <summary>Share of threads × wall spent in <paramref name="phase"/>.</summary>
     public double Share(CpuPhase phase) => _threadWallSeconds > 0 ? Seconds(phase) / _threadWallSeconds : 0;
 
-    /// <summary>Share of threads × wall outside every phase.</summary>
+    /// <summary>Share of threads × wall that is threading overhead.</summary>
     public double ThreadingShare => _threadWallSeconds > 0 ? ThreadingSeconds / _threadWallSeconds : 0;
+
+    /// <summary>Share of threads × wall that workers spent descheduled.</summary>
+    public double DescheduledShare => _threadWallSeconds > 0 ? DescheduledSeconds / _threadWallSeconds : 0;
 
     /// <summary>
     /// Trains <paramref name="models"/> models (and votes on <paramref name="inputs"/> when given) on a fresh
@@ -104,15 +124,26 @@ public sealed class CpuPhaseProfile
         Threads = threads;
         WallSeconds += wallSeconds;
         _threadWallSeconds += threads * wallSeconds;
+        lock (_gate)
+        {
+            _idleAtEndSeconds += Math.Max(0, _pendingWorkers * wallSeconds - _pendingEnds);
+            (_pendingEnds, _pendingWorkers) = (0, 0);
+        }
     }
 
-    /// <summary>Adds one worker's phase ticks and CPU seconds (called once per worker, at its end).</summary>
-    internal void Add(long[] ticks, double cpuSeconds)
+    /// <summary>
+    /// Adds one worker's phase seconds and CPU seconds, and its start and end in seconds since the run started
+    /// (called once per worker, at its end).
+    /// </summary>
+    internal void Add(double[] seconds, double cpuSeconds, double startSeconds, double endSeconds)
     {
         lock (_gate)
         {
-            for (int p = 0; p < PhaseCount; p++) _ticks[p] += ticks[p];
+            for (int p = 0; p < PhaseCount; p++) _seconds[p] += seconds[p];
             CpuSeconds += cpuSeconds;
+            _workerWallSeconds += endSeconds - startSeconds;
+            _pendingEnds += endSeconds;
+            _pendingWorkers++;
         }
     }
 
@@ -134,20 +165,28 @@ public sealed class CpuPhaseProfile
     private static extern int clock_gettime(int clock, out TimeSpec time);
 }
 
-/// <summary>One worker's phase clock: <see cref="Lap"/> charges the time since the previous lap to a phase. No locking; merged at the end.</summary>
+/// <summary>
+/// One worker's phase clock: <see cref="Lap"/> charges the time since the previous lap to a phase, on the thread
+/// CPU clock where there is one (else the wall clock). No locking; merged at the end.
+/// </summary>
 internal sealed class CpuPhaseClock
 {
-    public readonly long[] Ticks = new long[CpuPhaseProfile.PhaseCount];
-    private long _last = Stopwatch.GetTimestamp();
+    public readonly double[] Seconds = new double[CpuPhaseProfile.PhaseCount];
+    private readonly bool _cpu = CpuPhaseProfile.PhasesInCpuTime;
+    private double _last;
+
+    public CpuPhaseClock() => _last = Now();
+
+    private double Now() => _cpu ? CpuPhaseProfile.ThreadCpuSeconds() : Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
 
     /// <summary>Restarts the lap without charging anything (time since the last lap belongs to no phase).</summary>
-    public void Restart() => _last = Stopwatch.GetTimestamp();
+    public void Restart() => _last = Now();
 
     /// <summary>Charges the time since the last lap to <paramref name="phase"/>.</summary>
     public void Lap(CpuPhase phase)
     {
-        long now = Stopwatch.GetTimestamp();
-        Ticks[(int)phase] += now - _last;
+        double now = Now();
+        Seconds[(int)phase] += now - _last;
         _last = now;
     }
 }

@@ -41,16 +41,22 @@ public static class BenchCommand
             if (n < 1) throw new UserInputException("--examples: must be at least 1");
             if (b < 1) throw new UserInputException("--batch: must be at least 1");
             if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
+            float s = parse.GetValue(sigma);
+            // As certify: the benchmark measures smoothing noise, so σ must be a positive number.
+            if (!(s > 0) || !float.IsFinite(s)) throw new UserInputException($"--sigma {s.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
             int[] h = CliApp.ParseIntList(parse.GetValue(hidden), "--hidden", min: 1);
             IsaLevel level = ParseIsa(parse.GetValue(isa));
             string backendName = parse.GetValue(backend) ?? "cpu";
-            bool cpu = backendName == BackendFactory.Cpu;
+            bool cpu = backendName.Trim().ToLowerInvariant() == BackendFactory.Cpu;
             if (!cpu && parse.GetResult(isa) is { Implicit: false }) throw new UserInputException("--isa: only the cpu backend has SIMD levels");
             if (!cpu && parse.GetValue(profile)) throw new UserInputException("--profile: only the cpu backend is profiled");
             Dataset train = LoadTrainingData(n, out string dataName, out Dataset? test);
             var config = new EnsembleConfig(new MlpShape(train.Dimension, h, 10), TrainingDefaults.Options(epochs: e, batchSize: b),
-                parse.GetValue(sigma), Seed: 1);
-            using IEnsembleBackend engine = cpu ? new CpuEnsembleBackend(t, level) : BackendFactory.Create(backendName, t, parse.InvocationConfiguration.Error);
+                s, Seed: 1);
+            // Refuse a workload that cannot fit before anything is set up or measured (auto may still pick the CPU).
+            if (cpu) CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, t, m);
+            using IEnsembleBackend engine = cpu ? CreateCpu(t, level, parse.InvocationConfiguration.Error) : BackendFactory.Create(backendName, t, parse.InvocationConfiguration.Error);
+            if (engine is CpuEnsembleBackend cpuEngine) CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, cpuEngine.Threads, m);
             int peakThreads = t > 0 ? t : Environment.ProcessorCount;
             // A GPU is compared with its FP32 (non-tensor) peak from the device's SM count and clock; a CPU with its
             // FMA peak measured just before and just after the run: the higher is what the cores can deliver (other
@@ -120,6 +126,14 @@ public static class BenchCommand
         name = "random";
         test = EnsembleBenchmark.RandomData(2000, 784, 10, seed: 2);
         return EnsembleBenchmark.RandomData(examples, 784, 10);
+    }
+
+    /// <summary>The cpu backend at <paramref name="level"/>, announced like <see cref="BackendFactory.Create(string, int, TextWriter)"/> does.</summary>
+    private static CpuEnsembleBackend CreateCpu(int threads, IsaLevel level, TextWriter log)
+    {
+        var backend = new CpuEnsembleBackend(threads, level);
+        log.WriteLine($"backend: {backend.Name} on {backend.Device}");
+        return backend;
     }
 
     private static IsaLevel ParseIsa(string? text) => text switch

@@ -47,8 +47,8 @@ internal static class PairedAb
     }
 }
 
-/// <summary>`-- ab gemm`: the first-layer GEMMs (784-128, batch 128) with kernel knobs A vs B, paired and interleaved.</summary>
-internal static class GemmAb
+/// <summary>`-- ab kchunk|avx2|ceiling|tail|phases|gather`: kernel knobs A vs B paired and interleaved on the first-layer GEMMs (784-128, batch 128), and per-part timings, on the thread CPU clock.</summary>
+internal static unsafe class GemmAb
 {
     public static void Run(string[] args)
     {
@@ -108,6 +108,35 @@ internal static class GemmAb
                     {
                         var p = CpuPhaseProfile.Measure(config, train, null, 2, 1, isa);
                         Console.WriteLine($"{CpuIsa.Name(isa)}: " + string.Join(", ", Enum.GetValues<CpuPhase>().Select(ph => $"{CpuPhaseProfile.Key(ph)} {p.Seconds(ph) * 1e3:F0}")) + $" ms; cpu {p.CpuSeconds * 1e3:F0} ms");
+                    }
+                    break;
+                }
+            case "tail":
+                {
+                    // The 10-class layer of 784-128-10 at batch 128: forward (128,128)x(128,10) and dW (128,128)x(128,10).
+                    var (h, w2, b2, dl) = (R(B * OUT), R(OUT * 10), R(10), R(B * 10));
+                    var (logits, dw2, db2, dh, w2t) = (new float[B * 10], new float[OUT * 10], new float[10], new float[B * OUT], new float[OUT * 10]);
+                    void Layer2()
+                    {
+                        CpuKernels.MatmulForward(logits, h, w2, b2, B, OUT, 10, relu: false, isa);
+                        CpuKernels.MatmulBackward(dh, dw2, db2, dl, h, w2, w2t, B, OUT, 10, isa);
+                    }
+                    var r = PairedAb.Compare(() => { }, () => { }, Layer2, 2000, 5);
+                    Console.WriteLine($"{CpuIsa.Name(isa)} layer 2 forward + backward: {r.A * 1e6:F2} us; parts:");
+                    var logitsCopy = R(B * 10);
+                    var parts = new (string, Action)[]
+                    {
+                        ("forward (128,128)x(128,10)", () => CpuKernels.MatmulForward(logits, h, w2, b2, B, OUT, 10, relu: false, isa)),
+                        ("dW (128,128)x(128,10) + db", () => CpuKernels.MatmulBackward(default, dw2, db2, dl, h, w2, w2t, B, OUT, 10, isa)),
+                        ("dX (128,10)x(10,128) + transpose", () => { CpuKernels.Transpose(w2t, w2, OUT, 10); fixed (float* dx = dh, dy = dl, wt = w2t) CpuGemm.Gemm(dx, OUT, dy, 10, 1, wt, OUT, null, false, B, OUT, 10, isa); }),
+                        ("column sums (128,10)", () => CpuKernels.ColumnSums(db2, dl, B, 10, isa)),
+                        ("softmax CE (128,10)", () => CpuKernels.SoftmaxCrossEntropyBackward(dl, db2.Length > 0 ? new float[B] : [], logitsCopy, new int[B], B, 10)),
+                        ("relu backward 128x128", () => CpuKernels.ReluBackward(dh, dh, h, B * OUT, isa)),
+                    };
+                    foreach (var (name, act) in parts)
+                    {
+                        var t = PairedAb.Compare(() => { }, () => { }, act, 2000, 5);
+                        Console.WriteLine($"  {name}: {t.A * 1e6:F2} us");
                     }
                     break;
                 }

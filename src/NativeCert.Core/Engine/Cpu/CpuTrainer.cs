@@ -33,7 +33,7 @@ public sealed class CpuTrainer
     public float[] Gradients { get; }
     /// <summary>SGD momentum buffer, same layout.</summary>
     public float[] Velocity { get; }
-    /// <summary>When set, each phase's wall time is charged to it (see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>
+    /// <summary>When set, each phase's time is charged to it (thread CPU clock, see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>
     internal CpuPhaseClock? Clock { get; set; }
 
     public CpuTrainer(EnsembleConfig config, IsaLevel isa = IsaLevel.Avx512)

@@ -52,11 +52,16 @@ foreach (var variant in only.Split(','))
         _ => throw new ArgumentException($"--variants: unknown variant {variant}"),
     };
     using (var warm = torch.NewDisposeScope()) run(x[..1024], y[..1024], Math.Min(2, models), 1); // warm-up
+    var process = Process.GetCurrentProcess();
+    var cpu0 = process.TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     using (var scope = torch.NewDisposeScope()) run(x, y, models, epochs);
     double seconds = sw.Elapsed.TotalSeconds;
+    process.Refresh();
+    double cpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds;
     results[$"torchsharp_{variant}"] = Math.Round(models * epochs / seconds, 3);
     results[$"torchsharp_{variant}_seconds"] = Math.Round(seconds, 3);
+    results[$"torchsharp_{variant}_cpu_seconds"] = Math.Round(cpuSeconds, 3); // all threads, spin-waits included
 }
 Console.WriteLine(JsonSerializer.Serialize(results));
 return 0;

@@ -62,9 +62,14 @@ public static class BenchCommand
             // FMA peak measured just before and just after the run: the higher is what the cores can deliver (other
             // load on a shared machine lowers both the run and the peak).
             double gpuPeak = engine is NativeCert.Kernels.Engine.IlgpuEnsembleBackend gpu ? gpu.PeakFp32Gflops : 0;
-            double peakBefore = gpuPeak > 0 ? gpuPeak : FmaPeak.MeasureGflops(peakThreads, isa: level);
+            var peakBefore = gpuPeak > 0 ? (gpuPeak, double.NaN) : FmaPeak.Measure(peakThreads, isa: level);
             var result = EnsembleBenchmark.Measure(engine, config, train, m);
-            double peak = gpuPeak > 0 ? gpuPeak : Math.Max(peakBefore, FmaPeak.MeasureGflops(peakThreads, isa: level));
+            var peakAfter = gpuPeak > 0 ? (gpuPeak, double.NaN) : FmaPeak.Measure(peakThreads, isa: level);
+            double peak = Math.Max(peakBefore.Item1, peakAfter.Item1);
+            // Per CPU-second: the engine's GFLOP per process CPU-second against one thread's FMA peak per CPU-second.
+            // On a shared machine this is what the cores deliver while they run this process (idle threads excluded).
+            double cpuPeak = Math.Max(peakBefore.Item2, peakAfter.Item2);
+            double cpuFraction = gpuPeak > 0 || !(cpuPeak > 0) ? double.NaN : result.GflopsPerCpuSecond / cpuPeak;
             var profiles = parse.GetValue(profile) ? Profile(config, train, test, m, peakThreads, CpuIsa.Clamp(level), parse.InvocationConfiguration.Error) : null;
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json))
@@ -89,6 +94,10 @@ public static class BenchCommand
                     ["seconds"] = Math.Round(result.Seconds, 4),
                     ["gflop_per_model_epoch"] = Math.Round(EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Shape, train.Count) / 1e9, 4),
                     ["isa"] = engine is CpuEnsembleBackend c ? CpuIsa.Name(c.Isa) : "",
+                    ["cpu_seconds"] = Math.Round(result.CpuSeconds, 4),
+                    ["gflops_per_cpu_second"] = double.IsFinite(result.GflopsPerCpuSecond) ? Math.Round(result.GflopsPerCpuSecond, 2) : -1,
+                    ["peak_gflops_per_cpu_second"] = double.IsFinite(cpuPeak) ? Math.Round(cpuPeak, 2) : -1,
+                    ["fraction_of_peak_cpu"] = double.IsFinite(cpuFraction) ? Math.Round(cpuFraction, 4) : -1,
                     ["profile"] = profiles?.Select(p => ProfileJson(p, config, train.Count)).ToArray() ?? [],
                 }));
             }
@@ -103,6 +112,8 @@ public static class BenchCommand
                 o.WriteLine(gpuPeak > 0
                     ? string.Create(inv, $"peak:       {peak:F1} GFLOP/s FP32 peak of the GPU ({100 * result.Gflops / peak:F1}% of peak)")
                     : string.Create(inv, $"peak:       {peak:F1} GFLOP/s measured {CpuIsa.Name(CpuIsa.Clamp(level))} FMA peak on {peakThreads} threads ({100 * result.Gflops / peak:F1}% of peak)"));
+                if (double.IsFinite(cpuFraction))
+                    o.WriteLine(string.Create(inv, $"cpu time:   {result.CpuSeconds:F3} s: {result.GflopsPerCpuSecond:F1} GFLOP per CPU-second, one thread's FMA peak {cpuPeak:F1} per CPU-second ({100 * cpuFraction:F1}%)"));
                 if (profiles != null) WriteProfiles(o, profiles, config, train.Count, test?.Count ?? 0);
             }
             return ExitCodes.Success;

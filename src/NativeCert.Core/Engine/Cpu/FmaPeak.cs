@@ -15,7 +15,14 @@ public static class FmaPeak
     /// Measured peak in GFLOP/s (1 FMA = 2 flop) over <paramref name="threads"/> threads, with the vectors of
     /// <paramref name="isa"/> (clamped to the CPU): the peak that the engine at that level is judged against.
     /// </summary>
-    public static double MeasureGflops(int threads, double seconds = 0.3, IsaLevel isa = IsaLevel.Avx512)
+    public static double MeasureGflops(int threads, double seconds = 0.3, IsaLevel isa = IsaLevel.Avx512) => Measure(threads, seconds, isa).Gflops;
+
+    /// <summary>
+    /// <see cref="MeasureGflops"/> and, on the thread CPU clock, the peak per CPU-second of one thread: what a core
+    /// delivers while it runs, whatever share of it the OS gives this process on a shared machine (NaN without a
+    /// thread CPU clock).
+    /// </summary>
+    public static (double Gflops, double GflopsPerCpuSecond) Measure(int threads, double seconds = 0.3, IsaLevel isa = IsaLevel.Avx512)
     {
         threads = Math.Max(1, threads);
         bool wide = CpuIsa.Clamp(isa) == IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
@@ -27,18 +34,30 @@ public static class FmaPeak
         double perIteration = sw.Elapsed.TotalSeconds / iterations;
         iterations = Math.Max(1 << 16, (long)(seconds / Math.Max(perIteration, 1e-12)));
         sw.Restart();
-        Run(threads, iterations, wide);
+        double cpu = Run(threads, iterations, wide);
         double elapsed = sw.Elapsed.TotalSeconds;
         int lanes = wide ? 16 : Vector256.IsHardwareAccelerated ? 8 : 4;
-        return threads * (double)iterations * 16 * lanes * 2 / elapsed / 1e9;
+        double flops = threads * (double)iterations * 16 * lanes * 2;
+        return (flops / elapsed / 1e9, flops / cpu / 1e9);
     }
 
-    private static void Run(int threads, long iterations, bool wide)
+    /// <summary>Runs the chains on <paramref name="threads"/> threads; returns their CPU seconds, summed.</summary>
+    private static double Run(int threads, long iterations, bool wide)
     {
-        if (threads == 1) { Sink += Chains(iterations, wide); return; }
+        double cpu = 0;
+        var gate = new object();
+        void Chain()
+        {
+            double t0 = CpuPhaseProfile.ThreadCpuSeconds();
+            float r = Chains(iterations, wide);
+            double t = CpuPhaseProfile.ThreadCpuSeconds() - t0;
+            lock (gate) { Sink += r; cpu += t; }
+        }
+        if (threads == 1) { Chain(); return cpu; }
         var workers = new Thread[threads];
-        for (int t = 0; t < threads; t++) (workers[t] = new Thread(() => Sink += Chains(iterations, wide)) { IsBackground = true }).Start();
+        for (int t = 0; t < threads; t++) (workers[t] = new Thread(Chain) { IsBackground = true }).Start();
         foreach (var w in workers) w.Join();
+        return cpu;
     }
 
     private static float Sink;

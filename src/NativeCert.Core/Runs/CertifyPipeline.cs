@@ -100,7 +100,7 @@ public static class CertifyPipeline
     /// resume the stored votes belong to it. Progress goes to <paramref name="progressWriter"/>.
     /// </summary>
     public static RunReport? Run(CertifyRequest request, BackendProvider backends, TextWriter log, TextWriter progressWriter,
-                                bool interactiveProgress, CancellationToken cancellation)
+                                bool interactiveProgress, CancellationToken cancellation, IProgress<int>? modelsDone = null)
     {
         RunConfig config = request.Config;
         RunExecution execution = config.Execution;
@@ -174,7 +174,7 @@ public static class CertifyPipeline
         IEnsembleBackend ensembleBackend = execution.KeepModels
             ? new ModelKeepingBackend((NativeCert.Engine.Cpu.CpuEnsembleBackend)backend, dir.ModelsDirectory)
             : backend;
-        var progress = new ProgressReporter(progressWriter, interactiveProgress, range.End, votes.ModelsDone);
+        var progress = new ProgressReporter(progressWriter, interactiveProgress, range.End, votes.ModelsDone) { Listener = modelsDone };
         ChunkedEnsembleRun.Run(ensembleBackend, ensemble, data.Train, data.Inputs, votes, range.End,
                                execution.ChunkModels, dir.VotesPath, progress, cancellation);
         progress.Finish();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NativeCert.Cli;
+using NativeCert.Engine.Cpu;
 
 namespace NativeCert.Tests.Engine;
 
@@ -28,13 +29,15 @@ public class EngineCliTests
             Assert.True(vote.Code == 0, vote.Err);
             var lines = File.ReadAllLines(tsv);
             Assert.Equal(61, lines.Length);
-            Assert.StartsWith("idx\tlabel\tprediction\tcount_0", lines[0]);
+            Assert.StartsWith("idx\tset\tlabel\tmodels\tn_0", lines[0]);
             int correct = 0;
             foreach (var line in lines.Skip(1))
             {
-                var f = line.Split('\t').Select(int.Parse).ToArray();
+                var f = line.Split('\t').Where((_, i) => i != 1).Select(int.Parse).ToArray();   // idx label models n_0 …
+                Assert.Equal(3, f[2]);
                 Assert.Equal(3, f.Skip(3).Sum());
-                if (f[1] == f[2]) correct++;
+                int majority = Array.IndexOf(f, f.Skip(3).Max(), 3) - 3;
+                if (f[1] == majority) correct++;
             }
             Assert.True(correct >= 45, $"{correct}/60 correct after 10 epochs on 400 rows");
 
@@ -76,5 +79,31 @@ public class EngineCliTests
         Assert.True(root.GetProperty("model_epochs_per_s").GetDouble() > 0);
         Assert.True(root.GetProperty("gflops").GetDouble() > 0);
         Assert.True(root.GetProperty("peak_gflops").GetDouble() > root.GetProperty("gflops").GetDouble());
+    }
+
+    [Fact]
+    public void BenchProfileReportsEveryPhaseAtEachSimdLevelOnOneAndTwoThreads()
+    {
+        var r = Run("bench", "--json", "--profile", "--models", "2", "--epochs", "1", "--examples", "256", "--threads", "2", "--isa", "avx2");
+        Assert.True(r.Code == 0, r.Err);
+        using var doc = JsonDocument.Parse(r.Out.Trim());
+        var root = doc.RootElement;
+        Assert.Equal(CpuIsa.Name(CpuIsa.Clamp(IsaLevel.Avx2)), root.GetProperty("isa").GetString());
+        var profiles = root.GetProperty("profile").EnumerateArray().ToArray();
+        Assert.Equal([1, 2], profiles.Select(p => p.GetProperty("threads").GetInt32()));
+        foreach (var p in profiles)
+        {
+            Assert.Equal(CpuIsa.Name(CpuIsa.Clamp(IsaLevel.Avx2)), p.GetProperty("isa").GetString());
+            Assert.True(p.GetProperty("test_inputs").GetInt32() > 0);
+            var phases = p.GetProperty("phases");
+            foreach (var key in new[] { "noise", "gather", "gemm_forward_first_layer", "gemm_weight_gradient_first_layer", "tail", "optimizer", "vote" })
+                Assert.True(phases.GetProperty(key).GetProperty("seconds").GetDouble() > 0, key);
+            double shares = phases.EnumerateObject().Sum(ph => ph.Value.GetProperty("share").GetDouble());
+            Assert.InRange(shares, 0.99, 1.01);
+        }
+
+        r = Run("bench", "--isa", "sse9");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--isa", r.Err);
     }
 }

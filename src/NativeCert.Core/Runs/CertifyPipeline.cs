@@ -157,9 +157,10 @@ public static class CertifyPipeline
         EnsembleConfig ensemble = config.Spec.ToEnsembleConfig(data.Train.Dimension, data.Train.ClassCount);
         var clock = Stopwatch.StartNew();
         int doneAtStart = votes.ModelsDone;
-        if (config.Attack is not null && votes.Undefended is null)
+        if (config.Attack is not null && votes.Undefended is null && range.Start == 0)
         {
             // One model trained without smoothing noise on the same poisoned data: the attack's effect undefended.
+            // Of a sharded run only the shard starting at model 0 trains it (merge takes it from there), not every shard.
             var undefended = new VoteCounts(votes.Inputs, votes.Classes);
             backend.Run(ensemble with { Sigma = 0f }, data.Train, data.Inputs, 0, 1, undefended, null, cancellation);
             votes.Undefended = undefended;

@@ -98,6 +98,8 @@ public sealed class VoteFile
     /// <summary>
     /// Sums shards that cover adjacent model ranges of one configuration into one file covering their union;
     /// the shards must share config hash, inputs and n0, be ordered by range, and each continue the previous.
+    /// The undefended model's votes (attack runs) come from the shard that holds them: the one starting at model 0
+    /// trains it; shards that also hold them must agree.
     /// </summary>
     public static VoteFile Merge(IReadOnlyList<VoteFile> shards)
     {
@@ -105,7 +107,7 @@ public sealed class VoteFile
         var first = shards[0];
         var merged = new VoteFile(first.ConfigHash, first.Labels, first.Kinds, first.Classes, first.SelectionModels, first.ModelStart)
         {
-            Undefended = first.Undefended?.Clone(),
+            Undefended = shards.FirstOrDefault(s => s.Undefended is not null)?.Undefended!.Clone(),
         };
         foreach (var shard in shards)
         {
@@ -114,8 +116,7 @@ public sealed class VoteFile
                 throw new ArgumentException("shards of different configurations");
             if (shard.ModelStart != merged.ModelsDone)
                 throw new ArgumentException($"shard [{shard.ModelStart}, {shard.ModelsDone}) does not continue [{merged.ModelStart}, {merged.ModelsDone})");
-            if ((shard.Undefended is null) != (first.Undefended is null)
-                || (shard.Undefended is { } u && !u.Counts.AsSpan().SequenceEqual(first.Undefended!.Counts)))
+            if (shard.Undefended is { } u && !u.Counts.AsSpan().SequenceEqual(merged.Undefended!.Counts))
                 throw new ArgumentException("shards disagree on the undefended model's votes");
             merged.Selection.Add(shard.Selection);
             merged.Estimation.Add(shard.Estimation);

@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Runtime;
 using NativeCert.Kernels.Device;
+using NativeCert.Noise;
 
 namespace NativeCert.Kernels.Engine;
 

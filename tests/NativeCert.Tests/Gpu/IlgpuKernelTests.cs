@@ -49,7 +49,7 @@ public abstract class IlgpuKernelTests : IDisposable
 
     private const ulong Seed = 0x0123_4567_89AB_CDEFUL;
 
-    // Device noise is the CPU engine's polynomial Box–Muller (NoiseKernels.Transform): bit-identical to CpuNoise where
+    // Device noise is the CPU engine's polynomial Box–Muller (PolynomialBoxMuller, the same code as CpuNoise's scalar branch): bit-identical to CpuNoise where
     // the arithmetic is .NET's; on CUDA the same correctly rounded operations (fma.rn, sqrt.rn) should give the same
     // bits, allowed here a rounding of slack. Against the MathF reference (BoxMuller) it differs by float rounding.
     private float EngineNoiseTolerance => ExactTranscendentals ? 0f : 1e-6f;

@@ -11,8 +11,6 @@ namespace NativeCert.Kernels.Engine;
 /// </summary>
 public sealed class KernelSet
 {
-    public Action<Index3D, ArrayView<uint>, int, int, ulong, uint, uint> UniformBits { get; }
-    public Action<Index3D, ArrayView<float>, int, int, ulong, uint, uint> GaussianRows { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint> NoisyTestRows { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint> HeInit { get; }
@@ -28,11 +26,8 @@ public sealed class KernelSet
 
     public KernelSet(Accelerator accelerator)
     {
-        UniformBits = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<uint>, int, int, ulong, uint, uint>(NoiseKernels.UniformBitsKernel);
         // Noise kernels need an FMA: inline PTX on CUDA, .NET's elsewhere (see IFusedMultiplyAdd).
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
-        GaussianRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, int, int, ulong, uint, uint>(
-            cuda ? NoiseKernels.GaussianRowsKernel<PtxFma> : NoiseKernels.GaussianRowsKernel<DotNetFma>);
         GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint>(
             cuda ? NoiseKernels.GatherNoisyTrainingRowsKernel<PtxFma> : NoiseKernels.GatherNoisyTrainingRowsKernel<DotNetFma>);
         NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint>(
@@ -73,14 +68,11 @@ public sealed class KernelSet
     }
 
     /// <summary>
-    /// Every kernel method as CUDA loads it (generic noise kernels with <see cref="PtxFma"/>) and whether it is
+    /// Every kernel method training launches, as CUDA loads it (generic noise kernels with <see cref="PtxFma"/>) and whether it is
     /// explicitly grouped, for PTX compilation checks.
     /// </summary>
     public static IReadOnlyList<(System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> AllKernels { get; } =
     [
-        (Of(NoiseKernels.UniformBitsKernel), false),
-        (Cuda(nameof(NoiseKernels.GaussianRowsKernel)), false),
-        (Cuda(nameof(NoiseKernels.TransformWordsKernel)), false),
         (Cuda(nameof(NoiseKernels.GatherNoisyTrainingRowsKernel)), false),
         (Cuda(nameof(NoiseKernels.NoisyTestRowsKernel)), false),
         (Cuda(nameof(NoiseKernels.HeInitKernel)), false),

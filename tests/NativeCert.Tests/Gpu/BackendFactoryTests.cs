@@ -205,6 +205,19 @@ public sealed class EnsembleMemoryPlanTests
     }
 
     [Fact]
+    public void Largest_chunk_keeps_every_index_2_to_the_16_below_2_to_the_31()
+    {
+        // An H200's memory holds far more MNIST models than a 32-bit index reaches: M·P is the bound
+        // (784-128-10: P = 101,770, so M = 21,100 and M·P = 2,147,347,000 ≤ 2³¹ − 2¹⁶; 21,101 would be 2³¹ − 35,478).
+        var layout = new ParameterLayout(Mnist);
+        var plan = EnsembleMemoryPlan.Create(Mnist, 8000, 2000, 128, 1_000_000, 130L << 30);
+        Assert.Equal(21_100, plan.ModelsPerChunk);
+        long widest = Math.Max(layout.Count, 128L * 784);
+        Assert.True(plan.ModelsPerChunk * widest <= (1L << 31) - (1L << 16));
+        Assert.True((plan.ModelsPerChunk + 1) * widest > (1L << 31) - (1L << 16));
+    }
+
+    [Fact]
     public void Chunk_never_exceeds_the_grid_z_limit()
     {
         var tiny = new MlpShape(2, [2], 2);

@@ -5,6 +5,7 @@ using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
 using NativeCert.Engine.Reference;
+using NativeCert.Kernels.Checks;
 using NativeCert.Kernels.Device;
 using NativeCert.Kernels.Engine;
 using NativeCert.Noise;
@@ -22,6 +23,8 @@ public abstract class IlgpuKernelTests : IDisposable
     private readonly Context _context;
     protected Accelerator Accelerator { get; }
     protected KernelSet K { get; }
+    /// <summary>The test-only noise kernels (raw Philox words, Gaussians).</summary>
+    protected NoiseCheckKernelSet Checks { get; }
 
     /// <summary>
     /// True on the CPU accelerator, which runs the kernels' .NET arithmetic itself: noise is then bit-identical to the
@@ -38,6 +41,7 @@ public abstract class IlgpuKernelTests : IDisposable
         _context = CreateContext();
         Accelerator = CreateAccelerator(_context);
         K = new KernelSet(Accelerator);
+        Checks = new NoiseCheckKernelSet(Accelerator);
     }
 
     public void Dispose()
@@ -65,7 +69,7 @@ public abstract class IlgpuKernelTests : IDisposable
         const int models = 2, rows = 3, blocks = 5;
         const uint modelBase = 7;
         using var bits = Accelerator.Allocate1D<uint>(models * rows * blocks * 4);
-        K.UniformBits(new Index3D(blocks, rows, models), bits.View, blocks, rows, Seed, (uint)NoiseStream.TestNoise, modelBase);
+        Checks.UniformBits(new Index3D(blocks, rows, models), bits.View, blocks, rows, Seed, (uint)NoiseStream.TestNoise, modelBase);
         var got = bits.GetAsArray1D();
         for (int m = 0; m < models; m++)
             for (int r = 0; r < rows; r++)
@@ -82,7 +86,7 @@ public abstract class IlgpuKernelTests : IDisposable
     {
         const int models = 2, rows = 3, width = 11; // 11: a ragged last block
         using var z = Accelerator.Allocate1D<float>(models * rows * width);
-        K.GaussianRows(new Index3D((width + 3) / 4, rows, models), z.View, width, rows, Seed, (uint)NoiseStream.WeightInit, 3);
+        Checks.GaussianRows(new Index3D((width + 3) / 4, rows, models), z.View, width, rows, Seed, (uint)NoiseStream.WeightInit, 3);
         var got = z.GetAsArray1D();
         var engine = new float[width];
         var reference = new float[width];
@@ -102,7 +106,7 @@ public abstract class IlgpuKernelTests : IDisposable
         // 4,096 Gaussians: every quadrant of the exact angle reduction and the whole range of u1.
         const int width = 4096;
         using var z = Accelerator.Allocate1D<float>(width);
-        K.GaussianRows(new Index3D(width / 4, 1, 1), z.View, width, 1, Seed, (uint)NoiseStream.TrainingNoise, 0);
+        Checks.GaussianRows(new Index3D(width / 4, 1, 1), z.View, width, 1, Seed, (uint)NoiseStream.TrainingNoise, 0);
         var reference = new float[width];
         ReferenceNoise.Gaussians(reference, Seed, NoiseStream.TrainingNoise, 0, 0);
         AssertClose(reference, z.GetAsArray1D(), ReferenceNoiseTolerance, "vs BoxMuller");
@@ -116,9 +120,7 @@ public abstract class IlgpuKernelTests : IDisposable
         for (int i = 0; i < first.Length; i++)
             for (int j = 0; j < angles.Length; j++)
                 (words[2 * (i * angles.Length + j)], words[2 * (i * angles.Length + j) + 1]) = (first[i], angles[j]);
-        var kernel = Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>>(NoiseKernels.TransformWordsKernel<PtxFma>)
-            : Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>>(NoiseKernels.TransformWordsKernel<DotNetFma>);
+        var kernel = Checks.TransformWords;
         using var w = Accelerator.Allocate1D(words);
         using var z = Accelerator.Allocate1D<float>(words.Length);
         kernel(new Index1D(words.Length / 2), w.View, z.View);

@@ -9,10 +9,14 @@ namespace NativeCert.Tests.Gpu;
 /// </summary>
 public sealed class PtxCompilationTests
 {
+    /// <summary>Training's kernels and the test-only check kernels.</summary>
+    private static readonly IReadOnlyList<(System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> AllKernels =
+        [.. KernelSet.AllKernels, .. NativeCert.Kernels.Checks.NoiseCheckKernelSet.AllKernels];
+
     public static TheoryData<string> KernelNames()
     {
         var data = new TheoryData<string>();
-        foreach (var (method, _) in KernelSet.AllKernels) data.Add(method.Name);
+        foreach (var (method, _) in AllKernels) data.Add(method.Name);
         return data;
     }
 
@@ -20,7 +24,7 @@ public sealed class PtxCompilationTests
     [MemberData(nameof(KernelNames))]
     public void Kernel_compiles_to_ptx_for_sm90(string name)
     {
-        var (method, explicitlyGrouped) = KernelSet.AllKernels.Single(k => k.Method.Name == name);
+        var (method, explicitlyGrouped) = AllKernels.Single(k => k.Method.Name == name);
         using var context = IlgpuDevices.CreateCudaContext();
         string ptx = IlgpuDevices.CompileToPtx(context, method, explicitlyGrouped, CudaArchitecture.SM_90, CudaInstructionSet.ISA_83);
         // PTX ISA 8.3 is what CUDA 12.3+ drivers JIT for sm_90. ILGPU 1.5.3 writes ".target sm_80" even for an SM_90

@@ -20,6 +20,7 @@ namespace NativeCert.GpuCheck;
 /// as a fraction of FP32 peak.</item>
 /// <item><c>votes [--models 16]</c>: each model's predictions on the built-in MNIST test split, this accelerator
 /// against the cpu backend; the differing count.</item>
+/// <item><c>report DIR</c>: the one JSON of benchmarks/gpu/device-check.sh from its stages' outputs.</item>
 /// </list>
 /// <c>--tiny</c> shrinks every size so that ILGPU's CPU accelerator finishes in seconds (the dry run).
 /// </summary>
@@ -40,7 +41,7 @@ public static class Program
 
     public static int Run(string[] args, TextWriter stdout, TextWriter log)
     {
-        if (args.Length == 0) throw new UsageException("expected a command: info, ptx DIR, check, gemm, votes");
+        if (args.Length == 0) throw new UsageException("expected a command: info, ptx DIR, check, gemm, votes, report DIR");
         var options = new Options(args[1..]);
         string command = args[0];
         JsonObject result;
@@ -61,12 +62,16 @@ public static class Program
                 using (var device = Device.Open(options))
                     result = GemmSpeed.Run(device, options.Tiny, options.Int("--reps", 10), log);
                 break;
+            case "report":
+                result = DeviceReport.Build(options.Positional ?? throw new UsageException("report: expected the device-check output directory"), options);
+                passed = result["all_stages_passed"]!.GetValue<bool>();
+                break;
             case "votes":
                 using (var device = Device.Open(options))
                     (result, passed) = VoteComparison.Run(device, options.Tiny, options.Int("--models", 16), log);
                 break;
             default:
-                throw new UsageException($"unknown command '{command}'; expected info, ptx, check, gemm or votes");
+                throw new UsageException($"unknown command '{command}'; expected info, ptx, check, gemm, votes or report");
         }
         result["passed"] = passed;
         string json = result.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -106,6 +111,7 @@ public sealed class Options
     public string? Positional { get; }
     public string Accelerator => _values.GetValueOrDefault("--accelerator", "cuda");
     public string? Out => _values.GetValueOrDefault("--out");
+    public string? Value(string name) => _values.GetValueOrDefault(name);
 
     public Options(string[] args)
     {

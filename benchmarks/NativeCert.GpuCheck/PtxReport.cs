@@ -22,12 +22,19 @@ public static partial class PtxReport
         foreach (var (method, explicitlyGrouped) in KernelSet.AllKernels.Concat(NoiseCheckKernelSet.AllKernels))
         {
             string ptx = IlgpuDevices.CompileToPtx(context, method, explicitlyGrouped, CudaArchitecture.SM_90, CudaInstructionSet.ISA_83);
-            File.WriteAllText(Path.Combine(directory, method.Name + ".ptx"), ptx);
-            kernels[method.Name] = Count(ptx);
-            log.WriteLine($"ptx: {method.Name} ({kernels[method.Name]!["instructions"]} instructions)");
+            string name = FileName(method);
+            File.WriteAllText(Path.Combine(directory, name + ".ptx"), ptx);
+            kernels[name] = Count(ptx);
+            log.WriteLine($"ptx: {name} ({kernels[name]!["instructions"]} instructions)");
         }
         return new JsonObject { ["target"] = "sm_90 (ILGPU writes .target sm_80), PTX ISA 8.3", ["directory"] = directory, ["kernels"] = kernels };
     }
+
+    /// <summary>The kernel's name, with the layout type arguments of the 128×128 GEMM (e.g. BatchedGemm128x128Kernel_AlongK_AlongOutput).</summary>
+    public static string FileName(System.Reflection.MethodInfo m) =>
+        m.IsGenericMethod && m.GetGenericArguments().All(t => t.Name.StartsWith("Along", StringComparison.Ordinal))
+            ? m.Name + "_" + string.Join("_", m.GetGenericArguments().Select(t => t.Name))
+            : m.Name;
 
     /// <summary>Instruction counts of one kernel's PTX text.</summary>
     public static JsonObject Count(string ptx)

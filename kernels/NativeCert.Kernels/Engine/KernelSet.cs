@@ -2,6 +2,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using NativeCert.Kernels.Device;
 using NativeCert.Noise;
+using GemmLauncher = System.Action<ILGPU.KernelConfig, ILGPU.ArrayView<float>, NativeCert.Kernels.Device.MatrixLayout, ILGPU.ArrayView<float>, NativeCert.Kernels.Device.MatrixLayout, ILGPU.ArrayView<float>, NativeCert.Kernels.Device.MatrixLayout, NativeCert.Kernels.Device.GemmSize, NativeCert.Kernels.Device.GemmEpilogue, ILGPU.ArrayView<float>>;
 
 namespace NativeCert.Kernels.Engine;
 
@@ -18,6 +19,8 @@ public sealed class KernelSet
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm { get; }
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm64x128 { get; }
     public Action<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> GemmThin { get; }
+    // The 128×128 kernel per operand layout (A along k or along rows × B along k or along columns), compiled on first use.
+    private readonly Lazy<GemmLauncher>[] _gemm128 = new Lazy<GemmLauncher>[4];
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
     public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
@@ -37,6 +40,10 @@ public sealed class KernelSet
         Shuffle = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleKernel);
         Gemm = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmKernel);
         Gemm64x128 = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemm64x128Kernel);
+        _gemm128[0] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>));
+        _gemm128[1] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>));
+        _gemm128[2] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongK>));
+        _gemm128[3] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>));
         GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
         BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
@@ -61,6 +68,15 @@ public sealed class KernelSet
             case GemmKernels.Variant.Tile64x64:
                 Gemm(GemmKernels.Config(size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
                 break;
+            case GemmKernels.Variant.Tile128x128:
+            {
+                // Which axis of each operand has unit stride picks the instantiation.
+                bool aAlongK = aLayout.ColStride == 1, bAlongK = bLayout.RowStride == 1;
+                if (!aAlongK && aLayout.RowStride != 1 || !bAlongK && bLayout.ColStride != 1)
+                    throw new ArgumentException("the 128x128 GEMM needs a unit stride on one axis of each operand");
+                _gemm128[(aAlongK ? 0 : 2) + (bAlongK ? 0 : 1)].Value(Gemm128Kernels.Config(size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
+                break;
+            }
             default:
                 Gemm64x128(GemmKernels.Config(GemmKernels.Variant.Tile64x128, size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
                 break;
@@ -80,6 +96,10 @@ public sealed class KernelSet
         (Of(GemmKernels.BatchedGemmKernel), true),
         (Of(GemmKernels.BatchedGemm64x128Kernel), true),
         (Of(GemmKernels.BatchedGemmThinKernel), false),
+        // The 128×128 instantiations a training step uses: forward X·W, dW = Xᵀ·dY, dX = dY·Wᵀ.
+        (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>), true),
+        (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>), true),
+        (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>), true),
         (Of(ActivationKernels.ReluBackwardKernel), false),
         (Of(ActivationKernels.BiasGradientKernel), false),
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),
@@ -88,6 +108,10 @@ public sealed class KernelSet
     ];
 
     private static System.Reflection.MethodInfo Of(Delegate d) => d.Method;
+
+    /// <summary>An explicitly grouped GEMM kernel's signature.</summary>
+    private delegate void GemmKernel(ArrayView<float> c, MatrixLayout cLayout, ArrayView<float> a, MatrixLayout aLayout, ArrayView<float> b,
+                                     MatrixLayout bLayout, GemmSize size, GemmEpilogue epilogue, ArrayView<float> bias);
 
     private static System.Reflection.MethodInfo Cuda(string genericNoiseKernel) =>
         typeof(NoiseKernels).GetMethod(genericNoiseKernel)!.MakeGenericMethod(typeof(PtxFma));

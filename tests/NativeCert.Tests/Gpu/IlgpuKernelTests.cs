@@ -297,6 +297,50 @@ public abstract class IlgpuKernelTests : IDisposable
     }
 
     [BackendFact]
+    public void Gemm_128x128_with_16_byte_loads_matches_reference_on_all_three_products()
+    {
+        // Sizes that are multiples of 4 (every quad 16-byte aligned: the vector path) but ragged against the 128-wide
+        // tiles and the 8-deep k-steps; the model stride (P) is a multiple of 4 too, as a padded parameter buffer's would be.
+        const int models = 2, b = 132, inW = 20, outW = 136;
+        var layout = new ParameterLayout([inW, outW]);
+        int p = (layout.Count + 3) / 4 * 4;
+        var x = EngineTestData.RandomArray(models * b * inW, 21);
+        var dy = EngineTestData.RandomArray(models * b * outW, 22);
+        var parameters = EngineTestData.RandomArray(models * p, 23);
+        using var xd = Accelerator.Allocate1D(x);
+        using var dyd = Accelerator.Allocate1D(dy);
+        using var pd = Accelerator.Allocate1D(parameters);
+        using var yd = Accelerator.Allocate1D<float>(models * b * outW);
+        using var gd = Accelerator.Allocate1D<float>(models * p);
+        using var dxd = Accelerator.Allocate1D<float>(models * b * inW);
+        var v = GemmKernels.Variant.Tile128x128;
+        K.BatchedGemm(models, yd.View, MatrixLayout.RowMajor(0, b * outW, outW), xd.View, MatrixLayout.RowMajor(0, b * inW, inW),
+                      pd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW), new GemmSize(b, inW, outW),
+                      new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), p), pd.View, v);
+        K.BatchedGemm(models, gd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW), xd.View, MatrixLayout.Transposed(0, b * inW, inW),
+                      dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), new GemmSize(inW, b, outW), new GemmEpilogue(GemmEpilogue.None, 0, 0), gd.View, v);
+        K.BatchedGemm(models, dxd.View, MatrixLayout.RowMajor(0, b * inW, inW), dyd.View, MatrixLayout.RowMajor(0, b * outW, outW),
+                      pd.View, MatrixLayout.Transposed(layout.WeightOffset(0), p, outW), new GemmSize(b, outW, inW), new GemmEpilogue(GemmEpilogue.None, 0, 0), pd.View, v);
+        var y = yd.GetAsArray1D();
+        var g = gd.GetAsArray1D();
+        var dx = dxd.GetAsArray1D();
+        for (int m = 0; m < models; m++)
+        {
+            var pm = parameters.AsSpan(m * p, layout.Count);
+            var wantY = new float[b * outW];
+            ReferenceMlp.MatmulForward(wantY, x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), layout.Bias(pm, 0), b, inW, outW);
+            ReferenceMlp.ReluForward(wantY, wantY, wantY.Length);
+            AssertClose(wantY, y.AsSpan(m * b * outW, b * outW), 1e-5f, "forward");
+            var wantG = new float[layout.Count];
+            var wantDx = new float[b * inW];
+            ReferenceMlp.MatmulBackward(wantDx, layout.Weight(wantG, 0), layout.Bias(wantG, 0), dy.AsSpan(m * b * outW, b * outW),
+                                        x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), b, inW, outW);
+            AssertClose(layout.Weight(wantG, 0), g.AsSpan(m * p + layout.WeightOffset(0), inW * outW), 1e-5f, "dW");
+            AssertClose(wantDx, dx.AsSpan(m * b * inW, b * inW), 1e-5f, "dX");
+        }
+    }
+
+    [BackendFact]
     public void Relu_backward_masks_where_the_output_was_not_positive()
     {
         var a = EngineTestData.RandomArray(50, 8);

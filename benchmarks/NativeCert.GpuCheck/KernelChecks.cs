@@ -229,6 +229,39 @@ public static class KernelChecks
             return ([.. w, .. v], [.. Fill.Download(parameters.View, (long)model * p, p), .. Fill.Download(velocity.View, (long)model * p, p)]);
         }, nanCount: fill.CountNaN(parameters.View) + fill.CountNaN(velocity.View)));
 
+        // The fused weight gradient + bias gradient + SGD (not yet wired into the trainer) for layer 0, on the same
+        // random X and a fresh dY: against dW, db and the SGD step computed on the host in double.
+        uint sdz = seed * 4 + 7;
+        fill.Uniform(dy.View, sdz);
+        fill.Uniform(parameters.View, sp);
+        fill.Uniform(velocity.View, sv);
+        var step = new SgdStep(LearningRate, Momentum, WeightDecay);
+        var dwSize = new GemmSize(s.D, s.B, s.H);
+        k.WeightGradientSgd(Gemm128Kernels.Config(dwSize, m), parameters.View, velocity.View, MatrixLayout.RowMajor(w0, p, s.H), b0,
+                            x.View, MatrixLayout.Transposed(0, (long)s.B * s.D, s.D), dy.View, MatrixLayout.RowMajor(0, (long)s.B * s.H, s.H), dwSize, step);
+        var fusedCheck = ToleranceCheck("BatchedWeightGradientSgd", compared, 1e-5, model =>
+        {
+            var w = Fill.HostUniform((long)model * p, p, sp);
+            var v = Fill.HostUniform((long)model * p, p, sv);
+            var dzHost = Fill.HostUniform((long)model * s.B * s.H, s.B * s.H, sdz);
+            var g = new float[p];
+            Product(hostX[model], 0, 1, s.D, dzHost, 0, s.H, 1, s.D, s.B, s.H, null, relu: false).CopyTo(g, w0);
+            for (int j = 0; j < s.H; j++)
+            {
+                double sum = 0;
+                for (int r = 0; r < s.B; r++) sum += dzHost[r * s.H + j];
+                g[b0 + j] = (float)sum;
+            }
+            // Only W0 and b0 are the kernel's; compare those.
+            var wantW = w[w0..(b0 + s.H)];
+            var wantV = v[w0..(b0 + s.H)];
+            ReferenceMlp.SgdMomentumUpdate(wantW, wantV, g[w0..(b0 + s.H)], LearningRate, Momentum, WeightDecay);
+            return ([.. wantW, .. wantV], [.. Fill.Download(parameters.View, (long)model * p + w0, b0 + s.H - w0),
+                                           .. Fill.Download(velocity.View, (long)model * p + w0, b0 + s.H - w0)]);
+        });
+        fusedCheck["note"] = "fused dW + db + SGD kernel, not yet used by the trainer";
+        Record(fusedCheck);
+
         // Votes: every model's argmax over fresh random logits, counted with atomics, against the host's count.
         uint sl = seed * 4 + 6;
         fill.Uniform(logits.View, sl);

@@ -25,6 +25,45 @@ public readonly struct AlongOutput : IContiguousAxis
     public bool IsAlongK => false;
 }
 
+/// <summary>SGD with momentum and weight decay (PyTorch semantics): learning rate η, momentum μ, weight decay λ.</summary>
+public struct SgdStep
+{
+    public float LearningRate, Momentum, WeightDecay;
+    public SgdStep(float learningRate, float momentum, float weightDecay) { LearningRate = learningRate; Momentum = momentum; WeightDecay = weightDecay; }
+}
+
+/// <summary>A thread's 8×8 product patch and, for the fused weight-gradient kernel, its 8 column sums of B.</summary>
+public struct TileProduct
+{
+    public Accumulator8x8 Acc;
+    public float S0, S1, S2, S3, S4, S5, S6, S7;
+}
+
+/// <summary>
+/// The fused optimizer epilogue: gradient (i, j) of the patch belongs to parameter (Row0 + i, Col0 + j) of model
+/// M's matrix in <see cref="Layout"/>; g ← ∇ + λw; v ← μv + g; w ← w − ηv, as <see cref="OptimizerKernels.SgdMomentumKernel"/>.
+/// </summary>
+public struct TileSgd
+{
+    public ArrayView<float> Parameters, Velocity;
+    public MatrixLayout Layout;
+    public GemmSize Size;
+    public SgdStep Step;
+    public int M, Row0, Col0;
+
+    public readonly void Update(int i, int j, float gradient)
+    {
+        int row = Row0 + i, col = Col0 + j;
+        if (row >= Size.Rows || col >= Size.Cols) return;
+        long e = Layout.Offset + M * Layout.ModelStride + (row * Layout.RowStride + col * Layout.ColStride);
+        float w = Parameters[e];
+        float g = gradient + Step.WeightDecay * w;
+        float v = Step.Momentum * Velocity[e] + g;
+        Velocity[e] = v;
+        Parameters[e] = w - Step.LearningRate * v;
+    }
+}
+
 /// <summary>Four floats loaded or stored as one 16-byte access (ld/st .v4.f32 in PTX).</summary>
 public struct Float4
 {
@@ -64,6 +103,60 @@ public static class Gemm128Kernels
                                                         ArrayView<float> bias)
         where TA : struct, IContiguousAxis where TB : struct, IContiguousAxis
     {
+        var tile = Multiply<TA, TB>(a, aLayout, b, bLayout, size, sumColumnsOfB: false);
+        int m = Grid.IdxZ, tx = Group.IdxX, ty = Group.IdxY;
+        tile.Acc.StoreTo(new TileStore
+        {
+            C = c, Layout = cLayout, Bias = bias, Epilogue = epilogue, Size = size, M = m,
+            Row0 = Grid.IdxY * Tile + ty * 8, Col0 = Grid.IdxX * Tile + tx * 8, RowStep = 1, ColStep = 1,
+        });
+    }
+
+    /// <summary>
+    /// The weight-gradient product fused with its optimizer step, for a layer's W (In, Out) and b (Out): per model,
+    /// dW = Xᵀ·dZ (A = Xᵀ and B = dZ both contiguous along their output axis), db = Σ_rows dZ summed from the dZ tiles
+    /// this kernel already holds in shared memory, then SGD with momentum and weight decay on W and b in the epilogue
+    /// (<see cref="OptimizerKernels.SgdMomentumKernel"/>'s arithmetic, element by element), so neither gradient is
+    /// written to or read back from memory: per 784-128-10 step that saves the dW0 write and the separate SGD pass's
+    /// gradient read (0.8 MB per model). The layer's dX = dZ·Wᵀ must run before this kernel (it reads W before the
+    /// update). Launch with <see cref="Config"/> on size (In, rows, Out).
+    /// </summary>
+    /// <param name="parameters">Flat (M, P) parameters; W at <paramref name="weights"/>, b at bias offset + m·P.</param>
+    /// <param name="velocity">Flat (M, P) momentum buffer, same layout as <paramref name="parameters"/>.</param>
+    public static void BatchedWeightGradientSgdKernel(ArrayView<float> parameters, ArrayView<float> velocity, MatrixLayout weights,
+                                                      long biasOffset, ArrayView<float> x, MatrixLayout xTransposed,
+                                                      ArrayView<float> dz, MatrixLayout dzLayout, GemmSize size, SgdStep step)
+    {
+        bool biasTile = Grid.IdxY == 0;
+        var tile = Multiply<AlongOutput, AlongOutput>(x, xTransposed, dz, dzLayout, size, sumColumnsOfB: biasTile);
+        int m = Grid.IdxZ, tx = Group.IdxX, ty = Group.IdxY;
+        tile.Acc.UpdateTo(new TileSgd
+        {
+            Parameters = parameters, Velocity = velocity, Layout = weights, Size = size, Step = step, M = m,
+            Row0 = Grid.IdxY * Tile + ty * 8, Col0 = Grid.IdxX * Tile + tx * 8,
+        });
+        if (biasTile && ty == 0)
+        {
+            // The first row of threads of the first row tile holds db for its 8 columns.
+            var sgd = new TileSgd
+            {
+                Parameters = parameters, Velocity = velocity, Layout = new MatrixLayout(biasOffset, weights.ModelStride, 0, 1),
+                Size = new GemmSize(1, 0, size.Cols), Step = step, M = m, Row0 = 0, Col0 = Grid.IdxX * Tile + tx * 8,
+            };
+            sgd.Update(0, 0, tile.S0); sgd.Update(0, 1, tile.S1); sgd.Update(0, 2, tile.S2); sgd.Update(0, 3, tile.S3);
+            sgd.Update(0, 4, tile.S4); sgd.Update(0, 5, tile.S5); sgd.Update(0, 6, tile.S6); sgd.Update(0, 7, tile.S7);
+        }
+    }
+
+    /// <summary>
+    /// This thread's 8×8 patch of the tile (Grid.IdxX, Grid.IdxY) of A_m·B_m, m = Grid.IdxZ, and, when
+    /// <paramref name="sumColumnsOfB"/>, in the threads of row ty = 0, the sums over k of B's 8 columns of this thread
+    /// (k ascending, as a bias gradient's sum over rows runs).
+    /// </summary>
+    private static TileProduct Multiply<TA, TB>(ArrayView<float> a, MatrixLayout aLayout, ArrayView<float> b, MatrixLayout bLayout,
+                                                GemmSize size, bool sumColumnsOfB)
+        where TA : struct, IContiguousAxis where TB : struct, IContiguousAxis
+    {
         // Two buffers each of A (Depth, Pitch) k-major and B (Depth, Pitch) k-major.
         var aTiles = SharedMemory.Allocate<float>(2 * Buffer);
         var bTiles = SharedMemory.Allocate<float>(2 * Buffer);
@@ -80,8 +173,9 @@ public static class Gemm128Kernels
         // output axis (k = t/32, quad 4·(t%32)).
         int aOuter = default(TA).IsAlongK ? t >> 1 : (t & 31) << 2, aK = default(TA).IsAlongK ? (t & 1) << 2 : t >> 5;
         int bOuter = default(TB).IsAlongK ? t >> 1 : (t & 31) << 2, bK = default(TB).IsAlongK ? (t & 1) << 2 : t >> 5;
+        bool sums = sumColumnsOfB && ty == 0;
 
-        var acc = new Accumulator8x8();
+        var p = new TileProduct();
         Float4 aNext = Load<TA>(a, aBase, aStride, aVector, rowBase + aOuter, aK, size.Rows, size.Inner);
         Float4 bNext = Load<TB>(b, bBase, bStride, bVector, colBase + bOuter, bK, size.Cols, size.Inner);
         Store<TA>(aTiles, 0, aOuter, aK, aNext);
@@ -104,7 +198,12 @@ public static class Gemm128Kernels
             {
                 int ao = (current + kk * Pitch + ty * 8) >> 2, bo = (current + kk * Pitch + tx * 8) >> 2;
                 Float4 a0 = a4[ao], a1 = a4[ao + 1], b0 = b4[bo], b1 = b4[bo + 1];
-                acc.Fma(a0.X, a0.Y, a0.Z, a0.W, a1.X, a1.Y, a1.Z, a1.W, b0.X, b0.Y, b0.Z, b0.W, b1.X, b1.Y, b1.Z, b1.W);
+                p.Acc.Fma(a0.X, a0.Y, a0.Z, a0.W, a1.X, a1.Y, a1.Z, a1.W, b0.X, b0.Y, b0.Z, b0.W, b1.X, b1.Y, b1.Z, b1.W);
+                if (sums)
+                {
+                    p.S0 += b0.X; p.S1 += b0.Y; p.S2 += b0.Z; p.S3 += b0.W;
+                    p.S4 += b1.X; p.S5 += b1.Y; p.S6 += b1.Z; p.S7 += b1.W;
+                }
             }
             if (more)
             {
@@ -114,12 +213,7 @@ public static class Gemm128Kernels
             }
             Group.Barrier();
         }
-
-        acc.StoreTo(new TileStore
-        {
-            C = c, Layout = cLayout, Bias = bias, Epilogue = epilogue, Size = size, M = m,
-            Row0 = rowBase + ty * 8, Col0 = colBase + tx * 8, RowStep = 1, ColStep = 1,
-        });
+        return p;
     }
 
     /// <summary>

@@ -21,6 +21,9 @@ public sealed class KernelSet
     public Action<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> GemmThin { get; }
     // The 128×128 kernel per operand layout (A along k or along rows × B along k or along columns), compiled on first use.
     private readonly Lazy<GemmLauncher>[] _gemm128 = new Lazy<GemmLauncher>[4];
+    /// <summary>dW = Xᵀ·dZ, db = Σ dZ and their SGD step in one launch (<see cref="Gemm128Kernels.BatchedWeightGradientSgdKernel"/>); not yet wired into the trainer.</summary>
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep> WeightGradientSgd => _weightGradientSgd.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>> _weightGradientSgd;
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
     public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
@@ -44,6 +47,8 @@ public sealed class KernelSet
         _gemm128[1] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>));
         _gemm128[2] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongK>));
         _gemm128[3] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>));
+        _weightGradientSgd = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>(
+            Gemm128Kernels.BatchedWeightGradientSgdKernel));
         GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
         BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
@@ -100,6 +105,8 @@ public sealed class KernelSet
         (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>), true),
         (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>), true),
         (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>), true),
+        (((Action<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>)
+            Gemm128Kernels.BatchedWeightGradientSgdKernel).Method, true),
         (Of(ActivationKernels.ReluBackwardKernel), false),
         (Of(ActivationKernels.BiasGradientKernel), false),
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),

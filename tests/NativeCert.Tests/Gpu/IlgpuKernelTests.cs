@@ -341,6 +341,58 @@ public abstract class IlgpuKernelTests : IDisposable
     }
 
     [BackendFact]
+    public void Fused_weight_gradient_and_sgd_equals_the_separate_launches()
+    {
+        // dW = Xᵀ·dZ, db = Σ dZ, then SGD, in one kernel, against the 128×128 dW + BiasGradient + SgdMomentum it
+        // replaces: bit for bit where the arithmetic is .NET's (same sums in the same order), and against the reference.
+        // Two shapes: aligned (16-byte path) and ragged against the 128-wide tiles and 8-deep k-steps.
+        foreach (var (inW, rows, outW, models) in new[] { (20, 132, 136, 2), (70, 19, 67, 3) })
+        {
+            var layout = new ParameterLayout([inW, outW]);
+            int p = layout.Count;
+            var x = EngineTestData.RandomArray(models * rows * inW, 31);
+            var dz = EngineTestData.RandomArray(models * rows * outW, 32);
+            var w = EngineTestData.RandomArray(models * p, 33);
+            var v = EngineTestData.RandomArray(models * p, 34);
+            var step = new SgdStep(0.05f, 0.9f, 5e-4f);
+            using var xd = Accelerator.Allocate1D(x);
+            using var dzd = Accelerator.Allocate1D(dz);
+            using var fusedW = Accelerator.Allocate1D(w);
+            using var fusedV = Accelerator.Allocate1D(v);
+            using var plainW = Accelerator.Allocate1D(w);
+            using var plainV = Accelerator.Allocate1D(v);
+            using var grads = Accelerator.Allocate1D<float>(models * p);
+            var size = new GemmSize(inW, rows, outW);
+            var xT = MatrixLayout.Transposed(0, rows * inW, inW);
+            var dzLayout = MatrixLayout.RowMajor(0, rows * outW, outW);
+            var wLayout = MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW);
+            K.WeightGradientSgd(Gemm128Kernels.Config(size, models), fusedW.View, fusedV.View, wLayout, layout.BiasOffset(0), xd.View, xT, dzd.View, dzLayout, size, step);
+            // The separate launches, over the same W and b only (the fused kernel touches nothing else).
+            K.BatchedGemm(models, grads.View, wLayout, xd.View, xT, dzd.View, dzLayout, size, new GemmEpilogue(GemmEpilogue.None, 0, 0), grads.View, GemmKernels.Variant.Tile128x128);
+            K.BiasGradient(new Index1D(models * outW), grads.View, layout.BiasOffset(0), p, dzd.View, rows, outW, rows);
+            K.SgdMomentum(new Index1D(models * p), plainW.View, plainV.View, grads.View, step.LearningRate, step.Momentum, step.WeightDecay);
+            var gotW = fusedW.GetAsArray1D();
+            var gotV = fusedV.GetAsArray1D();
+            if (ExactTranscendentals)
+            {
+                Assert.Equal(plainW.GetAsArray1D(), gotW);
+                Assert.Equal(plainV.GetAsArray1D(), gotV);
+            }
+            for (int m = 0; m < models; m++)
+            {
+                var wantW = w.AsSpan(m * p, p).ToArray();
+                var wantV = v.AsSpan(m * p, p).ToArray();
+                var g = new float[p];
+                ReferenceMlp.MatmulBackward([], layout.Weight(g, 0), layout.Bias(g, 0), dz.AsSpan(m * rows * outW, rows * outW),
+                                            x.AsSpan(m * rows * inW, rows * inW), layout.Weight(wantW, 0), rows, inW, outW);
+                ReferenceMlp.SgdMomentumUpdate(wantW, wantV, g, step.LearningRate, step.Momentum, step.WeightDecay);
+                AssertClose(wantW, gotW.AsSpan(m * p, p), 1e-5f, $"W {inW}x{rows}x{outW}");
+                AssertClose(wantV, gotV.AsSpan(m * p, p), 1e-5f, $"V {inW}x{rows}x{outW}");
+            }
+        }
+    }
+
+    [BackendFact]
     public void Relu_backward_masks_where_the_output_was_not_positive()
     {
         var a = EngineTestData.RandomArray(50, 8);

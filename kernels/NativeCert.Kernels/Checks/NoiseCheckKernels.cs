@@ -5,7 +5,7 @@ using NativeCert.Noise;
 
 namespace NativeCert.Kernels.Checks;
 
-// Compiled into the tests and the GPU check harness only (NativeCert.Kernels.csproj removes Checks/**): kernels that
+// Compiled into the GPU check harness only (NativeCert.Kernels.csproj removes Checks/**; the tests reference the harness): kernels that
 // expose the raw noise so that it can be compared with the host's, which training never launches.
 
 /// <summary>Kernels that prove the device noise against the host's: raw Philox words, Gaussians, Box–Muller of given words.</summary>

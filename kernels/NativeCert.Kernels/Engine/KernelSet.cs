@@ -24,6 +24,9 @@ public sealed class KernelSet
     /// <summary>dW = Xᵀ·dZ, db = Σ dZ and their SGD step in one launch (<see cref="Gemm128Kernels.BatchedWeightGradientSgdKernel"/>); not yet wired into the trainer.</summary>
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep> WeightGradientSgd => _weightGradientSgd.Value;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>> _weightGradientSgd;
+    /// <summary>The fused 10-wide tail (<see cref="TailKernels.FusedTailKernel"/>); not yet wired into the trainer.</summary>
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep> FusedTail => _fusedTail.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>> _fusedTail;
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
     public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
@@ -49,6 +52,8 @@ public sealed class KernelSet
         _gemm128[3] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>));
         _weightGradientSgd = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>(
             Gemm128Kernels.BatchedWeightGradientSgdKernel));
+        _fusedTail = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>(
+            TailKernels.FusedTailKernel));
         GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
         BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
@@ -107,6 +112,8 @@ public sealed class KernelSet
         (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>), true),
         (((Action<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>)
             Gemm128Kernels.BatchedWeightGradientSgdKernel).Method, true),
+        (((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>)
+            TailKernels.FusedTailKernel).Method, true),
         (Of(ActivationKernels.ReluBackwardKernel), false),
         (Of(ActivationKernels.BiasGradientKernel), false),
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),

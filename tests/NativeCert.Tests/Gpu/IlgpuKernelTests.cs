@@ -393,6 +393,67 @@ public abstract class IlgpuKernelTests : IDisposable
     }
 
     [BackendFact]
+    public void Fused_tail_equals_the_seven_separate_launches()
+    {
+        // logits, softmax-CE gradient, dH through the ReLU mask, dW1, db1 and their SGD step in one kernel, against the
+        // thin GEMM + softmax + thin dW GEMM + bias gradient + 64×128 dX GEMM + ReLU backward + SGD it replaces.
+        const int models = 2, n = 30, d = 5, h = 67, c = 3, capacity = 12, rows = 9, start = 14;
+        var layout = new ParameterLayout([d, h, c]);
+        int p = layout.Count, w1 = layout.WeightOffset(1), b1 = layout.BiasOffset(1);
+        var hidden = EngineTestData.RandomArray(models * capacity * h, 41).Select(v => Math.Max(v, 0f)).ToArray(); // ReLU outputs, with zeros
+        var parameters = EngineTestData.RandomArray(models * p, 42);
+        var velocity = EngineTestData.RandomArray(models * p, 43);
+        var labels = Enumerable.Range(0, n).Select(i => (i * 7) % c).ToArray();
+        var perm = new int[models * n];
+        for (int m = 0; m < models; m++) ReferenceNoise.ShufflePermutation(perm.AsSpan(m * n, n), Seed, (uint)m, 0);
+        var step = new SgdStep(0.1f, 0.9f, 5e-4f);
+        using var yd = Accelerator.Allocate1D(hidden);
+        using var labelsD = Accelerator.Allocate1D(labels);
+        using var permD = Accelerator.Allocate1D(perm);
+        // Fused.
+        using var fLogits = Accelerator.Allocate1D<float>(models * capacity * c);
+        using var fLoss = Accelerator.Allocate1D<float>(models * capacity);
+        using var fDh = Accelerator.Allocate1D<float>(models * capacity * h);
+        using var fP = Accelerator.Allocate1D(parameters);
+        using var fV = Accelerator.Allocate1D(velocity);
+        var shape = new TailShape { Hidden = h, Classes = c, Rows = rows, Capacity = capacity, BatchStart = start, TrainCount = n, ParameterCount = p, WeightOffset = w1, BiasOffset = b1 };
+        K.FusedTail(TailKernels.Config(models), yd.View, fLogits.View, fLoss.View, fDh.View, fP.View, fV.View, labelsD.View, permD.View, shape, step);
+        // Separate launches.
+        using var logits = Accelerator.Allocate1D<float>(models * capacity * c);
+        using var loss = Accelerator.Allocate1D<float>(models * capacity);
+        using var dh = Accelerator.Allocate1D<float>(models * capacity * h);
+        using var pd = Accelerator.Allocate1D(parameters);
+        using var vd = Accelerator.Allocate1D(velocity);
+        using var grads = Accelerator.Allocate1D<float>(models * p);
+        grads.MemSetToZero();
+        var none = new GemmEpilogue(GemmEpilogue.None, 0, 0);
+        K.BatchedGemm(models, logits.View, MatrixLayout.RowMajor(0, capacity * c, c), yd.View, MatrixLayout.RowMajor(0, capacity * h, h),
+                      pd.View, MatrixLayout.RowMajor(w1, p, c), new GemmSize(rows, h, c), new GemmEpilogue(GemmEpilogue.Bias, b1, p), pd.View);
+        K.SoftmaxCrossEntropy(new Index1D(models * rows), logits.View, loss.View, labelsD.View, permD.View, start, n, rows, c, capacity);
+        K.BatchedGemm(models, grads.View, MatrixLayout.RowMajor(w1, p, c), yd.View, MatrixLayout.Transposed(0, capacity * h, h),
+                      logits.View, MatrixLayout.RowMajor(0, capacity * c, c), new GemmSize(h, rows, c), none, grads.View);
+        K.BiasGradient(new Index1D(models * c), grads.View, b1, p, logits.View, rows, c, capacity);
+        K.BatchedGemm(models, dh.View, MatrixLayout.RowMajor(0, capacity * h, h), logits.View, MatrixLayout.RowMajor(0, capacity * c, c),
+                      pd.View, MatrixLayout.Transposed(w1, p, c), new GemmSize(rows, c, h), none, pd.View);
+        K.ReluBackward(new Index1D(models * capacity * h), dh.View, yd.View);
+        K.SgdMomentum(new Index1D(models * p), pd.View, vd.View, grads.View, step.LearningRate, step.Momentum, step.WeightDecay);
+        var (wantL, gotL) = (logits.GetAsArray1D(), fLogits.GetAsArray1D());
+        var (wantLoss, gotLoss) = (loss.GetAsArray1D(), fLoss.GetAsArray1D());
+        var (wantDh, gotDh) = (dh.GetAsArray1D(), fDh.GetAsArray1D());
+        var (wantP, gotP, wantV, gotV) = (pd.GetAsArray1D(), fP.GetAsArray1D(), vd.GetAsArray1D(), fV.GetAsArray1D());
+        float tolerance = ExactTranscendentals ? 0f : 1e-6f;
+        for (int m = 0; m < models; m++)
+        {
+            AssertClose(wantL.AsSpan(m * capacity * c, rows * c), gotL.AsSpan(m * capacity * c, rows * c), tolerance, "dL");
+            AssertClose(wantLoss.AsSpan(m * capacity, rows), gotLoss.AsSpan(m * capacity, rows), tolerance, "loss");
+            AssertClose(wantDh.AsSpan(m * capacity * h, rows * h), gotDh.AsSpan(m * capacity * h, rows * h), tolerance, "dH");
+            AssertClose(wantP.AsSpan(m * p + w1, h * c + c), gotP.AsSpan(m * p + w1, h * c + c), tolerance, "W1, b1");
+            AssertClose(wantV.AsSpan(m * p + w1, h * c + c), gotV.AsSpan(m * p + w1, h * c + c), tolerance, "velocity");
+            AssertClose(parameters.AsSpan(m * p, w1), gotP.AsSpan(m * p, w1), 0f, "layer 0 untouched");
+        }
+    }
+
+    [BackendFact]
     public void Relu_backward_masks_where_the_output_was_not_positive()
     {
         var a = EngineTestData.RandomArray(50, 8);

@@ -21,10 +21,10 @@ public struct Accumulator8x8
     }
 
     /// <summary>
-    /// Writes all 64 sums through <paramref name="s"/>, each with constant (i, j), so that no register is picked by a
-    /// run-time index (which compiled to a 64-way indirect branch, brx.idx, in the epilogue).
+    /// Hands all 64 sums to <paramref name="s"/> (a store or an optimizer step), each with constant (i, j), so that no
+    /// register is picked by a run-time index (which compiled to a 64-way indirect branch, brx.idx, in the epilogue).
     /// </summary>
-    public readonly void StoreTo(in TileStore s)
+    public readonly void StoreTo<TSink>(in TSink s) where TSink : struct, ITileSink
     {
         s.Write(0, 0, C00); s.Write(0, 1, C01); s.Write(0, 2, C02); s.Write(0, 3, C03); s.Write(0, 4, C04); s.Write(0, 5, C05); s.Write(0, 6, C06); s.Write(0, 7, C07);
         s.Write(1, 0, C10); s.Write(1, 1, C11); s.Write(1, 2, C12); s.Write(1, 3, C13); s.Write(1, 4, C14); s.Write(1, 5, C15); s.Write(1, 6, C16); s.Write(1, 7, C17);
@@ -34,18 +34,5 @@ public struct Accumulator8x8
         s.Write(5, 0, C50); s.Write(5, 1, C51); s.Write(5, 2, C52); s.Write(5, 3, C53); s.Write(5, 4, C54); s.Write(5, 5, C55); s.Write(5, 6, C56); s.Write(5, 7, C57);
         s.Write(6, 0, C60); s.Write(6, 1, C61); s.Write(6, 2, C62); s.Write(6, 3, C63); s.Write(6, 4, C64); s.Write(6, 5, C65); s.Write(6, 6, C66); s.Write(6, 7, C67);
         s.Write(7, 0, C70); s.Write(7, 1, C71); s.Write(7, 2, C72); s.Write(7, 3, C73); s.Write(7, 4, C74); s.Write(7, 5, C75); s.Write(7, 6, C76); s.Write(7, 7, C77);
-    }
-
-    /// <summary>Applies the optimizer step of <paramref name="s"/> with each of the 64 sums as a gradient (constant indices, as <see cref="StoreTo"/>).</summary>
-    public readonly void UpdateTo(in TileSgd s)
-    {
-        s.Update(0, 0, C00); s.Update(0, 1, C01); s.Update(0, 2, C02); s.Update(0, 3, C03); s.Update(0, 4, C04); s.Update(0, 5, C05); s.Update(0, 6, C06); s.Update(0, 7, C07);
-        s.Update(1, 0, C10); s.Update(1, 1, C11); s.Update(1, 2, C12); s.Update(1, 3, C13); s.Update(1, 4, C14); s.Update(1, 5, C15); s.Update(1, 6, C16); s.Update(1, 7, C17);
-        s.Update(2, 0, C20); s.Update(2, 1, C21); s.Update(2, 2, C22); s.Update(2, 3, C23); s.Update(2, 4, C24); s.Update(2, 5, C25); s.Update(2, 6, C26); s.Update(2, 7, C27);
-        s.Update(3, 0, C30); s.Update(3, 1, C31); s.Update(3, 2, C32); s.Update(3, 3, C33); s.Update(3, 4, C34); s.Update(3, 5, C35); s.Update(3, 6, C36); s.Update(3, 7, C37);
-        s.Update(4, 0, C40); s.Update(4, 1, C41); s.Update(4, 2, C42); s.Update(4, 3, C43); s.Update(4, 4, C44); s.Update(4, 5, C45); s.Update(4, 6, C46); s.Update(4, 7, C47);
-        s.Update(5, 0, C50); s.Update(5, 1, C51); s.Update(5, 2, C52); s.Update(5, 3, C53); s.Update(5, 4, C54); s.Update(5, 5, C55); s.Update(5, 6, C56); s.Update(5, 7, C57);
-        s.Update(6, 0, C60); s.Update(6, 1, C61); s.Update(6, 2, C62); s.Update(6, 3, C63); s.Update(6, 4, C64); s.Update(6, 5, C65); s.Update(6, 6, C66); s.Update(6, 7, C67);
-        s.Update(7, 0, C70); s.Update(7, 1, C71); s.Update(7, 2, C72); s.Update(7, 3, C73); s.Update(7, 4, C74); s.Update(7, 5, C75); s.Update(7, 6, C76); s.Update(7, 7, C77);
     }
 }

@@ -43,7 +43,7 @@ public struct TileProduct
 /// The fused optimizer epilogue: gradient (i, j) of the patch belongs to parameter (Row0 + i, Col0 + j) of model
 /// M's matrix in <see cref="Layout"/>; g ← ∇ + λw; v ← μv + g; w ← w − ηv, as <see cref="OptimizerKernels.SgdMomentumKernel"/>.
 /// </summary>
-public struct TileSgd
+public struct TileSgd : ITileSink
 {
     public ArrayView<float> Parameters, Velocity;
     public MatrixLayout Layout;
@@ -51,7 +51,7 @@ public struct TileSgd
     public SgdStep Step;
     public int M, Row0, Col0;
 
-    public readonly void Update(int i, int j, float gradient)
+    public readonly void Write(int i, int j, float gradient)
     {
         int row = Row0 + i, col = Col0 + j;
         if (row >= Size.Rows || col >= Size.Cols) return;
@@ -130,7 +130,7 @@ public static class Gemm128Kernels
         bool biasTile = Grid.IdxY == 0;
         var tile = Multiply<AlongOutput, AlongOutput>(x, xTransposed, dz, dzLayout, size, sumColumnsOfB: biasTile);
         int m = Grid.IdxZ, tx = Group.IdxX, ty = Group.IdxY;
-        tile.Acc.UpdateTo(new TileSgd
+        tile.Acc.StoreTo(new TileSgd
         {
             Parameters = parameters, Velocity = velocity, Layout = weights, Size = size, Step = step, M = m,
             Row0 = Grid.IdxY * Tile + ty * 8, Col0 = Grid.IdxX * Tile + tx * 8,
@@ -143,8 +143,8 @@ public static class Gemm128Kernels
                 Parameters = parameters, Velocity = velocity, Layout = new MatrixLayout(biasOffset, weights.ModelStride, 0, 1),
                 Size = new GemmSize(1, 0, size.Cols), Step = step, M = m, Row0 = 0, Col0 = Grid.IdxX * Tile + tx * 8,
             };
-            sgd.Update(0, 0, tile.S0); sgd.Update(0, 1, tile.S1); sgd.Update(0, 2, tile.S2); sgd.Update(0, 3, tile.S3);
-            sgd.Update(0, 4, tile.S4); sgd.Update(0, 5, tile.S5); sgd.Update(0, 6, tile.S6); sgd.Update(0, 7, tile.S7);
+            sgd.Write(0, 0, tile.S0); sgd.Write(0, 1, tile.S1); sgd.Write(0, 2, tile.S2); sgd.Write(0, 3, tile.S3);
+            sgd.Write(0, 4, tile.S4); sgd.Write(0, 5, tile.S5); sgd.Write(0, 6, tile.S6); sgd.Write(0, 7, tile.S7);
         }
     }
 

@@ -66,7 +66,7 @@ public struct Accumulator4x4
     }
 
     /// <summary>Writes the 16 sums through <paramref name="s"/>, each with constant (i, j) (see <see cref="Accumulator8x8.StoreTo"/>).</summary>
-    public readonly void StoreTo(in TileStore s)
+    public readonly void StoreTo<TSink>(in TSink s) where TSink : struct, ITileSink
     {
         s.Write(0, 0, C00); s.Write(0, 1, C01); s.Write(0, 2, C02); s.Write(0, 3, C03);
         s.Write(1, 0, C10); s.Write(1, 1, C11); s.Write(1, 2, C12); s.Write(1, 3, C13);
@@ -75,12 +75,18 @@ public struct Accumulator4x4
     }
 }
 
+/// <summary>Where the epilogue puts sum (i, j) of a thread's output patch: <see cref="TileStore"/> or <see cref="TileSgd"/>.</summary>
+public interface ITileSink
+{
+    void Write(int i, int j, float v);
+}
+
 /// <summary>
 /// The epilogue of one thread's output patch: sum (i, j) of the patch is output element (Row0 + RowStep·i,
 /// Col0 + ColStep·j) of model M, written with the bias and activation of <see cref="Epilogue"/> unless it lies past the
 /// matrix edge. Addresses are the model's 64-bit base plus a 32-bit offset within its matrix.
 /// </summary>
-public struct TileStore
+public struct TileStore : ITileSink
 {
     public ArrayView<float> C;
     public MatrixLayout Layout;

@@ -74,7 +74,7 @@ public struct Float4
 /// The 128×128 batched GEMM (<see cref="GemmKernels.Variant.Tile128x128"/>): C_m = epilogue(A_m · B_m), 256
 /// threads (16 × 16) per 128×128 output tile, 8×8 outputs per thread in registers, k in steps of 8:
 /// <list type="bullet">
-/// <item>layouts as type parameters (<typeparamref name="TA"/>, <typeparamref name="TB"/>: which axis is
+/// <item>layouts as type parameters (the kernel's <c>TA</c>, <c>TB</c>: which axis is
 /// contiguous), so the tile loader is straight-line code;</item>
 /// <item>32-bit offsets within a model's matrix (the model's base is one 64-bit offset);</item>
 /// <item>16-byte global loads (one float4 of A and one of B per thread per k-step) where the operand is 16-byte

@@ -23,6 +23,8 @@ public static class CertifyCommand
         public const int N0 = 100;
         public const string TriggerNorms = "0.05,0.1,0.2,0.5";
         public const string Radii = "0,0.25,0.5,0.75,1";
+        public const int Partitions = 100;
+        public const int BagSize = 100;
     }
 
     public static Command Create(BackendProvider? backends = null)
@@ -50,7 +52,11 @@ public static class CertifyCommand
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
         var modelsRange = new Option<string?>(ShardMerge.RangeOption) { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
-        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
+        var defense = new Option<string>(RunConfig.DefenseOption) { Description = "smoothing (noise on training features: an l2 radius), dpa (one model per partition of a feature hash) or bagging (models on bags of rows drawn with replacement); dpa and bagging certify a number of training examples changed in any way, labels included", DefaultValueFactory = _ => RunConfig.SmoothingDefense };
+        defense.AcceptOnlyFromAmong(RunConfig.SmoothingDefense, RunConfig.DpaDefense, RunConfig.BaggingDefense);
+        var partitions = new Option<int>(RunConfig.PartitionsOption) { Description = "--defense dpa: partitions k, one model each (the models)", DefaultValueFactory = _ => Defaults.Partitions };
+        var bagSize = new Option<int>(RunConfig.BagSizeOption) { Description = "--defense bagging: rows per bag, drawn with replacement", DefaultValueFactory = _ => Defaults.BagSize };
+        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels, defense, partitions, bagSize })
             cmd.Options.Add(o);
 
         cmd.SetAction(given =>
@@ -61,11 +67,21 @@ public static class CertifyCommand
                 ? WithStoredOptions(cmd, given, resumeDir)
                 : given;
             bool cohen = parse.GetValue(method) == "cohen";
-            int modelCount = AtLeast(parse.GetValue(models), 1, "--models");
+            string defenseName = parse.GetValue(defense) ?? RunConfig.SmoothingDefense;
+            bool smoothing = defenseName == RunConfig.SmoothingDefense, dpa = defenseName == RunConfig.DpaDefense;
+            bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+            if (!smoothing && cohen) throw new UserInputException($"--method cohen: only for --defense smoothing (--defense {defenseName} bounds every class from all models)");
+            if (!dpa && Given(partitions)) throw new UserInputException($"--partitions: only for --defense dpa (this run is --defense {defenseName})");
+            if (defenseName != RunConfig.BaggingDefense && Given(bagSize)) throw new UserInputException($"--bag-size: only for --defense bagging (this run is --defense {defenseName})");
+            int partitionCount = dpa ? AtLeast(parse.GetValue(partitions), 1, "--partitions") : 0;
+            int bagRows = defenseName == RunConfig.BaggingDefense ? AtLeast(parse.GetValue(bagSize), 1, "--bag-size") : 0;
+            if (dpa && Given(models) && parse.GetValue(models) != partitionCount)
+                throw new UserInputException($"--models {parse.GetValue(models)}: --defense dpa trains one model per partition (--partitions {partitionCount})");
+            int modelCount = dpa ? partitionCount : AtLeast(parse.GetValue(models), 1, "--models");
             double alphaValue = parse.GetValue(alpha);
             if (!(alphaValue > 0 && alphaValue < 1)) throw new UserInputException($"--alpha {Inv(alphaValue)}: must be in (0, 1)");
             int selection = cohen ? AtLeast(parse.GetValue(n0), 1, "--n0") : 0;
-            Positive(parse.GetValue(model.Sigma), "--sigma");
+            if (smoothing) Positive(parse.GetValue(model.Sigma), "--sigma");
             AtLeast(parse.GetValue(model.Epochs), 1, "--epochs");
             CliApp.ParseIntList(parse.GetValue(model.Hidden), "--hidden", min: 1);
             int threadCount = AtLeast(parse.GetValue(threads), 0, "--threads");
@@ -91,6 +107,19 @@ public static class CertifyCommand
                                  $"trigger l2 norms: training {ar.Poisoned.Norms}, test {ar.Triggered.Norms}");
 
             EnsembleConfig ensemble = model.Read(parse, train.Dimension, train.ClassCount);
+            if (!smoothing)
+            {
+                // Defenses need no noise (σ = 0 unless given) and train small sets for a step budget (unless --epochs is given).
+                if (dpa && partitionCount > train.Count)
+                    throw new UserInputException($"--partitions {partitionCount}: more partitions than the {train.Count} training rows");
+                long rowsPerModel = dpa ? (train.Count + partitionCount - 1) / partitionCount : bagRows;
+                ensemble = ensemble with
+                {
+                    Sigma = Given(model.Sigma) ? ensemble.Sigma : 0f,
+                    Training = Given(model.Epochs) ? ensemble.Training : ensemble.Training with { Epochs = TrainingDefaults.DefenseEpochs(rowsPerModel, ensemble.Training.BatchSize) },
+                    View = dpa ? new NativeCert.Defenses.PartitionView(partitionCount) : new NativeCert.Defenses.BagView(bagRows),
+                };
+            }
             TrainingOptions training = ensemble.Training;
 
             // Every resolved option, canonical text; those that determine votes are hashed.
@@ -120,6 +149,12 @@ public static class CertifyCommand
                 Record(attack.Target, parse.GetValue(attack.Target), true);
                 Record(attack.LabelMode, parse.GetValue(attack.LabelMode), true);
                 Record(attack.AttackSeed, parse.GetValue(attack.AttackSeed), true);
+            }
+            if (!smoothing)
+            {
+                Record(defense, defenseName, true);
+                if (dpa) Record(partitions, partitionCount, true);
+                else Record(bagSize, bagRows, true);
             }
             Record(model.Sigma, ensemble.Sigma, true);
             Record(model.Hidden, ensemble.Shape.Hidden, true);
@@ -161,6 +196,9 @@ public static class CertifyCommand
                 Alpha = alphaValue,
                 Simultaneous = simultaneousValue,
                 Seed = ensemble.Seed,
+                Defense = defenseName,
+                Partitions = partitionCount,
+                BagSize = bagRows,
                 TriggerNorms = norms,
                 Radii = radiiValues,
                 Data = new RunDataFacts(split.Name, train.Count, split.Test.Count, train.Dimension, train.ClassCount, train.Shape?.ToString()),

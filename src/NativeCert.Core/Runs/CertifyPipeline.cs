@@ -111,7 +111,7 @@ public static class CertifyPipeline
         {
             // One model trained without smoothing noise on the same poisoned data: the attack's effect undefended.
             var undefended = new VoteCounts(votes.Inputs, votes.Classes);
-            backend.Run(request.Ensemble with { Sigma = 0f }, request.Train, request.Inputs, 0, 1, undefended, null, cancellation);
+            backend.Run(UndefendedConfig(request.Ensemble), request.Train, request.Inputs, 0, 1, undefended, null, cancellation);
             votes.Undefended = undefended;
             votes.Write(dir.VotesPath);
         }
@@ -137,6 +137,14 @@ public static class CertifyPipeline
         if (range.Start != 0 || range.End != config.TotalModels) return null;
         return RunReport.Write(dir, config, votes);
     }
+
+    /// <summary>
+    /// The undefended model of an attack run: the ensemble's model without noise on every training row. Under a
+    /// defense's view (DPA, bagging, trained for a small-set step budget) it trains the default epochs on the full set.
+    /// </summary>
+    public static EnsembleConfig UndefendedConfig(EnsembleConfig ensemble) => ensemble.View is NativeCert.Defenses.AllRowsView
+        ? ensemble with { Sigma = 0f }
+        : ensemble with { Sigma = 0f, View = NativeCert.Defenses.TrainingView.All, Training = ensemble.Training with { Epochs = TrainingDefaults.Epochs } };
 
     /// <summary>The stored config with the current execution facts; creation time kept.</summary>
     private static RunConfig MergeForResume(RunConfig before, RunConfig now)

@@ -65,6 +65,16 @@ public sealed record RunConfig
     /// <summary>Radii (input units) at which the summary reports certified accuracy.</summary>
     public double[] Radii { get; init; } = [];
 
+    /// <summary>
+    /// smoothing (an ℓ2 radius over training features and the test input), dpa or bagging (a count of training examples
+    /// changed in any way, labels included). Runs from before defenses have no entry and are smoothing runs.
+    /// </summary>
+    public string Defense { get; init; } = SmoothingDefense;
+    /// <summary>DPA: partitions k (one model each); 0 otherwise.</summary>
+    public int Partitions { get; init; }
+    /// <summary>Bagging: rows per bag k, drawn with replacement; 0 otherwise.</summary>
+    public int BagSize { get; init; }
+
     public RunDataFacts? Data { get; init; }
     public RunAttackFacts? Attack { get; init; }
     public RunBackendFacts? Backend { get; set; }
@@ -127,6 +137,9 @@ public sealed record RunConfig
         config.Verify(path);
         return config;
     }
+
+    public const string SmoothingDefense = "smoothing", DpaDefense = "dpa", BaggingDefense = "bagging";
+    public const string DefenseOption = "--defense", PartitionsOption = "--partitions", BagSizeOption = "--bag-size";
 
     /// <summary>Option names behind the typed fields (as recorded by <c>certify</c>).</summary>
     public const string SigmaOption = "--sigma", MethodOption = "--method", N0Option = "--n0", SeedOption = "--seed",
@@ -214,6 +227,22 @@ public sealed record RunConfig
         {
             wrong.Add($"option {AttackOption} {kind} but no attack facts");
         }
+        // Defenses: recorded only when not smoothing, so smoothing runs keep their config hash.
+        string defense = Options.GetValueOrDefault(DefenseOption) ?? SmoothingDefense;
+        Agree("defense", Defense, DefenseOption, defense == Defense && Defense is SmoothingDefense or DpaDefense or BaggingDefense, defense);
+        if (Defense == DpaDefense)
+        {
+            string? k = Stored(PartitionsOption);
+            Agree("partitions", Canonical(Partitions), PartitionsOption, k == Canonical(Partitions) && Partitions >= 1 && Models == Partitions && SelectionModels == 0, k);
+        }
+        if (Defense == BaggingDefense)
+        {
+            string? k = Stored(BagSizeOption);
+            Agree("bag_size", Canonical(BagSize), BagSizeOption, k == Canonical(BagSize) && BagSize >= 1 && SelectionModels == 0, k);
+        }
+        if (Defense != SmoothingDefense)
+            foreach (string option in new[] { DefenseOption, Defense == DpaDefense ? PartitionsOption : BagSizeOption })
+                if (!VoteOptions.Contains(option)) wrong.Add($"{option} is not among vote_options");
         foreach (string option in VoteDeterminingFieldOptions)
             if (!VoteOptions.Contains(option)) wrong.Add($"{option} is not among vote_options");
         if (wrong.Count > 0)

@@ -48,7 +48,12 @@ public sealed record RunSummary(
     bool Complete, string ConfigHash, string Dataset, string Method, double Sigma, double Alpha, bool Simultaneous,
     double AlphaPerInput, double AlphaPerTriggeredInput, int Models, int SelectionModels,
     int ModelsDone, int TestInputs, double CleanAccuracy, double AbstainRate, double MedianRadiusCorrect,
-    RadiusAccuracy[] CertifiedAccuracy, PoisonCurve[] PoisonCurves, AttackSummary? Attack, string Guarantee);
+    RadiusAccuracy[] CertifiedAccuracy, PoisonCurve[] PoisonCurves, AttackSummary? Attack, string Guarantee,
+    string GuaranteeType = RunSummary.L2RadiusGuarantee, NativeCert.Defenses.DefenseSummary? Defense = null)
+{
+    /// <summary>Guarantee types: an ℓ2 radius over features (smoothing), a count of training examples changed in any way (DPA, bagging).</summary>
+    public const string L2RadiusGuarantee = "l2-radius", TrainingExamplesGuarantee = "training-examples";
+}
 
 /// <summary>
 /// The report of a run, computed from <c>config.json</c> and <c>votes.bin</c> alone and written as
@@ -90,9 +95,13 @@ public sealed class RunReport
         return Write(dir, config, votes);
     }
 
+    /// <summary>A report made elsewhere (the DPA and bagging reports).</summary>
+    internal static RunReport Create(RunSummary summary, string text) => new(summary, text);
+
     /// <summary>Certifies every input and writes all report files, summary.json last.</summary>
     public static RunReport Write(RunDirectory dir, RunConfig config, VoteFile votes)
     {
+        if (config.Defense != RunConfig.SmoothingDefense) return NativeCert.Defenses.DefenseReport.Write(dir, config, votes);
         Certificate[] certificates = Certify(config, votes);
         int[] clean = Indices(votes, InputKind.Clean), triggered = Indices(votes, InputKind.Triggered);
         Certificate[] cleanCerts = Pick(certificates, clean), trigCerts = Pick(certificates, triggered);

@@ -75,7 +75,8 @@ public static class CertifyCommand
             if (defenseName != RunConfig.BaggingDefense && Given(bagSize)) throw new UserInputException($"--bag-size: only for --defense bagging (this run is --defense {defenseName})");
             int partitionCount = dpa ? AtLeast(parse.GetValue(partitions), 1, "--partitions") : 0;
             int bagRows = defenseName == RunConfig.BaggingDefense ? AtLeast(parse.GetValue(bagSize), 1, "--bag-size") : 0;
-            if (dpa && Given(models) && parse.GetValue(models) != partitionCount)
+            // (On --resume the stored --models comes back as given; the comparison with the run then names both options.)
+            if (dpa && Given(models) && !parse.GetValue(resume) && parse.GetValue(models) != partitionCount)
                 throw new UserInputException($"--models {parse.GetValue(models)}: --defense dpa trains one model per partition (--partitions {partitionCount})");
             int modelCount = dpa ? partitionCount : AtLeast(parse.GetValue(models), 1, "--models");
             double alphaValue = parse.GetValue(alpha);

@@ -1,0 +1,119 @@
+using System.Text.Json;
+using NativeCert.Cli;
+using NativeCert.Runs;
+
+namespace NativeCert.Tests.Defenses;
+
+/// <summary>certify --defense dpa|bagging end to end on real digits: run directory, report, shards + merge, resume, errors.</summary>
+public sealed class DefenseCliTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("nativecert-defense-").FullName;
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly string[] Tiny =
+        ["--train-size", "300", "--test-size", "60", "--classes", "0,1,7", "--hidden", "16", "--batch", "32", "--threads", "2"];
+
+    internal static (int Code, string Out, string Err) Cli(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private string Run(string name, params string[] extra)
+    {
+        string outDir = Path.Combine(_dir, name);
+        var (code, output, err) = Cli(["certify", .. Tiny, "--out", outDir, .. extra]);
+        Assert.True(code == 0, $"exit {code}: {err}");
+        return outDir;
+    }
+
+    [Fact]
+    public void DpaRunWritesExampleCertificatesAndItsShardsMergeToTheSameVotes()
+    {
+        string full = Run("dpa", "--defense", "dpa", "--partitions", "10", "--chunk", "3");
+        var run = new RunDirectory(full);
+        Assert.True(run.IsComplete);
+        var config = RunConfig.Read(run.ConfigPath);
+        Assert.Equal(("dpa", 10, 10), (config.Defense, config.Partitions, config.Models));
+        // No noise and a step budget by default: 30 rows per partition, batch 32 → 300 epochs of one step.
+        Assert.Equal(("0", "300"), (config.Options["--sigma"], config.Options["--epochs"]));
+        string[] certs = File.ReadAllLines(run.CertificatesPath);
+        Assert.Equal(NativeCert.Defenses.ExampleCertificateTsv.Header, certs[0]);
+        Assert.Equal(61, certs.Length);
+        Assert.All(certs.Skip(1), l => Assert.Equal("training-examples", l.Split('\t')[6]));
+        using (var summary = JsonDocument.Parse(File.ReadAllText(run.SummaryPath)))
+        {
+            var root = summary.RootElement;
+            Assert.Equal("training-examples", root.GetProperty("guarantee_type").GetString());
+            var defense = root.GetProperty("defense");
+            Assert.Equal("dpa", defense.GetProperty("defense").GetString());
+            Assert.InRange(root.GetProperty("clean_accuracy").GetDouble(), 0.8, 1.0);
+            Assert.InRange(defense.GetProperty("base_model_accuracy").GetDouble(), 0.6, 1.0);
+            Assert.True(defense.GetProperty("median_certified_inserted").GetInt64() >= 1);
+        }
+        // The report regenerates byte-identically.
+        byte[] before = File.ReadAllBytes(run.SummaryPath);
+        Assert.Equal(0, Cli("report", "--run", full).Code);
+        Assert.Equal(before, File.ReadAllBytes(run.SummaryPath));
+
+        // Shards merge to the same votes.
+        string a = Run("a", "--defense", "dpa", "--partitions", "10", "--models-range", "0:4");
+        string b = Run("b", "--defense", "dpa", "--partitions", "10", "--models-range", "4:10");
+        string merged = Path.Combine(_dir, "merged");
+        var (code, _, err) = Cli("merge", "--out", merged, a, b);
+        Assert.True(code == 0, err);
+        Assert.Equal(VoteFile.Read(run.VotesPath).Estimation.Counts, VoteFile.Read(new RunDirectory(merged).VotesPath).Estimation.Counts);
+        Assert.Equal(File.ReadAllText(run.CertificatesPath), File.ReadAllText(new RunDirectory(merged).CertificatesPath));
+
+        // A run stopped after its first chunk resumes to the same votes: the shard 0:4 holds exactly such votes.
+        string resumed = Path.Combine(_dir, "resumed");
+        Directory.CreateDirectory(resumed);
+        File.Copy(run.ConfigPath, Path.Combine(resumed, "config.json"));
+        File.Copy(new RunDirectory(a).VotesPath, Path.Combine(resumed, "votes.bin"));
+        (code, _, err) = Cli("certify", "--out", resumed, "--resume");
+        Assert.True(code == 0, err);
+        Assert.Equal(File.ReadAllBytes(run.VotesPath), File.ReadAllBytes(Path.Combine(resumed, "votes.bin")));
+
+        // Resuming with another partition count is refused.
+        var (refused, _, refusal) = Cli("certify", "--out", resumed, "--resume", "--partitions", "12");
+        Assert.Equal(2, refused);
+        Assert.Contains("--partitions 10 (run) vs 12 (now)", refusal);
+    }
+
+    [Fact]
+    public void BaggingAttackRunCertifiesTriggeredInputsInModifiedExamples()
+    {
+        string dir = Run("bag", "--defense", "bagging", "--bag-size", "40", "--models", "60", "--epochs", "40",
+                         "--attack", "patch", "--poison", "3", "--target", "7", "--simultaneous");
+        var run = new RunDirectory(dir);
+        using var summary = JsonDocument.Parse(File.ReadAllText(run.SummaryPath));
+        var root = summary.RootElement;
+        Assert.Equal("bagging", root.GetProperty("method").GetString());
+        Assert.True(root.GetProperty("simultaneous").GetBoolean());
+        var attack = root.GetProperty("attack");
+        Assert.Equal(3, attack.GetProperty("poisoned_examples").GetInt32());
+        // The certified fraction recomputed from the triggered certificates' modified column.
+        var rows = File.ReadAllLines(Path.Combine(dir, RunReport.TriggeredCertificatesFile)).Skip(1).Select(l => l.Split('\t')).ToArray();
+        double certified = rows.Count(f => f[5] == "1" && long.Parse(f[9]) >= 3) / (double)rows.Length;
+        Assert.Equal(certified, attack.GetProperty("triggered_certified_fraction").GetDouble());
+        Assert.Contains("modified examples", File.ReadAllText(run.SummaryTextPath));
+    }
+
+    [Theory]
+    [InlineData("--partitions", "5")]                               // without --defense dpa
+    [InlineData("--defense", "dpa", "--partitions", "0")]
+    [InlineData("--defense", "dpa", "--partitions", "5", "--models", "7")]
+    [InlineData("--defense", "bagging", "--bag-size", "0")]
+    [InlineData("--defense", "bagging", "--method", "cohen")]
+    [InlineData("--defense", "dpa", "--partitions", "100000")]
+    public void BadDefenseOptionsAreOneLineUserErrors(params string[] bad)
+    {
+        var (code, output, err) = Cli(["certify", .. Tiny, "--out", Path.Combine(_dir, "bad"), .. bad]);
+        Assert.Equal(2, code);
+        Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("nativecert: error"));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "bad")) && Directory.EnumerateFiles(Path.Combine(_dir, "bad")).Any());
+        Assert.Equal("", output);
+    }
+}

@@ -80,19 +80,30 @@ public sealed class RunReport
     {
         var dir = RunDirectory.OpenExisting(root, "--run");
         using IDisposable runLock = dir.Lock("--run");
-        var config = RunConfig.Read(dir.ConfigPath);
-        if (!File.Exists(dir.VotesPath)) throw new UserInputException($"--run: {root} has no votes.bin yet");
-        var votes = VoteFile.Read(dir.VotesPath);
-        if (!votes.ConfigHash.AsSpan().SequenceEqual(config.HashBytes()))
-            throw new UserInputException($"--run: {dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
-        if (votes.ModelStart != 0)
-            throw new UserInputException($"--run: {root} is a shard (models from {votes.ModelStart}); combine the shards with nativecert merge");
-        if (votes.ModelsDone < config.TotalModels)
-            throw new UserInputException($"--run: {root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); finish it with certify --resume --out {root}");
-        if (votes.ModelsDone > config.TotalModels)
-            throw new UserInputException($"--run: {dir.ConfigPath} says {config.TotalModels} models (--models, --n0) but {dir.VotesPath} holds {votes.ModelsDone}; restore --models");
+        var (config, votes) = ReadComplete(dir, "--run");
         dir.MarkIncomplete();
         return Write(dir, config, votes);
+    }
+
+    /// <summary>
+    /// config.json and votes.bin of a run whose votes are complete (all models, not a shard) and belong to its config;
+    /// anything else is a <see cref="UserInputException"/> naming <paramref name="option"/> and the file.
+    /// </summary>
+    public static (RunConfig Config, VoteFile Votes) ReadComplete(RunDirectory dir, string option)
+    {
+        string root = dir.Root;
+        var config = RunConfig.Read(dir.ConfigPath);
+        if (!File.Exists(dir.VotesPath)) throw new UserInputException($"{option}: {root} has no votes.bin yet");
+        var votes = VoteFile.Read(dir.VotesPath);
+        if (!votes.ConfigHash.AsSpan().SequenceEqual(config.HashBytes()))
+            throw new UserInputException($"{option}: {dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+        if (votes.ModelStart != 0)
+            throw new UserInputException($"{option}: {root} is a shard (models from {votes.ModelStart}); combine the shards with nativecert merge");
+        if (votes.ModelsDone < config.TotalModels)
+            throw new UserInputException($"{option}: {root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); finish it with certify --resume --out {root}");
+        if (votes.ModelsDone > config.TotalModels)
+            throw new UserInputException($"{option}: {dir.ConfigPath} says {config.TotalModels} models (--models, --n0) but {dir.VotesPath} holds {votes.ModelsDone}; restore --models");
+        return (config, votes);
     }
 
     /// <summary>A report made elsewhere (the DPA and bagging reports).</summary>

@@ -101,6 +101,49 @@ public sealed class DefenseCliTests : IDisposable
         Assert.Contains("modified examples", File.ReadAllText(run.SummaryTextPath));
     }
 
+    [Fact]
+    public void CompareTabulatesAndPlotsSmoothingDpaAndBaggingRunsInPoisonedExamples()
+    {
+        string[] attack = ["--attack", "patch", "--poison", "2", "--target", "7"];
+        string smoothing = Run("smooth", ["--models", "20", "--epochs", "1", "--sigma", "0.25", .. attack]);
+        string dpa = Run("dpa", ["--defense", "dpa", "--partitions", "10", .. attack]);
+        string bagging = Run("bag", "--defense", "bagging", "--bag-size", "30", "--models", "30", "--epochs", "20");
+        string outDir = Path.Combine(_dir, "cmp");
+        var (code, output, err) = Cli("compare", smoothing, dpa, bagging, "--out", outDir, "--trigger-norms", "0.1,0.5");
+        Assert.True(code == 0, err);
+        Assert.Contains("smoothing sigma=0.25 N=20, t=0.1", output);
+        Assert.Contains("dpa k=10", output);
+        Assert.Contains("bagging k=30 N=30", output);
+        Assert.Contains("triggered certified", output);
+        PlotTests(Path.Combine(outDir, NativeCert.Defenses.RunComparison.PlotFile));
+
+        // The table's numbers are the runs' own: DPA's certified accuracy at m equals its summary's, triggered ones too.
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, NativeCert.Defenses.RunComparison.JsonFile)));
+        var runs = json.RootElement.GetProperty("runs");
+        Assert.Equal(3, runs.GetArrayLength());
+        using var dpaSummary = JsonDocument.Parse(File.ReadAllText(new RunDirectory(dpa).SummaryPath));
+        var dpaRun = runs[1];
+        Assert.Equal(dpaSummary.RootElement.GetProperty("clean_accuracy").GetDouble(), dpaRun.GetProperty("clean_accuracy").GetDouble());
+        var fromSummary = dpaSummary.RootElement.GetProperty("defense").GetProperty("certified_accuracy_modified").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("examples").GetInt64(), p => p.GetProperty("certified_accuracy").GetDouble());
+        foreach (var p in dpaRun.GetProperty("curves")[0].GetProperty("points").EnumerateArray())
+            if (fromSummary.TryGetValue(p.GetProperty("examples").GetInt64(), out double expected))
+                Assert.Equal(expected, p.GetProperty("certified_accuracy").GetDouble());
+        Assert.Equal(dpaSummary.RootElement.GetProperty("attack").GetProperty("triggered_certified_fraction").GetDouble(),
+                     dpaRun.GetProperty("attack").GetProperty("triggered_certified_accuracy").GetDouble());
+        Assert.Equal(2, runs[0].GetProperty("curves").GetArrayLength()); // one per trigger norm
+        Assert.Equal("l2-radius", runs[0].GetProperty("guarantee_type").GetString());
+
+        // Runs on other test data are refused; so is an existing comparison.
+        string other = Run("other", "--defense", "dpa", "--partitions", "10", "--data-seed", "5");
+        (code, _, err) = Cli("compare", dpa, other, "--out", Path.Combine(_dir, "cmp2"));
+        Assert.Equal(2, code);
+        Assert.Contains("other test data", err);
+        Assert.Equal(2, Cli("compare", dpa, "--out", outDir).Code);
+    }
+
+    private static void PlotTests(string path) => NativeCert.Tests.Plotting.PngTests.Decode(File.ReadAllBytes(path));
+
     [Theory]
     [InlineData("--partitions", "5")]                               // without --defense dpa
     [InlineData("--defense", "dpa", "--partitions", "0")]

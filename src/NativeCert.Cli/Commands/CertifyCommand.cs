@@ -73,12 +73,14 @@ public static class CertifyCommand
             if (!smoothing && cohen) throw new UserInputException($"--method cohen: only for --defense smoothing (--defense {defenseName} bounds every class from all models)");
             if (!dpa && Given(partitions)) throw new UserInputException($"--partitions: only for --defense dpa (this run is --defense {defenseName})");
             if (defenseName != RunConfig.BaggingDefense && Given(bagSize)) throw new UserInputException($"--bag-size: only for --defense bagging (this run is --defense {defenseName})");
-            int partitionCount = dpa ? AtLeast(parse.GetValue(partitions), 1, "--partitions") : 0;
-            int bagRows = defenseName == RunConfig.BaggingDefense ? AtLeast(parse.GetValue(bagSize), 1, "--bag-size") : 0;
+            var defenseSettings = new NativeCert.Defenses.DefenseSettings(defenseName, dpa ? parse.GetValue(partitions) : 0,
+                                                                          defenseName == RunConfig.BaggingDefense ? parse.GetValue(bagSize) : 0);
+            defenseSettings.Validate(int.MaxValue);
+            int partitionCount = defenseSettings.Partitions, bagRows = defenseSettings.BagSize;
             // (On --resume the stored --models comes back as given; the comparison with the run then names both options.)
             if (dpa && Given(models) && !parse.GetValue(resume) && parse.GetValue(models) != partitionCount)
                 throw new UserInputException($"--models {parse.GetValue(models)}: --defense dpa trains one model per partition (--partitions {partitionCount})");
-            int modelCount = dpa ? partitionCount : AtLeast(parse.GetValue(models), 1, "--models");
+            int modelCount = defenseSettings.ModelCount ?? AtLeast(parse.GetValue(models), 1, "--models");
             double alphaValue = parse.GetValue(alpha);
             if (!(alphaValue > 0 && alphaValue < 1)) throw new UserInputException($"--alpha {Inv(alphaValue)}: must be in (0, 1)");
             int selection = cohen ? AtLeast(parse.GetValue(n0), 1, "--n0") : 0;
@@ -108,19 +110,8 @@ public static class CertifyCommand
                                  $"trigger l2 norms: training {ar.Poisoned.Norms}, test {ar.Triggered.Norms}");
 
             EnsembleConfig ensemble = model.Read(parse, train.Dimension, train.ClassCount);
-            if (!smoothing)
-            {
-                // Defenses need no noise (σ = 0 unless given) and train small sets for a step budget (unless --epochs is given).
-                if (dpa && partitionCount > train.Count)
-                    throw new UserInputException($"--partitions {partitionCount}: more partitions than the {train.Count} training rows");
-                long rowsPerModel = dpa ? (train.Count + partitionCount - 1) / partitionCount : bagRows;
-                ensemble = ensemble with
-                {
-                    Sigma = Given(model.Sigma) ? ensemble.Sigma : 0f,
-                    Training = Given(model.Epochs) ? ensemble.Training : ensemble.Training with { Epochs = TrainingDefaults.DefenseEpochs(rowsPerModel, ensemble.Training.BatchSize) },
-                    View = dpa ? new NativeCert.Defenses.PartitionView(partitionCount) : new NativeCert.Defenses.BagView(bagRows),
-                };
-            }
+            defenseSettings.Validate(train.Count);
+            ensemble = defenseSettings.Apply(ensemble, train.Count, Given(model.Sigma), Given(model.Epochs));
             TrainingOptions training = ensemble.Training;
 
             // Every resolved option, canonical text; those that determine votes are hashed.

@@ -138,7 +138,8 @@ public sealed record RunConfig
         return config;
     }
 
-    public const string SmoothingDefense = "smoothing", DpaDefense = "dpa", BaggingDefense = "bagging";
+    public const string SmoothingDefense = NativeCert.Defenses.DefenseSettings.Smoothing, DpaDefense = NativeCert.Defenses.DefenseSettings.Dpa,
+                        BaggingDefense = NativeCert.Defenses.DefenseSettings.Bagging;
     public const string DefenseOption = "--defense", PartitionsOption = "--partitions", BagSizeOption = "--bag-size";
 
     /// <summary>Option names behind the typed fields (as recorded by <c>certify</c>).</summary>

@@ -189,13 +189,15 @@ public static class DefenseReport
         return plot;
     }
 
-    /// <summary>Certified accuracy against m modified examples at up to 401 points of [0, mEnd].</summary>
-    internal static List<(double X, double Y)> Curve(ExampleCertificate[] certs, int[] labels, long mEnd)
+    /// <summary>Certified accuracy against m modified examples at the plot's m (<see cref="PlotCounts"/>).</summary>
+    private static List<(double X, double Y)> Curve(ExampleCertificate[] certs, int[] labels, long mEnd) =>
+        PlotCounts(mEnd).Select(m => ((double)m, CertifiedAccuracyAt(certs, labels, c => c.Modified, m))).ToList();
+
+    /// <summary>The m a plot samples on [0, mEnd]: every integer, or 401 evenly spaced ones when there are more.</summary>
+    public static long[] PlotCounts(long mEnd)
     {
         int points = (int)Math.Min(mEnd + 1, 401);
-        return Enumerable.Range(0, points)
-            .Select(k => points == mEnd + 1 ? k : (long)Math.Round((double)k * mEnd / (points - 1)))
-            .Select(m => ((double)m, CertifiedAccuracyAt(certs, labels, c => c.Modified, m))).ToList();
+        return Enumerable.Range(0, points).Select(k => points == mEnd + 1 ? k : (long)Math.Round((double)k * mEnd / (points - 1))).ToArray();
     }
 
     /// <summary>"dpa k=100" or "bagging k=100 N=1000".</summary>

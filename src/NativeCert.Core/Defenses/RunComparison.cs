@@ -197,8 +197,7 @@ public static class RunComparison
             XMin = 0,
             XMax = mEnd,
         };
-        int points = (int)Math.Min(mEnd + 1, 401);
-        long[] ms = Enumerable.Range(0, points).Select(k => points == mEnd + 1 ? k : (long)Math.Round((double)k * mEnd / (points - 1))).ToArray();
+        long[] ms = DefenseReport.PlotCounts(mEnd);
         for (int k = 0; k < curves.Count; k++)
             plot.Series.Add(new PlotSeries(curves[k].Label, ms.Select(m => ((double)m, AtLeast(curves[k].Largest, m))).ToList(),
                                            LinePlot.Palette[k % LinePlot.Palette.Length]));

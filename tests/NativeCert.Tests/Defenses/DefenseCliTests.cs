@@ -1,5 +1,4 @@
 using System.Text.Json;
-using NativeCert.Cli;
 using NativeCert.Runs;
 
 namespace NativeCert.Tests.Defenses;
@@ -13,13 +12,7 @@ public sealed class DefenseCliTests : IDisposable
     private static readonly string[] Tiny =
         ["--train-size", "300", "--test-size", "60", "--classes", "0,1,7", "--hidden", "16", "--batch", "32", "--threads", "2"];
 
-    internal static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Cli(params string[] args) => NativeCert.Tests.Runs.CertifyCommandTests.Cli(args);
 
     private string Run(string name, params string[] extra)
     {

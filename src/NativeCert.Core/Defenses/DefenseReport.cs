@@ -109,8 +109,9 @@ public static class DefenseReport
             AlphaPerInput: dpa ? 0 : Certifier.InputAlpha(config.Alpha, clean.Length, config.Simultaneous),
             AlphaPerTriggeredInput: dpa ? 0 : Certifier.InputAlpha(config.Alpha, triggered.Length, config.Simultaneous),
             Models: config.Models, SelectionModels: 0, ModelsDone: votes.ModelsDone, TestInputs: clean.Length,
-            CleanAccuracy: CertifiedAccuracyAt(cleanCerts, cleanLabels, _ => 0, 0),
+            MajorityVoteAccuracy: CertifiedAccuracyAt(cleanCerts, cleanLabels, _ => 0, 0),
             AbstainRate: clean.Length == 0 ? 0 : (double)cleanCerts.Count(c => c.IsAbstain) / clean.Length,
+            CertifiedAccuracyAtZeroRadius: CertifiedAccuracyAt(cleanCerts, cleanLabels, _ => 0, 0),
             MedianRadiusCorrect: 0, CertifiedAccuracy: [], PoisonCurves: [],
             Attack: config.Attack is { } a ? SummarizeAttack(a, votes, clean, triggered, cleanCerts, cleanLabels, trigCerts, trigLabels) : null,
             Guarantee: Guarantee(config, clean.Length, triggered.Length),
@@ -123,13 +124,12 @@ public static class DefenseReport
         AtomicFile.WriteAllBytes(dir.PoisonPlotPath, Plot(config, cleanCerts, cleanLabels, trigCerts, trigLabels).Render().ToPng());
         string text = FormatText(config, summary, defense);
         AtomicFile.WriteAllText(dir.SummaryTextPath, text);
-        AtomicFile.WriteAllText(dir.SummaryPath, JsonSerializer.Serialize(summary, RunConfig.Json) + "\n");
+        AtomicFile.WriteAllText(dir.SummaryPath, JsonSerializer.Serialize(summary, RunReport.SummaryJson) + "\n");
         return RunReport.Create(summary, text);
     }
 
     /// <summary>Epochs each model trained (config.json's --epochs).</summary>
-    private static int EpochsOf(RunConfig config) =>
-        config.Options.TryGetValue("--epochs", out var e) && int.TryParse(e, CultureInfo.InvariantCulture, out int v) ? v : 0;
+    private static int EpochsOf(RunConfig config) => config.Spec.Training.Epochs;
 
     private static AttackSummary SummarizeAttack(RunAttackFacts attack, VoteFile votes, int[] clean, int[] triggered,
         ExampleCertificate[] cleanCerts, int[] cleanLabels, ExampleCertificate[] trigCerts, int[] trigLabels)
@@ -214,7 +214,7 @@ public static class DefenseReport
             ? Inv($"NativeCert certificates: {s.Dataset}, dpa, k = {d.Partitions} partitions (one model each), {d.Epochs} epochs, deterministic (no alpha)\n")
             : Inv($"NativeCert certificates: {s.Dataset}, bagging, N = {s.Models} models on bags of k = {d.BagSize} of n = {d.TrainRows} rows, {d.Epochs} epochs, alpha = {s.Alpha:R}{(s.Simultaneous ? Inv($" simultaneous (alpha/T = {s.AlphaPerInput:G6} per input)") : " per input")}\n"));
         Line("test inputs", Inv($"{s.TestInputs}"));
-        Line("clean accuracy (aggregate)", Pct(s.CleanAccuracy));
+        Line("clean accuracy (aggregate)", Pct(s.MajorityVoteAccuracy));
         Line("base-model accuracy (mean over models)", Pct(d.BaseModelAccuracy));
         Line("abstain rate", Pct(s.AbstainRate));
         Line("median certificate, modified examples", Inv($"{d.MedianCertifiedModified}"));

@@ -54,8 +54,8 @@ public static class RunComparison
         var loaded = new List<(string Dir, RunConfig Config, VoteFile Votes, int[] Clean)>();
         foreach (string path in runDirectories)
         {
-            var dir = RunDirectory.OpenExisting(path, "compare");
-            var (config, votes) = RunReport.ReadComplete(dir, "compare");
+            var dir = RunDirectory.OpenExisting(path);
+            var (config, votes) = RunReport.ReadComplete(dir);
             loaded.Add((path, config, votes, Enumerable.Range(0, votes.Inputs).Where(i => votes.Kinds[i] == InputKind.Clean).ToArray()));
         }
         var first = loaded[0];
@@ -132,7 +132,7 @@ public static class RunComparison
         string text = Format(comparison);
         AtomicFile.WriteAllBytes(Path.Combine(outDirectory, PlotFile), Plot(comparison, curves).Render().ToPng());
         AtomicFile.WriteAllText(Path.Combine(outDirectory, TableFile), text);
-        AtomicFile.WriteAllText(Path.Combine(outDirectory, JsonFile), JsonSerializer.Serialize(comparison, RunConfig.Json) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDirectory, JsonFile), JsonSerializer.Serialize(comparison, RunReport.SummaryJson) + "\n");
         return text;
     }
 

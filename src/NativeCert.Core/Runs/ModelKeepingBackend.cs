@@ -6,7 +6,7 @@ using NativeCert.IO;
 namespace NativeCert.Runs;
 
 /// <summary>
-/// For <c>--keep-models</c>: runs the CPU engine so that it also hands back each model's trained parameters,
+/// For <see cref="RunExecution.KeepModels"/>: runs the CPU engine so that it also hands back each model's trained parameters,
 /// and saves every call's models as one <see cref="EnsembleFile"/> <c>models/models-START-END.bin</c>
 /// (atomically) before returning its votes. A chunk's models are thus on disk before votes.bin records the
 /// chunk; a resumed run rewrites the file of a chunk it repeats with identical parameters.
@@ -27,7 +27,7 @@ public sealed class ModelKeepingBackend(CpuEnsembleBackend inner, string modelsD
         var parameters = new float[(long)(modelEnd - modelStart) * layout.Count];
         var chunkVotes = new VoteCounts(votes.Inputs, votes.Classes);
         inner.Run(config, train, inputs, modelStart, modelEnd, chunkVotes, parameters, progress, cancellation);
-        AtomicFile.CreateDirectory(modelsDirectory, "--keep-models");
+        AtomicFile.CreateDirectory(modelsDirectory, "models directory");
         string path = Path.Combine(modelsDirectory, FileName(modelStart, modelEnd));
         try
         {
@@ -35,7 +35,7 @@ public sealed class ModelKeepingBackend(CpuEnsembleBackend inner, string modelsD
         }
         catch (UserInputException e)
         {
-            throw new UserInputException($"--keep-models: {e.Message}", e); // already one line naming the file
+            throw new UserInputException($"keeping the trained models: {e.Message}", e); // already one line naming the file
         }
         votes.Add(chunkVotes);
     }

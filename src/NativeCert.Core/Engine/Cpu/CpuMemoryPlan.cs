@@ -20,7 +20,7 @@ public readonly record struct ModelFootprint(long Parameters, long ActivationsPe
 
     /// <summary>
     /// The footprint of an MLP, computed in 64 bits so that no width overflows; a model whose parameters do not fit
-    /// one flat buffer is a <see cref="UserInputException"/> naming <c>--hidden</c>.
+    /// one flat buffer is a <see cref="UserInputException"/> naming <c>model.hidden</c>.
     /// </summary>
     public static ModelFootprint Of(MlpShape shape)
     {
@@ -36,8 +36,8 @@ public readonly record struct ModelFootprint(long Parameters, long ActivationsPe
             parameters += weight + widths[l + 1];
         }
         if (parameters > MaxFlatFloats)
-            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"--hidden: model {shape} has {parameters:N0} parameters, more than one flat buffer holds ({MaxFlatFloats:N0} floats); use smaller hidden layers"));
+            throw new Spec.SpecException(string.Create(CultureInfo.InvariantCulture,
+                $"model.hidden: model {shape} has {parameters:N0} parameters, more than one flat buffer holds ({MaxFlatFloats:N0} floats); use smaller hidden layers"), "model.hidden");
         return new ModelFootprint(parameters, activations, largestWeight, widest);
     }
 }
@@ -107,21 +107,22 @@ public sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long Model
     public void EnsureFits(AvailableMemory available)
     {
         if (LargestBufferFloats > Array.MaxLength)
-            throw new UserInputException(Inv($"--batch: one buffer of {LargestBufferFloats:N0} floats (batch x widest layer, parameters or training copy) exceeds the largest array ({Array.MaxLength:N0}); use a smaller --batch, --hidden or --train-size"));
+            throw new Spec.SpecException(Inv($"training.batch_size: one buffer of {LargestBufferFloats:N0} floats (batch x widest layer, parameters or training copy) exceeds the largest array ({Array.MaxLength:N0}); use a smaller training.batch_size, model.hidden or data.train_size"),
+                "training.batch_size", "model.hidden", "data.train_size");
         long usable = (long)(UsableFraction * available.Bytes);
         if (TotalBytes <= usable) return;
         string needed = Inv($"the cpu engine needs {Bytes(TotalBytes)} ({Threads} thread{(Threads == 1 ? "" : "s")} x {Bytes(BytesPerThread)}: model buffers {Bytes(ModelBytesPerThread)}, noisy training copy {Bytes(TrainingBytesPerThread)}, votes {Bytes(VoteBytesPerThread)}{(SharedBytes > 0 ? $"; kept parameters {Bytes(SharedBytes)}" : "")})");
         string have = Inv($"{Bytes(usable)} usable ({UsableFraction * 100:F0}% of {Bytes(available.Bytes)} available, {available.Source})");
         long fittingThreads = BytesPerThread > 0 ? (usable - SharedBytes) / BytesPerThread : 0;
         if (Threads > 1 && fittingThreads >= 1)
-            throw new UserInputException(Inv($"--threads: {needed} but {have}; use --threads {fittingThreads} or fewer"));
+            throw new Spec.SpecException(Inv($"execution.threads: {needed} but {have}; use execution.threads {fittingThreads} or fewer"), "execution.threads");
         // One thread does not fit: blame what dominates it.
         var (option, what) = ModelBytesPerThread >= Math.Max(TrainingBytesPerThread, Math.Max(VoteBytesPerThread, SharedBytes))
-            ? ("--hidden", $"smaller hidden layers (model {Model.Parameters:N0} parameters)")
-            : TrainingBytesPerThread >= Math.Max(VoteBytesPerThread, SharedBytes) ? ("--train-size", "fewer training rows")
-            : VoteBytesPerThread >= SharedBytes ? ("--test-size", "fewer inputs")
-            : ("--models", "fewer models per file");
-        throw new UserInputException(Inv($"{option}: {needed} but {have}; use {what}"));
+            ? ("model.hidden", $"smaller hidden layers (model {Model.Parameters:N0} parameters)")
+            : TrainingBytesPerThread >= Math.Max(VoteBytesPerThread, SharedBytes) ? ("data.train_size", "fewer training rows")
+            : VoteBytesPerThread >= SharedBytes ? ("data.test_size", "fewer inputs")
+            : ("smoothing.models", "fewer models per file");
+        throw new Spec.SpecException(Inv($"{option}: {needed} but {have}; use {what}"), option);
     }
 
     private static string Bytes(long bytes) => bytes >= 1L << 30 ? Inv($"{bytes / (double)(1L << 30):F1} GiB") : Inv($"{bytes / (double)(1L << 20):F1} MiB");

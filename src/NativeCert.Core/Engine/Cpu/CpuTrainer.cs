@@ -34,6 +34,8 @@ public sealed class CpuTrainer
     public float[] Gradients { get; }
     /// <summary>SGD momentum buffer, same layout.</summary>
     public float[] Velocity { get; }
+    /// <summary>When set, each phase's time is charged to it (thread CPU clock, see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>
+    internal CpuPhaseClock? Clock { get; set; }
 
     public CpuTrainer(EnsembleConfig config, IsaLevel isa = IsaLevel.Avx512)
     {
@@ -71,6 +73,7 @@ public sealed class CpuTrainer
         // An empty view (a DPA partition no row hashed to) leaves the model at its initialisation: still a function of its rows.
         if (n == 0 && rows is null) throw new ArgumentException($"{train.Source}: no training rows");
         uint m = (uint)model;
+        Clock?.Restart();
         if (_noisyTrain.Length < n * D) _noisyTrain = new float[n * D];
         if (_permutation.Length < n) _permutation = new int[n];
         if (rows is null) _viewLabels = train.Labels;
@@ -81,9 +84,11 @@ public sealed class CpuTrainer
         }
         for (int j = 0; j < n; j++)
             CpuNoise.NoisyRow(_noisyTrain.AsSpan(j * D, D), train.Row(rows is null ? j : rows[j]), _config.Sigma, _config.Seed, NoiseStream.TrainingNoise, m, (uint)j, _isa);
+        Clock?.Lap(CpuPhase.Noise);
 
         CpuNoise.HeInit(Parameters, Layout, _config.Seed, m, _isa);
         Array.Clear(Velocity);
+        Clock?.Lap(CpuPhase.Init);
         var opt = _config.Training;
         var permutation = _permutation.AsSpan(0, n);
         for (int epoch = 0; epoch < opt.Epochs && n > 0; epoch++)
@@ -95,6 +100,7 @@ public sealed class CpuTrainer
             {
                 int B = Math.Min(_maxBatch, n - start);
                 GatherBatch(start, B, D);
+                Clock?.Lap(CpuPhase.Gather);
                 lossSum += Step(B, opt);
             }
             epochLosses?.Add((float)(lossSum / n));
@@ -125,7 +131,7 @@ public sealed class CpuTrainer
     {
         var L = Layout;
         int layers = L.Layers;
-        Forward(B);
+        Forward(B, Clock);
         int C = L.Widths[layers];
         CpuKernels.SoftmaxCrossEntropyBackward(_dacts[layers], _losses, _acts[layers], _labels, B, C);
         double lossSum = 0;
@@ -134,21 +140,27 @@ public sealed class CpuTrainer
         {
             int IN = L.In(l), OUT = L.Out(l);
             Span<float> dinput = l > 0 ? _dacts[l].AsSpan(0, B * IN) : default;
+            if (l == 0) Clock?.Lap(CpuPhase.Tail);
             CpuKernels.MatmulBackward(dinput, L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[l + 1], _acts[l],
                 L.Weight(Parameters, l), _weightTransposed, B, IN, OUT, _isa);
             if (l > 0) CpuKernels.ReluBackward(dinput, dinput, _acts[l], B * IN, _isa);
+            else Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
         }
         CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay, _isa);
+        Clock?.Lap(CpuPhase.Optimizer);
         return lossSum;
     }
 
-    /// <summary>Forward pass of the B rows in acts[0] (bias and ReLU fused into the GEMM epilogue).</summary>
-    private void Forward(int B)
+    /// <summary>Forward pass of the B rows in acts[0] (bias and ReLU fused into the GEMM epilogue); the first layer's time goes to <paramref name="clock"/> when given.</summary>
+    private void Forward(int B, CpuPhaseClock? clock = null)
     {
         var L = Layout;
         for (int l = 0; l < L.Layers; l++)
+        {
             CpuKernels.MatmulForward(_acts[l + 1], _acts[l], L.Weight(Parameters, l), L.Bias(Parameters, l),
                 B, L.In(l), L.Out(l), relu: l + 1 < L.Layers, _isa);
+            if (l == 0) clock?.Lap(CpuPhase.FirstForwardGemm);
+        }
     }
 
     /// <summary>
@@ -161,6 +173,7 @@ public sealed class CpuTrainer
         int D = inputs.Dimension, C = Layout.Widths[^1], layers = Layout.Layers;
         if (votes.Inputs != inputs.Count || votes.Classes != C)
             throw new ArgumentException("vote counts do not match the inputs and the model's classes");
+        Clock?.Restart();
         for (int start = 0; start < inputs.Count; start += _maxBatch)
         {
             int B = Math.Min(_maxBatch, inputs.Count - start);
@@ -173,5 +186,6 @@ public sealed class CpuTrainer
                 votes[start + b, ReferenceMlp.Argmax(_acts[layers].AsSpan(b * C, C))]++;
             }
         }
+        Clock?.Lap(CpuPhase.Vote);
     }
 }

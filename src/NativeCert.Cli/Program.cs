@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(SlurmCommand.Create());
+        root.Subcommands.Add(CompareCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EnsembleCommands.CreateTrain());
         root.Subcommands.Add(EnsembleCommands.CreateVote());

@@ -112,6 +112,12 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         if (train.Count == 0) throw new ArgumentException($"{train.Source}: no training rows");
         int total = modelEnd - modelStart;
         if (total == 0) return;
+        var view = config.View.Bind(train, config.Seed);
+        if (!view.IsAllRows)
+        {
+            RunViews(config, view, train, inputs, modelStart, modelEnd, votes, progress, cancellation);
+            return;
+        }
 
         int batch = Math.Max(1, Math.Min(config.Training.BatchSize, train.Count));
         var plan = EnsembleMemoryPlan.Create(config.Shape, train.Count, inputs.Count, batch, total,
@@ -137,6 +143,37 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         }
         var counts = trainer.DownloadVotes();
         for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+    }
+
+    /// <summary>
+    /// Per-model training views (DPA partitions, bags): every model trains alone on its own rows (uploaded as its training
+    /// set, so view row j is noised as row j exactly as on the CPU). Correct but not yet lockstep across models: one
+    /// chunk of one model at a time.
+    /// </summary>
+    private void RunViews(EnsembleConfig config, NativeCert.Defenses.ModelRows view, Dataset train, Dataset inputs, int modelStart, int modelEnd,
+                          VoteCounts votes, IProgress<EnsembleProgress>? progress, CancellationToken cancellation)
+    {
+        for (int m = modelStart; m < modelEnd; m++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            int[] rows = view.Of(m)!;
+            // An empty view leaves the model at its initialisation; the trainer still needs one (never read) row.
+            Dataset mine = train.Select(rows.Length > 0 ? rows : [0], $"{train.Source} (model {m}'s view)");
+            int batch = Math.Max(1, Math.Min(config.Training.BatchSize, mine.Count));
+            var plan = EnsembleMemoryPlan.Create(config.Shape, mine.Count, inputs.Count, batch, 1,
+                                                 IlgpuDevices.UsableMemoryBytes(_accelerator), 1);
+            using var trainer = AllocateTrainer(config, mine, inputs, plan);
+            trainer.Initialize(m, 1);
+            for (int epoch = 0; epoch < config.Training.Epochs && rows.Length > 0; epoch++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                trainer.TrainEpoch(m, 1, epoch);
+            }
+            trainer.Vote(m, 1);
+            var counts = trainer.DownloadVotes();
+            for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+            progress?.Report(new EnsembleProgress(m - modelStart + 1, modelEnd - modelStart));
+        }
     }
 
     private LockstepTrainer AllocateTrainer(EnsembleConfig config, Dataset train, Dataset inputs, EnsembleMemoryPlan plan)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using NativeCert.Cli.Options;
 using NativeCert.Cluster;
+using NativeCert.Engine;
 using NativeCert.Kernels;
 using NativeCert.Runs;
 using NativeCert.Spec;
@@ -57,7 +58,11 @@ public static class CertifyCommand
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
         var specFile = new Option<string?>(SpecOption) { Description = "Start from this job spec (a run's config.json, e.g. the one nativecert slurm submit writes) instead of the defaults; options given change it, and the job must still be the spec's (the data on this machine included)" };
         var shardOption = new Option<string?>(ShardIndex.Option) { Description = "Compute shard INDEX of COUNT (0-based, e.g. $SLURM_ARRAY_TASK_ID/4 or $JOB_COMPLETION_INDEX/4): the models --models-range would give for an even split; combine shards with nativecert merge" };
-        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels, specFile, shardOption })
+        var defense = new Option<string>("--defense") { Description = "smoothing (noise on training features: an l2 radius), dpa (one model per partition of a feature hash) or bagging (models on bags of rows drawn with replacement); dpa and bagging certify a number of training examples changed in any way, labels included", DefaultValueFactory = _ => RunConfig.SmoothingDefense };
+        defense.AcceptOnlyFromAmong(RunConfig.SmoothingDefense, RunConfig.DpaDefense, RunConfig.BaggingDefense);
+        var partitions = new Option<int>("--partitions") { Description = "--defense dpa: partitions k, one model each (the models)", DefaultValueFactory = _ => DefaultPartitions };
+        var bagSize = new Option<int>("--bag-size") { Description = "--defense bagging: rows per bag, drawn with replacement", DefaultValueFactory = _ => DefaultBagSize };
+        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels, specFile, shardOption, defense, partitions, bagSize })
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
@@ -93,6 +98,7 @@ public static class CertifyCommand
                     Radii = parse.Given(radii) ? ParseDoubleList(parse.GetValue(radii), "--radii", positive: false) : spec.Certification.Radii,
                 },
             };
+            spec = WithDefense(parse, spec, defense, partitions, bagSize, models, model, resuming: stored is not null);
             spec = spec.Validate().Canonical();
 
             RunExecution execution = stored?.Execution ?? new RunExecution();
@@ -122,6 +128,13 @@ public static class CertifyCommand
 
             // Data, then the attack on it; then the run's configuration with the facts of both.
             JobData jobData = JobData.Load(spec);
+            if (spec.Defense is { } chosen)
+            {
+                chosen.Settings.Validate(jobData.Train.Count);
+                // A defense's small training sets train for a step budget unless --epochs is given (a resumed run keeps its own).
+                if (stored is null && !parse.Given(model.Epochs))
+                    spec = spec with { Training = spec.Training with { Epochs = TrainingDefaults.DefenseEpochs(chosen.Settings.RowsPerModel(jobData.Train.Count), spec.Training.BatchSize) } };
+            }
             RunConfig config = RunConfig.Create(spec, execution, jobData.DataFacts, jobData.AttackFacts);
             if (stored is not null) config = CertifyPipeline.ResumedConfig(stored, config, new RunDirectory(outPath).ConfigPath);
             var description = new List<string> { $"data: {jobData.Split.Describe()}" };
@@ -162,6 +175,40 @@ public static class CertifyCommand
     }
 
     /// <summary>The execution settings a run can start with: a known backend, threads and chunk ≥ 0, kept models only where the backend can hand them back.</summary>
+    public const int DefaultPartitions = 100, DefaultBagSize = 100;
+
+    /// <summary>
+    /// The spec's defense from --defense, --partitions and --bag-size over the current one (defaults or the stored run's).
+    /// A new DPA or bagging run has no noise unless --sigma is given; DPA trains one model per partition.
+    /// </summary>
+    private static JobSpec WithDefense(ParseResult parse, JobSpec spec, Option<string> defense, Option<int> partitions, Option<int> bagSize,
+                                       Option<int> models, ModelOptions model, bool resuming)
+    {
+        string kind = parse.Given(defense) ? parse.GetValue(defense)! : spec.Defense?.Kind ?? RunConfig.SmoothingDefense;
+        if (kind != RunConfig.DpaDefense && parse.Given(partitions)) throw new UserInputException($"--partitions: only for --defense dpa (this run is --defense {kind})");
+        if (kind != RunConfig.BaggingDefense && parse.Given(bagSize)) throw new UserInputException($"--bag-size: only for --defense bagging (this run is --defense {kind})");
+        if (kind == RunConfig.SmoothingDefense) return spec with { Defense = null };
+        if (spec.Smoothing.Method == SmoothingSpec.Cohen)
+            throw new UserInputException($"--method cohen: only for --defense smoothing (--defense {kind} bounds every class from all models)");
+        bool dpa = kind == RunConfig.DpaDefense;
+        var chosen = new DefenseSpec
+        {
+            Kind = kind,
+            Partitions = dpa ? parse.ValueOr(partitions, spec.Defense?.Kind == kind ? spec.Defense.Partitions : DefaultPartitions) : 0,
+            BagSize = dpa ? 0 : parse.ValueOr(bagSize, spec.Defense?.Kind == kind ? spec.Defense.BagSize : DefaultBagSize),
+        };
+        if (dpa && chosen.Partitions < 1) throw new UserInputException($"--partitions {chosen.Partitions}: must be at least 1");
+        if (!dpa && chosen.BagSize < 1) throw new UserInputException($"--bag-size {chosen.BagSize}: must be at least 1");
+        if (dpa && parse.Given(models) && parse.GetValue(models) != chosen.Partitions)
+            throw new UserInputException($"--models {parse.GetValue(models)}: --defense dpa trains one model per partition (--partitions {chosen.Partitions})");
+        var smoothing = spec.Smoothing with
+        {
+            Models = dpa ? chosen.Partitions : spec.Smoothing.Models,
+            Sigma = resuming || parse.Given(model.Sigma) ? spec.Smoothing.Sigma : 0f,
+        };
+        return spec with { Defense = chosen, Smoothing = smoothing };
+    }
+
     private static void CheckExecution(RunExecution execution, JobSpec spec)
     {
         string name = execution.Backend.Trim().ToLowerInvariant();

@@ -23,9 +23,14 @@ public sealed record TrainingOptions(int Epochs, int BatchSize, float LearningRa
 
 /// <summary>
 /// Everything that determines model m's weights and votes, together with (m, data): the smoothing σ
-/// (input units, on every training and test feature), the model shape, training, and the seed.
+/// (input units, on every training and test feature), the model shape, training, the seed, and the training view
+/// (which rows each model trains on).
 /// </summary>
-public sealed record EnsembleConfig(MlpShape Shape, TrainingOptions Training, float Sigma, ulong Seed);
+public sealed record EnsembleConfig(MlpShape Shape, TrainingOptions Training, float Sigma, ulong Seed)
+{
+    /// <summary>Rows each model trains on: every row in order (the smoothing ensemble), a DPA partition, or a bag.</summary>
+    public NativeCert.Defenses.TrainingView View { get; init; } = NativeCert.Defenses.TrainingView.All;
+}
 
 /// <summary>Progress callback payload: models finished so far in this call.</summary>
 public readonly record struct EnsembleProgress(int ModelsDone, int ModelsTotal);

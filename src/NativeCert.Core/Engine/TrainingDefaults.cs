@@ -20,4 +20,18 @@ public static class TrainingDefaults
     public static TrainingOptions Options(int? epochs = null, int? batchSize = null, float? learningRate = null,
         float? momentum = null, float? weightDecay = null) =>
         new(epochs ?? Epochs, batchSize ?? BatchSize, learningRate ?? LearningRate, momentum ?? Momentum, weightDecay ?? WeightDecay);
+
+    /// <summary>
+    /// SGD steps each DPA partition or bagging model takes when --epochs is not given: small training sets need many
+    /// epochs to converge (8,000 rows in k = 50 partitions are 160 rows, 2 steps an epoch), so the defenses train for a
+    /// step budget instead: epochs = ⌈steps / ⌈rows per model / batch⌉⌉.
+    /// </summary>
+    public const int DefenseSteps = 300;
+
+    /// <summary>Epochs that give a model of <paramref name="rowsPerModel"/> rows about <see cref="DefenseSteps"/> SGD steps.</summary>
+    public static int DefenseEpochs(long rowsPerModel, int batchSize)
+    {
+        long batches = Math.Max(1, (rowsPerModel + batchSize - 1) / batchSize);
+        return (int)Math.Max(1, (DefenseSteps + batches - 1) / batches);
+    }
 }

@@ -16,6 +16,8 @@ public enum NoiseStream : uint
     WeightInit = 2,
     /// <summary>Per-epoch Fisher–Yates shuffle: counter (position/4, epoch, model, 3).</summary>
     Shuffle = 3,
+    /// <summary>Bagging defense: the rows of model m's bag, counter (draw/4, 0, model, 4) (see NativeCert.Defenses.BagSampler).</summary>
+    Bagging = 4,
 }
 
 /// <summary>

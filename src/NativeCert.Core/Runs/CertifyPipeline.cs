@@ -162,7 +162,7 @@ public static class CertifyPipeline
             // One model trained without smoothing noise on the same poisoned data: the attack's effect undefended.
             // Of a sharded run only the shard starting at model 0 trains it (merge takes it from there), not every shard.
             var undefended = new VoteCounts(votes.Inputs, votes.Classes);
-            backend.Run(ensemble with { Sigma = 0f }, data.Train, data.Inputs, 0, 1, undefended, null, cancellation);
+            backend.Run(UndefendedConfig(ensemble), data.Train, data.Inputs, 0, 1, undefended, null, cancellation);
             votes.Undefended = undefended;
             votes.Write(dir.VotesPath);
         }
@@ -223,4 +223,12 @@ public static class CertifyPipeline
         kinds.AsSpan(test.Count).Fill(InputKind.Triggered);
         return (new Dataset(features, labels, test.Dimension, test.ClassCount, test.Shape, test.Source + " + triggered"), kinds);
     }
+    /// <summary>
+    /// The undefended model of an attack run: the ensemble's model without noise on every training row. Under a
+    /// defense's view (DPA, bagging, trained for a small-set step budget) it trains the default epochs on the full set.
+    /// </summary>
+    public static EnsembleConfig UndefendedConfig(EnsembleConfig ensemble) => ensemble.View is NativeCert.Defenses.AllRowsView
+        ? ensemble with { Sigma = 0f }
+        : ensemble with { Sigma = 0f, View = NativeCert.Defenses.TrainingView.All, Training = ensemble.Training with { Epochs = TrainingDefaults.Epochs } };
+
 }

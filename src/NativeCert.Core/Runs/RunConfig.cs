@@ -101,6 +101,15 @@ public sealed record RunConfig
     [JsonIgnore] public double[] Radii => [.. Spec.Certification.Radii];
     /// <summary>All models of the run: selection plus estimation.</summary>
     [JsonIgnore] public int TotalModels => Spec.TotalModels;
+    /// <summary>smoothing, dpa or bagging.</summary>
+    [JsonIgnore] public string Defense => Spec.Defense?.Kind ?? SmoothingDefense;
+    /// <summary>DPA: partitions k; 0 otherwise.</summary>
+    [JsonIgnore] public int Partitions => Spec.Defense?.Partitions ?? 0;
+    /// <summary>Bagging: rows per bag; 0 otherwise.</summary>
+    [JsonIgnore] public int BagSize => Spec.Defense?.BagSize ?? 0;
+
+    public const string SmoothingDefense = NativeCert.Defenses.DefenseSettings.Smoothing, DpaDefense = NativeCert.Defenses.DefenseSettings.Dpa,
+                        BaggingDefense = NativeCert.Defenses.DefenseSettings.Bagging;
 
     /// <summary>A new run's configuration, hashed.</summary>
     public static RunConfig Create(JobSpec spec, RunExecution execution, RunDataFacts data, RunAttackFacts? attack)

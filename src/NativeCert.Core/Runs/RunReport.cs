@@ -54,7 +54,12 @@ public sealed record RunSummary(
     bool Complete, string ConfigHash, string Dataset, string Method, double Sigma, double Alpha, bool Simultaneous,
     double AlphaPerInput, double AlphaPerTriggeredInput, int Models, int SelectionModels,
     int ModelsDone, int TestInputs, double MajorityVoteAccuracy, double AbstainRate, double CertifiedAccuracyAtZeroRadius, double MedianRadiusCorrect,
-    RadiusAccuracy[] CertifiedAccuracy, PoisonCurve[] PoisonCurves, AttackSummary? Attack, string Guarantee);
+    RadiusAccuracy[] CertifiedAccuracy, PoisonCurve[] PoisonCurves, AttackSummary? Attack, string Guarantee,
+    string GuaranteeType = RunSummary.L2RadiusGuarantee, NativeCert.Defenses.DefenseSummary? Defense = null)
+{
+    /// <summary>Guarantee types: an ℓ2 radius over features (smoothing), a count of training examples changed in any way (DPA, bagging).</summary>
+    public const string L2RadiusGuarantee = "l2-radius", TrainingExamplesGuarantee = "training-examples";
+}
 
 /// <summary>
 /// The report of a run, computed from <c>config.json</c> and <c>votes.bin</c> alone and written as
@@ -77,7 +82,7 @@ public sealed class RunReport
     public const string TriggeredCertificatesFile = "certificates-triggered.tsv";
 
     /// <summary>summary.json's form: snake_case, indented.</summary>
-    private static readonly JsonSerializerOptions SummaryJson = new()
+    internal static readonly JsonSerializerOptions SummaryJson = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -93,6 +98,19 @@ public sealed class RunReport
     {
         var dir = RunDirectory.OpenExisting(root);
         using IDisposable runLock = dir.Lock();
+        var (config, votes) = ReadComplete(dir);
+        dir.MarkIncomplete();
+        return Write(dir, config, votes);
+    }
+
+
+    /// <summary>
+    /// config.json and votes.bin of a complete run (all models, not a shard) that verify and belong together; otherwise
+    /// a <see cref="RunIncompleteException"/> or <see cref="UserInputException"/> naming the file. Used by report and compare.
+    /// </summary>
+    public static (RunConfig Config, VoteFile Votes) ReadComplete(RunDirectory dir)
+    {
+        string root = dir.Root;
         var config = RunConfig.Read(dir.ConfigPath);
         if (config.IsVersion1 && config.Attack is not null)
             throw new UserInputException($"{dir.ConfigPath}: an attack run of format {RunConfig.Version1Format}, whose config_hash does not cover the attack facts " +
@@ -113,13 +131,16 @@ public sealed class RunReport
                 root, isShard: votes.ModelsDone == shard.End);
         if (votes.ModelsDone < config.TotalModels)
             throw new RunIncompleteException($"{root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); resume the run to finish it", root, isShard: false);
-        dir.MarkIncomplete();
-        return Write(dir, config, votes);
+        return (config, votes);
     }
+
+    /// <summary>A report made elsewhere (the DPA and bagging reports).</summary>
+    internal static RunReport Create(RunSummary summary, string text) => new(summary, text);
 
     /// <summary>Certifies every input and writes all report files, summary.json last.</summary>
     public static RunReport Write(RunDirectory dir, RunConfig config, VoteFile votes)
     {
+        if (config.Defense != RunConfig.SmoothingDefense) return NativeCert.Defenses.DefenseReport.Write(dir, config, votes);
         Certificate[] certificates = Certify(config, votes);
         int[] clean = Indices(votes, InputKind.Clean), triggered = Indices(votes, InputKind.Triggered);
         Certificate[] cleanCerts = Pick(certificates, clean), trigCerts = Pick(certificates, triggered);

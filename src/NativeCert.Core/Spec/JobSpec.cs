@@ -31,6 +31,12 @@ public sealed record JobSpec
     public ModelSpec Model { get; init; } = new();
     public TrainingSpec Training { get; init; } = new();
     public SmoothingSpec Smoothing { get; init; } = new();
+    /// <summary>
+    /// The defense when it is not smoothing: DPA or bagging (NativeCert.Defenses). Null for smoothing, and then not
+    /// written, so smoothing runs keep their canonical JSON and config hash.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DefenseSpec? Defense { get; init; }
     public CertificationSpec Certification { get; init; } = new();
 
     /// <summary>The no-option run: MNIST, a configuration that finishes in minutes on 2 CPU cores.</summary>
@@ -51,7 +57,17 @@ public sealed record JobSpec
         Model.Validate("model");
         Training.Validate("training");
         Require(Training.Epochs >= 1, "training.epochs", Training.Epochs, "must be at least 1");
-        Smoothing.Validate("smoothing");
+        if (Defense is null) Smoothing.Validate("smoothing");
+        else
+        {
+            // DPA and bagging need no noise (σ ≥ 0) and bound every class from all models.
+            Require(Smoothing.Sigma >= 0 && float.IsFinite(Smoothing.Sigma), "smoothing.sigma", Smoothing.Sigma, "must be zero or a positive number");
+            Smoothing.ValidateCounts("smoothing");
+            Require(Smoothing.Method == SmoothingSpec.SimuEM, "smoothing.method", Smoothing.Method, $"must be simuem with defense {Defense.Kind}");
+            Defense.Validate("defense");
+            if (Defense.Kind == DefenseSpec.Dpa)
+                Require(Smoothing.Models == Defense.Partitions, "smoothing.models", Smoothing.Models, $"must equal defense.partitions {Defense.Partitions} (one model per partition)");
+        }
         Certification.Validate("certification");
         return this;
     }
@@ -87,7 +103,7 @@ public sealed record JobSpec
     public EnsembleConfig ToEnsembleConfig(int inputs, int classes) =>
         new(new MlpShape(inputs, [.. Model.Hidden], classes),
             new TrainingOptions(Training.Epochs, Training.BatchSize, Training.LearningRate, Training.Momentum, Training.WeightDecay),
-            Smoothing.Sigma, Smoothing.Seed);
+            Smoothing.Sigma, Smoothing.Seed) { View = Defense?.Settings.View() ?? NativeCert.Defenses.TrainingView.All };
 
     /// <summary>This spec in canonical form: fields that have no effect are at their defaults (n0 is 0 for simuem).</summary>
     public JobSpec Canonical() => Smoothing.Method == SmoothingSpec.SimuEM && Smoothing.N0 != 0
@@ -391,5 +407,40 @@ public sealed record CertificationSpec
         JobSpec.Require(Alpha is > 0 and < 1, $"{at}.alpha", Alpha, "must be in (0, 1)");
         JobSpec.Require(TriggerNorms.All(t => t > 0 && double.IsFinite(t)), $"{at}.trigger_norms", TriggerNorms, "must be positive numbers");
         JobSpec.Require(Radii.All(r => r >= 0 && double.IsFinite(r)), $"{at}.radii", Radii, "must be zero or positive numbers");
+    }
+}
+
+/// <summary>
+/// A defense that certifies a number of training examples changed in any way (labels included): dpa (one model per
+/// feature-hash partition, <see cref="Partitions"/> of them) or bagging (models on bags of <see cref="BagSize"/> rows
+/// drawn with replacement). See NativeCert.Defenses.
+/// </summary>
+public sealed record DefenseSpec
+{
+    public const string Dpa = NativeCert.Defenses.DefenseSettings.Dpa, Bagging = NativeCert.Defenses.DefenseSettings.Bagging;
+
+    /// <summary>dpa or bagging.</summary>
+    public string Kind { get; init; } = Dpa;
+    /// <summary>DPA: partitions k (0 for bagging).</summary>
+    public int Partitions { get; init; }
+    /// <summary>Bagging: rows per bag (0 for DPA).</summary>
+    public int BagSize { get; init; }
+
+    /// <summary>The engine-side settings of this defense.</summary>
+    [JsonIgnore] public NativeCert.Defenses.DefenseSettings Settings => new(Kind, Partitions, BagSize);
+
+    internal void Validate(string at)
+    {
+        JobSpec.Require(Kind is Dpa or Bagging, $"{at}.kind", Kind, "expected dpa or bagging");
+        if (Kind == Dpa)
+        {
+            JobSpec.Require(Partitions >= 1, $"{at}.partitions", Partitions, "must be at least 1");
+            JobSpec.Require(BagSize == 0, $"{at}.bag_size", BagSize, "must be 0 for dpa");
+        }
+        else
+        {
+            JobSpec.Require(BagSize >= 1, $"{at}.bag_size", BagSize, "must be at least 1");
+            JobSpec.Require(Partitions == 0, $"{at}.partitions", Partitions, "must be 0 for bagging");
+        }
     }
 }

@@ -21,7 +21,8 @@ public sealed class CertifyCommandTests : IDisposable
         ["--train-size", "300", "--test-size", "60", "--classes", "0,1,7", "--hidden", "16", "--epochs", "1", "--batch", "32",
          "--sigma", "0.25", "--threads", "2"];
 
-    private static (int Code, string Out, string Err) Cli(params string[] args)
+    /// <summary>Runs the CLI in process: exit code, stdout, stderr.</summary>
+    internal static (int Code, string Out, string Err) Cli(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
@@ -333,7 +334,8 @@ public sealed class ShardTests : IDisposable
         ["--train-size", "200", "--test-size", "40", "--classes", "2,5", "--hidden", "8", "--epochs", "1", "--batch", "32",
          "--models", "9", "--method", "cohen", "--n0", "4", "--attack", "patch", "--poison", "10", "--target", "5"];
 
-    private static (int Code, string Out, string Err) Cli(params string[] args)
+    /// <summary>Runs the CLI in process: exit code, stdout, stderr.</summary>
+    internal static (int Code, string Out, string Err) Cli(params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();

@@ -61,6 +61,7 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
             throw new ArgumentException("keptParameters must hold (models, parameters) floats");
         if (models == 0) return;
 
+        var view = config.View.Bind(train, config.Seed);
         int threads = Math.Min(_threads, models);
         int next = modelStart - 1, done = 0;
         var partial = new VoteCounts?[threads];
@@ -83,7 +84,7 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
                 while ((m = Interlocked.Increment(ref next)) < modelEnd)
                 {
                     failed.Token.ThrowIfCancellationRequested();
-                    trainer.Train(train, m, cancellation: failed.Token);
+                    trainer.Train(train, m, cancellation: failed.Token, rows: view.Of(m));
                     if (inputs != null) trainer.Vote(inputs, m, mine!);
                     if (keptParameters != null)
                         trainer.Parameters.AsSpan().CopyTo(keptParameters.AsSpan((m - modelStart) * layout.Count, layout.Count));

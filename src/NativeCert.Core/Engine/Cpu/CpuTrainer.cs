@@ -24,7 +24,8 @@ public sealed class CpuTrainer
     private readonly float[][] _dacts;   // dacts[l] (maxB, width_l): gradients of the above
     private readonly float[] _weightTransposed; // (max_l out_l·in_l) scratch for dX = dY·Wᵀ
     private float[] _noisyTrain = [];    // (n, D) this model's noisy training copy, drawn once per model
-    private int[] _permutation = [];     // (n)
+    private int[] _permutation = [];     // (≥ n) the epoch's permutation of the view rows
+    private int[] _viewLabels = [];      // (≥ n) label of each view row (the training labels themselves for the all-rows view)
 
     public ParameterLayout Layout { get; }
     /// <summary>Flat parameters W_0, b_0, W_1, b_1, … of the current model (see <see cref="ParameterLayout"/>).</summary>
@@ -60,33 +61,45 @@ public sealed class CpuTrainer
         _weightTransposed = new float[maxWeight];
     }
 
-    /// <summary>Draws model m's noisy training copy (once), He-inits, and trains all epochs; result in <see cref="Parameters"/>.</summary>
-    public void Train(Dataset train, int model, List<float>? epochLosses = null, CancellationToken cancellation = default)
+    /// <summary>
+    /// Draws model m's noisy training copy (once), He-inits, and trains all epochs; result in <see cref="Parameters"/>.
+    /// <paramref name="rows"/> is model m's training view (<see cref="NativeCert.Defenses.ModelRows.Of"/>): view row j is
+    /// training row rows[j], noised as row j; null trains on every row in order (the smoothing ensemble).
+    /// </summary>
+    public void Train(Dataset train, int model, List<float>? epochLosses = null, CancellationToken cancellation = default, int[]? rows = null)
     {
         ReferenceTrainer.CheckShape(Layout, train);
-        int n = train.Count, D = train.Dimension;
-        if (n == 0) throw new ArgumentException($"{train.Source}: no training rows");
+        int n = rows?.Length ?? train.Count, D = train.Dimension;
+        // An empty view (a DPA partition no row hashed to) leaves the model at its initialisation: still a function of its rows.
+        if (n == 0 && rows is null) throw new ArgumentException($"{train.Source}: no training rows");
         uint m = (uint)model;
         Clock?.Restart();
         if (_noisyTrain.Length < n * D) _noisyTrain = new float[n * D];
-        if (_permutation.Length != n) _permutation = new int[n];
+        if (_permutation.Length < n) _permutation = new int[n];
+        if (rows is null) _viewLabels = train.Labels;
+        else
+        {
+            if (_viewLabels.Length < n || ReferenceEquals(_viewLabels, train.Labels)) _viewLabels = new int[Math.Max(n, _viewLabels.Length)];
+            for (int j = 0; j < n; j++) _viewLabels[j] = train.Labels[rows[j]];
+        }
         for (int j = 0; j < n; j++)
-            CpuNoise.NoisyRow(_noisyTrain.AsSpan(j * D, D), train.Row(j), _config.Sigma, _config.Seed, NoiseStream.TrainingNoise, m, (uint)j, _isa);
+            CpuNoise.NoisyRow(_noisyTrain.AsSpan(j * D, D), train.Row(rows is null ? j : rows[j]), _config.Sigma, _config.Seed, NoiseStream.TrainingNoise, m, (uint)j, _isa);
         Clock?.Lap(CpuPhase.Noise);
 
         CpuNoise.HeInit(Parameters, Layout, _config.Seed, m, _isa);
         Array.Clear(Velocity);
         Clock?.Lap(CpuPhase.Init);
         var opt = _config.Training;
-        for (int epoch = 0; epoch < opt.Epochs; epoch++)
+        var permutation = _permutation.AsSpan(0, n);
+        for (int epoch = 0; epoch < opt.Epochs && n > 0; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
-            ReferenceNoise.ShufflePermutation(_permutation, _config.Seed, m, (uint)epoch);
+            ReferenceNoise.ShufflePermutation(permutation, _config.Seed, m, (uint)epoch);
             double lossSum = 0;
             for (int start = 0; start < n; start += _maxBatch)
             {
                 int B = Math.Min(_maxBatch, n - start);
-                GatherBatch(train, start, B, D);
+                GatherBatch(start, B, D);
                 Clock?.Lap(CpuPhase.Gather);
                 lossSum += Step(B, opt);
             }
@@ -95,7 +108,7 @@ public sealed class CpuTrainer
     }
 
     /// <summary>Copies the batch's noisy rows contiguously into acts[0] so the GEMMs stream one buffer.</summary>
-    private unsafe void GatherBatch(Dataset train, int start, int B, int D)
+    private unsafe void GatherBatch(int start, int B, int D)
     {
         var x = _acts[0];
         const int Ahead = 2; // rows are random in a buffer far larger than L2: fetch a couple of rows ahead
@@ -109,7 +122,7 @@ public sealed class CpuTrainer
                 }
                 int j = _permutation[start + b];
                 Array.Copy(_noisyTrain, (long)j * D, x, (long)b * D, D);
-                _labels[b] = train.Labels[j];
+                _labels[b] = _viewLabels[j];
             }
     }
 

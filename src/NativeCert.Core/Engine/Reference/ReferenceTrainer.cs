@@ -10,13 +10,19 @@ namespace NativeCert.Engine.Reference;
 /// </summary>
 public static class ReferenceTrainer
 {
-    /// <summary>Trains model <paramref name="model"/> and returns its flat parameters (see <see cref="ParameterLayout"/>).</summary>
+    /// <summary>
+    /// Trains model <paramref name="model"/> and returns its flat parameters (see <see cref="ParameterLayout"/>). The
+    /// model trains on its view of <paramref name="train"/> (<see cref="EnsembleConfig.View"/>): view row j is training
+    /// row rows[j], noised as row j.
+    /// </summary>
     public static float[] Train(EnsembleConfig config, Dataset train, int model, List<float>? epochLosses = null)
     {
         var layout = new ParameterLayout(config.Shape);
         CheckShape(layout, train);
         var opt = config.Training;
         uint m = (uint)model;
+        int[]? rows = config.View.Bind(train, config.Seed).Of(model);
+        if (rows is not null) train = train.Select(rows);
         int D = train.Dimension, n = train.Count, L = layout.Layers;
 
         float[] noisy = ReferenceNoise.NoisyTrainingCopy(train, config.Sigma, config.Seed, m); // (n, D)
@@ -25,7 +31,7 @@ public static class ReferenceTrainer
         float[] velocity = new float[layout.Count];
         ReferenceNoise.HeInit(parameters, layout, config.Seed, m);
 
-        int maxB = Math.Min(opt.BatchSize, n);
+        int maxB = Math.Max(1, Math.Min(opt.BatchSize, n));
         // acts[l] (maxB, width_l): acts[0] the batch input, acts[l>0] post-ReLU hidden, acts[L] logits.
         var acts = new float[L + 1][];
         var dacts = new float[L + 1][];
@@ -34,7 +40,7 @@ public static class ReferenceTrainer
         float[] losses = new float[maxB];
         int[] permutation = new int[n];
 
-        for (int epoch = 0; epoch < opt.Epochs; epoch++)
+        for (int epoch = 0; epoch < opt.Epochs && n > 0; epoch++)
         {
             ReferenceNoise.ShufflePermutation(permutation, config.Seed, m, (uint)epoch);
             double lossSum = 0;

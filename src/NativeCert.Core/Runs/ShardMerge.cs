@@ -21,8 +21,7 @@ public static class ShardMerge
                 throw new UserInputException($"{dir.ConfigPath}: a shard of format {RunConfig.Version1Format}; resume it once to rewrite it in the current format, then merge");
             if (!File.Exists(dir.VotesPath)) throw new UserInputException($"{path} has no votes.bin");
             var votes = VoteFile.Read(dir.VotesPath);
-            if (!votes.ConfigHash.AsSpan().SequenceEqual(shardConfig.HashBytes()))
-                throw new UserInputException($"{dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+            shardConfig.CheckVotes(votes, dir.VotesPath, dir.ConfigPath);
             shards.Add((path, shardConfig, votes));
         }
         var first = shards[0];

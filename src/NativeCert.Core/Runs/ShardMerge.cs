@@ -12,6 +12,11 @@ public static class ShardMerge
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
         if (shardDirectories.Count == 0) throw new UserInputException("merge: give the shard run directories");
+        if (string.IsNullOrWhiteSpace(outDirectory)) throw new UserInputException("merge: --out: the run directory path is empty");
+        // Merging into a shard would rewrite that shard's config.json and report in place of the merged run's.
+        string outFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDirectory));
+        if (shardDirectories.FirstOrDefault(s => Path.TrimEndingDirectorySeparator(Path.GetFullPath(s)) == outFull) is { } same)
+            throw new UserInputException($"merge: --out {outDirectory} is the shard {same}; the merged run needs a directory of its own");
         var shards = new List<(string Dir, RunConfig Config, VoteFile Votes)>();
         foreach (string path in shardDirectories)
         {

@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(CertifyCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(SlurmCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(EnsembleCommands.CreateTrain());
         root.Subcommands.Add(EnsembleCommands.CreateVote());

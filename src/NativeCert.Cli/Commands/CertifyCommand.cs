@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NativeCert.Cli.Options;
+using NativeCert.Cluster;
 using NativeCert.Kernels;
 using NativeCert.Runs;
 using NativeCert.Spec;
@@ -13,10 +14,25 @@ namespace NativeCert.Cli.Commands;
 /// </summary>
 public static class CertifyCommand
 {
-    public static Command Create(BackendProvider? backends = null)
+    public const string SpecOption = "--spec";
+
+    public static Command Create(BackendProvider? backends = null) =>
+        Create("certify", "Train a noisy ensemble on (optionally poisoned) data, certify the test inputs against backdoor attacks, write a run directory with votes, certificates, summary and plots",
+               backends, null);
+
+    /// <summary>
+    /// What a command built on the certify options does instead of running the job (<c>slurm submit</c>):
+    /// <see cref="Validate"/> checks its own options before anything is loaded; <see cref="Resolved"/> receives the
+    /// command line and the resolved job (spec, execution, loaded data; its description lines not yet logged) and
+    /// returns the exit code.
+    /// </summary>
+    public sealed record Handoff(Action<ParseResult> Validate, Func<ParseResult, CertifyRequest, int> Resolved);
+
+    /// <summary>The certify command, or with <paramref name="handoff"/> another command that resolves the same job and hands it on.</summary>
+    public static Command Create(string name, string description, BackendProvider? backends, Handoff? handoff)
     {
         JobSpec defaults = JobSpec.Default;
-        var cmd = new Command("certify", "Train a noisy ensemble on (optionally poisoned) data, certify the test inputs against backdoor attacks, write a run directory with votes, certificates, summary and plots");
+        var cmd = new Command(name, description);
         var data = new DataOptions();
         var attack = new AttackOptions();
         data.AddTo(cmd);
@@ -39,12 +55,15 @@ public static class CertifyCommand
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => SpecJson.Text(defaults.Certification.Radii) };
         var modelsRange = new Option<string?>("--models-range") { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
         var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
-        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
+        var specFile = new Option<string?>(SpecOption) { Description = "Start from this job spec (a run's config.json, e.g. the one nativecert slurm submit writes) instead of the defaults; options given change it, and the job must still be the spec's (the data on this machine included)" };
+        var shardOption = new Option<string?>(ShardIndex.Option) { Description = "Compute shard INDEX of COUNT (0-based, e.g. $SLURM_ARRAY_TASK_ID/4 or $JOB_COMPLETION_INDEX/4): the models --models-range would give for an even split; combine shards with nativecert merge" };
+        foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels, specFile, shardOption })
             cmd.Options.Add(o);
 
         cmd.SetAction(parse =>
         {
             TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
+            handoff?.Validate(parse);
             bool resuming = parse.GetValue(resume);
             string? outGiven = parse.GetValue(outDir);
             if (resuming && outGiven is null) throw new UserInputException("--resume: give the run directory with --out DIR");
@@ -53,7 +72,11 @@ public static class CertifyCommand
 
             // The spec: the flags the user typed, over the defaults or (--resume) over the stored run's spec.
             RunConfig? stored = resuming ? RunConfig.Read(RunDirectory.OpenExisting(outPath).ConfigPath) : null;
-            JobSpec spec = stored?.Spec ?? defaults;
+            // --spec FILE: a worker of a stored job spec (a cluster shard) starts from it instead of the defaults.
+            string? specPath = parse.GetValue(specFile);
+            if (specPath is not null && !File.Exists(specPath)) throw new UserInputException($"{SpecOption} {specPath}: no such file");
+            RunConfig? specSource = specPath is null ? null : RunConfig.Read(specPath);
+            JobSpec spec = stored?.Spec ?? specSource?.Spec ?? defaults;
             spec = model.Apply(parse, spec with { Data = data.Apply(parse, spec.Data), Attack = attack.Apply(parse, spec.Attack) });
             spec = spec with
             {
@@ -84,9 +107,19 @@ public static class CertifyCommand
                     ? string.IsNullOrEmpty(parse.GetValue(modelsRange)) ? null : ModelRange.Parse(parse.GetValue(modelsRange)!, spec.TotalModels)
                     : execution.Shard,
             };
+            if (parse.GetValue(shardOption) is { Length: > 0 } shardText)
+            {
+                ModelRange even = ShardIndex.Parse(shardText).RangeOf(spec.TotalModels);
+                if (parse.Given(modelsRange) && execution.Shard is { } ranged && ranged != even)
+                    throw new UserInputException($"{ShardIndex.Option} {shardText} is models [{even.Start}, {even.End}) but --models-range says {ranged}; give one of them");
+                execution = execution with { Shard = even };
+            }
+            if (specSource is not null && specSource.Spec.Differences(spec) is { Count: > 0 } specDiffs)
+                throw new SpecException($"{SpecOption} {specPath}: this job differs from the spec: {string.Join("; ", specDiffs.Select(d => $"{d.Field} {d.Mine} (spec) vs {d.Theirs} (now)"))}",
+                                        [.. specDiffs.Select(d => d.Field)]);
             CheckExecution(execution, spec);
             if (stored is not null) CertifyPipeline.CheckResumable(stored, spec, execution, outPath);
-            else RunDirectory.CheckNew(outPath);
+            else if (handoff is null) RunDirectory.CheckNew(outPath); // a handoff checks its directory itself
 
             // Data, then the attack on it; then the run's configuration with the facts of both.
             JobData jobData = JobData.Load(spec);
@@ -97,7 +130,10 @@ public static class CertifyCommand
                 description.Add($"attack: {ar.Attack.Trigger.Describe()}; {ar.Poisoned.PoisonedRows.Length} poisoned ({ar.Mode}-label, target label {ar.Target}); " +
                                 $"trigger l2 norms: training {ar.Poisoned.Norms}, test {ar.Triggered.Norms}");
 
+            if (specSource is not null && config.ConfigHash != specSource.ConfigHash)
+                throw new UserInputException($"{SpecOption} {specPath}: the data on this machine are not the spec's (same spec, but the data or attack facts give another config hash: different dataset files?)");
             var request = new CertifyRequest(config, jobData, outPath, resuming, description);
+            if (handoff is not null) return handoff.Resolved(parse, request);
             // Ctrl+C stops after the models in flight; the votes on disk keep the last complete chunk.
             using var cts = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };

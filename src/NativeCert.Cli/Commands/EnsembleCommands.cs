@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using NativeCert.Certification;
 using NativeCert.Cli.Options;
 using NativeCert.Data;
 using NativeCert.Engine;
@@ -54,7 +55,7 @@ public static class EnsembleCommands
 
     public static Command CreateVote()
     {
-        var cmd = new Command("vote", "Vote with a saved ensemble on a dataset's rows; writes idx, label, prediction and per-class counts as TSV");
+        var cmd = new Command("vote", "Vote with a saved ensemble on a dataset's rows; writes votes.tsv (idx, set, label, models, per-class counts n_c), which certify-counts reads");
         var ensemblePath = new Option<string>("--ensemble") { Description = "Ensemble file written by `nativecert train`", Required = true };
         var data = new DataOptions();
         data.AddTo(cmd);
@@ -75,7 +76,7 @@ public static class EnsembleCommands
             DataSplit loaded = data.Load(parse);
             Dataset rows = InEnsembleLabels(which == "test" ? loaded.Test : loaded.Train, loaded, ensemble, ensembleFile);
             var votes = ensemble.Vote(rows, t, cancellation: ct);
-            WriteVotesTsv(path, rows, votes);
+            WriteVotesTsv(path, rows, votes, which == "test" ? VoteCountsTsv.Clean : VoteCountsTsv.Train);
             int correct = 0;
             for (int i = 0; i < rows.Count; i++) if (TopClass(votes, i) == rows.Labels[i]) correct++;
             parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -129,20 +130,7 @@ public static class EnsembleCommands
         return best;
     }
 
-    /// <summary>TSV: idx, label, prediction (most votes), then count_c for each class; written atomically.</summary>
-    public static void WriteVotesTsv(string path, Dataset rows, VoteCounts votes)
-    {
-        var sb = new StringBuilder();
-        sb.Append("idx\tlabel\tprediction");
-        for (int c = 0; c < votes.Classes; c++) sb.Append("\tcount_").Append(c.ToString(CultureInfo.InvariantCulture));
-        sb.Append('\n');
-        for (int i = 0; i < rows.Count; i++)
-        {
-            sb.Append(i.ToString(CultureInfo.InvariantCulture)).Append('\t').Append(rows.Labels[i].ToString(CultureInfo.InvariantCulture))
-              .Append('\t').Append(TopClass(votes, i).ToString(CultureInfo.InvariantCulture));
-            foreach (uint v in votes.Row(i)) sb.Append('\t').Append(v.ToString(CultureInfo.InvariantCulture));
-            sb.Append('\n');
-        }
-        DataFiles.WriteAtomic(path, Encoding.UTF8.GetBytes(sb.ToString()));
-    }
+    /// <summary>votes.tsv (the format of <see cref="VoteCountsTsv"/>, as in a run directory), written atomically.</summary>
+    public static void WriteVotesTsv(string path, Dataset rows, VoteCounts votes, string set) =>
+        VoteCountsTsv.Write(path, rows.Labels, Enumerable.Repeat(set, rows.Count).ToArray(), votes);
 }

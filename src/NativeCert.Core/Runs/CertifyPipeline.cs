@@ -100,7 +100,7 @@ public static class CertifyPipeline
     /// resume the stored votes belong to it. Progress goes to <paramref name="progressWriter"/>.
     /// </summary>
     public static RunReport? Run(CertifyRequest request, BackendProvider backends, TextWriter log, TextWriter progressWriter,
-                                bool interactiveProgress, CancellationToken cancellation)
+                                bool interactiveProgress, CancellationToken cancellation, IProgress<int>? modelsDone = null)
     {
         RunConfig config = request.Config;
         RunExecution execution = config.Execution;
@@ -157,9 +157,10 @@ public static class CertifyPipeline
         EnsembleConfig ensemble = config.Spec.ToEnsembleConfig(data.Train.Dimension, data.Train.ClassCount);
         var clock = Stopwatch.StartNew();
         int doneAtStart = votes.ModelsDone;
-        if (config.Attack is not null && votes.Undefended is null)
+        if (config.Attack is not null && votes.Undefended is null && range.Start == 0)
         {
             // One model trained without smoothing noise on the same poisoned data: the attack's effect undefended.
+            // Of a sharded run only the shard starting at model 0 trains it (merge takes it from there), not every shard.
             var undefended = new VoteCounts(votes.Inputs, votes.Classes);
             backend.Run(ensemble with { Sigma = 0f }, data.Train, data.Inputs, 0, 1, undefended, null, cancellation);
             votes.Undefended = undefended;
@@ -173,7 +174,7 @@ public static class CertifyPipeline
         IEnsembleBackend ensembleBackend = execution.KeepModels
             ? new ModelKeepingBackend((NativeCert.Engine.Cpu.CpuEnsembleBackend)backend, dir.ModelsDirectory)
             : backend;
-        var progress = new ProgressReporter(progressWriter, interactiveProgress, range.End, votes.ModelsDone);
+        var progress = new ProgressReporter(progressWriter, interactiveProgress, range.End, votes.ModelsDone) { Listener = modelsDone };
         ChunkedEnsembleRun.Run(ensembleBackend, ensemble, data.Train, data.Inputs, votes, range.End,
                                execution.ChunkModels, dir.VotesPath, progress, cancellation);
         progress.Finish();

@@ -16,9 +16,14 @@ public sealed record JobData(DataSplit Split, AttackResult? Attack, Dataset Trai
     /// Loads <paramref name="spec"/>'s data, applies its attack and checks the rules that need the data
     /// (<see cref="JobSpec.ValidateFor"/>); bad data or attack settings are <see cref="UserInputException"/>s.
     /// </summary>
-    public static JobData Load(JobSpec spec)
+    public static JobData Load(JobSpec spec) => FromSplit(spec, LoadSplit(spec.Data));
+
+    /// <summary>
+    /// <see cref="Load"/> on data already loaded (<paramref name="split"/>, e.g. arrays held by a library caller): applies
+    /// <paramref name="spec"/>'s attack and checks the rules that need the data.
+    /// </summary>
+    public static JobData FromSplit(JobSpec spec, DataSplit split)
     {
-        DataSplit split = LoadSplit(spec.Data);
         AttackResult? attack = spec.Attack is { } a ? ApplyAttack(a, split) : null;
         Dataset train = attack?.Poisoned.Data ?? split.Train;
         spec.ValidateFor(train.Dimension, train.ClassCount);

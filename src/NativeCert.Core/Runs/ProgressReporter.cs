@@ -25,6 +25,8 @@ public sealed class ProgressReporter
     public TimeSpan PlainInterval { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Minimum time between redraws of the terminal bar.</summary>
     public TimeSpan BarInterval { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>Also told every new count of models done (a library caller's progress), under the same lock, in order.</summary>
+    public IProgress<int>? Listener { get; init; }
 
     /// <param name="writer">Where progress goes (stderr).</param>
     /// <param name="interactive">True for a terminal (<c>!Console.IsErrorRedirected</c>): redraw a bar.</param>
@@ -60,6 +62,7 @@ public sealed class ProgressReporter
         {
             // Reports from worker threads may arrive out of order; a repeated count has nothing new to show.
             if (modelsDone < _done || (modelsDone == _done && _lastDraw is not null)) return;
+            if (modelsDone > _done) Listener?.Report(modelsDone);
             _done = modelsDone;
             var now = _clock();
             if (_interactive)

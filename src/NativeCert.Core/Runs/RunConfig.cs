@@ -30,6 +30,12 @@ public sealed record RunAttackFacts(string Kind, int Target, double TriggerL2Nor
 public sealed record RunBackendFacts(string Name, string Device, int Threads);
 
 /// <summary>
+/// One shard of a merged run: models [<see cref="Start"/>, <see cref="End"/>) and the backend that computed them (the
+/// latest, if the shard was resumed). Shards on different backends (cpu and cuda) may differ by float rounding.
+/// </summary>
+public sealed record RunShardFacts(int Start, int End, string Backend, string Device, int Threads);
+
+/// <summary>
 /// How a run is computed, never what: the backend (cpu, cuda, ilgpu-cpu or auto), CPU threads (0 = all cores),
 /// models per durable chunk (0 = sized to take about 5 s), whether trained models are kept, and the shard
 /// (<see cref="ModelRange"/>, null for the whole run). Backend, threads and chunk may change when a run is resumed;
@@ -76,6 +82,9 @@ public sealed record RunConfig
     /// <summary>Per vote-determining field (dotted path), the first 8 bytes (hex) of SHA-256 of its value: names the field an edit changed.</summary>
     public SortedDictionary<string, string> VoteFieldDigests { get; init; } = [];
     public RunBackendFacts? Backend { get; init; }
+    /// <summary>For a merged run, each shard's model range and backend, in model order; absent otherwise.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public List<RunShardFacts>? Shards { get; init; }
 
     /// <summary>Read from a <see cref="Version1Format"/> file, whose hash covers other fields (see <see cref="RunConfigV1"/>).</summary>
     [JsonIgnore] public bool IsVersion1 => Format == Version1Format;

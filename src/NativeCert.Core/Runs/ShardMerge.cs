@@ -11,6 +11,30 @@ public static class ShardMerge
     /// <summary>Writes the merged run to <paramref name="outDirectory"/> (new, or holding this merge's unfinished output) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
+        var (combined, merged) = Combine(shardDirectories);
+        // A new run, created now, from the first shard's (verified identical) configuration.
+        var config = combined with { CreatedUtc = new RunConfig().CreatedUtc };
+        byte[] mergedBytes = merged.ToBytes();
+
+        var outDir = new RunDirectory(outDirectory);
+        bool finishing = HoldsThisMerge(outDir, config, mergedBytes);
+        if (!finishing) RunDirectory.CreateNew(outDirectory);
+        using IDisposable runLock = outDir.Lock();
+        outDir.MarkIncomplete();
+        // Votes first: a merge killed after them is recognised by them (and by config.json once it is written).
+        merged.Write(outDir.VotesPath);
+        config.Write(outDir.ConfigPath);
+        return RunReport.Write(outDir, config, merged);
+    }
+
+    /// <summary>
+    /// Reads and checks the shards (one spec and config hash, ranges tiling [0, all models) exactly, the undefended
+    /// model's votes present in an attack run) and adds their votes. The configuration returned is the first shard's
+    /// with no shard range, each shard's range and backend recorded in <see cref="RunConfig.Shards"/>, and
+    /// <see cref="RunConfig.Backend"/> that backend, or all of them named when the shards ran on different ones.
+    /// </summary>
+    public static (RunConfig Config, VoteFile Votes) Combine(IReadOnlyList<string> shardDirectories)
+    {
         if (shardDirectories.Count == 0) throw new UserInputException("merge: give the shard run directories");
         if (string.IsNullOrWhiteSpace(outDirectory)) throw new UserInputException("merge: --out: the run directory path is empty");
         // Merging into a shard would rewrite that shard's config.json and report in place of the merged run's.
@@ -55,19 +79,16 @@ public static class ShardMerge
         VoteFile merged;
         try { merged = VoteFile.Merge(shards.Select(s => s.Votes).ToList()); }
         catch (ArgumentException e) { throw new UserInputException($"merge: {e.Message}", e); }
-        // A new run, created now, from the first shard's (verified identical) configuration.
-        var config = first.Config.Restamped() with { Execution = first.Config.Execution with { Shard = null }, CreatedUtc = new RunConfig().CreatedUtc, Backend = null };
-        byte[] mergedBytes = merged.ToBytes();
+        if (first.Config.Attack is not null && merged.Undefended is null)
+            throw new UserInputException($"merge: no shard holds the undefended (sigma = 0) model's votes; the shard starting at model 0 trains it ({shards[0].Dir})");
 
-        var outDir = new RunDirectory(outDirectory);
-        bool finishing = HoldsThisMerge(outDir, config, mergedBytes);
-        if (!finishing) RunDirectory.CreateNew(outDirectory);
-        using IDisposable runLock = outDir.Lock();
-        outDir.MarkIncomplete();
-        // Votes first: a merge killed after them is recognised by them (and by config.json once it is written).
-        merged.Write(outDir.VotesPath);
-        config.Write(outDir.ConfigPath);
-        return RunReport.Write(outDir, config, merged);
+        var facts = shards.Select(s => new RunShardFacts(s.Votes.ModelStart, s.Votes.ModelsDone, s.Config.Backend?.Name ?? "unknown",
+                                                         s.Config.Backend?.Device ?? "unknown", s.Config.Backend?.Threads ?? 0)).ToList();
+        var backend = facts.Select(f => (f.Backend, f.Device)).Distinct().Count() == 1
+            ? first.Config.Backend
+            : new RunBackendFacts(string.Join("+", facts.Select(f => f.Backend).Distinct()), string.Join("; ", facts.Select(f => f.Device).Distinct()), 0);
+        var config = first.Config.Restamped() with { Execution = first.Config.Execution with { Shard = null }, Backend = backend, Shards = facts };
+        return (config, merged);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using NativeCert.Certification;
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.IO;
@@ -97,6 +98,8 @@ public sealed class VoteFile
     /// <summary>
     /// Sums shards that cover adjacent model ranges of one configuration into one file covering their union;
     /// the shards must share config hash, inputs and n0, be ordered by range, and each continue the previous.
+    /// The undefended model's votes (attack runs) come from the shard that holds them: the one starting at model 0
+    /// trains it; shards that also hold them must agree.
     /// </summary>
     public static VoteFile Merge(IReadOnlyList<VoteFile> shards)
     {
@@ -104,7 +107,7 @@ public sealed class VoteFile
         var first = shards[0];
         var merged = new VoteFile(first.ConfigHash, first.Labels, first.Kinds, first.Classes, first.SelectionModels, first.ModelStart)
         {
-            Undefended = first.Undefended?.Clone(),
+            Undefended = shards.FirstOrDefault(s => s.Undefended is not null)?.Undefended!.Clone(),
         };
         foreach (var shard in shards)
         {
@@ -113,8 +116,7 @@ public sealed class VoteFile
                 throw new ArgumentException("shards of different configurations");
             if (shard.ModelStart != merged.ModelsDone)
                 throw new ArgumentException($"shard [{shard.ModelStart}, {shard.ModelsDone}) does not continue [{merged.ModelStart}, {merged.ModelsDone})");
-            if ((shard.Undefended is null) != (first.Undefended is null)
-                || (shard.Undefended is { } u && !u.Counts.AsSpan().SequenceEqual(first.Undefended!.Counts)))
+            if (shard.Undefended is { } u && !u.Counts.AsSpan().SequenceEqual(merged.Undefended!.Counts))
                 throw new ArgumentException("shards disagree on the undefended model's votes");
             merged.Selection.Add(shard.Selection);
             merged.Estimation.Add(shard.Estimation);
@@ -236,30 +238,12 @@ public sealed class VoteFile
         return new VoteCounts(inputs, classes, counts);
     }
 
-    /// <summary>
-    /// Writes the counts as text: one row per input with its kind and label, then estimation counts
-    /// <c>n_c</c>, then (Cohen) selection counts <c>n0_c</c>, then (attack) the undefended model's vote.
-    /// </summary>
+    /// <summary>Writes the counts as text (votes.tsv, the format of <see cref="VoteCountsTsv"/>).</summary>
     public void WriteTsv(string path)
     {
-        var sb = new StringBuilder();
-        sb.Append("idx\tset\tlabel\tmodels");
-        for (int k = 0; k < Classes; k++) sb.Append("\tn_").Append(k);
-        if (SelectionModels > 0) for (int k = 0; k < Classes; k++) sb.Append("\tn0_").Append(k);
-        if (Undefended is not null) sb.Append("\tundefended");
-        sb.Append('\n');
-        for (int t = 0; t < Inputs; t++)
-        {
-            sb.Append(t.ToString(CultureInfo.InvariantCulture)).Append('\t')
-              .Append(Kinds[t] == InputKind.Clean ? "clean" : "triggered").Append('\t')
-              .Append(Labels[t].ToString(CultureInfo.InvariantCulture)).Append('\t')
-              .Append(Estimation.Total(t).ToString(CultureInfo.InvariantCulture));
-            foreach (uint v in Estimation.Row(t)) sb.Append('\t').Append(v.ToString(CultureInfo.InvariantCulture));
-            if (SelectionModels > 0) foreach (uint v in Selection.Row(t)) sb.Append('\t').Append(v.ToString(CultureInfo.InvariantCulture));
-            if (Undefended is { } u) sb.Append('\t').Append(ArgMax(u.Row(t)).ToString(CultureInfo.InvariantCulture));
-            sb.Append('\n');
-        }
-        AtomicFile.WriteAllText(path, sb.ToString());
+        int[]? undefended = Undefended is { } u ? Enumerable.Range(0, Inputs).Select(t => ArgMax(u.Row(t))).ToArray() : null;
+        VoteCountsTsv.Write(path, Labels, Kinds.Select(k => k == InputKind.Clean ? VoteCountsTsv.Clean : VoteCountsTsv.Triggered).ToArray(),
+                            Estimation, SelectionModels > 0 ? Selection : null, undefended);
     }
 
     /// <summary>Index of the largest count, lowest index on ties.</summary>

@@ -98,9 +98,9 @@ public sealed class CertificationCliTests : IDisposable
     }
 
     [Fact]
-    public void Certify_counts_reads_the_vote_command_tsv()
+    public void Certify_counts_reads_the_older_vote_command_tsv()
     {
-        // `nativecert vote` writes idx, label, prediction (majority) and count_c columns.
+        // Files of earlier `nativecert vote` versions (idx, label, prediction, count_c columns) are still read.
         string votes = File("votes.tsv", "idx\tlabel\tprediction\tcount_0\tcount_1\tcount_2\n0\t2\t2\t3\t7\t990\n1\t0\t1\t400\t600\t0\n");
         var (code, stdout, stderr) = Run("certify-counts", "--counts", votes, "--sigma", "0.25");
         Assert.Equal(0, code);

@@ -29,13 +29,15 @@ public class EngineCliTests
             Assert.True(vote.Code == 0, vote.Err);
             var lines = File.ReadAllLines(tsv);
             Assert.Equal(61, lines.Length);
-            Assert.StartsWith("idx\tlabel\tprediction\tcount_0", lines[0]);
+            Assert.StartsWith("idx\tset\tlabel\tmodels\tn_0", lines[0]);
             int correct = 0;
             foreach (var line in lines.Skip(1))
             {
-                var f = line.Split('\t').Select(int.Parse).ToArray();
+                var f = line.Split('\t').Where((_, i) => i != 1).Select(int.Parse).ToArray();   // idx label models n_0 …
+                Assert.Equal(3, f[2]);
                 Assert.Equal(3, f.Skip(3).Sum());
-                if (f[1] == f[2]) correct++;
+                int majority = Array.IndexOf(f, f.Skip(3).Max(), 3) - 3;
+                if (f[1] == majority) correct++;
             }
             Assert.True(correct >= 45, $"{correct}/60 correct after 10 epochs on 400 rows");
 

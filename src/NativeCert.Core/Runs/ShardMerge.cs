@@ -11,6 +11,11 @@ public static class ShardMerge
     /// <summary>Writes the merged run to <paramref name="outDirectory"/> (new, or holding this merge's unfinished output) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
+        if (string.IsNullOrWhiteSpace(outDirectory)) throw new UserInputException("merge: --out: the run directory path is empty");
+        // Merging into a shard would rewrite that shard's config.json and report in place of the merged run's.
+        string outFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDirectory));
+        if (shardDirectories.FirstOrDefault(s => Path.TrimEndingDirectorySeparator(Path.GetFullPath(s)) == outFull) is { } same)
+            throw new UserInputException($"merge: --out {outDirectory} is the shard {same}; the merged run needs a directory of its own");
         var (combined, merged) = Combine(shardDirectories);
         // A new run, created now, from the first shard's (verified identical) configuration.
         var config = combined with { CreatedUtc = new RunConfig().CreatedUtc };
@@ -36,11 +41,6 @@ public static class ShardMerge
     public static (RunConfig Config, VoteFile Votes) Combine(IReadOnlyList<string> shardDirectories)
     {
         if (shardDirectories.Count == 0) throw new UserInputException("merge: give the shard run directories");
-        if (string.IsNullOrWhiteSpace(outDirectory)) throw new UserInputException("merge: --out: the run directory path is empty");
-        // Merging into a shard would rewrite that shard's config.json and report in place of the merged run's.
-        string outFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDirectory));
-        if (shardDirectories.FirstOrDefault(s => Path.TrimEndingDirectorySeparator(Path.GetFullPath(s)) == outFull) is { } same)
-            throw new UserInputException($"merge: --out {outDirectory} is the shard {same}; the merged run needs a directory of its own");
         var shards = new List<(string Dir, RunConfig Config, VoteFile Votes)>();
         foreach (string path in shardDirectories)
         {

@@ -216,7 +216,7 @@ public sealed record RunConfig
     /// Checks that <paramref name="votes"/> (read from <paramref name="votesPath"/>) is this run's: the same config hash,
     /// and the shape the hashed facts fix: data.test_rows clean inputs followed by attack.triggered_inputs triggered ones,
     /// data.classes classes, smoothing.n0 selection models, and the undefended model's votes exactly when there is an
-    /// attack. The CRC only catches accidents; without these checks a votes.bin rewritten with another n0, another split of
+    /// attack and the file starts at model 0 (only that shard trains it). The CRC only catches accidents; without these checks a votes.bin rewritten with another n0, another split of
     /// clean and triggered rows or no undefended model would still report, with other numbers. A mismatch is a
     /// <see cref="UserInputException"/> naming both files.
     /// </summary>
@@ -231,7 +231,10 @@ public sealed record RunConfig
                 ? $"its inputs are not the {Data.TestRows} clean test inputs followed by the {triggered} triggered ones"
             : votes.Classes != Data.Classes ? $"{votes.Classes} classes, but data.classes = {Data.Classes}"
             : votes.SelectionModels != SelectionModels ? $"{votes.SelectionModels} selection models, but smoothing.n0 = {SelectionModels}"
-            : (votes.Undefended is null) != (Attack is null) ? (Attack is null ? "votes of an undefended model, but the run has no attack" : "no votes of the undefended model, but the run has an attack")
+            : (votes.Undefended is not null) != (Attack is not null && votes.ModelStart == 0)
+                ? (Attack is null ? "votes of an undefended model, but the run has no attack"
+                   : votes.ModelStart == 0 ? "no votes of the undefended model, but the run has an attack"
+                   : $"votes of the undefended model in a shard starting at model {votes.ModelStart} (the shard starting at 0 trains it)")
             : null;
         if (problem is not null) throw new UserInputException($"{votesPath} does not match {configPath}: {problem}");
     }

@@ -125,7 +125,7 @@ def main():
     ap.add_argument("--chunk", type=int, default=0, help="models per chunk; 0: as many as 60%% of free memory holds")
     ap.add_argument("--gemm-models", type=int, default=2000)
     ap.add_argument("--peak-tflops", type=float, default=0.0, help="FP32 peak if the device is not in the table")
-    ap.add_argument("--ours", help="NativeCert's JSON from `NativeCert.Benchmarks gpu --json`, for the ratio")
+    ap.add_argument("--ours", help="NativeCert's JSON (`nativecert bench --json` or `NativeCert.Benchmarks gpu --json`), for the ratio")
     ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
     if not torch.cuda.is_available():
@@ -161,7 +161,8 @@ def main():
     if a.ours:
         with open(a.ours) as f:
             ours = json.load(f)
-        ratio = ours["ensemble"]["model_epochs_per_s"] / result["ensemble"]["model_epochs_per_s"]
+        # NativeCert.Benchmarks' JSON nests it under "ensemble"; `nativecert bench --json` has it at the top level.
+        ratio = ours.get("ensemble", ours)["model_epochs_per_s"] / result["ensemble"]["model_epochs_per_s"]
         result["nativecert_over_torch"] = round(ratio, 3)
         result["nativecert_gemm"] = ours.get("gemm")
     print(json.dumps(result, indent=2))

@@ -7,7 +7,7 @@ namespace NativeCert.Kernels;
 /// <summary>
 /// Resolves backend names (<see cref="Runs.RunExecution.Backend"/>) to ensemble backends: <c>cpu</c> (the SIMD engine), <c>cuda</c> (ILGPU on the
 /// first CUDA GPU), <c>ilgpu-cpu</c> (the same kernels on ILGPU's CPU accelerator; slow, for tests) and <c>auto</c>
-/// (cuda when a CUDA device is present and starts, else cpu). The choice is always written to the log.
+/// (cuda when a CUDA device is present and starts, else cpu, saying why). The choice is always written to the log.
 /// </summary>
 public static class BackendFactory
 {
@@ -21,12 +21,13 @@ public static class BackendFactory
     /// <paramref name="log"/>.
     /// </summary>
     /// <param name="threads">Worker threads of the cpu backend; ≤ 0 means all logical processors. Ignored by GPU backends.</param>
-    /// <exception cref="UserInputException">Unknown name, or <c>cuda</c> requested and no CUDA device can start.</exception>
+    /// <exception cref="UserInputException">Unknown name, or <c>cuda</c> requested and no CUDA device can start (the
+    /// message says why: no driver library, no device, the driver or ILGPU failed).</exception>
     public static IEnsembleBackend Create(string name, int threads, TextWriter log) =>
-        Create(name, threads, log, IlgpuDevices.CudaDeviceCount);
+        Create(name, threads, log, CudaDriver.Probe);
 
-    /// <summary><see cref="Create(string, int, TextWriter)"/> with the CUDA device probe injected (for tests).</summary>
-    internal static IEnsembleBackend Create(string name, int threads, TextWriter log, Func<int> cudaDeviceCount)
+    /// <summary><see cref="Create(string, int, TextWriter)"/> with the CUDA driver probe injected (for tests).</summary>
+    internal static IEnsembleBackend Create(string name, int threads, TextWriter log, Func<CudaProbe> probeCuda)
     {
         ArgumentNullException.ThrowIfNull(log);
         IEnsembleBackend backend;
@@ -36,13 +37,13 @@ public static class BackendFactory
                 backend = new CpuEnsembleBackend(threads);
                 break;
             case Cuda:
-                backend = IlgpuEnsembleBackend.CreateCuda(log: log);
+                backend = IlgpuEnsembleBackend.CreateCuda(probeCuda(), log: log);
                 break;
             case IlgpuCpu:
                 backend = IlgpuEnsembleBackend.CreateCpuAccelerator(log: log);
                 break;
             case Auto:
-                backend = CreateAuto(threads, log, cudaDeviceCount);
+                backend = CreateAuto(threads, log, probeCuda);
                 break;
             default:
                 throw new Spec.SpecException($"execution.backend: unknown backend '{name}'; expected one of {string.Join(", ", Names)}", "execution.backend");
@@ -51,22 +52,23 @@ public static class BackendFactory
         return backend;
     }
 
-    private static IEnsembleBackend CreateAuto(int threads, TextWriter log, Func<int> cudaDeviceCount)
+    private static IEnsembleBackend CreateAuto(int threads, TextWriter log, Func<CudaProbe> probeCuda)
     {
-        if (cudaDeviceCount() == 0)
+        var probe = probeCuda();
+        if (!probe.Usable)
         {
-            log.WriteLine("backend auto: no CUDA device found, using cpu");
+            log.WriteLine($"backend auto: {probe.Failure ?? "no CUDA device"}; using cpu");
             return new CpuEnsembleBackend(threads);
         }
         try
         {
-            var cuda = IlgpuEnsembleBackend.CreateCuda(log: log);
+            var cuda = IlgpuEnsembleBackend.CreateCuda(probe, log: log);
             log.WriteLine("backend auto: CUDA device found, using cuda");
             return cuda;
         }
         catch (UserInputException e)
         {
-            log.WriteLine($"backend auto: {e.Message}; falling back to cpu");
+            log.WriteLine($"backend auto: {e.Message.Replace(IlgpuEnsembleBackend.CpuHint, "")}; falling back to cpu");
             return new CpuEnsembleBackend(threads);
         }
     }

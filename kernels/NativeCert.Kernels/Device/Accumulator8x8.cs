@@ -20,71 +20,19 @@ public struct Accumulator8x8
         C70 += a7 * b0; C71 += a7 * b1; C72 += a7 * b2; C73 += a7 * b3; C74 += a7 * b4; C75 += a7 * b5; C76 += a7 * b6; C77 += a7 * b7;
     }
 
-    public readonly float Get(int i, int j) => (i * 8 + j) switch
+    /// <summary>
+    /// Hands all 64 sums to <paramref name="s"/> (a store or an optimizer step), each with constant (i, j), so that no
+    /// register is picked by a run-time index (which compiled to a 64-way indirect branch, brx.idx, in the epilogue).
+    /// </summary>
+    public readonly void StoreTo<TSink>(in TSink s) where TSink : struct, ITileSink
     {
-        0 => C00,
-        1 => C01,
-        2 => C02,
-        3 => C03,
-        4 => C04,
-        5 => C05,
-        6 => C06,
-        7 => C07,
-        8 => C10,
-        9 => C11,
-        10 => C12,
-        11 => C13,
-        12 => C14,
-        13 => C15,
-        14 => C16,
-        15 => C17,
-        16 => C20,
-        17 => C21,
-        18 => C22,
-        19 => C23,
-        20 => C24,
-        21 => C25,
-        22 => C26,
-        23 => C27,
-        24 => C30,
-        25 => C31,
-        26 => C32,
-        27 => C33,
-        28 => C34,
-        29 => C35,
-        30 => C36,
-        31 => C37,
-        32 => C40,
-        33 => C41,
-        34 => C42,
-        35 => C43,
-        36 => C44,
-        37 => C45,
-        38 => C46,
-        39 => C47,
-        40 => C50,
-        41 => C51,
-        42 => C52,
-        43 => C53,
-        44 => C54,
-        45 => C55,
-        46 => C56,
-        47 => C57,
-        48 => C60,
-        49 => C61,
-        50 => C62,
-        51 => C63,
-        52 => C64,
-        53 => C65,
-        54 => C66,
-        55 => C67,
-        56 => C70,
-        57 => C71,
-        58 => C72,
-        59 => C73,
-        60 => C74,
-        61 => C75,
-        62 => C76,
-        _ => C77,
-    };
+        s.Write(0, 0, C00); s.Write(0, 1, C01); s.Write(0, 2, C02); s.Write(0, 3, C03); s.Write(0, 4, C04); s.Write(0, 5, C05); s.Write(0, 6, C06); s.Write(0, 7, C07);
+        s.Write(1, 0, C10); s.Write(1, 1, C11); s.Write(1, 2, C12); s.Write(1, 3, C13); s.Write(1, 4, C14); s.Write(1, 5, C15); s.Write(1, 6, C16); s.Write(1, 7, C17);
+        s.Write(2, 0, C20); s.Write(2, 1, C21); s.Write(2, 2, C22); s.Write(2, 3, C23); s.Write(2, 4, C24); s.Write(2, 5, C25); s.Write(2, 6, C26); s.Write(2, 7, C27);
+        s.Write(3, 0, C30); s.Write(3, 1, C31); s.Write(3, 2, C32); s.Write(3, 3, C33); s.Write(3, 4, C34); s.Write(3, 5, C35); s.Write(3, 6, C36); s.Write(3, 7, C37);
+        s.Write(4, 0, C40); s.Write(4, 1, C41); s.Write(4, 2, C42); s.Write(4, 3, C43); s.Write(4, 4, C44); s.Write(4, 5, C45); s.Write(4, 6, C46); s.Write(4, 7, C47);
+        s.Write(5, 0, C50); s.Write(5, 1, C51); s.Write(5, 2, C52); s.Write(5, 3, C53); s.Write(5, 4, C54); s.Write(5, 5, C55); s.Write(5, 6, C56); s.Write(5, 7, C57);
+        s.Write(6, 0, C60); s.Write(6, 1, C61); s.Write(6, 2, C62); s.Write(6, 3, C63); s.Write(6, 4, C64); s.Write(6, 5, C65); s.Write(6, 6, C66); s.Write(6, 7, C67);
+        s.Write(7, 0, C70); s.Write(7, 1, C71); s.Write(7, 2, C72); s.Write(7, 3, C73); s.Write(7, 4, C74); s.Write(7, 5, C75); s.Write(7, 6, C76); s.Write(7, 7, C77);
+    }
 }

@@ -65,13 +65,44 @@ public struct Accumulator4x4
         C30 += a3 * b0; C31 += a3 * b1; C32 += a3 * b2; C33 += a3 * b3;
     }
 
-    public readonly float Get(int i, int j) => i switch
+    /// <summary>Writes the 16 sums through <paramref name="s"/>, each with constant (i, j) (see <see cref="Accumulator8x8.StoreTo"/>).</summary>
+    public readonly void StoreTo<TSink>(in TSink s) where TSink : struct, ITileSink
     {
-        0 => j == 0 ? C00 : j == 1 ? C01 : j == 2 ? C02 : C03,
-        1 => j == 0 ? C10 : j == 1 ? C11 : j == 2 ? C12 : C13,
-        2 => j == 0 ? C20 : j == 1 ? C21 : j == 2 ? C22 : C23,
-        _ => j == 0 ? C30 : j == 1 ? C31 : j == 2 ? C32 : C33,
-    };
+        s.Write(0, 0, C00); s.Write(0, 1, C01); s.Write(0, 2, C02); s.Write(0, 3, C03);
+        s.Write(1, 0, C10); s.Write(1, 1, C11); s.Write(1, 2, C12); s.Write(1, 3, C13);
+        s.Write(2, 0, C20); s.Write(2, 1, C21); s.Write(2, 2, C22); s.Write(2, 3, C23);
+        s.Write(3, 0, C30); s.Write(3, 1, C31); s.Write(3, 2, C32); s.Write(3, 3, C33);
+    }
+}
+
+/// <summary>Where the epilogue puts sum (i, j) of a thread's output patch: <see cref="TileStore"/> or <see cref="TileSgd"/>.</summary>
+public interface ITileSink
+{
+    void Write(int i, int j, float v);
+}
+
+/// <summary>
+/// The epilogue of one thread's output patch: sum (i, j) of the patch is output element (Row0 + RowStep·i,
+/// Col0 + ColStep·j) of model M, written with the bias and activation of <see cref="Epilogue"/> unless it lies past the
+/// matrix edge. Addresses are the model's 64-bit base plus a 32-bit offset within its matrix.
+/// </summary>
+public struct TileStore : ITileSink
+{
+    public ArrayView<float> C;
+    public MatrixLayout Layout;
+    public ArrayView<float> Bias;
+    public GemmEpilogue Epilogue;
+    public GemmSize Size;
+    public int M, Row0, Col0, RowStep, ColStep;
+
+    public readonly void Write(int i, int j, float v)
+    {
+        int row = Row0 + RowStep * i, col = Col0 + ColStep * j;
+        if (row >= Size.Rows || col >= Size.Cols) return;
+        if (Epilogue.Mode != GemmEpilogue.None)
+            v = ActivationKernels.BiasActivation(v, Bias[Epilogue.BiasOffset + M * Epilogue.BiasModelStride + col], Epilogue.Mode == GemmEpilogue.BiasRelu);
+        C[Layout.Offset + M * Layout.ModelStride + (row * Layout.RowStride + col * Layout.ColStride)] = v;
+    }
 }
 
 /// <summary>
@@ -86,8 +117,11 @@ public struct Accumulator4x4
 /// 16 FMAs, so at most about half of FP32 peak).</item>
 /// <item><see cref="BatchedGemm64x128Kernel"/>: 16×8 threads per 64×128 tile, 8×8 outputs per thread (16 shared loads
 /// per 64 FMAs); a 64-row batch times a 128-wide layer is one tile per model. The default for wide outputs.</item>
+/// <item><see cref="Gemm128Kernels.BatchedGemm128x128Kernel"/>: 16×16 threads per 128×128 tile, 8×8 outputs per
+/// thread, layouts as type parameters, 16-byte loads, register double buffering (see there). Timed by the GPU check;
+/// not yet the trainer's choice (that waits for device figures).</item>
 /// </list>
-/// Tiles step through Inner 16 at a time in shared memory; tiles past the matrix edge are zero-padded.
+/// Tiles step through Inner 16 at a time in shared memory (8 in the 128×128 kernel); tiles past the matrix edge are zero-padded.
 /// <see cref="Choose"/> picks the kernel for a product.
 /// </summary>
 public static class GemmKernels
@@ -108,7 +142,7 @@ public static class GemmKernels
     public const int WideTileCols = 128, WideThreadsY = 8, WideGroupSize = ThreadsPerEdge * WideThreadsY, WidePitch = WideTileCols + 1;
 
     /// <summary>Which GEMM kernel a product of this size runs on.</summary>
-    public enum Variant { Thin, Tile64x64, Tile64x128 }
+    public enum Variant { Thin, Tile64x64, Tile64x128, Tile128x128 }
 
     /// <summary>Thin for ≤ 32 output columns (a tile would be mostly padding), 64×64 up to 64 columns, else 64×128.</summary>
     public static Variant Choose(GemmSize size) => size.Cols <= 32 ? Variant.Thin : size.Cols <= 64 ? Variant.Tile64x64 : Variant.Tile64x128;
@@ -120,6 +154,7 @@ public static class GemmKernels
             new Index3D((size.Cols + WideTileCols - 1) / WideTileCols, (size.Rows + TileRows - 1) / TileRows, models),
             new Index3D(ThreadsPerEdge, WideThreadsY, 1)),
         Variant.Tile64x64 => Config(size, models),
+        Variant.Tile128x128 => Gemm128Kernels.Config(size, models),
         _ => throw new ArgumentException("the thin GEMM is auto-grouped; launch it over Index1D(models · rows · cols)"),
     };
 
@@ -175,21 +210,11 @@ public static class GemmKernels
         }
 
         // Thread (tx, ty) owns rows ty + 16·i and cols tx + 16·j of the tile.
-        for (int i4 = 0; i4 < 4; i4++)
+        acc.StoreTo(new TileStore
         {
-            int i = rowBase + ty + ThreadsPerEdge * i4;
-            if (i >= size.Rows) break;
-            for (int j4 = 0; j4 < 4; j4++)
-            {
-                int j = colBase + tx + ThreadsPerEdge * j4;
-                if (j >= size.Cols) break;
-                float v = acc.Get(i4, j4);
-                if (epilogue.Mode != GemmEpilogue.None)
-                    v = ActivationKernels.BiasActivation(v, bias[epilogue.BiasOffset + m * epilogue.BiasModelStride + j],
-                                                         epilogue.Mode == GemmEpilogue.BiasRelu);
-                c[cLayout.At(m, i, j)] = v;
-            }
-        }
+            C = c, Layout = cLayout, Bias = bias, Epilogue = epilogue, Size = size, M = m,
+            Row0 = rowBase + ty, Col0 = colBase + tx, RowStep = ThreadsPerEdge, ColStep = ThreadsPerEdge,
+        });
     }
 
     /// <summary>
@@ -239,21 +264,11 @@ public static class GemmKernels
             Group.Barrier();
         }
 
-        for (int i8 = 0; i8 < 8; i8++)
+        acc.StoreTo(new TileStore
         {
-            int i = rowBase + ty + WideThreadsY * i8;
-            if (i >= size.Rows) break;
-            for (int j8 = 0; j8 < 8; j8++)
-            {
-                int j = colBase + tx + ThreadsPerEdge * j8;
-                if (j >= size.Cols) break;
-                float v = acc.Get(i8, j8);
-                if (epilogue.Mode != GemmEpilogue.None)
-                    v = ActivationKernels.BiasActivation(v, bias[epilogue.BiasOffset + m * epilogue.BiasModelStride + j],
-                                                         epilogue.Mode == GemmEpilogue.BiasRelu);
-                c[cLayout.At(m, i, j)] = v;
-            }
-        }
+            C = c, Layout = cLayout, Bias = bias, Epilogue = epilogue, Size = size, M = m,
+            Row0 = rowBase + ty, Col0 = colBase + tx, RowStep = WideThreadsY, ColStep = ThreadsPerEdge,
+        });
     }
 
     /// <summary>

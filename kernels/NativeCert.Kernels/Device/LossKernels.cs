@@ -18,12 +18,17 @@ public static class LossKernels
         int j = perm[m * (long)n + batchStart + r];
         if ((uint)j >= (uint)n) return;
         int y = labels[j];
-        long o = (m * (long)batchCapacity + r) * classes;
+        Row(logits, loss, (m * (long)batchCapacity + r) * classes, m * (long)batchCapacity + r, y, rows, classes);
+    }
+
+    /// <summary>One row of <see cref="SoftmaxCrossEntropyKernel"/>: logits at <paramref name="o"/> become dz, the loss goes to loss[lossIndex].</summary>
+    public static void Row(ArrayView<float> logits, ArrayView<float> loss, long o, long lossIndex, int y, int rows, int classes)
+    {
         float max = logits[o];
         for (int c = 1; c < classes; c++) max = MathF.Max(max, logits[o + c]);
         float sum = 0f;
         for (int c = 0; c < classes; c++) sum += MathF.Exp(logits[o + c] - max);
-        loss[m * (long)batchCapacity + r] = MathF.Log(sum) - (logits[o + y] - max);
+        loss[lossIndex] = MathF.Log(sum) - (logits[o + y] - max);
         float invRows = 1f / rows;
         for (int c = 0; c < classes; c++)
         {

@@ -4,29 +4,10 @@ using NativeCert.Noise;
 
 namespace NativeCert.Kernels.Device;
 
-/// <summary>The four 32-bit words of one Philox4x32-10 block.</summary>
-public struct PhiloxBlock
-{
-    public uint X0, X1, X2, X3;
-}
-
 /// <summary>
-/// a·b + c rounded once, chosen per accelerator at kernel load: ILGPU 1.5.3 has no FMA intrinsic
-/// (<c>MathF.FusedMultiplyAdd</c> becomes an unresolved extern call in PTX), so kernels that need one are generic
-/// over this and load with <see cref="PtxFma"/> on CUDA, <see cref="DotNetFma"/> elsewhere.
+/// One inline PTX <c>fma.rn.f32</c> (IEEE fused multiply-add, round to nearest even): the FMA of the CUDA noise
+/// kernels (see <see cref="IFusedMultiplyAdd"/>; ILGPU 1.5.3 has no FMA intrinsic).
 /// </summary>
-public interface IFusedMultiplyAdd
-{
-    float Fma(float a, float b, float c);
-}
-
-/// <summary>.NET's <see cref="MathF.FusedMultiplyAdd"/>, the CPU engine's FMA: for the CPU accelerator.</summary>
-public readonly struct DotNetFma : IFusedMultiplyAdd
-{
-    public float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
-}
-
-/// <summary>One inline PTX <c>fma.rn.f32</c> (IEEE fused multiply-add, round to nearest even): for CUDA.</summary>
 public readonly struct PtxFma : IFusedMultiplyAdd
 {
     public float Fma(float a, float b, float c)
@@ -38,91 +19,15 @@ public readonly struct PtxFma : IFusedMultiplyAdd
 
 /// <summary>
 /// Device side of the noise contract (docs/engine.md): Philox4x32-10 with key (seed low, seed high) and
-/// counter (index/4, row, model, stream), then Box–Muller on lane pairs (0,1) and (2,3). Philox is the same
-/// arithmetic as <see cref="Philox4x32"/> (bit-exact); Box–Muller is the CPU engine's polynomial form
-/// (<see cref="Transform"/>), so CPU and GPU engines draw bit-identical noise. Written without tuples so that
-/// ILGPU can compile it.
+/// counter (index/4, row, model, stream), then Box–Muller on lane pairs (0,1) and (2,3). Both are the CPU
+/// engine's own code (<see cref="Philox4x32.Block"/>, <see cref="PolynomialBoxMuller"/>), compiled by ILGPU, so CPU
+/// and GPU engines draw bit-identical noise by construction.
 /// </summary>
 public static class NoiseKernels
 {
-    /// <summary>Ten Philox4x32 rounds; identical to <see cref="Philox4x32.Generate"/>.</summary>
-    public static PhiloxBlock Philox(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
-    {
-        for (int round = 0; round < 10; round++)
-        {
-            ulong p0 = (ulong)Philox4x32.M0 * c0;
-            ulong p1 = (ulong)Philox4x32.M1 * c2;
-            uint n0 = (uint)(p1 >> 32) ^ c1 ^ k0;
-            uint n1 = (uint)p1;
-            uint n2 = (uint)(p0 >> 32) ^ c3 ^ k1;
-            uint n3 = (uint)p0;
-            c0 = n0; c1 = n1; c2 = n2; c3 = n3;
-            k0 += Philox4x32.W0; k1 += Philox4x32.W1;
-        }
-        PhiloxBlock block;
-        block.X0 = c0; block.X1 = c1; block.X2 = c2; block.X3 = c3;
-        return block;
-    }
-
     /// <summary>Block <paramref name="block"/> (= index/4) of row <paramref name="row"/> of a stream.</summary>
     public static PhiloxBlock StreamBlock(ulong seed, uint stream, uint model, uint row, uint block) =>
-        Philox(block, row, model, stream, (uint)seed, (uint)(seed >> 32));
-
-    private const float Sqrth = 0.707106781186547524f;
-    private const float AngleScale = BoxMuller.TwoPi * (1.0f / 16777216.0f); // exact: TwoPi · 2⁻²⁴
-
-    /// <summary>
-    /// Box–Muller of one lane pair, the same operations in the same order as the CPU engine's
-    /// <c>CpuNoise.TransformScalar</c>: ln, sin and cos are Cephes polynomials built only from correctly rounded
-    /// operations (+, ×, FMA, √, int↔float; u1 = ((float)x0 + 1)·2⁻³² with the conversion rounded to nearest), with the angle reduced exactly in integers (k = x1 &gt;&gt; 8,
-    /// q = round(k/2²²), θ = q·π/2 + 2π(k − q·2²²)/2²⁴). So the device noise is bit-identical to the CPU engine's
-    /// on any accelerator, instead of depending on PTX's sin/cos/lg2.approx, and within float rounding (a few 1e-7)
-    /// of the <see cref="BoxMuller"/> reference.
-    /// </summary>
-    public static void Transform<TFma>(uint xa, uint xb, out float z0, out float z1) where TFma : struct, IFusedMultiplyAdd
-    {
-        float u1 = ((float)xa + 1f) * BoxMuller.Inv32; // BoxMuller.Uniform1; in PTX cvt.rn.f64.u32 (exact) + cvt.rn.f32.f64: one rounding to nearest, as on the CPU
-        float radius = MathF.Sqrt(-2f * Log<TFma>(u1));
-        int k = (int)(xb >> 8);
-        int q = (k + (1 << 21)) >> 22;
-        float x = (k - (q << 22)) * AngleScale;
-        float z = x * x;
-        float sinx = default(TFma).Fma(default(TFma).Fma(default(TFma).Fma(-1.9515295891E-4f, z, 8.3321608736E-3f), z, -1.6666654611E-1f) * z, x, x);
-        float cosx = default(TFma).Fma(default(TFma).Fma(default(TFma).Fma(2.443315711809948E-5f, z, -1.388731625493765E-3f), z, 4.166664568298827E-2f) * z, z, default(TFma).Fma(-0.5f, z, 1f));
-        bool swap = (q & 1) != 0;
-        float c = swap ? sinx : cosx, s = swap ? cosx : sinx;
-        if (((q + 1) & 2) != 0) c = -c;
-        if ((q & 2) != 0) s = -s;
-        z0 = radius * c;
-        z1 = radius * s;
-    }
-
-    /// <summary>ln u for u ∈ [2⁻³², 1] (any normal float), Cephes logf; the twin of the CPU engine's scalar log.</summary>
-    public static float Log<TFma>(float u) where TFma : struct, IFusedMultiplyAdd
-    {
-        int bits = (int)Interop.FloatAsInt(u);
-        int e = (bits >> 23) - 126;
-        float m = Interop.IntAsFloat((uint)((bits & 0x007FFFFF) | 0x3F000000)); // [0.5, 1)
-        bool small = m < Sqrth;
-        if (small) e -= 1;
-        float x = small ? (m + m) - 1f : m - 1f;
-        float z = x * x;
-        float p = 7.0376836292E-2f;
-        p = default(TFma).Fma(p, x, -1.1514610310E-1f);
-        p = default(TFma).Fma(p, x, 1.1676998740E-1f);
-        p = default(TFma).Fma(p, x, -1.2420140846E-1f);
-        p = default(TFma).Fma(p, x, 1.4249322787E-1f);
-        p = default(TFma).Fma(p, x, -1.6668057665E-1f);
-        p = default(TFma).Fma(p, x, 2.0000714765E-1f);
-        p = default(TFma).Fma(p, x, -2.4999993993E-1f);
-        p = default(TFma).Fma(p, x, 3.3333331174E-1f);
-        float y = p * x * z;
-        float fe = e;
-        y = default(TFma).Fma(fe, -2.12194440e-4f, y);
-        y = default(TFma).Fma(-0.5f, z, y);
-        float r = x + y;
-        return default(TFma).Fma(fe, 0.693359375f, r);
-    }
+        Philox4x32.Block(block, row, model, stream, (uint)seed, (uint)(seed >> 32));
 
     /// <summary>
     /// Writes the four standard normals of one Philox block into <paramref name="output"/> at
@@ -132,53 +37,14 @@ public static class NoiseKernels
     public static void WriteGaussians<TFma>(PhiloxBlock bits, ArrayView<float> output, long offset, long end,
                                             ArrayView<float> addend, long addendOffset, float scale) where TFma : struct, IFusedMultiplyAdd
     {
-        Transform<TFma>(bits.X0, bits.X1, out float z0, out float z1);
-        Transform<TFma>(bits.X2, bits.X3, out float z2, out float z3);
+        PolynomialBoxMuller.Transform<TFma>(bits.X0, bits.X1, out float z0, out float z1);
+        PolynomialBoxMuller.Transform<TFma>(bits.X2, bits.X3, out float z2, out float z3);
         bool add = addend.Length > 0;
         // x + σ·z as one FMA, as the CPU engine does (docs/engine.md allows FMA or multiply-then-add).
         if (offset < end) output[offset] = add ? default(TFma).Fma(scale, z0, addend[addendOffset]) : z0;
         if (offset + 1 < end) output[offset + 1] = add ? default(TFma).Fma(scale, z1, addend[addendOffset + 1]) : z1;
         if (offset + 2 < end) output[offset + 2] = add ? default(TFma).Fma(scale, z2, addend[addendOffset + 2]) : z2;
         if (offset + 3 < end) output[offset + 3] = add ? default(TFma).Fma(scale, z3, addend[addendOffset + 3]) : z3;
-    }
-
-    /// <summary>
-    /// Box–Muller of given word pairs: thread i writes Transform(words[2i], words[2i+1]) to z[2i], z[2i+1].
-    /// Used to prove the extreme uniforms (x0 = 0, x0 = 2³²−1) map like the CPU engine's on every accelerator.
-    /// </summary>
-    public static void TransformWordsKernel<TFma>(Index1D i, ArrayView<uint> words, ArrayView<float> z) where TFma : struct, IFusedMultiplyAdd
-    {
-        long o = 2L * i;
-        if (o + 1 >= words.Length || o + 1 >= z.Length) return;
-        Transform<TFma>(words[o], words[o + 1], out float z0, out float z1);
-        z[o] = z0;
-        z[o + 1] = z1;
-    }
-
-    /// <summary>
-    /// Raw Philox words: thread (block, row, model) writes the 4 words of that block of
-    /// <paramref name="stream"/> into <paramref name="bits"/> <c>(models, rows, blocksPerRow·4)</c>.
-    /// Used to prove the device generator bit-exact against the host one.
-    /// </summary>
-    public static void UniformBitsKernel(Index3D index, ArrayView<uint> bits, int blocksPerRow, int rows,
-                                         ulong seed, uint stream, uint modelBase)
-    {
-        PhiloxBlock b = StreamBlock(seed, stream, modelBase + (uint)index.Z, (uint)index.Y, (uint)index.X);
-        long o = 4L * ((index.Z * (long)rows + index.Y) * blocksPerRow + index.X);
-        if (o + 3 >= bits.Length) return;
-        bits[o] = b.X0; bits[o + 1] = b.X1; bits[o + 2] = b.X2; bits[o + 3] = b.X3;
-    }
-
-    /// <summary>
-    /// Standard normals z(stream, model, row, i) for i &lt; <paramref name="width"/>: thread (block, row, model)
-    /// fills elements 4·block … 4·block+3 of <paramref name="z"/> <c>(models, rows, width)</c>.
-    /// </summary>
-    public static void GaussianRowsKernel<TFma>(Index3D index, ArrayView<float> z, int width, int rows,
-                                                ulong seed, uint stream, uint modelBase) where TFma : struct, IFusedMultiplyAdd
-    {
-        PhiloxBlock b = StreamBlock(seed, stream, modelBase + (uint)index.Z, (uint)index.Y, (uint)index.X);
-        long rowStart = (index.Z * (long)rows + index.Y) * width;
-        WriteGaussians<TFma>(b, z, rowStart + 4L * index.X, rowStart + width, ArrayView<float>.Empty, 0, 1f);
     }
 
     /// <summary>
@@ -228,8 +94,8 @@ public static class NoiseKernels
     {
         int block = index.X, m = index.Y;
         PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.WeightInit, modelBase + (uint)m, 0u, (uint)block);
-        Transform<TFma>(b.X0, b.X1, out float z0, out float z1);
-        Transform<TFma>(b.X2, b.X3, out float z2, out float z3);
+        PolynomialBoxMuller.Transform<TFma>(b.X0, b.X1, out float z0, out float z1);
+        PolynomialBoxMuller.Transform<TFma>(b.X2, b.X3, out float z2, out float z3);
         long rowStart = m * (long)parameterCount;
         for (int lane = 0; lane < 4; lane++)
         {

@@ -11,15 +11,22 @@ namespace NativeCert.Kernels.Engine;
 ///                + 2·B·max_{l≥1} w_l       backward scratch, ping-pong        (M, B, w)
 ///                + B )                     per-row loss                       (M, B)
 /// shared     = 4·( n·D + n + T·D + T·C + P )   training set, labels, test inputs, votes, He scales
-/// M          = min(models, ⌊(0.9·free − shared) / per model⌋, ⌊(2³¹−1) / max(P, B·max(D, w), n)⌋, 65535)
+/// M          = min(models, ⌊(0.9·free − shared) / per model⌋, ⌊(2³¹ − 2¹⁶) / max(P, B·max(D, w), n)⌋, 65535)
 /// </code>
-/// The third bound keeps every per-chunk buffer indexable by a 32-bit kernel index, the last is CUDA's grid z limit
-/// (the model is the grid's z axis).
+/// The third bound keeps every per-chunk buffer, and every launch's thread count (at most M·P, M·B·w or M·n, rounded
+/// up to whole groups of ≤ 1024), indexable by ILGPU's signed 32-bit thread index with 2¹⁶ to spare; the last is
+/// CUDA's grid z limit (the model is the grid's z axis).
 /// </summary>
 public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long SharedBytes, long UsableBytes, int ModelsPerChunk)
 {
     /// <summary>CUDA's largest grid z extent; kernels put the model on z.</summary>
     public const int MaxGridZ = 65535;
+
+    /// <summary>
+    /// The largest element count of a per-chunk buffer and of a launch: 2³¹ − 2¹⁶, so that a thread index rounded up
+    /// to whole groups (or offset by a row) cannot wrap ILGPU's signed 32-bit index.
+    /// </summary>
+    public const int MaxIndex = int.MaxValue - 65535;
 
     public static long PerModelBytes(ParameterLayout layout, int trainCount, int batchSize)
     {
@@ -53,7 +60,7 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
                 $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend");
         long widest = Math.Max(Math.Max(layout.Count, trainCount),
                                (long)batchSize * Math.Max(layout.Widths[0], layout.MaxLayerWidth()));
-        long indexable = int.MaxValue / widest;
+        long indexable = MaxIndex / widest;
         long chunk = Math.Min(Math.Min(Math.Min(fit, indexable), MaxGridZ), Math.Max(1, models));
         if (maxModelsPerChunk is { } cap) chunk = Math.Min(chunk, Math.Max(1, cap));
         return new EnsembleMemoryPlan(perModel, shared, usableBytes, (int)Math.Max(1, chunk));

@@ -19,21 +19,14 @@ public static class IlgpuDevices
     /// <summary>A context holding only the 256-thread CPU device.</summary>
     public static Context CreateCpuContext() => Context.Create(b => b.CPU(CpuDevice).EnableAlgorithms().Math(MathMode.Default));
 
-    /// <summary>A context with every CUDA device ILGPU finds (none when there is no driver).</summary>
-    public static Context CreateCudaContext() => Context.Create(b => b.Cuda().EnableAlgorithms().Math(MathMode.Default));
-
-    /// <summary>Number of CUDA devices visible, 0 when there is no driver or no device (never throws).</summary>
-    public static int CudaDeviceCount()
+    /// <summary>
+    /// A context with every CUDA device ILGPU finds (none when there is no driver: ask <see cref="CudaDriver.Probe()"/>
+    /// why). Installs the <c>libcuda.so.1</c> resolver first (see <see cref="CudaDriver"/>).
+    /// </summary>
+    public static Context CreateCudaContext()
     {
-        try
-        {
-            using var context = CreateCudaContext();
-            return context.GetCudaDevices().Count;
-        }
-        catch (Exception)
-        {
-            return 0;
-        }
+        CudaDriver.EnsureResolver();
+        return Context.Create(b => b.Cuda().EnableAlgorithms().Math(MathMode.Default));
     }
 
     /// <summary>Bytes a chunk of models may use on <paramref name="accelerator"/>: 90% of free device memory.</summary>

@@ -15,6 +15,8 @@ namespace NativeCert.Kernels.Engine;
 public sealed class IlgpuEnsembleBackend : IEnsembleBackend
 {
     public const string CudaName = "cuda", CpuAcceleratorName = "ilgpu-cpu";
+    /// <summary>How a CUDA start failure ends: what to do instead.</summary>
+    internal const string CpuHint = "; use --backend cpu or auto";
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
@@ -41,12 +43,18 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     }
 
     /// <summary>
-    /// The first CUDA GPU. Throws <see cref="UserInputException"/> with the reason when there is no CUDA driver or
-    /// device, or the device cannot start or compile the kernels.
+    /// The first CUDA GPU. Throws <see cref="UserInputException"/> with one line saying why when there is no driver
+    /// library, the driver reports no device or fails to start, or ILGPU cannot start the device.
     /// </summary>
     /// <param name="maxModelsPerChunk">Upper bound on models trained at once (default: as many as memory allows).</param>
-    public static IlgpuEnsembleBackend CreateCuda(int? maxModelsPerChunk = null, TextWriter? log = null)
+    public static IlgpuEnsembleBackend CreateCuda(int? maxModelsPerChunk = null, TextWriter? log = null) =>
+        CreateCuda(CudaDriver.Probe(), maxModelsPerChunk, log);
+
+    /// <summary><see cref="CreateCuda(int?, TextWriter?)"/> after a probe already made.</summary>
+    public static IlgpuEnsembleBackend CreateCuda(CudaProbe probe, int? maxModelsPerChunk = null, TextWriter? log = null)
     {
+        if (!probe.Usable)
+            throw new UserInputException($"--backend cuda: {probe.Failure ?? "no CUDA device"}" + CpuHint);
         Context? context = null;
         Accelerator? accelerator = null;
         try
@@ -54,8 +62,10 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
             context = IlgpuDevices.CreateCudaContext();
             var devices = context.GetCudaDevices();
             if (devices.Count == 0)
-                throw new UserInputException("--backend cuda: no CUDA device found (no NVIDIA driver or GPU visible to ILGPU); use --backend cpu or auto");
+                throw new UserInputException($"--backend cuda: ILGPU found no CUDA device although the driver ({probe.LibraryPath}) " +
+                                             $"reports {probe.DeviceCount}" + CpuHint);
             accelerator = devices[0].CreateAccelerator(context);
+            log?.WriteLine($"cuda: driver {probe.LibraryPath} (CUDA {CudaDriver.FormatVersion(probe.DriverVersion)}), {probe.DeviceCount} device(s)");
             return new IlgpuEnsembleBackend(CudaName, context, accelerator, maxModelsPerChunk, log);
         }
         catch (UserInputException)
@@ -68,7 +78,7 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         {
             accelerator?.Dispose();
             context?.Dispose();
-            throw new UserInputException($"--backend cuda: the CUDA device failed to start: {e.GetType().Name}: {FirstLine(e.Message)}", e);
+            throw new UserInputException($"--backend cuda: ILGPU could not start the CUDA device: {e.GetType().Name}: {FirstLine(e.Message)}", e);
         }
     }
 

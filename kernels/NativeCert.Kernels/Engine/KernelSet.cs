@@ -1,6 +1,8 @@
 using ILGPU;
 using ILGPU.Runtime;
 using NativeCert.Kernels.Device;
+using NativeCert.Noise;
+using GemmLauncher = System.Action<ILGPU.KernelConfig, ILGPU.ArrayView<float>, NativeCert.Kernels.Device.MatrixLayout, ILGPU.ArrayView<float>, NativeCert.Kernels.Device.MatrixLayout, ILGPU.ArrayView<float>, NativeCert.Kernels.Device.MatrixLayout, NativeCert.Kernels.Device.GemmSize, NativeCert.Kernels.Device.GemmEpilogue, ILGPU.ArrayView<float>>;
 
 namespace NativeCert.Kernels.Engine;
 
@@ -10,8 +12,6 @@ namespace NativeCert.Kernels.Engine;
 /// </summary>
 public sealed class KernelSet
 {
-    public Action<Index3D, ArrayView<uint>, int, int, ulong, uint, uint> UniformBits { get; }
-    public Action<Index3D, ArrayView<float>, int, int, ulong, uint, uint> GaussianRows { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint> NoisyTestRows { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint> HeInit { get; }
@@ -19,6 +19,14 @@ public sealed class KernelSet
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm { get; }
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm64x128 { get; }
     public Action<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> GemmThin { get; }
+    // The 128×128 kernel per operand layout (A along k or along rows × B along k or along columns), compiled on first use.
+    private readonly Lazy<GemmLauncher>[] _gemm128 = new Lazy<GemmLauncher>[4];
+    /// <summary>dW = Xᵀ·dZ, db = Σ dZ and their SGD step in one launch (<see cref="Gemm128Kernels.BatchedWeightGradientSgdKernel"/>); not yet wired into the trainer.</summary>
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep> WeightGradientSgd => _weightGradientSgd.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>> _weightGradientSgd;
+    /// <summary>The fused 10-wide tail (<see cref="TailKernels.FusedTailKernel"/>); not yet wired into the trainer.</summary>
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep> FusedTail => _fusedTail.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>> _fusedTail;
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
     public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
@@ -27,11 +35,8 @@ public sealed class KernelSet
 
     public KernelSet(Accelerator accelerator)
     {
-        UniformBits = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<uint>, int, int, ulong, uint, uint>(NoiseKernels.UniformBitsKernel);
         // Noise kernels need an FMA: inline PTX on CUDA, .NET's elsewhere (see IFusedMultiplyAdd).
         bool cuda = accelerator.AcceleratorType == AcceleratorType.Cuda;
-        GaussianRows = accelerator.LoadAutoGroupedStreamKernel<Index3D, ArrayView<float>, int, int, ulong, uint, uint>(
-            cuda ? NoiseKernels.GaussianRowsKernel<PtxFma> : NoiseKernels.GaussianRowsKernel<DotNetFma>);
         GatherNoisyTrainingRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint>(
             cuda ? NoiseKernels.GatherNoisyTrainingRowsKernel<PtxFma> : NoiseKernels.GatherNoisyTrainingRowsKernel<DotNetFma>);
         NoisyTestRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint>(
@@ -41,6 +46,14 @@ public sealed class KernelSet
         Shuffle = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleKernel);
         Gemm = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmKernel);
         Gemm64x128 = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemm64x128Kernel);
+        _gemm128[0] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>));
+        _gemm128[1] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>));
+        _gemm128[2] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongK>));
+        _gemm128[3] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>));
+        _weightGradientSgd = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>(
+            Gemm128Kernels.BatchedWeightGradientSgdKernel));
+        _fusedTail = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>(
+            TailKernels.FusedTailKernel));
         GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
         BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
@@ -65,6 +78,15 @@ public sealed class KernelSet
             case GemmKernels.Variant.Tile64x64:
                 Gemm(GemmKernels.Config(size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
                 break;
+            case GemmKernels.Variant.Tile128x128:
+            {
+                // Which axis of each operand has unit stride picks the instantiation.
+                bool aAlongK = aLayout.ColStride == 1, bAlongK = bLayout.RowStride == 1;
+                if (!aAlongK && aLayout.RowStride != 1 || !bAlongK && bLayout.ColStride != 1)
+                    throw new ArgumentException("the 128x128 GEMM needs a unit stride on one axis of each operand");
+                _gemm128[(aAlongK ? 0 : 2) + (bAlongK ? 0 : 1)].Value(Gemm128Kernels.Config(size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
+                break;
+            }
             default:
                 Gemm64x128(GemmKernels.Config(GemmKernels.Variant.Tile64x128, size, models), c, cLayout, a, aLayout, b, bLayout, size, epilogue, bias);
                 break;
@@ -72,14 +94,11 @@ public sealed class KernelSet
     }
 
     /// <summary>
-    /// Every kernel method as CUDA loads it (generic noise kernels with <see cref="PtxFma"/>) and whether it is
+    /// Every kernel method training launches, as CUDA loads it (generic noise kernels with <see cref="PtxFma"/>) and whether it is
     /// explicitly grouped, for PTX compilation checks.
     /// </summary>
     public static IReadOnlyList<(System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> AllKernels { get; } =
     [
-        (Of(NoiseKernels.UniformBitsKernel), false),
-        (Cuda(nameof(NoiseKernels.GaussianRowsKernel)), false),
-        (Cuda(nameof(NoiseKernels.TransformWordsKernel)), false),
         (Cuda(nameof(NoiseKernels.GatherNoisyTrainingRowsKernel)), false),
         (Cuda(nameof(NoiseKernels.NoisyTestRowsKernel)), false),
         (Cuda(nameof(NoiseKernels.HeInitKernel)), false),
@@ -87,6 +106,14 @@ public sealed class KernelSet
         (Of(GemmKernels.BatchedGemmKernel), true),
         (Of(GemmKernels.BatchedGemm64x128Kernel), true),
         (Of(GemmKernels.BatchedGemmThinKernel), false),
+        // The 128×128 instantiations a training step uses: forward X·W, dW = Xᵀ·dY, dX = dY·Wᵀ.
+        (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>), true),
+        (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>), true),
+        (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>), true),
+        (((Action<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>)
+            Gemm128Kernels.BatchedWeightGradientSgdKernel).Method, true),
+        (((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>)
+            TailKernels.FusedTailKernel).Method, true),
         (Of(ActivationKernels.ReluBackwardKernel), false),
         (Of(ActivationKernels.BiasGradientKernel), false),
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),
@@ -95,6 +122,10 @@ public sealed class KernelSet
     ];
 
     private static System.Reflection.MethodInfo Of(Delegate d) => d.Method;
+
+    /// <summary>An explicitly grouped GEMM kernel's signature.</summary>
+    private delegate void GemmKernel(ArrayView<float> c, MatrixLayout cLayout, ArrayView<float> a, MatrixLayout aLayout, ArrayView<float> b,
+                                     MatrixLayout bLayout, GemmSize size, GemmEpilogue epilogue, ArrayView<float> bias);
 
     private static System.Reflection.MethodInfo Cuda(string genericNoiseKernel) =>
         typeof(NoiseKernels).GetMethod(genericNoiseKernel)!.MakeGenericMethod(typeof(PtxFma));

@@ -12,9 +12,13 @@ public static class Philox4x32
     public const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57;
     public const uint W0 = 0x9E3779B9, W1 = 0xBB67AE85;
 
-    /// <summary>Ten rounds of Philox4x32 on counter (c0..c3) with key (k0, k1).</summary>
+    /// <summary>
+    /// Ten rounds of Philox4x32 on counter (c0..c3) with key (k0, k1). The one body of the generator: the CPU
+    /// engine's scalar paths and the ILGPU kernels compile this same method (its AVX branches are lane-parallel
+    /// transcriptions, tested bit-exact).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static (uint X0, uint X1, uint X2, uint X3) Generate(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
+    public static PhiloxBlock Block(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
     {
         for (int round = 0; round < 10; round++)
         {
@@ -27,6 +31,16 @@ public static class Philox4x32
             c0 = n0; c1 = n1; c2 = n2; c3 = n3;
             k0 += W0; k1 += W1;
         }
-        return (c0, c1, c2, c3);
+        PhiloxBlock block;
+        block.X0 = c0; block.X1 = c1; block.X2 = c2; block.X3 = c3;
+        return block;
+    }
+
+    /// <summary><see cref="Block"/> as a tuple.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (uint X0, uint X1, uint X2, uint X3) Generate(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
+    {
+        var b = Block(c0, c1, c2, c3, k0, k1);
+        return (b.X0, b.X1, b.X2, b.X3);
     }
 }

@@ -7,9 +7,9 @@ namespace NativeCert.Tests.Gpu;
 /// <summary>Whether this machine has a CUDA device, asked once per test run.</summary>
 internal static class CudaAvailability
 {
-    private static readonly Lazy<int> DeviceCount = new(IlgpuDevices.CudaDeviceCount);
-    public static bool HasDevice => DeviceCount.Value > 0;
-    public const string SkipReason = "no CUDA device on this machine (ILGPU found no NVIDIA driver or GPU)";
+    private static readonly Lazy<CudaProbe> Probe = new(CudaDriver.Probe);
+    public static bool HasDevice => Probe.Value.Usable;
+    public static string SkipReason => "no CUDA device on this machine: " + Probe.Value.Failure;
 }
 
 /// <summary>A fact that runs only where a CUDA device is present and otherwise reports itself skipped.</summary>

@@ -5,6 +5,7 @@ using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
 using NativeCert.Engine.Reference;
+using NativeCert.Kernels.Checks;
 using NativeCert.Kernels.Device;
 using NativeCert.Kernels.Engine;
 using NativeCert.Noise;
@@ -22,6 +23,8 @@ public abstract class IlgpuKernelTests : IDisposable
     private readonly Context _context;
     protected Accelerator Accelerator { get; }
     protected KernelSet K { get; }
+    /// <summary>The test-only noise kernels (raw Philox words, Gaussians).</summary>
+    protected NoiseCheckKernelSet Checks { get; }
 
     /// <summary>
     /// True on the CPU accelerator, which runs the kernels' .NET arithmetic itself: noise is then bit-identical to the
@@ -38,6 +41,7 @@ public abstract class IlgpuKernelTests : IDisposable
         _context = CreateContext();
         Accelerator = CreateAccelerator(_context);
         K = new KernelSet(Accelerator);
+        Checks = new NoiseCheckKernelSet(Accelerator);
     }
 
     public void Dispose()
@@ -49,7 +53,7 @@ public abstract class IlgpuKernelTests : IDisposable
 
     private const ulong Seed = 0x0123_4567_89AB_CDEFUL;
 
-    // Device noise is the CPU engine's polynomial Box–Muller (NoiseKernels.Transform): bit-identical to CpuNoise where
+    // Device noise is the CPU engine's polynomial Box–Muller (PolynomialBoxMuller, the same code as CpuNoise's scalar branch): bit-identical to CpuNoise where
     // the arithmetic is .NET's; on CUDA the same correctly rounded operations (fma.rn, sqrt.rn) should give the same
     // bits, allowed here a rounding of slack. Against the MathF reference (BoxMuller) it differs by float rounding.
     private float EngineNoiseTolerance => ExactTranscendentals ? 0f : 1e-6f;
@@ -65,7 +69,7 @@ public abstract class IlgpuKernelTests : IDisposable
         const int models = 2, rows = 3, blocks = 5;
         const uint modelBase = 7;
         using var bits = Accelerator.Allocate1D<uint>(models * rows * blocks * 4);
-        K.UniformBits(new Index3D(blocks, rows, models), bits.View, blocks, rows, Seed, (uint)NoiseStream.TestNoise, modelBase);
+        Checks.UniformBits(new Index3D(blocks, rows, models), bits.View, blocks, rows, Seed, (uint)NoiseStream.TestNoise, modelBase);
         var got = bits.GetAsArray1D();
         for (int m = 0; m < models; m++)
             for (int r = 0; r < rows; r++)
@@ -82,7 +86,7 @@ public abstract class IlgpuKernelTests : IDisposable
     {
         const int models = 2, rows = 3, width = 11; // 11: a ragged last block
         using var z = Accelerator.Allocate1D<float>(models * rows * width);
-        K.GaussianRows(new Index3D((width + 3) / 4, rows, models), z.View, width, rows, Seed, (uint)NoiseStream.WeightInit, 3);
+        Checks.GaussianRows(new Index3D((width + 3) / 4, rows, models), z.View, width, rows, Seed, (uint)NoiseStream.WeightInit, 3);
         var got = z.GetAsArray1D();
         var engine = new float[width];
         var reference = new float[width];
@@ -102,7 +106,7 @@ public abstract class IlgpuKernelTests : IDisposable
         // 4,096 Gaussians: every quadrant of the exact angle reduction and the whole range of u1.
         const int width = 4096;
         using var z = Accelerator.Allocate1D<float>(width);
-        K.GaussianRows(new Index3D(width / 4, 1, 1), z.View, width, 1, Seed, (uint)NoiseStream.TrainingNoise, 0);
+        Checks.GaussianRows(new Index3D(width / 4, 1, 1), z.View, width, 1, Seed, (uint)NoiseStream.TrainingNoise, 0);
         var reference = new float[width];
         ReferenceNoise.Gaussians(reference, Seed, NoiseStream.TrainingNoise, 0, 0);
         AssertClose(reference, z.GetAsArray1D(), ReferenceNoiseTolerance, "vs BoxMuller");
@@ -116,9 +120,7 @@ public abstract class IlgpuKernelTests : IDisposable
         for (int i = 0; i < first.Length; i++)
             for (int j = 0; j < angles.Length; j++)
                 (words[2 * (i * angles.Length + j)], words[2 * (i * angles.Length + j) + 1]) = (first[i], angles[j]);
-        var kernel = Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>>(NoiseKernels.TransformWordsKernel<PtxFma>)
-            : Accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>>(NoiseKernels.TransformWordsKernel<DotNetFma>);
+        var kernel = Checks.TransformWords;
         using var w = Accelerator.Allocate1D(words);
         using var z = Accelerator.Allocate1D<float>(words.Length);
         kernel(new Index1D(words.Length / 2), w.View, z.View);
@@ -291,6 +293,163 @@ public abstract class IlgpuKernelTests : IDisposable
                           dxSize, none, pd.View, variant);
             AssertClose(wantGrad, gd.GetAsArray1D(), 1e-5f, variant + " dW");
             AssertClose(wantDx, dxd.GetAsArray1D(), 1e-5f, variant + " dX");
+        }
+    }
+
+    [BackendFact]
+    public void Gemm_128x128_with_16_byte_loads_matches_reference_on_all_three_products()
+    {
+        // Sizes that are multiples of 4 (every quad 16-byte aligned: the vector path) but ragged against the 128-wide
+        // tiles and the 8-deep k-steps; the model stride (P) is a multiple of 4 too, as a padded parameter buffer's would be.
+        const int models = 2, b = 132, inW = 20, outW = 136;
+        var layout = new ParameterLayout([inW, outW]);
+        int p = (layout.Count + 3) / 4 * 4;
+        var x = EngineTestData.RandomArray(models * b * inW, 21);
+        var dy = EngineTestData.RandomArray(models * b * outW, 22);
+        var parameters = EngineTestData.RandomArray(models * p, 23);
+        using var xd = Accelerator.Allocate1D(x);
+        using var dyd = Accelerator.Allocate1D(dy);
+        using var pd = Accelerator.Allocate1D(parameters);
+        using var yd = Accelerator.Allocate1D<float>(models * b * outW);
+        using var gd = Accelerator.Allocate1D<float>(models * p);
+        using var dxd = Accelerator.Allocate1D<float>(models * b * inW);
+        var v = GemmKernels.Variant.Tile128x128;
+        K.BatchedGemm(models, yd.View, MatrixLayout.RowMajor(0, b * outW, outW), xd.View, MatrixLayout.RowMajor(0, b * inW, inW),
+                      pd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW), new GemmSize(b, inW, outW),
+                      new GemmEpilogue(GemmEpilogue.BiasRelu, layout.BiasOffset(0), p), pd.View, v);
+        K.BatchedGemm(models, gd.View, MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW), xd.View, MatrixLayout.Transposed(0, b * inW, inW),
+                      dyd.View, MatrixLayout.RowMajor(0, b * outW, outW), new GemmSize(inW, b, outW), new GemmEpilogue(GemmEpilogue.None, 0, 0), gd.View, v);
+        K.BatchedGemm(models, dxd.View, MatrixLayout.RowMajor(0, b * inW, inW), dyd.View, MatrixLayout.RowMajor(0, b * outW, outW),
+                      pd.View, MatrixLayout.Transposed(layout.WeightOffset(0), p, outW), new GemmSize(b, outW, inW), new GemmEpilogue(GemmEpilogue.None, 0, 0), pd.View, v);
+        var y = yd.GetAsArray1D();
+        var g = gd.GetAsArray1D();
+        var dx = dxd.GetAsArray1D();
+        for (int m = 0; m < models; m++)
+        {
+            var pm = parameters.AsSpan(m * p, layout.Count);
+            var wantY = new float[b * outW];
+            ReferenceMlp.MatmulForward(wantY, x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), layout.Bias(pm, 0), b, inW, outW);
+            ReferenceMlp.ReluForward(wantY, wantY, wantY.Length);
+            AssertClose(wantY, y.AsSpan(m * b * outW, b * outW), 1e-5f, "forward");
+            var wantG = new float[layout.Count];
+            var wantDx = new float[b * inW];
+            ReferenceMlp.MatmulBackward(wantDx, layout.Weight(wantG, 0), layout.Bias(wantG, 0), dy.AsSpan(m * b * outW, b * outW),
+                                        x.AsSpan(m * b * inW, b * inW), layout.Weight(pm, 0), b, inW, outW);
+            AssertClose(layout.Weight(wantG, 0), g.AsSpan(m * p + layout.WeightOffset(0), inW * outW), 1e-5f, "dW");
+            AssertClose(wantDx, dx.AsSpan(m * b * inW, b * inW), 1e-5f, "dX");
+        }
+    }
+
+    [BackendFact]
+    public void Fused_weight_gradient_and_sgd_equals_the_separate_launches()
+    {
+        // dW = Xᵀ·dZ, db = Σ dZ, then SGD, in one kernel, against the 128×128 dW + BiasGradient + SgdMomentum it
+        // replaces: bit for bit where the arithmetic is .NET's (same sums in the same order), and against the reference.
+        // Two shapes: aligned (16-byte path) and ragged against the 128-wide tiles and 8-deep k-steps.
+        foreach (var (inW, rows, outW, models) in new[] { (20, 132, 136, 2), (70, 19, 67, 3) })
+        {
+            var layout = new ParameterLayout([inW, outW]);
+            int p = layout.Count;
+            var x = EngineTestData.RandomArray(models * rows * inW, 31);
+            var dz = EngineTestData.RandomArray(models * rows * outW, 32);
+            var w = EngineTestData.RandomArray(models * p, 33);
+            var v = EngineTestData.RandomArray(models * p, 34);
+            var step = new SgdStep(0.05f, 0.9f, 5e-4f);
+            using var xd = Accelerator.Allocate1D(x);
+            using var dzd = Accelerator.Allocate1D(dz);
+            using var fusedW = Accelerator.Allocate1D(w);
+            using var fusedV = Accelerator.Allocate1D(v);
+            using var plainW = Accelerator.Allocate1D(w);
+            using var plainV = Accelerator.Allocate1D(v);
+            using var grads = Accelerator.Allocate1D<float>(models * p);
+            var size = new GemmSize(inW, rows, outW);
+            var xT = MatrixLayout.Transposed(0, rows * inW, inW);
+            var dzLayout = MatrixLayout.RowMajor(0, rows * outW, outW);
+            var wLayout = MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW);
+            K.WeightGradientSgd(Gemm128Kernels.Config(size, models), fusedW.View, fusedV.View, wLayout, layout.BiasOffset(0), xd.View, xT, dzd.View, dzLayout, size, step);
+            // The separate launches, over the same W and b only (the fused kernel touches nothing else).
+            K.BatchedGemm(models, grads.View, wLayout, xd.View, xT, dzd.View, dzLayout, size, new GemmEpilogue(GemmEpilogue.None, 0, 0), grads.View, GemmKernels.Variant.Tile128x128);
+            K.BiasGradient(new Index1D(models * outW), grads.View, layout.BiasOffset(0), p, dzd.View, rows, outW, rows);
+            K.SgdMomentum(new Index1D(models * p), plainW.View, plainV.View, grads.View, step.LearningRate, step.Momentum, step.WeightDecay);
+            var gotW = fusedW.GetAsArray1D();
+            var gotV = fusedV.GetAsArray1D();
+            if (ExactTranscendentals)
+            {
+                Assert.Equal(plainW.GetAsArray1D(), gotW);
+                Assert.Equal(plainV.GetAsArray1D(), gotV);
+            }
+            for (int m = 0; m < models; m++)
+            {
+                var wantW = w.AsSpan(m * p, p).ToArray();
+                var wantV = v.AsSpan(m * p, p).ToArray();
+                var g = new float[p];
+                ReferenceMlp.MatmulBackward([], layout.Weight(g, 0), layout.Bias(g, 0), dz.AsSpan(m * rows * outW, rows * outW),
+                                            x.AsSpan(m * rows * inW, rows * inW), layout.Weight(wantW, 0), rows, inW, outW);
+                ReferenceMlp.SgdMomentumUpdate(wantW, wantV, g, step.LearningRate, step.Momentum, step.WeightDecay);
+                AssertClose(wantW, gotW.AsSpan(m * p, p), 1e-5f, $"W {inW}x{rows}x{outW}");
+                AssertClose(wantV, gotV.AsSpan(m * p, p), 1e-5f, $"V {inW}x{rows}x{outW}");
+            }
+        }
+    }
+
+    [BackendFact]
+    public void Fused_tail_equals_the_seven_separate_launches()
+    {
+        // logits, softmax-CE gradient, dH through the ReLU mask, dW1, db1 and their SGD step in one kernel, against the
+        // thin GEMM + softmax + thin dW GEMM + bias gradient + 64×128 dX GEMM + ReLU backward + SGD it replaces.
+        const int models = 2, n = 30, d = 5, h = 67, c = 3, capacity = 12, rows = 9, start = 14;
+        var layout = new ParameterLayout([d, h, c]);
+        int p = layout.Count, w1 = layout.WeightOffset(1), b1 = layout.BiasOffset(1);
+        var hidden = EngineTestData.RandomArray(models * capacity * h, 41).Select(v => Math.Max(v, 0f)).ToArray(); // ReLU outputs, with zeros
+        var parameters = EngineTestData.RandomArray(models * p, 42);
+        var velocity = EngineTestData.RandomArray(models * p, 43);
+        var labels = Enumerable.Range(0, n).Select(i => (i * 7) % c).ToArray();
+        var perm = new int[models * n];
+        for (int m = 0; m < models; m++) ReferenceNoise.ShufflePermutation(perm.AsSpan(m * n, n), Seed, (uint)m, 0);
+        var step = new SgdStep(0.1f, 0.9f, 5e-4f);
+        using var yd = Accelerator.Allocate1D(hidden);
+        using var labelsD = Accelerator.Allocate1D(labels);
+        using var permD = Accelerator.Allocate1D(perm);
+        // Fused.
+        using var fLogits = Accelerator.Allocate1D<float>(models * capacity * c);
+        using var fLoss = Accelerator.Allocate1D<float>(models * capacity);
+        using var fDh = Accelerator.Allocate1D<float>(models * capacity * h);
+        using var fP = Accelerator.Allocate1D(parameters);
+        using var fV = Accelerator.Allocate1D(velocity);
+        var shape = new TailShape { Hidden = h, Classes = c, Rows = rows, Capacity = capacity, BatchStart = start, TrainCount = n, ParameterCount = p, WeightOffset = w1, BiasOffset = b1 };
+        K.FusedTail(TailKernels.Config(models), yd.View, fLogits.View, fLoss.View, fDh.View, fP.View, fV.View, labelsD.View, permD.View, shape, step);
+        // Separate launches.
+        using var logits = Accelerator.Allocate1D<float>(models * capacity * c);
+        using var loss = Accelerator.Allocate1D<float>(models * capacity);
+        using var dh = Accelerator.Allocate1D<float>(models * capacity * h);
+        using var pd = Accelerator.Allocate1D(parameters);
+        using var vd = Accelerator.Allocate1D(velocity);
+        using var grads = Accelerator.Allocate1D<float>(models * p);
+        grads.MemSetToZero();
+        var none = new GemmEpilogue(GemmEpilogue.None, 0, 0);
+        K.BatchedGemm(models, logits.View, MatrixLayout.RowMajor(0, capacity * c, c), yd.View, MatrixLayout.RowMajor(0, capacity * h, h),
+                      pd.View, MatrixLayout.RowMajor(w1, p, c), new GemmSize(rows, h, c), new GemmEpilogue(GemmEpilogue.Bias, b1, p), pd.View);
+        K.SoftmaxCrossEntropy(new Index1D(models * rows), logits.View, loss.View, labelsD.View, permD.View, start, n, rows, c, capacity);
+        K.BatchedGemm(models, grads.View, MatrixLayout.RowMajor(w1, p, c), yd.View, MatrixLayout.Transposed(0, capacity * h, h),
+                      logits.View, MatrixLayout.RowMajor(0, capacity * c, c), new GemmSize(h, rows, c), none, grads.View);
+        K.BiasGradient(new Index1D(models * c), grads.View, b1, p, logits.View, rows, c, capacity);
+        K.BatchedGemm(models, dh.View, MatrixLayout.RowMajor(0, capacity * h, h), logits.View, MatrixLayout.RowMajor(0, capacity * c, c),
+                      pd.View, MatrixLayout.Transposed(w1, p, c), new GemmSize(rows, c, h), none, pd.View);
+        K.ReluBackward(new Index1D(models * capacity * h), dh.View, yd.View);
+        K.SgdMomentum(new Index1D(models * p), pd.View, vd.View, grads.View, step.LearningRate, step.Momentum, step.WeightDecay);
+        var (wantL, gotL) = (logits.GetAsArray1D(), fLogits.GetAsArray1D());
+        var (wantLoss, gotLoss) = (loss.GetAsArray1D(), fLoss.GetAsArray1D());
+        var (wantDh, gotDh) = (dh.GetAsArray1D(), fDh.GetAsArray1D());
+        var (wantP, gotP, wantV, gotV) = (pd.GetAsArray1D(), fP.GetAsArray1D(), vd.GetAsArray1D(), fV.GetAsArray1D());
+        float tolerance = ExactTranscendentals ? 0f : 1e-6f;
+        for (int m = 0; m < models; m++)
+        {
+            AssertClose(wantL.AsSpan(m * capacity * c, rows * c), gotL.AsSpan(m * capacity * c, rows * c), tolerance, "dL");
+            AssertClose(wantLoss.AsSpan(m * capacity, rows), gotLoss.AsSpan(m * capacity, rows), tolerance, "loss");
+            AssertClose(wantDh.AsSpan(m * capacity * h, rows * h), gotDh.AsSpan(m * capacity * h, rows * h), tolerance, "dH");
+            AssertClose(wantP.AsSpan(m * p + w1, h * c + c), gotP.AsSpan(m * p + w1, h * c + c), tolerance, "W1, b1");
+            AssertClose(wantV.AsSpan(m * p + w1, h * c + c), gotV.AsSpan(m * p + w1, h * c + c), tolerance, "velocity");
+            AssertClose(parameters.AsSpan(m * p, w1), gotP.AsSpan(m * p, w1), 0f, "layer 0 untouched");
         }
     }
 

@@ -9,25 +9,35 @@ namespace NativeCert.Tests.Gpu;
 /// </summary>
 public sealed class PtxCompilationTests
 {
+    /// <summary>Training's kernels and the test-only check kernels.</summary>
+    private static readonly IReadOnlyList<(System.Reflection.MethodInfo Method, bool ExplicitlyGrouped)> AllKernels =
+        [.. KernelSet.AllKernels, .. NativeCert.Kernels.Checks.NoiseCheckKernelSet.AllKernels];
+
     public static TheoryData<string> KernelNames()
     {
         var data = new TheoryData<string>();
-        foreach (var (method, _) in KernelSet.AllKernels) data.Add(method.Name);
+        foreach (var (method, _) in AllKernels) data.Add(NameOf(method));
         return data;
     }
+
+    /// <summary>The method name, with its type arguments other than the FMA provider (the 128×128 GEMM's layouts).</summary>
+    internal static string NameOf(System.Reflection.MethodInfo m) =>
+        m.IsGenericMethod && m.GetGenericArguments().Any(t => t.Namespace == "NativeCert.Kernels.Device" && t.Name.StartsWith("Along", StringComparison.Ordinal))
+            ? $"{m.Name}<{string.Join(",", m.GetGenericArguments().Select(t => t.Name))}>"
+            : m.Name;
 
     [Theory]
     [MemberData(nameof(KernelNames))]
     public void Kernel_compiles_to_ptx_for_sm90(string name)
     {
-        var (method, explicitlyGrouped) = KernelSet.AllKernels.Single(k => k.Method.Name == name);
+        var (method, explicitlyGrouped) = AllKernels.Single(k => NameOf(k.Method) == name);
         using var context = IlgpuDevices.CreateCudaContext();
         string ptx = IlgpuDevices.CompileToPtx(context, method, explicitlyGrouped, CudaArchitecture.SM_90, CudaInstructionSet.ISA_83);
         // PTX ISA 8.3 is what CUDA 12.3+ drivers JIT for sm_90. ILGPU 1.5.3 writes ".target sm_80" even for an SM_90
         // backend; sm_80 PTX is forward compatible and the driver compiles it for the H100's sm_90.
         Assert.Contains(".version 8.3", ptx);
         Assert.Matches(@"\.target sm_[89]0", ptx);
-        Assert.Contains(".visible .entry Kernel_" + name, ptx);
+        Assert.Contains(".visible .entry Kernel_" + method.Name, ptx);
         // Self-contained: no call to an external function the driver would fail to link (e.g. MathF.FusedMultiplyAdd,
         // which ILGPU 1.5.3 does not lower; the noise kernels use inline fma.rn.f32 instead).
         Assert.DoesNotContain(".extern", ptx);
@@ -47,9 +57,16 @@ public sealed class PtxCompilationTests
         }
         if (explicitlyGrouped)
         {
-            Assert.Contains(".shared", ptx);
+            if (name.Contains("Gemm", StringComparison.Ordinal)) Assert.Contains(".shared", ptx); // the tiled GEMMs stage tiles in shared memory
             Assert.Contains("bar.sync", ptx);
-            Assert.DoesNotContain(".local", ptx); // the 4×4 accumulators stay in registers
+            Assert.DoesNotContain(".local", ptx); // the accumulators stay in registers
+            Assert.DoesNotContain("brx.idx", ptx); // the epilogue picks no accumulator by a run-time index
+        }
+        if (name.StartsWith("BatchedGemm128x128Kernel", StringComparison.Ordinal))
+        {
+            Assert.Contains("ld.shared.v4.f32", ptx); // 16-byte shared loads in the inner loop
+            Assert.Contains("ld.v4.f32", ptx);        // 16-byte global loads of the tiles
+            Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(ptx, @"bar\.sync").Count); // one per k-step, plus the first tile's
         }
     }
 }

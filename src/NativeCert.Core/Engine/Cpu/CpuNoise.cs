@@ -7,7 +7,9 @@ namespace NativeCert.Engine.Cpu;
 
 /// <summary>
 /// Vectorized Philox4x32-10 + Box–Muller producing the Gaussians of docs/engine.md: 16 Philox blocks (64
-/// Gaussians) per AVX-512 step, 8 per AVX2 step, 1 per scalar step. The raw Philox words are bit-identical to
+/// Gaussians) per AVX-512 step, 8 per AVX2 step, 1 per scalar step. The scalar step runs the one shared body
+/// (<see cref="Philox4x32.Block"/>, <see cref="PolynomialBoxMuller"/>) that the ILGPU kernels compile too; the
+/// AVX branches transcribe it lane-parallel. The raw Philox words are bit-identical to
 /// <see cref="Philox4x32"/>. ln, sin and cos are our own polynomials (Cephes logf/sinf/cosf coefficients) built
 /// only from correctly rounded operations (+, ×, FMA, √, int↔float), evaluated in the same order in every branch,
 /// so the three ISA branches give bit-identical Gaussians; against the scalar reference
@@ -20,7 +22,7 @@ namespace NativeCert.Engine.Cpu;
 public static unsafe class CpuNoise
 {
     private const float Sqrth = 0.707106781186547524f;
-    private const float AngleScale = BoxMuller.TwoPi * (1.0f / 16777216.0f); // exact: TwoPi · 2⁻²⁴
+    private const float AngleScale = PolynomialBoxMuller.AngleScale;
 
     /// <summary>z[i] = standard normal number i of row <paramref name="row"/> of a stream (all i &lt; z.Length).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -159,49 +161,11 @@ public static unsafe class CpuNoise
         (dst[2], dst[3]) = TransformScalar(x2, x3);
     }
 
-    /// <summary>Box–Muller of one lane pair, the exact scalar twin of <see cref="Transform512"/>.</summary>
+    /// <summary>Box–Muller of one lane pair: the shared body (<see cref="PolynomialBoxMuller"/>), which the SIMD branches transcribe.</summary>
     internal static (float Z0, float Z1) TransformScalar(uint xa, uint xb)
     {
-        float u1 = BoxMuller.Uniform1(xa); // ((float)xa + 1)·2⁻³²
-        float radius = MathF.Sqrt(-2f * LogScalar(u1));
-        int k = (int)(xb >> 8);
-        int q = (k + (1 << 21)) >> 22;
-        float x = (k - (q << 22)) * AngleScale;
-        float z = x * x;
-        float sinx = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(-1.9515295891E-4f, z, 8.3321608736E-3f), z, -1.6666654611E-1f) * z, x, x);
-        float cosx = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(2.443315711809948E-5f, z, -1.388731625493765E-3f), z, 4.166664568298827E-2f) * z, z, MathF.FusedMultiplyAdd(-0.5f, z, 1f));
-        bool swap = (q & 1) != 0;
-        float c = swap ? sinx : cosx, s = swap ? cosx : sinx;
-        if (((q + 1) & 2) != 0) c = -c;
-        if ((q & 2) != 0) s = -s;
-        return (radius * c, radius * s);
-    }
-
-    /// <summary>ln u for u ∈ [2⁻³², 1] (any normal float), Cephes logf.</summary>
-    private static float LogScalar(float u)
-    {
-        int bits = BitConverter.SingleToInt32Bits(u);
-        int e = (bits >> 23) - 126;
-        float m = BitConverter.Int32BitsToSingle((bits & 0x007FFFFF) | 0x3F000000); // [0.5, 1)
-        bool small = m < Sqrth;
-        if (small) e -= 1;
-        float x = small ? (m + m) - 1f : m - 1f;
-        float z = x * x;
-        float p = 7.0376836292E-2f;
-        p = MathF.FusedMultiplyAdd(p, x, -1.1514610310E-1f);
-        p = MathF.FusedMultiplyAdd(p, x, 1.1676998740E-1f);
-        p = MathF.FusedMultiplyAdd(p, x, -1.2420140846E-1f);
-        p = MathF.FusedMultiplyAdd(p, x, 1.4249322787E-1f);
-        p = MathF.FusedMultiplyAdd(p, x, -1.6668057665E-1f);
-        p = MathF.FusedMultiplyAdd(p, x, 2.0000714765E-1f);
-        p = MathF.FusedMultiplyAdd(p, x, -2.4999993993E-1f);
-        p = MathF.FusedMultiplyAdd(p, x, 3.3333331174E-1f);
-        float y = p * x * z;
-        float fe = e;
-        y = MathF.FusedMultiplyAdd(fe, -2.12194440e-4f, y);
-        y = MathF.FusedMultiplyAdd(-0.5f, z, y);
-        float r = x + y;
-        return MathF.FusedMultiplyAdd(fe, 0.693359375f, r);
+        PolynomialBoxMuller.Transform<DotNetFma>(xa, xb, out float z0, out float z1);
+        return (z0, z1);
     }
 
     // ------------------------------------------------------------ AVX-512 branch (16 blocks = 64 Gaussians)

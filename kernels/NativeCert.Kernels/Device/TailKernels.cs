@@ -1,0 +1,93 @@
+using ILGPU;
+
+namespace NativeCert.Kernels.Device;
+
+/// <summary>Sizes and offsets of the narrow last layer (H → C) for <see cref="TailKernels.FusedTailKernel"/>.</summary>
+public struct TailShape
+{
+    /// <summary>Hidden width H, classes C, rows in this batch, batch capacity (row stride of the buffers).</summary>
+    public int Hidden, Classes, Rows, Capacity;
+    /// <summary>First batch row's position in the permutation, training rows n, parameters per model P.</summary>
+    public int BatchStart, TrainCount, ParameterCount;
+    /// <summary>Offsets of W1 (H, C) and b1 (C) within a model's parameters.</summary>
+    public int WeightOffset, BiasOffset;
+}
+
+/// <summary>
+/// The 10-wide tail of a training step in one launch per chunk: one group per model runs logits = Y·W1 + b1, the
+/// softmax cross-entropy gradient (in place, with the per-row loss), dH = dL·W1ᵀ masked by ReLU (Y &gt; 0), and dW1 =
+/// Yᵀ·dL, db1 = Σ dL with their SGD step, which the unfused path does in seven launches (thin GEMM, softmax, thin
+/// dW GEMM, bias gradient, dX GEMM, ReLU backward, and W1's share of the SGD pass) with dL, dW1 and db1 round trips
+/// through memory. Each value is summed in the unfused kernels' order (k ascending from 0, the bias added last), so
+/// results are equal to them. Not yet wired into the trainer (waits for the layers restructuring).
+/// Launch: grid (models, 1, 1), group (<see cref="GroupSize"/>, 1, 1).
+/// </summary>
+public static class TailKernels
+{
+    public const int GroupSize = 128;
+
+    public static KernelConfig Config(int models) => new(new Index3D(models, 1, 1), new Index3D(GroupSize, 1, 1));
+
+    /// <param name="hidden">Y (M, capacity, H): the last hidden layer's ReLU output.</param>
+    /// <param name="logits">(M, capacity, C): written with the logits, then turned into dL in place.</param>
+    /// <param name="dHidden">(M, capacity, H): dL·W1ᵀ where Y &gt; 0, else 0.</param>
+    public static void FusedTailKernel(ArrayView<float> hidden, ArrayView<float> logits, ArrayView<float> loss, ArrayView<float> dHidden,
+                                       ArrayView<float> parameters, ArrayView<float> velocity, ArrayView<int> labels, ArrayView<int> perm,
+                                       TailShape s, SgdStep step)
+    {
+        int m = Grid.IdxX, t = Group.IdxX;
+        long pBase = m * (long)s.ParameterCount, rowBase = m * (long)s.Capacity;
+        long w1 = pBase + s.WeightOffset, b1 = pBase + s.BiasOffset;
+
+        // Logits and the softmax gradient, one row per thread.
+        for (int r = t; r < s.Rows; r += GroupSize)
+        {
+            long y = (rowBase + r) * s.Hidden, o = (rowBase + r) * s.Classes;
+            for (int c = 0; c < s.Classes; c++)
+            {
+                float sum = 0f;
+                for (int h = 0; h < s.Hidden; h++) sum += hidden[y + h] * parameters[w1 + h * (long)s.Classes + c];
+                logits[o + c] = ActivationKernels.BiasActivation(sum, parameters[b1 + c], relu: false);
+            }
+            int j = perm[m * (long)s.TrainCount + s.BatchStart + r];
+            if ((uint)j < (uint)s.TrainCount) LossKernels.Row(logits, loss, o, rowBase + r, labels[j], s.Rows, s.Classes);
+        }
+        Group.Barrier();
+
+        // dH = dL·W1ᵀ through the ReLU mask, with W1 before its update.
+        for (int e = t; e < s.Rows * s.Hidden; e += GroupSize)
+        {
+            int r = e / s.Hidden, h = e % s.Hidden;
+            long o = (rowBase + r) * s.Classes;
+            float sum = 0f;
+            for (int c = 0; c < s.Classes; c++) sum += logits[o + c] * parameters[w1 + h * (long)s.Classes + c];
+            long at = (rowBase + r) * s.Hidden + h;
+            dHidden[at] = hidden[at] > 0f ? sum : 0f;
+        }
+        Group.Barrier();
+
+        // dW1 = Yᵀ·dL and db1 = Σ dL, straight into the SGD step.
+        for (int e = t; e < s.Hidden * s.Classes + s.Classes; e += GroupSize)
+        {
+            float gradient = 0f;
+            long at;
+            if (e < s.Hidden * s.Classes)
+            {
+                int h = e / s.Classes, c = e % s.Classes;
+                for (int r = 0; r < s.Rows; r++) gradient += hidden[(rowBase + r) * s.Hidden + h] * logits[(rowBase + r) * s.Classes + c];
+                at = w1 + e;
+            }
+            else
+            {
+                int c = e - s.Hidden * s.Classes;
+                for (int r = 0; r < s.Rows; r++) gradient += logits[(rowBase + r) * s.Classes + c];
+                at = b1 + c;
+            }
+            float w = parameters[at];
+            float g = gradient + step.WeightDecay * w;
+            float v = step.Momentum * velocity[at] + g;
+            velocity[at] = v;
+            parameters[at] = w - step.LearningRate * v;
+        }
+    }
+}

@@ -72,6 +72,7 @@ public static class CertifyCommand
             bool resuming = parse.GetValue(resume);
             string? outGiven = parse.GetValue(outDir);
             if (resuming && outGiven is null) throw new UserInputException("--resume: give the run directory with --out DIR");
+            if (outGiven is not null && string.IsNullOrWhiteSpace(outGiven)) throw new UserInputException("--out: the run directory path is empty");
             string outPath = outGiven ?? RunDirectory.DefaultPath(DateTime.UtcNow);
 
             // The spec: the flags the user typed, over the defaults or (--resume) over the stored run's spec.

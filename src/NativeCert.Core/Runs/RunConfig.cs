@@ -221,6 +221,33 @@ public sealed record RunConfig
                                      $"({which}); the votes were computed with the original values: restore them, or certify again");
     }
 
+    /// <summary>
+    /// Checks that <paramref name="votes"/> (read from <paramref name="votesPath"/>) is this run's: the same config hash,
+    /// and the shape the hashed facts fix: data.test_rows clean inputs followed by attack.triggered_inputs triggered ones,
+    /// data.classes classes, smoothing.n0 selection models, and the undefended model's votes exactly when there is an
+    /// attack and the file starts at model 0 (only that shard trains it). The CRC only catches accidents; without these checks a votes.bin rewritten with another n0, another split of
+    /// clean and triggered rows or no undefended model would still report, with other numbers. A mismatch is a
+    /// <see cref="UserInputException"/> naming both files.
+    /// </summary>
+    public void CheckVotes(VoteFile votes, string votesPath, string configPath)
+    {
+        if (!votes.ConfigHash.AsSpan().SequenceEqual(HashBytes()))
+            throw new UserInputException($"{votesPath} does not belong to {configPath} (config hash differs)");
+        int triggered = Attack?.TriggeredInputs ?? 0;
+        string? problem =
+            votes.Inputs != Data.TestRows + triggered ? $"{votes.Inputs} inputs, but data.test_rows + attack.triggered_inputs = {Data.TestRows + triggered}"
+            : votes.Kinds.AsSpan(0, Data.TestRows).ContainsAnyExcept(InputKind.Clean) || votes.Kinds.AsSpan(Data.TestRows).ContainsAnyExcept(InputKind.Triggered)
+                ? $"its inputs are not the {Data.TestRows} clean test inputs followed by the {triggered} triggered ones"
+            : votes.Classes != Data.Classes ? $"{votes.Classes} classes, but data.classes = {Data.Classes}"
+            : votes.SelectionModels != SelectionModels ? $"{votes.SelectionModels} selection models, but smoothing.n0 = {SelectionModels}"
+            : (votes.Undefended is not null) != (Attack is not null && votes.ModelStart == 0)
+                ? (Attack is null ? "votes of an undefended model, but the run has no attack"
+                   : votes.ModelStart == 0 ? "no votes of the undefended model, but the run has an attack"
+                   : $"votes of the undefended model in a shard starting at model {votes.ModelStart} (the shard starting at 0 trains it)")
+            : null;
+        if (problem is not null) throw new UserInputException($"{votesPath} does not match {configPath}: {problem}");
+    }
+
     /// <summary>Canonical invariant text for a value (shortest round-trip for floats, lists comma-separated).</summary>
     public static string Canonical(object? value) => value is null ? "" : SpecJson.Text(value);
 }

@@ -117,8 +117,7 @@ public sealed class RunReport
                                          "the report reads; resume the run once (it rechecks them against the data, trains nothing new and rewrites it in the current format)");
         if (!File.Exists(dir.VotesPath)) throw new RunIncompleteException($"{root} has no votes.bin yet; resume the run to compute them", root, isShard: false);
         var votes = VoteFile.Read(dir.VotesPath);
-        if (!votes.ConfigHash.AsSpan().SequenceEqual(config.HashBytes()))
-            throw new UserInputException($"{dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+        config.CheckVotes(votes, dir.VotesPath, dir.ConfigPath);
         var range = config.Execution.Shard ?? new ModelRange(0, config.TotalModels);
         if (votes.ModelStart != range.Start)
             throw new UserInputException($"{dir.VotesPath} starts at model {votes.ModelStart}, but {dir.ConfigPath} says the run starts at {range.Start}");

@@ -11,6 +11,11 @@ public static class ShardMerge
     /// <summary>Writes the merged run to <paramref name="outDirectory"/> (new, or holding this merge's unfinished output) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
+        if (string.IsNullOrWhiteSpace(outDirectory)) throw new UserInputException("merge: --out: the run directory path is empty");
+        // Merging into a shard would rewrite that shard's config.json and report in place of the merged run's.
+        string outFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDirectory));
+        if (shardDirectories.FirstOrDefault(s => Path.TrimEndingDirectorySeparator(Path.GetFullPath(s)) == outFull) is { } same)
+            throw new UserInputException($"merge: --out {outDirectory} is the shard {same}; the merged run needs a directory of its own");
         var (combined, merged) = Combine(shardDirectories);
         // A new run, created now, from the first shard's (verified identical) configuration.
         var config = combined with { CreatedUtc = new RunConfig().CreatedUtc };
@@ -45,8 +50,7 @@ public static class ShardMerge
                 throw new UserInputException($"{dir.ConfigPath}: a shard of format {RunConfig.Version1Format}; resume it once to rewrite it in the current format, then merge");
             if (!File.Exists(dir.VotesPath)) throw new UserInputException($"{path} has no votes.bin");
             var votes = VoteFile.Read(dir.VotesPath);
-            if (!votes.ConfigHash.AsSpan().SequenceEqual(shardConfig.HashBytes()))
-                throw new UserInputException($"{dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+            shardConfig.CheckVotes(votes, dir.VotesPath, dir.ConfigPath);
             shards.Add((path, shardConfig, votes));
         }
         var first = shards[0];

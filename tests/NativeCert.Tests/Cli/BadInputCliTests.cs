@@ -61,6 +61,8 @@ public sealed class BadInputCliTests : IDisposable
         { ["data", "info", "--dataset", "csv:{dir}/csvdir"], ["{dir}/csvdir", "is a directory"] },
         { ["data", "info", "--dataset", "csv:{dir}/nul.csv"], ["{dir}/nul.csv", "line 3", "NUL byte"] },
         { ["report", "--run", "{dir}/not-a-run"], ["--run", "{dir}/not-a-run", "is a file"] },
+        { ["certify", "--train-size", "20", "--test-size", "5", "--models", "1", "--epochs", "1", "--out", ""], ["--out", "path is empty"] },
+        { ["merge", "--out", " ", "{dir}/csvdir"], ["--out", "path is empty"] },
         { ["data", "info", "--dataset", "csv:{dir}/good.csv", "--attack", "mask", "--mask", "{dir}/mask.txt"], ["{dir}/mask.txt", "expected 3 (one per feature)"] },
         { ["data", "info", "--classes", "1,7", "--attack", "patch", "--poison", "5000", "--target", "7"], ["--poison 5000", "target class 7"] },
         { ["bound", "--k", "1", "--n", "10", "--alpha", "1e-400"], ["--alpha 1e-400", "underflows"] },

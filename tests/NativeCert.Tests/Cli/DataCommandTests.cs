@@ -13,13 +13,7 @@ public sealed class DataCommandTests : IDisposable
     private readonly DataTestFiles _files = new();
     public void Dispose() => _files.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => NativeCert.Tests.Cli.CliRunner.Run(args);
 
     private static void AssertUserError((int Code, string Out, string Err) r, string mustName, string problem)
     {

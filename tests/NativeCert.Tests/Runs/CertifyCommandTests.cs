@@ -21,14 +21,7 @@ public sealed class CertifyCommandTests : IDisposable
         ["--train-size", "300", "--test-size", "60", "--classes", "0,1,7", "--hidden", "16", "--epochs", "1", "--batch", "32",
          "--sigma", "0.25", "--threads", "2"];
 
-    /// <summary>Runs the CLI in process: exit code, stdout, stderr.</summary>
-    internal static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    internal static (int Code, string Out, string Err) Cli(params string[] args) => NativeCert.Tests.Cli.CliRunner.Run(args);
 
     private string Run(string name, params string[] extra)
     {
@@ -334,14 +327,7 @@ public sealed class ShardTests : IDisposable
         ["--train-size", "200", "--test-size", "40", "--classes", "2,5", "--hidden", "8", "--epochs", "1", "--batch", "32",
          "--models", "9", "--method", "cohen", "--n0", "4", "--attack", "patch", "--poison", "10", "--target", "5"];
 
-    /// <summary>Runs the CLI in process: exit code, stdout, stderr.</summary>
-    internal static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    internal static (int Code, string Out, string Err) Cli(params string[] args) => NativeCert.Tests.Cli.CliRunner.Run(args);
 
     [Fact]
     public void ShardsMergeToTheVotesAndCertificatesOfOneRun()

@@ -138,5 +138,13 @@ public sealed class CertifyRefusalTests : IDisposable
         (code, _, err) = Cli("merge", "--out", lone, a, b);
         Assert.Equal(2, code);
         AssertOneLine(err, "already holds another run");
+
+        // The output may not be one of the inputs: a complete run merged into itself had its config.json rewritten
+        // (backend facts dropped, created_utc reset) with exit 0.
+        fullBefore = ConfigIntegrityTests.Snapshot(new RunDirectory(full));
+        (code, _, err) = Cli("merge", "--out", full + "/", full);
+        Assert.Equal(2, code);
+        AssertOneLine(err, "is the shard");
+        Assert.Equal(fullBefore, ConfigIntegrityTests.Snapshot(new RunDirectory(full)));
     }
 }

@@ -20,13 +20,7 @@ public sealed class ConfigIntegrityTests : IDisposable
         ["--train-size", "200", "--test-size", "40", "--classes", "0,1", "--hidden", "8", "--epochs", "1", "--batch", "32",
          "--sigma", "0.25", "--threads", "2", "--models", "20"];
 
-    internal static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(Program.BuildRoot(), args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    internal static (int Code, string Out, string Err) Cli(params string[] args) => NativeCert.Tests.Cli.CliRunner.Run(args);
 
     private RunDirectory Certify(string name, params string[] extra)
     {

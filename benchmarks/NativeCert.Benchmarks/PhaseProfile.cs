@@ -42,7 +42,7 @@ internal static class PhaseProfile
                 Console.WriteLine($"{isa}: per batch: gather {gather * 1000:F1} us, sgd {sgd * 1000:F1} us, softmax {softmax * 1000:F1} us, layer2 fwd+bwd+relu {layer2 * 1000:F1} us");
                 Console.WriteLine($"{isa}: forward 128x784x128 {fwd:F3} ms ({gf / fwd:F1} GFLOP/s), dW {bwd:F3} ms ({gf / bwd:F1} GFLOP/s), noise for 8000x784 {noise:F2} ms");
             }
-            var config = new EnsembleConfig(new MlpShape(IN, [H], C), TrainingDefaults.Options(epochs: 5), 0.25f, 1);
+            var config = new EnsembleConfig(ModelArchitecture.Mlp(IN, [H], C), TrainingDefaults.Options(epochs: 5), 0.25f, 1);
             var train = EnsembleBenchmark.RandomData(n, IN, C);
             var trainer = new CpuTrainer(config, isa);
             trainer.Train(train, 0);

@@ -91,20 +91,20 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes,
                     IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var layout = new ParameterLayout(config.Shape);
-        if (train.Dimension != layout.Widths[0] || inputs.Dimension != layout.Widths[0])
-            throw new ArgumentException($"data have {train.Dimension} and {inputs.Dimension} features but the model takes {layout.Widths[0]}");
-        if (train.ClassCount > config.Shape.Classes)
-            throw new ArgumentException($"{train.Source}: {train.ClassCount} classes but the model has {config.Shape.Classes} outputs");
-        if (votes.Inputs != inputs.Count || votes.Classes != config.Shape.Classes)
-            throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Shape.Classes})");
+        var layout = new ParameterLayout(config.Model);
+        if (train.Dimension != config.Model.InputSize || inputs.Dimension != config.Model.InputSize)
+            throw new ArgumentException($"data have {train.Dimension} and {inputs.Dimension} features but the model takes {config.Model.InputSize}");
+        if (train.ClassCount > config.Model.Classes)
+            throw new ArgumentException($"{train.Source}: {train.ClassCount} classes but the model has {config.Model.Classes} outputs");
+        if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
+            throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
         if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
         if (train.Count == 0) throw new ArgumentException($"{train.Source}: no training rows");
         int total = modelEnd - modelStart;
         if (total == 0) return;
 
         int batch = Math.Max(1, Math.Min(config.Training.BatchSize, train.Count));
-        var plan = EnsembleMemoryPlan.Create(config.Shape, train.Count, inputs.Count, batch, total,
+        var plan = EnsembleMemoryPlan.Create(config.Model, train.Count, inputs.Count, batch, total,
                                              IlgpuDevices.UsableMemoryBytes(_accelerator), _maxModelsPerChunk);
         _log?.WriteLine($"{Name}: {plan.ModelsPerChunk} models per chunk ({plan.BytesPerModel / 1048576.0:F2} MiB each, " +
                         $"{plan.SharedBytes / 1048576.0:F1} MiB shared, {plan.UsableBytes / 1048576} MiB usable)");

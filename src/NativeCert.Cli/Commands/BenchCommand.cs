@@ -9,8 +9,8 @@ using NativeCert.Engine.Cpu;
 namespace NativeCert.Cli.Commands;
 
 /// <summary>
-/// <c>nativecert bench</c>: model-epochs per second and effective GFLOP/s of training noisy MLPs
-/// (default 784-128-10, batch 128, 8,000 MNIST training rows, σ = 0.25, noise drawing included), next to the
+/// <c>nativecert bench</c>: model-epochs per second and effective GFLOP/s of training noisy models
+/// (default the MLP 784-128-10, or any <c>--model</c> such as lenet; batch 128, 8,000 MNIST training rows, σ = 0.25, noise drawing included), next to the
 /// machine's measured FMA peak.
 /// </summary>
 public static class BenchCommand
@@ -23,11 +23,12 @@ public static class BenchCommand
         var models = new Option<int>("--models") { Description = "Models to train", DefaultValueFactory = _ => 8 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs per model", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all logical processors)", DefaultValueFactory = _ => 0 };
-        var hidden = new Option<string>("--hidden") { Description = "Hidden widths", DefaultValueFactory = _ => "128" };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden widths of an MLP (the same as --model mlp:W1,W2)", DefaultValueFactory = _ => "128" };
+        var modelText = new Option<string?>("--model") { Description = "Model: mlp:W1,W2, lenet or a layer list, as for certify (default mlp:128)" };
         var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
         var examples = new Option<int>("--examples") { Description = "Training rows (MNIST when available, else random data)", DefaultValueFactory = _ => 8000 };
         var sigma = new Option<float>("--sigma") { Description = "Noise σ (noise drawing is part of the timing)", DefaultValueFactory = _ => 0.25f };
-        foreach (var o in new Option[] { backend, json, models, epochs, threads, hidden, batch, examples, sigma }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { backend, json, models, epochs, threads, modelText, hidden, batch, examples, sigma }) cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
             int m = parse.GetValue(models), e = parse.GetValue(epochs), t = parse.GetValue(threads), n = parse.GetValue(examples), b = parse.GetValue(batch);
@@ -37,8 +38,10 @@ public static class BenchCommand
             if (b < 1) throw new UserInputException("--batch: must be at least 1");
             if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
             int[] h = CliApp.ParseIntList(parse.GetValue(hidden), "--hidden", min: 1);
+            var body = parse.GetValue(modelText) is { } text ? ModelArchitecture.Parse(text) : ModelArchitecture.MlpBody(h);
             Dataset train = LoadTrainingData(n, out string dataName);
-            var config = new EnsembleConfig(new MlpShape(train.Dimension, h, 10), TrainingDefaults.Options(epochs: e, batchSize: b),
+            var model = ModelArchitecture.ForData(body, train.Dimension, train.Shape, 10);
+            var config = new EnsembleConfig(model, TrainingDefaults.Options(epochs: e, batchSize: b, learningRate: TrainingDefaults.LearningRateFor(model)),
                 parse.GetValue(sigma), Seed: 1);
             using IEnsembleBackend engine = BackendFactory.Create(parse.GetValue(backend) ?? "cpu", t, parse.InvocationConfiguration.Error);
             int peakThreads = t > 0 ? t : Environment.ProcessorCount;
@@ -67,10 +70,11 @@ public static class BenchCommand
                     ["train_examples"] = result.TrainExamples,
                     ["data"] = dataName,
                     ["shape"] = result.Shape,
+                    ["model"] = config.Model.Text,
                     ["batch"] = result.BatchSize,
                     ["sigma"] = config.Sigma,
                     ["seconds"] = Math.Round(result.Seconds, 4),
-                    ["gflop_per_model_epoch"] = Math.Round(EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Shape, train.Count) / 1e9, 4),
+                    ["gflop_per_model_epoch"] = Math.Round(EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Model, train.Count) / 1e9, 4),
                 }));
             }
             else
@@ -78,7 +82,7 @@ public static class BenchCommand
                 var inv = CultureInfo.InvariantCulture;
                 o.WriteLine($"backend:    {result.Backend}");
                 o.WriteLine($"device:     {result.Device}");
-                o.WriteLine($"workload:   {result.Models} models x {result.Epochs} epochs, MLP {result.Shape}, batch {result.BatchSize}, {result.TrainExamples} rows ({dataName}), sigma {config.Sigma.ToString(inv)}, noise included");
+                o.WriteLine($"workload:   {result.Models} models x {result.Epochs} epochs, {(config.Model.IsMlp ? "MLP" : "model")} {result.Shape}, batch {result.BatchSize}, {result.TrainExamples} rows ({dataName}), sigma {config.Sigma.ToString(inv)}, noise included");
                 o.WriteLine(string.Create(inv, $"time:       {result.Seconds:F3} s"));
                 o.WriteLine(string.Create(inv, $"throughput: {result.ModelEpochsPerSecond:F2} model-epochs/s, {result.Gflops:F1} GFLOP/s"));
                 o.WriteLine(gpuPeak > 0
@@ -103,6 +107,7 @@ public static class BenchCommand
         }
         catch (UserInputException) { }
         name = "random";
-        return EnsembleBenchmark.RandomData(examples, 784, 10);
+        var random = EnsembleBenchmark.RandomData(examples, 784, 10);
+        return new Dataset(random.Features, random.Labels, 784, 10, new ImageShape(1, 28, 28), random.Source);
     }
 }

@@ -67,7 +67,7 @@ public static class CertifyCommand
             int selection = cohen ? AtLeast(parse.GetValue(n0), 1, "--n0") : 0;
             Positive(parse.GetValue(model.Sigma), "--sigma");
             AtLeast(parse.GetValue(model.Epochs), 1, "--epochs");
-            CliApp.ParseIntList(parse.GetValue(model.Hidden), "--hidden", min: 1);
+            model.ReadLayers(parse);
             int threadCount = AtLeast(parse.GetValue(threads), 0, "--threads");
             int chunkSize = AtLeast(parse.GetValue(chunk), 0, "--chunk");
             string? rangeText = parse.GetValue(modelsRange);
@@ -90,7 +90,7 @@ public static class CertifyCommand
                 stderr.WriteLine($"attack: {ar.Attack.Trigger.Describe()}; {ar.Poisoned.PoisonedRows.Length} poisoned ({ar.Mode}-label, target label {ar.Target}); " +
                                  $"trigger l2 norms: training {ar.Poisoned.Norms}, test {ar.Triggered.Norms}");
 
-            EnsembleConfig ensemble = model.Read(parse, train.Dimension, train.ClassCount);
+            EnsembleConfig ensemble = model.Read(parse, train);
             TrainingOptions training = ensemble.Training;
 
             // Every resolved option, canonical text; those that determine votes are hashed.
@@ -122,7 +122,10 @@ public static class CertifyCommand
                 Record(attack.AttackSeed, parse.GetValue(attack.AttackSeed), true);
             }
             Record(model.Sigma, ensemble.Sigma, true);
-            Record(model.Hidden, ensemble.Shape.Hidden, true);
+            // An MLP is recorded as --hidden, as before layer lists, so that its runs keep their config hash and resume;
+            // any other model as its canonical --model text.
+            if (ensemble.Model.Hidden is { } hidden) Record(model.Hidden, hidden, true);
+            else Record(model.Model, ensemble.Model.Text, true);
             Record(model.Epochs, training.Epochs, true);
             Record(model.Batch, training.BatchSize, true);
             Record(model.LearningRate, training.LearningRate, true);

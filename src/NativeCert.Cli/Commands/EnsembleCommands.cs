@@ -16,7 +16,7 @@ public static class EnsembleCommands
 {
     public static Command CreateTrain()
     {
-        var cmd = new Command("train", "Train N noisy MLPs on the CPU and save them as an ensemble file");
+        var cmd = new Command("train", "Train N noisy models on the CPU and save them as an ensemble file");
         var data = new DataOptions();
         data.AddTo(cmd);
         var model = new ModelOptions();
@@ -35,13 +35,13 @@ public static class EnsembleCommands
             string path = parse.GetValue(output)!;
             CheckOutputDirectory(path, "--out");
             DataSplit split = data.Load(parse);
-            var config = model.Read(parse, split.Train.Dimension, split.Train.ClassCount);
+            var config = model.Read(parse, split.Train);
             using var backend = new CpuEnsembleBackend(t);
             var err = parse.InvocationConfiguration.Error;
             var progress = new ImmediateProgress<EnsembleProgress>(p => { if (p.ModelsDone % Math.Max(1, p.ModelsTotal / 10) == 0) err.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
             var ensemble = EnsembleFile.Train(backend, config, split.Train, m0, m0 + n, progress, ct);
             ensemble.Save(path);
-            parse.InvocationConfiguration.Output.WriteLine($"saved {n} models ({config.Shape}, sigma {config.Sigma.ToString(CultureInfo.InvariantCulture)}) trained on {split.Describe()} to {path}");
+            parse.InvocationConfiguration.Output.WriteLine($"saved {n} models ({config.Model}, sigma {config.Sigma.ToString(CultureInfo.InvariantCulture)}) trained on {split.Describe()} to {path}");
             return Task.FromResult(ExitCodes.Success);
         });
         return cmd;
@@ -68,8 +68,8 @@ public static class EnsembleCommands
             var ensemble = EnsembleFile.Load(parse.GetValue(ensemblePath)!);
             DataSplit loaded = data.Load(parse);
             Dataset rows = which == "test" ? loaded.Test : loaded.Train;
-            if (rows.ClassCount > ensemble.Config.Shape.Classes)
-                throw new UserInputException($"--dataset: {rows.ClassCount} classes but the ensemble's models have {ensemble.Config.Shape.Classes} outputs");
+            if (rows.ClassCount > ensemble.Config.Model.Classes)
+                throw new UserInputException($"--dataset: {rows.ClassCount} classes but the ensemble's models have {ensemble.Config.Model.Classes} outputs");
             var votes = ensemble.Vote(rows, t, cancellation: ct);
             WriteVotesTsv(path, rows, votes);
             int correct = 0;

@@ -12,18 +12,23 @@ namespace NativeCert.Engine;
 /// A trained ensemble kept on disk: the config that made it and the flat parameters of models
 /// [ModelStart, ModelStart + ModelCount). Versioned little-endian binary:
 /// <code>
-/// magic "NCENSEMB" (8) | version u32 | config hash u64 | widths: count i32, i32×count
+/// magic "NCENSEMB" (8) | version u32 (2) | config hash u64
+/// | input: channels i32, height i32, width i32, image u8 | classes i32 | model text: byte count i32, UTF-8 (<see cref="ModelArchitecture.Text"/>)
 /// | epochs i32 | batch i32 | lr f32 | momentum f32 | weight decay f32 | sigma f32 | seed u64
 /// | model start i32 | model count i32 | parameters per model i32
 /// | parameters f32 (model count, P) | FNV-1a 64 of every preceding byte u64
 /// </code>
+/// Version 1 (MLPs only, before layer lists) stored <c>widths: count i32, i32×count</c> in place of the input, classes and
+/// model text; such files still load, as the MLP they describe.
 /// Votes on new inputs use each model's own test noise (TestNoise, m, t), so they equal the votes the ensemble
 /// would have cast had those inputs been given at training time.
 /// </summary>
 public sealed class EnsembleFile
 {
     public static ReadOnlySpan<byte> Magic => "NCENSEMB"u8;
-    public const uint CurrentVersion = 1;
+    public const uint CurrentVersion = 2;
+    /// <summary>The MLP-only format before layer lists; still read.</summary>
+    public const uint MlpVersion = 1;
 
     public EnsembleConfig Config { get; }
     public ParameterLayout Layout { get; }
@@ -36,7 +41,7 @@ public sealed class EnsembleFile
     public EnsembleFile(EnsembleConfig config, int modelStart, int modelCount, float[] parameters)
     {
         Config = config;
-        Layout = new ParameterLayout(config.Shape);
+        Layout = new ParameterLayout(config.Model);
         if (modelStart < 0 || modelCount < 0) throw new ArgumentOutOfRangeException(nameof(modelCount));
         if (parameters.Length != (long)modelCount * Layout.Count) throw new ArgumentException("parameters must hold (modelCount, P) floats");
         ModelStart = modelStart;
@@ -51,7 +56,7 @@ public sealed class EnsembleFile
     public static EnsembleFile Train(CpuEnsembleBackend backend, EnsembleConfig config, Dataset train, int m0, int m1,
         IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         var parameters = new float[(long)(m1 - m0) * layout.Count];
         backend.Run(config, train, null, m0, m1, null, parameters, progress, cancellation);
         return new EnsembleFile(config, m0, m1 - m0, parameters);
@@ -63,9 +68,9 @@ public sealed class EnsembleFile
     /// </summary>
     public VoteCounts Vote(Dataset inputs, int threads = 0, IsaLevel isa = IsaLevel.Avx512, CancellationToken cancellation = default)
     {
-        if (inputs.Dimension != Layout.Widths[0])
-            throw new UserInputException($"{inputs.Source}: {inputs.Dimension} features but the ensemble's models take {Layout.Widths[0]}");
-        var votes = new VoteCounts(inputs.Count, Config.Shape.Classes);
+        if (inputs.Dimension != Config.Model.InputSize)
+            throw new UserInputException($"{inputs.Source}: {inputs.Dimension} features but the ensemble's models take {Config.Model.InputSize}");
+        var votes = new VoteCounts(inputs.Count, Config.Model.Classes);
         if (ModelCount == 0) return votes;
         threads = Math.Min(threads > 0 ? threads : Environment.ProcessorCount, ModelCount);
         var partial = new VoteCounts[threads];
@@ -73,7 +78,7 @@ public sealed class EnsembleFile
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation }, w =>
         {
             var trainer = new CpuTrainer(Config, isa);
-            var mine = partial[w] = new VoteCounts(inputs.Count, Config.Shape.Classes);
+            var mine = partial[w] = new VoteCounts(inputs.Count, Config.Model.Classes);
             int i;
             while ((i = Interlocked.Increment(ref next)) < ModelCount)
             {
@@ -91,7 +96,7 @@ public sealed class EnsembleFile
     {
         var t = c.Training;
         string text = string.Create(CultureInfo.InvariantCulture,
-            $"shape={c.Shape};epochs={t.Epochs};batch={t.BatchSize};lr={Bits(t.LearningRate)};momentum={Bits(t.Momentum)};wd={Bits(t.WeightDecay)};sigma={Bits(c.Sigma)};seed={c.Seed}");
+            $"shape={c.Model};epochs={t.Epochs};batch={t.BatchSize};lr={Bits(t.LearningRate)};momentum={Bits(t.Momentum)};wd={Bits(t.WeightDecay)};sigma={Bits(c.Sigma)};seed={c.Seed}");
         return Fnv1a(Fnv1aOffset, Encoding.UTF8.GetBytes(text));
         static string Bits(float f) => BitConverter.SingleToUInt32Bits(f).ToString("x8", CultureInfo.InvariantCulture);
     }
@@ -108,9 +113,11 @@ public sealed class EnsembleFile
             w.Write(Magic);
             w.Write(CurrentVersion);
             w.Write(ConfigHash(Config));
-            var widths = Layout.Widths;
-            w.Write(widths.Length);
-            foreach (int x in widths) w.Write(x);
+            var input = Config.Model.Input;
+            w.Write(input.Channels); w.Write(input.Height); w.Write(input.Width); w.Write(input.IsImage);
+            w.Write(Config.Model.Classes);
+            byte[] text = Encoding.UTF8.GetBytes(Config.Model.Text);
+            w.Write(text.Length); w.Write(text);
             var t = Config.Training;
             w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay);
             w.Write(Config.Sigma); w.Write(Config.Seed);
@@ -143,22 +150,39 @@ public sealed class EnsembleFile
             var r = new BinaryReader(new MemoryStream(bytes));
             r.ReadBytes(8);
             uint version = r.ReadUInt32();
-            if (version != CurrentVersion) throw Bad($"version {version} is not supported (expected {CurrentVersion})");
+            if (version is not (CurrentVersion or MlpVersion)) throw Bad($"version {version} is not supported (expected {MlpVersion} or {CurrentVersion})");
             ulong configHash = r.ReadUInt64();
-            int layers = r.ReadInt32();
-            if (layers < 2 || layers > 64) throw Bad($"{layers} layer widths");
-            var widths = new int[layers];
-            for (int i = 0; i < layers; i++) { widths[i] = r.ReadInt32(); if (widths[i] <= 0) throw Bad($"layer width {widths[i]}"); }
+            ModelArchitecture model;
+            if (version == MlpVersion)
+            {
+                int layers = r.ReadInt32();
+                if (layers < 2 || layers > 64) throw Bad($"{layers} layer widths");
+                var widths = new int[layers];
+                for (int i = 0; i < layers; i++) { widths[i] = r.ReadInt32(); if (widths[i] <= 0) throw Bad($"layer width {widths[i]}"); }
+                model = ModelArchitecture.Mlp(widths[0], widths[1..^1], widths[^1]);
+            }
+            else
+            {
+                int channels = r.ReadInt32(), height = r.ReadInt32(), width = r.ReadInt32();
+                bool image = r.ReadBoolean();
+                int classes = r.ReadInt32(), textBytes = r.ReadInt32();
+                if (channels < 1 || height < 1 || width < 1 || classes < 1 || textBytes < 0 || textBytes > 1 << 16)
+                    throw Bad($"invalid model header (input {channels}x{height}x{width}, {classes} classes, {textBytes} bytes of model text)");
+                string text = Encoding.UTF8.GetString(r.ReadBytes(textBytes));
+                var input = image ? FeatureShape.Image(channels, height, width) : FeatureShape.Flat(channels * height * width);
+                try { model = ModelArchitecture.Resolve(input, ModelArchitecture.Parse(text, "model"), classes, "model"); }
+                catch (UserInputException e) { throw Bad(e.Message); }
+            }
             var training = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle());
             if (training.Epochs < 0 || training.BatchSize < 1) throw Bad($"invalid training options (epochs {training.Epochs}, batch {training.BatchSize})");
             float sigma = r.ReadSingle();
             if (!(sigma >= 0) || !float.IsFinite(sigma)) throw Bad($"invalid sigma {sigma}");
             ulong seed = r.ReadUInt64();
             int modelStart = r.ReadInt32(), modelCount = r.ReadInt32(), p = r.ReadInt32();
-            var config = new EnsembleConfig(new MlpShape(widths[0], widths[1..^1], widths[^1]), training, sigma, seed);
+            var config = new EnsembleConfig(model, training, sigma, seed);
             if (ConfigHash(config) != configHash) throw Bad("config hash does not match the stored config");
-            var layout = new ParameterLayout(widths);
-            if (p != layout.Count) throw Bad($"{p} parameters per model, but shape {config.Shape} has {layout.Count}");
+            var layout = new ParameterLayout(model);
+            if (p != layout.Count) throw Bad($"{p} parameters per model, but model {model} has {layout.Count}");
             if (modelStart < 0 || modelCount < 0) throw Bad("negative model range");
             long headerLength = r.BaseStream.Position;
             long expected = headerLength + (long)modelCount * p * 4 + 8;

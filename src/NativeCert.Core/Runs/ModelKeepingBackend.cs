@@ -22,7 +22,7 @@ public sealed class ModelKeepingBackend(CpuEnsembleBackend inner, string modelsD
     public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes,
                     IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         var parameters = new float[(long)(modelEnd - modelStart) * layout.Count];
         var chunkVotes = new VoteCounts(votes.Inputs, votes.Classes);
         inner.Run(config, train, inputs, modelStart, modelEnd, chunkVotes, parameters, progress, cancellation);

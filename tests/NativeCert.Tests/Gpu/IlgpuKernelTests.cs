@@ -187,7 +187,7 @@ public abstract class IlgpuKernelTests : IDisposable
     [BackendFact]
     public void He_init_matches_reference()
     {
-        var layout = new ParameterLayout([5, 3, 2]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(5, [3], 2));
         const int models = 2;
         using var w = Accelerator.Allocate1D<float>(models * layout.Count);
         using var scale = Accelerator.Allocate1D(layout.HeScale());
@@ -229,7 +229,7 @@ public abstract class IlgpuKernelTests : IDisposable
     {
         int b = GemmRows, inW = GemmInner, outW = GemmCols, models = GemmModels;
         var x = EngineTestData.RandomArray(models * b * inW, 3);
-        var layout = new ParameterLayout([inW, outW]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(inW, [], outW));
         var parameters = EngineTestData.RandomArray(models * layout.Count, 4);
         using var xd = Accelerator.Allocate1D(x);
         using var pd = Accelerator.Allocate1D(parameters);
@@ -258,7 +258,7 @@ public abstract class IlgpuKernelTests : IDisposable
     {
         // dW = Xᵀ dY into the flat gradients; dX = dY Wᵀ.
         int b = GemmRows, inW = GemmCols, outW = GemmInner, models = GemmModels;
-        var layout = new ParameterLayout([inW, outW]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(inW, [], outW));
         var x = EngineTestData.RandomArray(models * b * inW, 5);
         var dy = EngineTestData.RandomArray(models * b * outW, 6);
         var parameters = EngineTestData.RandomArray(models * layout.Count, 7);
@@ -378,7 +378,7 @@ public abstract class IlgpuKernelTests : IDisposable
         trainer.Initialize(modelBase, models);
         for (int e = 0; e < config.Training.Epochs; e++) trainer.TrainEpoch(modelBase, models, e);
         var got = trainer.DownloadParameters(models);
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         for (int m = 0; m < models; m++)
         {
             var want = ReferenceTrainer.Train(config, train, modelBase + m);

@@ -41,12 +41,12 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(train);
         if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd), "model range must satisfy 0 ≤ start ≤ end");
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         if (inputs != null)
         {
             ArgumentNullException.ThrowIfNull(votes);
-            if (votes.Inputs != inputs.Count || votes.Classes != config.Shape.Classes)
-                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but there are {inputs.Count} inputs and {config.Shape.Classes} classes");
+            if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
+                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but there are {inputs.Count} inputs and {config.Model.Classes} classes");
         }
         int models = modelEnd - modelStart;
         if (keptParameters != null && keptParameters.Length != (long)models * layout.Count)
@@ -64,7 +64,7 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
             try
             {
                 var trainer = new CpuTrainer(config, _isa);
-                VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Shape.Classes) : null;
+                VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Model.Classes) : null;
                 partial[w] = mine;
                 int m;
                 while ((m = Interlocked.Increment(ref next)) < modelEnd)

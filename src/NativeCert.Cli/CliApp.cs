@@ -18,7 +18,7 @@ public static class CliApp
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"nativecert: error: {parse.Errors[0].Message}");
+            stderr.WriteLine($"nativecert: error: {MissingOrUnknownCommand(parse) ?? parse.Errors[0].Message}");
             return ExitCodes.UserError;
         }
         try
@@ -42,6 +42,44 @@ public static class CliApp
             if (Environment.GetEnvironmentVariable("NATIVECERT_DEBUG") == "1") stderr.WriteLine(inner);
             return ExitCodes.InternalError;
         }
+    }
+
+    /// <summary>
+    /// For a command that needs a subcommand (the root, <c>data</c>): names the unknown one and suggests the nearest
+    /// by edit distance (System.CommandLine only says "Required command was not provided"); null for other errors.
+    /// </summary>
+    internal static string? MissingOrUnknownCommand(ParseResult parse)
+    {
+        Command command = parse.CommandResult.Command;
+        string[] names = command.Subcommands.Where(c => !c.Hidden).Select(c => c.Name).ToArray();
+        if (names.Length == 0) return null;
+        string where = command is RootCommand ? "" : command.Name + " ";
+        string list = string.Join(", ", names);
+        string? token = parse.UnmatchedTokens.FirstOrDefault();
+        if (token is null) return $"{where}no command given (commands: {list})";
+        if (token.StartsWith('-')) return null;
+        string nearest = names.MinBy(name => EditDistance(token.ToLowerInvariant(), name))!;
+        // Suggest only a plausible typo: a few edits, fewer than half the word.
+        bool close = EditDistance(token.ToLowerInvariant(), nearest) <= Math.Min(3, Math.Max(1, token.Length / 2));
+        return close
+            ? $"'{token}' is not a {where}command; did you mean '{nearest}'? (commands: {list})"
+            : $"'{token}' is not a {where}command (commands: {list})";
+    }
+
+    /// <summary>Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions.</summary>
+    internal static int EditDistance(string a, string b)
+    {
+        var d = new int[a.Length + 1, b.Length + 1];
+        for (int i = 0; i <= a.Length; i++) d[i, 0] = i;
+        for (int j = 0; j <= b.Length; j++) d[0, j] = j;
+        for (int i = 1; i <= a.Length; i++)
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+            }
+        return d[a.Length, b.Length];
     }
 
     private static Exception Unwrap(Exception e)

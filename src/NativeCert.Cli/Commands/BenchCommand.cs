@@ -37,13 +37,20 @@ public static class BenchCommand
             if (n < 1) throw new UserInputException("--examples: must be at least 1");
             if (b < 1) throw new UserInputException("--batch: must be at least 1");
             if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
+            float s = parse.GetValue(sigma);
+            // As certify: the benchmark measures smoothing noise, so σ must be a positive number.
+            if (!(s > 0) || !float.IsFinite(s)) throw new UserInputException($"--sigma {s.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
             int[] h = CliApp.ParseIntList(parse.GetValue(hidden), "--hidden", min: 1);
             var body = parse.GetValue(modelText) is { } text ? ModelArchitecture.Parse(text) : ModelArchitecture.MlpBody(h);
             Dataset train = LoadTrainingData(n, out string dataName);
             var model = ModelArchitecture.ForData(body, train.Dimension, train.Shape, 10);
             var config = new EnsembleConfig(model, TrainingDefaults.Options(epochs: e, batchSize: b, learningRate: TrainingDefaults.LearningRateFor(model)),
-                parse.GetValue(sigma), Seed: 1);
-            using IEnsembleBackend engine = BackendFactory.Create(parse.GetValue(backend) ?? "cpu", t, parse.InvocationConfiguration.Error);
+                s, Seed: 1);
+            // Refuse a workload that cannot fit before anything is set up or measured (auto may still pick the CPU).
+            string backendName = parse.GetValue(backend) ?? "cpu";
+            if (backendName == "cpu") CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, t, m);
+            using IEnsembleBackend engine = BackendFactory.Create(backendName, t, parse.InvocationConfiguration.Error);
+            if (engine is CpuEnsembleBackend cpu) CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, cpu.Threads, m);
             int peakThreads = t > 0 ? t : Environment.ProcessorCount;
             // A GPU is compared with its FP32 (non-tensor) peak from the device's SM count and clock; a CPU with its
             // FMA peak measured just before and just after the run: the higher is what the cores can deliver (other

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NativeCert.Certification;
+using NativeCert.IO;
 
 namespace NativeCert.Cli.Commands;
 
@@ -43,6 +44,8 @@ public static class CertifyCountsCommand
             if (!cohen && parse.GetValue(n0) is not null) throw new UserInputException("--n0 is only used with --method cohen");
 
             string countsPath = parse.GetValue(counts)!;
+            string? outPath = parse.GetValue(output);
+            if (outPath is not null) AtomicFile.CheckWritableFile(outPath, "--out", (countsPath, "--counts"), (selectionPath, "--selection-counts"));
             var estimation = VoteCountsTsv.Read(countsPath, parse.GetValue(hasLabel));
             int[] labels = estimation.Labels;
             bool simult = parse.GetValue(simultaneous);
@@ -61,7 +64,6 @@ public static class CertifyCountsCommand
             }
             else certificates = Certifier.CertifySimuEM(estimation.Counts, s, a, simult);
 
-            string? outPath = parse.GetValue(output);
             var stdout = parse.InvocationConfiguration.Output;
             if (outPath is not null) CertificateTsv.Write(outPath, certificates, labels, t);
             else CertificateTsv.WriteTo(stdout, certificates, labels, t);

@@ -5,6 +5,7 @@ using NativeCert.Cli.Options;
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
+using NativeCert.IO;
 
 namespace NativeCert.Cli.Commands;
 
@@ -31,15 +32,19 @@ public static class EnsembleCommands
             int n = parse.GetValue(models), m0 = parse.GetValue(modelStart), t = parse.GetValue(threads);
             if (n < 1) throw new UserInputException("--models: must be at least 1");
             if (m0 < 0) throw new UserInputException("--model-start: must be ≥ 0");
+            // Model indices are int (noise streams are keyed by them): the last one must fit.
+            if ((long)m0 + n > int.MaxValue)
+                throw new UserInputException($"--model-start {m0}: with --models {n} the models would run past the largest model index {int.MaxValue - 1}");
             if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
             string path = parse.GetValue(output)!;
-            CheckOutputDirectory(path, "--out");
+            AtomicFile.CheckWritableFile(path, "--out");
             DataSplit split = data.Load(parse);
             var config = model.Read(parse, split.Train);
             using var backend = new CpuEnsembleBackend(t);
+            CpuMemoryPlan.CheckFits(config, split.Train.Count, inputRows: 0, backend.Threads, n, keepParameters: true);
             var err = parse.InvocationConfiguration.Error;
             var progress = new ImmediateProgress<EnsembleProgress>(p => { if (p.ModelsDone % Math.Max(1, p.ModelsTotal / 10) == 0) err.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
-            var ensemble = EnsembleFile.Train(backend, config, split.Train, m0, m0 + n, progress, ct);
+            var ensemble = EnsembleFile.Train(backend, config, split.Train, m0, m0 + n, progress, ct, split.ClassIds);
             ensemble.Save(path);
             parse.InvocationConfiguration.Output.WriteLine($"saved {n} models ({config.Model}, sigma {config.Sigma.ToString(CultureInfo.InvariantCulture)}) trained on {split.Describe()} to {path}");
             return Task.FromResult(ExitCodes.Success);
@@ -64,12 +69,11 @@ public static class EnsembleCommands
             if (which is not ("test" or "train")) throw new UserInputException($"--split: '{which}' is not test or train");
             int t = parse.GetValue(threads);
             if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
-            CheckOutputDirectory(path, "--out");
-            var ensemble = EnsembleFile.Load(parse.GetValue(ensemblePath)!);
+            string ensembleFile = parse.GetValue(ensemblePath)!;
+            AtomicFile.CheckWritableFile(path, "--out", (ensembleFile, "--ensemble"));
+            var ensemble = EnsembleFile.Load(ensembleFile);
             DataSplit loaded = data.Load(parse);
-            Dataset rows = which == "test" ? loaded.Test : loaded.Train;
-            if (rows.ClassCount > ensemble.Config.Model.Classes)
-                throw new UserInputException($"--dataset: {rows.ClassCount} classes but the ensemble's models have {ensemble.Config.Model.Classes} outputs");
+            Dataset rows = InEnsembleLabels(which == "test" ? loaded.Test : loaded.Train, loaded, ensemble, ensembleFile);
             var votes = ensemble.Vote(rows, t, cancellation: ct);
             WriteVotesTsv(path, rows, votes);
             int correct = 0;
@@ -79,6 +83,34 @@ public static class EnsembleCommands
             return Task.FromResult(ExitCodes.Success);
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The rows relabelled to the ensemble's outputs: a row of original class id c gets the output that votes for c,
+    /// so that labels and predictions compare (an ensemble of all ten MNIST digits voting on <c>--classes 1,7</c>
+    /// labels those rows 1 and 7). A class the ensemble has no output for is refused. A file without class ids
+    /// (version 1, or kept by certify --keep-models) is taken to have the data's labels as outputs, in order, which
+    /// can hold only when the data have as many classes as it has outputs (trained on the same --classes).
+    /// </summary>
+    private static Dataset InEnsembleLabels(Dataset rows, DataSplit split, EnsembleFile ensemble, string ensembleFile)
+    {
+        int outputs = ensemble.Config.Model.Classes;
+        if (ensemble.ClassIds is null)
+        {
+            if (split.ClassIds.Count != outputs)
+                throw new UserInputException($"--classes: {split.Name} has {split.ClassIds.Count} classes but {ensembleFile} (which records no class ids: version 1, or kept by certify --keep-models) has {outputs} outputs; select the classes it was trained on, in order");
+            return rows;
+        }
+        var outputOf = new int[split.ClassIds.Count];
+        for (int label = 0; label < outputOf.Length; label++)
+        {
+            outputOf[label] = ensemble.OutputOfClassId(split.ClassIds[label]);
+            if (outputOf[label] < 0)
+                throw new UserInputException($"--classes: class {split.ClassIds[label]} of {split.Name} is not one of the classes of {ensembleFile} ({string.Join(",", ensemble.ClassIds)}); select them with --classes {string.Join(",", ensemble.ClassIds)}");
+        }
+        bool identity = outputs == outputOf.Length && outputOf.Select((o, i) => o == i).All(same => same);
+        if (identity) return rows;
+        return new Dataset(rows.Features, rows.Labels.Select(y => outputOf[y]).ToArray(), rows.Dimension, outputs, rows.Shape, rows.Source);
     }
 
     /// <summary>Reports on the calling worker thread, serialized (unlike Progress&lt;T&gt;, which posts to the thread pool and may report after the command has finished).</summary>
@@ -112,11 +144,5 @@ public static class EnsembleCommands
             sb.Append('\n');
         }
         DataFiles.WriteAtomic(path, Encoding.UTF8.GetBytes(sb.ToString()));
-    }
-
-    private static void CheckOutputDirectory(string path, string option)
-    {
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir != null && !Directory.Exists(dir)) throw new UserInputException($"{option}: directory of {path} does not exist");
     }
 }

@@ -82,7 +82,7 @@ public sealed class AttackOptions
         if (target < 0) throw new UserInputException($"--target {targetId}: not a class of {split.Name} (classes {string.Join(",", split.ClassIds)})");
         LabelMode mode = parse.GetValue(LabelMode) == "clean" ? Attacks.LabelMode.Clean : Attacks.LabelMode.Dirty;
         var attack = new BackdoorAttack(trigger);
-        PoisonedTrainingSet poisoned = attack.Poison(split.Train, parse.GetValue(Poison), target, mode, parse.GetValue(AttackSeed));
+        PoisonedTrainingSet poisoned = attack.Poison(split.Train, parse.GetValue(Poison), target, mode, parse.GetValue(AttackSeed), targetId);
         TriggeredInputs triggered = attack.TriggerInputs(split.Test, target);
         return new AttackResult(attack, target, mode, poisoned, triggered);
     }

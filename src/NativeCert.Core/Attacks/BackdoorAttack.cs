@@ -55,7 +55,9 @@ public sealed class BackdoorAttack(Trigger trigger)
     /// from non-target classes relabelled <paramref name="target"/> (dirty-label), or from the target class with
     /// labels kept (clean-label). Returns a new dataset; <paramref name="train"/> is not modified.
     /// </summary>
-    public PoisonedTrainingSet Poison(Dataset train, int count, int target, LabelMode mode, ulong seed)
+    /// <remarks><paramref name="targetClassId"/> is the target's original class id (what the user gave as
+    /// <c>--target</c>), for messages; the label itself when null.</remarks>
+    public PoisonedTrainingSet Poison(Dataset train, int count, int target, LabelMode mode, ulong seed, int? targetClassId = null)
     {
         CheckTarget(train, target);
         CheckDimension(train);
@@ -64,7 +66,7 @@ public sealed class BackdoorAttack(Trigger trigger)
             if ((train.Labels[i] == target) == (mode == LabelMode.Clean)) candidates.Add(i);
         if (count < 0) throw new UserInputException($"--poison {count}: must be at least 0");
         if (count > candidates.Count)
-            throw new UserInputException($"--poison {count}: the training set has only {candidates.Count} rows {(mode == LabelMode.Clean ? "of" : "outside")} the target class {target}");
+            throw new UserInputException($"--poison {count}: the training set has only {candidates.Count} rows {(mode == LabelMode.Clean ? "of" : "outside")} the target class {targetClassId ?? target}");
 
         int[] pool = candidates.ToArray();
         SplitMix64.For(seed, 0xBAD).Shuffle(pool);

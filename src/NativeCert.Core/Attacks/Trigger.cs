@@ -125,7 +125,9 @@ public sealed class MaskTrigger : Trigger
         string[] tokens = text.Split([' ', '\t', '\r', '\n', ','], StringSplitOptions.RemoveEmptyEntries);
         int pixels = shape is { } s ? s.Height * s.Width : dimension;
         if (tokens.Length != pixels && tokens.Length != dimension)
-            throw new UserInputException($"{path}: {tokens.Length} mask entries; expected {pixels} (one per pixel){(pixels != dimension ? $" or {dimension} (one per feature)" : "")}");
+            throw new UserInputException(shape is null
+                ? $"{path}: {tokens.Length} mask entries; expected {dimension} (one per feature)"
+                : $"{path}: {tokens.Length} mask entries; expected {pixels} (one per pixel){(pixels != dimension ? $" or {dimension} (one per feature)" : "")}");
         var mask = new bool[dimension];
         var values = new float[dimension];
         for (int t = 0; t < tokens.Length; t++)

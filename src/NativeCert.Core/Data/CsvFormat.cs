@@ -6,7 +6,8 @@ namespace NativeCert.Data;
 /// <summary>
 /// Comma-separated tabular data: label in the first column (a non-negative integer), then the features
 /// (finite numbers, invariant culture, used as they are: input units are the file's units). An optional header
-/// row is recognised when its first row does not parse as numbers. Blank lines are skipped.
+/// row is recognised when its first row does not parse as numbers. Blank lines are skipped. Labels are class
+/// indices below <see cref="Dataset.MaxClasses"/>; NUL bytes anywhere are refused.
 /// </summary>
 public static class CsvFormat
 {
@@ -22,6 +23,10 @@ public static class CsvFormat
         string text;
         try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
         catch (DecoderFallbackException e) { throw new UserInputException($"{path}: not a UTF-8 text file", e); }
+        // .NET's number parsing ignores trailing NUL characters, so "1.5\0\0" would load as 1.5: refuse them here.
+        int nul = text.IndexOf('\0');
+        if (nul >= 0)
+            throw new UserInputException($"{path}: line {text.AsSpan(0, nul).Count('\n') + 1}: NUL byte (a binary file, or padding after the numbers)");
 
         var features = new List<float>();
         var labels = new List<int>();
@@ -61,6 +66,8 @@ public static class CsvFormat
                 {
                     if (!int.TryParse(field, NumberStyles.None, CultureInfo.InvariantCulture, out int label))
                         throw new UserInputException($"{path}: line {lineNumber}: label '{field}' is not a non-negative integer");
+                    if (label >= Dataset.MaxClasses)
+                        throw new UserInputException($"{path}: line {lineNumber}: label {label} is not a class index below {Dataset.MaxClasses} (at most {Dataset.MaxClasses} classes)");
                     labels.Add(label);
                     continue;
                 }

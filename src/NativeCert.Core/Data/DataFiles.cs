@@ -30,13 +30,18 @@ public static class DataFiles
         }
         catch (InvalidDataException e)
         {
-            throw new UserInputException($"{path}: not a valid gzip file ({e.Message.TrimEnd('.')})", e);
+            // Bad deflate data surface as "unsupported compression method" and the like: the file is corrupt.
+            throw new UserInputException(gzip
+                ? $"{path}: corrupt or truncated gzip file (its compressed data do not decode)"
+                : $"{path}: named .gz but not a gzip file (no gzip magic 1f 8b)", e);
         }
     }
 
     /// <summary>The whole file; a missing or unreadable file is a user error naming it.</summary>
     public static byte[] ReadAll(string path)
     {
+        // Reading a directory fails as "access denied", which would send the user hunting for permissions.
+        if (Directory.Exists(path)) throw new UserInputException($"{path}: is a directory, not a file");
         try { return File.ReadAllBytes(path); }
         catch (FileNotFoundException e) { throw new UserInputException($"{path}: file not found", e); }
         catch (DirectoryNotFoundException e) { throw new UserInputException($"{path}: file not found (no such directory)", e); }

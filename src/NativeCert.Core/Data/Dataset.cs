@@ -14,6 +14,12 @@ public readonly record struct ImageShape(int Channels, int Height, int Width)
 /// </summary>
 public sealed class Dataset
 {
+    /// <summary>
+    /// Most classes a dataset may have: labels are class indices, and per-class tables (counts, votes) are
+    /// allocated by class, so a stray huge label must be refused rather than allocated for.
+    /// </summary>
+    public const int MaxClasses = 65_536;
+
     /// <summary>Features, <c>(Count, Dimension)</c> row-major.</summary>
     public float[] Features { get; }
     /// <summary>Labels, <c>(Count)</c>, each in [0, ClassCount).</summary>

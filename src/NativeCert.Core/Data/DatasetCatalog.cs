@@ -94,7 +94,8 @@ public static class DatasetCatalog
         RequireDirectory(dir);
         string trainImages = FindIdxFile(dir, ["train"], "images", 3), trainLabels = FindIdxFile(dir, ["train"], "labels", 1);
         string testImages = FindIdxFile(dir, ["t10k", "test"], "images", 3), testLabels = FindIdxFile(dir, ["t10k", "test"], "labels", 1);
-        int k = classCount ?? InferClassCount(IdxFormat.ReadLabels(trainLabels).Select(b => (int)b), trainLabels);
+        byte[]? labels = classCount is null ? IdxFormat.ReadLabels(trainLabels) : null;
+        int k = classCount ?? InferClassCount(labels!.Select(b => (int)b), labels!.Length, trainLabels);
         Dataset train = IdxFormat.Load(trainImages, trainLabels, k, $"{spec} (train)");
         Dataset test = IdxFormat.Load(testImages, testLabels, k, $"{spec} (test)");
         CheckSameShape(train, test, trainImages, testImages);
@@ -129,7 +130,7 @@ public static class DatasetCatalog
         if (files.Length > 2 || files.Any(f => f.Length == 0))
             throw new UserInputException($"--dataset '{spec}': expected csv:FILE or csv:TRAIN,TEST");
         CsvFormat.Table trainTable = CsvFormat.Read(files[0]);
-        int k = InferClassCount(trainTable.Labels, files[0]);
+        int k = InferClassCount(trainTable.Labels, trainTable.Count, files[0]);
         Dataset train = CsvFormat.ToDataset(trainTable, files[0], k, $"{spec} (train)");
         if (files.Length == 2)
         {
@@ -143,11 +144,20 @@ public static class DatasetCatalog
         return new DataSplit(train.Select(trainRows), train.Select(testRows, $"{spec} (test)")) { Name = spec, Location = arg };
     }
 
-    private static int InferClassCount(IEnumerable<int> labels, string path)
+    /// <summary>
+    /// Class count = largest label + 1, bounded by <see cref="Dataset.MaxClasses"/> and by the number of rows (labels
+    /// are class indices 0..k−1, so more classes than rows means a label is not an index), before anything is
+    /// allocated per class.
+    /// </summary>
+    private static int InferClassCount(IEnumerable<int> labels, int rows, string path)
     {
-        int k = labels.Max() + 1;
+        long k = (long)labels.Max() + 1;
         if (k < 2) throw new UserInputException($"{path}: every label is 0; a classifier needs at least two classes");
-        return k;
+        if (k > Dataset.MaxClasses)
+            throw new UserInputException($"{path}: largest label {k - 1} would make {k} classes, more than the {Dataset.MaxClasses} allowed");
+        if (k > rows)
+            throw new UserInputException($"{path}: largest label {k - 1} would make {k} classes but there are only {rows} rows (labels must be class indices 0..k-1)");
+        return (int)k;
     }
 
     private static void CheckSameShape(Dataset train, Dataset test, string trainPath, string testPath)

@@ -12,23 +12,27 @@ namespace NativeCert.Engine;
 /// A trained ensemble kept on disk: the config that made it and the flat parameters of models
 /// [ModelStart, ModelStart + ModelCount). Versioned little-endian binary:
 /// <code>
-/// magic "NCENSEMB" (8) | version u32 (2) | config hash u64
+/// magic "NCENSEMB" (8) | version u32 (3) | config hash u64
 /// | input: channels i32, height i32, width i32, image u8 | classes i32 | model text: byte count i32, UTF-8 (<see cref="ModelArchitecture.Text"/>)
 /// | epochs i32 | batch i32 | lr f32 | momentum f32 | weight decay f32 | sigma f32 | seed u64
 /// | model start i32 | model count i32 | parameters per model i32
+/// | class ids: count i32 (0 = not recorded, else C), i32×count     (version 2 on)
 /// | parameters f32 (model count, P) | FNV-1a 64 of every preceding byte u64
 /// </code>
-/// Version 1 (MLPs only, before layer lists) stored <c>widths: count i32, i32×count</c> in place of the input, classes and
-/// model text; such files still load, as the MLP they describe.
+/// Versions 1 and 2 (MLPs only, before layer lists) stored <c>widths: count i32, i32×count</c> in place of the input,
+/// classes and model text; such files still load, as the MLP they describe.
 /// Votes on new inputs use each model's own test noise (TestNoise, m, t), so they equal the votes the ensemble
-/// would have cast had those inputs been given at training time.
+/// would have cast had those inputs been given at training time. Version 1 files (no class ids) still load, with
+/// <see cref="ClassIds"/> null.
 /// </summary>
 public sealed class EnsembleFile
 {
     public static ReadOnlySpan<byte> Magic => "NCENSEMB"u8;
-    public const uint CurrentVersion = 2;
-    /// <summary>The MLP-only format before layer lists; still read.</summary>
-    public const uint MlpVersion = 1;
+    public const uint CurrentVersion = 3;
+    /// <summary>The first version that records <see cref="ClassIds"/>; older files still load.</summary>
+    public const uint ClassIdsVersion = 2;
+    /// <summary>The first version that stores the model as its input shape, classes and layer-list text (before: MLP widths).</summary>
+    public const uint LayerListVersion = 3;
 
     public EnsembleConfig Config { get; }
     public ParameterLayout Layout { get; }
@@ -37,29 +41,54 @@ public sealed class EnsembleFile
     public int ModelCount { get; }
     /// <summary>Parameters <c>(ModelCount, Layout.Count)</c>.</summary>
     public float[] Parameters { get; }
+    /// <summary>
+    /// Original dataset class id of each output, <c>(C)</c> (e.g. [1, 7] for an ensemble trained with
+    /// <c>--classes 1,7</c>); null when not recorded (version 1 files).
+    /// </summary>
+    public IReadOnlyList<int>? ClassIds { get; }
 
-    public EnsembleFile(EnsembleConfig config, int modelStart, int modelCount, float[] parameters)
+    /// <summary>Models [modelStart, modelStart + modelCount) of <paramref name="config"/>, parameters <c>(modelCount, P)</c>,
+    /// and the original class id of each output <c>(C)</c> (distinct; null when unknown).</summary>
+    public EnsembleFile(EnsembleConfig config, int modelStart, int modelCount, float[] parameters, IReadOnlyList<int>? classIds = null)
     {
         Config = config;
         Layout = new ParameterLayout(config.Model);
         if (modelStart < 0 || modelCount < 0) throw new ArgumentOutOfRangeException(nameof(modelCount));
         if (parameters.Length != (long)modelCount * Layout.Count) throw new ArgumentException("parameters must hold (modelCount, P) floats");
+        if (classIds is not null && (classIds.Count != config.Model.Classes || classIds.Distinct().Count() != classIds.Count || classIds.Any(id => id < 0)))
+            throw new ArgumentException($"class ids must be {config.Model.Classes} distinct non-negative ids, one per output");
         ModelStart = modelStart;
         ModelCount = modelCount;
         Parameters = parameters;
+        ClassIds = classIds?.ToArray();
+    }
+
+    /// <summary>
+    /// The output that votes for original class <paramref name="classId"/>, or −1 when no output does. Without
+    /// recorded class ids (version 1 files) the outputs are taken as classes 0..C−1.
+    /// </summary>
+    public int OutputOfClassId(int classId)
+    {
+        if (ClassIds is null) return classId >= 0 && classId < Config.Model.Classes ? classId : -1;
+        for (int k = 0; k < ClassIds.Count; k++) if (ClassIds[k] == classId) return k;
+        return -1;
     }
 
     /// <summary>Parameters of stored model i (model index ModelStart + i).</summary>
     public ReadOnlySpan<float> Model(int i) => Parameters.AsSpan(i * Layout.Count, Layout.Count);
 
-    /// <summary>Trains models [m0, m1) with the CPU engine and keeps them.</summary>
+    /// <summary>
+    /// Trains models [m0, m1) with the CPU engine and keeps them; <paramref name="classIds"/> records which original
+    /// class each output is. Refuses (before allocating) a plan that does not fit in memory, see <see cref="CpuMemoryPlan"/>.
+    /// </summary>
     public static EnsembleFile Train(CpuEnsembleBackend backend, EnsembleConfig config, Dataset train, int m0, int m1,
-        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
+        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default, IReadOnlyList<int>? classIds = null)
     {
+        CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, backend.Threads, m1 - m0, keepParameters: true);
         var layout = new ParameterLayout(config.Model);
         var parameters = new float[(long)(m1 - m0) * layout.Count];
         backend.Run(config, train, null, m0, m1, null, parameters, progress, cancellation);
-        return new EnsembleFile(config, m0, m1 - m0, parameters);
+        return new EnsembleFile(config, m0, m1 - m0, parameters, classIds);
     }
 
     /// <summary>
@@ -73,6 +102,7 @@ public sealed class EnsembleFile
         var votes = new VoteCounts(inputs.Count, Config.Model.Classes);
         if (ModelCount == 0) return votes;
         threads = Math.Min(threads > 0 ? threads : Environment.ProcessorCount, ModelCount);
+        CpuMemoryPlan.CheckFits(Config, trainRows: 0, inputs.Count, threads, ModelCount);
         var partial = new VoteCounts[threads];
         int next = -1;
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation }, w =>
@@ -122,6 +152,8 @@ public sealed class EnsembleFile
             w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay);
             w.Write(Config.Sigma); w.Write(Config.Seed);
             w.Write(ModelStart); w.Write(ModelCount); w.Write(Layout.Count);
+            w.Write(ClassIds?.Count ?? 0);
+            foreach (int id in ClassIds ?? []) w.Write(id);
             w.Flush();
             ulong hash = Fnv1a(Fnv1aOffset, header.GetBuffer().AsSpan(0, (int)header.Length));
             stream.Write(header.GetBuffer(), 0, (int)header.Length);
@@ -150,10 +182,10 @@ public sealed class EnsembleFile
             var r = new BinaryReader(new MemoryStream(bytes));
             r.ReadBytes(8);
             uint version = r.ReadUInt32();
-            if (version is not (CurrentVersion or MlpVersion)) throw Bad($"version {version} is not supported (expected {MlpVersion} or {CurrentVersion})");
+            if (version is < 1 or > CurrentVersion) throw Bad($"version {version} is not supported (this build reads 1 to {CurrentVersion})");
             ulong configHash = r.ReadUInt64();
             ModelArchitecture model;
-            if (version == MlpVersion)
+            if (version < LayerListVersion)
             {
                 int layers = r.ReadInt32();
                 if (layers < 2 || layers > 64) throw Bad($"{layers} layer widths");
@@ -184,6 +216,18 @@ public sealed class EnsembleFile
             var layout = new ParameterLayout(model);
             if (p != layout.Count) throw Bad($"{p} parameters per model, but model {model} has {layout.Count}");
             if (modelStart < 0 || modelCount < 0) throw Bad("negative model range");
+            int[]? classIds = null;
+            if (version >= ClassIdsVersion)
+            {
+                int ids = r.ReadInt32();
+                if (ids != 0 && ids != config.Model.Classes) throw Bad($"{ids} class ids for {config.Model.Classes} outputs");
+                if (ids > 0)
+                {
+                    classIds = new int[ids];
+                    for (int i = 0; i < ids; i++) classIds[i] = r.ReadInt32();
+                    if (classIds.Any(id => id < 0) || classIds.Distinct().Count() != ids) throw Bad($"class ids {string.Join(",", classIds)} are not distinct non-negative ids");
+                }
+            }
             long headerLength = r.BaseStream.Position;
             long expected = headerLength + (long)modelCount * p * 4 + 8;
             if (bytes.LongLength != expected) throw Bad($"{bytes.LongLength} bytes, expected {expected} (truncated or corrupt)");
@@ -191,7 +235,7 @@ public sealed class EnsembleFile
             if (Fnv1a(Fnv1aOffset, span[..^8]) != stored) throw Bad("checksum mismatch (corrupt file)");
             var parameters = new float[(long)modelCount * p];
             MemoryMarshal.Cast<byte, float>(span.Slice((int)headerLength, modelCount * p * 4)).CopyTo(parameters);
-            return new EnsembleFile(config, modelStart, modelCount, parameters);
+            return new EnsembleFile(config, modelStart, modelCount, parameters, classIds);
         }
         catch (EndOfStreamException) { throw Bad("truncated header"); }
         catch (ArgumentException e) { throw Bad(e.Message); }

@@ -20,8 +20,11 @@ public sealed class ParameterLayout
     public ParameterLayout(ModelArchitecture model)
     {
         Model = model;
-        var parameterLayers = Enumerable.Range(0, model.Layers.Count).Where(i => model.Layers[i].Spec.HasParameters).ToArray();
-        Layers = parameterLayers.Length;
+        int count = 0;
+        foreach (var layer in model.Layers) if (layer.Spec.HasParameters) count++;
+        var parameterLayers = new int[count];
+        for (int i = 0, l = 0; i < model.Layers.Count; i++) if (model.Layers[i].Spec.HasParameters) parameterLayers[l++] = i;
+        Layers = count;
         _layerIndex = parameterLayers;
         _weightOffsets = new int[Layers];
         _biasOffsets = new int[Layers];

@@ -13,6 +13,38 @@ namespace NativeCert.IO;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>
+    /// Checks, before any work, that <paramref name="path"/> can be written as a file: its directory exists, it is
+    /// not itself a directory, and it is none of the command's <paramref name="inputs"/> (input path, its option), so
+    /// that a result never silently replaces what it was computed from. A problem is a one-line
+    /// <see cref="UserInputException"/> naming <paramref name="option"/>.
+    /// </summary>
+    public static void CheckWritableFile(string path, string option, params ReadOnlySpan<(string? Path, string Option)> inputs)
+    {
+        foreach (var (input, inputOption) in inputs)
+            if (input is not null && SameFile(path, input))
+                throw new UserInputException($"{option} {path}: is the {inputOption} file; write the result to another file");
+        if (string.IsNullOrWhiteSpace(path)) throw new UserInputException($"{option}: empty file name");
+        string full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) throw new UserInputException($"{option} {path}: is a directory; give a file name");
+        string? dir = Path.GetDirectoryName(full);
+        if (dir is null) throw new UserInputException($"{option} {path}: not a file path");
+        if (!Directory.Exists(dir))
+            throw new UserInputException($"{option} {path}: directory {dir} {(File.Exists(dir) ? "is a file" : "does not exist")}");
+    }
+
+    /// <summary>Whether two paths name one file: equal full paths, or (for existing files) equal targets after symbolic links.</summary>
+    public static bool SameFile(string a, string b)
+    {
+        static string Resolve(string p)
+        {
+            string full = Path.GetFullPath(p);
+            try { return File.Exists(full) && new FileInfo(full).ResolveLinkTarget(returnFinalTarget: true) is { } target ? target.FullName : full; }
+            catch (IOException) { return full; }
+        }
+        return Resolve(a) == Resolve(b);
+    }
+
     /// <summary>Writes <paramref name="path"/> with the bytes <paramref name="write"/> puts into the stream.</summary>
     public static void Write(string path, Action<Stream> write)
     {

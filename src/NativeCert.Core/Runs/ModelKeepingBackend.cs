@@ -22,6 +22,7 @@ public sealed class ModelKeepingBackend(CpuEnsembleBackend inner, string modelsD
     public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes,
                     IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
     {
+        CpuMemoryPlan.CheckFits(config, train.Count, inputs.Count, inner.Threads, modelEnd - modelStart, keepParameters: true);
         var layout = new ParameterLayout(config.Model);
         var parameters = new float[(long)(modelEnd - modelStart) * layout.Count];
         var chunkVotes = new VoteCounts(votes.Inputs, votes.Classes);

@@ -50,6 +50,7 @@ public sealed class RunDirectory
     public static RunDirectory OpenExisting(string root, string option)
     {
         var dir = new RunDirectory(root);
+        if (File.Exists(root)) throw new UserInputException($"{option}: {root} is a file, not a run directory");
         if (!Directory.Exists(root)) throw new UserInputException($"{option}: run directory {root} does not exist");
         if (!File.Exists(dir.ConfigPath)) throw new UserInputException($"{option}: {root} holds no run (no config.json)");
         return dir;

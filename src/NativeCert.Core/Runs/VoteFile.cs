@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.IO;
 
@@ -163,6 +164,12 @@ public sealed class VoteFile
         return Parse(bytes, path);
     }
 
+    /// <summary>
+    /// Parses a vote file and checks that it is internally consistent before anything trusts it: header fields in
+    /// range, every label below the class count, every kind known, and every row's counts summing to exactly the
+    /// models the file covers (each model votes once per input; the undefended model once). A forged file with a
+    /// recomputed CRC is thus refused, naming <paramref name="name"/>, instead of certified.
+    /// </summary>
     public static VoteFile Parse(byte[] bytes, string name)
     {
         UserInputException Bad(string what) => new($"{name}: not a valid NativeCert vote file ({what})");
@@ -174,27 +181,54 @@ public sealed class VoteFile
         uint version = r.U32();
         if (version != FormatVersion) throw Bad($"format version {version}, this build reads {FormatVersion}");
         byte[] hash = r.Bytes(32).ToArray();
-        int n = checked((int)r.U32()), c = checked((int)r.U32());
-        int selectionModels = checked((int)r.U32()), start = checked((int)r.U32()), done = checked((int)r.U32());
+        uint inputs = r.U32(), classes = r.U32(), selectionField = r.U32(), startField = r.U32(), doneField = r.U32(), undefendedFlag = r.U32();
+        int n = Field(inputs, "inputs"), selectionModels = Field(selectionField, "selection models");
+        int start = Field(startField, "model start"), done = Field(doneField, "models done");
+        if (classes < 2 || classes > Dataset.MaxClasses) throw Bad($"{classes} classes, expected 2..{Dataset.MaxClasses}");
+        int c = (int)classes;
         if (done < start) throw Bad($"model range [{start}, {done}) is empty backwards");
-        bool hasUndefended = r.U32() != 0;
+        if (undefendedFlag > 1) throw Bad($"has-undefended flag {undefendedFlag} is neither 0 nor 1");
+        bool hasUndefended = undefendedFlag == 1;
         long cells = (long)n * c;
         long expected = r.Position + 4L * n + n + 4 * cells * (1 + (selectionModels > 0 ? 1 : 0) + (hasUndefended ? 1 : 0)) + 4;
         if (expected != bytes.Length) throw Bad($"{bytes.Length} bytes, header says {expected}");
         var labels = new int[n];
-        for (int i = 0; i < n; i++) labels[i] = (int)r.U32();
+        for (int i = 0; i < n; i++)
+        {
+            uint y = r.U32();
+            if (y >= classes) throw Bad($"input {i} has label {y}, not below the {c} classes");
+            labels[i] = (int)y;
+        }
         var kinds = new InputKind[n];
-        for (int i = 0; i < n; i++) kinds[i] = (InputKind)r.Byte();
-        var selection = selectionModels > 0 ? ReadCounts(ref r, n, c) : new VoteCounts(n, c);
-        var estimation = ReadCounts(ref r, n, c);
-        var undefended = hasUndefended ? ReadCounts(ref r, n, c) : null;
+        for (int i = 0; i < n; i++)
+        {
+            byte k = r.Byte();
+            if (k > (byte)InputKind.Triggered) throw Bad($"input {i} has kind {k}, neither 0 (clean) nor 1 (triggered)");
+            kinds[i] = (InputKind)k;
+        }
+        // Models [start, done) split at selectionModels: those below it voted in selection, the rest in estimation.
+        int selectionVotes = Math.Max(0, Math.Min(done, selectionModels) - Math.Min(start, selectionModels));
+        int estimationVotes = done - start - selectionVotes;
+        var selection = selectionModels > 0 ? ReadCounts(ref r, n, c, selectionVotes, "selection", Bad) : new VoteCounts(n, c);
+        var estimation = ReadCounts(ref r, n, c, estimationVotes, "estimation", Bad);
+        var undefended = hasUndefended ? ReadCounts(ref r, n, c, 1, "undefended-model", Bad) : null;
         return new VoteFile(hash, labels, kinds, selectionModels, start, done, selection, estimation, undefended);
+
+        int Field(uint value, string field) =>
+            value <= int.MaxValue ? (int)value : throw Bad($"{field} {value} is above {int.MaxValue}");
     }
 
-    private static VoteCounts ReadCounts(ref SpanReader r, int inputs, int classes)
+    /// <summary>Reads counts <c>(inputs, classes)</c>; each row must sum to <paramref name="votesPerRow"/>.</summary>
+    private static VoteCounts ReadCounts(ref SpanReader r, int inputs, int classes, int votesPerRow, string what, Func<string, UserInputException> bad)
     {
         var counts = new uint[(long)inputs * classes];
-        for (long i = 0; i < counts.Length; i++) counts[i] = r.U32();
+        for (int t = 0; t < inputs; t++)
+        {
+            long sum = 0;
+            for (int k = 0; k < classes; k++) sum += counts[(long)t * classes + k] = r.U32();
+            if (sum != votesPerRow)
+                throw bad($"input {t} has {sum} {what} votes, but the models it covers cast {votesPerRow}");
+        }
         return new VoteCounts(inputs, classes, counts);
     }
 

@@ -171,7 +171,7 @@ public class ModelArchitectureTests
             // Version 1, written as the MLP-only engine did: widths instead of input shape, classes and model text.
             var mlp = EngineTestData.Config(4, [3], 2, epochs: 1, batch: 8, sigma: 0.5f);
             float[] parameters = Enumerable.Range(0, 2 * new ParameterLayout(mlp.Model).Count).Select(i => i * 0.5f).ToArray();
-            File.WriteAllBytes(path, VersionOneFile(mlp, [4, 3, 2], 7, 2, parameters));
+            File.WriteAllBytes(path, LegacyEnsembleFile.Bytes(mlp, [4, 3, 2], 7, 2, parameters, version: 1, classIds: null));
             var old = EnsembleFile.Load(path);
             Assert.Equal(mlp, old.Config);
             Assert.Equal((7, 2), (old.ModelStart, old.ModelCount));
@@ -179,13 +179,17 @@ public class ModelArchitectureTests
         }
         finally { File.Delete(path); }
     }
+}
 
-    private static byte[] VersionOneFile(EnsembleConfig c, int[] widths, int start, int count, float[] parameters)
+/// <summary>Ensemble files as the MLP-only engine wrote them: version 1 (widths) and version 2 (widths, then class ids).</summary>
+internal static class LegacyEnsembleFile
+{
+    public static byte[] Bytes(EnsembleConfig c, int[] widths, int start, int count, float[] parameters, uint version, int[]? classIds)
     {
         var s = new MemoryStream();
         var w = new BinaryWriter(s);
         w.Write("NCENSEMB"u8);
-        w.Write(1u);
+        w.Write(version);
         w.Write(EnsembleFile.ConfigHash(c));
         w.Write(widths.Length);
         foreach (int x in widths) w.Write(x);
@@ -193,6 +197,11 @@ public class ModelArchitectureTests
         w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay);
         w.Write(c.Sigma); w.Write(c.Seed);
         w.Write(start); w.Write(count); w.Write(parameters.Length / count);
+        if (version >= 2)
+        {
+            w.Write(classIds?.Length ?? 0);
+            foreach (int id in classIds ?? []) w.Write(id);
+        }
         foreach (float p in parameters) w.Write(p);
         w.Flush();
         ulong hash = 14695981039346656037UL;

@@ -6,7 +6,8 @@ namespace NativeCert.Engine.Cpu;
 /// The CPU engine: trains noisy MLPs with the SIMD kernels, one model per thread at a time (each thread owns a
 /// <see cref="CpuTrainer"/> workspace), and adds their votes. Models are handed out in order from a shared
 /// counter; each model's votes depend only on (config, m, data), and integer vote counts add in any order, so
-/// results are bit-identical for any thread count and any split of the model range.
+/// results are bit-identical for any thread count and any split of the model range. Every call first checks its
+/// <see cref="CpuMemoryPlan"/> against the memory available.
 /// </summary>
 public sealed class CpuEnsembleBackend : IEnsembleBackend
 {
@@ -41,6 +42,8 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(train);
         if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd), "model range must satisfy 0 ≤ start ≤ end");
+        // Before any workspace exists: a plan that cannot fit is refused naming the option, not OOM-killed.
+        CpuMemoryPlan.CheckFits(config, train.Count, inputs?.Count ?? 0, _threads, modelEnd - modelStart);
         var layout = new ParameterLayout(config.Model);
         if (inputs != null)
         {

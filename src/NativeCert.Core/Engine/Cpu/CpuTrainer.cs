@@ -37,7 +37,7 @@ public sealed class CpuTrainer
     /// ReLU); <paramref name="ReluFused"/> when the next layer is a ReLU done by this one; <paramref name="InputChannelMajor"/>
     /// when the input image is (C, B, H, W) rather than the network input's (B, C, H, W).
     /// </summary>
-    private readonly record struct LayerStep(ResolvedLayer Layer, int ParameterLayer, int Input, int Output, bool ReluFused,
+    internal readonly record struct LayerStep(ResolvedLayer Layer, int ParameterLayer, int Input, int Output, bool ReluFused,
                                              bool Skip, bool InputChannelMajor);
 
     public ParameterLayout Layout { get; }
@@ -61,18 +61,41 @@ public sealed class CpuTrainer
         _labels = new int[_maxBatch];
         _losses = new float[_maxBatch];
 
-        var model = config.Model;
+        var plan = Plan(config.Model, Layout);
+        _steps = plan.Steps;
+        _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
+        long maxColumns = plan.ColumnsPerRow * _maxBatch;
+        if (maxColumns > int.MaxValue) throw new UserInputException($"--batch: {_maxBatch} rows of {config.Model} need more than 2³¹ im2col floats; use a smaller batch");
+        var sizes = plan.BufferSizes;
+        _acts = new float[sizes.Length][];
+        _dacts = new float[sizes.Length][];
+        for (int a = 0; a < sizes.Length; a++)
+        {
+            _acts[a] = new float[checked(_maxBatch * sizes[a])];
+            _dacts[a] = a == 0 ? [] : new float[checked(_maxBatch * sizes[a])];
+        }
+        _weightTransposed = new float[plan.MaxDenseWeight];
+        _columns = new float[maxColumns];
+    }
+
+    /// <summary>
+    /// The layer calls of <paramref name="model"/> and what the workspace holds for them: the per-row size of each
+    /// activation buffer ([0] the input, then one per layer that is not in place), the largest dense weight (the
+    /// transposed-weight scratch) and the im2col floats per batch row of the largest convolution.
+    /// </summary>
+    internal static (LayerStep[] Steps, int[] BufferSizes, int MaxDenseWeight, long ColumnsPerRow) Plan(ModelArchitecture model, ParameterLayout layout)
+    {
         var steps = new List<LayerStep>();
         var sizes = new List<int> { model.InputSize };
         var channelMajor = new List<bool> { false };
         int current = 0, maxWeight = 0;
-        long maxColumns = 0;
+        long columnsPerRow = 0;
         for (int i = 0; i < model.Layers.Count; i++)
         {
             var layer = model.Layers[i];
             var kind = layer.Spec.Kind;
             bool fused = i + 1 < model.Layers.Count && model.IsFusedRelu(i + 1);
-            int parameterLayer = layer.Spec.HasParameters ? Layout.ParameterLayer(i) : -1;
+            int parameterLayer = layer.Spec.HasParameters ? layout.ParameterLayer(i) : -1;
             // ReLU is in place; flattening the example-major network input is a no-op; everything else gets a buffer.
             bool inPlace = kind == LayerKind.Relu || (kind == LayerKind.Flatten && !channelMajor[current]);
             int output = current;
@@ -84,22 +107,11 @@ public sealed class CpuTrainer
             }
             steps.Add(new LayerStep(layer, parameterLayer, current, output, fused,
                                     Skip: model.IsFusedRelu(i) || (inPlace && kind == LayerKind.Flatten), channelMajor[current]));
-            if (kind == LayerKind.Dense) maxWeight = Math.Max(maxWeight, Layout.In(parameterLayer) * Layout.Out(parameterLayer));
-            if (kind == LayerKind.Conv2d) maxColumns = Math.Max(maxColumns, (long)layer.FanIn * _maxBatch * layer.Output.Height * layer.Output.Width);
+            if (kind == LayerKind.Dense) maxWeight = Math.Max(maxWeight, layout.In(parameterLayer) * layout.Out(parameterLayer));
+            if (kind == LayerKind.Conv2d) columnsPerRow = Math.Max(columnsPerRow, (long)layer.FanIn * layer.Output.Height * layer.Output.Width);
             current = output;
         }
-        _steps = steps.ToArray();
-        _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
-        if (maxColumns > int.MaxValue) throw new UserInputException($"--batch: {_maxBatch} rows of {model} need more than 2³¹ im2col floats; use a smaller batch");
-        _acts = new float[sizes.Count][];
-        _dacts = new float[sizes.Count][];
-        for (int a = 0; a < sizes.Count; a++)
-        {
-            _acts[a] = new float[checked(_maxBatch * sizes[a])];
-            _dacts[a] = a == 0 ? [] : new float[checked(_maxBatch * sizes[a])];
-        }
-        _weightTransposed = new float[maxWeight];
-        _columns = new float[maxColumns];
+        return (steps.ToArray(), sizes.ToArray(), maxWeight, columnsPerRow);
     }
 
     /// <summary>Draws model m's noisy training copy (once), He-inits, and trains all epochs; result in <see cref="Parameters"/>.</summary>

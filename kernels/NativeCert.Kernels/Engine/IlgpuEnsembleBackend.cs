@@ -7,9 +7,10 @@ using NativeCert.Engine;
 namespace NativeCert.Kernels.Engine;
 
 /// <summary>
-/// The ensemble on an ILGPU accelerator: models train in lockstep chunks sized from device memory
-/// (<see cref="EnsembleMemoryPlan"/>), every chunk runs the full training and voting with batched kernels, and votes
-/// accumulate on the device. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
+/// The ensemble on an ILGPU accelerator: kernels compile once per backend; a session (<see cref="Open"/>) uploads the
+/// data and allocates once per run; models train in lockstep groups sized from device memory
+/// (<see cref="EnsembleMemoryPlan"/>), every group runs the full training and voting with batched kernels, and votes
+/// accumulate on the device until the chunk ends. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
 /// CPU accelerator (slow; for tests and for proving the kernels without a GPU).
 /// </summary>
 public sealed class IlgpuEnsembleBackend : IEnsembleBackend
@@ -91,42 +92,65 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes,
                     IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var layout = new ParameterLayout(config.Model);
+        if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
+        if (modelEnd == modelStart) return;
+        using var session = Open(config, train, inputs, modelEnd - modelStart);
+        session.Run(modelStart, modelEnd, votes, null, progress, cancellation);
+    }
+
+    /// <summary>
+    /// Plans device memory for up to <paramref name="models"/> models (<see cref="EnsembleMemoryPlan"/>), uploads the
+    /// training set and inputs and allocates the lockstep buffers once; every <see cref="IEnsembleSession.Run"/> then
+    /// trains its chunk in lockstep groups of the planned size, downloads its votes (and, for a sink, its models).
+    /// </summary>
+    public IEnsembleSession Open(EnsembleConfig config, Dataset train, Dataset inputs, int models)
+    {
         if (train.Dimension != config.Model.InputSize || inputs.Dimension != config.Model.InputSize)
             throw new ArgumentException($"data have {train.Dimension} and {inputs.Dimension} features but the model takes {config.Model.InputSize}");
         if (train.ClassCount > config.Model.Classes)
             throw new ArgumentException($"{train.Source}: {train.ClassCount} classes but the model has {config.Model.Classes} outputs");
-        if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
-            throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
-        if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
         if (train.Count == 0) throw new ArgumentException($"{train.Source}: no training rows");
-        int total = modelEnd - modelStart;
-        if (total == 0) return;
-
         int batch = Math.Max(1, Math.Min(config.Training.BatchSize, train.Count));
-        var plan = EnsembleMemoryPlan.Create(config.Model, train.Count, inputs.Count, batch, total,
+        var plan = EnsembleMemoryPlan.Create(config.Model, train.Count, inputs.Count, batch, Math.Max(1, models),
                                              IlgpuDevices.UsableMemoryBytes(_accelerator), _maxModelsPerChunk);
         _log?.WriteLine($"{Name}: {plan.ModelsPerChunk} models per chunk ({plan.BytesPerModel / 1048576.0:F2} MiB each, " +
                         $"{plan.SharedBytes / 1048576.0:F1} MiB shared, {plan.UsableBytes / 1048576} MiB usable)");
+        return new Session(config, inputs, plan, AllocateTrainer(config, train, inputs, plan));
+    }
 
-        using var trainer = AllocateTrainer(config, train, inputs, plan);
-        int done = 0;
-        for (int chunkStart = modelStart; chunkStart < modelEnd; chunkStart += plan.ModelsPerChunk)
+    private sealed class Session(EnsembleConfig config, Dataset inputs, EnsembleMemoryPlan plan, LockstepTrainer trainer) : IEnsembleSession
+    {
+        public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
+                        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
         {
-            int models = Math.Min(plan.ModelsPerChunk, modelEnd - chunkStart);
-            trainer.Initialize(chunkStart, models);
-            for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
+            if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
+                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
+            if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
+            int total = modelEnd - modelStart, done = 0, p = new ParameterLayout(config.Model).Count;
+            for (int groupStart = modelStart; groupStart < modelEnd; groupStart += plan.ModelsPerChunk)
             {
-                cancellation.ThrowIfCancellationRequested();
-                trainer.TrainEpoch(chunkStart, models, epoch);
+                int group = Math.Min(plan.ModelsPerChunk, modelEnd - groupStart);
+                trainer.Initialize(groupStart, group);
+                for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    trainer.TrainEpoch(groupStart, group, epoch);
+                }
+                trainer.Vote(groupStart, group);
+                if (models is not null)
+                {
+                    var parameters = trainer.DownloadParameters(group);
+                    for (int i = 0; i < group; i++) models.Accept(groupStart + i, parameters.AsSpan(i * p, p));
+                }
+                trainer.Synchronize();
+                done += group;
+                progress?.Report(new EnsembleProgress(done, total));
             }
-            trainer.Vote(chunkStart, models);
-            trainer.Synchronize();
-            done += models;
-            progress?.Report(new EnsembleProgress(done, total));
+            var counts = trainer.TakeVotes();
+            for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
         }
-        var counts = trainer.DownloadVotes();
-        for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+
+        public void Dispose() => trainer.Dispose();
     }
 
     private LockstepTrainer AllocateTrainer(EnsembleConfig config, Dataset train, Dataset inputs, EnsembleMemoryPlan plan)

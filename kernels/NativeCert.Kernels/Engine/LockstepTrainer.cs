@@ -125,12 +125,20 @@ public sealed class LockstepTrainer : IDisposable
         }
     }
 
-    /// <summary>Vote counts (T, C) accumulated since construction.</summary>
+    /// <summary>Vote counts (T, C) accumulated since construction (or the last <see cref="TakeVotes"/>).</summary>
     public uint[] DownloadVotes()
     {
         _accelerator.Synchronize();
         var counts = _votes.GetAsArray1D();
         return _inputCount * _classes == 0 ? [] : counts;
+    }
+
+    /// <summary>The accumulated vote counts (T, C), then zero on the device: one chunk's votes per call.</summary>
+    public uint[] TakeVotes()
+    {
+        var counts = DownloadVotes();
+        _votes.MemSetToZero();
+        return counts;
     }
 
     /// <summary>The first <paramref name="models"/> parameter rows, (models, P): for tests and checkpoints.</summary>

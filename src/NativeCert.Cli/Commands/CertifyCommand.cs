@@ -49,7 +49,7 @@ public static class CertifyCommand
         var triggerNorms = new Option<string>("--trigger-norms") { Description = "Trigger l2 norms for the certified-accuracy-vs-poison plot, comma-separated", DefaultValueFactory = _ => Defaults.TriggerNorms };
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => Defaults.Radii };
         var modelsRange = new Option<string?>(ShardMerge.RangeOption) { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
-        var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
+        var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; every backend)" };
         foreach (Option o in new Option[] { models, alpha, simultaneous, method, n0, backend, threads, outDir, resume, chunk, triggerNorms, radii, modelsRange, keepModels })
             cmd.Options.Add(o);
 

@@ -17,7 +17,7 @@ public static class EnsembleCommands
 {
     public static Command CreateTrain()
     {
-        var cmd = new Command("train", "Train N noisy models on the CPU and save them as an ensemble file");
+        var cmd = new Command("train", "Train N noisy models (on any backend) and save them as an ensemble file");
         var data = new DataOptions();
         data.AddTo(cmd);
         var model = new ModelOptions();
@@ -25,8 +25,9 @@ public static class EnsembleCommands
         var models = new Option<int>("--models") { Description = "Number of models N", DefaultValueFactory = _ => 100 };
         var modelStart = new Option<int>("--model-start") { Description = "Index of the first model (noise streams are keyed by it)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all logical processors)", DefaultValueFactory = _ => 0 };
+        var backendName = new Option<string>("--backend") { Description = $"Engine: {string.Join(", ", NativeCert.Kernels.BackendFactory.Names)}", DefaultValueFactory = _ => "cpu" };
         var output = new Option<string>("--out") { Description = "Ensemble file to write", Required = true };
-        foreach (var o in new Option[] { models, modelStart, threads, output }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { models, modelStart, threads, backendName, output }) cmd.Options.Add(o);
         cmd.SetAction((parse, ct) =>
         {
             int n = parse.GetValue(models), m0 = parse.GetValue(modelStart), t = parse.GetValue(threads);
@@ -40,9 +41,8 @@ public static class EnsembleCommands
             AtomicFile.CheckWritableFile(path, "--out");
             DataSplit split = data.Load(parse);
             var config = model.Read(parse, split.Train);
-            using var backend = new CpuEnsembleBackend(t);
-            CpuMemoryPlan.CheckFits(config, split.Train.Count, inputRows: 0, backend.Threads, n, keepParameters: true);
             var err = parse.InvocationConfiguration.Error;
+            using IEnsembleBackend backend = NativeCert.Kernels.BackendFactory.Create(parse.GetValue(backendName) ?? "cpu", t, err);
             var progress = new ImmediateProgress<EnsembleProgress>(p => { if (p.ModelsDone % Math.Max(1, p.ModelsTotal / 10) == 0) err.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
             var ensemble = EnsembleFile.Train(backend, config, split.Train, m0, m0 + n, progress, ct, split.ClassIds);
             ensemble.Save(path);

@@ -78,17 +78,20 @@ public sealed class EnsembleFile
     public ReadOnlySpan<float> Model(int i) => Parameters.AsSpan(i * Layout.Count, Layout.Count);
 
     /// <summary>
-    /// Trains models [m0, m1) with the CPU engine and keeps them; <paramref name="classIds"/> records which original
-    /// class each output is. Refuses (before allocating) a plan that does not fit in memory, see <see cref="CpuMemoryPlan"/>.
+    /// Trains models [m0, m1) on <paramref name="backend"/> (one session, its model sink) and keeps them;
+    /// <paramref name="classIds"/> records which original class each output is. On the CPU engine, refuses (before
+    /// allocating) a plan that does not fit in memory, see <see cref="CpuMemoryPlan"/>.
     /// </summary>
-    public static EnsembleFile Train(CpuEnsembleBackend backend, EnsembleConfig config, Dataset train, int m0, int m1,
+    public static EnsembleFile Train(IEnsembleBackend backend, EnsembleConfig config, Dataset train, int m0, int m1,
         IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default, IReadOnlyList<int>? classIds = null)
     {
-        CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, backend.Threads, m1 - m0, keepParameters: true);
-        var layout = new ParameterLayout(config.Model);
-        var parameters = new float[(long)(m1 - m0) * layout.Count];
-        backend.Run(config, train, null, m0, m1, null, parameters, progress, cancellation);
-        return new EnsembleFile(config, m0, m1 - m0, parameters, classIds);
+        if (backend is CpuEnsembleBackend cpu)
+            CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, cpu.Threads, m1 - m0, keepParameters: true);
+        var kept = new ParameterArraySink(m0, m1 - m0, new ParameterLayout(config.Model).Count);
+        var noInputs = new Dataset([], [], train.Dimension, train.ClassCount, train.Shape, "no inputs");
+        using (var session = backend.Open(config, train, noInputs, m1 - m0))
+            session.Run(m0, m1, new VoteCounts(0, config.Model.Classes), kept, progress, cancellation);
+        return new EnsembleFile(config, m0, m1 - m0, kept.Parameters, classIds);
     }
 
     /// <summary>

@@ -121,12 +121,8 @@ public static class CertifyPipeline
         }
 
         IEnsembleBackend ensembleBackend = backend;
-        if (request.KeepModels)
-        {
-            if (backend is not NativeCert.Engine.Cpu.CpuEnsembleBackend cpu)
-                throw new UserInputException($"--keep-models: only the cpu backend hands back trained models (this run uses {backend.Name})");
-            ensembleBackend = new ModelKeepingBackend(cpu, dir.ModelsDirectory);
-        }
+        // Every backend hands back its trained models through a session's model sink.
+        if (request.KeepModels) ensembleBackend = new ModelKeepingBackend(backend, dir.ModelsDirectory);
         var progress = new ProgressReporter(progressWriter, interactiveProgress, range.End, votes.ModelsDone);
         ChunkedEnsembleRun.Run(ensembleBackend, request.Ensemble, request.Train, request.Inputs, votes, range.End,
                                request.ChunkSize, dir.VotesPath, progress, cancellation);

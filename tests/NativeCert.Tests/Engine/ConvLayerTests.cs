@@ -19,6 +19,7 @@ public class ConvLayerTests
         { 2, 2, 13, 12, 5, 5, 0 },
         { 1, 4, 5, 7, 3, 1, 0 },
         { 2, 1, 3, 4, 2, 5, 2 },
+        { 1, 2, 2, 3, 2, 2, 3 }, // padding beyond the kernel: whole output rows and columns see only zeros
     };
 
     private static void AssertClose(ReadOnlySpan<float> want, ReadOnlySpan<float> got, float tolerance, string what) =>

@@ -69,48 +69,58 @@ public static unsafe class CpuConvKernels
     public static void Im2Col(Span<float> columns, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K, int P)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW;
-        for (int ci = 0; ci < CI; ci++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++)
-                {
-                    var row = columns.Slice(((ci * K + ky) * K + kx) * N, N);
-                    // Output columns x in [x0, x1) read input columns x + kx − P inside the image; the rest are padding.
-                    int x0 = Math.Max(0, P - kx), x1 = Math.Min(OW, W + P - kx);
-                    for (int b = 0; b < B; b++)
-                        for (int y = 0; y < OH; y++)
+        Check(columns.Length >= CI * K * K * N);
+        fixed (float* col = columns, x = input)
+            for (int ci = 0; ci < CI; ci++)
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                    {
+                        float* row = col + (nint)((ci * K + ky) * K + kx) * N;
+                        // Output columns x in [x0, x1) read input columns x + kx − P inside the image; the rest are padding.
+                        int x0 = Math.Min(OW, Math.Max(0, P - kx)), x1 = Math.Max(x0, Math.Min(OW, W + P - kx));
+                        for (int b = 0; b < B; b++)
                         {
-                            var dst = row.Slice((b * OH + y) * OW, OW);
-                            int iy = y + ky - P;
-                            if ((uint)iy >= (uint)H || x1 <= x0) { dst.Clear(); continue; }
-                            dst[..x0].Clear();
-                            input.Slice(ci * s.Channel + b * s.Example + iy * W + x0 + kx - P, x1 - x0).CopyTo(dst[x0..]);
-                            dst[x1..].Clear();
+                            float* plane = x + (nint)ci * s.Channel + (nint)b * s.Example;
+                            for (int y = 0; y < OH; y++)
+                            {
+                                float* dst = row + (nint)(b * OH + y) * OW;
+                                int iy = y + ky - P;
+                                if ((uint)iy >= (uint)H) { Zero(dst, OW); continue; }
+                                Zero(dst, x0);
+                                Copy(dst + x0, plane + (nint)iy * W + x0 + kx - P, x1 - x0);
+                                Zero(dst + x1, OW - x1);
+                            }
                         }
-                }
+                    }
     }
 
     /// <summary>The transpose of <see cref="Im2Col"/>: columnsT[(b·OH + y)·OW + x, (ci·K + ky)·K + kx].</summary>
     public static void Im2ColTransposed(Span<float> columnsT, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K, int P)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, CKK = CI * K * K;
-        for (int b = 0; b < B; b++)
-            for (int y = 0; y < OH; y++)
-                for (int x = 0; x < OW; x++)
-                {
-                    var dst = columnsT.Slice(((b * OH + y) * OW + x) * CKK, CKK);
-                    for (int ci = 0; ci < CI; ci++)
-                        for (int ky = 0; ky < K; ky++)
+        Check(columnsT.Length >= B * OH * OW * CKK);
+        fixed (float* colT = columnsT, x = input)
+            for (int b = 0; b < B; b++)
+                for (int y = 0; y < OH; y++)
+                    for (int ox = 0; ox < OW; ox++)
+                    {
+                        float* dst = colT + (nint)((b * OH + y) * OW + ox) * CKK;
+                        // Kernel columns kx in [k0, k1) read input columns ox + kx − P inside the image.
+                        int k0 = Math.Min(K, Math.Max(0, P - ox)), k1 = Math.Max(k0, Math.Min(K, W + P - ox));
+                        for (int ci = 0; ci < CI; ci++)
                         {
-                            int iy = y + ky - P, o = (ci * K + ky) * K;
-                            if ((uint)iy >= (uint)H) { dst.Slice(o, K).Clear(); continue; }
-                            int src = ci * s.Channel + b * s.Example + iy * W;
-                            for (int kx = 0; kx < K; kx++)
+                            float* plane = x + (nint)ci * s.Channel + (nint)b * s.Example;
+                            for (int ky = 0; ky < K; ky++)
                             {
-                                int ix = x + kx - P;
-                                dst[o + kx] = (uint)ix < (uint)W ? input[src + ix] : 0f;
+                                float* d = dst + (ci * K + ky) * K;
+                                int iy = y + ky - P;
+                                if ((uint)iy >= (uint)H) { Zero(d, K); continue; }
+                                Zero(d, k0);
+                                Copy(d + k0, plane + (nint)iy * W + ox + k0 - P, k1 - k0);
+                                Zero(d + k1, K - k1);
                             }
                         }
-                }
+                    }
     }
 
     /// <summary>
@@ -120,25 +130,50 @@ public static unsafe class CpuConvKernels
     public static void Col2Im(Span<float> dinput, ImageStrides s, ReadOnlySpan<float> dcolumns, int B, int CI, int H, int W, int K, int P, IsaLevel isa)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW;
+        Check(dcolumns.Length >= CI * K * K * N);
         for (int ci = 0; ci < CI; ci++)
             for (int b = 0; b < B; b++)
                 dinput.Slice(ci * s.Channel + b * s.Example, H * W).Clear();
-        for (int ci = 0; ci < CI; ci++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++)
-                {
-                    var row = dcolumns.Slice(((ci * K + ky) * K + kx) * N, N);
-                    int x0 = Math.Max(0, P - kx), x1 = Math.Min(OW, W + P - kx);
-                    if (x1 <= x0) continue;
-                    for (int b = 0; b < B; b++)
-                        for (int y = 0; y < OH; y++)
+        bool wide = isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated;
+        fixed (float* dx = dinput, dcol = dcolumns)
+            for (int ci = 0; ci < CI; ci++)
+                for (int ky = 0; ky < K; ky++)
+                    for (int kx = 0; kx < K; kx++)
+                    {
+                        float* row = dcol + (nint)((ci * K + ky) * K + kx) * N;
+                        int x0 = Math.Max(0, P - kx), x1 = Math.Min(OW, W + P - kx);
+                        if (x1 <= x0) continue;
+                        for (int b = 0; b < B; b++)
                         {
-                            int iy = y + ky - P;
-                            if ((uint)iy >= (uint)H) continue;
-                            CpuKernels.Add(dinput.Slice(ci * s.Channel + b * s.Example + iy * W + x0 + kx - P, x1 - x0),
-                                           row.Slice((b * OH + y) * OW + x0, x1 - x0), isa);
+                            float* plane = dx + (nint)ci * s.Channel + (nint)b * s.Example;
+                            for (int y = 0; y < OH; y++)
+                            {
+                                int iy = y + ky - P;
+                                if ((uint)iy >= (uint)H) continue;
+                                // Elementwise float additions: the same result in every branch.
+                                float* d = plane + (nint)iy * W + x0 + kx - P, g = row + (nint)(b * OH + y) * OW + x0;
+                                int n = x1 - x0, i = 0;
+                                if (wide)
+                                    for (; i + 8 <= n; i += 8) (Vector256.Load(d + i) + Vector256.Load(g + i)).Store(d + i);
+                                for (; i < n; i++) d[i] += g[i];
+                            }
                         }
-                }
+                    }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Zero(float* p, int n)
+    {
+        for (int i = 0; i < n; i++) p[i] = 0f;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* dst, float* src, int n)
+    {
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8) Vector256.Load(src + i).Store(dst + i);
+        for (; i < n; i++) dst[i] = src[i];
     }
 
     /// <summary>values = values + bias, then max(·, 0) when <paramref name="relu"/> (0 unless the sum is &gt; 0, as the scalar branch).</summary>

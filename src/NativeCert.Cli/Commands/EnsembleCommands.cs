@@ -42,7 +42,10 @@ public static class EnsembleCommands
             DataSplit split = data.Load(parse);
             var config = model.Read(parse, split.Train);
             var err = parse.InvocationConfiguration.Error;
-            using IEnsembleBackend backend = NativeCert.Kernels.BackendFactory.Create(parse.GetValue(backendName) ?? "cpu", t, err);
+            string engine = parse.GetValue(backendName) ?? "cpu";
+            // Refuse a plan that cannot fit before the backend is set up (and says which it is).
+            if (engine == "cpu") CpuMemoryPlan.CheckFits(config, split.Train.Count, inputRows: 0, t, n, keepParameters: true);
+            using IEnsembleBackend backend = NativeCert.Kernels.BackendFactory.Create(engine, t, err);
             var progress = new ImmediateProgress<EnsembleProgress>(p => { if (p.ModelsDone % Math.Max(1, p.ModelsTotal / 10) == 0) err.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
             var ensemble = EnsembleFile.Train(backend, config, split.Train, m0, m0 + n, progress, ct, split.ClassIds);
             ensemble.Save(path);

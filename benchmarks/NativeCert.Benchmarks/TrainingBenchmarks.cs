@@ -2,13 +2,12 @@ using BenchmarkDotNet.Attributes;
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
-using NativeCert.Noise;
 
 namespace NativeCert.Benchmarks;
 
 /// <summary>
 /// One model trained for one epoch on 8,000 rows (784-128-10, batch 128, σ = 0.25), single thread: noise drawing
-/// for the whole training set + He init + 63 SGD steps. model-epochs/s = 1 / mean. Also the noise alone.
+/// for the whole training set + He init + 63 SGD steps. model-epochs/s = 1 / mean. Phases: <see cref="PhaseBenchmarks"/>.
 /// `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- --filter '*Training*'`
 /// </summary>
 [ShortRunJob]
@@ -16,7 +15,6 @@ public class TrainingBenchmarks
 {
     private Dataset _train = null!;
     private CpuTrainer _trainer = null!;
-    private float[] _noisy = [];
 
     [Params(IsaLevel.Avx512, IsaLevel.Avx2)]
     public IsaLevel Isa { get; set; }
@@ -28,17 +26,8 @@ public class TrainingBenchmarks
         catch (UserInputException) { _train = EnsembleBenchmark.RandomData(8000, 784, 10); }
         var config = new EnsembleConfig(ModelArchitecture.Mlp(784, [128], 10), TrainingDefaults.Options(epochs: 1), 0.25f, 1);
         _trainer = new CpuTrainer(config, Isa);
-        _noisy = new float[_train.Features.Length];
     }
 
     [Benchmark]
     public void OneModelEpoch() => _trainer.Train(_train, 0);
-
-    [Benchmark]
-    public void NoisyTrainingCopy()
-    {
-        int d = _train.Dimension;
-        for (int j = 0; j < _train.Count; j++)
-            CpuNoise.NoisyRow(_noisy.AsSpan(j * d, d), _train.Row(j), 0.25f, 1, NoiseStream.TrainingNoise, 0, (uint)j, Isa);
-    }
 }

@@ -5,7 +5,7 @@ using NativeCert.Kernels.Engine;
 namespace NativeCert.Kernels;
 
 /// <summary>
-/// Resolves <c>--backend</c> names to ensemble backends: <c>cpu</c> (the SIMD engine), <c>cuda</c> (ILGPU on the
+/// Resolves backend names (<see cref="Runs.RunExecution.Backend"/>) to ensemble backends: <c>cpu</c> (the SIMD engine), <c>cuda</c> (ILGPU on the
 /// first CUDA GPU), <c>ilgpu-cpu</c> (the same kernels on ILGPU's CPU accelerator; slow, for tests) and <c>auto</c>
 /// (cuda when a CUDA device is present and starts, else cpu). The choice is always written to the log.
 /// </summary>
@@ -45,7 +45,7 @@ public static class BackendFactory
                 backend = CreateAuto(threads, log, cudaDeviceCount);
                 break;
             default:
-                throw new UserInputException($"--backend: unknown backend '{name}'; expected one of {string.Join(", ", Names)}");
+                throw new Spec.SpecException($"execution.backend: unknown backend '{name}'; expected one of {string.Join(", ", Names)}", "execution.backend");
         }
         log.WriteLine($"backend: {backend.Name} on {backend.Device}");
         return backend;

@@ -18,7 +18,10 @@ public static class CliApp
         ParseResult parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            stderr.WriteLine($"nativecert: error: {MissingOrUnknownCommand(parse) ?? parse.Errors[0].Message}");
+            // One line, as every error: System.CommandLine lists allowed values on lines of their own.
+            string message = MissingOrUnknownCommand(parse) ?? parse.Errors[0].Message;
+            message = string.Join(" ", message.Split(['\n', '\r', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            stderr.WriteLine($"nativecert: error: {message}");
             return ExitCodes.UserError;
         }
         try
@@ -27,7 +30,9 @@ public static class CliApp
         }
         catch (Exception e) when (Unwrap(e) is UserInputException u)
         {
-            stderr.WriteLine($"nativecert: error: {u.Message}");
+            // Core names spec fields; the user typed flags.
+            string message = u is Spec.SpecException s ? Options.SpecFlags.Translate(s) : u.Message;
+            stderr.WriteLine($"nativecert: error: {message.ReplaceLineEndings(" ")}");
             return ExitCodes.UserError;
         }
         catch (Exception e) when (Unwrap(e) is OperationCanceledException)

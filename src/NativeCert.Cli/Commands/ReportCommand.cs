@@ -17,7 +17,19 @@ public static class ReportCommand
         cmd.SetAction(parse =>
         {
             string dir = parse.GetValue(run)!;
-            RunReport report = RunReport.Regenerate(dir);
+            RunReport report;
+            try { report = RunReport.Regenerate(dir); }
+            catch (UserInputException e) when (e is not RunIncompleteException and not NativeCert.Spec.SpecException)
+            {
+                throw new UserInputException($"--run: {e.Message}", e);
+            }
+            catch (RunIncompleteException e)
+            {
+                // Say with which command.
+                throw new UserInputException(e.IsShard
+                    ? $"--run: {e.Message} (nativecert merge --out DIR {e.Root} OTHER_SHARDS...)"
+                    : $"--run: {e.Message} (nativecert certify --resume --out {e.Root})", e);
+            }
             parse.InvocationConfiguration.Output.Write(report.Text);
             return ExitCodes.Success;
         });

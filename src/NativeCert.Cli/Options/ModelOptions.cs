@@ -1,15 +1,18 @@
 using System.CommandLine;
 using NativeCert.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Cli.Options;
 
 /// <summary>
-/// The options that define an ensemble (<see cref="EnsembleConfig"/>): <c>--model</c> (or its MLP shorthand
-/// <c>--hidden</c>), <c>--epochs --batch --lr --momentum --weight-decay --sigma --seed</c>; defaults from
-/// <see cref="TrainingDefaults"/>.
+/// The options that define an ensemble: <c>--model</c> (or its MLP shorthand <c>--hidden</c>), <c>--epochs --batch
+/// --lr --momentum --weight-decay --sigma --seed</c>, filling the model, training and smoothing parts of a
+/// <see cref="JobSpec"/> (whose defaults they show).
 /// </summary>
 public sealed class ModelOptions
 {
+    private static readonly JobSpec Defaults = JobSpec.Default;
+
     public Option<string?> Model { get; } = new("--model")
     {
         Description = "Model: mlp:W1,W2 (default mlp:128), lenet, or a layer list such as conv:32:3:1,relu,maxpool,flatten,dense:128,relu " +
@@ -18,50 +21,74 @@ public sealed class ModelOptions
     public Option<string> Hidden { get; } = new("--hidden")
     {
         Description = "Hidden layer widths of an MLP, comma-separated (e.g. 128 or 256,128): the same as --model mlp:128",
-        DefaultValueFactory = _ => string.Join(",", TrainingDefaults.Hidden),
+        DefaultValueFactory = _ => string.Join(",", Defaults.Model.Hidden!),
     };
-    public Option<int> Epochs { get; } = new("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => TrainingDefaults.Epochs };
-    public Option<int> Batch { get; } = new("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
-    public Option<float> LearningRate { get; } = new("--lr") { Description = LearningRateHelp, DefaultValueFactory = _ => TrainingDefaults.LearningRate };
-    private const string LearningRateHelp = "SGD learning rate (constant; default 0.1 for an MLP, 0.05 for any other model)";
-    public Option<float> Momentum { get; } = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => TrainingDefaults.Momentum };
-    public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => TrainingDefaults.WeightDecay };
-    public Option<float> Sigma { get; } = new("--sigma") { Description = "Smoothing noise std σ on every training and test feature, in input units", DefaultValueFactory = _ => 0.5f };
-    public Option<ulong> Seed { get; } = new("--seed") { Description = "Seed of all training/test noise, init and shuffles", DefaultValueFactory = _ => 0UL };
+    public Option<int> Epochs { get; } = new("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => Defaults.Training.Epochs };
+    public Option<int> Batch { get; } = new("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => Defaults.Training.BatchSize };
+    public Option<float> LearningRate { get; } = new("--lr")
+    {
+        Description = "SGD learning rate (constant; default 0.1 for an MLP, 0.05 for any other model)",
+        DefaultValueFactory = _ => Defaults.Training.LearningRate,
+    };
+    public Option<float> Momentum { get; } = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => Defaults.Training.Momentum };
+    public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => Defaults.Training.WeightDecay };
+    public Option<float> Sigma { get; } = new("--sigma") { Description = "Smoothing noise std σ on every training and test feature, in input units", DefaultValueFactory = _ => Defaults.Smoothing.Sigma };
+    public Option<ulong> Seed { get; } = new("--seed") { Description = "Seed of all training/test noise, init and shuffles", DefaultValueFactory = _ => Defaults.Smoothing.Seed };
 
     public void AddTo(Command command)
     {
         foreach (var o in new Option[] { Model, Hidden, Epochs, Batch, LearningRate, Momentum, WeightDecay, Sigma, Seed }) command.Options.Add(o);
     }
 
-    /// <summary>The layer list that <c>--model</c> (or <c>--hidden</c>) gives, unresolved.</summary>
-    public LayerSpec[] ReadLayers(ParseResult parse)
+    /// <summary>
+    /// The model <c>--model</c> or <c>--hidden</c> gives (canonical: dense+ReLU pairs are an MLP however written), or
+    /// <paramref name="current"/> when neither was typed. Both typed must describe the same MLP.
+    /// </summary>
+    public ModelSpec ReadModel(ParseResult parse, ModelSpec current)
     {
-        bool hiddenGiven = parse.GetResult(Hidden) is { Implicit: false };
-        int[] hidden = CliApp.ParseIntList(parse.GetValue(Hidden), "--hidden", min: 1);
-        if (parse.GetValue(Model) is not { } text) return ModelArchitecture.MlpBody(hidden);
-        var layers = ModelArchitecture.Parse(text);
-        if (hiddenGiven && !(ModelArchitecture.MlpHidden(layers) is { } widths && widths.SequenceEqual(hidden)))
+        ModelSpec? hidden = parse.Given(Hidden) ? new ModelSpec { Hidden = CliApp.ParseIntList(parse.GetValue(Hidden), "--hidden", min: 1) } : null;
+        if (!parse.Given(Model)) return hidden ?? current;
+        string text = parse.GetValue(Model) ?? "";
+        ModelSpec model = SpecFlags.Translated(() => ModelSpec.FromText(text));
+        if (hidden is not null && hidden.Text != model.Text)
             throw new UserInputException($"--hidden: give the model once (--hidden {parse.GetValue(Hidden)} and --model {text} disagree)");
-        return layers;
+        return model;
     }
 
-    /// <summary>The config these flags describe for <paramref name="data"/> (its width, image shape and class count).</summary>
-    public EnsembleConfig Read(ParseResult parse, NativeCert.Data.Dataset data) => Read(parse, data.Dimension, data.Shape, data.ClassCount);
-
-    /// <summary>The config these flags describe for data of the given width, image shape and class count.</summary>
-    public EnsembleConfig Read(ParseResult parse, int inputs, NativeCert.Data.ImageShape? image, int classes)
+    /// <summary>
+    /// <paramref name="current"/> with the model, training, σ and seed flags the user typed applied. A new model
+    /// without <c>--lr</c> takes its kind's default step (<see cref="TrainingDefaults.LearningRateFor"/>) when the
+    /// current step is the current model's default.
+    /// </summary>
+    public JobSpec Apply(ParseResult parse, JobSpec current)
     {
-        var model = ModelArchitecture.ForData(ReadLayers(parse), inputs, image, classes);
-        int epochs = parse.GetValue(Epochs), batch = parse.GetValue(Batch);
-        float lr = parse.GetResult(LearningRate) is { Implicit: false } ? parse.GetValue(LearningRate) : TrainingDefaults.LearningRateFor(model);
-        float momentum = parse.GetValue(Momentum), wd = parse.GetValue(WeightDecay), sigma = parse.GetValue(Sigma);
-        if (epochs < 0) throw new UserInputException($"--epochs: {epochs} is negative");
-        if (batch < 1) throw new UserInputException($"--batch: {batch} must be at least 1");
-        if (!(lr > 0) || !float.IsFinite(lr)) throw new UserInputException($"--lr: {lr} must be a positive number");
-        if (!(momentum >= 0 && momentum < 1)) throw new UserInputException($"--momentum: {momentum} must be in [0, 1)");
-        if (!(wd >= 0) || !float.IsFinite(wd)) throw new UserInputException($"--weight-decay: {wd} must be ≥ 0");
-        if (!(sigma >= 0) || !float.IsFinite(sigma)) throw new UserInputException($"--sigma: {sigma} must be ≥ 0");
-        return new EnsembleConfig(model, new TrainingOptions(epochs, batch, lr, momentum, wd), sigma, parse.GetValue(Seed));
+        ModelSpec model = ReadModel(parse, current.Model);
+        float learningRate = current.Training.LearningRate;
+        if (parse.Given(LearningRate)) learningRate = parse.GetValue(LearningRate);
+        else if (model.Text != current.Model.Text && learningRate == DefaultLearningRate(current.Model)) learningRate = DefaultLearningRate(model);
+        return current with
+        {
+            Model = model,
+            Training = current.Training with
+            {
+                Epochs = parse.ValueOr(Epochs, current.Training.Epochs),
+                BatchSize = parse.ValueOr(Batch, current.Training.BatchSize),
+                LearningRate = learningRate,
+                Momentum = parse.ValueOr(Momentum, current.Training.Momentum),
+                WeightDecay = parse.ValueOr(WeightDecay, current.Training.WeightDecay),
+            },
+            Smoothing = current.Smoothing with { Sigma = parse.ValueOr(Sigma, current.Smoothing.Sigma), Seed = parse.ValueOr(Seed, current.Smoothing.Seed) },
+        };
     }
+
+    /// <summary>The default SGD step of a model of this kind: the MLP's, or the one tuned for LeNet for any other layer list.</summary>
+    private static float DefaultLearningRate(ModelSpec model) => model.Kind == ModelSpec.Mlp ? TrainingDefaults.LearningRate : TrainingDefaults.ConvLearningRate;
+
+    /// <summary>The plain ensemble these flags describe (σ may be 0) for <paramref name="data"/> (its width, image shape and class count).</summary>
+    public EnsembleConfig Read(ParseResult parse, NativeCert.Data.Dataset data) => SpecFlags.Translated(() =>
+    {
+        JobSpec spec = Apply(parse, Defaults).ValidateEnsemble();
+        spec.Model.ValidateFor(data.Dimension, data.Shape, data.ClassCount, "model");
+        return spec.ToEnsembleConfig(data);
+    });
 }

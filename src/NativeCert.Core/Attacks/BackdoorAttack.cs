@@ -1,4 +1,5 @@
 using NativeCert.Data;
+using NativeCert.Spec;
 
 namespace NativeCert.Attacks;
 
@@ -64,9 +65,9 @@ public sealed class BackdoorAttack(Trigger trigger)
         var candidates = new List<int>();
         for (int i = 0; i < train.Count; i++)
             if ((train.Labels[i] == target) == (mode == LabelMode.Clean)) candidates.Add(i);
-        if (count < 0) throw new UserInputException($"--poison {count}: must be at least 0");
+        if (count < 0) throw SpecException.Invalid("attack.poison", count, "must be at least 0");
         if (count > candidates.Count)
-            throw new UserInputException($"--poison {count}: the training set has only {candidates.Count} rows {(mode == LabelMode.Clean ? "of" : "outside")} the target class {targetClassId ?? target}");
+            throw new SpecException($"attack.poison {count}: the training set has only {candidates.Count} rows {(mode == LabelMode.Clean ? "of" : "outside")} the target class {targetClassId ?? target}", "attack.poison");
 
         int[] pool = candidates.ToArray();
         SplitMix64.For(seed, 0xBAD).Shuffle(pool);
@@ -122,7 +123,7 @@ public sealed class BackdoorAttack(Trigger trigger)
     private static void CheckTarget(Dataset data, int target)
     {
         if (target < 0 || target >= data.ClassCount)
-            throw new UserInputException($"--target {target}: not a class label (0..{data.ClassCount - 1})");
+            throw SpecException.Invalid("attack.target", target, $"not a class label (0..{data.ClassCount - 1})");
     }
 
     private void CheckDimension(Dataset data)
@@ -131,3 +132,11 @@ public sealed class BackdoorAttack(Trigger trigger)
             throw new UserInputException($"trigger has {Trigger.Dimension} features but {data.Source} has {data.Dimension}");
     }
 }
+
+/// <summary>What an attack produced: the poisoned training set and the triggered test inputs.</summary>
+/// <param name="Attack">The attack and its trigger.</param>
+/// <param name="Target">Target label (after the data's class selection relabels it).</param>
+/// <param name="Mode">Dirty- or clean-label.</param>
+/// <param name="Poisoned">Training set with the poisoned rows replaced.</param>
+/// <param name="Triggered">Triggered copies of the non-target test rows.</param>
+public sealed record AttackResult(BackdoorAttack Attack, int Target, LabelMode Mode, PoisonedTrainingSet Poisoned, TriggeredInputs Triggered);

@@ -1,4 +1,5 @@
 using NativeCert.Data;
+using NativeCert.Spec;
 
 namespace NativeCert.Attacks;
 
@@ -54,8 +55,8 @@ public sealed class PatchTrigger : Trigger
     public PatchTrigger(ImageShape shape, int size, float value, TriggerCorner corner)
     {
         if (size < 1 || size > shape.Height || size > shape.Width)
-            throw new UserInputException($"--trigger-size {size}: must be between 1 and the image side ({shape.Height}x{shape.Width})");
-        if (!(value >= 0f && value <= 1f)) throw new UserInputException($"--trigger-value {value}: must be in [0,1]");
+            throw SpecException.Invalid("attack.trigger_size", size, $"must be between 1 and the image side ({shape.Height}x{shape.Width})");
+        if (!(value >= 0f && value <= 1f)) throw SpecException.Invalid("attack.trigger_value", value, "must be in [0,1]");
         (Shape, Size, Value, Corner) = (shape, size, value, corner);
     }
 
@@ -156,7 +157,7 @@ public sealed class BlendTrigger : Trigger
 
     public BlendTrigger(int dimension, double norm, ulong seed)
     {
-        if (!(norm > 0) || !double.IsFinite(norm)) throw new UserInputException($"--trigger-norm {norm}: must be a positive number");
+        if (!(norm > 0) || !double.IsFinite(norm)) throw SpecException.Invalid("attack.trigger_norm", norm, "must be a positive number");
         (Norm, Seed) = (norm, seed);
         _pattern = new double[dimension];
         // Gaussian direction from the Philox noise contract on its own model index, so it is reproducible anywhere.

@@ -3,7 +3,7 @@ namespace NativeCert.Data;
 /// <summary>
 /// A training set and a test set with the same features and classes. Labels are 0..k−1;
 /// <see cref="ClassIds"/>[label] is the class's id in the original dataset and <see cref="ClassNames"/>[label]
-/// its name (they differ from the label after <c>--classes</c> remapping, e.g. classes 1,7 → labels 0,1).
+/// its name (they differ from the label after a class selection (<see cref="Spec.DataSpec.Classes"/>) relabels them, e.g. classes 1,7 → labels 0,1).
 /// </summary>
 public sealed record DataSplit(Dataset Train, Dataset Test)
 {

@@ -1,3 +1,5 @@
+using NativeCert.Spec;
+
 namespace NativeCert.Data;
 
 /// <summary>
@@ -40,7 +42,7 @@ public static class DatasetCatalog
         int colon = spec.IndexOf(':');
         string kind = (colon < 0 ? spec : spec[..colon]).ToLowerInvariant();
         string? arg = colon < 0 ? null : spec[(colon + 1)..];
-        if (arg is { Length: 0 }) throw new UserInputException($"--dataset '{spec}': missing path after '{kind}:'");
+        if (arg is { Length: 0 }) throw new SpecException($"data.dataset '{spec}': missing path after '{kind}:'", "data.dataset");
         return (kind, arg) switch
         {
             ("mnist", null) => LoadBuiltInMnist(),
@@ -49,7 +51,7 @@ public static class DatasetCatalog
             ("cifar10", _) => LoadCifar10(arg ?? DefaultDirectory("cifar10", DefaultCifar10Directory, "unpack cifar-10-binary.tar.gz there"), spec),
             ("idx", not null) => LoadIdxDirectory(arg, spec, null, null),
             ("csv", not null) => LoadCsv(arg, spec),
-            _ => throw new UserInputException($"--dataset '{spec}': unknown dataset (expected {SpecHelp})"),
+            _ => throw new SpecException($"data.dataset '{spec}': unknown dataset (expected {SpecHelp})", "data.dataset"),
         };
     }
 
@@ -59,7 +61,7 @@ public static class DatasetCatalog
         string? env = Environment.GetEnvironmentVariable(DataRoot.EnvironmentVariable);
         if (!string.IsNullOrEmpty(env) && Directory.Exists(Path.Combine(env, name))) return Path.Combine(env, name);
         if (Directory.Exists(systemDirectory)) return systemDirectory;
-        throw new UserInputException($"--dataset {name}: {systemDirectory}: directory not found ({hint}, or use --dataset {name}:DIR)");
+        throw new SpecException($"data.dataset {name}: {systemDirectory}: directory not found ({hint}, or use data.dataset {name}:DIR)", "data.dataset");
     }
 
     private static DataSplit LoadBuiltInMnist()
@@ -128,7 +130,7 @@ public static class DatasetCatalog
     {
         string[] files = arg.Split(',', StringSplitOptions.TrimEntries);
         if (files.Length > 2 || files.Any(f => f.Length == 0))
-            throw new UserInputException($"--dataset '{spec}': expected csv:FILE or csv:TRAIN,TEST");
+            throw new SpecException($"data.dataset '{spec}': expected csv:FILE or csv:TRAIN,TEST", "data.dataset");
         CsvFormat.Table trainTable = CsvFormat.Read(files[0]);
         int k = InferClassCount(trainTable.Labels, trainTable.Count, files[0]);
         Dataset train = CsvFormat.ToDataset(trainTable, files[0], k, $"{spec} (train)");
@@ -174,22 +176,22 @@ public static class DatasetCatalog
     public static DataSplit SelectClasses(DataSplit split, IReadOnlyList<int> classIds)
     {
         string list = string.Join(",", classIds);
-        if (classIds.Count < 2) throw new UserInputException($"--classes {list}: give at least two classes");
-        if (classIds.Distinct().Count() != classIds.Count) throw new UserInputException($"--classes {list}: a class is repeated");
+        if (classIds.Count < 2) throw new SpecException($"data.classes {list}: give at least two classes", "data.classes");
+        if (classIds.Distinct().Count() != classIds.Count) throw new SpecException($"data.classes {list}: a class is repeated", "data.classes");
         var labelOf = new int[split.Train.ClassCount];
         Array.Fill(labelOf, -1);
         for (int k = 0; k < classIds.Count; k++)
         {
             int label = split.LabelOfClassId(classIds[k]);
             if (label < 0)
-                throw new UserInputException($"--classes {list}: class {classIds[k]} is not in {split.Name} (classes {string.Join(",", split.ClassIds)})");
+                throw new SpecException($"data.classes {list}: class {classIds[k]} is not in {split.Name} (classes {string.Join(",", split.ClassIds)})", "data.classes");
             labelOf[label] = k;
         }
         Dataset Keep(Dataset d, string part)
         {
             var rows = new List<int>();
             for (int i = 0; i < d.Count; i++) if (labelOf[d.Labels[i]] >= 0) rows.Add(i);
-            if (rows.Count == 0) throw new UserInputException($"--classes {list}: {split.Name} has no {part} rows of these classes");
+            if (rows.Count == 0) throw new SpecException($"data.classes {list}: {split.Name} has no {part} rows of these classes", "data.classes");
             Dataset kept = d.Select(rows.ToArray());
             var labels = kept.Labels.Select(y => labelOf[y]).ToArray();
             return new Dataset(kept.Features, labels, kept.Dimension, classIds.Count, kept.Shape, kept.Source);
@@ -209,15 +211,15 @@ public static class DatasetCatalog
         Dataset Cut(Dataset d, int? size, string option, string part, ulong stream)
         {
             if (size is not { } n) return d;
-            if (n < 1) throw new UserInputException($"{option} {n}: must be at least 1");
-            if (n > d.Count) throw new UserInputException($"{option} {n}: {split.Name} has only {d.Count} {part} rows");
+            if (n < 1) throw new SpecException($"{option} {n}: must be at least 1", option);
+            if (n > d.Count) throw new SpecException($"{option} {n}: {split.Name} has only {d.Count} {part} rows", option);
             if (n == d.Count) return d;
             return d.Select(StratifiedSampler.Split(d.Labels, d.ClassCount, n, seed ^ stream).Selected);
         }
         return split with
         {
-            Train = Cut(split.Train, trainSize, "--train-size", "training", 0),
-            Test = Cut(split.Test, testSize, "--test-size", "test", 0x7E57),
+            Train = Cut(split.Train, trainSize, "data.train_size", "training", 0),
+            Test = Cut(split.Test, testSize, "data.test_size", "test", 0x7E57),
         };
     }
 }

@@ -3,10 +3,16 @@ using NativeCert.Data;
 
 namespace NativeCert.Engine;
 
-/// <summary>Result of <see cref="EnsembleBenchmark.Measure"/>: throughput of training noisy models, noise included.</summary>
+/// <summary>
+/// Result of <see cref="EnsembleBenchmark.Measure"/>: throughput of training noisy models, noise included;
+/// <c>CpuSeconds</c> is the CPU time the process used during the timed run (all threads).
+/// </summary>
 public sealed record EnsembleBenchmarkResult(string Backend, string Device, int Models, int Epochs, int TrainExamples,
-    string Shape, int BatchSize, double Seconds, double ModelEpochsPerSecond, double Gflops)
+    string Shape, int BatchSize, double Seconds, double ModelEpochsPerSecond, double Gflops, double CpuSeconds = double.NaN)
 {
+    /// <summary>GFLOP per CPU-second of the process: the engine's speed while it runs, on a shared machine too.</summary>
+    public double GflopsPerCpuSecond => Gflops * Seconds / CpuSeconds;
+
     /// <summary>
     /// Floating-point operations of one model-epoch from the layer list: forward, dW, and dX for every parameter layer
     /// but the first; 1 MAC = 2 flop (<see cref="ModelArchitecture.TrainingFlopsPerExample"/>).
@@ -23,13 +29,17 @@ public static class EnsembleBenchmark
         var votes = new VoteCounts(0, config.Model.Classes);
         if (warmUp) // JIT tiering and first-touch of buffers, on a short run
             backend.Run(config with { Training = config.Training with { Epochs = 1 } }, train, noInputs, 0, Math.Min(models, Environment.ProcessorCount), votes);
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         backend.Run(config, train, noInputs, 0, models, votes);
         double seconds = sw.Elapsed.TotalSeconds;
+        process.Refresh();
+        double cpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds;
         double rate = models * (double)config.Training.Epochs / seconds;
         return new EnsembleBenchmarkResult(backend.Name, backend.Device, models, config.Training.Epochs, train.Count,
             config.Model.ToString(), config.Training.BatchSize, seconds, rate,
-            rate * EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Model, train.Count) / 1e9);
+            rate * EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Model, train.Count) / 1e9, cpuSeconds);
     }
 
     /// <summary>Uniform [0,1) features with random labels, for when no real data is available.</summary>

@@ -9,7 +9,7 @@ namespace NativeCert.Engine;
 /// </summary>
 public interface IEnsembleBackend : IDisposable
 {
-    /// <summary>Backend name as given to <c>--backend</c>: cpu, cuda, ilgpu-cpu.</summary>
+    /// <summary>Backend name as in <see cref="Runs.RunExecution.Backend"/>: cpu, cuda, ilgpu-cpu.</summary>
     string Name { get; }
 
     /// <summary>Human-readable device, e.g. "AMD EPYC 9R14 (2 threads, AVX-512)".</summary>

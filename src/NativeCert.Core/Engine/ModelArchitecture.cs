@@ -116,7 +116,7 @@ public sealed class ModelArchitecture : IEquatable<ModelArchitecture>
     /// A layer that does not fit its input throws a <see cref="UserInputException"/> naming it (prefixed with
     /// <paramref name="option"/>).
     /// </summary>
-    public static ModelArchitecture Resolve(FeatureShape input, IReadOnlyList<LayerSpec> body, int classes, string option = "--model")
+    public static ModelArchitecture Resolve(FeatureShape input, IReadOnlyList<LayerSpec> body, int classes, string option = "model.layers")
     {
         if (input.Size <= 0) throw new UserInputException($"{option}: the input has no features");
         if (classes < 1) throw new UserInputException($"{option}: {classes} classes");
@@ -176,7 +176,7 @@ public sealed class ModelArchitecture : IEquatable<ModelArchitecture>
     /// The architecture of <paramref name="body"/> on data of <paramref name="dimension"/> features: an MLP reads flat
     /// features; any other body reads the data's image shape when it has one.
     /// </summary>
-    public static ModelArchitecture ForData(IReadOnlyList<LayerSpec> body, int dimension, ImageShape? image, int classes, string option = "--model")
+    public static ModelArchitecture ForData(IReadOnlyList<LayerSpec> body, int dimension, ImageShape? image, int classes, string option = "model.layers")
     {
         var input = MlpHidden(body) is null && image is { } s && s.Channels * s.Height * s.Width == dimension
             ? FeatureShape.Image(s.Channels, s.Height, s.Width)
@@ -248,7 +248,7 @@ public sealed class ModelArchitecture : IEquatable<ModelArchitecture>
     /// <c>conv:32:3:1,relu,maxpool,flatten,dense:256,relu</c>. Throws a one-line <see cref="UserInputException"/>
     /// naming <paramref name="option"/> and the bad token.
     /// </summary>
-    public static LayerSpec[] Parse(string text, string option = "--model")
+    public static LayerSpec[] Parse(string text, string option = "model.layers")
     {
         text = text.Trim();
         if (text == "lenet") return (LayerSpec[])LeNet.Clone();

@@ -40,7 +40,7 @@ public sealed class ParameterLayout
             offset += (long)_fanIn[l] * _units[l];
             _biasOffsets[l] = (int)offset;
             offset += _units[l];
-            if (offset > int.MaxValue) throw new UserInputException($"--model: {model} has more than 2³¹ parameters");
+            if (offset > int.MaxValue) throw new Spec.SpecException($"model.layers: {model} has more than 2³¹ parameters", "model.layers");
         }
         Count = (int)offset;
     }

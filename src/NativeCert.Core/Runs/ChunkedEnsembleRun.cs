@@ -32,7 +32,7 @@ public static class ChunkedEnsembleRun
         ArgumentOutOfRangeException.ThrowIfNegative(chunkSize);
         if (inputs.Count != votes.Inputs) throw new ArgumentException($"{inputs.Count} inputs but the vote file has {votes.Inputs}");
         if (votes.ModelsDone > modelEnd)
-            throw new UserInputException($"--models: the run already has models up to {votes.ModelsDone}, more than the {modelEnd} asked for");
+            throw new UserInputException($"smoothing.models: the run already has models up to {votes.ModelsDone}, more than the {modelEnd} asked for");
         int size = chunkSize > 0 ? chunkSize : AutoFirstChunk;
         if (votes.ModelsDone == modelEnd) return;
         // One session for the whole run: a GPU backend uploads the data and allocates once, not per chunk.

@@ -6,8 +6,8 @@ using NativeCert.IO;
 namespace NativeCert.Runs;
 
 /// <summary>
-/// For <c>--keep-models</c>: runs any backend with a model sink so that it also hands back each model's trained
-/// parameters, and saves every chunk's models as one <see cref="EnsembleFile"/> <c>models/models-START-END.bin</c>
+/// For <see cref="RunExecution.KeepModels"/>: runs any backend with a model sink so that it also hands back each model's
+/// trained parameters, and saves every chunk's models as one <see cref="EnsembleFile"/> <c>models/models-START-END.bin</c>
 /// (atomically) before returning its votes. A chunk's models are thus on disk before votes.bin records the
 /// chunk; a resumed run rewrites the file of a chunk it repeats with identical parameters.
 /// </summary>
@@ -39,7 +39,7 @@ public sealed class ModelKeepingBackend(IEnsembleBackend inner, string modelsDir
             var kept = new ParameterArraySink(modelStart, modelEnd - modelStart, new ParameterLayout(config.Model).Count);
             var chunkVotes = new VoteCounts(votes.Inputs, votes.Classes);
             inner.Run(modelStart, modelEnd, chunkVotes, models is null ? kept : new BothSinks(kept, models), progress, cancellation);
-            AtomicFile.CreateDirectory(owner.ModelsDirectory, "--keep-models");
+            AtomicFile.CreateDirectory(owner.ModelsDirectory, "models directory");
             string path = Path.Combine(owner.ModelsDirectory, FileName(modelStart, modelEnd));
             try
             {
@@ -47,7 +47,7 @@ public sealed class ModelKeepingBackend(IEnsembleBackend inner, string modelsDir
             }
             catch (UserInputException e)
             {
-                throw new UserInputException($"--keep-models: {e.Message}", e); // already one line naming the file
+                throw new UserInputException($"keeping the trained models: {e.Message}", e); // already one line naming the file
             }
             votes.Add(chunkVotes);
         }

@@ -2,13 +2,20 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using NativeCert.IO;
+using NativeCert.Spec;
 
 namespace NativeCert.Runs;
 
-/// <summary>What the data of a run turned out to be once loaded (and poisoned).</summary>
-public sealed record RunDataFacts(string Dataset, int TrainRows, int TestRows, int Dimension, int Classes, string? ImageShape);
+/// <summary>
+/// What the data of a run turned out to be once loaded (and poisoned): the dataset's name, sizes, width, classes,
+/// image shape, and the SHA-256 fingerprints of the training set and of the inputs voted on
+/// (see <see cref="CertifyPipeline.Fingerprint"/>).
+/// </summary>
+public sealed record RunDataFacts(string Dataset, int TrainRows, int TestRows, int Dimension, int Classes, string? ImageShape,
+                                  string TrainSha256, string InputsSha256);
 
 /// <summary>
 /// What the attack did: its kind, the target label, the largest actual ℓ2 norm of the trigger (input units) over
@@ -23,12 +30,35 @@ public sealed record RunAttackFacts(string Kind, int Target, double TriggerL2Nor
 public sealed record RunBackendFacts(string Name, string Device, int Threads);
 
 /// <summary>
-/// <c>config.json</c> of a run: every resolved option as given or defaulted, the facts the report needs,
-/// versions, and <see cref="ConfigHash"/>, the SHA-256 of every option that determines the votes.
+/// How a run is computed, never what: the backend (cpu, cuda, ilgpu-cpu or auto), CPU threads (0 = all cores),
+/// models per durable chunk (0 = sized to take about 5 s), whether trained models are kept, and the shard
+/// (<see cref="ModelRange"/>, null for the whole run). Backend, threads and chunk may change when a run is resumed;
+/// the shard and keep-models may not.
 /// </summary>
+public sealed record RunExecution
+{
+    public string Backend { get; init; } = "auto";
+    public int Threads { get; init; }
+    public int ChunkModels { get; init; }
+    public bool KeepModels { get; init; }
+    public ModelRange? Shard { get; init; }
+}
+
+/// <summary>
+/// <c>config.json</c> of a run (format <see cref="CurrentFormat"/>): the <see cref="JobSpec"/>, how it was executed,
+/// the facts of its data and attack, versions, and <see cref="ConfigHash"/>, the SHA-256 over every field that
+/// determines the votes: the spec but its certification part, the data facts with their fingerprints, and the attack
+/// facts (<see cref="ComputeHash"/>). votes.bin carries the same hash. <see cref="VoteFieldDigests"/> names which
+/// field an edit changed.
+/// </summary>
+/// <remarks>
+/// Runs written before the spec (format <see cref="Version1Format"/>) are read by <see cref="RunConfigV1"/>: they
+/// report when they carry no attack, and resume (which rechecks every fact against the data and rewrites the run in
+/// this format).
+/// </remarks>
 public sealed record RunConfig
 {
-    public const string CurrentFormat = "nativecert-run/1";
+    public const string CurrentFormat = "nativecert-run/2", Version1Format = "nativecert-run/1";
 
     public string Format { get; init; } = CurrentFormat;
     public string NativecertVersion { get; init; } = typeof(RunConfig).Assembly.GetName().Version?.ToString(3) ?? "unknown";
@@ -36,80 +66,85 @@ public sealed record RunConfig
     public string Os { get; init; } = System.Runtime.InteropServices.RuntimeInformation.OSDescription;
     public string CreatedUtc { get; init; } = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
-    /// <summary>Every option of the command, resolved, as canonical invariant text: option name → value.</summary>
-    public Dictionary<string, string> Options { get; init; } = [];
-    /// <summary>The options among <see cref="Options"/> that determine the votes (hashed into <see cref="ConfigHash"/>).</summary>
-    public List<string> VoteOptions { get; init; } = [];
-    /// <summary>Hex SHA-256 over the vote-determining options; votes.bin carries the same hash.</summary>
-    public string ConfigHash { get; set; } = "";
-
-    /// <summary>Smoothing noise σ, input units.</summary>
-    public double Sigma { get; init; }
-    /// <summary>Models that estimate p_A and p_B (N).</summary>
-    public int Models { get; init; }
-    /// <summary>Models that only select the top class (Cohen's n0); 0 for simultaneous estimation.</summary>
-    public int SelectionModels { get; init; }
-    /// <summary>simuem or cohen.</summary>
-    public string Method { get; init; } = "simuem";
-    /// <summary>Failure probability of the certificates (all inputs jointly for simuem's per-input bounds: see the certifier).</summary>
-    public double Alpha { get; init; }
-    /// <summary>
-    /// Whether <see cref="Alpha"/> bounds the failure of all certificates jointly (each input certified at α/T) rather
-    /// than of each one. Clean and triggered inputs are two separate guarantees, each joint over its own T rows.
-    /// Not a vote option: it changes only how the stored votes are turned into certificates.
-    /// </summary>
-    public bool Simultaneous { get; init; }
-    public ulong Seed { get; init; }
-    /// <summary>Trigger ℓ2 norms (input units) for the certified-accuracy-vs-poison plot.</summary>
-    public double[] TriggerNorms { get; init; } = [];
-    /// <summary>Radii (input units) at which the summary reports certified accuracy.</summary>
-    public double[] Radii { get; init; } = [];
-
-    public RunDataFacts? Data { get; init; }
+    public JobSpec Spec { get; init; } = JobSpec.Default;
+    public RunExecution Execution { get; init; } = new();
+    public RunDataFacts Data { get; init; } = new("", 0, 0, 0, 0, null, "", "");
     public RunAttackFacts? Attack { get; init; }
-    public RunBackendFacts? Backend { get; set; }
 
-    /// <summary>
-    /// This run's configuration with <paramref name="options"/> in place of its options (only execution options may
-    /// differ), stamped with the versions of the running process. Used when a run is resumed or its shards merged.
-    /// </summary>
-    public RunConfig Restamped(Dictionary<string, string> options)
+    /// <summary>Hex SHA-256 over the vote-determining fields; votes.bin carries the same hash.</summary>
+    public string ConfigHash { get; init; } = "";
+    /// <summary>Per vote-determining field (dotted path), the first 8 bytes (hex) of SHA-256 of its value: names the field an edit changed.</summary>
+    public SortedDictionary<string, string> VoteFieldDigests { get; init; } = [];
+    public RunBackendFacts? Backend { get; init; }
+
+    /// <summary>Read from a <see cref="Version1Format"/> file, whose hash covers other fields (see <see cref="RunConfigV1"/>).</summary>
+    [JsonIgnore] public bool IsVersion1 => Format == Version1Format;
+
+    // The fields the report reads, by their old names.
+    [JsonIgnore] public double Sigma => Spec.Smoothing.Sigma;
+    [JsonIgnore] public int Models => Spec.Smoothing.Models;
+    [JsonIgnore] public int SelectionModels => Spec.Smoothing.SelectionModels;
+    [JsonIgnore] public string Method => Spec.Smoothing.Method;
+    [JsonIgnore] public ulong Seed => Spec.Smoothing.Seed;
+    [JsonIgnore] public double Alpha => Spec.Certification.Alpha;
+    [JsonIgnore] public bool Simultaneous => Spec.Certification.Simultaneous;
+    [JsonIgnore] public double[] TriggerNorms => [.. Spec.Certification.TriggerNorms];
+    [JsonIgnore] public double[] Radii => [.. Spec.Certification.Radii];
+    /// <summary>All models of the run: selection plus estimation.</summary>
+    [JsonIgnore] public int TotalModels => Spec.TotalModels;
+
+    /// <summary>A new run's configuration, hashed.</summary>
+    public static RunConfig Create(JobSpec spec, RunExecution execution, RunDataFacts data, RunAttackFacts? attack)
+    {
+        var config = new RunConfig { Spec = spec.Canonical(), Execution = execution, Data = data, Attack = attack };
+        return config with { ConfigHash = config.ComputeHash(), VoteFieldDigests = Digests(config.VoteDocument()) };
+    }
+
+    /// <summary>This configuration stamped with the versions of the running process (a resumed or merged run).</summary>
+    public RunConfig Restamped()
     {
         var current = new RunConfig();
-        return this with { Options = options, NativecertVersion = current.NativecertVersion, Runtime = current.Runtime, Os = current.Os };
+        return this with { NativecertVersion = current.NativecertVersion, Runtime = current.Runtime, Os = current.Os };
     }
 
-    /// <summary>All models of the run: selection plus estimation.</summary>
-    [JsonIgnore] public int TotalModels => SelectionModels + Models;
-
-    public static readonly JsonSerializerOptions Json = new()
+    /// <summary>
+    /// The document the config hash covers: the spec without its certification part, the data facts with the
+    /// fingerprints, and the attack facts (null without an attack). Everything that enters a reported number either
+    /// is in here or is recomputed from votes.bin.
+    /// </summary>
+    public JsonObject VoteDocument() => new()
     {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        ["format"] = CurrentFormat,
+        ["spec"] = Spec.VoteFields(),
+        ["data"] = JsonSerializer.SerializeToNode(Data, SpecJson.Options),
+        ["attack"] = JsonSerializer.SerializeToNode(Attack, SpecJson.Options),
     };
 
-    /// <summary>SHA-256 (hex) of the vote-determining options, as "name=value" lines in ordinal order.</summary>
-    public static string ComputeHash(IReadOnlyDictionary<string, string> options, IEnumerable<string> voteOptions)
-    {
-        var sb = new StringBuilder("nativecert-votes/1\n");
-        foreach (string name in voteOptions.Order(StringComparer.Ordinal))
-            sb.Append(name).Append('=').Append(options.TryGetValue(name, out var v) ? v : "").Append('\n');
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
-    }
+    /// <summary>Hex SHA-256 of the compact canonical JSON of <see cref="VoteDocument"/>.</summary>
+    public string ComputeHash() =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(VoteDocument().ToJsonString(SpecJson.Compact))));
 
-    /// <summary>Sets <see cref="ConfigHash"/> from the options.</summary>
-    public RunConfig WithHash()
+    private static SortedDictionary<string, string> Digests(JsonObject document)
     {
-        ConfigHash = ComputeHash(Options, VoteOptions);
-        return this;
+        var digests = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (path, text) in SpecJson.Leaves(document))
+            digests[path] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(path + "=" + text)).AsSpan(0, 8));
+        return digests;
     }
 
     public byte[] HashBytes() => Convert.FromHexString(ConfigHash);
 
-    public void Write(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+    public void Write(string path)
+    {
+        if (IsVersion1) throw new InvalidOperationException("a nativecert-run/1 configuration is rewritten only after an upgrade");
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, SpecJson.Options) + "\n");
+    }
 
+    /// <summary>
+    /// Reads and verifies a config.json (either format): a missing, unreadable or malformed file, a field missing,
+    /// unknown or not reading back as itself, an invalid spec, or a vote-determining field edited after the run
+    /// (its value no longer gives <see cref="ConfigHash"/>) is a <see cref="UserInputException"/> naming the file and field.
+    /// </summary>
     public static RunConfig Read(string path)
     {
         string text;
@@ -118,140 +153,65 @@ public sealed record RunConfig
         {
             throw new UserInputException($"cannot read {path}: {e.Message.ReplaceLineEndings(" ")}", e);
         }
-        RunConfig? config;
-        try { config = JsonSerializer.Deserialize<RunConfig>(text, Json); }
+        JsonNode? node;
+        try { node = JsonNode.Parse(text); }
         catch (JsonException e) { throw new UserInputException($"{path}: not valid JSON ({e.Message.ReplaceLineEndings(" ")})", e); }
-        if (config is null || config.Format != CurrentFormat)
-            throw new UserInputException($"{path}: not a NativeCert run config (format '{config?.Format}', expected '{CurrentFormat}')");
-        if (config.ConfigHash.Length != 64) throw new UserInputException($"{path}: config_hash is missing or malformed");
+        string? format = (node as JsonObject)?["format"] is JsonValue f && f.TryGetValue(out string? s) ? s : null;
+        if (format == Version1Format) return RunConfigV1.Read(node!, path);
+        if (format != CurrentFormat)
+            throw new UserInputException($"{path}: not a NativeCert run config (format '{format}', this build reads {CurrentFormat} and {Version1Format})");
+
+        // The spec first, so that its errors name its fields; then the whole file, strictly.
+        JobSpec.FromJsonNode(node!["spec"], path, "spec");
+        RunConfig config = SpecJson.ReadExact<RunConfig>(node, path);
         config.Verify(path);
         return config;
     }
 
-    /// <summary>Option names behind the typed fields (as recorded by <c>certify</c>).</summary>
-    public const string SigmaOption = "--sigma", MethodOption = "--method", N0Option = "--n0", SeedOption = "--seed",
-                        ModelsOption = "--models", AlphaOption = "--alpha", SimultaneousOption = "--simultaneous",
-                        TriggerNormsOption = "--trigger-norms", RadiiOption = "--radii", AttackOption = "--attack", LabelModeOption = "--label-mode";
-
-    /// <summary>Typed fields whose option determines the votes: these must be among <see cref="VoteOptions"/>.</summary>
-    private static readonly string[] VoteDeterminingFieldOptions = [SigmaOption, MethodOption, N0Option, SeedOption];
-
     /// <summary>
-    /// Checks that a stored config.json still describes the run that voted, so that certificates are never computed at
-    /// another σ (or method, n0) than the models were trained with: every typed field the report reads agrees with its
-    /// stored option; the options behind σ, method, n0 and seed are hashed; and the hashed options still give
-    /// <see cref="ConfigHash"/> (which votes.bin must carry too, checked where votes are read). Options that do not
-    /// determine votes (--alpha, --simultaneous, --radii, --trigger-norms, --models) may be edited, option and field
-    /// together: the report then uses them. Any disagreement is a <see cref="UserInputException"/> naming
-    /// <paramref name="path"/> and the options.
+    /// The checks a read configuration must pass: the facts agree with each other and with the spec, and the
+    /// vote-determining fields still give <see cref="ConfigHash"/>; an edited field is named by its digest.
     /// </summary>
-    public void Verify(string path)
+    private void Verify(string path)
     {
-        var wrong = new List<string>();
-        string? Stored(string option)
-        {
-            if (Options.TryGetValue(option, out var text)) return text;
-            wrong.Add($"option {option} is missing");
-            return null;
-        }
-        void Agree(string field, string shownField, string option, bool agrees, string? optionText)
-        {
-            if (optionText is not null && !agrees) wrong.Add($"{field} {shownField} disagrees with option {option} {Shown(optionText)}");
-        }
-        static bool TryDouble(string? text, out double value) =>
-            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
-        static bool SameList(double[] values, string text)
-        {
-            if (text.Length == 0) return values.Length == 0;
-            string[] parts = text.Split(',');
-            if (parts.Length != values.Length) return false;
-            for (int i = 0; i < parts.Length; i++)
-                if (!TryDouble(parts[i], out double v) || v != values[i]) return false;
-            return true;
-        }
-
-        string? sigma = Stored(SigmaOption);
-        // σ is recorded from a float: the field is that float widened to double.
-        Agree("sigma", Canonical(Sigma), SigmaOption,
-              float.TryParse(sigma, NumberStyles.Float, CultureInfo.InvariantCulture, out float s) && (double)s == Sigma, sigma);
-        string? method = Stored(MethodOption);
-        Agree("method", Method, MethodOption, method == Method && Method is "simuem" or "cohen", method);
-        string? n0 = Stored(N0Option);
-        Agree("selection_models", Canonical(SelectionModels), N0Option, n0 == Canonical(SelectionModels) && (Method == "cohen" ? SelectionModels > 0 : SelectionModels == 0), n0);
-        string? seed = Stored(SeedOption);
-        Agree("seed", Canonical(Seed), SeedOption, seed == Canonical(Seed), seed);
-        string? models = Stored(ModelsOption);
-        Agree("models", Canonical(Models), ModelsOption, models == Canonical(Models), models);
-        if (Models < 1) wrong.Add($"models {Models} must be at least 1");
-        string? alpha = Stored(AlphaOption);
-        Agree("alpha", Canonical(Alpha), AlphaOption, TryDouble(alpha, out double a) && a == Alpha, alpha);
-        if (!(Alpha > 0 && Alpha < 1)) wrong.Add($"alpha {Canonical(Alpha)} must be in (0, 1)");
-        // Runs from before --simultaneous have no entry and were per input.
-        string simultaneous = Options.GetValueOrDefault(SimultaneousOption) ?? "false";
-        Agree("simultaneous", Canonical(Simultaneous), SimultaneousOption, simultaneous == Canonical(Simultaneous), simultaneous);
-        string? norms = Stored(TriggerNormsOption);
-        Agree("trigger_norms", $"[{Canonical(TriggerNorms)}]", TriggerNormsOption,
-              norms is not null && SameList(TriggerNorms, norms), norms);
-        if (!TriggerNorms.All(t => t > 0 && double.IsFinite(t))) wrong.Add("trigger_norms must be positive numbers");
-        string? radii = Stored(RadiiOption);
-        Agree("radii", $"[{Canonical(Radii)}]", RadiiOption, radii is not null && SameList(Radii, radii), radii);
-        if (!Radii.All(r => r >= 0 && double.IsFinite(r))) wrong.Add("radii must be zero or positive numbers");
+        if (ConfigHash.Length != 64 || !ConfigHash.All(char.IsAsciiHexDigitLower))
+            throw new UserInputException($"{path}: config_hash is malformed (64 lowercase hex digits expected)");
+        if (Execution.Shard is { } shard && !(shard.Start >= 0 && shard.Start < shard.End && shard.End <= TotalModels))
+            throw new UserInputException($"{path}: execution.shard {shard} is not within the run's {TotalModels} models");
+        if (Spec.Attack is null != Attack is null)
+            throw new UserInputException($"{path}: {(Attack is null ? "attack facts are missing for spec.attack" : "attack facts are present but spec.attack is null")}");
         if (Attack is { } attack)
         {
-            string? kind = Stored(AttackOption);
-            Agree("attack.kind", attack.Kind, AttackOption, kind == attack.Kind, kind);
-            string? labelMode = Stored(LabelModeOption);
-            Agree("attack.label_mode", attack.LabelMode, LabelModeOption, labelMode == attack.LabelMode, labelMode);
-            // The per-row norms decide which triggered inputs count as certified; the largest is the table's t.
-            // Runs that stored no per-row norms are reported with the largest t alone (see RunReport).
-            bool rowNormsKnown = attack.PoisonedRowNorms.Length > 0 || attack.TriggeredRowNorms.Length > 0;
             double largest = attack.PoisonedRowNorms.Concat(attack.TriggeredRowNorms).DefaultIfEmpty(0).Max();
-            if (rowNormsKnown && (attack.PoisonedRowNorms.Length != attack.PoisonedExamples || attack.TriggeredRowNorms.Length != attack.TriggeredInputs
-                                  || attack.TriggerL2Norm != largest))
-                wrong.Add("attack facts disagree with each other (poisoned_examples, triggered_inputs, trigger_l2_norm and the per-row norms)");
+            if (attack.PoisonedRowNorms.Length != attack.PoisonedExamples || attack.TriggeredRowNorms.Length != attack.TriggeredInputs
+                || attack.TriggerL2Norm != largest || attack.Kind != Spec.Attack!.Kind || attack.LabelMode != Spec.Attack.LabelMode)
+                throw new UserInputException($"{path}: attack facts disagree with each other or with spec.attack (kind, label_mode, poisoned_examples, triggered_inputs, trigger_l2_norm and the per-row norms)");
         }
-        else if (Options.GetValueOrDefault(AttackOption) is { Length: > 0 } kind && kind != "none")
-        {
-            wrong.Add($"option {AttackOption} {kind} but no attack facts");
-        }
-        foreach (string option in VoteDeterminingFieldOptions)
-            if (!VoteOptions.Contains(option)) wrong.Add($"{option} is not among vote_options");
-        if (wrong.Count > 0)
-            throw new UserInputException($"{path}: edited after the run? {string.Join("; ", wrong)}");
 
-        if (ComputeHash(Options, VoteOptions) != ConfigHash)
-            throw new UserInputException($"{path}: the vote-determining options no longer give config_hash, so one of them was edited after the run " +
-                $"(the votes were computed with the original values; restore them, or certify again): {string.Join(", ", VoteOptions.Order(StringComparer.Ordinal))}");
+        JsonObject document = VoteDocument();
+        if (ComputeHash() == ConfigHash) return;
+        var now = Digests(document);
+        var edited = now.Where(kv => VoteFieldDigests.GetValueOrDefault(kv.Key) != kv.Value).Select(kv => kv.Key)
+                        .Concat(VoteFieldDigests.Keys.Where(k => !now.ContainsKey(k))).Distinct().ToList();
+        string which = edited.Count switch
+        {
+            0 => "config_hash itself was edited (every field still gives its recorded digest)",
+            <= 4 => $"edited: {string.Join(", ", edited)}",
+            _ => $"edited: {string.Join(", ", edited.Take(4))} and {edited.Count - 4} more fields",
+        };
+        throw new UserInputException($"{path}: the vote-determining fields no longer give config_hash, so the file was edited after the run " +
+                                     $"({which}); the votes were computed with the original values: restore them, or certify again");
     }
 
-    /// <summary>
-    /// The options whose values differ between this (stored) configuration and <paramref name="now"/>,
-    /// ignoring <paramref name="mayChange"/>, formatted as "--opt A (run) vs B (now)".
-    /// </summary>
-    public List<string> Differences(RunConfig now, IReadOnlySet<string> mayChange)
-    {
-        var diffs = new List<string>();
-        foreach (string name in Options.Keys.Union(now.Options.Keys).Order(StringComparer.Ordinal))
-        {
-            if (mayChange.Contains(name)) continue;
-            Options.TryGetValue(name, out var was);
-            now.Options.TryGetValue(name, out var isNow);
-            if (was != isNow) diffs.Add($"{name} {Shown(was)} (run) vs {Shown(isNow)} (now)");
-        }
-        return diffs;
-    }
+    /// <summary>Canonical invariant text for a value (shortest round-trip for floats, lists comma-separated).</summary>
+    public static string Canonical(object? value) => value is null ? "" : SpecJson.Text(value);
+}
 
-    private static string Shown(string? value) => string.IsNullOrEmpty(value) ? "(unset)" : value;
-
-    /// <summary>Canonical invariant text for an option value (shortest round-trip for floats).</summary>
-    public static string Canonical(object? value) => value switch
-    {
-        null => "",
-        float f => f.ToString("R", CultureInfo.InvariantCulture),
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        bool b => b ? "true" : "false",
-        IFormattable x => x.ToString(null, CultureInfo.InvariantCulture),
-        System.Collections.IEnumerable e and not string => string.Join(",", e.Cast<object?>().Select(Canonical)),
-        _ => value.ToString() ?? "",
-    };
+/// <summary>Thrown when a run cannot be reported because it is not complete (a shard, or killed before its last model).</summary>
+public sealed class RunIncompleteException(string message, string root, bool isShard) : UserInputException(message)
+{
+    /// <summary>The run directory.</summary>
+    public string Root { get; } = root;
+    /// <summary>True for a complete shard (to merge); false for a run or shard to resume.</summary>
+    public bool IsShard { get; } = isShard;
 }

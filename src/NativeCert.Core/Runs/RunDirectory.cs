@@ -4,7 +4,7 @@ using NativeCert.IO;
 namespace NativeCert.Runs;
 
 /// <summary>
-/// The files of one run (<c>--out DIR</c>). A run is complete exactly when <c>summary.json</c> exists:
+/// The files of one run. A run is complete exactly when <c>summary.json</c> exists:
 /// it is written last, and removed first whenever a run (re)starts, so a killed run never looks complete.
 /// </summary>
 public sealed class RunDirectory
@@ -21,7 +21,7 @@ public sealed class RunDirectory
     public string RadiusPlotPath => Path.Combine(Root, "certified-accuracy-vs-radius.png");
     public string PoisonPlotPath => Path.Combine(Root, "certified-accuracy-vs-poison.png");
     public string TimingPath => Path.Combine(Root, "timing.json");
-    /// <summary>Trained models with --keep-models: one EnsembleFile per chunk.</summary>
+    /// <summary>Trained models (<see cref="RunExecution.KeepModels"/>): one EnsembleFile per chunk.</summary>
     public string ModelsDirectory => Path.Combine(Root, "models");
 
     /// <summary>True when the run finished: summary.json, written last, exists.</summary>
@@ -32,27 +32,33 @@ public sealed class RunDirectory
         Path.Combine("runs", utcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "Z");
 
     /// <summary>
-    /// Prepares a directory for a new run: creates it, and refuses one that already holds a run
-    /// (config.json or votes.bin), pointing at <c>--resume</c>.
+    /// Checks, creating nothing, that <paramref name="root"/> can take a new run: it is not a file and holds no run
+    /// (config.json or votes.bin; resume such a run instead).
     /// </summary>
-    public static RunDirectory CreateNew(string root)
+    public static void CheckNew(string root)
     {
         var dir = new RunDirectory(root);
-        if (File.Exists(dir.ConfigPath) || File.Exists(dir.VotesPath))
-            throw new UserInputException($"--out: {root} already holds a run; pass --resume to continue it, or choose another directory");
         if (File.Exists(root))
-            throw new UserInputException($"--out: {root} is a file, not a directory");
-        AtomicFile.CreateDirectory(root, "--out");
-        return dir;
+            throw new UserInputException($"{root} is a file, not a run directory");
+        if (File.Exists(dir.ConfigPath) || File.Exists(dir.VotesPath))
+            throw new UserInputException($"{root} already holds a run; resume it to continue it, or choose another directory");
     }
 
-    /// <summary>Opens an existing run for <c>--resume</c> or <c>report</c>; its config.json must exist.</summary>
-    public static RunDirectory OpenExisting(string root, string option)
+    /// <summary>Prepares a directory for a new run (see <see cref="CheckNew"/>): creates it.</summary>
+    public static RunDirectory CreateNew(string root)
+    {
+        CheckNew(root);
+        AtomicFile.CreateDirectory(root, "run directory");
+        return new RunDirectory(root);
+    }
+
+    /// <summary>Opens an existing run (to resume, report or merge it); its config.json must exist.</summary>
+    public static RunDirectory OpenExisting(string root)
     {
         var dir = new RunDirectory(root);
-        if (File.Exists(root)) throw new UserInputException($"{option}: {root} is a file, not a run directory");
-        if (!Directory.Exists(root)) throw new UserInputException($"{option}: run directory {root} does not exist");
-        if (!File.Exists(dir.ConfigPath)) throw new UserInputException($"{option}: {root} holds no run (no config.json)");
+        if (File.Exists(root)) throw new UserInputException($"{root} is a file, not a run directory");
+        if (!Directory.Exists(root)) throw new UserInputException($"run directory {root} does not exist");
+        if (!File.Exists(dir.ConfigPath)) throw new UserInputException($"{root} holds no run (no config.json)");
         return dir;
     }
 
@@ -62,7 +68,7 @@ public sealed class RunDirectory
     /// Takes the run's lock (an exclusive lock on <c>.lock</c>, released by the OS even on kill -9), so that two
     /// processes never write the same run; a held lock is a <see cref="UserInputException"/> naming the directory.
     /// </summary>
-    public IDisposable Lock(string option)
+    public IDisposable Lock()
     {
         try
         {
@@ -70,11 +76,11 @@ public sealed class RunDirectory
         }
         catch (IOException e)
         {
-            throw new UserInputException($"{option}: {Root} is in use by another nativecert process ({e.Message.ReplaceLineEndings(" ")})", e);
+            throw new UserInputException($"{Root} is in use by another nativecert process ({e.Message.ReplaceLineEndings(" ")})", e);
         }
         catch (UnauthorizedAccessException e)
         {
-            throw new UserInputException($"{option}: cannot lock {LockPath}: {e.Message.ReplaceLineEndings(" ")}", e);
+            throw new UserInputException($"cannot lock {LockPath}: {e.Message.ReplaceLineEndings(" ")}", e);
         }
     }
 

@@ -16,7 +16,7 @@ public sealed record PoisonCurve(double TriggerNorm, long[] PoisonedExamples, do
 
 /// <summary>What the attack achieved and what the certificates say about it.</summary>
 /// <param name="Kind">Attack kind: patch, blend or mask.</param>
-/// <param name="Target">Target label (after --classes remapping).</param>
+/// <param name="Target">Target label (after the data's class selection relabels it).</param>
 /// <param name="LabelMode">dirty or clean.</param>
 /// <param name="PoisonedExamples">Training examples carrying the trigger (M).</param>
 /// <param name="TriggerL2Norm">Largest actual trigger ℓ2 norm over poisoned examples and triggered inputs (t), input units.</param>
@@ -40,6 +40,12 @@ public sealed record AttackSummary(
 
 /// <summary>summary.json: the headline numbers of a run, all derived from config.json and votes.bin.</summary>
 /// <remarks>
+/// Accuracy three ways, over the clean test inputs: MajorityVoteAccuracy, the ensemble's plain majority vote (all
+/// models, no certificate, lowest class on ties) is the true label; AbstainRate, the certifier declines to certify any
+/// class; CertifiedAccuracyAtZeroRadius, certified and right (abstentions count as wrong), which is the radius-0 point
+/// of CertifiedAccuracy.
+/// </remarks>
+/// <remarks>
 /// Simultaneous: whether Alpha bounds all certificates of a set jointly (clean and triggered inputs are separate sets).
 /// AlphaPerInput: α each clean input was certified at (α, or α/T over the T clean inputs when simultaneous);
 /// AlphaPerTriggeredInput: the same for the triggered inputs over their own T.
@@ -47,7 +53,7 @@ public sealed record AttackSummary(
 public sealed record RunSummary(
     bool Complete, string ConfigHash, string Dataset, string Method, double Sigma, double Alpha, bool Simultaneous,
     double AlphaPerInput, double AlphaPerTriggeredInput, int Models, int SelectionModels,
-    int ModelsDone, int TestInputs, double CleanAccuracy, double AbstainRate, double MedianRadiusCorrect,
+    int ModelsDone, int TestInputs, double MajorityVoteAccuracy, double AbstainRate, double CertifiedAccuracyAtZeroRadius, double MedianRadiusCorrect,
     RadiusAccuracy[] CertifiedAccuracy, PoisonCurve[] PoisonCurves, AttackSummary? Attack, string Guarantee);
 
 /// <summary>
@@ -70,22 +76,43 @@ public sealed class RunReport
 
     public const string TriggeredCertificatesFile = "certificates-triggered.tsv";
 
-    /// <summary>Regenerates the report of the run in <paramref name="root"/> from its files.</summary>
+    /// <summary>summary.json's form: snake_case, indented.</summary>
+    private static readonly JsonSerializerOptions SummaryJson = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>
+    /// Regenerates the report of the complete run in <paramref name="root"/> from its files. A shard or an unfinished
+    /// run is a <see cref="RunIncompleteException"/>; a config.json or votes.bin that does not verify, a
+    /// <see cref="UserInputException"/> naming the file (see <see cref="RunConfig.Read"/>).
+    /// </summary>
     public static RunReport Regenerate(string root)
     {
-        var dir = RunDirectory.OpenExisting(root, "--run");
-        using IDisposable runLock = dir.Lock("--run");
+        var dir = RunDirectory.OpenExisting(root);
+        using IDisposable runLock = dir.Lock();
         var config = RunConfig.Read(dir.ConfigPath);
-        if (!File.Exists(dir.VotesPath)) throw new UserInputException($"--run: {root} has no votes.bin yet");
+        if (config.IsVersion1 && config.Attack is not null)
+            throw new UserInputException($"{dir.ConfigPath}: an attack run of format {RunConfig.Version1Format}, whose config_hash does not cover the attack facts " +
+                                         "the report reads; resume the run once (it rechecks them against the data, trains nothing new and rewrites it in the current format)");
+        if (!File.Exists(dir.VotesPath)) throw new RunIncompleteException($"{root} has no votes.bin yet; resume the run to compute them", root, isShard: false);
         var votes = VoteFile.Read(dir.VotesPath);
         if (!votes.ConfigHash.AsSpan().SequenceEqual(config.HashBytes()))
-            throw new UserInputException($"--run: {dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
-        if (votes.ModelStart != 0)
-            throw new UserInputException($"--run: {root} is a shard (models from {votes.ModelStart}); combine the shards with nativecert merge");
+            throw new UserInputException($"{dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+        var range = config.Execution.Shard ?? new ModelRange(0, config.TotalModels);
+        if (votes.ModelStart != range.Start)
+            throw new UserInputException($"{dir.VotesPath} starts at model {votes.ModelStart}, but {dir.ConfigPath} says the run starts at {range.Start}");
+        if (votes.ModelsDone > range.End)
+            throw new UserInputException($"{dir.ConfigPath} says the run ends at model {range.End} (smoothing.models, smoothing.n0) but {dir.VotesPath} holds models up to {votes.ModelsDone}");
+        if (config.Execution.Shard is { } shard)
+            throw new RunIncompleteException(votes.ModelsDone < shard.End
+                ? $"{root} is a shard (models [{shard.Start}, {shard.End}) of {config.TotalModels}), unfinished at model {votes.ModelsDone}: resume it, then merge it with the other shards"
+                : $"{root} is a shard (models [{shard.Start}, {shard.End}) of {config.TotalModels}), complete: merge it with the other shards to report the run",
+                root, isShard: votes.ModelsDone == shard.End);
         if (votes.ModelsDone < config.TotalModels)
-            throw new UserInputException($"--run: {root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); finish it with certify --resume --out {root}");
-        if (votes.ModelsDone > config.TotalModels)
-            throw new UserInputException($"--run: {dir.ConfigPath} says {config.TotalModels} models (--models, --n0) but {dir.VotesPath} holds {votes.ModelsDone}; restore --models");
+            throw new RunIncompleteException($"{root} is incomplete ({votes.ModelsDone} of {config.TotalModels} models); resume the run to finish it", root, isShard: false);
         dir.MarkIncomplete();
         return Write(dir, config, votes);
     }
@@ -105,7 +132,7 @@ public sealed class RunReport
         var summary = new RunSummary(
             Complete: true,
             ConfigHash: config.ConfigHash,
-            Dataset: config.Data?.Dataset ?? "",
+            Dataset: config.Data.Dataset,
             Method: config.Method,
             Sigma: config.Sigma,
             Alpha: config.Alpha,
@@ -116,8 +143,9 @@ public sealed class RunReport
             SelectionModels: config.SelectionModels,
             ModelsDone: votes.ModelsDone,
             TestInputs: clean.Length,
-            CleanAccuracy: CertifiedAccuracy.Clean(cleanCerts, cleanLabels),
+            MajorityVoteAccuracy: MajorityVoteAccuracy(votes, clean),
             AbstainRate: clean.Length == 0 ? 0 : (double)cleanCerts.Count(c => c.IsAbstain) / clean.Length,
+            CertifiedAccuracyAtZeroRadius: CertifiedAccuracy.Clean(cleanCerts, cleanLabels),
             MedianRadiusCorrect: Median(cleanCerts.Where((c, i) => !c.IsAbstain && c.Prediction == cleanLabels[i]).Select(c => c.Radius).ToArray()),
             CertifiedAccuracy: radii.Select(r => new RadiusAccuracy(r, CertifiedAccuracy.AtRadius(cleanCerts, cleanLabels, r))).ToArray(),
             PoisonCurves: PoisonTable(cleanCerts, cleanLabels, PlotNorms(config)),
@@ -133,7 +161,7 @@ public sealed class RunReport
         string text = FormatText(config, summary);
         AtomicFile.WriteAllText(dir.SummaryTextPath, text);
         // Last: its presence marks the run complete.
-        AtomicFile.WriteAllText(dir.SummaryPath, JsonSerializer.Serialize(summary, RunConfig.Json) + "\n");
+        AtomicFile.WriteAllText(dir.SummaryPath, JsonSerializer.Serialize(summary, SummaryJson) + "\n");
         return new RunReport(summary, text);
     }
 
@@ -157,6 +185,22 @@ public sealed class RunReport
             for (int k = 0; k < rows.Length; k++) certificates[rows[k]] = set[k];
         }
         return certificates;
+    }
+
+    /// <summary>Fraction of <paramref name="rows"/> whose plain majority vote over every model (selection and estimation, lowest class on ties) is the label.</summary>
+    private static double MajorityVoteAccuracy(VoteFile votes, int[] rows)
+    {
+        if (rows.Length == 0) return 0;
+        var all = new uint[votes.Classes];
+        int right = 0;
+        foreach (int i in rows)
+        {
+            votes.Estimation.Row(i).CopyTo(all);
+            ReadOnlySpan<uint> selection = votes.Selection.Row(i);
+            for (int k = 0; k < all.Length; k++) all[k] += selection[k];
+            if (VoteFile.ArgMax(all) == votes.Labels[i]) right++;
+        }
+        return (double)right / rows.Length;
     }
 
     /// <summary>The count rows <paramref name="rows"/> of <paramref name="counts"/>, in that order.</summary>
@@ -266,7 +310,7 @@ public sealed class RunReport
         rMax = NiceCeiling(rMax * 1.05);
         var plot = new LinePlot
         {
-            Title = Inv($"Certified accuracy ({config.Data?.Dataset}, sigma={config.Sigma:R}, N={config.Models}, {config.Method})"),
+            Title = Inv($"Certified accuracy ({config.Data.Dataset}, sigma={config.Sigma:R}, N={config.Models}, {config.Method})"),
             XLabel = "L2 radius R (input units)",
             YLabel = "certified accuracy",
             XMin = 0,
@@ -307,7 +351,7 @@ public sealed class RunReport
         long mEnd = curves.Length == 0 ? 1 : Math.Max(1, curves[0].PoisonedExamples[^1]);
         var plot = new LinePlot
         {
-            Title = Inv($"Certified accuracy vs poisoned examples ({config.Data?.Dataset}, sigma={config.Sigma:R})"),
+            Title = Inv($"Certified accuracy vs poisoned examples ({config.Data.Dataset}, sigma={config.Sigma:R})"),
             XLabel = "poisoned training examples m (trigger also on test input)",
             YLabel = "certified accuracy",
             XMin = 0,
@@ -331,10 +375,11 @@ public sealed class RunReport
         string Pct(double x) => Inv($"{100 * x:0.0} %");
         o.Append(Inv($"NativeCert certificates: {s.Dataset}, {s.Method}, sigma = {s.Sigma:R}, N = {s.Models}{(s.SelectionModels > 0 ? Inv($" (+ n0 = {s.SelectionModels})") : "")}, alpha = {s.Alpha:R}{(s.Simultaneous ? Inv($" simultaneous (alpha/T = {s.AlphaPerInput:G6} per input)") : " per input")}\n"));
         Line("test inputs", Inv($"{s.TestInputs}"));
-        Line("clean accuracy (smoothed)", Pct(s.CleanAccuracy));
-        Line("abstain rate", Pct(s.AbstainRate));
+        Line("majority-vote accuracy (no certificate)", Pct(s.MajorityVoteAccuracy));
+        Line("abstain rate (no class certified)", Pct(s.AbstainRate));
+        Line("certified accuracy at R = 0 (abstain = wrong)", Pct(s.CertifiedAccuracyAtZeroRadius));
         Line("median certified radius (correct inputs)", Inv($"{s.MedianRadiusCorrect:0.####}"));
-        foreach (var r in s.CertifiedAccuracy) Line(Inv($"certified accuracy at R = {r.Radius:0.###}"), Pct(r.CertifiedAccuracy));
+        foreach (var r in s.CertifiedAccuracy.Where(r => r.Radius != 0)) Line(Inv($"certified accuracy at R = {r.Radius:0.###}"), Pct(r.CertifiedAccuracy));
         if (s.PoisonCurves.Length > 0)
         {
             // Certified accuracy against m poisoned examples with a trigger of norm t (on the test input too).

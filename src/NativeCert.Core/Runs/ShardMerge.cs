@@ -1,36 +1,39 @@
 namespace NativeCert.Runs;
 
 /// <summary>
-/// Combines shard runs (<c>certify --models-range a:b</c>, possibly on different machines) into one complete run:
-/// the shards must have the same configuration (config hash and every option but the execution ones) and their
-/// model ranges must tile [0, all models) exactly. Votes add, since model m's votes depend only on (config, m, data).
+/// Combines shard runs (<see cref="RunExecution.Shard"/>, possibly computed on different machines) into one complete
+/// run: the shards must have the same spec and config hash and their model ranges must tile [0, all models) exactly.
+/// Votes add, since model m's votes depend only on (spec, m, data). Merging again into the same directory finishes a
+/// merge that was killed (the merged votes are a pure function of the shards).
 /// </summary>
 public static class ShardMerge
 {
-    public const string RangeOption = "--models-range";
-
-    /// <summary>Writes the merged run to <paramref name="outDirectory"/> (a new directory) and its report.</summary>
+    /// <summary>Writes the merged run to <paramref name="outDirectory"/> (new, or holding this merge's unfinished output) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
         if (shardDirectories.Count == 0) throw new UserInputException("merge: give the shard run directories");
         var shards = new List<(string Dir, RunConfig Config, VoteFile Votes)>();
         foreach (string path in shardDirectories)
         {
-            var dir = RunDirectory.OpenExisting(path, "merge");
+            var dir = RunDirectory.OpenExisting(path);
             var shardConfig = RunConfig.Read(dir.ConfigPath);
-            if (!File.Exists(dir.VotesPath)) throw new UserInputException($"merge: {path} has no votes.bin");
+            if (shardConfig.IsVersion1)
+                throw new UserInputException($"{dir.ConfigPath}: a shard of format {RunConfig.Version1Format}; resume it once to rewrite it in the current format, then merge");
+            if (!File.Exists(dir.VotesPath)) throw new UserInputException($"{path} has no votes.bin");
             var votes = VoteFile.Read(dir.VotesPath);
             if (!votes.ConfigHash.AsSpan().SequenceEqual(shardConfig.HashBytes()))
-                throw new UserInputException($"merge: {dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
+                throw new UserInputException($"{dir.VotesPath} does not belong to {dir.ConfigPath} (config hash differs)");
             shards.Add((path, shardConfig, votes));
         }
         var first = shards[0];
-        var mayDiffer = new HashSet<string>(CertifyPipeline.ExecutionOptions) { RangeOption };
         foreach (var s in shards.Skip(1))
         {
-            var diffs = first.Config.Differences(s.Config, mayDiffer);
-            if (diffs.Count > 0 || s.Config.ConfigHash != first.Config.ConfigHash)
-                throw new UserInputException($"merge: {s.Dir} has another configuration than {first.Dir}: {(diffs.Count > 0 ? string.Join("; ", diffs) : "config hash differs")}");
+            var diffs = first.Config.Spec.Differences(s.Config.Spec);
+            if (diffs.Count > 0)
+                throw new Spec.SpecException($"merge: {s.Dir} has another configuration than {first.Dir}: " +
+                    string.Join("; ", diffs.Select(d => $"{d.Field} {d.Mine} ({first.Dir}) vs {d.Theirs} ({s.Dir})")), [.. diffs.Select(d => d.Field)]);
+            if (s.Config.ConfigHash != first.Config.ConfigHash)
+                throw new UserInputException($"merge: {s.Dir} has another configuration than {first.Dir}: same spec, but the data or the attack facts differ (config hash)");
         }
         shards.Sort((a, b) => a.Votes.ModelStart.CompareTo(b.Votes.ModelStart));
         int covered = 0;
@@ -48,14 +51,47 @@ public static class ShardMerge
         VoteFile merged;
         try { merged = VoteFile.Merge(shards.Select(s => s.Votes).ToList()); }
         catch (ArgumentException e) { throw new UserInputException($"merge: {e.Message}", e); }
+        // A new run, created now, from the first shard's (verified identical) configuration.
+        var config = first.Config.Restamped() with { Execution = first.Config.Execution with { Shard = null }, CreatedUtc = new RunConfig().CreatedUtc, Backend = null };
+        byte[] mergedBytes = merged.ToBytes();
 
-        var outDir = RunDirectory.CreateNew(outDirectory);
-        using IDisposable runLock = outDir.Lock("--out");
-        var options = new Dictionary<string, string>(first.Config.Options) { [RangeOption] = "" };
-        // A new run: created now, from the first shard's (verified identical) configuration.
-        var config = first.Config.Restamped(options) with { CreatedUtc = new RunConfig().CreatedUtc };
-        config.Write(outDir.ConfigPath);
+        var outDir = new RunDirectory(outDirectory);
+        bool finishing = HoldsThisMerge(outDir, config, mergedBytes);
+        if (!finishing) RunDirectory.CreateNew(outDirectory);
+        using IDisposable runLock = outDir.Lock();
+        outDir.MarkIncomplete();
+        // Votes first: a merge killed after them is recognised by them (and by config.json once it is written).
         merged.Write(outDir.VotesPath);
+        config.Write(outDir.ConfigPath);
         return RunReport.Write(outDir, config, merged);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="dir"/> already holds what this merge writes (a merge killed before it finished): its
+    /// config.json, if any, has the merged run's hash and is no shard, and its votes.bin, if any, is the merged votes.
+    /// A directory that holds another run is refused; an empty or missing one is a new merge.
+    /// </summary>
+    private static bool HoldsThisMerge(RunDirectory dir, RunConfig config, byte[] mergedVotes)
+    {
+        bool hasConfig = File.Exists(dir.ConfigPath), hasVotes = File.Exists(dir.VotesPath);
+        if (!hasConfig && !hasVotes) return false;
+        bool ours = true;
+        if (hasConfig)
+        {
+            try
+            {
+                RunConfig there = RunConfig.Read(dir.ConfigPath);
+                ours = there.ConfigHash == config.ConfigHash && there.Execution.Shard is null && there.Spec.Equals(config.Spec);
+            }
+            catch (UserInputException) { ours = false; }
+        }
+        if (ours && hasVotes)
+        {
+            try { ours = File.ReadAllBytes(dir.VotesPath).AsSpan().SequenceEqual(mergedVotes); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { ours = false; }
+        }
+        if (!ours)
+            throw new UserInputException($"{dir.Root} already holds another run (not the merge of these shards); choose another directory");
+        return true;
     }
 }

@@ -123,6 +123,10 @@ public sealed class VoteFile
         return merged;
     }
 
+    /// <summary>The same votes under another config hash (a run upgraded to a new config format).</summary>
+    public VoteFile WithConfigHash(byte[] configHash) =>
+        new(configHash, Labels, Kinds, SelectionModels, ModelStart, ModelsDone, Selection, Estimation, Undefended);
+
     /// <summary>Writes the file atomically (temp, fsync, rename).</summary>
     public void Write(string path) => AtomicFile.WriteAllBytes(path, ToBytes());
 

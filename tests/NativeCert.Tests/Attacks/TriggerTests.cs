@@ -163,9 +163,9 @@ public sealed class BackdoorAttackTests
         Assert.All(p.PoisonedRows, i => Assert.Equal(1, train.Labels[i]));
         Assert.Equal(train.Labels, p.Data.Labels);
         Assert.True(p.Norms.Max <= 0.3 + 1e-6);
-        DataTestFiles.AssertUserError(() => attack.Poison(train, 51, 1, LabelMode.Clean, 1), "--poison 51", "only 50 rows of the target class 1");
-        DataTestFiles.AssertUserError(() => attack.Poison(train, 151, 1, LabelMode.Dirty, 1), "--poison 151", "only 150 rows outside");
-        DataTestFiles.AssertUserError(() => attack.Poison(train, 1, 4, LabelMode.Dirty, 1), "--target 4", "0..3");
+        DataTestFiles.AssertUserError(() => attack.Poison(train, 51, 1, LabelMode.Clean, 1), "attack.poison 51", "only 50 rows of the target class 1");
+        DataTestFiles.AssertUserError(() => attack.Poison(train, 151, 1, LabelMode.Dirty, 1), "attack.poison 151", "only 150 rows outside");
+        DataTestFiles.AssertUserError(() => attack.Poison(train, 1, 4, LabelMode.Dirty, 1), "attack.target 4", "0..3");
     }
 
     [Fact]

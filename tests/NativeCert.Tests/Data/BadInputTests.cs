@@ -155,7 +155,7 @@ public sealed class BadInputTests : IDisposable
     public void EmptyClassSubset()
     {
         string dir = IdxDir(nTrain: 20, nTest: 2, classes: 4); // test labels 0,1 only
-        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [2, 3] }), "--classes 2,3", "no test rows");
+        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [2, 3] }), "data.classes 2,3", "no test rows");
     }
 
     [Fact]
@@ -177,7 +177,7 @@ public sealed class BadInputTests : IDisposable
     [InlineData("mnist2")]
     [InlineData("foo:bar")]
     public void UnknownDatasetName(string spec) =>
-        AssertUserError(() => DatasetCatalog.Load(spec), $"--dataset '{spec}'", "unknown dataset");
+        AssertUserError(() => DatasetCatalog.Load(spec), $"data.dataset '{spec}'", "unknown dataset");
 
     [Theory]
     [InlineData("idx:")]
@@ -202,10 +202,10 @@ public sealed class BadInputTests : IDisposable
     public void BadSubsetOptions()
     {
         string dir = IdxDir(nTrain: 20, nTest: 10);
-        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { TrainSize = 21 }), "--train-size 21", "only 20 training rows");
-        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { TestSize = 0 }), "--test-size 0", "at least 1");
-        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [1, 9] }), "--classes 1,9", "class 9 is not in");
-        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [1, 1] }), "--classes 1,1", "repeated");
-        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [1] }), "--classes 1", "at least two");
+        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { TrainSize = 21 }), "data.train_size 21", "only 20 training rows");
+        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { TestSize = 0 }), "data.test_size 0", "at least 1");
+        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [1, 9] }), "data.classes 1,9", "class 9 is not in");
+        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [1, 1] }), "data.classes 1,1", "repeated");
+        AssertUserError(() => DatasetCatalog.Load("idx:" + dir, new DataLoadOptions { Classes = [1] }), "data.classes 1", "at least two");
     }
 }

@@ -44,7 +44,7 @@ public sealed class DataTestFiles : IDisposable
     /// <summary>Asserts the action throws a one-line UserInputException whose message names <paramref name="mustName"/>.</summary>
     public static UserInputException AssertUserError(Action action, string mustName, string? mustContain = null)
     {
-        var e = Assert.Throws<UserInputException>(action);
+        var e = Assert.ThrowsAny<UserInputException>(action);
         Assert.Contains(mustName, e.Message);
         Assert.DoesNotContain('\n', e.Message);
         if (mustContain is not null) Assert.Contains(mustContain, e.Message, StringComparison.OrdinalIgnoreCase);

@@ -65,7 +65,7 @@ public class CpuKernelTests
     {
         // Each output element is one FMA chain in k order from the bias in every branch (K-chunking included),
         // so even the sums agree bitwise.
-        foreach (var (B, IN, OUT) in new[] { (37, 45, 150), (130, 12, 128) })
+        foreach (var (B, IN, OUT) in new[] { (37, 45, 150), (130, 12, 128), (13, 200, 40), (128, 784, 128) })
         {
             var x = EngineTestData.RandomArray(B * IN, 5);
             var w = EngineTestData.RandomArray(IN * OUT, 6);

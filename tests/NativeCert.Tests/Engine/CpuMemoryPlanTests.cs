@@ -52,20 +52,20 @@ public sealed class CpuMemoryPlanTests
         var plan = CpuMemoryPlan.Create(Mnist, trainRows: 8000, inputRows: 0, threads: 8, models: 100);
         plan.EnsureFits(new AvailableMemory(plan.TotalBytes * 2, "test"));
 
-        // Two threads fit but eight do not: lower --threads.
-        var e = Assert.Throws<UserInputException>(() => plan.EnsureFits(new AvailableMemory(plan.BytesPerThread * 5 / 2, "test")));
-        Assert.StartsWith("--threads:", e.Message);
-        Assert.Contains("use --threads 2 or fewer", e.Message);
+        // Two threads fit but eight do not: lower the threads (--threads on the CLI).
+        var e = Assert.ThrowsAny<UserInputException>(() => plan.EnsureFits(new AvailableMemory(plan.BytesPerThread * 5 / 2, "test")));
+        Assert.StartsWith("execution.threads:", e.Message);
+        Assert.Contains("use execution.threads 2 or fewer", e.Message);
         Assert.Contains("available", e.Message);
 
         // Not even one thread: the training copy dominates this plan, so --train-size.
-        e = Assert.Throws<UserInputException>(() => plan.EnsureFits(new AvailableMemory(plan.BytesPerThread / 2, "test")));
-        Assert.StartsWith("--train-size:", e.Message);
+        e = Assert.ThrowsAny<UserInputException>(() => plan.EnsureFits(new AvailableMemory(plan.BytesPerThread / 2, "test")));
+        Assert.StartsWith("data.train_size:", e.Message);
 
         // A wide model with little data: --hidden.
         var wide = CpuMemoryPlan.Create(EngineTestData.Config(784, [100_000], 10, batch: 128), 100, 0, threads: 1, models: 1);
-        e = Assert.Throws<UserInputException>(() => wide.EnsureFits(new AvailableMemory(1L << 30, "test")));
-        Assert.StartsWith("--hidden:", e.Message);
+        e = Assert.ThrowsAny<UserInputException>(() => wide.EnsureFits(new AvailableMemory(1L << 30, "test")));
+        Assert.StartsWith("model.hidden:", e.Message);
         Assert.Contains("GiB", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -73,11 +73,11 @@ public sealed class CpuMemoryPlanTests
     [Fact]
     public void ModelBeyondOneFlatBufferIsAUserErrorNotAnArgumentException()
     {
-        var e = Assert.Throws<UserInputException>(() => ModelFootprint.Of(ModelArchitecture.Mlp(784, [5_000_000], 10)));
-        Assert.StartsWith("--hidden:", e.Message);
+        var e = Assert.ThrowsAny<UserInputException>(() => ModelFootprint.Of(ModelArchitecture.Mlp(784, [5_000_000], 10)));
+        Assert.StartsWith("model.hidden:", e.Message);
         Assert.Contains("flat buffer", e.Message);
         // 64-bit arithmetic: two huge layers do not wrap around to a small count.
-        Assert.Throws<UserInputException>(() => ModelFootprint.Of(ModelArchitecture.Mlp(784, [65_536, 65_536], 10)));
+        Assert.ThrowsAny<UserInputException>(() => ModelFootprint.Of(ModelArchitecture.Mlp(784, [65_536, 65_536], 10)));
     }
 
     [Fact]
@@ -87,7 +87,7 @@ public sealed class CpuMemoryPlanTests
         var train = EngineTestData.Blobs(10, 784, 10, seed: 2);
         using var backend = new CpuEnsembleBackend(threads: 64);
         long before = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Throws<UserInputException>(() => backend.Run(config, train, train, 0, 64, new VoteCounts(10, 10)));
+        Assert.ThrowsAny<UserInputException>(() => backend.Run(config, train, train, 0, 64, new VoteCounts(10, 10)));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "refused only after allocating");
     }
 

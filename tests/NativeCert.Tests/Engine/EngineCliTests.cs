@@ -1,5 +1,6 @@
 using System.Text.Json;
 using NativeCert.Cli;
+using NativeCert.Engine.Cpu;
 
 namespace NativeCert.Tests.Engine;
 
@@ -76,5 +77,31 @@ public class EngineCliTests
         Assert.True(root.GetProperty("model_epochs_per_s").GetDouble() > 0);
         Assert.True(root.GetProperty("gflops").GetDouble() > 0);
         Assert.True(root.GetProperty("peak_gflops").GetDouble() > root.GetProperty("gflops").GetDouble());
+    }
+
+    [Fact]
+    public void BenchProfileReportsEveryPhaseAtEachSimdLevelOnOneAndTwoThreads()
+    {
+        var r = Run("bench", "--json", "--profile", "--models", "2", "--epochs", "1", "--examples", "256", "--threads", "2", "--isa", "avx2");
+        Assert.True(r.Code == 0, r.Err);
+        using var doc = JsonDocument.Parse(r.Out.Trim());
+        var root = doc.RootElement;
+        Assert.Equal(CpuIsa.Name(CpuIsa.Clamp(IsaLevel.Avx2)), root.GetProperty("isa").GetString());
+        var profiles = root.GetProperty("profile").EnumerateArray().ToArray();
+        Assert.Equal([1, 2], profiles.Select(p => p.GetProperty("threads").GetInt32()));
+        foreach (var p in profiles)
+        {
+            Assert.Equal(CpuIsa.Name(CpuIsa.Clamp(IsaLevel.Avx2)), p.GetProperty("isa").GetString());
+            Assert.True(p.GetProperty("test_inputs").GetInt32() > 0);
+            var phases = p.GetProperty("phases");
+            foreach (var key in new[] { "noise", "gather", "gemm_forward_first_layer", "gemm_weight_gradient_first_layer", "tail", "optimizer", "vote" })
+                Assert.True(phases.GetProperty(key).GetProperty("seconds").GetDouble() > 0, key);
+            double shares = phases.EnumerateObject().Sum(ph => ph.Value.GetProperty("share").GetDouble());
+            Assert.InRange(shares, 0.99, 1.01);
+        }
+
+        r = Run("bench", "--isa", "sse9");
+        Assert.Equal(2, r.Code);
+        Assert.Contains("--isa", r.Err);
     }
 }

@@ -49,11 +49,11 @@ public class ModelArchitectureTests
     }
 
     [Theory]
-    [InlineData("conv:16:5,relu,conv:8:30", "--model: layer 3 (conv:8:30): a 30×30 kernel does not fit its 16x24x24 input")]
-    [InlineData("conv:4:3,dense:10", "--model: layer 2 (dense:10): gets a 4x26x26 image; put flatten before it")]
-    [InlineData("flatten,conv:4:3", "--model: layer 2 (conv:4:3): needs an image (C×H×W) input but gets 784 flat features")]
-    [InlineData("conv:4:28,maxpool", "--model: layer 2 (maxpool): a 2×2 window does not fit its 4x1x1 input")]
-    [InlineData("conv:4:3,relu,maxpool", "--model: the classifier (dense:10): gets a 4x13x13 image; put flatten before it")]
+    [InlineData("conv:16:5,relu,conv:8:30", "model.layers: layer 3 (conv:8:30): a 30×30 kernel does not fit its 16x24x24 input")]
+    [InlineData("conv:4:3,dense:10", "model.layers: layer 2 (dense:10): gets a 4x26x26 image; put flatten before it")]
+    [InlineData("flatten,conv:4:3", "model.layers: layer 2 (conv:4:3): needs an image (C×H×W) input but gets 784 flat features")]
+    [InlineData("conv:4:28,maxpool", "model.layers: layer 2 (maxpool): a 2×2 window does not fit its 4x1x1 input")]
+    [InlineData("conv:4:3,relu,maxpool", "model.layers: the classifier (dense:10): gets a 4x13x13 image; put flatten before it")]
     public void A_model_that_does_not_fit_the_input_is_refused_in_one_line_naming_the_layer(string text, string message)
     {
         var e = Assert.Throws<UserInputException>(() => ModelArchitecture.Resolve(Mnist, ModelArchitecture.Parse(text), 10));
@@ -61,11 +61,11 @@ public class ModelArchitectureTests
     }
 
     [Theory]
-    [InlineData("conv:16", "--model: unknown layer 'conv:16'")]
-    [InlineData("dense:x", "--model: 'dense:x': units must be a whole number")]
-    [InlineData("mlp:128,0", "--model: '0' in 'mlp:128,0' is not a positive width")]
-    [InlineData("pool", "--model: unknown layer 'pool'")]
-    [InlineData("", "--model: empty model")]
+    [InlineData("conv:16", "model.layers: unknown layer 'conv:16'")]
+    [InlineData("dense:x", "model.layers: 'dense:x': units must be a whole number")]
+    [InlineData("mlp:128,0", "model.layers: '0' in 'mlp:128,0' is not a positive width")]
+    [InlineData("pool", "model.layers: unknown layer 'pool'")]
+    [InlineData("", "model.layers: empty model")]
     public void Bad_model_text_is_a_one_line_error(string text, string start)
     {
         var e = Assert.Throws<UserInputException>(() => ModelArchitecture.Parse(text));

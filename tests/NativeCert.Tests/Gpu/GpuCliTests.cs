@@ -55,7 +55,7 @@ public sealed class GpuCliTests : IDisposable
         string ilgpu = Path.Combine(_dir, "ilgpu-cpu"), cpu = Path.Combine(_dir, "cpu");
         var (exit, stdout, stderr) = Run(["certify", .. TinyCertify, "--backend", "ilgpu-cpu", "--out", ilgpu]);
         Assert.True(exit == 0, stderr);
-        Assert.Contains("clean accuracy (smoothed)", stdout);
+        Assert.Contains("majority-vote accuracy (no certificate)", stdout);
         Assert.Contains("backend: ilgpu-cpu on ILGPU CPU accelerator", stderr);
         (exit, _, stderr) = Run(["certify", .. TinyCertify, "--backend", "cpu", "--out", cpu]);
         Assert.True(exit == 0, stderr);
@@ -68,7 +68,7 @@ public sealed class GpuCliTests : IDisposable
         Assert.Empty(Directory.GetFiles(ilgpu, "*.tmp"));
         var config = RunConfig.Read(run.ConfigPath);
         Assert.Equal("ilgpu-cpu", config.Backend!.Name);
-        Assert.Equal("ilgpu-cpu", config.Options["--backend"]);
+        Assert.Equal("ilgpu-cpu", config.Execution.Backend);
         Assert.Contains("ILGPU CPU accelerator", config.Backend.Device);
         using (var timing = JsonDocument.Parse(File.ReadAllText(run.TimingPath)))
             Assert.Equal("ilgpu-cpu", timing.RootElement.GetProperty("backend").GetString());

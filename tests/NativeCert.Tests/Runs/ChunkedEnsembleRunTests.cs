@@ -66,7 +66,7 @@ public sealed class ChunkedEnsembleRunTests : IDisposable
         var votes = NewVotes();
         using var backend = new FakeEnsembleBackend();
         ChunkedEnsembleRun.Run(backend, Config, Train, Inputs, votes, 6, 0, Path.Combine(_dir, "v.bin"));
-        Assert.Contains("--models", Assert.Throws<UserInputException>(() =>
+        Assert.Contains("smoothing.models", Assert.Throws<UserInputException>(() =>
             ChunkedEnsembleRun.Run(backend, Config, Train, Inputs, votes, 5, 0, Path.Combine(_dir, "v.bin"))).Message);
     }
 

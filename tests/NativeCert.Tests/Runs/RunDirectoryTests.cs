@@ -11,12 +11,12 @@ public sealed class RunDirectoryTests : IDisposable
     public void ASecondProcessCannotTakeTheRunLock()
     {
         var run = new RunDirectory(_dir);
-        using (run.Lock("--out"))
+        using (run.Lock())
         {
-            var e = Assert.Throws<UserInputException>(() => run.Lock("--out"));
+            var e = Assert.Throws<UserInputException>(() => run.Lock());
             Assert.Contains("in use", e.Message);
         }
-        run.Lock("--out").Dispose(); // released
+        run.Lock().Dispose(); // released
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using NativeCert.Certification;
 using NativeCert.Engine;
 using NativeCert.Runs;
+using NativeCert.Spec;
 
 namespace NativeCert.Tests.Runs;
 
@@ -24,12 +25,14 @@ public sealed class RunReportTests : IDisposable
         counts[4, 0] = 1000;           // triggered, attack succeeded
         double r = Certifier.CertifySimuEM(counts, 0.5, 0.001)[0].Radius;
         Assert.True(r > 0);
-        var config = new RunConfig
+        var spec = JobSpec.Default with
         {
-            Options = new() { ["--sigma"] = "0.5" }, VoteOptions = ["--sigma"], Sigma = 0.5, Models = 1000, Alpha = 0.001,
-            TriggerNorms = [0.1], Radii = [0, 0.5],
-            Attack = new RunAttackFacts("patch", 0, 0.8 * r, 2, "dirty", 3, PoisonedRowNorms: [r / 2, r / 2], TriggeredRowNorms: [0.5 * r, 0.8 * r, 0.8 * r]),
-        }.WithHash();
+            Attack = new AttackSpec(),
+            Smoothing = new SmoothingSpec { Sigma = 0.5f, Models = 1000 },
+            Certification = new CertificationSpec { Alpha = 0.001, TriggerNorms = [0.1], Radii = [0, 0.5] },
+        };
+        var config = RunConfig.Create(spec, new RunExecution(), new RunDataFacts("test", 4, 2, 2, 2, null, "", ""),
+            new RunAttackFacts("patch", 0, 0.8 * r, 2, "dirty", 3, PoisonedRowNorms: [r / 2, r / 2], TriggeredRowNorms: [0.5 * r, 0.8 * r, 0.8 * r]));
         var votes = new VoteFile(config.HashBytes(), labels, kinds, classes: 2, selectionModels: 0);
         votes.AddChunk(0, 1000, counts);
         votes.Undefended = new VoteCounts(5, 2);
@@ -45,7 +48,7 @@ public sealed class RunReportTests : IDisposable
         Assert.Equal(1 / 3.0, a.TriggeredCertifiedFraction, 12);
         // Clean inputs against t·√(M+1) = 0.8·√3 R > R: not covered.
         Assert.Equal(0.0, a.CleanCertifiedAgainstAttack, 12);
-        Assert.Equal(1.0, report.Summary.CleanAccuracy, 12);
+        Assert.Equal(1.0, report.Summary.CertifiedAccuracyAtZeroRadius, 12);
         Assert.Equal(2, report.Summary.TestInputs);
         Assert.True(dir.IsComplete);
         Assert.Equal(3, File.ReadAllLines(dir.CertificatesPath).Length);

@@ -27,6 +27,11 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
     public IsaLevel Isa => _isa;
     public string Device => $"{CpuIsa.ModelName()} ({_threads} threads, {CpuIsa.Name(_isa)})";
 
+    /// <summary>
+    /// When set, every following run adds its per-phase times to it (results are unchanged; null, the default, times nothing).
+    /// </summary>
+    public CpuPhaseProfile? Profile { get; set; }
+
     public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd,
         VoteCounts votes, IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default) =>
         Run(config, train, inputs, modelStart, modelEnd, votes, keptParameters: null, progress, cancellation);
@@ -94,12 +99,17 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
         var partial = new VoteCounts?[threads];
         var errors = new Exception?[threads];
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        var profile = Profile;
+        long startTicks = System.Diagnostics.Stopwatch.GetTimestamp();
 
         void Worker(int w)
         {
+            double cpuStart = profile != null ? CpuPhaseProfile.ThreadCpuSeconds() : 0;
+            double wallStart = System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds;
+            CpuTrainer? trainer = null;
             try
             {
-                var trainer = new CpuTrainer(config, _isa);
+                trainer = new CpuTrainer(config, _isa) { Clock = profile != null ? new CpuPhaseClock() : null };
                 VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Model.Classes) : null;
                 partial[w] = mine;
                 int m;
@@ -117,6 +127,9 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
                 errors[w] = e;
                 failed.Cancel();
             }
+            if (profile != null && trainer?.Clock != null)
+                profile.Add(trainer.Clock.Seconds, CpuPhaseProfile.ThreadCpuSeconds() - cpuStart, wallStart,
+                    System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds);
         }
 
         if (threads == 1) Worker(0);
@@ -131,6 +144,7 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
             }
             foreach (var t in workers) t.Join();
         }
+        profile?.AddRun(threads, System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds);
 
         cancellation.ThrowIfCancellationRequested();
         var first = errors.FirstOrDefault(e => e != null && e is not OperationCanceledException) ?? errors.FirstOrDefault(e => e != null);

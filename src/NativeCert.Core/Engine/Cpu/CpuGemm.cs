@@ -8,9 +8,12 @@ namespace NativeCert.Engine.Cpu;
 /// One register-blocked SGEMM that serves every matmul of the MLP:
 /// C(M,N) = A(M,K)·Bm(K,N) (+ bias(N)) (then ReLU), where A's element (i,k) is at a[i·aRow + k·aK] (so A can be
 /// X or Xᵀ without a copy), Bm and C are row-major with leading dimensions ldb and ldc.
-/// Micro-kernel: 4 rows × 4 vectors of accumulators (16 registers), per k 4 vector loads of Bm and 4 broadcasts
-/// of A for 16 FMAs; the column tail uses masked loads/stores, the row tail a 1-row kernel.
-/// Within one ISA level the summation order is fixed (k ascending), so results do not depend on threads.
+/// Micro-kernels sized to each level's register file: AVX-512 4 rows × 4 ZMM (16 accumulators + 4 Bm + 1
+/// broadcast of AVX-512's 32 registers; 16 FMAs per 8 loads), AVX2 6 rows × 2 YMM (12 + 2 + 1 = 15 of AVX2's 16;
+/// the 4 × 4 shape spilled accumulators to the stack on a VEX-only CPU). K is cut into chunks so the Bm piece a
+/// kernel streams stays in L1; the column tail uses masked loads/stores, the row tail a 1-row kernel.
+/// Every element is one FMA chain in k order from the bias (chunks store and reload exact floats), in every branch,
+/// so results are bit-identical across ISA levels, chunk sizes and threads.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class CpuGemm
@@ -57,34 +60,34 @@ internal static unsafe class CpuGemm
     {
         const int W = 16;
         int fullBlocks = N / (4 * W), fullRows = M & ~3;
-        // Column panels outer, row blocks inner: the (K, 64) panel of Bm stays in L1/L2 while A's rows stream past it.
-        if (KChunk512 > 0 && K > KChunk512 && N % (4 * W) == 0 && M % 4 == 0 && !relu)
-        {
-            // Long reductions over a wide Bm (dW = Xᵀ·dY): split K so the Bm panel stays in L1. The accumulators are
-            // stored and reloaded as floats, so each element is still one FMA chain in k order: results are unchanged.
-            for (int jb = 0; jb < fullBlocks; jb++)
-            {
-                int j = jb * 4 * W;
-                for (int k0 = 0; k0 < K; k0 += KChunk512)
-                {
-                    int kc = Math.Min(KChunk512, K - k0);
-                    for (int i = 0; i < M; i += 4)
-                        Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
-                            bias == null ? null : bias + j, false, kc, accumulate: k0 > 0);
-                }
-            }
-            return;
-        }
+        // Column panels outer, then K chunks, row blocks inner: the (kc, 64) chunk of Bm's panel stays in L1 while
+        // A's rows stream past it (unchunked, each 4-row block streamed the whole (K, 64) panel from L2). The
+        // accumulators are stored and reloaded as floats between chunks, the bias starts the first chunk and ReLU
+        // ends the last, so each element is still one FMA chain in k order from the bias: results are unchanged.
+        int kStep = KChunk512 > 0 ? KChunk512 : Math.Max(K, 1);
         for (int jb = 0; jb < fullBlocks; jb++)
         {
             int j = jb * 4 * W;
-            for (int i = 0; i < fullRows; i += 4)
-                Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, accumulate: false);
+            int k0 = 0;
+            do
+            {
+                int kc = Math.Min(kStep, K - k0);
+                bool first = k0 == 0, last = k0 + kc >= K;
+                for (int i = 0; i < fullRows; i += 4)
+                    Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
+                        first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first);
+                k0 += kc;
+            } while (k0 < K);
         }
+        // Column tail (the 10-class output layer is all tail): 8 rows at a time keeps 8 FMA chains in flight (4
+        // chains left half the FMA throughput to latency), then 4.
+        int rows8 = M & ~7;
         for (int j = fullBlocks * 4 * W; j < N; j += W)
         {
             var mask = Mask512(N - j);
-            for (int i = 0; i < fullRows; i += 4)
+            for (int i = 0; i < rows8; i += 8)
+                Kernel512_8x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
+            for (int i = rows8; i < fullRows; i += 4)
                 Kernel512_4x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
         }
         for (int i = fullRows; i < M; i++)
@@ -158,6 +161,39 @@ internal static unsafe class CpuGemm
         Epilogue512(c30, relu).Store(r); Epilogue512(c31, relu).Store(r + 16); Epilogue512(c32, relu).Store(r + 32); Epilogue512(c33, relu).Store(r + 48);
     }
 
+    /// <summary>8 rows × 1 masked vector of C over K: the column tail, 8 independent FMA chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512_8x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
+    {
+        var init = bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
+        Vector512<float> c0 = init, c1 = init, c2 = init, c3 = init, c4 = init, c5 = init, c6 = init, c7 = init;
+        nint row = aRow, step = aK;
+        float* a0 = a, a4 = a + 4 * row;
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Avx512F.MaskLoad(b, mask, Vector512<float>.Zero);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[row]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[2 * row]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[3 * row]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[0]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[row]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[2 * row]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[3 * row]), b0, c7);
+            a0 += step; a4 += step;
+            b += ldb;
+        }
+        nint ld = ldc;
+        Avx512F.MaskStore(c, mask, Epilogue512(c0, relu));
+        Avx512F.MaskStore(c + ld, mask, Epilogue512(c1, relu));
+        Avx512F.MaskStore(c + 2 * ld, mask, Epilogue512(c2, relu));
+        Avx512F.MaskStore(c + 3 * ld, mask, Epilogue512(c3, relu));
+        Avx512F.MaskStore(c + 4 * ld, mask, Epilogue512(c4, relu));
+        Avx512F.MaskStore(c + 5 * ld, mask, Epilogue512(c5, relu));
+        Avx512F.MaskStore(c + 6 * ld, mask, Epilogue512(c6, relu));
+        Avx512F.MaskStore(c + 7 * ld, mask, Epilogue512(c7, relu));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel512_4x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
     {
@@ -197,26 +233,41 @@ internal static unsafe class CpuGemm
 
     // ---------------------------------------------------------------- AVX2 (8 floats per vector)
 
+    /// <summary>K chunk of the AVX2 path (0 = never split); a tuning knob, results do not depend on it.</summary>
+    internal static int KChunk256 = 64;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm256(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         const int W = 8;
-        int fullBlocks = N / (4 * W), fullRows = M & ~3;
-        for (int jb = 0; jb < fullBlocks; jb++)
+        // 16-column panels outer, K chunks, 6-row blocks inner (the last block of M % 6 rows recomputes its last
+        // row in the missing slots and stores only its own rows). Chunking keeps the (kc, 16) piece of Bm in L1;
+        // accumulators are stored and reloaded as floats between chunks, so results are unchanged.
+        int panels = N / (2 * W);
+        int kStep = KChunk256 > 0 ? KChunk256 : Math.Max(K, 1);
+        for (int jp = 0; jp < panels; jp++)
         {
-            int j = jb * 4 * W;
-            for (int i = 0; i < fullRows; i += 4)
-                Kernel256_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K);
+            int j = jp * 2 * W;
+            int k0 = 0;
+            do
+            {
+                int kc = Math.Min(kStep, K - k0);
+                bool first = k0 == 0, last = k0 + kc >= K;
+                for (int i = 0; i < M; i += 6)
+                    Kernel256_6x2(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
+                        first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first, Math.Min(6, M - i));
+                k0 += kc;
+            } while (k0 < K);
         }
-        for (int j = fullBlocks * 4 * W; j < N; j += W)
+        int rows4 = M & ~3;
+        for (int j = panels * 2 * W; j < N; j += W)
         {
             var mask = Mask256(N - j);
-            for (int i = 0; i < fullRows; i += 4)
+            for (int i = 0; i < rows4; i += 4)
                 Kernel256_4x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
+            for (int i = rows4; i < M; i++)
+                Kernel256_1x1(c + (nint)i * ldc + j, a + (nint)i * aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
         }
-        for (int i = fullRows; i < M; i++)
-            for (int j = 0; j < N; j += W)
-                Kernel256_1x1(c + (nint)i * ldc + j, a + (nint)i * aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask256(N - j));
     }
 
     private static Vector256<float> Mask256(int remaining)
@@ -229,52 +280,69 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Epilogue256(Vector256<float> v, bool relu) => relu ? Vector256.Max(v, Vector256<float>.Zero) : v;
 
+    /// <summary>
+    /// 6 rows × 16 columns of C over K (12 accumulators + 2 Bm vectors + 1 broadcast = 15 YMM registers). Rows past
+    /// <paramref name="rows"/> (1..6) alias the last real row and are not stored. <paramref name="accumulate"/>:
+    /// continue from C (a later K chunk) instead of starting from the bias (or 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K)
+    private static void Kernel256_6x2(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
     {
-        Vector256<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
-        if (bias != null)
+        nint last = rows - 1;
+        float* a0 = a, a1 = a + Math.Min(1, last) * aRow, a2 = a + Math.Min(2, last) * aRow,
+            a3 = a + Math.Min(3, last) * aRow, a4 = a + Math.Min(4, last) * aRow, a5 = a + Math.Min(5, last) * aRow;
+        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (accumulate)
         {
-            c00 = c10 = c20 = c30 = Vector256.Load(bias);
-            c01 = c11 = c21 = c31 = Vector256.Load(bias + 8);
-            c02 = c12 = c22 = c32 = Vector256.Load(bias + 16);
-            c03 = c13 = c23 = c33 = Vector256.Load(bias + 24);
+            float* p = c;
+            c00 = Vector256.Load(p); c01 = Vector256.Load(p + 8); p = c + Math.Min(1, last) * ldc;
+            c10 = Vector256.Load(p); c11 = Vector256.Load(p + 8); p = c + Math.Min(2, last) * ldc;
+            c20 = Vector256.Load(p); c21 = Vector256.Load(p + 8); p = c + Math.Min(3, last) * ldc;
+            c30 = Vector256.Load(p); c31 = Vector256.Load(p + 8); p = c + Math.Min(4, last) * ldc;
+            c40 = Vector256.Load(p); c41 = Vector256.Load(p + 8); p = c + Math.Min(5, last) * ldc;
+            c50 = Vector256.Load(p); c51 = Vector256.Load(p + 8);
+        }
+        else if (bias != null)
+        {
+            c00 = c10 = c20 = c30 = c40 = c50 = Vector256.Load(bias);
+            c01 = c11 = c21 = c31 = c41 = c51 = Vector256.Load(bias + 8);
         }
         else
         {
-            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector256<float>.Zero;
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<float>.Zero;
         }
-        float* a0 = a, a1 = a + aRow, a2 = a + 2 * (nint)aRow, a3 = a + 3 * (nint)aRow;
         nint step = aK;
         for (int k = 0; k < K; k++)
         {
             var b0 = Vector256.Load(b);
             var b1 = Vector256.Load(b + 8);
-            var b2 = Vector256.Load(b + 16);
-            var b3 = Vector256.Load(b + 24);
             var x = Vector256.Create(*a0);
             c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            c02 = Vector256.FusedMultiplyAdd(x, b2, c02); c03 = Vector256.FusedMultiplyAdd(x, b3, c03);
             x = Vector256.Create(*a1);
             c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            c12 = Vector256.FusedMultiplyAdd(x, b2, c12); c13 = Vector256.FusedMultiplyAdd(x, b3, c13);
             x = Vector256.Create(*a2);
             c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            c22 = Vector256.FusedMultiplyAdd(x, b2, c22); c23 = Vector256.FusedMultiplyAdd(x, b3, c23);
             x = Vector256.Create(*a3);
             c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            c32 = Vector256.FusedMultiplyAdd(x, b2, c32); c33 = Vector256.FusedMultiplyAdd(x, b3, c33);
-            a0 += step; a1 += step; a2 += step; a3 += step;
+            x = Vector256.Create(*a4);
+            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(*a5);
+            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            a0 += step; a1 += step; a2 += step; a3 += step; a4 += step; a5 += step;
             b += ldb;
         }
         float* r = c;
-        Epilogue256(c00, relu).Store(r); Epilogue256(c01, relu).Store(r + 8); Epilogue256(c02, relu).Store(r + 16); Epilogue256(c03, relu).Store(r + 24);
-        r += ldc;
-        Epilogue256(c10, relu).Store(r); Epilogue256(c11, relu).Store(r + 8); Epilogue256(c12, relu).Store(r + 16); Epilogue256(c13, relu).Store(r + 24);
-        r += ldc;
-        Epilogue256(c20, relu).Store(r); Epilogue256(c21, relu).Store(r + 8); Epilogue256(c22, relu).Store(r + 16); Epilogue256(c23, relu).Store(r + 24);
-        r += ldc;
-        Epilogue256(c30, relu).Store(r); Epilogue256(c31, relu).Store(r + 8); Epilogue256(c32, relu).Store(r + 16); Epilogue256(c33, relu).Store(r + 24);
+        Epilogue256(c00, relu).Store(r); Epilogue256(c01, relu).Store(r + 8);
+        if (rows < 2) return;
+        r += ldc; Epilogue256(c10, relu).Store(r); Epilogue256(c11, relu).Store(r + 8);
+        if (rows < 3) return;
+        r += ldc; Epilogue256(c20, relu).Store(r); Epilogue256(c21, relu).Store(r + 8);
+        if (rows < 4) return;
+        r += ldc; Epilogue256(c30, relu).Store(r); Epilogue256(c31, relu).Store(r + 8);
+        if (rows < 5) return;
+        r += ldc; Epilogue256(c40, relu).Store(r); Epilogue256(c41, relu).Store(r + 8);
+        if (rows < 6) return;
+        r += ldc; Epilogue256(c50, relu).Store(r); Epilogue256(c51, relu).Store(r + 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

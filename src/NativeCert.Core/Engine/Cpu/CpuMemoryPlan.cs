@@ -12,7 +12,9 @@ namespace NativeCert.Engine.Cpu;
 /// <param name="ScratchFloats">Floats of per-model scratch independent of the batch (the transposed weight of the
 /// largest layer, used by the backward pass).</param>
 /// <param name="LargestRowWidth">Widest layer boundary: the largest activation buffer is batch × this.</param>
-public readonly record struct ModelFootprint(long Parameters, long ActivationsPerRow, long ScratchFloats, long LargestRowWidth)
+/// <param name="ModelField">The spec field that sets the model, named when it does not fit: <c>model.hidden</c> for an MLP, else <c>model.layers</c>.</param>
+public readonly record struct ModelFootprint(long Parameters, long ActivationsPerRow, long ScratchFloats, long LargestRowWidth,
+                                             string ModelField = "model.hidden")
 {
     /// <summary>Most floats one flat buffer holds (its offsets are 32-bit, docs/engine.md).</summary>
     public const long MaxFlatFloats = int.MaxValue;
@@ -21,21 +23,21 @@ public readonly record struct ModelFootprint(long Parameters, long ActivationsPe
     /// The footprint of <paramref name="model"/> as <see cref="CpuTrainer"/> lays out its workspace (activation buffers
     /// of the layers that are not in place and their gradients, the im2col columns of the largest convolution per row,
     /// the transposed weight of the largest dense layer), in 64 bits so that nothing overflows; a model whose parameters
-    /// do not fit one flat buffer is a <see cref="UserInputException"/> naming <c>--hidden</c> for an MLP, else <c>--model</c>.
+    /// do not fit one flat buffer is a <see cref="Spec.SpecException"/> naming <c>model.hidden</c> for an MLP, else <c>model.layers</c>.
     /// </summary>
     public static ModelFootprint Of(ModelArchitecture model)
     {
-        string option = model.IsMlp ? "--hidden" : "--model";
+        string field = model.IsMlp ? "model.hidden" : "model.layers";
         long parameters = 0;
         foreach (var layer in model.Layers)
             if (layer.Spec.HasParameters) parameters += (long)layer.FanIn * layer.Units + layer.Units;
         if (parameters > MaxFlatFloats)
-            throw new UserInputException(string.Create(CultureInfo.InvariantCulture,
-                $"{option}: model {model} has {parameters:N0} parameters, more than one flat buffer holds ({MaxFlatFloats:N0} floats); use smaller layers"));
+            throw new Spec.SpecException(string.Create(CultureInfo.InvariantCulture,
+                $"{field}: model {model} has {parameters:N0} parameters, more than one flat buffer holds ({MaxFlatFloats:N0} floats); use smaller layers"), field);
         var plan = CpuTrainer.Plan(model, new ParameterLayout(model));
         long activations = plan.BufferSizes[0] + 2 * plan.BufferSizes.Skip(1).Sum(w => (long)w) + plan.ColumnsPerRow;
         long widest = Math.Max(plan.BufferSizes.Max(), plan.ColumnsPerRow);
-        return new ModelFootprint(parameters, activations, plan.MaxDenseWeight, widest);
+        return new ModelFootprint(parameters, activations, plan.MaxDenseWeight, widest, field);
     }
 }
 
@@ -106,21 +108,22 @@ public sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long Model
     public void EnsureFits(AvailableMemory available)
     {
         if (LargestBufferFloats > Array.MaxLength)
-            throw new UserInputException(Inv($"--batch: one buffer of {LargestBufferFloats:N0} floats (batch x widest layer, parameters or training copy) exceeds the largest array ({Array.MaxLength:N0}); use a smaller --batch, --hidden or --train-size"));
+            throw new Spec.SpecException(Inv($"training.batch_size: one buffer of {LargestBufferFloats:N0} floats (batch x widest layer, parameters or training copy) exceeds the largest array ({Array.MaxLength:N0}); use a smaller training.batch_size, {Model.ModelField} or data.train_size"),
+                "training.batch_size", Model.ModelField, "data.train_size");
         long usable = (long)(UsableFraction * available.Bytes);
         if (TotalBytes <= usable) return;
         string needed = Inv($"the cpu engine needs {Bytes(TotalBytes)} ({Threads} thread{(Threads == 1 ? "" : "s")} x {Bytes(BytesPerThread)}: model buffers {Bytes(ModelBytesPerThread)}, noisy training copy {Bytes(TrainingBytesPerThread)}, votes {Bytes(VoteBytesPerThread)}{(SharedBytes > 0 ? $"; kept parameters {Bytes(SharedBytes)}" : "")})");
         string have = Inv($"{Bytes(usable)} usable ({UsableFraction * 100:F0}% of {Bytes(available.Bytes)} available, {available.Source})");
         long fittingThreads = BytesPerThread > 0 ? (usable - SharedBytes) / BytesPerThread : 0;
         if (Threads > 1 && fittingThreads >= 1)
-            throw new UserInputException(Inv($"--threads: {needed} but {have}; use --threads {fittingThreads} or fewer"));
+            throw new Spec.SpecException(Inv($"execution.threads: {needed} but {have}; use execution.threads {fittingThreads} or fewer"), "execution.threads");
         // One thread does not fit: blame what dominates it.
         var (option, what) = ModelBytesPerThread >= Math.Max(TrainingBytesPerThread, Math.Max(VoteBytesPerThread, SharedBytes))
-            ? ("--hidden", $"smaller hidden layers (model {Model.Parameters:N0} parameters)")
-            : TrainingBytesPerThread >= Math.Max(VoteBytesPerThread, SharedBytes) ? ("--train-size", "fewer training rows")
-            : VoteBytesPerThread >= SharedBytes ? ("--test-size", "fewer inputs")
-            : ("--models", "fewer models per file");
-        throw new UserInputException(Inv($"{option}: {needed} but {have}; use {what}"));
+            ? (Model.ModelField, $"smaller {(Model.ModelField == "model.hidden" ? "hidden " : "")}layers (model {Model.Parameters:N0} parameters)")
+            : TrainingBytesPerThread >= Math.Max(VoteBytesPerThread, SharedBytes) ? ("data.train_size", "fewer training rows")
+            : VoteBytesPerThread >= SharedBytes ? ("data.test_size", "fewer inputs")
+            : ("smoothing.models", "fewer models per file");
+        throw new Spec.SpecException(Inv($"{option}: {needed} but {have}; use {what}"), option);
     }
 
     private static string Bytes(long bytes) => bytes >= 1L << 30 ? Inv($"{bytes / (double)(1L << 30):F1} GiB") : Inv($"{bytes / (double)(1L << 20):F1} MiB");

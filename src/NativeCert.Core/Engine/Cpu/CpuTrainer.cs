@@ -47,6 +47,8 @@ public sealed class CpuTrainer
     public float[] Gradients { get; }
     /// <summary>SGD momentum buffer, same layout.</summary>
     public float[] Velocity { get; }
+    /// <summary>When set, each phase's time is charged to it (thread CPU clock, see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>
+    internal CpuPhaseClock? Clock { get; set; }
 
     public CpuTrainer(EnsembleConfig config, IsaLevel isa = IsaLevel.Avx512)
     {
@@ -65,7 +67,7 @@ public sealed class CpuTrainer
         _steps = plan.Steps;
         _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
         long maxColumns = plan.ColumnsPerRow * _maxBatch;
-        if (maxColumns > int.MaxValue) throw new UserInputException($"--batch: {_maxBatch} rows of {config.Model} need more than 2³¹ im2col floats; use a smaller batch");
+        if (maxColumns > int.MaxValue) throw new Spec.SpecException($"training.batch_size: {_maxBatch} rows of {config.Model} need more than 2³¹ im2col floats; use a smaller batch", "training.batch_size");
         var sizes = plan.BufferSizes;
         _acts = new float[sizes.Length][];
         _dacts = new float[sizes.Length][];
@@ -121,13 +123,16 @@ public sealed class CpuTrainer
         int n = train.Count, D = train.Dimension;
         if (n == 0) throw new ArgumentException($"{train.Source}: no training rows");
         uint m = (uint)model;
+        Clock?.Restart();
         if (_noisyTrain.Length < n * D) _noisyTrain = new float[n * D];
         if (_permutation.Length != n) _permutation = new int[n];
         for (int j = 0; j < n; j++)
             CpuNoise.NoisyRow(_noisyTrain.AsSpan(j * D, D), train.Row(j), _config.Sigma, _config.Seed, NoiseStream.TrainingNoise, m, (uint)j, _isa);
+        Clock?.Lap(CpuPhase.Noise);
 
         CpuNoise.HeInit(Parameters, Layout, _config.Seed, m, _isa);
         Array.Clear(Velocity);
+        Clock?.Lap(CpuPhase.Init);
         var opt = _config.Training;
         for (int epoch = 0; epoch < opt.Epochs; epoch++)
         {
@@ -138,6 +143,7 @@ public sealed class CpuTrainer
             {
                 int B = Math.Min(_maxBatch, n - start);
                 GatherBatch(train, start, B, D);
+                Clock?.Lap(CpuPhase.Gather);
                 lossSum += Step(B, opt);
             }
             epochLosses?.Add((float)(lossSum / n));
@@ -167,7 +173,7 @@ public sealed class CpuTrainer
     private double Step(int B, TrainingOptions opt)
     {
         var L = Layout;
-        Forward(B);
+        Forward(B, Clock);
         int C = _config.Model.Classes, logits = _steps[^1].Output;
         CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C);
         double lossSum = 0;
@@ -176,6 +182,7 @@ public sealed class CpuTrainer
         for (int s = _steps.Length - 1; s >= _firstParameterStep; s--)
         {
             var step = _steps[s];
+            if (s == _firstParameterStep) Clock?.Lap(CpuPhase.Tail);
             if (step.Skip && step.Layer.Spec.Kind != LayerKind.Relu) continue;
             var (input, output) = (step.Layer.Input, step.Layer.Output);
             bool needInputGradient = s > _firstParameterStep;
@@ -208,8 +215,10 @@ public sealed class CpuTrainer
                     CpuConvKernels.FlattenBackward(dinput, _dacts[step.Output], B, input.Channels, input.Height * input.Width);
                     break;
             }
+            if (s == _firstParameterStep) Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
         }
         CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay, _isa);
+        Clock?.Lap(CpuPhase.Optimizer);
         return lossSum;
     }
 
@@ -220,12 +229,17 @@ public sealed class CpuTrainer
         return step.InputChannelMajor ? ImageStrides.ChannelMajor(B, pixels) : ImageStrides.ExampleMajor(input.Channels, pixels);
     }
 
-    /// <summary>Forward pass of the B rows in acts[0]: one call per layer, in model order.</summary>
-    private void Forward(int B)
+    /// <summary>
+    /// Forward pass of the B rows in acts[0]: one call per layer, in model order; the layers up to and including the
+    /// first one with parameters (dense GEMM or im2col + GEMM convolution) are charged to <paramref name="clock"/>'s
+    /// first-layer forward phase when given.
+    /// </summary>
+    private void Forward(int B, CpuPhaseClock? clock = null)
     {
         var L = Layout;
-        foreach (var step in _steps)
+        for (int s = 0; s < _steps.Length; s++)
         {
+            var step = _steps[s];
             if (step.Skip) continue;
             var (input, output) = (step.Layer.Input, step.Layer.Output);
             switch (step.Layer.Spec.Kind)
@@ -249,6 +263,7 @@ public sealed class CpuTrainer
                     CpuConvKernels.FlattenForward(_acts[step.Output], _acts[step.Input], B, input.Channels, input.Height * input.Width);
                     break;
             }
+            if (s == _firstParameterStep) clock?.Lap(CpuPhase.FirstForwardGemm);
         }
     }
 
@@ -262,6 +277,7 @@ public sealed class CpuTrainer
         int D = inputs.Dimension, C = _config.Model.Classes, logits = _steps[^1].Output;
         if (votes.Inputs != inputs.Count || votes.Classes != C)
             throw new ArgumentException("vote counts do not match the inputs and the model's classes");
+        Clock?.Restart();
         for (int start = 0; start < inputs.Count; start += _maxBatch)
         {
             int B = Math.Min(_maxBatch, inputs.Count - start);
@@ -274,5 +290,6 @@ public sealed class CpuTrainer
                 votes[start + b, ReferenceMlp.Argmax(_acts[logits].AsSpan(b * C, C))]++;
             }
         }
+        Clock?.Lap(CpuPhase.Vote);
     }
 }

@@ -29,17 +29,17 @@ internal static class ContractHashes
         var smallTest = EnsembleBenchmark.RandomData(31, 45, 7, 4);
         var cases = new (string Name, EnsembleConfig Config, Dataset Train, Dataset Test, int Models)[]
         {
-            ("784-128-10 b128 mnist500", new EnsembleConfig(new MlpShape(784, [128], 10), TrainingDefaults.Options(epochs: 2), 0.5f, 0), mnistTrain, mnistTest, 4),
-            ("784-64-32-10 b50 mnist500", new EnsembleConfig(new MlpShape(784, [64, 32], 10), TrainingDefaults.Options(epochs: 2, batchSize: 50), 0.25f, 7), mnistTrain, mnistTest, 3),
-            ("45-19-7 b16 random97", new EnsembleConfig(new MlpShape(45, [19], 7), TrainingDefaults.Options(epochs: 3, batchSize: 16), 0.4f, 3), small, smallTest, 5),
-            ("45-7 b16 random97", new EnsembleConfig(new MlpShape(45, [], 7), TrainingDefaults.Options(epochs: 2, batchSize: 16), 0.4f, 3), small, smallTest, 3),
+            ("784-128-10 b128 mnist500", new EnsembleConfig(ModelArchitecture.Mlp(784, [128], 10), TrainingDefaults.Options(epochs: 2), 0.5f, 0), mnistTrain, mnistTest, 4),
+            ("784-64-32-10 b50 mnist500", new EnsembleConfig(ModelArchitecture.Mlp(784, [64, 32], 10), TrainingDefaults.Options(epochs: 2, batchSize: 50), 0.25f, 7), mnistTrain, mnistTest, 3),
+            ("45-19-7 b16 random97", new EnsembleConfig(ModelArchitecture.Mlp(45, [19], 7), TrainingDefaults.Options(epochs: 3, batchSize: 16), 0.4f, 3), small, smallTest, 5),
+            ("45-7 b16 random97", new EnsembleConfig(ModelArchitecture.Mlp(45, [], 7), TrainingDefaults.Options(epochs: 2, batchSize: 16), 0.4f, 3), small, smallTest, 3),
         };
         foreach (var (name, config, train, test, models) in cases)
             foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
                 foreach (int threads in new[] { 1, 2 })
                 {
-                    var votes = new VoteCounts(test.Count, config.Shape.Classes);
-                    var parameters = new float[models * new ParameterLayout(config.Shape).Count];
+                    var votes = new VoteCounts(test.Count, config.Model.Classes);
+                    var parameters = new float[models * new ParameterLayout(config.Model).Count];
                     using var backend = new CpuEnsembleBackend(threads, isa);
                     backend.Run(config, train, test, 0, models, votes, parameters);
                     string v = Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(votes.Counts.AsSpan())))[..16];

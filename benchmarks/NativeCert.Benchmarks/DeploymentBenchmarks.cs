@@ -20,8 +20,8 @@ public class DeploymentBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var config = new EnsembleConfig(new MlpShape(784, [128], 10), TrainingDefaults.Options(), 0.25f, 0);
-        var layout = new ParameterLayout(config.Shape);
+        var config = new EnsembleConfig(ModelArchitecture.Mlp(784, [128], 10), TrainingDefaults.Options(), 0.25f, 0);
+        var layout = new ParameterLayout(config.Model);
         var rng = new Random(7);
         var parameters = new float[Models * layout.Count];
         for (int i = 0; i < parameters.Length; i++) parameters[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;

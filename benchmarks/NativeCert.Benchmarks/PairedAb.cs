@@ -103,7 +103,7 @@ internal static unsafe class GemmAb
                 {
                     // Per-phase CPU-clock profile of one thread, 4 runs (to see the run-to-run spread on a shared machine).
                     var train = NativeCert.Data.DatasetCatalog.Load(NativeCert.Data.DatasetCatalog.DefaultSpec).Train;
-                    var config = new NativeCert.Engine.EnsembleConfig(new NativeCert.Engine.MlpShape(784, [128], 10), NativeCert.Engine.TrainingDefaults.Options(epochs: 3), 0.25f, 1);
+                    var config = new NativeCert.Engine.EnsembleConfig(NativeCert.Engine.ModelArchitecture.Mlp(784, [128], 10), NativeCert.Engine.TrainingDefaults.Options(epochs: 3), 0.25f, 1);
                     for (int round = 0; round < 4; round++)
                     {
                         var p = CpuPhaseProfile.Measure(config, train, null, 2, 1, isa);

@@ -47,7 +47,7 @@ public class PhaseBenchmarks
         (_logits, _dlogits, _losses, _dw2, _db2, _w2t) = (new float[B * C], new float[B * C], new float[B], new float[H * C], new float[C], new float[H * C]);
         _labels = Enumerable.Range(0, B).Select(i => _train.Labels[i]).ToArray();
         CpuKernels.MatmulForward(_h, _x, _w1, _b1, B, D, H, relu: true, Isa);
-        int p = new ParameterLayout(new MlpShape(D, [H], C)).Count;
+        int p = new ParameterLayout(ModelArchitecture.Mlp(D, [H], C)).Count;
         (_parameters, _velocity, _gradients) = (R(p, 0.1f), new float[p], R(p, 0.01f));
     }
 

@@ -24,7 +24,7 @@ public class TrainingBenchmarks
     {
         try { _train = DatasetCatalog.Load(DatasetCatalog.DefaultSpec).Train; }
         catch (UserInputException) { _train = EnsembleBenchmark.RandomData(8000, 784, 10); }
-        var config = new EnsembleConfig(new MlpShape(784, [128], 10), TrainingDefaults.Options(epochs: 1), 0.25f, 1);
+        var config = new EnsembleConfig(ModelArchitecture.Mlp(784, [128], 10), TrainingDefaults.Options(epochs: 1), 0.25f, 1);
         _trainer = new CpuTrainer(config, Isa);
     }
 

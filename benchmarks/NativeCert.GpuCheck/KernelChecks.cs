@@ -19,7 +19,7 @@ public readonly record struct CheckSizes(int D, int H, int C, int B, int N, int 
     /// <summary>Crosses the 64-wide tiles and 16-deep inner tiles with ragged edges, small enough for the CPU accelerator.</summary>
     public static readonly CheckSizes Tiny = new(70, 67, 3, 9, 30, 12);
 
-    public MlpShape Shape => new(D, [H], C);
+    public ModelArchitecture Shape => ModelArchitecture.Mlp(D, [H], C);
 
     /// <summary>The largest chunk the memory plan allows on <paramref name="accelerator"/> (at most <paramref name="cap"/>).</summary>
     public int LargestChunk(Accelerator accelerator, int cap) =>

@@ -19,7 +19,7 @@ public static class VoteComparison
     public static (JsonObject Result, bool Passed) Run(Device device, bool tiny, int models, TextWriter log)
     {
         var split = DatasetCatalog.Load("mnist", tiny ? new DataLoadOptions { TrainSize = 200, TestSize = 20 } : null);
-        var shape = new MlpShape(split.Train.Dimension, tiny ? [8] : TrainingDefaults.Hidden, 10);
+        var shape = ModelArchitecture.Mlp(split.Train.Dimension, tiny ? [8] : TrainingDefaults.Hidden, 10);
         var config = new EnsembleConfig(shape, TrainingDefaults.Options(epochs: tiny ? 1 : 5), Sigma: 0.25f, Seed: 1);
         if (tiny) models = Math.Min(models, 2);
         log.WriteLine($"votes: {models} models of {shape}, {config.Training.Epochs} epochs, sigma {config.Sigma}, {split.Train.Count} training rows, {split.Test.Count} inputs");

@@ -30,7 +30,7 @@ public static class GpuThroughput
         int gemmModels = int.Parse(Arg(args, "--gemm-models", "2000"));
         int batch = int.Parse(Arg(args, "--batch", TrainingDefaults.BatchSize.ToString()));
         bool json = args.Contains("--json");
-        var shape = new MlpShape(784, [128], 10);
+        var shape = ModelArchitecture.Mlp(784, [128], 10);
 
         var result = new Dictionary<string, object>();
         using (var context = backendName == BackendFactory.Cuda ? IlgpuDevices.CreateCudaContext() : IlgpuDevices.CreateCpuContext())
@@ -51,8 +51,8 @@ public static class GpuThroughput
             }
         }
 
-        var train = SyntheticImages(trainCount, shape.Input, shape.Classes, seed: 1);
-        var inputs = SyntheticImages(inputCount, shape.Input, shape.Classes, seed: 2);
+        var train = SyntheticImages(trainCount, shape.InputSize, shape.Classes, seed: 1);
+        var inputs = SyntheticImages(inputCount, shape.InputSize, shape.Classes, seed: 2);
         var config = new EnsembleConfig(shape, TrainingDefaults.Options(epochs: epochs, batchSize: batch), 0.25f, 7);
         using var backend = BackendFactory.Create(backendName, 0, Console.Error);
         var votes = new VoteCounts(inputCount, shape.Classes);
@@ -60,7 +60,7 @@ public static class GpuThroughput
         backend.Run(config, train, inputs, 0, models, votes);
         double seconds = sw.Elapsed.TotalSeconds;
         // Training FLOPs per example: forward 2·MACs, dW 2·MACs, dX 2·MACs for every layer but the first.
-        long macs = shape.ForwardMacs(), firstLayerMacs = (long)shape.Input * shape.Hidden[0];
+        long macs = shape.ForwardMacs(), firstLayerMacs = (long)shape.InputSize * shape.Hidden![0];
         double trainFlops = (double)models * epochs * trainCount * (6.0 * macs - 2.0 * firstLayerMacs);
         double voteFlops = (double)models * inputCount * 2.0 * macs;
         result["ensemble"] = new Dictionary<string, object>
@@ -84,10 +84,10 @@ public static class GpuThroughput
     }
 
     /// <summary>The three large products of a training step, timed over repetitions after a warm-up launch.</summary>
-    private static List<Dictionary<string, object>> GemmThroughput(Accelerator accelerator, MlpShape shape, int batch, int models, double peak)
+    private static List<Dictionary<string, object>> GemmThroughput(Accelerator accelerator, ModelArchitecture shape, int batch, int models, double peak)
     {
         var k = new KernelSet(accelerator);
-        int d = shape.Input, h = shape.Hidden[0];
+        int d = shape.InputSize, h = shape.Hidden![0];
         var layout = new ParameterLayout(shape);
         using var x = accelerator.Allocate1D<float>((long)models * batch * d);        // (M, B, D)
         using var y = accelerator.Allocate1D<float>((long)models * batch * h);        // (M, B, H)

@@ -7,13 +7,16 @@ namespace NativeCert.Kernels.Engine;
 /// <code>
 /// per model  = 4·( 3P                      parameters, velocity, gradients  (M, P)
 ///                + n                       this epoch's permutation          (M, n)
-///                + B·(D + Σ_{l≥1} w_l)     noisy batch and every layer output (M, B, w_l)
-///                + 2·B·max_{l≥1} w_l       backward scratch, ping-pong        (M, B, w)
+///                + B·(D + Σ_a s_a)         noisy batch and every layer output (M, B, s_a)
+///                + 2·B·max_a s_a           backward scratch, ping-pong        (M, B, s)
 ///                + B )                     per-row loss                       (M, B)
 /// shared     = 4·( n·D + n + T·D + T·C + P )   training set, labels, test inputs, votes, He scales
-/// M          = min(models, ⌊(0.9·free − shared) / per model⌋, ⌊(2³¹ − 2¹⁶) / max(P, B·max(D, w), n)⌋, 65535)
+/// M          = min(models, ⌊(0.9·free − shared) / per model⌋, ⌊(2³¹ − 2¹⁶) / max(P, B·max(D, s), n)⌋, 65535)
 /// </code>
-/// The third bound keeps every per-chunk buffer, and every launch's thread count (at most M·P, M·B·w or M·n, rounded
+/// s_a is the per-example size of each layer output buffer: one per dense, convolution and pooling layer (ReLU and
+/// flatten work in place; <see cref="LockstepTrainer.Plan"/>). For an MLP, s_a are the widths w_l of its layers after
+/// the input.
+/// The third bound keeps every per-chunk buffer, and every launch's thread count (at most M·P, M·B·s or M·n, rounded
 /// up to whole groups of ≤ 1024), indexable by ILGPU's signed 32-bit thread index with 2¹⁶ to spare; the last is
 /// CUDA's grid z limit (the model is the grid's z axis).
 /// </summary>
@@ -30,36 +33,37 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
 
     public static long PerModelBytes(ParameterLayout layout, int trainCount, int batchSize)
     {
-        long hiddenAndOut = layout.Widths.Skip(1).Sum(w => (long)w);
+        var sizes = LockstepTrainer.Plan(layout.Model).BufferSizes;
+        long outputs = sizes.Skip(1).Sum(w => (long)w);
         long floats = 3L * layout.Count + trainCount
-                      + (long)batchSize * (layout.Widths[0] + hiddenAndOut)
-                      + 2L * batchSize * layout.MaxLayerWidth()
+                      + (long)batchSize * (layout.Model.InputSize + outputs)
+                      + 2L * batchSize * LockstepTrainer.MaxLayerOutput(sizes)
                       + batchSize;
         return 4 * floats;
     }
 
     public static long SharedDataBytes(ParameterLayout layout, int trainCount, int inputCount) =>
-        4 * ((long)trainCount * layout.Widths[0] + trainCount + (long)inputCount * layout.Widths[0]
-             + (long)inputCount * layout.Widths[^1] + layout.Count);
+        4 * ((long)trainCount * layout.Model.InputSize + trainCount + (long)inputCount * layout.Model.InputSize
+             + (long)inputCount * layout.Model.Classes + layout.Count);
 
     /// <summary>
     /// Plans how many of <paramref name="models"/> train at once in <paramref name="usableBytes"/>. Throws a
     /// <see cref="UserInputException"/> naming the sizes when not even one model fits.
     /// </summary>
-    public static EnsembleMemoryPlan Create(MlpShape shape, int trainCount, int inputCount, int batchSize, int models,
+    public static EnsembleMemoryPlan Create(ModelArchitecture model, int trainCount, int inputCount, int batchSize, int models,
                                             long usableBytes, int? maxModelsPerChunk = null)
     {
-        var layout = new ParameterLayout(shape);
+        var layout = new ParameterLayout(model);
         long perModel = PerModelBytes(layout, trainCount, batchSize);
         long shared = SharedDataBytes(layout, trainCount, inputCount);
         long fit = (usableBytes - shared) / perModel;
         if (fit < 1)
             throw new UserInputException(
-                $"--backend: the GPU has {usableBytes / 1048576} MiB usable but one model of {shape} with batch {batchSize} " +
+                $"--backend: the GPU has {usableBytes / 1048576} MiB usable but one model of {model} with batch {batchSize} " +
                 $"needs {perModel / 1048576.0:F1} MiB plus {shared / 1048576.0:F1} MiB for {trainCount} training rows and " +
                 $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend");
         long widest = Math.Max(Math.Max(layout.Count, trainCount),
-                               (long)batchSize * Math.Max(layout.Widths[0], layout.MaxLayerWidth()));
+                               (long)batchSize * Math.Max(model.InputSize, LockstepTrainer.MaxLayerOutput(LockstepTrainer.Plan(model).BufferSizes)));
         long indexable = MaxIndex / widest;
         long chunk = Math.Min(Math.Min(Math.Min(fit, indexable), MaxGridZ), Math.Max(1, models));
         if (maxModelsPerChunk is { } cap) chunk = Math.Min(chunk, Math.Max(1, cap));

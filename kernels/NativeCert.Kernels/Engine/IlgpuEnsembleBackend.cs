@@ -7,9 +7,10 @@ using NativeCert.Engine;
 namespace NativeCert.Kernels.Engine;
 
 /// <summary>
-/// The ensemble on an ILGPU accelerator: models train in lockstep chunks sized from device memory
-/// (<see cref="EnsembleMemoryPlan"/>), every chunk runs the full training and voting with batched kernels, and votes
-/// accumulate on the device. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
+/// The ensemble on an ILGPU accelerator: kernels compile once per backend; a session (<see cref="Open"/>) uploads the
+/// data and allocates once per run; models train in lockstep groups sized from device memory
+/// (<see cref="EnsembleMemoryPlan"/>), every group runs the full training and voting with batched kernels, and votes
+/// accumulate on the device until the chunk ends. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
 /// CPU accelerator (slow; for tests and for proving the kernels without a GPU).
 /// </summary>
 public sealed class IlgpuEnsembleBackend : IEnsembleBackend
@@ -101,48 +102,67 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes,
                     IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
     {
-        var layout = new ParameterLayout(config.Shape);
-        if (train.Dimension != layout.Widths[0] || inputs.Dimension != layout.Widths[0])
-            throw new ArgumentException($"data have {train.Dimension} and {inputs.Dimension} features but the model takes {layout.Widths[0]}");
-        if (train.ClassCount > config.Shape.Classes)
-            throw new ArgumentException($"{train.Source}: {train.ClassCount} classes but the model has {config.Shape.Classes} outputs");
-        if (votes.Inputs != inputs.Count || votes.Classes != config.Shape.Classes)
-            throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Shape.Classes})");
         if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
-        if (train.Count == 0) throw new ArgumentException($"{train.Source}: no training rows");
-        int total = modelEnd - modelStart;
-        if (total == 0) return;
-        var view = config.View.Bind(train, config.Seed);
-        if (!view.IsAllRows)
-        {
-            RunViews(config, view, train, inputs, modelStart, modelEnd, votes, progress, cancellation);
-            return;
-        }
+        if (modelEnd == modelStart) return;
+        using var session = Open(config, train, inputs, modelEnd - modelStart);
+        session.Run(modelStart, modelEnd, votes, null, progress, cancellation);
+    }
 
+    /// <summary>
+    /// Plans device memory for up to <paramref name="models"/> models (<see cref="EnsembleMemoryPlan"/>), uploads the
+    /// training set and inputs and allocates the lockstep buffers once; every <see cref="IEnsembleSession.Run"/> then
+    /// trains its chunk in lockstep groups of the planned size, downloads its votes (and, for a sink, its models).
+    /// </summary>
+    public IEnsembleSession Open(EnsembleConfig config, Dataset train, Dataset inputs, int models)
+    {
+        if (train.Dimension != config.Model.InputSize || inputs.Dimension != config.Model.InputSize)
+            throw new ArgumentException($"data have {train.Dimension} and {inputs.Dimension} features but the model takes {config.Model.InputSize}");
+        if (train.ClassCount > config.Model.Classes)
+            throw new ArgumentException($"{train.Source}: {train.ClassCount} classes but the model has {config.Model.Classes} outputs");
+        if (train.Count == 0) throw new ArgumentException($"{train.Source}: no training rows");
+        var view = config.View.Bind(train, config.Seed);
+        if (!view.IsAllRows) return new ViewSession(this, config, view, train, inputs);
         int batch = Math.Max(1, Math.Min(config.Training.BatchSize, train.Count));
-        var plan = EnsembleMemoryPlan.Create(config.Shape, train.Count, inputs.Count, batch, total,
+        var plan = EnsembleMemoryPlan.Create(config.Model, train.Count, inputs.Count, batch, Math.Max(1, models),
                                              IlgpuDevices.UsableMemoryBytes(_accelerator), _maxModelsPerChunk);
         _log?.WriteLine($"{Name}: {plan.ModelsPerChunk} models per chunk ({plan.BytesPerModel / 1048576.0:F2} MiB each, " +
                         $"{plan.SharedBytes / 1048576.0:F1} MiB shared, {plan.UsableBytes / 1048576} MiB usable)");
+        return new Session(config, inputs, plan, AllocateTrainer(config, train, inputs, plan));
+    }
 
-        using var trainer = AllocateTrainer(config, train, inputs, plan);
-        int done = 0;
-        for (int chunkStart = modelStart; chunkStart < modelEnd; chunkStart += plan.ModelsPerChunk)
+    private sealed class Session(EnsembleConfig config, Dataset inputs, EnsembleMemoryPlan plan, LockstepTrainer trainer) : IEnsembleSession
+    {
+        public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
+                        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
         {
-            int models = Math.Min(plan.ModelsPerChunk, modelEnd - chunkStart);
-            trainer.Initialize(chunkStart, models);
-            for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
+            if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
+                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
+            if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
+            int total = modelEnd - modelStart, done = 0, p = new ParameterLayout(config.Model).Count;
+            for (int groupStart = modelStart; groupStart < modelEnd; groupStart += plan.ModelsPerChunk)
             {
-                cancellation.ThrowIfCancellationRequested();
-                trainer.TrainEpoch(chunkStart, models, epoch);
+                int group = Math.Min(plan.ModelsPerChunk, modelEnd - groupStart);
+                trainer.Initialize(groupStart, group);
+                for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    trainer.TrainEpoch(groupStart, group, epoch);
+                }
+                trainer.Vote(groupStart, group);
+                if (models is not null)
+                {
+                    var parameters = trainer.DownloadParameters(group);
+                    for (int i = 0; i < group; i++) models.Accept(groupStart + i, parameters.AsSpan(i * p, p));
+                }
+                trainer.Synchronize();
+                done += group;
+                progress?.Report(new EnsembleProgress(done, total));
             }
-            trainer.Vote(chunkStart, models);
-            trainer.Synchronize();
-            done += models;
-            progress?.Report(new EnsembleProgress(done, total));
+            var counts = trainer.TakeVotes();
+            for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
         }
-        var counts = trainer.DownloadVotes();
-        for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+
+        public void Dispose() => trainer.Dispose();
     }
 
     /// <summary>
@@ -150,30 +170,41 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     /// set, so view row j is noised as row j exactly as on the CPU). Correct but not yet lockstep across models: one
     /// chunk of one model at a time.
     /// </summary>
-    private void RunViews(EnsembleConfig config, NativeCert.Defenses.ModelRows view, Dataset train, Dataset inputs, int modelStart, int modelEnd,
-                          VoteCounts votes, IProgress<EnsembleProgress>? progress, CancellationToken cancellation)
+    private sealed class ViewSession(IlgpuEnsembleBackend backend, EnsembleConfig config, NativeCert.Defenses.ModelRows view,
+                                     Dataset train, Dataset inputs) : IEnsembleSession
     {
-        for (int m = modelStart; m < modelEnd; m++)
+        public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
+                        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
         {
-            cancellation.ThrowIfCancellationRequested();
-            int[] rows = view.Of(m)!;
-            // An empty view leaves the model at its initialisation; the trainer still needs one (never read) row.
-            Dataset mine = train.Select(rows.Length > 0 ? rows : [0], $"{train.Source} (model {m}'s view)");
-            int batch = Math.Max(1, Math.Min(config.Training.BatchSize, mine.Count));
-            var plan = EnsembleMemoryPlan.Create(config.Shape, mine.Count, inputs.Count, batch, 1,
-                                                 IlgpuDevices.UsableMemoryBytes(_accelerator), 1);
-            using var trainer = AllocateTrainer(config, mine, inputs, plan);
-            trainer.Initialize(m, 1);
-            for (int epoch = 0; epoch < config.Training.Epochs && rows.Length > 0; epoch++)
+            if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
+                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
+            int p = new ParameterLayout(config.Model).Count;
+            for (int m = modelStart; m < modelEnd; m++)
             {
                 cancellation.ThrowIfCancellationRequested();
-                trainer.TrainEpoch(m, 1, epoch);
+                int[] rows = view.Of(m)!;
+                // An empty view leaves the model at its initialisation; the trainer still needs one (never read) row.
+                Dataset mine = train.Select(rows.Length > 0 ? rows : [0], $"{train.Source} (model {m}'s view)");
+                int batch = Math.Max(1, Math.Min(config.Training.BatchSize, mine.Count));
+                var plan = EnsembleMemoryPlan.Create(config.Model, mine.Count, inputs.Count, batch, 1,
+                                                     IlgpuDevices.UsableMemoryBytes(backend._accelerator), 1);
+                using var trainer = backend.AllocateTrainer(config, mine, inputs, plan);
+                trainer.Initialize(m, 1);
+                for (int epoch = 0; epoch < config.Training.Epochs && rows.Length > 0; epoch++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    trainer.TrainEpoch(m, 1, epoch);
+                }
+                trainer.Vote(m, 1);
+                if (models is not null) models.Accept(m, trainer.DownloadParameters(1).AsSpan(0, p));
+                trainer.Synchronize();
+                var counts = trainer.TakeVotes();
+                for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+                progress?.Report(new EnsembleProgress(m - modelStart + 1, modelEnd - modelStart));
             }
-            trainer.Vote(m, 1);
-            var counts = trainer.DownloadVotes();
-            for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
-            progress?.Report(new EnsembleProgress(m - modelStart + 1, modelEnd - modelStart));
         }
+
+        public void Dispose() { }
     }
 
     private LockstepTrainer AllocateTrainer(EnsembleConfig config, Dataset train, Dataset inputs, EnsembleMemoryPlan plan)

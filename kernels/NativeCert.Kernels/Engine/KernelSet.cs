@@ -32,6 +32,13 @@ public sealed class KernelSet
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> SgdMomentum { get; }
     public Action<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int> ArgmaxVote { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, long, int, int, int, int> Conv2dForward { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int> Conv2dBackwardInput { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int> Conv2dBackwardWeight { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int> Conv2dBackwardBias { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ConvShape, int, int> MaxPool2dForward { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int, int> MaxPool2dBackward { get; }
+    public Action<Index1D, ArrayView<float>> ReluForward { get; }
 
     public KernelSet(Accelerator accelerator)
     {
@@ -60,6 +67,13 @@ public sealed class KernelSet
         SoftmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int>(LossKernels.SoftmaxCrossEntropyKernel);
         SgdMomentum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(OptimizerKernels.SgdMomentumKernel);
         ArgmaxVote = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int>(VoteKernels.ArgmaxVoteKernel);
+        Conv2dForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, long, int, int, int, int>(ConvKernels.Conv2dForwardKernel);
+        Conv2dBackwardInput = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int>(ConvKernels.Conv2dBackwardInputKernel);
+        Conv2dBackwardWeight = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int>(ConvKernels.Conv2dBackwardWeightKernel);
+        Conv2dBackwardBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int>(ConvKernels.Conv2dBackwardBiasKernel);
+        MaxPool2dForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ConvShape, int, int>(ConvKernels.MaxPool2dForwardKernel);
+        MaxPool2dBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, int, int>(ConvKernels.MaxPool2dBackwardKernel);
+        ReluForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>>(ConvKernels.ReluForwardKernel);
     }
 
     /// <summary>
@@ -119,6 +133,13 @@ public sealed class KernelSet
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),
         (Of(OptimizerKernels.SgdMomentumKernel), false),
         (Of(VoteKernels.ArgmaxVoteKernel), false),
+        (Of(ConvKernels.Conv2dForwardKernel), false),
+        (Of(ConvKernels.Conv2dBackwardInputKernel), false),
+        (Of(ConvKernels.Conv2dBackwardWeightKernel), false),
+        (Of(ConvKernels.Conv2dBackwardBiasKernel), false),
+        (Of(ConvKernels.MaxPool2dForwardKernel), false),
+        (Of(ConvKernels.MaxPool2dBackwardKernel), false),
+        (Of(ConvKernels.ReluForwardKernel), false),
     ];
 
     private static System.Reflection.MethodInfo Of(Delegate d) => d.Method;

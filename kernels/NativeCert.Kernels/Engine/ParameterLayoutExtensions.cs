@@ -13,7 +13,4 @@ public static class ParameterLayoutExtensions
             scale.AsSpan(layout.WeightOffset(l), layout.In(l) * layout.Out(l)).Fill(MathF.Sqrt(2f / layout.In(l)));
         return scale;
     }
-
-    /// <summary>Widest layer after the input: the row width of the gradient scratch buffers.</summary>
-    public static int MaxLayerWidth(this ParameterLayout layout) => layout.Widths.Skip(1).Max();
 }

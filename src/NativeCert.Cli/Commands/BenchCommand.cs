@@ -9,8 +9,8 @@ using NativeCert.Engine.Cpu;
 namespace NativeCert.Cli.Commands;
 
 /// <summary>
-/// <c>nativecert bench</c>: model-epochs per second and effective GFLOP/s of training noisy MLPs
-/// (default 784-128-10, batch 128, 8,000 MNIST training rows, σ = 0.25, noise drawing included), next to the
+/// <c>nativecert bench</c>: model-epochs per second and effective GFLOP/s of training noisy models
+/// (default the MLP 784-128-10, or any <c>--model</c> such as lenet; batch 128, 8,000 MNIST training rows, σ = 0.25, noise drawing included), next to the
 /// machine's measured FMA peak.
 /// </summary>
 public static class BenchCommand
@@ -23,16 +23,17 @@ public static class BenchCommand
         var models = new Option<int>("--models") { Description = "Models to train", DefaultValueFactory = _ => 8 };
         var epochs = new Option<int>("--epochs") { Description = "Epochs per model", DefaultValueFactory = _ => 5 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all logical processors)", DefaultValueFactory = _ => 0 };
-        var hidden = new Option<string>("--hidden") { Description = "Hidden widths", DefaultValueFactory = _ => "128" };
+        var hidden = new Option<string>("--hidden") { Description = "Hidden widths of an MLP (the same as --model mlp:W1,W2)", DefaultValueFactory = _ => "128" };
+        var modelText = new Option<string?>("--model") { Description = "Model: mlp:W1,W2, lenet or a layer list, as for certify (default mlp:128)" };
         var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
         var examples = new Option<int>("--examples") { Description = "Training rows (MNIST when available, else random data)", DefaultValueFactory = _ => 8000 };
         var sigma = new Option<float>("--sigma") { Description = "Noise σ (noise drawing is part of the timing)", DefaultValueFactory = _ => 0.25f };
         var isa = new Option<string>("--isa") { Description = "cpu backend: widest SIMD level, avx512, avx2 or scalar (clamped to the CPU)", DefaultValueFactory = _ => "avx512" };
         var profile = new Option<bool>("--profile")
         {
-            Description = "cpu backend: after the timed run, profile where the time goes (noise, gather, GEMMs, tail, optimizer, votes on the test inputs, threading) on 1 and --threads threads at each SIMD level up to --isa",
+            Description = "cpu backend: after the timed run, profile where the time goes (noise, gather, first-layer forward and weight-gradient GEMMs or convolutions, tail, optimizer, votes on the test inputs, threading) on 1 and --threads threads at each SIMD level up to --isa",
         };
-        foreach (var o in new Option[] { backend, json, models, epochs, threads, hidden, batch, examples, sigma, isa, profile }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { backend, json, models, epochs, threads, modelText, hidden, batch, examples, sigma, isa, profile }) cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
             int m = parse.GetValue(models), e = parse.GetValue(epochs), t = parse.GetValue(threads), n = parse.GetValue(examples), b = parse.GetValue(batch);
@@ -50,8 +51,10 @@ public static class BenchCommand
             bool cpu = backendName.Trim().ToLowerInvariant() == BackendFactory.Cpu;
             if (!cpu && parse.GetResult(isa) is { Implicit: false }) throw new UserInputException("--isa: only the cpu backend has SIMD levels");
             if (!cpu && parse.GetValue(profile)) throw new UserInputException("--profile: only the cpu backend is profiled");
+            var body = parse.GetValue(modelText) is { } text ? ModelArchitecture.Parse(text, "--model") : ModelArchitecture.MlpBody(h);
             Dataset train = LoadTrainingData(n, out string dataName, out Dataset? test);
-            var config = new EnsembleConfig(new MlpShape(train.Dimension, h, 10), TrainingDefaults.Options(epochs: e, batchSize: b),
+            var model = ModelArchitecture.ForData(body, train.Dimension, train.Shape, 10, "--model");
+            var config = new EnsembleConfig(model, TrainingDefaults.Options(epochs: e, batchSize: b, learningRate: TrainingDefaults.LearningRateFor(model)),
                 s, Seed: 1);
             // Refuse a workload that cannot fit before anything is set up or measured (auto may still pick the CPU).
             if (cpu) CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, t, m);
@@ -89,10 +92,11 @@ public static class BenchCommand
                     ["train_examples"] = result.TrainExamples,
                     ["data"] = dataName,
                     ["shape"] = result.Shape,
+                    ["model"] = config.Model.Text,
                     ["batch"] = result.BatchSize,
                     ["sigma"] = config.Sigma,
                     ["seconds"] = Math.Round(result.Seconds, 4),
-                    ["gflop_per_model_epoch"] = Math.Round(EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Shape, train.Count) / 1e9, 4),
+                    ["gflop_per_model_epoch"] = Math.Round(EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Model, train.Count) / 1e9, 4),
                     ["isa"] = engine is CpuEnsembleBackend c ? CpuIsa.Name(c.Isa) : "",
                     ["cpu_seconds"] = Math.Round(result.CpuSeconds, 4),
                     ["gflops_per_cpu_second"] = double.IsFinite(result.GflopsPerCpuSecond) ? Math.Round(result.GflopsPerCpuSecond, 2) : -1,
@@ -106,7 +110,7 @@ public static class BenchCommand
                 var inv = CultureInfo.InvariantCulture;
                 o.WriteLine($"backend:    {result.Backend}");
                 o.WriteLine($"device:     {result.Device}");
-                o.WriteLine($"workload:   {result.Models} models x {result.Epochs} epochs, MLP {result.Shape}, batch {result.BatchSize}, {result.TrainExamples} rows ({dataName}), sigma {config.Sigma.ToString(inv)}, noise included");
+                o.WriteLine($"workload:   {result.Models} models x {result.Epochs} epochs, {(config.Model.IsMlp ? "MLP" : "model")} {result.Shape}, batch {result.BatchSize}, {result.TrainExamples} rows ({dataName}), sigma {config.Sigma.ToString(inv)}, noise included");
                 o.WriteLine(string.Create(inv, $"time:       {result.Seconds:F3} s"));
                 o.WriteLine(string.Create(inv, $"throughput: {result.ModelEpochsPerSecond:F2} model-epochs/s, {result.Gflops:F1} GFLOP/s"));
                 o.WriteLine(gpuPeak > 0
@@ -135,9 +139,13 @@ public static class BenchCommand
         }
         catch (UserInputException) { }
         name = "random";
-        test = EnsembleBenchmark.RandomData(2000, 784, 10, seed: 2);
-        return EnsembleBenchmark.RandomData(examples, 784, 10);
+        test = WithMnistShape(EnsembleBenchmark.RandomData(2000, 784, 10, seed: 2));
+        return WithMnistShape(EnsembleBenchmark.RandomData(examples, 784, 10));
     }
+
+    /// <summary>Random data stands in for MNIST, so it has MNIST's 1×28×28 image shape (a CNN reads it as an image).</summary>
+    private static Dataset WithMnistShape(Dataset random) =>
+        new(random.Features, random.Labels, 784, 10, new ImageShape(1, 28, 28), random.Source);
 
     /// <summary>The cpu backend at <paramref name="level"/>, announced like <see cref="BackendFactory.Create(string, int, TextWriter)"/> does.</summary>
     private static CpuEnsembleBackend CreateCpu(int threads, IsaLevel level, TextWriter log)
@@ -187,12 +195,16 @@ public static class BenchCommand
             ["phase_clock"] = CpuPhaseProfile.PhasesInCpuTime ? "thread cpu" : "wall",
             ["idle_at_end_seconds"] = Math.Round(p.IdleAtEndSeconds, 4),
             ["test_inputs"] = p.Inputs,
-            // The first layer's two GEMMs do 2·D·H MACs per row of the (D,H) weights: flops per thread-second inside them.
+            // The first parameter layer's forward and weight-gradient passes do twice its forward MACs per row (2 flop
+            // each; D·H per pass for a dense (D,H) layer): flops per thread-second inside them.
             ["first_layer_gemm_gflops_per_thread"] = gemmSeconds > 0
-                ? Math.Round(4.0 * config.Shape.Input * config.Shape.Widths()[1] * trainExamples * config.Training.Epochs * p.Models / gemmSeconds / 1e9, 2) : 0,
+                ? Math.Round(4.0 * FirstLayerMacs(config.Model) * trainExamples * config.Training.Epochs * p.Models / gemmSeconds / 1e9, 2) : 0,
             ["phases"] = phases,
         };
     }
+
+    /// <summary>Forward multiply–adds per example of the first layer with parameters (what the first-layer phases time).</summary>
+    private static long FirstLayerMacs(ModelArchitecture model) => model.Layers.First(l => l.Spec.HasParameters).ForwardMacs;
 
     private static void WriteProfiles(TextWriter o, List<CpuPhaseProfile> profiles, EnsembleConfig config, int trainExamples, int testInputs)
     {

@@ -55,7 +55,7 @@ public static class CertifyCommand
         var triggerNorms = new Option<string>("--trigger-norms") { Description = "Trigger l2 norms for the certified-accuracy-vs-poison plot, comma-separated", DefaultValueFactory = _ => SpecJson.Text(defaults.Certification.TriggerNorms) };
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => SpecJson.Text(defaults.Certification.Radii) };
         var modelsRange = new Option<string?>("--models-range") { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };
-        var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; cpu backend)" };
+        var keepModels = new Option<bool>("--keep-models") { Description = "Also save the trained models in the run directory (models/models-START-END.bin, one ensemble file per chunk; every backend)" };
         var specFile = new Option<string?>(SpecOption) { Description = "Start from this job spec (a run's config.json, e.g. the one nativecert slurm submit writes) instead of the defaults; options given change it, and the job must still be the spec's (the data on this machine included)" };
         var shardOption = new Option<string?>(ShardIndex.Option) { Description = "Compute shard INDEX of COUNT (0-based, e.g. $SLURM_ARRAY_TASK_ID/4 or $JOB_COMPLETION_INDEX/4): the models --models-range would give for an even split; combine shards with nativecert merge" };
         var defense = new Option<string>("--defense") { Description = "smoothing (noise on training features: an l2 radius), dpa (one model per partition of a feature hash) or bagging (models on bags of rows drawn with replacement); dpa and bagging certify a number of training examples changed in any way, labels included", DefaultValueFactory = _ => RunConfig.SmoothingDefense };
@@ -175,7 +175,7 @@ public static class CertifyCommand
         return cmd;
     }
 
-    /// <summary>The execution settings a run can start with: a known backend, threads and chunk ≥ 0, kept models only where the backend can hand them back.</summary>
+    /// <summary>Defaults of --partitions (dpa) and --bag-size (bagging).</summary>
     public const int DefaultPartitions = 100, DefaultBagSize = 100;
 
     /// <summary>
@@ -210,6 +210,7 @@ public static class CertifyCommand
         return spec with { Defense = chosen, Smoothing = smoothing };
     }
 
+    /// <summary>The execution settings a run can start with: a known backend, threads and chunk ≥ 0 (every backend hands back kept models).</summary>
     private static void CheckExecution(RunExecution execution, JobSpec spec)
     {
         string name = execution.Backend.Trim().ToLowerInvariant();
@@ -217,8 +218,6 @@ public static class CertifyCommand
             throw SpecException.Invalid("execution.backend", execution.Backend, $"unknown backend; expected one of {string.Join(", ", BackendFactory.Names)}");
         if (execution.Threads < 0) throw SpecException.Invalid("execution.threads", execution.Threads, "must be at least 0");
         if (execution.ChunkModels < 0) throw SpecException.Invalid("execution.chunk_models", execution.ChunkModels, "must be at least 0");
-        if (execution.KeepModels && name is not (BackendFactory.Cpu or BackendFactory.Auto))
-            throw new SpecException($"execution.keep_models: only the cpu backend hands back trained models (this run uses {name})", "execution.keep_models");
         execution.Shard?.Validate(spec.TotalModels);
     }
 

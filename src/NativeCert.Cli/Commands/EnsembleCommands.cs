@@ -18,7 +18,7 @@ public static class EnsembleCommands
 {
     public static Command CreateTrain()
     {
-        var cmd = new Command("train", "Train N noisy MLPs on the CPU and save them as an ensemble file");
+        var cmd = new Command("train", "Train N noisy models (on any backend) and save them as an ensemble file");
         var data = new DataOptions();
         data.AddTo(cmd);
         var model = new ModelOptions();
@@ -26,8 +26,9 @@ public static class EnsembleCommands
         var models = new Option<int>("--models") { Description = "Number of models N", DefaultValueFactory = _ => 100 };
         var modelStart = new Option<int>("--model-start") { Description = "Index of the first model (noise streams are keyed by it)", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all logical processors)", DefaultValueFactory = _ => 0 };
+        var backendName = new Option<string>("--backend") { Description = $"Engine: {string.Join(", ", NativeCert.Kernels.BackendFactory.Names)}", DefaultValueFactory = _ => "cpu" };
         var output = new Option<string>("--out") { Description = "Ensemble file to write", Required = true };
-        foreach (var o in new Option[] { models, modelStart, threads, output }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { models, modelStart, threads, backendName, output }) cmd.Options.Add(o);
         cmd.SetAction((parse, ct) =>
         {
             int n = parse.GetValue(models), m0 = parse.GetValue(modelStart), t = parse.GetValue(threads);
@@ -40,14 +41,16 @@ public static class EnsembleCommands
             string path = parse.GetValue(output)!;
             AtomicFile.CheckWritableFile(path, "--out");
             DataSplit split = data.Load(parse);
-            var config = model.Read(parse, split.Train.Dimension, split.Train.ClassCount);
-            using var backend = new CpuEnsembleBackend(t);
-            CpuMemoryPlan.CheckFits(config, split.Train.Count, inputRows: 0, backend.Threads, n, keepParameters: true);
+            var config = model.Read(parse, split.Train);
             var err = parse.InvocationConfiguration.Error;
+            string engine = parse.GetValue(backendName) ?? "cpu";
+            // Refuse a plan that cannot fit before the backend is set up (and says which it is).
+            if (engine == "cpu") CpuMemoryPlan.CheckFits(config, split.Train.Count, inputRows: 0, t, n, keepParameters: true);
+            using IEnsembleBackend backend = NativeCert.Kernels.BackendFactory.Create(engine, t, err);
             var progress = new ImmediateProgress<EnsembleProgress>(p => { if (p.ModelsDone % Math.Max(1, p.ModelsTotal / 10) == 0) err.WriteLine($"trained {p.ModelsDone}/{p.ModelsTotal} models"); });
             var ensemble = EnsembleFile.Train(backend, config, split.Train, m0, m0 + n, progress, ct, split.ClassIds);
             ensemble.Save(path);
-            parse.InvocationConfiguration.Output.WriteLine($"saved {n} models ({config.Shape}, sigma {config.Sigma.ToString(CultureInfo.InvariantCulture)}) trained on {split.Describe()} to {path}");
+            parse.InvocationConfiguration.Output.WriteLine($"saved {n} models ({config.Model}, sigma {config.Sigma.ToString(CultureInfo.InvariantCulture)}) trained on {split.Describe()} to {path}");
             return Task.FromResult(ExitCodes.Success);
         });
         return cmd;
@@ -95,7 +98,7 @@ public static class EnsembleCommands
     /// </summary>
     private static Dataset InEnsembleLabels(Dataset rows, DataSplit split, EnsembleFile ensemble, string ensembleFile)
     {
-        int outputs = ensemble.Config.Shape.Classes;
+        int outputs = ensemble.Config.Model.Classes;
         if (ensemble.ClassIds is null)
         {
             if (split.ClassIds.Count != outputs)

@@ -5,21 +5,31 @@ using NativeCert.Spec;
 namespace NativeCert.Cli.Options;
 
 /// <summary>
-/// The options that define an ensemble: <c>--hidden --epochs --batch --lr --momentum --weight-decay --sigma --seed</c>,
-/// filling the model, training and smoothing parts of a <see cref="JobSpec"/> (whose defaults they show).
+/// The options that define an ensemble: <c>--model</c> (or its MLP shorthand <c>--hidden</c>), <c>--epochs --batch
+/// --lr --momentum --weight-decay --sigma --seed</c>, filling the model, training and smoothing parts of a
+/// <see cref="JobSpec"/> (whose defaults they show).
 /// </summary>
 public sealed class ModelOptions
 {
     private static readonly JobSpec Defaults = JobSpec.Default;
 
+    public Option<string?> Model { get; } = new("--model")
+    {
+        Description = "Model: mlp:W1,W2 (default mlp:128), lenet, or a layer list such as conv:32:3:1,relu,maxpool,flatten,dense:128,relu " +
+                      "(layers dense:UNITS, relu, conv:CHANNELS:KERNEL[:PADDING], maxpool, flatten; the classifier dense:C is appended)",
+    };
     public Option<string> Hidden { get; } = new("--hidden")
     {
-        Description = "Hidden layer widths, comma-separated (e.g. 128 or 256,128)",
-        DefaultValueFactory = _ => string.Join(",", Defaults.Model.Hidden),
+        Description = "Hidden layer widths of an MLP, comma-separated (e.g. 128 or 256,128): the same as --model mlp:128",
+        DefaultValueFactory = _ => string.Join(",", Defaults.Model.Hidden!),
     };
     public Option<int> Epochs { get; } = new("--epochs") { Description = "Training epochs per model", DefaultValueFactory = _ => Defaults.Training.Epochs };
     public Option<int> Batch { get; } = new("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => Defaults.Training.BatchSize };
-    public Option<float> LearningRate { get; } = new("--lr") { Description = "SGD learning rate (constant)", DefaultValueFactory = _ => Defaults.Training.LearningRate };
+    public Option<float> LearningRate { get; } = new("--lr")
+    {
+        Description = "SGD learning rate (constant; default 0.1 for an MLP, 0.05 for any other model)",
+        DefaultValueFactory = _ => Defaults.Training.LearningRate,
+    };
     public Option<float> Momentum { get; } = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => Defaults.Training.Momentum };
     public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => Defaults.Training.WeightDecay };
     public Option<float> Sigma { get; } = new("--sigma") { Description = "Smoothing noise std σ on every training and test feature, in input units", DefaultValueFactory = _ => Defaults.Smoothing.Sigma };
@@ -27,29 +37,58 @@ public sealed class ModelOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Hidden, Epochs, Batch, LearningRate, Momentum, WeightDecay, Sigma, Seed }) command.Options.Add(o);
+        foreach (var o in new Option[] { Model, Hidden, Epochs, Batch, LearningRate, Momentum, WeightDecay, Sigma, Seed }) command.Options.Add(o);
     }
 
-    /// <summary><paramref name="current"/> with the model, training, σ and seed flags the user typed applied.</summary>
-    public JobSpec Apply(ParseResult parse, JobSpec current) => current with
+    /// <summary>
+    /// The model <c>--model</c> or <c>--hidden</c> gives (canonical: dense+ReLU pairs are an MLP however written), or
+    /// <paramref name="current"/> when neither was typed. Both typed must describe the same MLP.
+    /// </summary>
+    public ModelSpec ReadModel(ParseResult parse, ModelSpec current)
     {
-        Model = parse.Given(Hidden) ? current.Model with { Hidden = CliApp.ParseIntList(parse.GetValue(Hidden), "--hidden", min: 1) } : current.Model,
-        Training = current.Training with
-        {
-            Epochs = parse.ValueOr(Epochs, current.Training.Epochs),
-            BatchSize = parse.ValueOr(Batch, current.Training.BatchSize),
-            LearningRate = parse.ValueOr(LearningRate, current.Training.LearningRate),
-            Momentum = parse.ValueOr(Momentum, current.Training.Momentum),
-            WeightDecay = parse.ValueOr(WeightDecay, current.Training.WeightDecay),
-        },
-        Smoothing = current.Smoothing with { Sigma = parse.ValueOr(Sigma, current.Smoothing.Sigma), Seed = parse.ValueOr(Seed, current.Smoothing.Seed) },
-    };
+        ModelSpec? hidden = parse.Given(Hidden) ? new ModelSpec { Hidden = CliApp.ParseIntList(parse.GetValue(Hidden), "--hidden", min: 1) } : null;
+        if (!parse.Given(Model)) return hidden ?? current;
+        string text = parse.GetValue(Model) ?? "";
+        ModelSpec model = SpecFlags.Translated(() => ModelSpec.FromText(text));
+        if (hidden is not null && hidden.Text != model.Text)
+            throw new UserInputException($"--hidden: give the model once (--hidden {parse.GetValue(Hidden)} and --model {text} disagree)");
+        return model;
+    }
 
-    /// <summary>The plain ensemble these flags describe (σ may be 0) for data of the given width and class count.</summary>
-    public EnsembleConfig Read(ParseResult parse, int inputs, int classes) => SpecFlags.Translated(() =>
+    /// <summary>
+    /// <paramref name="current"/> with the model, training, σ and seed flags the user typed applied. A new model
+    /// without <c>--lr</c> takes its kind's default step (<see cref="TrainingDefaults.LearningRateFor"/>) when the
+    /// current step is the current model's default.
+    /// </summary>
+    public JobSpec Apply(ParseResult parse, JobSpec current)
+    {
+        ModelSpec model = ReadModel(parse, current.Model);
+        float learningRate = current.Training.LearningRate;
+        if (parse.Given(LearningRate)) learningRate = parse.GetValue(LearningRate);
+        else if (model.Text != current.Model.Text && learningRate == DefaultLearningRate(current.Model)) learningRate = DefaultLearningRate(model);
+        return current with
+        {
+            Model = model,
+            Training = current.Training with
+            {
+                Epochs = parse.ValueOr(Epochs, current.Training.Epochs),
+                BatchSize = parse.ValueOr(Batch, current.Training.BatchSize),
+                LearningRate = learningRate,
+                Momentum = parse.ValueOr(Momentum, current.Training.Momentum),
+                WeightDecay = parse.ValueOr(WeightDecay, current.Training.WeightDecay),
+            },
+            Smoothing = current.Smoothing with { Sigma = parse.ValueOr(Sigma, current.Smoothing.Sigma), Seed = parse.ValueOr(Seed, current.Smoothing.Seed) },
+        };
+    }
+
+    /// <summary>The default SGD step of a model of this kind: the MLP's, or the one tuned for LeNet for any other layer list.</summary>
+    private static float DefaultLearningRate(ModelSpec model) => model.Kind == ModelSpec.Mlp ? TrainingDefaults.LearningRate : TrainingDefaults.ConvLearningRate;
+
+    /// <summary>The plain ensemble these flags describe (σ may be 0) for <paramref name="data"/> (its width, image shape and class count).</summary>
+    public EnsembleConfig Read(ParseResult parse, NativeCert.Data.Dataset data) => SpecFlags.Translated(() =>
     {
         JobSpec spec = Apply(parse, Defaults).ValidateEnsemble();
-        spec.Model.ValidateFor(inputs, classes, "model");
-        return spec.ToEnsembleConfig(inputs, classes);
+        spec.Model.ValidateFor(data.Dimension, data.Shape, data.ClassCount, "model");
+        return spec.ToEnsembleConfig(data);
     });
 }

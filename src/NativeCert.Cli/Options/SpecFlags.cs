@@ -17,7 +17,7 @@ public static class SpecFlags
         ["attack.kind"] = "--attack", ["attack.trigger_size"] = "--trigger-size", ["attack.trigger_value"] = "--trigger-value",
         ["attack.trigger_norm"] = "--trigger-norm", ["attack.trigger_corner"] = "--trigger-corner", ["attack.mask_file"] = "--mask",
         ["attack.poison"] = "--poison", ["attack.target"] = "--target", ["attack.label_mode"] = "--label-mode", ["attack.seed"] = "--attack-seed",
-        ["model.hidden"] = "--hidden",
+        ["model.hidden"] = "--hidden", ["model.layers"] = "--model", ["model.kind"] = "--model",
         ["training.epochs"] = "--epochs", ["training.batch_size"] = "--batch", ["training.learning_rate"] = "--lr",
         ["training.momentum"] = "--momentum", ["training.weight_decay"] = "--weight-decay",
         ["smoothing.sigma"] = "--sigma", ["smoothing.seed"] = "--seed", ["smoothing.models"] = "--models",

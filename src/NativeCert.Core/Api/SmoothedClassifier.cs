@@ -52,10 +52,10 @@ public sealed class SmoothedClassifier
     }
 
     /// <summary>Features per input (the ensemble's input width).</summary>
-    public int InputDimension => _ensemble.Config.Shape.Input;
+    public int InputDimension => _ensemble.Config.Model.InputSize;
 
     /// <summary>Number of classes C; predictions are in [0, C) or −1 (abstain).</summary>
-    public int Classes => _ensemble.Config.Shape.Classes;
+    public int Classes => _ensemble.Config.Model.Classes;
 
     /// <summary>
     /// The dataset's class id of each output (prediction k means class <c>ClassIds[k]</c>, e.g. 1 and 7 for an ensemble

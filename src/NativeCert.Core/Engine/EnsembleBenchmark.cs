@@ -13,14 +13,11 @@ public sealed record EnsembleBenchmarkResult(string Backend, string Device, int 
     /// <summary>GFLOP per CPU-second of the process: the engine's speed while it runs, on a shared machine too.</summary>
     public double GflopsPerCpuSecond => Gflops * Seconds / CpuSeconds;
 
-    /// <summary>Floating-point operations of one model-epoch (forward, dW, and dX for every layer but the first; 1 MAC = 2 flop).</summary>
-    public static double FlopsPerModelEpoch(MlpShape shape, int trainExamples)
-    {
-        var w = shape.Widths();
-        double macs = 0;
-        for (int l = 0; l + 1 < w.Length; l++) macs += (double)w[l] * w[l + 1] * (l == 0 ? 2 : 3);
-        return 2 * macs * trainExamples;
-    }
+    /// <summary>
+    /// Floating-point operations of one model-epoch from the layer list: forward, dW, and dX for every parameter layer
+    /// but the first; 1 MAC = 2 flop (<see cref="ModelArchitecture.TrainingFlopsPerExample"/>).
+    /// </summary>
+    public static double FlopsPerModelEpoch(ModelArchitecture model, int trainExamples) => model.TrainingFlopsPerExample() * trainExamples;
 }
 
 /// <summary>Times a backend training an ensemble (noise drawing, init, all epochs; no test votes).</summary>
@@ -29,7 +26,7 @@ public static class EnsembleBenchmark
     public static EnsembleBenchmarkResult Measure(IEnsembleBackend backend, EnsembleConfig config, Dataset train, int models, bool warmUp = true)
     {
         var noInputs = new Dataset([], [], train.Dimension, train.ClassCount, train.Shape, "none");
-        var votes = new VoteCounts(0, config.Shape.Classes);
+        var votes = new VoteCounts(0, config.Model.Classes);
         if (warmUp) // JIT tiering and first-touch of buffers, on a short run
             backend.Run(config with { Training = config.Training with { Epochs = 1 } }, train, noInputs, 0, Math.Min(models, Environment.ProcessorCount), votes);
         var process = Process.GetCurrentProcess();
@@ -41,8 +38,8 @@ public static class EnsembleBenchmark
         double cpuSeconds = (process.TotalProcessorTime - cpu0).TotalSeconds;
         double rate = models * (double)config.Training.Epochs / seconds;
         return new EnsembleBenchmarkResult(backend.Name, backend.Device, models, config.Training.Epochs, train.Count,
-            config.Shape.ToString(), config.Training.BatchSize, seconds, rate,
-            rate * EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Shape, train.Count) / 1e9, cpuSeconds);
+            config.Model.ToString(), config.Training.BatchSize, seconds, rate,
+            rate * EnsembleBenchmarkResult.FlopsPerModelEpoch(config.Model, train.Count) / 1e9, cpuSeconds);
     }
 
     /// <summary>Uniform [0,1) features with random labels, for when no real data is available.</summary>

@@ -12,12 +12,15 @@ namespace NativeCert.Engine;
 /// A trained ensemble kept on disk: the config that made it and the flat parameters of models
 /// [ModelStart, ModelStart + ModelCount). Versioned little-endian binary:
 /// <code>
-/// magic "NCENSEMB" (8) | version u32 | config hash u64 | widths: count i32, i32×count
+/// magic "NCENSEMB" (8) | version u32 (3) | config hash u64
+/// | input: channels i32, height i32, width i32, image u8 | classes i32 | model text: byte count i32, UTF-8 (<see cref="ModelArchitecture.Text"/>)
 /// | epochs i32 | batch i32 | lr f32 | momentum f32 | weight decay f32 | sigma f32 | seed u64
 /// | model start i32 | model count i32 | parameters per model i32
 /// | class ids: count i32 (0 = not recorded, else C), i32×count     (version 2 on)
 /// | parameters f32 (model count, P) | FNV-1a 64 of every preceding byte u64
 /// </code>
+/// Versions 1 and 2 (MLPs only, before layer lists) stored <c>widths: count i32, i32×count</c> in place of the input,
+/// classes and model text; such files still load, as the MLP they describe.
 /// Votes on new inputs use each model's own test noise (TestNoise, m, t), so they equal the votes the ensemble
 /// would have cast had those inputs been given at training time. Version 1 files (no class ids) still load, with
 /// <see cref="ClassIds"/> null.
@@ -25,9 +28,11 @@ namespace NativeCert.Engine;
 public sealed class EnsembleFile
 {
     public static ReadOnlySpan<byte> Magic => "NCENSEMB"u8;
-    public const uint CurrentVersion = 2;
+    public const uint CurrentVersion = 3;
     /// <summary>The first version that records <see cref="ClassIds"/>; older files still load.</summary>
     public const uint ClassIdsVersion = 2;
+    /// <summary>The first version that stores the model as its input shape, classes and layer-list text (before: MLP widths).</summary>
+    public const uint LayerListVersion = 3;
 
     public EnsembleConfig Config { get; }
     public ParameterLayout Layout { get; }
@@ -47,11 +52,11 @@ public sealed class EnsembleFile
     public EnsembleFile(EnsembleConfig config, int modelStart, int modelCount, float[] parameters, IReadOnlyList<int>? classIds = null)
     {
         Config = config;
-        Layout = new ParameterLayout(config.Shape);
+        Layout = new ParameterLayout(config.Model);
         if (modelStart < 0 || modelCount < 0) throw new ArgumentOutOfRangeException(nameof(modelCount));
         if (parameters.Length != (long)modelCount * Layout.Count) throw new ArgumentException("parameters must hold (modelCount, P) floats");
-        if (classIds is not null && (classIds.Count != config.Shape.Classes || classIds.Distinct().Count() != classIds.Count || classIds.Any(id => id < 0)))
-            throw new ArgumentException($"class ids must be {config.Shape.Classes} distinct non-negative ids, one per output");
+        if (classIds is not null && (classIds.Count != config.Model.Classes || classIds.Distinct().Count() != classIds.Count || classIds.Any(id => id < 0)))
+            throw new ArgumentException($"class ids must be {config.Model.Classes} distinct non-negative ids, one per output");
         ModelStart = modelStart;
         ModelCount = modelCount;
         Parameters = parameters;
@@ -64,7 +69,7 @@ public sealed class EnsembleFile
     /// </summary>
     public int OutputOfClassId(int classId)
     {
-        if (ClassIds is null) return classId >= 0 && classId < Config.Shape.Classes ? classId : -1;
+        if (ClassIds is null) return classId >= 0 && classId < Config.Model.Classes ? classId : -1;
         for (int k = 0; k < ClassIds.Count; k++) if (ClassIds[k] == classId) return k;
         return -1;
     }
@@ -73,17 +78,20 @@ public sealed class EnsembleFile
     public ReadOnlySpan<float> Model(int i) => Parameters.AsSpan(i * Layout.Count, Layout.Count);
 
     /// <summary>
-    /// Trains models [m0, m1) with the CPU engine and keeps them; <paramref name="classIds"/> records which original
-    /// class each output is. Refuses (before allocating) a plan that does not fit in memory, see <see cref="CpuMemoryPlan"/>.
+    /// Trains models [m0, m1) on <paramref name="backend"/> (one session, its model sink) and keeps them;
+    /// <paramref name="classIds"/> records which original class each output is. On the CPU engine, refuses (before
+    /// allocating) a plan that does not fit in memory, see <see cref="CpuMemoryPlan"/>.
     /// </summary>
-    public static EnsembleFile Train(CpuEnsembleBackend backend, EnsembleConfig config, Dataset train, int m0, int m1,
+    public static EnsembleFile Train(IEnsembleBackend backend, EnsembleConfig config, Dataset train, int m0, int m1,
         IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default, IReadOnlyList<int>? classIds = null)
     {
-        CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, backend.Threads, m1 - m0, keepParameters: true);
-        var layout = new ParameterLayout(config.Shape);
-        var parameters = new float[(long)(m1 - m0) * layout.Count];
-        backend.Run(config, train, null, m0, m1, null, parameters, progress, cancellation);
-        return new EnsembleFile(config, m0, m1 - m0, parameters, classIds);
+        if (backend is CpuEnsembleBackend cpu)
+            CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, cpu.Threads, m1 - m0, keepParameters: true);
+        var kept = new ParameterArraySink(m0, m1 - m0, new ParameterLayout(config.Model).Count);
+        var noInputs = new Dataset([], [], train.Dimension, train.ClassCount, train.Shape, "no inputs");
+        using (var session = backend.Open(config, train, noInputs, m1 - m0))
+            session.Run(m0, m1, new VoteCounts(0, config.Model.Classes), kept, progress, cancellation);
+        return new EnsembleFile(config, m0, m1 - m0, kept.Parameters, classIds);
     }
 
     /// <summary>
@@ -92,9 +100,9 @@ public sealed class EnsembleFile
     /// </summary>
     public VoteCounts Vote(Dataset inputs, int threads = 0, IsaLevel isa = IsaLevel.Avx512, CancellationToken cancellation = default)
     {
-        if (inputs.Dimension != Layout.Widths[0])
-            throw new UserInputException($"{inputs.Source}: {inputs.Dimension} features but the ensemble's models take {Layout.Widths[0]}");
-        var votes = new VoteCounts(inputs.Count, Config.Shape.Classes);
+        if (inputs.Dimension != Config.Model.InputSize)
+            throw new UserInputException($"{inputs.Source}: {inputs.Dimension} features but the ensemble's models take {Config.Model.InputSize}");
+        var votes = new VoteCounts(inputs.Count, Config.Model.Classes);
         if (ModelCount == 0) return votes;
         threads = Math.Min(threads > 0 ? threads : Environment.ProcessorCount, ModelCount);
         CpuMemoryPlan.CheckFits(Config, trainRows: 0, inputs.Count, threads, ModelCount);
@@ -103,7 +111,7 @@ public sealed class EnsembleFile
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellation }, w =>
         {
             var trainer = new CpuTrainer(Config, isa);
-            var mine = partial[w] = new VoteCounts(inputs.Count, Config.Shape.Classes);
+            var mine = partial[w] = new VoteCounts(inputs.Count, Config.Model.Classes);
             int i;
             while ((i = Interlocked.Increment(ref next)) < ModelCount)
             {
@@ -121,7 +129,7 @@ public sealed class EnsembleFile
     {
         var t = c.Training;
         string text = string.Create(CultureInfo.InvariantCulture,
-            $"shape={c.Shape};epochs={t.Epochs};batch={t.BatchSize};lr={Bits(t.LearningRate)};momentum={Bits(t.Momentum)};wd={Bits(t.WeightDecay)};sigma={Bits(c.Sigma)};seed={c.Seed}");
+            $"shape={c.Model};epochs={t.Epochs};batch={t.BatchSize};lr={Bits(t.LearningRate)};momentum={Bits(t.Momentum)};wd={Bits(t.WeightDecay)};sigma={Bits(c.Sigma)};seed={c.Seed}");
         return Fnv1a(Fnv1aOffset, Encoding.UTF8.GetBytes(text));
         static string Bits(float f) => BitConverter.SingleToUInt32Bits(f).ToString("x8", CultureInfo.InvariantCulture);
     }
@@ -138,9 +146,11 @@ public sealed class EnsembleFile
             w.Write(Magic);
             w.Write(CurrentVersion);
             w.Write(ConfigHash(Config));
-            var widths = Layout.Widths;
-            w.Write(widths.Length);
-            foreach (int x in widths) w.Write(x);
+            var input = Config.Model.Input;
+            w.Write(input.Channels); w.Write(input.Height); w.Write(input.Width); w.Write(input.IsImage);
+            w.Write(Config.Model.Classes);
+            byte[] text = Encoding.UTF8.GetBytes(Config.Model.Text);
+            w.Write(text.Length); w.Write(text);
             var t = Config.Training;
             w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay);
             w.Write(Config.Sigma); w.Write(Config.Seed);
@@ -177,26 +187,43 @@ public sealed class EnsembleFile
             uint version = r.ReadUInt32();
             if (version is < 1 or > CurrentVersion) throw Bad($"version {version} is not supported (this build reads 1 to {CurrentVersion})");
             ulong configHash = r.ReadUInt64();
-            int layers = r.ReadInt32();
-            if (layers < 2 || layers > 64) throw Bad($"{layers} layer widths");
-            var widths = new int[layers];
-            for (int i = 0; i < layers; i++) { widths[i] = r.ReadInt32(); if (widths[i] <= 0) throw Bad($"layer width {widths[i]}"); }
+            ModelArchitecture model;
+            if (version < LayerListVersion)
+            {
+                int layers = r.ReadInt32();
+                if (layers < 2 || layers > 64) throw Bad($"{layers} layer widths");
+                var widths = new int[layers];
+                for (int i = 0; i < layers; i++) { widths[i] = r.ReadInt32(); if (widths[i] <= 0) throw Bad($"layer width {widths[i]}"); }
+                model = ModelArchitecture.Mlp(widths[0], widths[1..^1], widths[^1]);
+            }
+            else
+            {
+                int channels = r.ReadInt32(), height = r.ReadInt32(), width = r.ReadInt32();
+                bool image = r.ReadBoolean();
+                int classes = r.ReadInt32(), textBytes = r.ReadInt32();
+                if (channels < 1 || height < 1 || width < 1 || classes < 1 || textBytes < 0 || textBytes > 1 << 16)
+                    throw Bad($"invalid model header (input {channels}x{height}x{width}, {classes} classes, {textBytes} bytes of model text)");
+                string text = Encoding.UTF8.GetString(r.ReadBytes(textBytes));
+                var input = image ? FeatureShape.Image(channels, height, width) : FeatureShape.Flat(channels * height * width);
+                try { model = ModelArchitecture.Resolve(input, ModelArchitecture.Parse(text, "model"), classes, "model"); }
+                catch (UserInputException e) { throw Bad(e.Message); }
+            }
             var training = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle());
             if (training.Epochs < 0 || training.BatchSize < 1) throw Bad($"invalid training options (epochs {training.Epochs}, batch {training.BatchSize})");
             float sigma = r.ReadSingle();
             if (!(sigma >= 0) || !float.IsFinite(sigma)) throw Bad($"invalid sigma {sigma}");
             ulong seed = r.ReadUInt64();
             int modelStart = r.ReadInt32(), modelCount = r.ReadInt32(), p = r.ReadInt32();
-            var config = new EnsembleConfig(new MlpShape(widths[0], widths[1..^1], widths[^1]), training, sigma, seed);
+            var config = new EnsembleConfig(model, training, sigma, seed);
             if (ConfigHash(config) != configHash) throw Bad("config hash does not match the stored config");
-            var layout = new ParameterLayout(widths);
-            if (p != layout.Count) throw Bad($"{p} parameters per model, but shape {config.Shape} has {layout.Count}");
+            var layout = new ParameterLayout(model);
+            if (p != layout.Count) throw Bad($"{p} parameters per model, but model {model} has {layout.Count}");
             if (modelStart < 0 || modelCount < 0) throw Bad("negative model range");
             int[]? classIds = null;
             if (version >= ClassIdsVersion)
             {
                 int ids = r.ReadInt32();
-                if (ids != 0 && ids != config.Shape.Classes) throw Bad($"{ids} class ids for {config.Shape.Classes} outputs");
+                if (ids != 0 && ids != config.Model.Classes) throw Bad($"{ids} class ids for {config.Model.Classes} outputs");
                 if (ids > 0)
                 {
                     classIds = new int[ids];

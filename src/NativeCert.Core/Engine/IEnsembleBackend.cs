@@ -22,4 +22,57 @@ public interface IEnsembleBackend : IDisposable
     /// </summary>
     void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd,
              VoteCounts votes, IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default);
+
+    /// <summary>
+    /// Opens a session for one run of up to <paramref name="models"/> models: the backend uploads the data, compiles
+    /// and allocates once, then runs each chunk with <see cref="IEnsembleSession.Run"/>. The default session makes each
+    /// chunk one <see cref="Run"/> call and cannot hand back trained models.
+    /// </summary>
+    IEnsembleSession Open(EnsembleConfig config, Dataset train, Dataset inputs, int models) => new PerCallSession(this, config, train, inputs);
+
+    private sealed class PerCallSession(IEnsembleBackend backend, EnsembleConfig config, Dataset train, Dataset inputs) : IEnsembleSession
+    {
+        public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
+                        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
+        {
+            if (models is not null) throw new NotSupportedException($"backend {backend.Name} cannot hand back trained models");
+            backend.Run(config, train, inputs, modelStart, modelEnd, votes, progress, cancellation);
+        }
+
+        public void Dispose() { }
+    }
+}
+
+/// <summary>One run on a backend: its data, kernels and buffers set up once, then any number of chunks.</summary>
+public interface IEnsembleSession : IDisposable
+{
+    /// <summary>
+    /// <see cref="IEnsembleBackend.Run"/> for models <c>[modelStart, modelEnd)</c> of the session's config and data;
+    /// when <paramref name="models"/> is given, every trained model's parameters go to it before this returns.
+    /// </summary>
+    void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
+             IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default);
+}
+
+/// <summary>
+/// Receives trained models: model m's flat parameters (<see cref="ParameterLayout"/> order, valid only during the call).
+/// May be called from several threads at once, each time for a different model.
+/// </summary>
+public interface IModelSink
+{
+    void Accept(int model, ReadOnlySpan<float> parameters);
+}
+
+/// <summary>Collects models [start, start + count) into one <c>(count, P)</c> array, as <see cref="EnsembleFile"/> stores them.</summary>
+public sealed class ParameterArraySink(int start, int count, int parametersPerModel) : IModelSink
+{
+    /// <summary>Parameters <c>(count, P)</c>, row i = model start + i.</summary>
+    public float[] Parameters { get; } = new float[(long)count * parametersPerModel];
+
+    public void Accept(int model, ReadOnlySpan<float> parameters)
+    {
+        if (model < start || model >= start + count || parameters.Length != parametersPerModel)
+            throw new ArgumentException($"model {model} with {parameters.Length} parameters is not one of [{start}, {start + count}) with {parametersPerModel}");
+        parameters.CopyTo(Parameters.AsSpan((model - start) * parametersPerModel, parametersPerModel));
+    }
 }

@@ -6,12 +6,18 @@ namespace NativeCert.Engine;
 /// </summary>
 public static class TrainingDefaults
 {
-    /// <summary>Hidden layer widths.</summary>
+    /// <summary>Hidden layer widths of the default model, <c>--model mlp:128</c>.</summary>
     public static readonly int[] Hidden = [128];
     public const int Epochs = 10;
     public const int BatchSize = 128;
     /// <summary>SGD step η (constant).</summary>
     public const float LearningRate = 0.1f;
+    /// <summary>SGD step η of any model but an MLP (CNNs): the rate of the libtorch LeNet figure in issue 11.</summary>
+    public const float ConvLearningRate = 0.05f;
+
+    /// <summary>The default step for <paramref name="model"/>: <see cref="LearningRate"/> for an MLP, else <see cref="ConvLearningRate"/>.</summary>
+    public static float LearningRateFor(ModelArchitecture model) => model.IsMlp ? LearningRate : ConvLearningRate;
+
     /// <summary>Momentum μ (PyTorch semantics, no dampening).</summary>
     public const float Momentum = 0.9f;
     /// <summary>L2 weight decay λ added to the gradient (on weights and biases).</summary>

@@ -109,13 +109,11 @@ public static class CertifyPipeline
         // The backend's own notes wait with the rest of the log until the checks have passed.
         var backendLog = new StringWriter();
         using IEnsembleBackend backend = backends(execution.Backend, execution.Threads, backendLog);
-        if (execution.KeepModels && backend is not NativeCert.Engine.Cpu.CpuEnsembleBackend)
-            throw new SpecException($"execution.keep_models: only the cpu backend hands back trained models (this run uses {backend.Name})", "execution.keep_models");
         if (backend is NativeCert.Engine.Cpu.CpuEnsembleBackend cpu)
         {
             // The memory plan of the largest call the run makes, checked before the directory exists (the engine checks it again per call).
             var range0 = execution.Shard ?? new ModelRange(0, config.TotalModels);
-            NativeCert.Engine.Cpu.CpuMemoryPlan.CheckFits(config.Spec.ToEnsembleConfig(data.Train.Dimension, data.Train.ClassCount), data.Train.Count,
+            NativeCert.Engine.Cpu.CpuMemoryPlan.CheckFits(config.Spec.ToEnsembleConfig(data.Train), data.Train.Count,
                 data.Inputs.Count, cpu.Threads, range0.End - range0.Start, keepParameters: execution.KeepModels);
         }
 
@@ -154,7 +152,7 @@ public static class CertifyPipeline
         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"run: {dir.Root}  backend {backend.Name} ({backend.Device})  models [{range.Start}, {votes.ModelsDone}) of [{range.Start}, {range.End}) done"));
 
-        EnsembleConfig ensemble = config.Spec.ToEnsembleConfig(data.Train.Dimension, data.Train.ClassCount);
+        EnsembleConfig ensemble = config.Spec.ToEnsembleConfig(data.Train);
         var clock = Stopwatch.StartNew();
         int doneAtStart = votes.ModelsDone;
         if (config.Attack is not null && votes.Undefended is null && range.Start == 0)
@@ -171,9 +169,9 @@ public static class CertifyPipeline
             votes.Write(dir.VotesPath);
         }
 
-        IEnsembleBackend ensembleBackend = execution.KeepModels
-            ? new ModelKeepingBackend((NativeCert.Engine.Cpu.CpuEnsembleBackend)backend, dir.ModelsDirectory)
-            : backend;
+        IEnsembleBackend ensembleBackend = backend;
+        // Every backend hands back its trained models through a session's model sink.
+        if (execution.KeepModels) ensembleBackend = new ModelKeepingBackend(backend, dir.ModelsDirectory);
         var progress = new ProgressReporter(progressWriter, interactiveProgress, range.End, votes.ModelsDone) { Listener = modelsDone };
         ChunkedEnsembleRun.Run(ensembleBackend, ensemble, data.Train, data.Inputs, votes, range.End,
                                execution.ChunkModels, dir.VotesPath, progress, cancellation);

@@ -19,7 +19,7 @@ public static class ChunkedEnsembleRun
     public static readonly TimeSpan AutoChunkTarget = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Trains and votes models <c>[votes.ModelsDone, modelEnd)</c> on <paramref name="backend"/>, writing
+    /// Trains and votes models <c>[votes.ModelsDone, modelEnd)</c> in one session of <paramref name="backend"/>, writing
     /// <paramref name="votesPath"/> after every chunk. <paramref name="chunkSize"/> &gt; 0 fixes the models per
     /// chunk; 0 sizes chunks so each takes about <see cref="AutoChunkTarget"/>. Chunks never straddle the
     /// selection/estimation boundary (Cohen's n0). Cancellation is honoured between and (by the backend) within chunks;
@@ -34,6 +34,9 @@ public static class ChunkedEnsembleRun
         if (votes.ModelsDone > modelEnd)
             throw new UserInputException($"smoothing.models: the run already has models up to {votes.ModelsDone}, more than the {modelEnd} asked for");
         int size = chunkSize > 0 ? chunkSize : AutoFirstChunk;
+        if (votes.ModelsDone == modelEnd) return;
+        // One session for the whole run: a GPU backend uploads the data and allocates once, not per chunk.
+        using var session = backend.Open(config, train, inputs, modelEnd - votes.ModelsDone);
         while (votes.ModelsDone < modelEnd)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -44,7 +47,7 @@ public static class ChunkedEnsembleRun
             var chunkVotes = new VoteCounts(votes.Inputs, votes.Classes);
             var reporter = progress is null ? null : new ChunkProgress(progress, start);
             var clock = Stopwatch.StartNew();
-            backend.Run(config, train, inputs, start, end, chunkVotes, reporter, cancellation);
+            session.Run(start, end, chunkVotes, null, reporter, cancellation);
             cancellation.ThrowIfCancellationRequested();
             CheckChunk(chunkVotes, end - start, backend.Name);
             votes.AddChunk(start, end, chunkVotes);

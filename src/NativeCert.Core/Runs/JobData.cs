@@ -26,7 +26,7 @@ public sealed record JobData(DataSplit Split, AttackResult? Attack, Dataset Trai
     {
         AttackResult? attack = spec.Attack is { } a ? ApplyAttack(a, split) : null;
         Dataset train = attack?.Poisoned.Data ?? split.Train;
-        spec.ValidateFor(train.Dimension, train.ClassCount);
+        spec.ValidateFor(train.Dimension, train.Shape, train.ClassCount);
         var (inputs, kinds) = CertifyPipeline.AppendTriggered(split.Test, attack?.Triggered.Data);
         var dataFacts = new RunDataFacts(split.Name, train.Count, split.Test.Count, train.Dimension, train.ClassCount, train.Shape?.ToString(),
                                          CertifyPipeline.Fingerprint(train), CertifyPipeline.Fingerprint(inputs));

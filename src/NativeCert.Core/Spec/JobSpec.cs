@@ -10,7 +10,7 @@ namespace NativeCert.Spec;
 /// A certification job as data: which data, which attack (if any), which model and training, how the ensemble is
 /// smoothed and how many models vote, and how the votes become certificates. The one place the defaults (the
 /// no-option run), the rules a valid job follows (<see cref="Validate"/>, errors name the field by its dotted path
-/// such as <c>training.batch_size</c>) and the mapping onto the engine (<see cref="ToEnsembleConfig"/>) live.
+/// such as <c>training.batch_size</c>) and the mapping onto the engine (<see cref="ToEnsembleConfig(int, ImageShape?, int)"/>) live.
 /// </summary>
 /// <remarks>
 /// Immutable: change a copy with <c>with</c>. Its canonical JSON (<see cref="ToJson"/>, what config.json holds under
@@ -86,24 +86,33 @@ public sealed record JobSpec
     }
 
     /// <summary>
-    /// The rules that need the loaded data's width <paramref name="inputs"/> and class count <paramref name="classes"/>:
-    /// at least two classes, and a model whose parameters fit one flat buffer (the engine's layout, docs/engine.md).
+    /// The rules that need the loaded data's width <paramref name="inputs"/>, image shape <paramref name="image"/> (null
+    /// for flat features) and class count <paramref name="classes"/>: at least two classes, and a model whose every layer
+    /// fits its input and whose parameters fit one flat buffer (the engine's layout, docs/engine.md).
     /// </summary>
-    public void ValidateFor(int inputs, int classes)
+    public void ValidateFor(int inputs, ImageShape? image, int classes)
     {
         if (classes < 2) throw SpecException.Invalid("data.dataset", Data.Dataset, "certification needs at least two classes");
-        Model.ValidateFor(inputs, classes, "model");
+        Model.ValidateFor(inputs, image, classes, "model");
     }
 
     /// <summary>
-    /// The engine configuration of this job for data of <paramref name="inputs"/> features and <paramref name="classes"/>
-    /// classes: the one place a spec becomes an <see cref="EnsembleConfig"/> (new model kinds and training fields are
+    /// The engine configuration of this job for data of <paramref name="inputs"/> features (an image of
+    /// <paramref name="image"/>, null for flat features) and <paramref name="classes"/> classes: the model resolved on
+    /// that shape (<see cref="ModelArchitecture.ForData"/>; a layer that does not fit is a <see cref="SpecException"/>
+    /// naming it), the one place a spec becomes an <see cref="EnsembleConfig"/> (new model kinds and training fields are
     /// mapped here and nowhere else).
     /// </summary>
-    public EnsembleConfig ToEnsembleConfig(int inputs, int classes) =>
-        new(new MlpShape(inputs, [.. Model.Hidden], classes),
+    public EnsembleConfig ToEnsembleConfig(int inputs, ImageShape? image, int classes) =>
+        new(Model.Resolve(inputs, image, classes),
             new TrainingOptions(Training.Epochs, Training.BatchSize, Training.LearningRate, Training.Momentum, Training.WeightDecay),
             Smoothing.Sigma, Smoothing.Seed) { View = Defense?.Settings.View() ?? NativeCert.Defenses.TrainingView.All };
+
+    /// <summary><see cref="ToEnsembleConfig(int, ImageShape?, int)"/> for the shape of <paramref name="train"/>.</summary>
+    public EnsembleConfig ToEnsembleConfig(Dataset train) => ToEnsembleConfig(train.Dimension, train.Shape, train.ClassCount);
+
+    /// <summary><see cref="ToEnsembleConfig(int, ImageShape?, int)"/> on flat features (no image shape: an MLP, or a layer list without convolutions).</summary>
+    public EnsembleConfig ToEnsembleConfig(int inputs, int classes) => ToEnsembleConfig(inputs, null, classes);
 
     /// <summary>This spec in canonical form: fields that have no effect are at their defaults (n0 is 0 for simuem).</summary>
     public JobSpec Canonical() => Smoothing.Method == SmoothingSpec.SimuEM && Smoothing.N0 != 0
@@ -280,24 +289,89 @@ public sealed record AttackSpec
     }
 }
 
-/// <summary>The model every ensemble member is. Today an MLP: input, <see cref="Hidden"/> ReLU layers, softmax over the classes.</summary>
+/// <summary>
+/// The model every ensemble member is, before the classifier <c>dense:C</c> the engine appends for the data's C
+/// classes: an MLP (<see cref="Kind"/> mlp, <see cref="Hidden"/> ReLU layers; its JSON is what it was before layer
+/// lists, so MLP runs keep their config hash and resume) or any other layer list (<see cref="Kind"/> layers, the
+/// canonical list text in <see cref="Layers"/>, e.g. the expansion of <c>lenet</c>). Build one from model text with
+/// <see cref="FromText"/>; <see cref="Text"/> is the canonical text of either.
+/// </summary>
 public sealed record ModelSpec
 {
     public const string Mlp = "mlp";
-    private IReadOnlyList<int> _hidden = [.. TrainingDefaults.Hidden];
+    public const string LayerList = "layers";
+    private IReadOnlyList<int>? _hidden = [.. TrainingDefaults.Hidden];
 
-    /// <summary>Model family; mlp is the only one so far.</summary>
+    /// <summary>Model family: mlp (dense+ReLU pairs, <see cref="Hidden"/>) or layers (<see cref="Layers"/>).</summary>
     public string Kind { get; init; } = Mlp;
-    /// <summary>Hidden layer widths, input to output.</summary>
-    public IReadOnlyList<int> Hidden { get => _hidden; init => _hidden = [.. value]; }
+    /// <summary>Hidden layer widths of an MLP, input to output; null (not written) for a layer list.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<int>? Hidden { get => Kind == Mlp ? _hidden : null; init => _hidden = value is null ? null : [.. value]; }
+    /// <summary>
+    /// Canonical layer-list text of a model that is not an MLP (layers dense:UNITS, relu, conv:CHANNELS:KERNEL[:PADDING],
+    /// maxpool, flatten, comma-separated); null (not written) for an MLP.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Layers { get => Kind == Mlp ? null : _layers; init => _layers = value; }
+    private readonly string? _layers;
 
-    /// <summary>Parameters of one model (weights and biases) for the data's width and class count.</summary>
+    /// <summary>
+    /// The canonical spec of model text <c>mlp:W1,W2</c>, <c>lenet</c> or a layer list: dense+ReLU pairs are an MLP
+    /// (whatever way they were written), anything else a layer list. Bad text is a <see cref="SpecException"/> naming
+    /// <c>model.layers</c>.
+    /// </summary>
+    public static ModelSpec FromText(string text)
+    {
+        LayerSpec[] body;
+        try { body = ModelArchitecture.Parse(text, "model.layers"); }
+        catch (UserInputException e) when (e is not SpecException) { throw new SpecException(e.Message, "model.layers"); }
+        return ModelArchitecture.MlpHidden(body) is { } hidden
+            ? new ModelSpec { Hidden = hidden }
+            : new ModelSpec { Kind = LayerList, Layers = ModelArchitecture.CanonicalText(body) };
+    }
+
+    /// <summary>Canonical model text: <c>mlp:W1,W2</c> for an MLP, else <see cref="Layers"/>.</summary>
+    [JsonIgnore]
+    public string Text => Kind == Mlp ? ModelArchitecture.CanonicalText(ModelArchitecture.MlpBody(Hidden ?? [])) : Layers ?? "";
+
+    /// <summary>The field path that names this model in messages: <c>model.hidden</c> for an MLP, else <c>model.layers</c>.</summary>
+    [JsonIgnore]
+    internal string Field => Kind == Mlp ? "model.hidden" : "model.layers";
+
+    /// <summary>The layers before the classifier.</summary>
+    public LayerSpec[] Body()
+    {
+        if (Kind == Mlp) return ModelArchitecture.MlpBody(Hidden ?? []);
+        try { return ModelArchitecture.Parse(Layers ?? "", "model.layers"); }
+        catch (UserInputException e) when (e is not SpecException) { throw new SpecException(e.Message, "model.layers"); }
+    }
+
+    /// <summary>
+    /// The model resolved on data of <paramref name="inputs"/> features (an image of <paramref name="image"/> when
+    /// given, which a layer list reads; an MLP reads flat features) and <paramref name="classes"/> classes. A layer
+    /// that does not fit its input, or parameters beyond one flat buffer, is a <see cref="SpecException"/> naming the
+    /// model's field (<see cref="Field"/>) and the layer.
+    /// </summary>
+    public ModelArchitecture Resolve(int inputs, ImageShape? image, int classes)
+    {
+        string field = Field;
+        ModelArchitecture model;
+        try { model = ModelArchitecture.ForData(Body(), inputs, image, classes, field); }
+        catch (UserInputException e) when (e is not SpecException) { throw new SpecException(e.Message, field); }
+        long parameters = model.Layers.Where(l => l.Spec.HasParameters).Sum(l => (long)l.FanIn * l.Units + l.Units);
+        if (parameters > int.MaxValue)
+            throw SpecException.Invalid(field, Kind == Mlp ? Hidden : Layers,
+                $"{parameters:N0} parameters per model for {inputs} inputs and {classes} classes; one flat buffer holds at most {int.MaxValue:N0}");
+        return model;
+    }
+
+    /// <summary>Parameters of one MLP (weights and biases) for the data's width and class count.</summary>
     public long ParameterCount(int inputs, int classes)
     {
         // Saturates (at 2^62) instead of overflowing: any count that large is refused anyway.
         const long Cap = 1L << 62;
         long count = 0, width = inputs;
-        foreach (long h in Hidden.Append(classes))
+        foreach (long h in (Hidden ?? []).Append(classes))
         {
             count = Math.Min(Cap, count + width * h + h);
             width = h;
@@ -305,19 +379,39 @@ public sealed record ModelSpec
         return count;
     }
 
-    /// <summary>The model's parameters must fit one flat buffer (the engine's layout, docs/engine.md) for this data.</summary>
-    public void ValidateFor(int inputs, int classes, string at)
+    /// <summary>
+    /// The model must fit the data (every layer its input) and its parameters one flat buffer (the engine's layout,
+    /// docs/engine.md).
+    /// </summary>
+    public void ValidateFor(int inputs, ImageShape? image, int classes, string at)
     {
-        long parameters = ParameterCount(inputs, classes);
-        if (parameters > int.MaxValue)
-            throw SpecException.Invalid($"{at}.hidden", Hidden,
-                $"{parameters:N0} parameters per model for {inputs} inputs and {classes} classes; one flat buffer holds at most {int.MaxValue:N0}");
+        if (Kind == Mlp)
+        {
+            // Checked first in saturating arithmetic: widths whose product overflows must not reach the layout.
+            long parameters = ParameterCount(inputs, classes);
+            if (parameters > int.MaxValue)
+                throw SpecException.Invalid($"{at}.hidden", Hidden,
+                    $"{parameters:N0} parameters per model for {inputs} inputs and {classes} classes; one flat buffer holds at most {int.MaxValue:N0}");
+        }
+        Resolve(inputs, image, classes);
     }
+
+    /// <summary><see cref="ValidateFor(int, ImageShape?, int, string)"/> on flat features.</summary>
+    public void ValidateFor(int inputs, int classes, string at) => ValidateFor(inputs, null, classes, at);
 
     internal void Validate(string at)
     {
-        JobSpec.Require(Kind == Mlp, $"{at}.kind", Kind, "expected mlp");
-        JobSpec.Require(Hidden.All(h => h >= 1), $"{at}.hidden", Hidden, "every layer width must be at least 1");
+        JobSpec.Require(Kind is Mlp or LayerList, $"{at}.kind", Kind, "expected mlp or layers");
+        if (Kind == Mlp)
+        {
+            JobSpec.Require(Hidden is not null, $"{at}.hidden", Hidden, "an mlp needs its hidden widths (an empty list for none)");
+            JobSpec.Require(Hidden!.All(h => h >= 1), $"{at}.hidden", Hidden, "every layer width must be at least 1");
+            return;
+        }
+        JobSpec.Require(!string.IsNullOrWhiteSpace(Layers), $"{at}.layers", Layers, "a layer list needs its layers");
+        var body = Body();
+        JobSpec.Require(ModelArchitecture.MlpHidden(body) is null, $"{at}.layers", Layers, "dense+relu pairs are an mlp: give them as kind mlp with model.hidden");
+        JobSpec.Require(ModelArchitecture.CanonicalText(body) == Layers, $"{at}.layers", Layers, $"not in canonical form ({ModelArchitecture.CanonicalText(body)})");
     }
 }
 

@@ -50,7 +50,7 @@ public class SmoothedClassifierTests
     {
         var engine = EngineTestData.Config(12, [16], 3, epochs: 3, sigma: 0.25f);
         var config = Trained.Value.Ensemble.Config;
-        Assert.Equal((engine.Shape.ToString(), engine.Training, engine.Sigma, engine.Seed), (config.Shape.ToString(), config.Training, config.Sigma, config.Seed));
+        Assert.Equal((engine.Model.ToString(), engine.Training, engine.Sigma, engine.Seed), (config.Model.ToString(), config.Training, config.Sigma, config.Seed));
         var direct = EnsembleFile.Train(new NativeCert.Engine.Cpu.CpuEnsembleBackend(1), Spec.ToEnsembleConfig(12, 3), Train, 0, 40);
         Assert.Equal(direct.Parameters, Trained.Value.Ensemble.Parameters);
     }

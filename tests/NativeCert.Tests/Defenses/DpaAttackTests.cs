@@ -19,7 +19,7 @@ public class DpaAttackTests
     {
         var split = DatasetCatalog.Subset(DatasetCatalog.SelectClasses(DatasetCatalog.Load("mnist"), [0, 1, 7]), 600, 120, 0);
         const int partitions = 15, target = 2;
-        var config = new EnsembleConfig(new MlpShape(784, [16], 3),
+        var config = new EnsembleConfig(ModelArchitecture.Mlp(784, [16], 3),
             TrainingDefaults.Options(epochs: TrainingDefaults.DefenseEpochs(600 / partitions, 64), batchSize: 64), 0f, 3) { View = new PartitionView(partitions) };
         var attack = new BackdoorAttack(new PatchTrigger(split.Train.Shape!.Value, 4, 1f, TriggerCorner.BottomRight));
         var (inputs, _) = CertifyPipeline.AppendTriggered(split.Test, attack.TriggerInputs(split.Test, target).Data);

@@ -93,8 +93,8 @@ public class CpuEngineTests
         {
             ensemble.Save(path);
             var loaded = EnsembleFile.Load(path);
-            Assert.Equal(config, loaded.Config with { Shape = config.Shape });
-            Assert.Equal(config.Shape.Widths(), loaded.Config.Shape.Widths());
+            Assert.Equal(config, loaded.Config);
+            Assert.Equal("20-12-8-3", loaded.Config.Model.ToString());
             Assert.Equal((2, 5), (loaded.ModelStart, loaded.ModelCount));
             Assert.Equal(ensemble.Parameters, loaded.Parameters);
             Assert.Equal(votes.Counts, loaded.Vote(test, threads: 1).Counts);
@@ -117,7 +117,7 @@ public class CpuEngineTests
     public void EnsembleFileSaveIsAtomicAndItsFailureIsAOneLineUserError()
     {
         var config = EngineTestData.Config(4, [3], 2, epochs: 1, batch: 8, sigma: 0.5f);
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         var parameters = Enumerable.Range(0, 2 * layout.Count).Select(i => i * 0.25f).ToArray();
         var ensemble = new EnsembleFile(config, 3, 2, parameters);
         string dir = Directory.CreateTempSubdirectory("nativecert-ensemble-").FullName;

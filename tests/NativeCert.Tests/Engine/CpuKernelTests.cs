@@ -263,7 +263,7 @@ public class CpuKernelTests
         CpuNoise.NoisyRow(actual, x, 0.5f, 9, NoiseStream.TestNoise, 2, 11, IsaLevel.Avx512);
         AssertClose(expected, actual, 2e-6f, "noisy row");
 
-        var layout = new ParameterLayout([45, 19, 7]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(45, [19], 7));
         var (pe, pa) = (new float[layout.Count], new float[layout.Count]);
         ReferenceNoise.HeInit(pe, layout, 9, 4);
         CpuNoise.HeInit(pa, layout, 9, 4, IsaLevel.Avx512);

@@ -22,10 +22,11 @@ public sealed class CpuMemoryPlanTests
         trainer.Train(train, model: 0);
         long copy = GC.GetAllocatedBytesForCurrentThread() - before - workspace;
 
-        // Exact up to .NET array headers (a few dozen bytes per array, about 16 arrays) and the trainer object;
+        // Exact up to .NET array headers (a few dozen bytes per array, about 16 arrays), the trainer object and its layer
+        // plan (one small record per layer, built once);
         // the model term includes the He-init draw that Train makes.
         long initBytes = 4 * (plan.Model.Parameters - 5);
-        Assert.True(workspace - (plan.ModelBytesPerThread - initBytes) is >= 0 and <= 1024, $"workspace {workspace} vs plan {plan.ModelBytesPerThread - initBytes}");
+        Assert.True(workspace - (plan.ModelBytesPerThread - initBytes) is >= 0 and <= 2048, $"workspace {workspace} vs plan {plan.ModelBytesPerThread - initBytes}");
         Assert.True(copy - (plan.TrainingBytesPerThread + initBytes) is >= 0 and <= 1024, $"training {copy} vs plan {plan.TrainingBytesPerThread + initBytes}");
         Assert.Equal(plan.ModelBytesPerThread + plan.TrainingBytesPerThread, plan.BytesPerThread);
     }
@@ -72,11 +73,11 @@ public sealed class CpuMemoryPlanTests
     [Fact]
     public void ModelBeyondOneFlatBufferIsAUserErrorNotAnArgumentException()
     {
-        var e = Assert.ThrowsAny<UserInputException>(() => ModelFootprint.Of(new MlpShape(784, [5_000_000], 10)));
+        var e = Assert.ThrowsAny<UserInputException>(() => ModelFootprint.Of(ModelArchitecture.Mlp(784, [5_000_000], 10)));
         Assert.StartsWith("model.hidden:", e.Message);
         Assert.Contains("flat buffer", e.Message);
         // 64-bit arithmetic: two huge layers do not wrap around to a small count.
-        Assert.ThrowsAny<UserInputException>(() => ModelFootprint.Of(new MlpShape(784, [65_536, 65_536], 10)));
+        Assert.ThrowsAny<UserInputException>(() => ModelFootprint.Of(ModelArchitecture.Mlp(784, [65_536, 65_536], 10)));
     }
 
     [Fact]

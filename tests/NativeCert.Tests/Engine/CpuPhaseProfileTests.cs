@@ -15,7 +15,7 @@ public class CpuPhaseProfileTests
         var test = EngineTestData.Blobs(30, 20, 3, 6);
         var config = EngineTestData.Config(20, [16, 8], 3, epochs: 2, batch: 32, sigma: 0.5f);
         const int N = 4;
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
 
         (VoteCounts, float[]) RunWith(CpuPhaseProfile? profile)
         {

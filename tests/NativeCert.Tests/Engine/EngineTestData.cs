@@ -32,5 +32,5 @@ internal static class EngineTestData
     }
 
     public static EnsembleConfig Config(int d, int[] hidden, int classes, int epochs = 2, int batch = 16, float sigma = 0.3f, ulong seed = 7) =>
-        new(new MlpShape(d, hidden, classes), new TrainingOptions(epochs, batch, 0.05f, 0.9f, 5e-4f), sigma, seed);
+        new(ModelArchitecture.Mlp(d, hidden, classes), new TrainingOptions(epochs, batch, 0.05f, 0.9f, 5e-4f), sigma, seed);
 }

@@ -15,7 +15,7 @@ public sealed class EnsembleClassIdsTests : IDisposable
     private static EnsembleFile Small(IReadOnlyList<int>? classIds)
     {
         var config = EngineTestData.Config(4, [3], 2, epochs: 1, batch: 8);
-        var parameters = Enumerable.Range(0, 2 * new ParameterLayout(config.Shape).Count).Select(i => i * 0.5f).ToArray();
+        var parameters = Enumerable.Range(0, 2 * new ParameterLayout(config.Model).Count).Select(i => i * 0.5f).ToArray();
         return new EnsembleFile(config, 5, 2, parameters, classIds);
     }
 
@@ -33,25 +33,22 @@ public sealed class EnsembleClassIdsTests : IDisposable
     }
 
     [Fact]
-    public void VersionOneFilesStillLoadWithoutClassIds()
+    public void VersionOneAndTwoFilesStillLoad()
     {
-        string path = Path.Combine(_dir, "v1.bin");
+        string path = Path.Combine(_dir, "old.bin");
         var ensemble = Small(null);
-        ensemble.Save(path);
-        byte[] v2 = File.ReadAllBytes(path);
-        // Version 1 is version 2 without the class-id count (0 here) that follows "parameters per model".
-        const int idsAt = 8 + 4 + 8 + 4 + 3 * 4 + 5 * 4 + 4 + 8 + 3 * 4;
-        Assert.Equal(0, BitConverter.ToInt32(v2, idsAt));
-        byte[] v1 = [.. v2[..idsAt], .. v2[(idsAt + 4)..^8]];
-        BitConverter.GetBytes(1u).CopyTo(v1, 8);
-        ulong hash = 14695981039346656037UL;
-        foreach (byte b in v1) hash = (hash ^ b) * 1099511628211UL;
-        File.WriteAllBytes(path, [.. v1, .. BitConverter.GetBytes(hash)]);
-
+        // Version 1: MLP widths, no class ids.
+        File.WriteAllBytes(path, LegacyEnsembleFile.Bytes(ensemble.Config, [4, 3, 2], 5, 2, ensemble.Parameters, version: 1, classIds: null));
         var back = EnsembleFile.Load(path);
         Assert.Null(back.ClassIds);
         Assert.Equal(ensemble.Parameters, back.Parameters);
+        Assert.Equal(ensemble.Config, back.Config);
         Assert.Equal(1, back.OutputOfClassId(1)); // outputs taken as classes 0..C-1
+        // Version 2: MLP widths and class ids.
+        File.WriteAllBytes(path, LegacyEnsembleFile.Bytes(ensemble.Config, [4, 3, 2], 5, 2, ensemble.Parameters, version: 2, classIds: [1, 7]));
+        back = EnsembleFile.Load(path);
+        Assert.Equal([1, 7], back.ClassIds!);
+        Assert.Equal(ensemble.Parameters, back.Parameters);
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public class MlpRegressionTests
     public void VotesAndWeightsAreUnchangedOnEveryIsaLevelThreadCountAndSplit(Case c)
     {
         var (train, test) = c.Data();
-        var config = new EnsembleConfig(new MlpShape(train.Dimension, c.Hidden, train.ClassCount), c.Training, c.Sigma, c.Seed);
+        var config = new EnsembleConfig(ModelArchitecture.Mlp(train.Dimension, c.Hidden, train.ClassCount), c.Training, c.Sigma, c.Seed);
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
         {
             foreach (int threads in new[] { 1, 3 })
@@ -58,7 +58,7 @@ public class MlpRegressionTests
                 foreach (var (start, end) in new[] { (0, split), (split, c.Models) })
                 {
                     var part = new VoteCounts(test.Count, train.ClassCount);
-                    var kept = new float[(end - start) * new ParameterLayout(config.Shape).Count];
+                    var kept = new float[(end - start) * new ParameterLayout(config.Model).Count];
                     backend.Run(config, train, test, start, end, part, kept);
                     votes.Add(part);
                     weights.AddRange(kept);

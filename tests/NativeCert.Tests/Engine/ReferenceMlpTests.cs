@@ -12,7 +12,7 @@ public class ReferenceMlpTests
         double total = 0;
         for (int b = 0; b < B; b++)
         {
-            double[] a = new double[layout.Widths[0]];
+            double[] a = new double[layout.Model.InputSize];
             for (int f = 0; f < a.Length; f++) a[f] = x[b * a.Length + f];
             for (int l = 0; l < layout.Layers; l++)
             {
@@ -35,28 +35,21 @@ public class ReferenceMlpTests
     [Fact]
     public void GradientsMatchDoubleFiniteDifferences()
     {
-        var layout = new ParameterLayout([7, 6, 5, 4]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(7, [6, 5], 4));
         const int B = 5;
         var parameters = EngineTestData.RandomArray(layout.Count, 1, 0.7f);
         var x = EngineTestData.RandomArray(B * 7, 2);
         int[] labels = [0, 3, 1, 2, 3];
 
-        // Analytical gradient through the reference layers (same sequence as ReferenceTrainer).
-        var acts = new float[layout.Layers + 1][];
-        var dacts = new float[layout.Layers + 1][];
-        for (int l = 0; l <= layout.Layers; l++) { acts[l] = new float[B * layout.Widths[l]]; dacts[l] = new float[B * layout.Widths[l]]; }
+        // Analytical gradient through the reference layers (the same calls as ReferenceTrainer).
+        var acts = ReferenceTrainer.Activations(layout.Model, B);
+        var dacts = ReferenceTrainer.Activations(layout.Model, B);
         x.CopyTo(acts[0], 0);
         ReferenceTrainer.Forward(acts, parameters, layout, B);
         var losses = new float[B];
         var gradients = new float[layout.Count];
         ReferenceMlp.SoftmaxCrossEntropyBackward(dacts[^1], losses, acts[^1], labels, B, 4);
-        for (int l = layout.Layers - 1; l >= 0; l--)
-        {
-            Span<float> dinput = l > 0 ? dacts[l] : default;
-            ReferenceMlp.MatmulBackward(dinput, layout.Weight(gradients, l), layout.Bias(gradients, l), dacts[l + 1], acts[l],
-                layout.Weight(parameters, l), B, layout.In(l), layout.Out(l));
-            if (l > 0) ReferenceMlp.ReluBackward(dinput, dinput, acts[l], B * layout.In(l));
-        }
+        ReferenceTrainer.Backward(acts, dacts, parameters, gradients, layout, B);
 
         var p = parameters.Select(v => (double)v).ToArray();
         Assert.Equal(LossInDouble(p, layout, x, labels, B), losses.Average(v => (double)v), 5);
@@ -110,7 +103,7 @@ public class ReferenceMlpTests
     [Fact]
     public void HeInitHasTheRightScaleAndZeroBiases()
     {
-        var layout = new ParameterLayout([784, 128, 10]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(784, [128], 10));
         var p = new float[layout.Count];
         ReferenceNoise.HeInit(p, layout, 3, 2);
         var w0 = layout.Weight(p, 0).ToArray();

@@ -178,7 +178,7 @@ public sealed class CudaDriverTests
 
 public sealed class EnsembleMemoryPlanTests
 {
-    private static readonly MlpShape Mnist = new(784, [128], 10);
+    private static readonly ModelArchitecture Mnist = ModelArchitecture.Mlp(784, [128], 10);
 
     [Fact]
     public void Per_model_bytes_follow_the_documented_formula()
@@ -220,7 +220,7 @@ public sealed class EnsembleMemoryPlanTests
     [Fact]
     public void Chunk_never_exceeds_the_grid_z_limit()
     {
-        var tiny = new MlpShape(2, [2], 2);
+        var tiny = ModelArchitecture.Mlp(2, [2], 2);
         Assert.Equal(EnsembleMemoryPlan.MaxGridZ, EnsembleMemoryPlan.Create(tiny, 10, 1, 4, 1_000_000, 64L << 30).ModelsPerChunk);
     }
 

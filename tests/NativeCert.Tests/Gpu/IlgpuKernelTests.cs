@@ -189,7 +189,7 @@ public abstract class IlgpuKernelTests : IDisposable
     [BackendFact]
     public void He_init_matches_reference()
     {
-        var layout = new ParameterLayout([5, 3, 2]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(5, [3], 2));
         const int models = 2;
         using var w = Accelerator.Allocate1D<float>(models * layout.Count);
         using var scale = Accelerator.Allocate1D(layout.HeScale());
@@ -231,7 +231,7 @@ public abstract class IlgpuKernelTests : IDisposable
     {
         int b = GemmRows, inW = GemmInner, outW = GemmCols, models = GemmModels;
         var x = EngineTestData.RandomArray(models * b * inW, 3);
-        var layout = new ParameterLayout([inW, outW]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(inW, [], outW));
         var parameters = EngineTestData.RandomArray(models * layout.Count, 4);
         using var xd = Accelerator.Allocate1D(x);
         using var pd = Accelerator.Allocate1D(parameters);
@@ -260,7 +260,7 @@ public abstract class IlgpuKernelTests : IDisposable
     {
         // dW = Xᵀ dY into the flat gradients; dX = dY Wᵀ.
         int b = GemmRows, inW = GemmCols, outW = GemmInner, models = GemmModels;
-        var layout = new ParameterLayout([inW, outW]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(inW, [], outW));
         var x = EngineTestData.RandomArray(models * b * inW, 5);
         var dy = EngineTestData.RandomArray(models * b * outW, 6);
         var parameters = EngineTestData.RandomArray(models * layout.Count, 7);
@@ -302,7 +302,7 @@ public abstract class IlgpuKernelTests : IDisposable
         // Sizes that are multiples of 4 (every quad 16-byte aligned: the vector path) but ragged against the 128-wide
         // tiles and the 8-deep k-steps; the model stride (P) is a multiple of 4 too, as a padded parameter buffer's would be.
         const int models = 2, b = 132, inW = 20, outW = 136;
-        var layout = new ParameterLayout([inW, outW]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(inW, [], outW));
         int p = (layout.Count + 3) / 4 * 4;
         var x = EngineTestData.RandomArray(models * b * inW, 21);
         var dy = EngineTestData.RandomArray(models * b * outW, 22);
@@ -348,7 +348,7 @@ public abstract class IlgpuKernelTests : IDisposable
         // Two shapes: aligned (16-byte path) and ragged against the 128-wide tiles and 8-deep k-steps.
         foreach (var (inW, rows, outW, models) in new[] { (20, 132, 136, 2), (70, 19, 67, 3) })
         {
-            var layout = new ParameterLayout([inW, outW]);
+            var layout = new ParameterLayout(ModelArchitecture.Mlp(inW, [], outW));
             int p = layout.Count;
             var x = EngineTestData.RandomArray(models * rows * inW, 31);
             var dz = EngineTestData.RandomArray(models * rows * outW, 32);
@@ -398,7 +398,7 @@ public abstract class IlgpuKernelTests : IDisposable
         // logits, softmax-CE gradient, dH through the ReLU mask, dW1, db1 and their SGD step in one kernel, against the
         // thin GEMM + softmax + thin dW GEMM + bias gradient + 64×128 dX GEMM + ReLU backward + SGD it replaces.
         const int models = 2, n = 30, d = 5, h = 67, c = 3, capacity = 12, rows = 9, start = 14;
-        var layout = new ParameterLayout([d, h, c]);
+        var layout = new ParameterLayout(ModelArchitecture.Mlp(d, [h], c));
         int p = layout.Count, w1 = layout.WeightOffset(1), b1 = layout.BiasOffset(1);
         var hidden = EngineTestData.RandomArray(models * capacity * h, 41).Select(v => Math.Max(v, 0f)).ToArray(); // ReLU outputs, with zeros
         var parameters = EngineTestData.RandomArray(models * p, 42);
@@ -537,7 +537,7 @@ public abstract class IlgpuKernelTests : IDisposable
         trainer.Initialize(modelBase, models);
         for (int e = 0; e < config.Training.Epochs; e++) trainer.TrainEpoch(modelBase, models, e);
         var got = trainer.DownloadParameters(models);
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         for (int m = 0; m < models; m++)
         {
             var want = ReferenceTrainer.Train(config, train, modelBase + m);

@@ -9,7 +9,7 @@ public sealed class ChunkedEnsembleRunTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("nativecert-chunks-").FullName;
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static readonly EnsembleConfig Config = new(new MlpShape(2, [4], 3), new TrainingOptions(1, 4, 0.1f, 0.9f, 0f), 0.5f, 42);
+    private static readonly EnsembleConfig Config = new(ModelArchitecture.Mlp(2, [4], 3), new TrainingOptions(1, 4, 0.1f, 0.9f, 0f), 0.5f, 42);
     private static readonly Dataset Train = new(new float[8], [0, 1, 2, 0], 2, 3, null, "train");
     private static readonly Dataset Inputs = new(new float[10], [0, 1, 2, 1, 0], 2, 3, null, "inputs");
 

@@ -71,7 +71,8 @@ public sealed class JobSpecTests
     public void TheEngineMappingCarriesEveryField()
     {
         var config = Custom.ToEnsembleConfig(inputs: 20, classes: 2);
-        Assert.Equal([20, 64, 32, 2], config.Shape.Widths());
+        Assert.Equal([64, 32], config.Model.Hidden!);
+        Assert.Equal("20-64-32-2", config.Model.ToString());
         Assert.Equal(new NativeCert.Engine.TrainingOptions(3, 16, 0.05f, 0.5f, 0f), config.Training);
         Assert.Equal(0.3f, config.Sigma);
         Assert.Equal(ulong.MaxValue, config.Seed);
@@ -79,9 +80,31 @@ public sealed class JobSpecTests
     }
 
     [Fact]
+    public void AnMlpKeepsItsJsonAndALayerListIsCanonicalModelText()
+    {
+        // An MLP's model JSON is what it was before layer lists (so its config hash and resume are unchanged), however written.
+        Assert.Equal("""{"kind":"mlp","hidden":[128]}""", JsonSerializer.Serialize(ModelSpec.FromText("dense:128,relu"), SpecJson.Compact));
+        Assert.Equal(JobSpec.Default.ToJson(), (JobSpec.Default with { Model = ModelSpec.FromText("mlp:128") }).ToJson());
+        var lenet = Custom with { Model = ModelSpec.FromText("lenet") };
+        Assert.Equal("conv:16:5,relu,maxpool,conv:32:5,relu,maxpool,flatten,dense:128,relu", lenet.Model.Layers);
+        Assert.Null(lenet.Model.Hidden);
+        Assert.Equal(lenet, JobSpec.FromJson(lenet.ToJson(), "spec.json"));
+        var config = lenet.ToEnsembleConfig(28 * 28, new NativeCert.Data.ImageShape(1, 28, 28), 10);
+        Assert.Equal(512, config.Model.Layers.Single(l => l.Spec.Kind == NativeCert.Engine.LayerKind.Flatten).Output.Size);
+        // A layer list that does not fit the data is refused naming the layer, by the model's field (the CLI shows --model).
+        var e = Assert.Throws<SpecException>(() => lenet.ToEnsembleConfig(20, 2));
+        Assert.Equal(["model.layers"], e.Fields);
+        Assert.StartsWith("--model: layer 1 (conv:16:5)", SpecFlags.Translate(e));
+        // Hand-edited JSON that is not canonical is refused by field.
+        string edited = lenet.ToJson().Replace("conv:16:5,relu", "conv:16:5:0,relu");
+        Assert.Contains("model.layers", Assert.ThrowsAny<UserInputException>(() => JobSpec.FromJson(edited, "spec.json")).Message);
+    }
+
+    [Fact]
     public void EveryFlagFillsARealFieldAndIsAnOptionOfCertify()
     {
         var leaves = SpecJson.Leaves(Custom.ToJsonNode())
+            .Concat(SpecJson.Leaves((Custom with { Model = ModelSpec.FromText("lenet") }).ToJsonNode()))
             .Concat(SpecJson.Leaves(JsonSerializer.SerializeToNode(new RunExecution { Shard = new ModelRange(0, 1) }, SpecJson.Options), "execution"))
             .Select(kv => kv.Key).ToHashSet();
         Command certify = Program.BuildRoot().Subcommands.Single(c => c.Name == "certify");

@@ -44,25 +44,58 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
     public void Run(EnsembleConfig config, Dataset train, Dataset? inputs, int modelStart, int modelEnd,
         VoteCounts? votes, float[]? keptParameters, IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
     {
+        int p = new ParameterLayout(config.Model).Count;
+        if (keptParameters != null && keptParameters.Length != (long)(modelEnd - modelStart) * p)
+            throw new ArgumentException("keptParameters must hold (models, parameters) floats");
+        var sink = keptParameters is null ? null : new SpanSink(keptParameters, modelStart, p);
+        Run(config, train, inputs, modelStart, modelEnd, votes, sink, progress, cancellation);
+    }
+
+    private sealed class SpanSink(float[] kept, int start, int p) : IModelSink
+    {
+        public void Accept(int model, ReadOnlySpan<float> parameters) => parameters.CopyTo(kept.AsSpan((model - start) * p, p));
+    }
+
+    /// <summary>
+    /// A session of the CPU engine: nothing is uploaded or compiled, so each chunk is one <see cref="Run(EnsembleConfig, Dataset, Dataset?, int, int, VoteCounts?, IModelSink?, IProgress{EnsembleProgress}?, CancellationToken)"/>;
+    /// trained models go to the sink.
+    /// </summary>
+    public IEnsembleSession Open(EnsembleConfig config, Dataset train, Dataset inputs, int models) => new Session(this, config, train, inputs);
+
+    private sealed class Session(CpuEnsembleBackend backend, EnsembleConfig config, Dataset train, Dataset inputs) : IEnsembleSession
+    {
+        public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
+                        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default) =>
+            backend.Run(config, train, inputs.Count == 0 && votes.Inputs == 0 ? null : inputs, modelStart, modelEnd,
+                        inputs.Count == 0 && votes.Inputs == 0 ? null : votes, models, progress, cancellation);
+
+        public void Dispose() { }
+    }
+
+    /// <summary>
+    /// Trains models [modelStart, modelEnd) and, when <paramref name="inputs"/> is not null, adds their votes into
+    /// <paramref name="votes"/>; each trained model goes to <paramref name="models"/> when given (from the worker
+    /// thread that trained it), otherwise it is discarded.
+    /// </summary>
+    public void Run(EnsembleConfig config, Dataset train, Dataset? inputs, int modelStart, int modelEnd,
+        VoteCounts? votes, IModelSink? models, IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
+    {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(train);
         if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd), "model range must satisfy 0 ≤ start ≤ end");
         // Before any workspace exists: a plan that cannot fit is refused naming the option, not OOM-killed.
         CpuMemoryPlan.CheckFits(config, train.Count, inputs?.Count ?? 0, _threads, modelEnd - modelStart);
-        var layout = new ParameterLayout(config.Shape);
         if (inputs != null)
         {
             ArgumentNullException.ThrowIfNull(votes);
-            if (votes.Inputs != inputs.Count || votes.Classes != config.Shape.Classes)
-                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but there are {inputs.Count} inputs and {config.Shape.Classes} classes");
+            if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
+                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but there are {inputs.Count} inputs and {config.Model.Classes} classes");
         }
-        int models = modelEnd - modelStart;
-        if (keptParameters != null && keptParameters.Length != (long)models * layout.Count)
-            throw new ArgumentException("keptParameters must hold (models, parameters) floats");
-        if (models == 0) return;
+        int count = modelEnd - modelStart;
+        if (count == 0) return;
 
         var view = config.View.Bind(train, config.Seed);
-        int threads = Math.Min(_threads, models);
+        int threads = Math.Min(_threads, count);
         int next = modelStart - 1, done = 0;
         var partial = new VoteCounts?[threads];
         var errors = new Exception?[threads];
@@ -78,7 +111,7 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
             try
             {
                 trainer = new CpuTrainer(config, _isa) { Clock = profile != null ? new CpuPhaseClock() : null };
-                VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Shape.Classes) : null;
+                VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Model.Classes) : null;
                 partial[w] = mine;
                 int m;
                 while ((m = Interlocked.Increment(ref next)) < modelEnd)
@@ -86,9 +119,8 @@ public sealed class CpuEnsembleBackend : IEnsembleBackend
                     failed.Token.ThrowIfCancellationRequested();
                     trainer.Train(train, m, cancellation: failed.Token, rows: view.Of(m));
                     if (inputs != null) trainer.Vote(inputs, m, mine!);
-                    if (keptParameters != null)
-                        trainer.Parameters.AsSpan().CopyTo(keptParameters.AsSpan((m - modelStart) * layout.Count, layout.Count));
-                    progress?.Report(new EnsembleProgress(Interlocked.Increment(ref done), models));
+                    models?.Accept(m, trainer.Parameters);
+                    progress?.Report(new EnsembleProgress(Interlocked.Increment(ref done), count));
                 }
             }
             catch (Exception e)

@@ -59,6 +59,30 @@ public static unsafe class CpuKernels
                         output[j * M + i] = input[i * N + j];
     }
 
+    /// <summary>output = max(input, 0), 0 unless input &gt; 0 (output may alias input).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ReluForward(Span<float> output /*(N)*/, ReadOnlySpan<float> input /*(N)*/, int N, IsaLevel isa)
+    {
+        Check(output.Length >= N && input.Length >= N);
+        int i = 0;
+        fixed (float* y = output, x = input)
+        {
+            if (isa >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= N; i += 16)
+                {
+                    var v = Vector512.Load(x + i);
+                    Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512<float>.Zero), v, Vector512<float>.Zero).Store(y + i);
+                }
+            if (isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated)
+                for (; i + 8 <= N; i += 8)
+                {
+                    var v = Vector256.Load(x + i);
+                    Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256<float>.Zero), v, Vector256<float>.Zero).Store(y + i);
+                }
+            for (; i < N; i++) y[i] = x[i] > 0f ? x[i] : 0f;
+        }
+    }
+
     /// <summary>dinput = doutput where output &gt; 0, else 0 (dinput may alias doutput).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ReluBackward(Span<float> dinput /*(N)*/, ReadOnlySpan<float> doutput /*(N)*/, ReadOnlySpan<float> output /*(N)*/, int N, IsaLevel isa)

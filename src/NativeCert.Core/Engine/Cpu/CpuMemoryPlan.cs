@@ -3,42 +3,41 @@ using System.Globalization;
 namespace NativeCert.Engine.Cpu;
 
 /// <summary>
-/// The sizes of one model that a CPU workspace scales with, in elements (4 bytes each), summed over its layers.
-/// An MLP is a list of dense layers; a new layer kind adds its own terms here, and <see cref="CpuMemoryPlan"/>
-/// needs nothing else.
+/// The sizes of one model that a CPU workspace scales with, in elements (4 bytes each), summed over its layers
+/// (<see cref="CpuTrainer.Plan"/>); <see cref="CpuMemoryPlan"/> needs nothing else.
 /// </summary>
 /// <param name="Parameters">Floats in the one flat parameter buffer (weights and biases of every layer).</param>
-/// <param name="ActivationsPerRow">Floats per batch row of every layer's activations (input included) and of
-/// their gradients (input excluded).</param>
+/// <param name="ActivationsPerRow">Floats per batch row of every layer's activations (input included), of
+/// their gradients (input excluded), and of the im2col columns of the largest convolution.</param>
 /// <param name="ScratchFloats">Floats of per-model scratch independent of the batch (the transposed weight of the
 /// largest layer, used by the backward pass).</param>
 /// <param name="LargestRowWidth">Widest layer boundary: the largest activation buffer is batch × this.</param>
-public readonly record struct ModelFootprint(long Parameters, long ActivationsPerRow, long ScratchFloats, long LargestRowWidth)
+/// <param name="ModelField">The spec field that sets the model, named when it does not fit: <c>model.hidden</c> for an MLP, else <c>model.layers</c>.</param>
+public readonly record struct ModelFootprint(long Parameters, long ActivationsPerRow, long ScratchFloats, long LargestRowWidth,
+                                             string ModelField = "model.hidden")
 {
     /// <summary>Most floats one flat buffer holds (its offsets are 32-bit, docs/engine.md).</summary>
     public const long MaxFlatFloats = int.MaxValue;
 
     /// <summary>
-    /// The footprint of an MLP, computed in 64 bits so that no width overflows; a model whose parameters do not fit
-    /// one flat buffer is a <see cref="UserInputException"/> naming <c>model.hidden</c>.
+    /// The footprint of <paramref name="model"/> as <see cref="CpuTrainer"/> lays out its workspace (activation buffers
+    /// of the layers that are not in place and their gradients, the im2col columns of the largest convolution per row,
+    /// the transposed weight of the largest dense layer), in 64 bits so that nothing overflows; a model whose parameters
+    /// do not fit one flat buffer is a <see cref="Spec.SpecException"/> naming <c>model.hidden</c> for an MLP, else <c>model.layers</c>.
     /// </summary>
-    public static ModelFootprint Of(MlpShape shape)
+    public static ModelFootprint Of(ModelArchitecture model)
     {
-        int[] widths = shape.Widths();
-        long parameters = 0, largestWeight = 0, widest = 0, activations = 0;
-        for (int l = 0; l < widths.Length; l++)
-        {
-            widest = Math.Max(widest, widths[l]);
-            activations += l == 0 ? widths[l] : 2L * widths[l]; // acts[l] and, past the input, dacts[l]
-            if (l + 1 == widths.Length) break;
-            long weight = (long)widths[l] * widths[l + 1];
-            largestWeight = Math.Max(largestWeight, weight);
-            parameters += weight + widths[l + 1];
-        }
+        string field = model.IsMlp ? "model.hidden" : "model.layers";
+        long parameters = 0;
+        foreach (var layer in model.Layers)
+            if (layer.Spec.HasParameters) parameters += (long)layer.FanIn * layer.Units + layer.Units;
         if (parameters > MaxFlatFloats)
             throw new Spec.SpecException(string.Create(CultureInfo.InvariantCulture,
-                $"model.hidden: model {shape} has {parameters:N0} parameters, more than one flat buffer holds ({MaxFlatFloats:N0} floats); use smaller hidden layers"), "model.hidden");
-        return new ModelFootprint(parameters, activations, largestWeight, widest);
+                $"{field}: model {model} has {parameters:N0} parameters, more than one flat buffer holds ({MaxFlatFloats:N0} floats); use smaller layers"), field);
+        var plan = CpuTrainer.Plan(model, new ParameterLayout(model));
+        long activations = plan.BufferSizes[0] + 2 * plan.BufferSizes.Skip(1).Sum(w => (long)w) + plan.ColumnsPerRow;
+        long widest = Math.Max(plan.BufferSizes.Max(), plan.ColumnsPerRow);
+        return new ModelFootprint(parameters, activations, plan.MaxDenseWeight, widest, field);
     }
 }
 
@@ -47,14 +46,16 @@ public readonly record struct ModelFootprint(long Parameters, long ActivationsPe
 /// <see cref="CpuTrainer"/> workspace:
 /// <code>
 /// per thread = 4·( 3P                      parameters, gradients, momentum      (P) each
-///                + B·(Σ_l w_l + Σ_{l≥1} w_l)   activations and their gradients   (B, w_l)
-///                + max_l w_l·w_{l+1}       transposed weight scratch
+///                + B·(Σ_a s_a + Σ_{a≥1} s_a)   activations and their gradients   (B, s_a)
+///                + B·max_conv k·k·C_in·OH·OW   im2col columns                (k·k·C_in, B·OH·OW)
+///                + max_dense in·out        transposed weight scratch
 ///                + 2B                      batch labels and losses               (B)
 ///                + P − C                   He-init Gaussians, drawn per model    (P − C)       when training
 ///                + n·D + n                 noisy training copy, permutation      (n, D), (n)   when training
 ///                + T·C )                   the thread's vote counts              (T, C)        when voting
 /// shared     = 4·models·P                  kept parameters (train, --keep-models)
 /// total      = threads·per thread + shared,   threads = min(--threads or all cores, models)
+/// s_a: the per-row size of each activation buffer (the input, then each layer that is not in place; CpuTrainer.Plan)
 /// </code>
 /// and must fit in 90% of the memory available now (<see cref="AvailableMemory"/>): the data are already loaded,
 /// and the rest is left to the runtime. Refusing here, with the option to change, replaces an OOM kill that can
@@ -78,14 +79,14 @@ public sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long Model
     /// </summary>
     public static CpuMemoryPlan Create(EnsembleConfig config, int trainRows, int inputRows, int threads, int models, bool keepParameters = false)
     {
-        var model = ModelFootprint.Of(config.Shape);
+        var model = ModelFootprint.Of(config.Model);
         long batch = config.Training.BatchSize;
         int workers = (int)Math.Max(1, Math.Min(threads > 0 ? threads : Environment.ProcessorCount, Math.Max(1, models)));
         long modelFloats = 3 * model.Parameters + batch * model.ActivationsPerRow + model.ScratchFloats + 2 * batch;
-        long copyFloats = trainRows > 0 ? (long)trainRows * config.Shape.Input + trainRows : 0;
-        long initFloats = trainRows > 0 ? model.Parameters - config.Shape.Classes : 0;
+        long copyFloats = trainRows > 0 ? (long)trainRows * config.Model.InputSize + trainRows : 0;
+        long initFloats = trainRows > 0 ? model.Parameters - config.Model.Classes : 0;
         modelFloats += initFloats;
-        long voteFloats = (long)inputRows * config.Shape.Classes;
+        long voteFloats = (long)inputRows * config.Model.Classes;
         long shared = keepParameters ? 4L * models * model.Parameters : 0;
         long largest = Math.Max(Math.Max(model.Parameters, model.ScratchFloats), Math.Max(batch * model.LargestRowWidth, copyFloats));
         return new CpuMemoryPlan(model, workers, 4 * modelFloats, 4 * copyFloats, 4 * voteFloats, shared, largest);
@@ -107,8 +108,8 @@ public sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long Model
     public void EnsureFits(AvailableMemory available)
     {
         if (LargestBufferFloats > Array.MaxLength)
-            throw new Spec.SpecException(Inv($"training.batch_size: one buffer of {LargestBufferFloats:N0} floats (batch x widest layer, parameters or training copy) exceeds the largest array ({Array.MaxLength:N0}); use a smaller training.batch_size, model.hidden or data.train_size"),
-                "training.batch_size", "model.hidden", "data.train_size");
+            throw new Spec.SpecException(Inv($"training.batch_size: one buffer of {LargestBufferFloats:N0} floats (batch x widest layer, parameters or training copy) exceeds the largest array ({Array.MaxLength:N0}); use a smaller training.batch_size, {Model.ModelField} or data.train_size"),
+                "training.batch_size", Model.ModelField, "data.train_size");
         long usable = (long)(UsableFraction * available.Bytes);
         if (TotalBytes <= usable) return;
         string needed = Inv($"the cpu engine needs {Bytes(TotalBytes)} ({Threads} thread{(Threads == 1 ? "" : "s")} x {Bytes(BytesPerThread)}: model buffers {Bytes(ModelBytesPerThread)}, noisy training copy {Bytes(TrainingBytesPerThread)}, votes {Bytes(VoteBytesPerThread)}{(SharedBytes > 0 ? $"; kept parameters {Bytes(SharedBytes)}" : "")})");
@@ -118,7 +119,7 @@ public sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long Model
             throw new Spec.SpecException(Inv($"execution.threads: {needed} but {have}; use execution.threads {fittingThreads} or fewer"), "execution.threads");
         // One thread does not fit: blame what dominates it.
         var (option, what) = ModelBytesPerThread >= Math.Max(TrainingBytesPerThread, Math.Max(VoteBytesPerThread, SharedBytes))
-            ? ("model.hidden", $"smaller hidden layers (model {Model.Parameters:N0} parameters)")
+            ? (Model.ModelField, $"smaller {(Model.ModelField == "model.hidden" ? "hidden " : "")}layers (model {Model.Parameters:N0} parameters)")
             : TrainingBytesPerThread >= Math.Max(VoteBytesPerThread, SharedBytes) ? ("data.train_size", "fewer training rows")
             : VoteBytesPerThread >= SharedBytes ? ("data.test_size", "fewer inputs")
             : ("smoothing.models", "fewer models per file");

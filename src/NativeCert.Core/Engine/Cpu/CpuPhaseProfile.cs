@@ -12,11 +12,11 @@ public enum CpuPhase
     Init,
     /// <summary>The epoch's shuffle and copying each batch's noisy rows contiguously.</summary>
     Gather,
-    /// <summary>First layer forward GEMM, input·W₀ + b₀ with fused ReLU (≈ half the flops).</summary>
+    /// <summary>First layer forward GEMM, input·W₀ + b₀ with fused ReLU (≈ half the flops of an MLP); for a model that starts with a convolution, its im2col and GEMM.</summary>
     FirstForwardGemm,
-    /// <summary>First layer weight-gradient GEMM dW₀ = inputᵀ·dH (≈ half the flops).</summary>
+    /// <summary>First layer weight-gradient GEMM dW₀ = inputᵀ·dH (≈ half the flops of an MLP); for a model that starts with a convolution, its transposed im2col and GEMM.</summary>
     FirstWeightGradientGemm,
-    /// <summary>Everything after the first layer: later layers' forward and backward GEMMs, softmax cross-entropy, ReLU backward, bias gradients.</summary>
+    /// <summary>Everything after the first layer with parameters: later layers' forward and backward (GEMMs, convolutions, pooling), softmax cross-entropy, ReLU backward, bias gradients.</summary>
     Tail,
     /// <summary>The SGD momentum step over all parameters.</summary>
     Optimizer,
@@ -97,10 +97,10 @@ public sealed class CpuPhaseProfile
         using var backend = new CpuEnsembleBackend(threads, isa);
         var warmUp = config with { Training = config.Training with { Epochs = 1 } };
         backend.Run(warmUp, train, inputs, 0, Math.Min(models, backend.Threads),
-            inputs != null ? new VoteCounts(inputs.Count, config.Shape.Classes) : null, keptParameters: null);
+            inputs != null ? new VoteCounts(inputs.Count, config.Model.Classes) : null, keptParameters: null);
         var profile = new CpuPhaseProfile { Isa = backend.Isa, Models = models, Inputs = inputs?.Count ?? 0 };
         backend.Profile = profile;
-        backend.Run(config, train, inputs, 0, models, inputs != null ? new VoteCounts(inputs.Count, config.Shape.Classes) : null, keptParameters: null);
+        backend.Run(config, train, inputs, 0, models, inputs != null ? new VoteCounts(inputs.Count, config.Model.Classes) : null, keptParameters: null);
         return profile;
     }
 

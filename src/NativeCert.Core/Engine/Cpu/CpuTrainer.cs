@@ -11,6 +11,9 @@ namespace NativeCert.Engine.Cpu;
 /// thread: it owns every buffer (parameters, gradients, momentum, activations, one noisy training copy), so memory
 /// is O(model + training set) per thread, never O(models × training set), and the loop allocates nothing.
 /// Model m's result depends only on (config, m, data, ISA level), not on the thread or the other models.
+/// Forward is the model's layer list in order (<see cref="Forward"/>), backward the same list reversed (<see cref="Step"/>),
+/// one kernel call per layer; a ReLU right after a dense layer is fused into its GEMM epilogue, after a convolution
+/// into its bias pass, and every ReLU works in place.
 /// </summary>
 [SkipLocalsInit]
 public sealed class CpuTrainer
@@ -18,17 +21,28 @@ public sealed class CpuTrainer
     private readonly EnsembleConfig _config;
     private readonly IsaLevel _isa;
     private readonly int _maxBatch;
+    private readonly LayerStep[] _steps;
+    private readonly int _firstParameterStep;
     private readonly int[] _labels;      // (maxB)
     private readonly float[] _losses;    // (maxB)
-    private readonly float[][] _acts;    // acts[l] (maxB, width_l): input batch, post-ReLU hidden, logits
-    private readonly float[][] _dacts;   // dacts[l] (maxB, width_l): gradients of the above
-    private readonly float[] _weightTransposed; // (max_l out_l·in_l) scratch for dX = dY·Wᵀ
+    private readonly float[][] _acts;    // acts[a] (maxB, size_a): a = 0 the input batch, then each layer's output (ReLU in place)
+    private readonly float[][] _dacts;   // dacts[a]: gradients of the above ([] for the input)
+    private readonly float[] _weightTransposed; // (max dense out·in) scratch for dX = dY·Wᵀ
+    private readonly float[] _columns;   // (max conv CI·K·K · maxB·OH·OW) im2col scratch
     private float[] _noisyTrain = [];    // (n, D) this model's noisy training copy, drawn once per model
     private int[] _permutation = [];     // (≥ n) the epoch's permutation of the view rows
     private int[] _viewLabels = [];      // (≥ n) label of each view row (the training labels themselves for the all-rows view)
 
+    /// <summary>
+    /// One layer call: reads activation <paramref name="Input"/>, writes <paramref name="Output"/> (the same buffer for a
+    /// ReLU); <paramref name="ReluFused"/> when the next layer is a ReLU done by this one; <paramref name="InputChannelMajor"/>
+    /// when the input image is (C, B, H, W) rather than the network input's (B, C, H, W).
+    /// </summary>
+    internal readonly record struct LayerStep(ResolvedLayer Layer, int ParameterLayer, int Input, int Output, bool ReluFused,
+                                             bool Skip, bool InputChannelMajor);
+
     public ParameterLayout Layout { get; }
-    /// <summary>Flat parameters W_0, b_0, W_1, b_1, … of the current model (see <see cref="ParameterLayout"/>).</summary>
+    /// <summary>Flat parameters of the current model (see <see cref="ParameterLayout"/>).</summary>
     public float[] Parameters { get; }
     /// <summary>Gradients of the last batch, same layout.</summary>
     public float[] Gradients { get; }
@@ -41,7 +55,7 @@ public sealed class CpuTrainer
     {
         _config = config;
         _isa = CpuIsa.Clamp(isa);
-        Layout = new ParameterLayout(config.Shape);
+        Layout = new ParameterLayout(config.Model);
         if (config.Training.BatchSize <= 0) throw new ArgumentException("batch size must be positive");
         _maxBatch = config.Training.BatchSize;
         Parameters = new float[Layout.Count];
@@ -49,16 +63,58 @@ public sealed class CpuTrainer
         Velocity = new float[Layout.Count];
         _labels = new int[_maxBatch];
         _losses = new float[_maxBatch];
-        _acts = new float[Layout.Layers + 1][];
-        _dacts = new float[Layout.Layers + 1][];
-        int maxWeight = 0;
-        for (int l = 0; l <= Layout.Layers; l++)
+
+        var plan = Plan(config.Model, Layout);
+        _steps = plan.Steps;
+        _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
+        long maxColumns = plan.ColumnsPerRow * _maxBatch;
+        if (maxColumns > int.MaxValue) throw new Spec.SpecException($"training.batch_size: {_maxBatch} rows of {config.Model} need more than 2³¹ im2col floats; use a smaller batch", "training.batch_size");
+        var sizes = plan.BufferSizes;
+        _acts = new float[sizes.Length][];
+        _dacts = new float[sizes.Length][];
+        for (int a = 0; a < sizes.Length; a++)
         {
-            _acts[l] = new float[_maxBatch * Layout.Widths[l]];
-            _dacts[l] = l == 0 ? [] : new float[_maxBatch * Layout.Widths[l]];
-            if (l < Layout.Layers) maxWeight = Math.Max(maxWeight, Layout.In(l) * Layout.Out(l));
+            _acts[a] = new float[checked(_maxBatch * sizes[a])];
+            _dacts[a] = a == 0 ? [] : new float[checked(_maxBatch * sizes[a])];
         }
-        _weightTransposed = new float[maxWeight];
+        _weightTransposed = new float[plan.MaxDenseWeight];
+        _columns = new float[maxColumns];
+    }
+
+    /// <summary>
+    /// The layer calls of <paramref name="model"/> and what the workspace holds for them: the per-row size of each
+    /// activation buffer ([0] the input, then one per layer that is not in place), the largest dense weight (the
+    /// transposed-weight scratch) and the im2col floats per batch row of the largest convolution.
+    /// </summary>
+    internal static (LayerStep[] Steps, int[] BufferSizes, int MaxDenseWeight, long ColumnsPerRow) Plan(ModelArchitecture model, ParameterLayout layout)
+    {
+        var steps = new List<LayerStep>();
+        var sizes = new List<int> { model.InputSize };
+        var channelMajor = new List<bool> { false };
+        int current = 0, maxWeight = 0;
+        long columnsPerRow = 0;
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            var layer = model.Layers[i];
+            var kind = layer.Spec.Kind;
+            bool fused = i + 1 < model.Layers.Count && model.IsFusedRelu(i + 1);
+            int parameterLayer = layer.Spec.HasParameters ? layout.ParameterLayer(i) : -1;
+            // ReLU is in place; flattening the example-major network input is a no-op; everything else gets a buffer.
+            bool inPlace = kind == LayerKind.Relu || (kind == LayerKind.Flatten && !channelMajor[current]);
+            int output = current;
+            if (!inPlace)
+            {
+                sizes.Add(layer.Output.Size);
+                channelMajor.Add(kind is LayerKind.Conv2d or LayerKind.MaxPool2d);
+                output = sizes.Count - 1;
+            }
+            steps.Add(new LayerStep(layer, parameterLayer, current, output, fused,
+                                    Skip: model.IsFusedRelu(i) || (inPlace && kind == LayerKind.Flatten), channelMajor[current]));
+            if (kind == LayerKind.Dense) maxWeight = Math.Max(maxWeight, layout.In(parameterLayer) * layout.Out(parameterLayer));
+            if (kind == LayerKind.Conv2d) columnsPerRow = Math.Max(columnsPerRow, (long)layer.FanIn * layer.Output.Height * layer.Output.Width);
+            current = output;
+        }
+        return (steps.ToArray(), sizes.ToArray(), maxWeight, columnsPerRow);
     }
 
     /// <summary>
@@ -130,36 +186,97 @@ public sealed class CpuTrainer
     private double Step(int B, TrainingOptions opt)
     {
         var L = Layout;
-        int layers = L.Layers;
         Forward(B, Clock);
-        int C = L.Widths[layers];
-        CpuKernels.SoftmaxCrossEntropyBackward(_dacts[layers], _losses, _acts[layers], _labels, B, C);
+        int C = _config.Model.Classes, logits = _steps[^1].Output;
+        CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C);
         double lossSum = 0;
         for (int b = 0; b < B; b++) lossSum += _losses[b];
-        for (int l = layers - 1; l >= 0; l--)
+        // The forward list reversed, down to the first layer with parameters (the network input needs no gradient).
+        for (int s = _steps.Length - 1; s >= _firstParameterStep; s--)
         {
-            int IN = L.In(l), OUT = L.Out(l);
-            Span<float> dinput = l > 0 ? _dacts[l].AsSpan(0, B * IN) : default;
-            if (l == 0) Clock?.Lap(CpuPhase.Tail);
-            CpuKernels.MatmulBackward(dinput, L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[l + 1], _acts[l],
-                L.Weight(Parameters, l), _weightTransposed, B, IN, OUT, _isa);
-            if (l > 0) CpuKernels.ReluBackward(dinput, dinput, _acts[l], B * IN, _isa);
-            else Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
+            var step = _steps[s];
+            if (s == _firstParameterStep) Clock?.Lap(CpuPhase.Tail);
+            if (step.Skip && step.Layer.Spec.Kind != LayerKind.Relu) continue;
+            var (input, output) = (step.Layer.Input, step.Layer.Output);
+            bool needInputGradient = s > _firstParameterStep;
+            Span<float> dinput = needInputGradient ? _dacts[step.Input].AsSpan(0, B * input.Size) : default;
+            var strides = Strides(step, B);
+            switch (step.Layer.Spec.Kind)
+            {
+                case LayerKind.Dense:
+                {
+                    int l = step.ParameterLayer;
+                    CpuKernels.MatmulBackward(dinput, L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[step.Output], _acts[step.Input],
+                        L.Weight(Parameters, l), _weightTransposed, B, input.Size, output.Size, _isa);
+                    break;
+                }
+                case LayerKind.Conv2d:
+                {
+                    int l = step.ParameterLayer;
+                    CpuConvKernels.Conv2dBackward(dinput, L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[step.Output], _acts[step.Input],
+                        strides, L.Weight(Parameters, l), _columns, B, input.Channels, input.Height, input.Width, output.Channels,
+                        step.Layer.Spec.Kernel, step.Layer.Spec.Padding, _isa);
+                    break;
+                }
+                case LayerKind.Relu: // in place: the gradient buffer is the input's and the output's
+                    CpuKernels.ReluBackward(dinput, dinput, _acts[step.Output], B * input.Size, _isa);
+                    break;
+                case LayerKind.MaxPool2d:
+                    CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width);
+                    break;
+                case LayerKind.Flatten:
+                    CpuConvKernels.FlattenBackward(dinput, _dacts[step.Output], B, input.Channels, input.Height * input.Width);
+                    break;
+            }
+            if (s == _firstParameterStep) Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
         }
         CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay, _isa);
         Clock?.Lap(CpuPhase.Optimizer);
         return lossSum;
     }
 
-    /// <summary>Forward pass of the B rows in acts[0] (bias and ReLU fused into the GEMM epilogue); the first layer's time goes to <paramref name="clock"/> when given.</summary>
+    private static ImageStrides Strides(LayerStep step, int B)
+    {
+        var input = step.Layer.Input;
+        int pixels = input.Height * input.Width;
+        return step.InputChannelMajor ? ImageStrides.ChannelMajor(B, pixels) : ImageStrides.ExampleMajor(input.Channels, pixels);
+    }
+
+    /// <summary>
+    /// Forward pass of the B rows in acts[0]: one call per layer, in model order; the layers up to and including the
+    /// first one with parameters (dense GEMM or im2col + GEMM convolution) are charged to <paramref name="clock"/>'s
+    /// first-layer forward phase when given.
+    /// </summary>
     private void Forward(int B, CpuPhaseClock? clock = null)
     {
         var L = Layout;
-        for (int l = 0; l < L.Layers; l++)
+        for (int s = 0; s < _steps.Length; s++)
         {
-            CpuKernels.MatmulForward(_acts[l + 1], _acts[l], L.Weight(Parameters, l), L.Bias(Parameters, l),
-                B, L.In(l), L.Out(l), relu: l + 1 < L.Layers, _isa);
-            if (l == 0) clock?.Lap(CpuPhase.FirstForwardGemm);
+            var step = _steps[s];
+            if (step.Skip) continue;
+            var (input, output) = (step.Layer.Input, step.Layer.Output);
+            switch (step.Layer.Spec.Kind)
+            {
+                case LayerKind.Dense:
+                    CpuKernels.MatmulForward(_acts[step.Output], _acts[step.Input], L.Weight(Parameters, step.ParameterLayer),
+                        L.Bias(Parameters, step.ParameterLayer), B, input.Size, output.Size, relu: step.ReluFused, _isa);
+                    break;
+                case LayerKind.Conv2d:
+                    CpuConvKernels.Conv2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), L.Weight(Parameters, step.ParameterLayer),
+                        L.Bias(Parameters, step.ParameterLayer), _columns, B, input.Channels, input.Height, input.Width, output.Channels,
+                        step.Layer.Spec.Kernel, step.Layer.Spec.Padding, step.ReluFused, _isa);
+                    break;
+                case LayerKind.Relu:
+                    CpuKernels.ReluForward(_acts[step.Output], _acts[step.Input], B * input.Size, _isa);
+                    break;
+                case LayerKind.MaxPool2d:
+                    CpuConvKernels.MaxPool2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), B, input.Channels, input.Height, input.Width);
+                    break;
+                case LayerKind.Flatten:
+                    CpuConvKernels.FlattenForward(_acts[step.Output], _acts[step.Input], B, input.Channels, input.Height * input.Width);
+                    break;
+            }
+            if (s == _firstParameterStep) clock?.Lap(CpuPhase.FirstForwardGemm);
         }
     }
 
@@ -170,7 +287,7 @@ public sealed class CpuTrainer
     public void Vote(Dataset inputs, int model, VoteCounts votes)
     {
         ReferenceTrainer.CheckShape(Layout, inputs);
-        int D = inputs.Dimension, C = Layout.Widths[^1], layers = Layout.Layers;
+        int D = inputs.Dimension, C = _config.Model.Classes, logits = _steps[^1].Output;
         if (votes.Inputs != inputs.Count || votes.Classes != C)
             throw new ArgumentException("vote counts do not match the inputs and the model's classes");
         Clock?.Restart();
@@ -183,7 +300,7 @@ public sealed class CpuTrainer
             Forward(B);
             for (int b = 0; b < B; b++)
             {
-                votes[start + b, ReferenceMlp.Argmax(_acts[layers].AsSpan(b * C, C))]++;
+                votes[start + b, ReferenceMlp.Argmax(_acts[logits].AsSpan(b * C, C))]++;
             }
         }
         Clock?.Lap(CpuPhase.Vote);

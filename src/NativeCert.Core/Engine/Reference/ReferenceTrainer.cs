@@ -17,13 +17,13 @@ public static class ReferenceTrainer
     /// </summary>
     public static float[] Train(EnsembleConfig config, Dataset train, int model, List<float>? epochLosses = null)
     {
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         CheckShape(layout, train);
         var opt = config.Training;
         uint m = (uint)model;
         int[]? rows = config.View.Bind(train, config.Seed).Of(model);
         if (rows is not null) train = train.Select(rows);
-        int D = train.Dimension, n = train.Count, L = layout.Layers;
+        int D = train.Dimension, n = train.Count;
 
         float[] noisy = ReferenceNoise.NoisyTrainingCopy(train, config.Sigma, config.Seed, m); // (n, D)
         float[] parameters = new float[layout.Count];
@@ -32,10 +32,8 @@ public static class ReferenceTrainer
         ReferenceNoise.HeInit(parameters, layout, config.Seed, m);
 
         int maxB = Math.Max(1, Math.Min(opt.BatchSize, n));
-        // acts[l] (maxB, width_l): acts[0] the batch input, acts[l>0] post-ReLU hidden, acts[L] logits.
-        var acts = new float[L + 1][];
-        var dacts = new float[L + 1][];
-        for (int l = 0; l <= L; l++) { acts[l] = new float[maxB * layout.Widths[l]]; dacts[l] = new float[maxB * layout.Widths[l]]; }
+        var acts = Activations(config.Model, maxB);
+        var dacts = Activations(config.Model, maxB);
         int[] labels = new int[maxB];
         float[] losses = new float[maxB];
         int[] permutation = new int[n];
@@ -54,17 +52,10 @@ public static class ReferenceTrainer
                     labels[b] = train.Labels[j];
                 }
                 Forward(acts, parameters, layout, B);
-                int C = layout.Widths[L];
-                ReferenceMlp.SoftmaxCrossEntropyBackward(dacts[L], losses, acts[L], labels, B, C);
+                int C = config.Model.Classes;
+                ReferenceMlp.SoftmaxCrossEntropyBackward(dacts[^1], losses, acts[^1], labels, B, C);
                 for (int b = 0; b < B; b++) lossSum += losses[b];
-                for (int l = L - 1; l >= 0; l--)
-                {
-                    int IN = layout.In(l), OUT = layout.Out(l);
-                    Span<float> dinput = l > 0 ? dacts[l].AsSpan(0, B * IN) : default;
-                    ReferenceMlp.MatmulBackward(dinput, layout.Weight(gradients, l), layout.Bias(gradients, l),
-                        dacts[l + 1], acts[l], layout.Weight(parameters, l), B, IN, OUT);
-                    if (l > 0) ReferenceMlp.ReluBackward(dinput, dinput, acts[l], B * IN);
-                }
+                Backward(acts, dacts, parameters, gradients, layout, B);
                 ReferenceMlp.SgdMomentumUpdate(parameters, velocity, gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay);
             }
             epochLosses?.Add((float)(lossSum / n));
@@ -72,27 +63,104 @@ public static class ReferenceTrainer
         return parameters;
     }
 
-    /// <summary>Forward pass of B rows held in acts[0]; fills acts[1..L] (hidden post-ReLU, then logits).</summary>
+    /// <summary>
+    /// Backward pass of B rows: with acts from <see cref="Forward"/> and the loss gradient in dacts[^1], runs the layer list
+    /// reversed down to the first layer with parameters (its input needs no gradient) and fills <paramref name="gradients"/>.
+    /// </summary>
+    public static void Backward(float[][] acts, float[][] dacts, ReadOnlySpan<float> parameters, Span<float> gradients, ParameterLayout layout, int B)
+    {
+        var layers = layout.Model.Layers;
+        int firstParameterLayer = layout.ModelLayer(0);
+        // The forward list reversed, down to the first layer with parameters (its input needs no gradient).
+        for (int i = layers.Count - 1; i >= firstParameterLayer; i--)
+        {
+            var layer = layers[i];
+            var (inShape, outShape) = (layer.Input, layer.Output);
+            Span<float> dinput = i > firstParameterLayer ? dacts[i].AsSpan(0, B * inShape.Size) : default;
+            switch (layer.Spec.Kind)
+            {
+                case LayerKind.Dense:
+                {
+                    int l = layout.ParameterLayer(i);
+                    ReferenceMlp.MatmulBackward(dinput, layout.Weight(gradients, l), layout.Bias(gradients, l),
+                        dacts[i + 1], acts[i], parameters.Slice(layout.WeightOffset(l), layout.In(l) * layout.Out(l)), B, inShape.Size, outShape.Size);
+                    break;
+                }
+                case LayerKind.Conv2d:
+                {
+                    int l = layout.ParameterLayer(i);
+                    ReferenceConv.Conv2dBackward(dinput, layout.Weight(gradients, l), layout.Bias(gradients, l),
+                        dacts[i + 1], acts[i], parameters.Slice(layout.WeightOffset(l), layout.In(l) * layout.Out(l)), B, inShape.Channels, inShape.Height, inShape.Width,
+                        outShape.Channels, layer.Spec.Kernel, layer.Spec.Padding);
+                    break;
+                }
+                case LayerKind.Relu:
+                    ReferenceMlp.ReluBackward(dinput, dacts[i + 1], acts[i + 1], B * inShape.Size);
+                    break;
+                case LayerKind.MaxPool2d:
+                    ReferenceConv.MaxPool2dBackward(dinput, dacts[i + 1], acts[i], B, inShape.Channels, inShape.Height, inShape.Width);
+                    break;
+                case LayerKind.Flatten: // (B, C, H, W) is (B, C·H·W) in memory
+                    dacts[i + 1].AsSpan(0, B * inShape.Size).CopyTo(dinput);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>acts[i] (B, size_i): acts[0] the input, acts[i + 1] the output of layer i (the logits last).</summary>
+    public static float[][] Activations(ModelArchitecture model, int B)
+    {
+        var acts = new float[model.Layers.Count + 1][];
+        acts[0] = new float[B * model.InputSize];
+        for (int i = 0; i < model.Layers.Count; i++) acts[i + 1] = new float[B * model.Layers[i].Output.Size];
+        return acts;
+    }
+
+    /// <summary>Forward pass of B rows held in acts[0]: the layer list in order, acts[i + 1] = layer_i(acts[i]).</summary>
     public static void Forward(float[][] acts, ReadOnlySpan<float> parameters, ParameterLayout layout, int B)
     {
-        int L = layout.Layers;
-        for (int l = 0; l < L; l++)
+        var layers = layout.Model.Layers;
+        for (int i = 0; i < layers.Count; i++)
         {
-            int IN = layout.In(l), OUT = layout.Out(l);
-            ReferenceMlp.MatmulForward(acts[l + 1], acts[l], parameters.Slice(layout.WeightOffset(l), IN * OUT),
-                parameters.Slice(layout.BiasOffset(l), OUT), B, IN, OUT);
-            if (l + 1 < L) ReferenceMlp.ReluForward(acts[l + 1], acts[l + 1], B * OUT);
+            var layer = layers[i];
+            var (inShape, outShape) = (layer.Input, layer.Output);
+            switch (layer.Spec.Kind)
+            {
+                case LayerKind.Dense:
+                {
+                    int l = layout.ParameterLayer(i);
+                    ReferenceMlp.MatmulForward(acts[i + 1], acts[i], parameters.Slice(layout.WeightOffset(l), layout.In(l) * layout.Out(l)),
+                        parameters.Slice(layout.BiasOffset(l), layout.Out(l)), B, inShape.Size, outShape.Size);
+                    break;
+                }
+                case LayerKind.Conv2d:
+                {
+                    int l = layout.ParameterLayer(i);
+                    ReferenceConv.Conv2dForward(acts[i + 1], acts[i], parameters.Slice(layout.WeightOffset(l), layout.In(l) * layout.Out(l)),
+                        parameters.Slice(layout.BiasOffset(l), layout.Out(l)), B, inShape.Channels, inShape.Height, inShape.Width,
+                        outShape.Channels, layer.Spec.Kernel, layer.Spec.Padding);
+                    break;
+                }
+                case LayerKind.Relu:
+                    ReferenceMlp.ReluForward(acts[i + 1], acts[i], B * inShape.Size);
+                    break;
+                case LayerKind.MaxPool2d:
+                    ReferenceConv.MaxPool2dForward(acts[i + 1], acts[i], B, inShape.Channels, inShape.Height, inShape.Width);
+                    break;
+                case LayerKind.Flatten:
+                    acts[i].AsSpan(0, B * inShape.Size).CopyTo(acts[i + 1]);
+                    break;
+            }
         }
     }
 
     /// <summary>Logits <c>(C)</c> of one input row under the given parameters (no noise added here).</summary>
     public static float[] Logits(ReadOnlySpan<float> parameters, ParameterLayout layout, ReadOnlySpan<float> x)
     {
-        var acts = new float[layout.Layers + 1][];
-        for (int l = 0; l <= layout.Layers; l++) acts[l] = new float[layout.Widths[l]];
+        var acts = Activations(layout.Model, 1);
         x.CopyTo(acts[0]);
         Forward(acts, parameters, layout, 1);
-        return acts[layout.Layers];
+        return acts[^1];
     }
 
     /// <summary>
@@ -101,7 +169,7 @@ public static class ReferenceTrainer
     /// </summary>
     public static void Vote(EnsembleConfig config, ReadOnlySpan<float> parameters, Dataset inputs, int model, VoteCounts votes)
     {
-        var layout = new ParameterLayout(config.Shape);
+        var layout = new ParameterLayout(config.Model);
         CheckShape(layout, inputs);
         var noisy = new float[inputs.Dimension];
         for (int t = 0; t < inputs.Count; t++)
@@ -119,9 +187,9 @@ public static class ReferenceTrainer
 
     internal static void CheckShape(ParameterLayout layout, Dataset data)
     {
-        if (data.Dimension != layout.Widths[0])
-            throw new ArgumentException($"{data.Source}: {data.Dimension} features but the model takes {layout.Widths[0]}");
-        if (data.ClassCount > layout.Widths[^1])
-            throw new ArgumentException($"{data.Source}: {data.ClassCount} classes but the model has {layout.Widths[^1]} outputs");
+        if (data.Dimension != layout.Model.InputSize)
+            throw new ArgumentException($"{data.Source}: {data.Dimension} features but the model takes {layout.Model.InputSize}");
+        if (data.ClassCount > layout.Model.Classes)
+            throw new ArgumentException($"{data.Source}: {data.ClassCount} classes but the model has {layout.Model.Classes} outputs");
     }
 }

@@ -1,0 +1,56 @@
+using BenchmarkDotNet.Attributes;
+using NativeCert.Engine.Cpu;
+
+namespace NativeCert.Benchmarks;
+
+/// <summary>
+/// LeNet's image layers at batch 128, each kernel and direction on every SIMD level: conv1 (1×28×28 → 16×24×24, 5×5;
+/// forward and weight gradient, the first layer needs no input gradient; 2·128·576·16·25 = 59 MFLOP each), conv2
+/// (16×12×12 → 32×8×8, 5×5; forward, and backward = weight, bias and input gradient; 2·128·64·32·400 = 210 MFLOP per
+/// product) and 2×2 max pooling of conv1's output (forward and backward).
+/// `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- --filter '*Conv*'`
+/// </summary>
+[ShortRunJob]
+public class ConvBenchmarks
+{
+    private const int B = 128;
+    private float[] _x1 = [], _w1 = [], _b1 = [], _y1 = [], _dy1 = [], _dw1 = [], _db1 = [];
+    private float[] _x2 = [], _w2 = [], _b2 = [], _y2 = [], _dy2 = [], _dx2 = [], _dw2 = [], _db2 = [];
+    private float[] _columns = [], _pooled = [], _dpool = [], _dx1 = [];
+
+    [Params(IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar)]
+    public IsaLevel Isa { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Random(1);
+        float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        (_x1, _w1, _b1, _dy1) = (R(B * 784), R(16 * 25), R(16), R(16 * B * 576));
+        (_y1, _dw1, _db1, _dx1) = (new float[16 * B * 576], new float[16 * 25], new float[16], new float[16 * B * 576]);
+        (_x2, _w2, _b2, _dy2) = (R(16 * B * 144), R(32 * 400), R(32), R(32 * B * 64));
+        (_y2, _dx2, _dw2, _db2) = (new float[32 * B * 64], new float[16 * B * 144], new float[32 * 400], new float[32]);
+        _columns = new float[Math.Max(25 * B * 576, 400 * B * 64)];
+        (_pooled, _dpool) = (new float[16 * B * 144], R(16 * B * 144));
+    }
+
+    private static readonly ImageStrides Input1 = ImageStrides.ExampleMajor(1, 784), Input2 = ImageStrides.ChannelMajor(B, 144), Pool = ImageStrides.ChannelMajor(B, 576);
+
+    [Benchmark]
+    public void Conv1Forward() => CpuConvKernels.Conv2dForward(_y1, _x1, Input1, _w1, _b1, _columns, B, 1, 28, 28, 16, 5, 0, relu: true, Isa);
+
+    [Benchmark]
+    public void Conv1Backward() => CpuConvKernels.Conv2dBackward(default, _dw1, _db1, _dy1, _x1, Input1, _w1, _columns, B, 1, 28, 28, 16, 5, 0, Isa);
+
+    [Benchmark]
+    public void Conv2Forward() => CpuConvKernels.Conv2dForward(_y2, _x2, Input2, _w2, _b2, _columns, B, 16, 12, 12, 32, 5, 0, relu: true, Isa);
+
+    [Benchmark]
+    public void Conv2Backward() => CpuConvKernels.Conv2dBackward(_dx2, _dw2, _db2, _dy2, _x2, Input2, _w2, _columns, B, 16, 12, 12, 32, 5, 0, Isa);
+
+    [Benchmark]
+    public void Pool1Forward() => CpuConvKernels.MaxPool2dForward(_pooled, _y1, Pool, B, 16, 24, 24);
+
+    [Benchmark]
+    public void Pool1Backward() => CpuConvKernels.MaxPool2dBackward(_dx1, Pool, _dpool, _y1, B, 16, 24, 24);
+}

@@ -1,0 +1,194 @@
+using NativeCert.Data;
+using NativeCert.Engine;
+using NativeCert.Engine.Cpu;
+using NativeCert.Engine.Reference;
+
+namespace NativeCert.Tests.Engine;
+
+/// <summary>
+/// Image layers on every tier: the scalar reference against finite differences, the SIMD kernels against the reference
+/// on every ISA level (and bit-identical across levels), with odd sizes that leave tails in every loop.
+/// </summary>
+public class ConvLayerTests
+{
+    // (B, CI, H, W, CO, K, P): a padded 3×3 with 17 output channels (a GEMM row tail), a 5×5 with a ragged N = B·OH·OW,
+    // a 1×1, and a kernel as large as the padded image.
+    public static readonly TheoryData<int, int, int, int, int, int, int> Sizes = new()
+    {
+        { 3, 3, 11, 9, 17, 3, 1 },
+        { 2, 2, 13, 12, 5, 5, 0 },
+        { 1, 4, 5, 7, 3, 1, 0 },
+        { 2, 1, 3, 4, 2, 5, 2 },
+        { 1, 2, 2, 3, 2, 2, 3 }, // padding beyond the kernel: whole output rows and columns see only zeros
+    };
+
+    private static void AssertClose(ReadOnlySpan<float> want, ReadOnlySpan<float> got, float tolerance, string what) =>
+        NativeCert.Tests.Gpu.IlgpuKernelTests.AssertClose(want, got, tolerance, what);
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
+        return (float)s;
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Reference_conv_gradients_match_finite_differences(int B, int CI, int H, int W, int CO, int K, int P)
+    {
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 1);
+        var w = EngineTestData.RandomArray(CO * CI * K * K, 2);
+        var bias = EngineTestData.RandomArray(CO, 3);
+        var g = EngineTestData.RandomArray(B * CO * OH * OW, 4); // L = Σ g · y
+        var (dx, dw, db) = (new float[x.Length], new float[w.Length], new float[CO]);
+        ReferenceConv.Conv2dBackward(dx, dw, db, g, x, w, B, CI, H, W, CO, K, P);
+        var y = new float[g.Length];
+        float Loss()
+        {
+            ReferenceConv.Conv2dForward(y, x, w, bias, B, CI, H, W, CO, K, P);
+            return Dot(g, y);
+        }
+        // The convolution is linear in x, w and b, so a central difference is exact up to the rounding of the loss.
+        void Check(float[] values, float[] analytic, string what)
+        {
+            const float h = 0.5f;
+            for (int i = 0; i < values.Length; i += Math.Max(1, values.Length / 40))
+            {
+                float keep = values[i];
+                values[i] = keep + h; float up = Loss();
+                values[i] = keep - h; float down = Loss();
+                values[i] = keep;
+                float numeric = (up - down) / (2 * h);
+                Assert.True(MathF.Abs(numeric - analytic[i]) <= 1e-3f * (1 + MathF.Abs(numeric)), $"{what}[{i}]: numeric {numeric}, analytic {analytic[i]}");
+            }
+        }
+        Check(x, dx, "dx");
+        Check(w, dw, "dw");
+        Check(bias, db, "db");
+    }
+
+    [Fact]
+    public void Reference_maxpool_gradient_matches_finite_differences_and_drops_the_odd_edge()
+    {
+        const int B = 2, C = 3, H = 7, W = 6;
+        var x = EngineTestData.RandomArray(B * C * H * W, 5);
+        var g = EngineTestData.RandomArray(B * C * 3 * 3, 6);
+        var dx = new float[x.Length];
+        ReferenceConv.MaxPool2dBackward(dx, g, x, B, C, H, W);
+        var y = new float[g.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            const float h = 1e-3f; // distinct random values: no window changes its maximum under h
+            float keep = x[i];
+            x[i] = keep + h; ReferenceConv.MaxPool2dForward(y, x, B, C, H, W); float up = Dot(g, y);
+            x[i] = keep - h; ReferenceConv.MaxPool2dForward(y, x, B, C, H, W); float down = Dot(g, y);
+            x[i] = keep;
+            Assert.True(MathF.Abs((up - down) / (2 * h) - dx[i]) < 2e-2f, $"dx[{i}]");
+        }
+        // Row 6 (the odd one) gets no gradient.
+        for (int bc = 0; bc < B * C; bc++)
+            for (int xx = 0; xx < W; xx++) Assert.Equal(0f, dx[(bc * H + 6) * W + xx]);
+        // Ties go to the first in window order.
+        float[] tie = [1, 1, 1, 1];
+        var d = new float[4];
+        ReferenceConv.MaxPool2dBackward(d, [5f], tie, 1, 1, 2, 2);
+        Assert.Equal([5f, 0, 0, 0], d);
+    }
+
+    /// <summary>(B, C, HW) example-major ↔ (C, B, HW) channel-major.</summary>
+    private static float[] ToChannelMajor(float[] exampleMajor, int B, int C, int HW)
+    {
+        var o = new float[exampleMajor.Length];
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++)
+                Array.Copy(exampleMajor, (b * C + c) * HW, o, (c * B + b) * HW, HW);
+        return o;
+    }
+
+    [Theory]
+    [MemberData(nameof(Sizes))]
+    public void Simd_conv_matches_the_reference_and_is_bit_identical_across_isa_levels(int B, int CI, int H, int W, int CO, int K, int P)
+    {
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 7);
+        var w = EngineTestData.RandomArray(CO * CI * K * K, 8);
+        var bias = EngineTestData.RandomArray(CO, 9);
+        var g = EngineTestData.RandomArray(B * CO * OH * OW, 10);
+        var (yRef, dxRef, dwRef, dbRef) = (new float[g.Length], new float[x.Length], new float[w.Length], new float[CO]);
+        ReferenceConv.Conv2dForward(yRef, x, w, bias, B, CI, H, W, CO, K, P);
+        ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, g, x, w, B, CI, H, W, CO, K, P);
+        var gChannelMajor = ToChannelMajor(g, B, CO, OH * OW);
+        var xChannelMajor = ToChannelMajor(x, B, CI, H * W);
+        float[]? first = null;
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var columns = new float[CI * K * K * N];
+            foreach (bool channelMajorInput in new[] { false, true })
+            {
+                var strides = channelMajorInput ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+                var input = channelMajorInput ? xChannelMajor : x;
+                var y = new float[CO * N];
+                CpuConvKernels.Conv2dForward(y, input, strides, w, bias, columns, B, CI, H, W, CO, K, P, relu: false, isa);
+                AssertClose(ToChannelMajor(yRef, B, CO, OH * OW), y, 1e-5f, $"{isa} forward");
+                var (dx, dw, db) = (new float[x.Length], new float[w.Length], new float[CO]);
+                CpuConvKernels.Conv2dBackward(dx, dw, db, gChannelMajor, input, strides, w, columns, B, CI, H, W, CO, K, P, isa);
+                AssertClose(channelMajorInput ? ToChannelMajor(dxRef, B, CI, H * W) : dxRef, dx, 1e-5f, $"{isa} dx");
+                AssertClose(dwRef, dw, 1e-5f, $"{isa} dw");
+                AssertClose(dbRef, db, 1e-5f, $"{isa} db");
+                var all = y.Concat(dx).Concat(dw).Concat(db).ToArray();
+                if (!channelMajorInput)
+                {
+                    first ??= all;
+                    Assert.Equal(first, all);
+                }
+                var withRelu = new float[CO * N];
+                CpuConvKernels.Conv2dForward(withRelu, input, strides, w, bias, columns, B, CI, H, W, CO, K, P, relu: true, isa);
+                Assert.Equal(y.Select(v => v > 0 ? v : 0f), withRelu);
+            }
+        }
+    }
+
+    [Fact]
+    public void Simd_pool_and_flatten_match_the_reference()
+    {
+        const int B = 3, C = 5, H = 9, W = 7, OH = 4, OW = 3;
+        var x = EngineTestData.RandomArray(B * C * H * W, 11);
+        var g = EngineTestData.RandomArray(B * C * OH * OW, 12);
+        var (yRef, dxRef) = (new float[g.Length], new float[x.Length]);
+        ReferenceConv.MaxPool2dForward(yRef, x, B, C, H, W);
+        ReferenceConv.MaxPool2dBackward(dxRef, g, x, B, C, H, W);
+        foreach (bool channelMajorInput in new[] { false, true })
+        {
+            var strides = channelMajorInput ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(C, H * W);
+            var input = channelMajorInput ? ToChannelMajor(x, B, C, H * W) : x;
+            var y = new float[g.Length];
+            CpuConvKernels.MaxPool2dForward(y, input, strides, B, C, H, W);
+            Assert.Equal(ToChannelMajor(yRef, B, C, OH * OW), y);
+            var dx = new float[x.Length];
+            CpuConvKernels.MaxPool2dBackward(dx, strides, ToChannelMajor(g, B, C, OH * OW), input, B, C, H, W);
+            Assert.Equal(channelMajorInput ? ToChannelMajor(dxRef, B, C, H * W) : dxRef, dx);
+        }
+        var flat = new float[yRef.Length];
+        CpuConvKernels.FlattenForward(flat, ToChannelMajor(yRef, B, C, OH * OW), B, C, OH * OW);
+        Assert.Equal(yRef, flat);
+        var back = new float[flat.Length];
+        CpuConvKernels.FlattenBackward(back, flat, B, C, OH * OW);
+        Assert.Equal(ToChannelMajor(yRef, B, C, OH * OW), back);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(37)]
+    [InlineData(1000)]
+    public void Lane_sum_is_the_same_float_on_every_isa_level(int n)
+    {
+        var v = EngineTestData.RandomArray(n, n);
+        float scalar = CpuConvKernels.LaneSum(v, IsaLevel.Scalar);
+        Assert.Equal(scalar, CpuConvKernels.LaneSum(v, IsaLevel.Avx2));
+        Assert.Equal(scalar, CpuConvKernels.LaneSum(v, IsaLevel.Avx512));
+        Assert.Equal(v.Sum(x => (double)x), scalar, 3);
+    }
+}

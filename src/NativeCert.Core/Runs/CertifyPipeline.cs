@@ -106,8 +106,9 @@ public static class CertifyPipeline
         RunExecution execution = config.Execution;
         JobData data = request.Data;
         if (!request.Resume) RunDirectory.CheckNew(request.OutDirectory);
-        // The backend's own notes wait with the rest of the log until the checks have passed.
-        var backendLog = new StringWriter();
+        // The backend's own notes wait with the rest of the log until the checks have passed, then go straight to it
+        // (a backend also writes when its session opens, e.g. the ILGPU chunk plan).
+        var backendLog = new DeferredWriter();
         using IEnsembleBackend backend = backends(execution.Backend, execution.Threads, backendLog);
         if (backend is NativeCert.Engine.Cpu.CpuEnsembleBackend cpu)
         {
@@ -136,7 +137,7 @@ public static class CertifyPipeline
         }
 
         foreach (string line in request.Description ?? []) log.WriteLine(line);
-        log.Write(backendLog.ToString());
+        backendLog.Release(log);
         config = config with { Backend = new RunBackendFacts(backend.Name, backend.Device, execution.Threads) };
         // Whatever happens next, the directory must not look complete until summary.json is rewritten.
         dir.MarkIncomplete();
@@ -229,4 +230,21 @@ public static class CertifyPipeline
         ? ensemble with { Sigma = 0f }
         : ensemble with { Sigma = 0f, View = NativeCert.Defenses.TrainingView.All, Training = ensemble.Training with { Epochs = TrainingDefaults.Epochs } };
 
+
+    /// <summary>Holds what is written until <see cref="Release"/>, then writes it and everything after to the target.</summary>
+    private sealed class DeferredWriter : TextWriter
+    {
+        private readonly StringWriter _held = new();
+        private TextWriter? _target;
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+        public override void Write(char value) => (_target ?? _held).Write(value);
+        public override void Write(string? value) => (_target ?? _held).Write(value);
+        public override void WriteLine(string? value) => (_target ?? _held).WriteLine(value);
+
+        public void Release(TextWriter target)
+        {
+            target.Write(_held.ToString());
+            _target = target;
+        }
+    }
 }

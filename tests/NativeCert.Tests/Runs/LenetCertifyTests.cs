@@ -39,10 +39,10 @@ public sealed class LenetCertifyTests : IDisposable
         string full = Path.Combine(_dir, "full");
         var (code, stdout, err) = Cli(["certify", .. Lenet, "--backend", "cpu", "--out", full]);
         Assert.True(code == 0, err);
-        Assert.Contains("clean accuracy (smoothed)", stdout);
+        Assert.Contains("majority-vote accuracy (no certificate)", stdout);
         string config = File.ReadAllText(Path.Combine(full, "config.json"));
-        Assert.Contains("\"--model\": \"conv:16:5,relu,maxpool,conv:32:5,relu,maxpool,flatten,dense:128,relu\"", config);
-        Assert.DoesNotContain("\"--hidden\"", config);
+        Assert.Contains("\"layers\": \"conv:16:5,relu,maxpool,conv:32:5,relu,maxpool,flatten,dense:128,relu\"", config);
+        Assert.DoesNotContain("\"hidden\"", config);
 
         // Models [0, 2) on the ILGPU kernels, [2, 3) on the SIMD engine: merged, the one-backend run's bytes.
         string gpuShard = Path.Combine(_dir, "ilgpu"), cpuShard = Path.Combine(_dir, "cpu"), merged = Path.Combine(_dir, "merged");

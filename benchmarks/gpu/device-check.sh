@@ -113,11 +113,11 @@ stage correctness 120 correctness.json "$check" check --accelerator "$acc" $tiny
 # --- speed
 stage gemm 90 gemm.json "$check" gemm --accelerator "$acc" $tiny --reps 10
 if [ "$dry" = 1 ]; then
-  bench_args=(--models 2 --epochs 1 --examples 64 --batch 16) lenet_models=1
+  bench_args=(--epochs 1 --examples 64 --batch 16) mlp_models=2 lenet_models=1
 else
-  bench_args=(--models 10000 --epochs 1) lenet_models=2000
+  bench_args=(--epochs 1) mlp_models=10000 lenet_models=2000
 fi
-stage bench-mlp 90 bench-mlp.json "$cli" bench --backend "$backend" "${bench_args[@]}" $([ "$dry" = 1 ] && echo --hidden 8) --json
+stage bench-mlp 90 bench-mlp.json "$cli" bench --backend "$backend" "${bench_args[@]}" --models "$mlp_models" $([ "$dry" = 1 ] && echo --hidden 8) --json
 if "$cli" bench --help 2>/dev/null | grep -q -- '--model '; then
   stage bench-lenet 90 bench-lenet.json "$cli" bench --backend "$backend" --model lenet "${bench_args[@]}" --models "$lenet_models" --json
 else

@@ -42,7 +42,6 @@ public sealed class CertifyRefusalTests : IDisposable
     [InlineData("--models-range 0:99", "--models-range 0:99")]
     [InlineData("--method cohen --n0 2147483647", "--n0 2147483647")]          // item 7: n0 + N overflowed
     [InlineData("--hidden 5000000", "--hidden 5000000")]                          // item 8: too large for one flat buffer
-    [InlineData("--backend ilgpu-cpu --keep-models", "--keep-models")]            // item 9: refused only after the directory existed
     [InlineData("--classes 0,1 --attack patch --target 9", "--target 9")]
     [InlineData("--attack patch --poison 100000", "--poison 100000")]
     [InlineData("--attack mask", "--mask FILE")]

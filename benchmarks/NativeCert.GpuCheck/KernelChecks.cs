@@ -229,16 +229,18 @@ public static class KernelChecks
             return ([.. w, .. v], [.. Fill.Download(parameters.View, (long)model * p, p), .. Fill.Download(velocity.View, (long)model * p, p)]);
         }, nanCount: fill.CountNaN(parameters.View) + fill.CountNaN(velocity.View)));
 
-        // The fused weight gradient + bias gradient + SGD (not yet wired into the trainer) for layer 0, on the same
-        // random X and a fresh dY: against dW, db and the SGD step computed on the host in double.
+        // The fused weight gradient + bias gradient + SGD (the trainer's dense backward) for layer 0, on the same
+        // random X and a fresh dY: against dW, db and the SGD step computed on the host in double. Every model steps.
         uint sdz = seed * 4 + 7;
         fill.Uniform(dy.View, sdz);
         fill.Uniform(parameters.View, sp);
         fill.Uniform(velocity.View, sv);
         var step = new SgdStep(LearningRate, Momentum, WeightDecay);
         var dwSize = new GemmSize(s.D, s.B, s.H);
+        using var rowCounts = acc.Allocate1D(Enumerable.Repeat(s.B, m).ToArray());
         k.WeightGradientSgd(Gemm128Kernels.Config(dwSize, m), parameters.View, velocity.View, MatrixLayout.RowMajor(w0, p, s.H), b0,
-                            x.View, MatrixLayout.Transposed(0, (long)s.B * s.D, s.D), dy.View, MatrixLayout.RowMajor(0, (long)s.B * s.H, s.H), dwSize, step);
+                            x.View, MatrixLayout.Transposed(0, (long)s.B * s.D, s.D), dy.View, MatrixLayout.RowMajor(0, (long)s.B * s.H, s.H), dwSize, step,
+                            new StepMask(rowCounts.View, 0));
         var fusedCheck = ToleranceCheck("BatchedWeightGradientSgd", compared, 1e-5, model =>
         {
             var w = Fill.HostUniform((long)model * p, p, sp);

@@ -32,6 +32,23 @@ public struct SgdStep
     public SgdStep(float learningRate, float momentum, float weightDecay) { LearningRate = learningRate; Momentum = momentum; WeightDecay = weightDecay; }
 }
 
+/// <summary>
+/// Which models of a chunk take an optimizer step: model m does when it has rows in the batch,
+/// <c>RowCounts[m] &gt; BatchStart</c> (its training rows, or its view rows). A model that does not keeps its weights and
+/// velocity bit for bit. On the all-rows path every count is n and every model steps.
+/// </summary>
+public struct StepMask
+{
+    /// <summary>Rows per model, <c>(M)</c>.</summary>
+    public ArrayView<int> RowCounts;
+    /// <summary>First row (view position) of the batch.</summary>
+    public int BatchStart;
+
+    public StepMask(ArrayView<int> rowCounts, int batchStart) { RowCounts = rowCounts; BatchStart = batchStart; }
+
+    public readonly bool Takes(int m) => RowCounts[m] > BatchStart;
+}
+
 /// <summary>A thread's 8×8 product patch and, for the fused weight-gradient kernel, its 8 column sums of B.</summary>
 public struct TileProduct
 {
@@ -119,14 +136,16 @@ public static class Gemm128Kernels
     /// (<see cref="OptimizerKernels.SgdMomentumKernel"/>'s arithmetic, element by element), so neither gradient is
     /// written to or read back from memory: per 784-128-10 step that saves the dW0 write and the separate SGD pass's
     /// gradient read (0.8 MB per model). The layer's dX = dZ·Wᵀ must run before this kernel (it reads W before the
-    /// update). Launch with <see cref="Config"/> on size (In, rows, Out).
+    /// update). Launch with <see cref="Config"/> on size (In, rows, Out). A model <paramref name="mask"/> leaves out
+    /// does nothing (its whole group returns before the first barrier).
     /// </summary>
     /// <param name="parameters">Flat (M, P) parameters; W at <paramref name="weights"/>, b at bias offset + m·P.</param>
     /// <param name="velocity">Flat (M, P) momentum buffer, same layout as <paramref name="parameters"/>.</param>
     public static void BatchedWeightGradientSgdKernel(ArrayView<float> parameters, ArrayView<float> velocity, MatrixLayout weights,
                                                       long biasOffset, ArrayView<float> x, MatrixLayout xTransposed,
-                                                      ArrayView<float> dz, MatrixLayout dzLayout, GemmSize size, SgdStep step)
+                                                      ArrayView<float> dz, MatrixLayout dzLayout, GemmSize size, SgdStep step, StepMask mask)
     {
+        if (!mask.Takes(Grid.IdxZ)) return;
         bool biasTile = Grid.IdxY == 0;
         var tile = Multiply<AlongOutput, AlongOutput>(x, xTransposed, dz, dzLayout, size, sumColumnsOfB: biasTile);
         int m = Grid.IdxZ, tx = Group.IdxX, ty = Group.IdxY;

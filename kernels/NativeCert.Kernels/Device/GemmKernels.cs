@@ -144,8 +144,13 @@ public static class GemmKernels
     /// <summary>Which GEMM kernel a product of this size runs on.</summary>
     public enum Variant { Thin, Tile64x64, Tile64x128, Tile128x128 }
 
-    /// <summary>Thin for ≤ 32 output columns (a tile would be mostly padding), 64×64 up to 64 columns, else 64×128.</summary>
-    public static Variant Choose(GemmSize size) => size.Cols <= 32 ? Variant.Thin : size.Cols <= 64 ? Variant.Tile64x64 : Variant.Tile64x128;
+    /// <summary>
+    /// Thin for ≤ 32 output columns (a tile would be mostly padding), 64×64 up to 64 columns, 128×128 when there are
+    /// also more than 64 rows (a 128-row batch times a 128-wide layer is one tile per model: W0 read once), else 64×128.
+    /// Every variant sums each output over k in the same order, so the choice never changes a result.
+    /// </summary>
+    public static Variant Choose(GemmSize size) =>
+        size.Cols <= 32 ? Variant.Thin : size.Cols <= 64 ? Variant.Tile64x64 : size.Rows > 64 ? Variant.Tile128x128 : Variant.Tile64x128;
 
     /// <summary>Launch shape of a tiled variant: grid (col tiles, row tiles, models), group (16, 16) or (16, 8).</summary>
     public static KernelConfig Config(Variant variant, GemmSize size, int models) => variant switch

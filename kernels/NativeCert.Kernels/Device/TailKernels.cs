@@ -19,7 +19,8 @@ public struct TailShape
 /// Yᵀ·dL, db1 = Σ dL with their SGD step, which the unfused path does in seven launches (thin GEMM, softmax, thin
 /// dW GEMM, bias gradient, dX GEMM, ReLU backward, and W1's share of the SGD pass) with dL, dW1 and db1 round trips
 /// through memory. Each value is summed in the unfused kernels' order (k ascending from 0, the bias added last), so
-/// results are equal to them. Not yet wired into the trainer (waits for the layers restructuring).
+/// results are equal to them. The trainer uses it when the model ends in ReLU → dense with at most 32 outputs
+/// (<see cref="Engine.LockstepTrainer"/>); a model the mask leaves out does nothing.
 /// Launch: grid (models, 1, 1), group (<see cref="GroupSize"/>, 1, 1).
 /// </summary>
 public static class TailKernels
@@ -33,9 +34,10 @@ public static class TailKernels
     /// <param name="dHidden">(M, capacity, H): dL·W1ᵀ where Y &gt; 0, else 0.</param>
     public static void FusedTailKernel(ArrayView<float> hidden, ArrayView<float> logits, ArrayView<float> loss, ArrayView<float> dHidden,
                                        ArrayView<float> parameters, ArrayView<float> velocity, ArrayView<int> labels, ArrayView<int> perm,
-                                       TailShape s, SgdStep step)
+                                       TailShape s, SgdStep step, StepMask mask)
     {
         int m = Grid.IdxX, t = Group.IdxX;
+        if (!mask.Takes(m)) return;
         long pBase = m * (long)s.ParameterCount, rowBase = m * (long)s.Capacity;
         long w1 = pBase + s.WeightOffset, b1 = pBase + s.BiasOffset;
 

@@ -31,6 +31,9 @@ public sealed class KernelSet
     /// <summary>The fused 10-wide tail (<see cref="TailKernels.FusedTailKernel"/>): a model ending in ReLU → dense(≤ 32).</summary>
     public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask> FusedTail => _fusedTail.Value;
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask>> _fusedTail;
+    /// <summary>The fused tail over per-model training views (<see cref="TailKernels.FusedTailViewKernel"/>).</summary>
+    internal Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask> FusedTailView => _fusedTailView.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask>> _fusedTailView;
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
     public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
@@ -71,6 +74,8 @@ public sealed class KernelSet
             Gemm128Kernels.BatchedWeightGradientSgdKernel));
         _fusedTail = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask>(
             TailKernels.FusedTailKernel));
+        _fusedTailView = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask>(
+            TailKernels.FusedTailViewKernel));
         GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
         BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
@@ -143,6 +148,8 @@ public sealed class KernelSet
             Gemm128Kernels.BatchedWeightGradientSgdKernel).Method, true),
         (((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask>)
             TailKernels.FusedTailKernel).Method, true),
+        (((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask>)
+            TailKernels.FusedTailViewKernel).Method, true),
         (Of(ActivationKernels.ReluBackwardKernel), false),
         (Of(ActivationKernels.BiasGradientKernel), false),
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),

@@ -71,7 +71,7 @@ public sealed class LockstepTrainer : IDisposable
     /// </param>
     /// <param name="fused">
     /// True (the default): dense layers' weight gradient, bias gradient and SGD step run as one kernel, and a model ending
-    /// in ReLU → dense with at most 32 outputs runs its tail as one kernel (all-rows path). False: one launch per
+    /// in ReLU → dense with at most 32 outputs runs its tail as one kernel. False: one launch per
     /// operation, as before the fusions; both give the same bits on the CPU accelerator (tests compare them).
     /// </param>
     public LockstepTrainer(Accelerator accelerator, KernelSet kernels, EnsembleConfig config, Dataset train, Dataset inputs, int capacity,
@@ -104,7 +104,7 @@ public sealed class LockstepTrainer : IDisposable
         _rowCounts = accelerator.Allocate1D<int>(capacity);
         if (viewRowsPerModel is not null) _viewRows = accelerator.Allocate1D<int>((long)capacity * _stride);
         else _rowCounts.CopyFromCPU(Enumerable.Repeat(_n, capacity).ToArray());
-        (_fusedTail, _fusedDense, _unfusedParameters) = Fusion(_steps, _layout, fused, views: viewRowsPerModel is not null);
+        (_fusedTail, _fusedDense, _unfusedParameters) = Fusion(_steps, _layout, fused);
         _activations = new MemoryBuffer1D<float, Stride1D.Dense>[sizes.Length];
         for (int a = 0; a < _activations.Length; a++)
             _activations[a] = accelerator.Allocate1D<float>((long)capacity * _batch * sizes[a]);
@@ -169,17 +169,8 @@ public sealed class LockstepTrainer : IDisposable
             Forward(models, rows, training: true);
             var mask = new StepMask(_rowCounts.View, start);
             if (_fusedTail)
-            {
-                var last = _steps[^1];
-                int l = last.ParameterLayer;
-                var shape = new TailShape
-                {
-                    Hidden = last.Layer.Input.Size, Classes = _classes, Rows = rows, Capacity = _batch, BatchStart = start, TrainCount = _n,
-                    ParameterCount = _layout.Count, WeightOffset = _layout.WeightOffset(l), BiasOffset = _layout.BiasOffset(l),
-                };
-                _k.FusedTail(TailKernels.Config(models), _activations[last.Input].View, _activations[^1].View, _loss.View, _scratch[0].View,
-                             _parameters.View, _velocity.View, _labels.View, _perm.View, shape, Sgd, mask);
-            }
+                _k.FusedTail(TailKernels.Config(models), _activations[_steps[^1].Input].View, _activations[^1].View, _loss.View, _scratch[0].View,
+                             _parameters.View, _velocity.View, _labels.View, _perm.View, TailShapeOf(rows, start), Sgd, mask);
             else
             {
                 // Logits become dLogits in place.
@@ -209,11 +200,27 @@ public sealed class LockstepTrainer : IDisposable
             _k.GatherNoisyViewRows(new Index1D(models * rows * blocksPerRow), _activations[0].View, _features.View, view, _dimension, _batch, rows,
                                    _config.Sigma, seed, (uint)modelBase);
             Forward(models, rows, training: true);
-            _k.SoftmaxCrossEntropyView(new Index1D(models * rows), _activations[^1].View, _loss.View, _labels.View, view, rows, _classes, _batch);
             var mask = new StepMask(_rowCounts.View, start);
+            if (_fusedTail)
+                _k.FusedTailView(TailKernels.Config(models), _activations[_steps[^1].Input].View, _activations[^1].View, _loss.View, _scratch[0].View,
+                                 _parameters.View, _velocity.View, _labels.View, view, TailShapeOf(rows, start), Sgd, mask);
+            else
+                _k.SoftmaxCrossEntropyView(new Index1D(models * rows), _activations[^1].View, _loss.View, _labels.View, view, rows, _classes, _batch);
             Backward(models, rows, mask);
             UnfusedSgd(models, mask);
         }
+    }
+
+    // The last layer's sizes and offsets for the fused tail; the permutation fields are the all-rows path's.
+    private TailShape TailShapeOf(int rows, int start)
+    {
+        var last = _steps[^1];
+        int l = last.ParameterLayer;
+        return new TailShape
+        {
+            Hidden = last.Layer.Input.Size, Classes = _classes, Rows = rows, Capacity = _batch, BatchStart = start, TrainCount = _n,
+            ParameterCount = _layout.Count, WeightOffset = _layout.WeightOffset(l), BiasOffset = _layout.BiasOffset(l),
+        };
     }
 
     private SgdStep Sgd => new(_config.Training.LearningRate, _config.Training.Momentum, _config.Training.WeightDecay);
@@ -227,15 +234,15 @@ public sealed class LockstepTrainer : IDisposable
 
     /// <summary>
     /// Which fused kernels a model's training step can use: the tail (logits, softmax-CE, dW, db and SGD of the last layer,
-    /// dH through the ReLU mask) when the model ends in ReLU → dense with at most 32 outputs, on the all-rows path (its
-    /// labels come through the all-rows permutation); each dense layer's dW + db + SGD otherwise; and the per-model
+    /// dH through the ReLU mask) when the model ends in ReLU → dense with at most 32 outputs (on views through their
+    /// tables, <see cref="TailKernels.FusedTailViewKernel"/>); each dense layer's dW + db + SGD otherwise; and the per-model
     /// parameter ranges left to the separate SGD pass (convolution layers; everything when <paramref name="fused"/> is false),
     /// adjacent ranges merged.
     /// </summary>
-    public static (bool Tail, bool Dense, (int Offset, int Count)[] Unfused) Fusion(DeviceStep[] steps, ParameterLayout layout, bool fused, bool views)
+    public static (bool Tail, bool Dense, (int Offset, int Count)[] Unfused) Fusion(DeviceStep[] steps, ParameterLayout layout, bool fused)
     {
         var last = steps[^1];
-        bool tail = fused && !views && steps.Length >= 2 && last.Layer.Spec.Kind == LayerKind.Dense && last.Layer.Output.Size <= 32
+        bool tail = fused && steps.Length >= 2 && last.Layer.Spec.Kind == LayerKind.Dense && last.Layer.Output.Size <= 32
                     && steps[^2].Layer.Spec.Kind == LayerKind.Relu && steps[^2].Output == last.Input;
         var unfused = new List<(int Offset, int Count)>();
         foreach (var step in steps)

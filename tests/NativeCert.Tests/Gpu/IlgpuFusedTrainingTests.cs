@@ -1,5 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
 using NativeCert.Data;
 using NativeCert.Defenses;
 using NativeCert.Engine;
@@ -16,24 +14,8 @@ namespace NativeCert.Tests.Gpu;
 /// left to the separate SGD pass) and per-model training views (the view tail, the step mask). Tiny sizes; fresh
 /// Context per test.
 /// </summary>
-public sealed class IlgpuFusedTrainingTests : IDisposable
+public sealed class IlgpuFusedTrainingTests : CpuAcceleratorTest
 {
-    private readonly Context _context = IlgpuDevices.CreateCpuContext();
-    private readonly Accelerator _accelerator;
-    private readonly KernelSet _kernels;
-
-    public IlgpuFusedTrainingTests()
-    {
-        _accelerator = IlgpuDevices.CpuDevice.CreateAccelerator(_context);
-        _kernels = new KernelSet(_accelerator);
-    }
-
-    public void Dispose()
-    {
-        _accelerator.Dispose();
-        _context.Dispose();
-    }
-
     [Fact]
     public void The_fusion_plan_fuses_the_tail_only_after_a_relu_and_for_at_most_32_outputs()
     {
@@ -88,7 +70,7 @@ public sealed class IlgpuFusedTrainingTests : IDisposable
     {
         var rows = config.View.Bind(train, config.Seed);
         int? viewRows = rows.IsAllRows ? null : Enumerable.Range(modelBase, models).Max(m => rows.Of(m)!.Length);
-        using var trainer = new LockstepTrainer(_accelerator, _kernels, config, train, inputs, models, viewRows, fused);
+        using var trainer = new LockstepTrainer(Accelerator, Kernels, config, train, inputs, models, viewRows, fused);
         if (viewRows is not null) trainer.LoadViews(models, Enumerable.Range(modelBase, models).Select(m => rows.Of(m)!).ToArray());
         trainer.Initialize(modelBase, models);
         for (int e = 0; e < config.Training.Epochs; e++) trainer.TrainEpoch(modelBase, models, e);

@@ -1,5 +1,3 @@
-using ILGPU;
-using ILGPU.Runtime;
 using NativeCert.Data;
 using NativeCert.Defenses;
 using NativeCert.Engine;
@@ -16,24 +14,8 @@ namespace NativeCert.Tests.Gpu;
 /// it alone on its view's rows (the path before lockstep views), whatever the chunking or split of the model range,
 /// and within rounding of the CPU engine. Tiny sizes: the CPU accelerator is slow. Fresh Context per test.
 /// </summary>
-public sealed class IlgpuViewTrainingTests : IDisposable
+public sealed class IlgpuViewTrainingTests : CpuAcceleratorTest
 {
-    private readonly Context _context = IlgpuDevices.CreateCpuContext();
-    private readonly Accelerator _accelerator;
-    private readonly KernelSet _kernels;
-
-    public IlgpuViewTrainingTests()
-    {
-        _accelerator = IlgpuDevices.CpuDevice.CreateAccelerator(_context);
-        _kernels = new KernelSet(_accelerator);
-    }
-
-    public void Dispose()
-    {
-        _accelerator.Dispose();
-        _context.Dispose();
-    }
-
     // 40 rows in 5 partitions of uneven size (batch 4: between one and four batches per epoch, ragged last batches),
     // bags of 11 (three batches, the last of 3 rows) and an empty partition (9 partitions of 20 rows).
     public static TheoryData<string> Views => ["dpa5", "bag11", "dpa9"];
@@ -141,7 +123,7 @@ public sealed class IlgpuViewTrainingTests : IDisposable
         {
             int[] mine = rows.Of(m)!;
             var subset = train.Select(mine.Length > 0 ? mine : [0], "view");
-            using var trainer = new LockstepTrainer(_accelerator, _kernels, config with { View = TrainingView.All }, subset, inputs, capacity: 1);
+            using var trainer = new LockstepTrainer(Accelerator, Kernels, config with { View = TrainingView.All }, subset, inputs, capacity: 1);
             trainer.Initialize(m, 1);
             for (int e = 0; e < config.Training.Epochs && mine.Length > 0; e++) trainer.TrainEpoch(m, 1, e);
             trainer.Vote(m, 1);

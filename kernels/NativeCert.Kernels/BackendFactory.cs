@@ -9,7 +9,7 @@ namespace NativeCert.Kernels;
 /// first CUDA GPU), <c>ilgpu-cpu</c> (the same kernels on ILGPU's CPU accelerator; slow, for tests) and <c>auto</c>
 /// (cuda when a CUDA device is present and starts, else cpu, saying why). The choice is always written to the log.
 /// </summary>
-public static class BackendFactory
+internal static class BackendFactory
 {
     public const string Cpu = "cpu", Cuda = IlgpuEnsembleBackend.CudaName, IlgpuCpu = IlgpuEnsembleBackend.CpuAcceleratorName, Auto = "auto";
 

@@ -47,9 +47,11 @@ public sealed class JobResult
     public IReadOnlyList<int> Labels { get; }
     /// <summary>Certificates of the triggered test inputs (attack jobs; empty otherwise).</summary>
     public IReadOnlyList<Certificate> TriggeredCertificates { get; }
+    /// <summary>True labels of the triggered test inputs (their source rows' labels, not the attack's target).</summary>
     public IReadOnlyList<int> TriggeredLabels { get; }
-    /// <summary>Backend that ran the job (cpu, cuda, ilgpu-cpu) and its device.</summary>
+    /// <summary>Backend that ran the job: cpu, cuda or ilgpu-cpu (<c>auto</c> resolved).</summary>
     public string Backend { get; }
+    /// <summary>The device it ran on, in words (CPU model and ISA level, or the GPU's name).</summary>
     public string Device { get; }
     /// <summary>The run directory when one was asked for (<see cref="JobOptions.RunDirectory"/>), else null.</summary>
     public string? RunDirectory { get; }

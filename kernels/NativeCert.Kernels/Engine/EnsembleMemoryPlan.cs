@@ -20,7 +20,7 @@ namespace NativeCert.Kernels.Engine;
 /// up to whole groups of ≤ 1024), indexable by ILGPU's signed 32-bit thread index with 2¹⁶ to spare; the last is
 /// CUDA's grid z limit (the model is the grid's z axis).
 /// </summary>
-public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long SharedBytes, long UsableBytes, int ModelsPerChunk)
+internal readonly record struct EnsembleMemoryPlan(long BytesPerModel, long SharedBytes, long UsableBytes, int ModelsPerChunk)
 {
     /// <summary>CUDA's largest grid z extent; kernels put the model on z.</summary>
     public const int MaxGridZ = 65535;

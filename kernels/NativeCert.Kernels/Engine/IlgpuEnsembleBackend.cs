@@ -13,7 +13,7 @@ namespace NativeCert.Kernels.Engine;
 /// accumulate on the device until the chunk ends. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
 /// CPU accelerator (slow; for tests and for proving the kernels without a GPU).
 /// </summary>
-public sealed class IlgpuEnsembleBackend : IEnsembleBackend
+internal sealed class IlgpuEnsembleBackend : IEnsembleBackend
 {
     public const string CudaName = "cuda", CpuAcceleratorName = "ilgpu-cpu";
     /// <summary>How a CUDA start failure ends: what to do instead.</summary>

@@ -15,7 +15,7 @@ namespace NativeCert.Kernels.Engine;
 /// backward the same list reversed, one launch (or GEMM) per layer and direction; ReLU and flatten work in place (each
 /// example is channel-major already), a ReLU right after a dense or convolution layer is fused into its epilogue.
 /// </summary>
-public sealed class LockstepTrainer : IDisposable
+internal sealed class LockstepTrainer : IDisposable
 {
     private readonly Accelerator _accelerator;
     private readonly KernelSet _k;

@@ -13,7 +13,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert certify</c>: data → (poisoned) training set → noisy ensemble votes, chunk by chunk and
 /// resumable → certificates, summary and plots in a run directory. See <see cref="CertifyPipeline"/>.
 /// </summary>
-public static class CertifyCommand
+internal static class CertifyCommand
 {
     public const string SpecOption = "--spec";
 

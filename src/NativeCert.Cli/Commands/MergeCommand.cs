@@ -7,7 +7,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert merge --out DIR SHARD...</c>: combines shard runs (<c>certify --models-range a:b</c>) of one
 /// configuration whose model ranges tile the whole run into a complete run directory with its report.
 /// </summary>
-public static class MergeCommand
+internal static class MergeCommand
 {
     public static Command Create()
     {

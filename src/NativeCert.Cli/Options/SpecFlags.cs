@@ -7,7 +7,7 @@ namespace NativeCert.Cli.Options;
 /// Which flag fills which <see cref="JobSpec"/> (or <see cref="Runs.RunExecution"/>) field, so that errors Core reports
 /// by field path are shown by the flag the user typed (<see cref="Translate"/>).
 /// </summary>
-public static class SpecFlags
+internal static class SpecFlags
 {
     /// <summary>Field path → flag.</summary>
     public static readonly IReadOnlyDictionary<string, string> FlagOfField = new Dictionary<string, string>

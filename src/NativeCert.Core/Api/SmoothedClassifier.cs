@@ -73,7 +73,7 @@ public sealed class SmoothedClassifier
     public double Alpha { get; }
 
     /// <summary>The models behind this classifier (advanced use: config, parameters, saving).</summary>
-    public EnsembleFile Ensemble => _ensemble;
+    internal EnsembleFile Ensemble => _ensemble;
 
     /// <summary>Loads an ensemble file written by <c>nativecert train</c> or <see cref="Save"/>.</summary>
     /// <param name="path">Ensemble file.</param>
@@ -84,7 +84,7 @@ public sealed class SmoothedClassifier
         new(EnsembleFile.Load(path), alpha, threads);
 
     /// <summary>Wraps an ensemble already in memory (advanced: one trained with the engine directly, <see cref="EnsembleFile.Train"/>).</summary>
-    public static SmoothedClassifier FromEnsemble(EnsembleFile ensemble, double alpha = DefaultAlpha, int threads = 0) =>
+    internal static SmoothedClassifier FromEnsemble(EnsembleFile ensemble, double alpha = DefaultAlpha, int threads = 0) =>
         new(ensemble ?? throw new ArgumentNullException(nameof(ensemble)), alpha, threads);
 
     /// <summary>

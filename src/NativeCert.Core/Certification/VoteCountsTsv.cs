@@ -26,7 +26,7 @@ namespace NativeCert.Certification;
 /// <see cref="UserInputException"/> naming the file and line.
 /// </para>
 /// </summary>
-public static class VoteCountsTsv
+internal static class VoteCountsTsv
 {
     /// <summary>Values of the <c>set</c> column.</summary>
     public const string Clean = "clean", Triggered = "triggered", Train = "train";

@@ -8,7 +8,7 @@ namespace NativeCert.Cluster;
 /// Kubernetes' JOB_COMPLETION_INDEX are). The K shards of a run split its n0 + N models into contiguous ranges
 /// whose sizes differ by at most one, so they tile [0, n0 + N) exactly for every K up to the number of models.
 /// </summary>
-public readonly record struct ShardIndex(int Index, int Count)
+internal readonly record struct ShardIndex(int Index, int Count)
 {
     public const string Option = "--shard";
 

@@ -28,7 +28,7 @@ public sealed record DefenseSummary(
 /// certificates.tsv and certificates-triggered.tsv (<see cref="ExampleCertificateTsv"/>), the certified-accuracy-vs-poison
 /// plot (modified examples), summary.txt, and summary.json last.
 /// </summary>
-public static class DefenseReport
+internal static class DefenseReport
 {
     /// <summary>Certificates of every input. Bagging: α per input, or α/T over each input set with simultaneous.</summary>
     public static ExampleCertificate[] Certify(RunConfig config, VoteFile votes)

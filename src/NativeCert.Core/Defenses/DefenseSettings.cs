@@ -7,7 +7,7 @@ namespace NativeCert.Defenses;
 /// dpa (<see cref="Partitions"/> models, one per feature-hash partition) or bagging (models on bags of
 /// <see cref="BagSize"/> rows). The one place a defense becomes engine settings (<see cref="Apply"/>).
 /// </summary>
-public sealed record DefenseSettings(string Kind, int Partitions = 0, int BagSize = 0)
+internal sealed record DefenseSettings(string Kind, int Partitions = 0, int BagSize = 0)
 {
     public const string Smoothing = "smoothing", Dpa = "dpa", Bagging = "bagging";
 

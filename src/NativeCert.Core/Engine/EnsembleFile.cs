@@ -25,7 +25,7 @@ namespace NativeCert.Engine;
 /// would have cast had those inputs been given at training time. Version 1 files (no class ids) still load, with
 /// <see cref="ClassIds"/> null.
 /// </summary>
-public sealed class EnsembleFile
+internal sealed class EnsembleFile
 {
     public static ReadOnlySpan<byte> Magic => "NCENSEMB"u8;
     public const uint CurrentVersion = 3;

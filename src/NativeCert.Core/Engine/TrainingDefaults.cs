@@ -4,7 +4,7 @@ namespace NativeCert.Engine;
 /// The one place default hyperparameters live (CLI defaults read these). Chosen on MNIST 8,000/2,000 with
 /// σ = 0: one MLP 784-128-10 reaches the accuracy of the same PyTorch MLP (README, Results).
 /// </summary>
-public static class TrainingDefaults
+internal static class TrainingDefaults
 {
     /// <summary>Hidden layer widths of the default model, <c>--model mlp:128</c>.</summary>
     public static readonly int[] Hidden = [128];

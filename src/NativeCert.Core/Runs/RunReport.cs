@@ -67,7 +67,7 @@ public sealed record RunSummary(
 /// summary.txt, and summary.json last. Everything is a pure function of those two files, so
 /// <c>nativecert report</c> regenerates byte-identical files.
 /// </summary>
-public sealed class RunReport
+internal sealed class RunReport
 {
     public RunSummary Summary { get; }
     /// <summary>The summary table printed on the console (and saved as summary.txt).</summary>

@@ -6,7 +6,7 @@ namespace NativeCert.Runs;
 /// Votes add, since model m's votes depend only on (spec, m, data). Merging again into the same directory finishes a
 /// merge that was killed (the merged votes are a pure function of the shards).
 /// </summary>
-public static class ShardMerge
+internal static class ShardMerge
 {
     /// <summary>Writes the merged run to <paramref name="outDirectory"/> (new, or holding this merge's unfinished output) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)

@@ -9,7 +9,7 @@ using NativeCert.IO;
 namespace NativeCert.Runs;
 
 /// <summary>Which set a voted-on input belongs to.</summary>
-public enum InputKind : byte
+internal enum InputKind : byte
 {
     /// <summary>A test input as given.</summary>
     Clean = 0,
@@ -31,7 +31,7 @@ public enum InputKind : byte
 /// (inputs × classes); u32 undefended counts (inputs × classes, only when hasUndefended);
 /// u32 CRC-32 of every byte before it.
 /// </remarks>
-public sealed class VoteFile
+internal sealed class VoteFile
 {
     public const uint FormatVersion = 1;
     private static ReadOnlySpan<byte> Magic => "NCVOTES\0"u8;

@@ -68,7 +68,9 @@ internal static class BackendFactory
         }
         catch (UserInputException e)
         {
-            log.WriteLine($"backend auto: {e.Message.Replace(IlgpuEnsembleBackend.CpuHint, "")}; falling back to cpu");
+            // "cuda: why", without the field and the hint: auto already chose what to do instead.
+            string why = e.Message.Replace(IlgpuEnsembleBackend.CpuHint, "").Replace(IlgpuEnsembleBackend.BackendField + " ", "");
+            log.WriteLine($"backend auto: {why}; falling back to cpu");
             return new CpuEnsembleBackend(threads);
         }
     }

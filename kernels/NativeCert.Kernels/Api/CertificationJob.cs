@@ -16,7 +16,7 @@ public sealed record JobOptions
     /// <summary>Models per durable chunk; 0 sizes chunks to about 5 s each.</summary>
     public int ChunkModels { get; init; }
     /// <summary>
-    /// Run directory to write (config.json, votes, certificates, summary, plots; as <c>nativecert certify --out</c>), which
+    /// Run directory to write (config.json, votes, certificates, summary, plots: the files <c>nativecert certify</c> writes), which
     /// must not hold a run yet; null: the job runs in a temporary directory that is deleted when it ends.
     /// </summary>
     public string? RunDirectory { get; init; }
@@ -78,7 +78,7 @@ public static class CertificationJob
     /// </param>
     /// <param name="options">Backend, threads, run directory, log; null for the defaults (auto backend, no directory kept).</param>
     /// <param name="progress">Reported after each finished model.</param>
-    /// <param name="cancellation">Stops the job between models; a run directory keeps its last complete chunk (resume with <c>nativecert certify --out DIR --resume</c>).</param>
+    /// <param name="cancellation">Stops the job between models; a run directory keeps its last complete chunk (<c>nativecert certify</c> resumes it).</param>
     /// <exception cref="SpecException">A field of <paramref name="spec"/> is invalid (the message names it by its path, e.g. <c>smoothing.sigma</c>).</exception>
     /// <exception cref="UserInputException">The data, the backend or the run directory cannot be used (one line saying why).</exception>
     public static Task<JobResult> RunAsync(JobSpec spec, DataSplit? data = null, JobOptions? options = null,

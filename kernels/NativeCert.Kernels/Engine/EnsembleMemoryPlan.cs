@@ -1,4 +1,5 @@
 using NativeCert.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Kernels.Engine;
 
@@ -58,10 +59,10 @@ internal readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shar
         long shared = SharedDataBytes(layout, trainCount, inputCount);
         long fit = (usableBytes - shared) / perModel;
         if (fit < 1)
-            throw new UserInputException(
-                $"--backend: the GPU has {usableBytes / 1048576} MiB usable but one model of {model} with batch {batchSize} " +
+            throw new SpecException(
+                $"{IlgpuEnsembleBackend.BackendField}: the GPU has {usableBytes / 1048576} MiB usable but one model of {model} with batch {batchSize} " +
                 $"needs {perModel / 1048576.0:F1} MiB plus {shared / 1048576.0:F1} MiB for {trainCount} training rows and " +
-                $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend");
+                $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend", IlgpuEnsembleBackend.BackendField);
         long widest = Math.Max(Math.Max(layout.Count, trainCount),
                                (long)batchSize * Math.Max(model.InputSize, LockstepTrainer.MaxLayerOutput(LockstepTrainer.Plan(model).BufferSizes)));
         long indexable = MaxIndex / widest;

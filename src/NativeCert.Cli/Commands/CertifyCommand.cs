@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NativeCert.Cli.Options;
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 using NativeCert.Engine;
 using NativeCert.Kernels;
 using NativeCert.Runs;

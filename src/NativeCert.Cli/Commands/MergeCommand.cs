@@ -19,6 +19,7 @@ internal static class MergeCommand
         cmd.SetAction(parse =>
         {
             string dir = parse.GetValue(outDir)!;
+            if (string.IsNullOrWhiteSpace(dir)) throw new UserInputException("merge: --out: the run directory path is empty");
             RunReport report = ShardMerge.Merge(dir, parse.GetValue(shards) ?? []);
             parse.InvocationConfiguration.Output.Write(report.Text);
             parse.InvocationConfiguration.Output.WriteLine($"run directory: {dir}");

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 using NativeCert.IO;
 using NativeCert.Runs;
 

@@ -24,6 +24,7 @@ internal static class SpecFlags
         ["smoothing.method"] = "--method", ["smoothing.n0"] = "--n0",
         ["certification.alpha"] = "--alpha", ["certification.simultaneous"] = "--simultaneous",
         ["certification.trigger_norms"] = "--trigger-norms", ["certification.radii"] = "--radii",
+        ["defense.kind"] = "--defense", ["defense.partitions"] = "--partitions", ["defense.bag_size"] = "--bag-size",
         ["execution.backend"] = "--backend", ["execution.threads"] = "--threads", ["execution.chunk_models"] = "--chunk",
         ["execution.keep_models"] = "--keep-models", ["execution.shard"] = "--models-range",
     };

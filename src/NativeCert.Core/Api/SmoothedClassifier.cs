@@ -59,7 +59,7 @@ public sealed class SmoothedClassifier
 
     /// <summary>
     /// The dataset's class id of each output (prediction k means class <c>ClassIds[k]</c>, e.g. 1 and 7 for an ensemble
-    /// trained with <c>--classes 1,7</c>); null when the file records none (then prediction k is class k).
+    /// trained with <c>data.classes</c> [1, 7]); null when the file records none (then prediction k is class k).
     /// </summary>
     public IReadOnlyList<int>? ClassIds => _ensemble.ClassIds;
 

@@ -56,8 +56,8 @@ internal sealed class BackdoorAttack(Trigger trigger)
     /// from non-target classes relabelled <paramref name="target"/> (dirty-label), or from the target class with
     /// labels kept (clean-label). Returns a new dataset; <paramref name="train"/> is not modified.
     /// </summary>
-    /// <remarks><paramref name="targetClassId"/> is the target's original class id (what the user gave as
-    /// <c>--target</c>), for messages; the label itself when null.</remarks>
+    /// <remarks><paramref name="targetClassId"/> is the target's original class id (<c>attack.target</c>
+    /// as the user gave it), for messages; the label itself when null.</remarks>
     public PoisonedTrainingSet Poison(Dataset train, int count, int target, LabelMode mode, ulong seed, int? targetClassId = null)
     {
         CheckTarget(train, target);

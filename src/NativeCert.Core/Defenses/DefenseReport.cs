@@ -128,7 +128,7 @@ internal static class DefenseReport
         return RunReport.Create(summary, text);
     }
 
-    /// <summary>Epochs each model trained (config.json's --epochs).</summary>
+    /// <summary>Epochs each model trained (<c>training.epochs</c> of config.json).</summary>
     private static int EpochsOf(RunConfig config) => config.Spec.Training.Epochs;
 
     private static AttackSummary SummarizeAttack(RunAttackFacts attack, VoteFile votes, int[] clean, int[] triggered,

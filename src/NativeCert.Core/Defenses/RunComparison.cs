@@ -127,7 +127,7 @@ internal static class RunComparison
     public static string Write(string outDirectory, IReadOnlyList<string> runDirectories, double[]? triggerNorms = null)
     {
         var (comparison, curves) = Build(runDirectories, triggerNorms);
-        if (File.Exists(Path.Combine(outDirectory, JsonFile))) throw new UserInputException($"--out: {outDirectory} already holds a comparison");
+        if (File.Exists(Path.Combine(outDirectory, JsonFile))) throw new UserInputException($"{outDirectory}: already holds a comparison ({JsonFile}); give a new directory");
         Directory.CreateDirectory(outDirectory);
         string text = Format(comparison);
         AtomicFile.WriteAllBytes(Path.Combine(outDirectory, PlotFile), Plot(comparison, curves).Render().ToPng());

@@ -43,7 +43,7 @@ internal sealed class EnsembleFile
     public float[] Parameters { get; }
     /// <summary>
     /// Original dataset class id of each output, <c>(C)</c> (e.g. [1, 7] for an ensemble trained with
-    /// <c>--classes 1,7</c>); null when not recorded (version 1 files).
+    /// <c>data.classes</c> [1, 7]); null when not recorded (version 1 files).
     /// </summary>
     public IReadOnlyList<int>? ClassIds { get; }
 

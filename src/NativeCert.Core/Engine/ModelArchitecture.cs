@@ -77,12 +77,12 @@ internal sealed record ResolvedLayer(LayerSpec Spec, FeatureShape Input, Feature
 /// <summary>
 /// A model: the layer list (the part a user writes, <see cref="Body"/>), resolved against the input shape, followed by
 /// the classifier <c>dense:C</c> that the engine always appends (softmax cross-entropy on its output). Equal
-/// architectures have equal <see cref="Key"/>; <see cref="Text"/> is the canonical <c>--model</c> text of the body:
+/// architectures have equal <see cref="Key"/>; <see cref="Text"/> is the canonical model text of the body:
 /// <c>mlp:W1,W2,…</c> when the body is dense+ReLU pairs, else the layer list.
 /// </summary>
 internal sealed class ModelArchitecture : IEquatable<ModelArchitecture>
 {
-    /// <summary>The CNN of <c>--model lenet</c> (classifier appended): on 1×28×28, 24×24×16 → 12×12×16 → 8×8×32 → 4×4×32 = 512 features.</summary>
+    /// <summary>The CNN model text <c>lenet</c> names (classifier appended): on 1×28×28, 24×24×16 → 12×12×16 → 8×8×32 → 4×4×32 = 512 features.</summary>
     public static readonly LayerSpec[] LeNet =
     [
         LayerSpec.Conv(16, 5), LayerSpec.Relu, LayerSpec.MaxPool,
@@ -96,7 +96,7 @@ internal sealed class ModelArchitecture : IEquatable<ModelArchitecture>
     /// <summary>Every layer, classifier last, with its shapes.</summary>
     public IReadOnlyList<ResolvedLayer> Layers { get; }
     public int Classes { get; }
-    /// <summary>Canonical <c>--model</c> text of <see cref="Body"/>.</summary>
+    /// <summary>Canonical model text of <see cref="Body"/>.</summary>
     public string Text { get; }
     /// <summary>Input shape, body and classes: equal exactly when the architectures are.</summary>
     public string Key { get; }
@@ -244,7 +244,7 @@ internal sealed class ModelArchitecture : IEquatable<ModelArchitecture>
         : string.Join(",", body);
 
     /// <summary>
-    /// Parses a <c>--model</c> text: <c>mlp:W1,W2,…</c>, <c>lenet</c>, or a comma-separated layer list such as
+    /// Parses model text (<c>model.layers</c>): <c>mlp:W1,W2,…</c>, <c>lenet</c>, or a comma-separated layer list such as
     /// <c>conv:32:3:1,relu,maxpool,flatten,dense:256,relu</c>. Throws a one-line <see cref="UserInputException"/>
     /// naming <paramref name="option"/> and the bad token.
     /// </summary>

@@ -20,7 +20,7 @@ internal enum InputKind : byte
 /// <summary>
 /// The vote counts of a run, what <c>votes.bin</c> holds: for every voted-on input its true label and kind,
 /// and the counts of models <c>[ModelStart, ModelsDone)</c> (ModelStart is 0 except for a shard made with
-/// <c>--models-range</c>). Models below <see cref="SelectionModels"/> (Cohen's n0) go to <see cref="Selection"/>,
+/// a model range, <c>execution.shard</c>). Models below <see cref="SelectionModels"/> (Cohen's n0) go to <see cref="Selection"/>,
 /// the rest to <see cref="Estimation"/>; with simultaneous estimation SelectionModels is 0. An attack run also
 /// keeps the votes of one undefended model (σ = 0).
 /// </summary>

@@ -254,7 +254,7 @@ public sealed record DataSpec
 /// </summary>
 public sealed record AttackSpec
 {
-    /// <summary>Values of <see cref="Kind"/> (<c>none</c> is what the CLI's <c>--attack none</c> maps to: no attack, a null <see cref="JobSpec.Attack"/>).</summary>
+    /// <summary>Values of <see cref="Kind"/> (<c>none</c> means no attack: a null <see cref="JobSpec.Attack"/>).</summary>
     public const string None = "none", Patch = "patch", Blend = "blend", Mask = "mask";
     /// <summary>Values of <see cref="LabelMode"/>.</summary>
     public const string Dirty = "dirty", Clean = "clean";

@@ -12,6 +12,8 @@ public sealed class SpecException : UserInputException
 
     internal SpecException(string message, params string[] fields) : base(message) => Fields = fields;
 
+    internal SpecException(string message, Exception inner, params string[] fields) : base(message, inner) => Fields = fields;
+
     /// <summary>"<paramref name="field"/> <paramref name="value"/>: <paramref name="problem"/>", the usual shape.</summary>
     internal static SpecException Invalid(string field, object? value, string problem) =>
         new($"{field} {SpecJson.Text(value)}: {problem}", field);

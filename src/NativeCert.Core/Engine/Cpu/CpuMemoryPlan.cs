@@ -53,8 +53,8 @@ internal readonly record struct ModelFootprint(long Parameters, long Activations
 ///                + P − C                   He-init Gaussians, drawn per model    (P − C)       when training
 ///                + n·D + n                 noisy training copy, permutation      (n, D), (n)   when training
 ///                + T·C )                   the thread's vote counts              (T, C)        when voting
-/// shared     = 4·models·P                  kept parameters (train, --keep-models)
-/// total      = threads·per thread + shared,   threads = min(--threads or all cores, models)
+/// shared     = 4·models·P                  kept parameters (train, keep_models)
+/// total      = threads·per thread + shared,   threads = min(threads or all cores, models)
 /// s_a: the per-row size of each activation buffer (the input, then each layer that is not in place; CpuTrainer.Plan)
 /// </code>
 /// and must fit in 90% of the memory available now (<see cref="AvailableMemory"/>): the data are already loaded,

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// Waits for a cluster run (<c>slurm submit --wait</c>, <c>slurm status --wait</c>): polls the shards' progress on

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// A job's state as Slurm reports it: <see cref="State"/> is Slurm's word (PENDING, RUNNING, COMPLETED, FAILED,

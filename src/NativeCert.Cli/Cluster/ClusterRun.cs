@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 using NativeCert.IO;
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>One <c>sbatch</c> round of a cluster run: the array job of the shards it submitted and the merge job after it.</summary>
 internal sealed record ClusterSubmission(string SubmittedUtc, string ArrayJob, string MergeJob, int[] Shards);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// Shard <see cref="Index"/> of <see cref="Count"/> (<c>--shard i/K</c>, 0-based as Slurm array task ids and

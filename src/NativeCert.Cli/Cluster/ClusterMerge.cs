@@ -1,6 +1,6 @@
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// The merge job of a cluster run: checks that each of the K shard directories holds its whole model range of the

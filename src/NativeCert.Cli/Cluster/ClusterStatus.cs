@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// One shard of a cluster run as it stands: its model range, how many of those models are durably on disk, the

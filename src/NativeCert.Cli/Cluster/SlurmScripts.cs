@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// What the jobs of a cluster run ask the scheduler for. Null means "not asked": Slurm's (or the partition's)

@@ -12,7 +12,7 @@ using NativeCert.Noise;
 namespace NativeCert.GpuCheck;
 
 /// <summary>Sizes of one check run: the MLP D-H-C, batch B, training rows N, test inputs T.</summary>
-public readonly record struct CheckSizes(int D, int H, int C, int B, int N, int T)
+internal readonly record struct CheckSizes(int D, int H, int C, int B, int N, int T)
 {
     /// <summary>784-128-10, batch 128, the built-in MNIST split.</summary>
     public static readonly CheckSizes Full = new(784, 128, 10, 128, 8000, 2000);
@@ -31,7 +31,7 @@ public readonly record struct CheckSizes(int D, int H, int C, int B, int N, int 
 /// poisoned with NaN before each launch (an unwritten element shows), fresh random inputs drawn on the device,
 /// models 0 and M−1 of the largest chunk compared on the host (the noise bit for bit).
 /// </summary>
-public static class KernelChecks
+internal static class KernelChecks
 {
     private const float Sigma = 0.25f, LearningRate = 0.1f, Momentum = 0.9f, WeightDecay = 5e-4f;
     /// <summary>‖out − ref‖₂ / ‖ref‖₂ allowed for an FP32 product against the double reference (FP32 lands far under).</summary>

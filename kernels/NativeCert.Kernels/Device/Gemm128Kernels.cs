@@ -8,25 +8,25 @@ namespace NativeCert.Kernels.Device;
 /// k (the inner axis: A row-major, B = Wᵀ) or along their output axis (A = Xᵀ, B row-major). Like
 /// <c>IFusedMultiplyAdd</c>, implementations are empty structs whose property ILGPU folds to a constant.
 /// </summary>
-public interface IContiguousAxis
+internal interface IContiguousAxis
 {
     bool IsAlongK { get; }
 }
 
 /// <summary>The operand's unit stride is along k (ColStride = 1 for A, RowStride = 1 for B).</summary>
-public readonly struct AlongK : IContiguousAxis
+internal readonly struct AlongK : IContiguousAxis
 {
     public bool IsAlongK => true;
 }
 
 /// <summary>The operand's unit stride is along its output axis (RowStride = 1 for A, ColStride = 1 for B).</summary>
-public readonly struct AlongOutput : IContiguousAxis
+internal readonly struct AlongOutput : IContiguousAxis
 {
     public bool IsAlongK => false;
 }
 
 /// <summary>SGD with momentum and weight decay (PyTorch semantics): learning rate η, momentum μ, weight decay λ.</summary>
-public struct SgdStep
+internal struct SgdStep
 {
     public float LearningRate, Momentum, WeightDecay;
     public SgdStep(float learningRate, float momentum, float weightDecay) { LearningRate = learningRate; Momentum = momentum; WeightDecay = weightDecay; }
@@ -37,7 +37,7 @@ public struct SgdStep
 /// <c>RowCounts[m] &gt; BatchStart</c> (its training rows, or its view rows). A model that does not keeps its weights and
 /// velocity bit for bit. On the all-rows path every count is n and every model steps.
 /// </summary>
-public struct StepMask
+internal struct StepMask
 {
     /// <summary>Rows per model, <c>(M)</c>.</summary>
     public ArrayView<int> RowCounts;
@@ -50,7 +50,7 @@ public struct StepMask
 }
 
 /// <summary>A thread's 8×8 product patch and, for the fused weight-gradient kernel, its 8 column sums of B.</summary>
-public struct TileProduct
+internal struct TileProduct
 {
     public Accumulator8x8 Acc;
     public float S0, S1, S2, S3, S4, S5, S6, S7;
@@ -60,7 +60,7 @@ public struct TileProduct
 /// The fused optimizer epilogue: gradient (i, j) of the patch belongs to parameter (Row0 + i, Col0 + j) of model
 /// M's matrix in <see cref="Layout"/>; g ← ∇ + λw; v ← μv + g; w ← w − ηv, as <see cref="OptimizerKernels.SgdMomentumKernel"/>.
 /// </summary>
-public struct TileSgd : ITileSink
+internal struct TileSgd : ITileSink
 {
     public ArrayView<float> Parameters, Velocity;
     public MatrixLayout Layout;
@@ -82,7 +82,7 @@ public struct TileSgd : ITileSink
 }
 
 /// <summary>Four floats loaded or stored as one 16-byte access (ld/st .v4.f32 in PTX).</summary>
-public struct Float4
+internal struct Float4
 {
     public float X, Y, Z, W;
 }
@@ -103,7 +103,7 @@ public struct Float4
 /// Thread (tx, ty) owns rows 8·ty … 8·ty+7 and columns 8·tx … 8·tx+7 of the tile. Every output element is one FMA
 /// chain over k ascending, like the other variants.
 /// </summary>
-public static class Gemm128Kernels
+internal static class Gemm128Kernels
 {
     public const int Tile = 128, Depth = 8, Threads = 16, GroupSize = Threads * Threads;
     /// <summary>Shared row pitch: 128 + 4 floats keeps rows 16-byte aligned and spreads transposed stores over all 32 banks.</summary>

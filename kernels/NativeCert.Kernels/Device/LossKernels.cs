@@ -3,7 +3,7 @@ using ILGPU;
 namespace NativeCert.Kernels.Device;
 
 /// <summary>Softmax cross-entropy over batched logits <c>(M, batchCapacity, C)</c>.</summary>
-public static class LossKernels
+internal static class LossKernels
 {
     /// <summary>
     /// Mean softmax cross-entropy of the batch and its gradient, in place: for row r of model m with label

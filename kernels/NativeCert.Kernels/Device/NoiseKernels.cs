@@ -8,7 +8,7 @@ namespace NativeCert.Kernels.Device;
 /// One inline PTX <c>fma.rn.f32</c> (IEEE fused multiply-add, round to nearest even): the FMA of the CUDA noise
 /// kernels (see <see cref="IFusedMultiplyAdd"/>; ILGPU 1.5.3 has no FMA intrinsic).
 /// </summary>
-public readonly struct PtxFma : IFusedMultiplyAdd
+internal readonly struct PtxFma : IFusedMultiplyAdd
 {
     public float Fma(float a, float b, float c)
     {
@@ -23,7 +23,7 @@ public readonly struct PtxFma : IFusedMultiplyAdd
 /// engine's own code (<see cref="Philox4x32.Block"/>, <see cref="PolynomialBoxMuller"/>), compiled by ILGPU, so CPU
 /// and GPU engines draw bit-identical noise by construction.
 /// </summary>
-public static class NoiseKernels
+internal static class NoiseKernels
 {
     /// <summary>Block <paramref name="block"/> (= index/4) of row <paramref name="row"/> of a stream.</summary>
     public static PhiloxBlock StreamBlock(ulong seed, uint stream, uint model, uint row, uint block) =>

@@ -3,7 +3,7 @@ using ILGPU;
 namespace NativeCert.Kernels.Device;
 
 /// <summary>The optimizer step over the flat parameter buffer <c>(M, P)</c>.</summary>
-public static class OptimizerKernels
+internal static class OptimizerKernels
 {
     /// <summary>
     /// SGD with momentum and weight decay, PyTorch semantics, one element per thread:

@@ -3,7 +3,7 @@ using ILGPU;
 namespace NativeCert.Kernels.Device;
 
 /// <summary>Sizes and offsets of the narrow last layer (H → C) for <see cref="TailKernels.FusedTailKernel"/>.</summary>
-public struct TailShape
+internal struct TailShape
 {
     /// <summary>Hidden width H, classes C, rows in this batch, batch capacity (row stride of the buffers).</summary>
     public int Hidden, Classes, Rows, Capacity;
@@ -24,7 +24,7 @@ public struct TailShape
 /// out does nothing.
 /// Launch: grid (models, 1, 1), group (<see cref="GroupSize"/>, 1, 1).
 /// </summary>
-public static class TailKernels
+internal static class TailKernels
 {
     public const int GroupSize = 128;
 

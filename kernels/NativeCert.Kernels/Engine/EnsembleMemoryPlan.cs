@@ -1,4 +1,5 @@
 using NativeCert.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Kernels.Engine;
 
@@ -23,7 +24,7 @@ namespace NativeCert.Kernels.Engine;
 /// up to whole groups of ≤ 1024), indexable by ILGPU's signed 32-bit thread index with 2¹⁶ to spare; the last is
 /// CUDA's grid z limit (the model is the grid's z axis).
 /// </summary>
-public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long SharedBytes, long UsableBytes, int ModelsPerChunk)
+internal readonly record struct EnsembleMemoryPlan(long BytesPerModel, long SharedBytes, long UsableBytes, int ModelsPerChunk)
 {
     /// <summary>CUDA's largest grid z extent; kernels put the model on z.</summary>
     public const int MaxGridZ = 65535;
@@ -66,10 +67,10 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
         long shared = SharedDataBytes(layout, trainCount, inputCount);
         long fit = (usableBytes - shared) / perModel;
         if (fit < 1)
-            throw new UserInputException(
-                $"--backend: the GPU has {usableBytes / 1048576} MiB usable but one model of {model} with batch {batchSize} " +
+            throw new SpecException(
+                $"{IlgpuEnsembleBackend.BackendField}: the GPU has {usableBytes / 1048576} MiB usable but one model of {model} with batch {batchSize} " +
                 $"needs {perModel / 1048576.0:F1} MiB plus {shared / 1048576.0:F1} MiB for {trainCount} training rows and " +
-                $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend");
+                $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend", IlgpuEnsembleBackend.BackendField);
         long widest = Math.Max(Math.Max(layout.Count, rowsPerModel),
                                (long)batchSize * Math.Max(model.InputSize, LockstepTrainer.MaxLayerOutput(LockstepTrainer.Plan(model).BufferSizes)));
         long indexable = MaxIndex / widest;

@@ -3,6 +3,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using NativeCert.Data;
 using NativeCert.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Kernels.Engine;
 
@@ -13,11 +14,13 @@ namespace NativeCert.Kernels.Engine;
 /// accumulate on the device until the chunk ends. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
 /// CPU accelerator (slow; for tests and for proving the kernels without a GPU).
 /// </summary>
-public sealed class IlgpuEnsembleBackend : IEnsembleBackend
+internal sealed class IlgpuEnsembleBackend : IEnsembleBackend
 {
     public const string CudaName = "cuda", CpuAcceleratorName = "ilgpu-cpu";
+    /// <summary>The field a backend error names (<see cref="SpecException"/>; the CLI shows it as its flag).</summary>
+    internal const string BackendField = "execution.backend";
     /// <summary>How a CUDA start failure ends: what to do instead.</summary>
-    internal const string CpuHint = "; use --backend cpu or auto";
+    internal const string CpuHint = "; use " + BackendField + " cpu or auto";
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
@@ -55,7 +58,7 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     public static IlgpuEnsembleBackend CreateCuda(CudaProbe probe, int? maxModelsPerChunk = null, TextWriter? log = null)
     {
         if (!probe.Usable)
-            throw new UserInputException($"--backend cuda: {probe.Failure ?? "no CUDA device"}" + CpuHint);
+            throw new SpecException($"{BackendField} cuda: {probe.Failure ?? "no CUDA device"}" + CpuHint, BackendField);
         Context? context = null;
         Accelerator? accelerator = null;
         try
@@ -63,8 +66,8 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
             context = IlgpuDevices.CreateCudaContext();
             var devices = context.GetCudaDevices();
             if (devices.Count == 0)
-                throw new UserInputException($"--backend cuda: ILGPU found no CUDA device although the driver ({probe.LibraryPath}) " +
-                                             $"reports {probe.DeviceCount}" + CpuHint);
+                throw new SpecException($"{BackendField} cuda: ILGPU found no CUDA device although the driver ({probe.LibraryPath}) " +
+                                        $"reports {probe.DeviceCount}" + CpuHint, BackendField);
             accelerator = devices[0].CreateAccelerator(context);
             log?.WriteLine($"cuda: driver {probe.LibraryPath} (CUDA {CudaDriver.FormatVersion(probe.DriverVersion)}), {probe.DeviceCount} device(s)");
             return new IlgpuEnsembleBackend(CudaName, context, accelerator, maxModelsPerChunk, log);
@@ -79,7 +82,7 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         {
             accelerator?.Dispose();
             context?.Dispose();
-            throw new UserInputException($"--backend cuda: ILGPU could not start the CUDA device: {e.GetType().Name}: {FirstLine(e.Message)}", e);
+            throw new SpecException($"{BackendField} cuda: ILGPU could not start the CUDA device: {e.GetType().Name}: {FirstLine(e.Message)}", e, BackendField);
         }
     }
 
@@ -243,8 +246,8 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         catch (Exception e) when (e is AcceleratorException or OutOfMemoryException)
         {
             // The plan left 10% of free memory spare; another process may have taken it since.
-            throw new UserInputException($"--backend {Name}: could not allocate {plan.ModelsPerChunk} models per chunk " +
-                $"({(plan.SharedBytes + plan.ModelsPerChunk * plan.BytesPerModel) / 1048576} MiB) on {_accelerator.Name}: {FirstLine(e.Message)}", e);
+            throw new SpecException($"{BackendField} {Name}: could not allocate {plan.ModelsPerChunk} models per chunk " +
+                $"({(plan.SharedBytes + plan.ModelsPerChunk * plan.BytesPerModel) / 1048576} MiB) on {_accelerator.Name}: {FirstLine(e.Message)}", e, BackendField);
         }
     }
 

@@ -10,7 +10,7 @@ namespace NativeCert.Kernels.Engine;
 /// Every device kernel of the ensemble, loaded (compiled) once per accelerator. Auto-grouped kernels take their
 /// thread extent first; the GEMM takes an explicit <see cref="KernelConfig"/> (see <see cref="GemmKernels.Config"/>).
 /// </summary>
-public sealed class KernelSet
+internal sealed class KernelSet
 {
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint> NoisyTestRows { get; }

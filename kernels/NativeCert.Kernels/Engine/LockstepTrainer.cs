@@ -22,7 +22,7 @@ namespace NativeCert.Kernels.Engine;
 /// (weights and velocity untouched). So each model trains bit for bit as it would alone on its view's rows.
 /// </para>
 /// </summary>
-public sealed class LockstepTrainer : IDisposable
+internal sealed class LockstepTrainer : IDisposable
 {
     private readonly Accelerator _accelerator;
     private readonly KernelSet _k;

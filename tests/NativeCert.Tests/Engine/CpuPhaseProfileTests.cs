@@ -9,7 +9,7 @@ public class CpuPhaseProfileTests
     [Theory]
     [InlineData(1, IsaLevel.Avx512)]
     [InlineData(2, IsaLevel.Avx2)]
-    public void ProfiledRunHasTheSameVotesAndParametersAndAccountsForThreadsTimesWall(int threads, IsaLevel isa)
+    internal void ProfiledRunHasTheSameVotesAndParametersAndAccountsForThreadsTimesWall(int threads, IsaLevel isa)
     {
         var train = EngineTestData.Blobs(90, 20, 3, 5);
         var test = EngineTestData.Blobs(30, 20, 3, 6);

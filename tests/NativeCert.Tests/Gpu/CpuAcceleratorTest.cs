@@ -12,7 +12,7 @@ public abstract class CpuAcceleratorTest : IDisposable
 {
     private readonly Context _context = IlgpuDevices.CreateCpuContext();
     protected Accelerator Accelerator { get; }
-    protected KernelSet Kernels { get; }
+    private protected KernelSet Kernels { get; }
 
     protected CpuAcceleratorTest()
     {

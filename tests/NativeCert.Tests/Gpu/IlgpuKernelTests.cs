@@ -22,9 +22,9 @@ public abstract class IlgpuKernelTests : IDisposable
 {
     private readonly Context _context;
     protected Accelerator Accelerator { get; }
-    protected KernelSet K { get; }
+    private protected KernelSet K { get; }
     /// <summary>The test-only noise kernels (raw Philox words, Gaussians).</summary>
-    protected NoiseCheckKernelSet Checks { get; }
+    private protected NoiseCheckKernelSet Checks { get; }
 
     /// <summary>
     /// True on the CPU accelerator, which runs the kernels' .NET arithmetic itself: noise is then bit-identical to the
@@ -34,7 +34,7 @@ public abstract class IlgpuKernelTests : IDisposable
     protected abstract Context CreateContext();
     protected abstract Accelerator CreateAccelerator(Context context);
     /// <summary>The backend under test as an <see cref="IEnsembleBackend"/>, chunks of at most <paramref name="maxModelsPerChunk"/>.</summary>
-    protected abstract IEnsembleBackend CreateBackend(int? maxModelsPerChunk);
+    private protected abstract IEnsembleBackend CreateBackend(int? maxModelsPerChunk);
 
     protected IlgpuKernelTests()
     {
@@ -224,7 +224,7 @@ public abstract class IlgpuKernelTests : IDisposable
     // Sizes cross the 64×64 output tiles and the 16-deep inner tiles, with ragged edges on every axis.
     private const int GemmModels = 2, GemmRows = 70, GemmInner = 19, GemmCols = 67;
 
-    public static readonly GemmKernels.Variant[] GemmVariants = Enum.GetValues<GemmKernels.Variant>();
+    internal static readonly GemmKernels.Variant[] GemmVariants = Enum.GetValues<GemmKernels.Variant>();
 
     [BackendFact]
     public void Gemm_forward_with_bias_and_relu_matches_reference_on_every_variant()
@@ -615,7 +615,7 @@ public sealed class IlgpuCpuKernelTests : IlgpuKernelTests
     protected override bool ExactTranscendentals => true;
     protected override Context CreateContext() => IlgpuDevices.CreateCpuContext();
     protected override Accelerator CreateAccelerator(Context context) => IlgpuDevices.CpuDevice.CreateAccelerator(context);
-    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCpuAccelerator(maxModelsPerChunk);
+    private protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCpuAccelerator(maxModelsPerChunk);
 }
 
 /// <summary>The kernel tests on the first CUDA GPU; each reports itself skipped where there is none.</summary>
@@ -624,5 +624,5 @@ public sealed class IlgpuCudaKernelTests : IlgpuKernelTests, IRequiresCudaDevice
     protected override bool ExactTranscendentals => false; // PTX uses lg2/sin/cos.approx
     protected override Context CreateContext() => IlgpuDevices.CreateCudaContext();
     protected override Accelerator CreateAccelerator(Context context) => context.GetCudaDevices()[0].CreateAccelerator(context);
-    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCuda(maxModelsPerChunk);
+    private protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCuda(maxModelsPerChunk);
 }

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace NativeCert.Engine.Cpu;
 
 /// <summary>The phases of CPU ensemble training that <see cref="CpuPhaseProfile"/> times.</summary>
-public enum CpuPhase
+internal enum CpuPhase
 {
     /// <summary>Drawing the model's noisy training copy (once per model).</summary>
     Noise,
@@ -32,7 +32,7 @@ public enum CpuPhase
 /// workers were runnable but descheduled. Set one as <see cref="CpuEnsembleBackend.Profile"/> (or use
 /// <see cref="Measure"/>); timing reads the clock once per phase and does not change any result.
 /// </summary>
-public sealed class CpuPhaseProfile
+internal sealed class CpuPhaseProfile
 {
     private readonly double[] _seconds = new double[PhaseCount];
     private readonly object _gate = new();

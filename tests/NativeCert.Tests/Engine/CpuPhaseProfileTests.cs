@@ -54,4 +54,48 @@ public class CpuPhaseProfileTests
         Assert.Equal(0, profile.Seconds(CpuPhase.Vote));
         Assert.True(profile.Seconds(CpuPhase.FirstForwardGemm) > 0);
     }
+
+    [Theory]
+    [InlineData(1, IsaLevel.Avx512)]
+    [InlineData(2, IsaLevel.Scalar)]
+    public void LayerListProfileHasAPhasePerLayerAndPassAndChangesNoResult(int threads, IsaLevel isa)
+    {
+        var shape = new NativeCert.Data.ImageShape(2, 10, 9);
+        static NativeCert.Data.Dataset Images(NativeCert.Data.Dataset d, NativeCert.Data.ImageShape s) => new(d.Features, d.Labels, d.Dimension, d.ClassCount, s, d.Source);
+        var train = Images(EngineTestData.Blobs(60, shape.Size, 3, 5), shape);
+        var test = Images(EngineTestData.Blobs(20, shape.Size, 3, 6), shape);
+        var model = ModelArchitecture.ForData(ModelArchitecture.Parse("conv:4:3:1,relu,maxpool,conv:5:3,relu,flatten,dense:7,relu"), shape.Size, shape, 3);
+        var config = new EnsembleConfig(model, new TrainingOptions(2, 16, 0.05f, 0.9f, 5e-4f), 0.5f, 9);
+        const int N = 3;
+        var layout = new ParameterLayout(config.Model);
+        (VoteCounts, float[]) RunWith(CpuPhaseProfile? profile)
+        {
+            using var backend = new CpuEnsembleBackend(threads, isa) { Profile = profile };
+            var votes = new VoteCounts(test.Count, 3);
+            var parameters = new float[N * layout.Count];
+            backend.Run(config, train, test, 0, N, votes, parameters);
+            return (votes, parameters);
+        }
+        var (plainVotes, plainParameters) = RunWith(null);
+        var profile = new CpuPhaseProfile();
+        var (votes, parameters) = RunWith(profile);
+        Assert.Equal(plainVotes.Counts, votes.Counts);
+        Assert.Equal(plainParameters, parameters);
+
+        Assert.True(profile.HasLayerPhases);
+        var rows = profile.PhaseRows();
+        Assert.Equal(new[]
+        {
+            "noise", "init", "gather",
+            "conv1_forward", "pool1_forward", "conv2_forward", "flatten1_forward", "dense1_forward", "dense2_forward",
+            "tail",
+            "dense2_backward", "relu3_backward", "dense1_backward", "flatten1_backward", "relu2_backward",
+            "conv2_backward_weight", "conv2_backward_input", "pool1_backward", "relu1_backward", "conv1_backward_weight",
+            "optimizer", "vote",
+        }, rows.Select(r => r.Key));
+        foreach (var (key, seconds, _, _) in rows) Assert.True(seconds > 0, $"{key} got no time");
+        Assert.Equal(model.Layers[3].ForwardMacs, rows.Single(r => r.Key == "conv2_backward_input").MacsPerExample);
+        Assert.Equal(0, rows.Single(r => r.Key == "pool1_forward").MacsPerExample);
+        Assert.InRange(rows.Sum(r => r.Share) + profile.ThreadingShare + profile.DescheduledShare, 0.999, 1.001);
+    }
 }

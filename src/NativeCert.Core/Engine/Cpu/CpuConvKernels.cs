@@ -53,13 +53,29 @@ public static unsafe class CpuConvKernels
         ReadOnlySpan<float> doutput /*(CO,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides inputStrides, ReadOnlySpan<float> weight,
         Span<float> columns, int B, int CI, int H, int W, int CO, int K, int P, IsaLevel isa)
     {
+        Conv2dBackwardWeight(dweight, dbias, doutput, input, inputStrides, columns, B, CI, H, W, CO, K, P, isa);
+        if (!dinput.IsEmpty) Conv2dBackwardInput(dinput, inputStrides, doutput, weight, columns, B, CI, H, W, CO, K, P, isa);
+    }
+
+    /// <summary>dweight = dY · columnsᵀ and dbias = Σ dY per channel; <paramref name="columns"/> is scratch of CI·K·K·B·OH·OW floats.</summary>
+    public static void Conv2dBackwardWeight(Span<float> dweight /*(CO,CI,K,K)*/, Span<float> dbias /*(CO)*/,
+        ReadOnlySpan<float> doutput /*(CO,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides inputStrides,
+        Span<float> columns, int B, int CI, int H, int W, int CO, int K, int P, IsaLevel isa)
+    {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K;
         Check(dweight.Length >= CO * CKK && dbias.Length >= CO && doutput.Length >= CO * N && columns.Length >= CKK * N);
         Im2ColTransposed(columns, input, inputStrides, B, CI, H, W, K, P);
         fixed (float* dw = dweight, dy = doutput, colT = columns)
             CpuGemm.Gemm(dw, CKK, dy, N, 1, colT, CKK, null, false, CO, CKK, N, isa); // (CO,CKK) = dY(CO,N)·colᵀ(N,CKK)
         for (int co = 0; co < CO; co++) dbias[co] = LaneSum(doutput.Slice(co * N, N), isa);
-        if (dinput.IsEmpty) return;
+    }
+
+    /// <summary>dinput = col2im(Wᵀ · dY), written in <paramref name="inputStrides"/>; <paramref name="columns"/> is scratch of CI·K·K·B·OH·OW floats.</summary>
+    public static void Conv2dBackwardInput(Span<float> dinput, ImageStrides inputStrides, ReadOnlySpan<float> doutput /*(CO,B,OH,OW)*/,
+        ReadOnlySpan<float> weight /*(CO,CI,K,K)*/, Span<float> columns, int B, int CI, int H, int W, int CO, int K, int P, IsaLevel isa)
+    {
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K;
+        Check(weight.Length >= CO * CKK && doutput.Length >= CO * N && columns.Length >= CKK * N);
         fixed (float* dcol = columns, w = weight, dy = doutput)
             CpuGemm.Gemm(dcol, N, w, 1, CKK, dy, N, null, false, CKK, N, CO, isa); // (CKK,N) = Wᵀ(CKK,CO)·dY(CO,N)
         Col2Im(dinput, inputStrides, columns, B, CI, H, W, K, P, isa);

@@ -233,7 +233,7 @@ public sealed class CpuTrainer
                     CpuKernels.ReluBackward(dinput, dinput, _acts[step.Output], B * input.Size, _isa);
                     break;
                 case LayerKind.MaxPool2d:
-                    CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width);
+                    CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width, _isa);
                     break;
                 case LayerKind.Flatten:
                     CpuConvKernels.FlattenBackward(dinput, _dacts[step.Output], B, input.Channels, input.Height * input.Width);
@@ -283,7 +283,7 @@ public sealed class CpuTrainer
                     CpuKernels.ReluForward(_acts[step.Output], _acts[step.Input], B * input.Size, _isa);
                     break;
                 case LayerKind.MaxPool2d:
-                    CpuConvKernels.MaxPool2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), B, input.Channels, input.Height, input.Width);
+                    CpuConvKernels.MaxPool2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), B, input.Channels, input.Height, input.Width, _isa);
                     break;
                 case LayerKind.Flatten:
                     CpuConvKernels.FlattenForward(_acts[step.Output], _acts[step.Input], B, input.Channels, input.Height * input.Width);

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using NativeCert.Engine.Cpu;
 
 namespace NativeCert.Benchmarks;
@@ -49,6 +50,37 @@ internal static unsafe class ConvAb
             ("pool1 backward", 0, () => CpuConvKernels.MaxPool2dBackward(dpooled, pool, dpool, y1, B, 16, 24, 24), 20),
         };
         string only = args.Length > 1 ? args[1] : "";
+        if (only == "chunk")
+        {
+            // The image-group size knob: default 64 Ki column floats against smaller and larger groups.
+            foreach (int chunk in new[] { 1 << 14, 1 << 15, 1 << 17, 1 << 18 })
+                foreach (var (name, gflop, work, reps) in cases.Take(5))
+                {
+                    var r = PairedAb.Compare(() => CpuConvKernels.ChunkFloats = 1 << 16, () => CpuConvKernels.ChunkFloats = chunk, work, reps, 7);
+                    Console.WriteLine($"  {name}: chunk 65536 {gflop / r.A:F1} GFLOP/s vs {chunk} {gflop / r.B:F1} GFLOP/s, median B/A time {r.Ratio:F3}");
+                }
+            CpuConvKernels.ChunkFloats = 1 << 16;
+            return;
+        }
+        if (only == "direct")
+        {
+            // conv1 as a direct convolution (no im2col): each output row of 24 is one FMA chain over (ky, kx) per
+            // element, exactly the GEMM's order, 4 output channels × (16 + 8 masked) columns per block.
+            var yd = new float[y1.Length];
+            void Direct()
+            {
+                fixed (float* px = x1, pw = w1, py = yd)
+                    DirectConv1(py, px, pw, B);
+                for (int co = 0; co < 16; co++) CpuConvKernels.AddBias(yd.AsSpan(co * B * 576, B * 576), b1[co], true, isa);
+            }
+            void Im2ColGemm() => CpuConvKernels.Conv2dForward(y1, x1, in1, w1, b1, columns, B, 1, 28, 28, 16, 5, 0, true, isa);
+            Direct(); Im2ColGemm();
+            Console.WriteLine($"  direct conv1 forward equals im2col + GEMM bit for bit: {y1.AsSpan().SequenceEqual(yd)}");
+            var r = PairedAb.Compare(() => { }, () => { }, () => { Im2ColGemm(); }, 10, 9);
+            var d = PairedAb.Compare(() => { }, () => { }, Direct, 10, 9);
+            Console.WriteLine($"  conv1 forward: im2col + GEMM {r.A * 1e3:F2} ms ({f1 / r.A:F1} GFLOP/s, {f1 / r.A / perCpu:P0}), direct {d.A * 1e3:F2} ms ({f1 / d.A:F1} GFLOP/s, {f1 / d.A / perCpu:P0})");
+            return;
+        }
         if (only == "parts")
         {
             // The pieces of one image group (the default chunk) of each conv, to see where a kernel's time goes.
@@ -83,5 +115,45 @@ internal static unsafe class ConvAb
             Console.WriteLine($"  {name}: A {r.A * 1e3:F2} ms {Rate(r.A)}, B {r.B * 1e3:F2} ms {Rate(r.B)}, median B/A time {r.Ratio:F3}");
         }
         SetB();
+    }
+
+    /// <summary>Direct 5×5 convolution of 1×28×28 images into (16, B, 24, 24), chains from 0 over (ky, kx) ascending (no bias).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void DirectConv1(float* y, float* x, float* w, int B)
+    {
+        var tail = System.Runtime.Intrinsics.Vector512.LessThan(System.Runtime.Intrinsics.Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            System.Runtime.Intrinsics.Vector512.Create(8)).AsSingle();
+        nint plane = (nint)B * 576;
+        for (int co0 = 0; co0 < 16; co0 += 4)
+            for (int b = 0; b < B; b++)
+                for (int oy = 0; oy < 24; oy++)
+                {
+                    var z = System.Runtime.Intrinsics.Vector512<float>.Zero;
+                    System.Runtime.Intrinsics.Vector512<float> a0 = z, a1 = z, a2 = z, a3 = z, c0 = z, c1 = z, c2 = z, c3 = z;
+                    float* w0 = w + co0 * 25;
+                    for (int ky = 0; ky < 5; ky++)
+                    {
+                        float* row = x + (nint)b * 784 + (oy + ky) * 28;
+                        for (int kx = 0; kx < 5; kx++)
+                        {
+                            var lo = System.Runtime.Intrinsics.Vector512.Load(row + kx);
+                            var hi = System.Runtime.Intrinsics.X86.Avx512F.MaskLoad(row + kx + 16, tail, z);
+                            int k = ky * 5 + kx;
+                            var v = System.Runtime.Intrinsics.Vector512.Create(w0[k]);
+                            a0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a0); c0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c0);
+                            v = System.Runtime.Intrinsics.Vector512.Create(w0[25 + k]);
+                            a1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a1); c1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c1);
+                            v = System.Runtime.Intrinsics.Vector512.Create(w0[50 + k]);
+                            a2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a2); c2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c2);
+                            v = System.Runtime.Intrinsics.Vector512.Create(w0[75 + k]);
+                            a3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a3); c3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c3);
+                        }
+                    }
+                    float* o = y + co0 * plane + (nint)b * 576 + oy * 24;
+                    a0.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c0); o += plane;
+                    a1.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c1); o += plane;
+                    a2.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c2); o += plane;
+                    a3.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c3);
+                }
     }
 }

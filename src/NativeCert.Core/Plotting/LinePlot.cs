@@ -11,11 +11,12 @@ public sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)>
 /// </summary>
 public sealed class LinePlot
 {
-    /// <summary>Distinct colours for up to eight series (matplotlib's tab10).</summary>
+    /// <summary>Distinct colours for up to ten series (matplotlib's tab10, in its order); callers cycle beyond ten.</summary>
     public static readonly Rgb[] Palette =
     [
         new(31, 119, 180), new(255, 127, 14), new(44, 160, 44), new(214, 39, 40),
         new(148, 103, 189), new(140, 86, 75), new(227, 119, 194), new(127, 127, 127),
+        new(188, 189, 34), new(23, 190, 207),
     ];
 
     public required string Title { get; init; }

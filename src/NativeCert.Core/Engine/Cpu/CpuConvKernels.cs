@@ -135,6 +135,19 @@ public static unsafe class CpuConvKernels
                         float* row = col + (nint)((ci * K + ky) * K + kx) * N;
                         // Output columns x in [x0, x1) read input columns x + kx − P inside the image; the rest are padding.
                         int x0 = Math.Min(OW, Math.Max(0, P - kx)), x1 = Math.Max(x0, Math.Min(OW, W + P - kx));
+                        if (P == 0)
+                        {
+                            // No padding: every output row is OW input floats, no zeros, no bounds (the common case, tight loop).
+                            for (int b = 0; b < B; b++)
+                            {
+                                float* src = x + (nint)ci * s.Channel + (nint)b * s.Example + (nint)ky * W + kx, dst = row + (nint)b * OH * OW;
+                                if (OW == 8 && Vector256.IsHardwareAccelerated) // LeNet's conv2: one vector per output row
+                                    for (int y = 0; y < OH; y++, src += W, dst += 8) Vector256.Load(src).Store(dst);
+                                else
+                                    for (int y = 0; y < OH; y++, src += W, dst += OW) Copy(dst, src, OW);
+                            }
+                            continue;
+                        }
                         for (int b = 0; b < B; b++)
                         {
                             float* plane = x + (nint)ci * s.Channel + (nint)b * s.Example;
@@ -202,6 +215,16 @@ public static unsafe class CpuConvKernels
                         float* row = dcol + (nint)((ci * K + ky) * K + kx) * N;
                         int x0 = Math.Max(0, P - kx), x1 = Math.Min(OW, W + P - kx);
                         if (x1 <= x0) continue;
+                        if (P == 0 && OW == 8 && wide)
+                        {
+                            // LeNet's conv2 without padding: each output row adds one vector into its input row.
+                            for (int b = 0; b < B; b++)
+                            {
+                                float* d = dx + (nint)ci * s.Channel + (nint)b * s.Example + (nint)ky * W + kx, g = row + (nint)b * OH * 8;
+                                for (int y = 0; y < OH; y++, d += W, g += 8) (Vector256.Load(d) + Vector256.Load(g)).Store(d);
+                            }
+                            continue;
+                        }
                         for (int b = 0; b < B; b++)
                         {
                             float* plane = dx + (nint)ci * s.Channel + (nint)b * s.Example;
@@ -255,6 +278,8 @@ public static unsafe class CpuConvKernels
     private static void Copy(float* dst, float* src, int n)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) Vector512.Load(src + i).Store(dst + i);
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= n; i += 8) Vector256.Load(src + i).Store(dst + i);
         for (; i < n; i++) dst[i] = src[i];

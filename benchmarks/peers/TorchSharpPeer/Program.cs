@@ -101,24 +101,32 @@ return 0;
     return (torch.tensor(xs, [n, 784]), torch.tensor(ys, [n]));
 }
 
-void TrainSequential(Tensor xs, Tensor ys, int count, int epochCount)
+torch.nn.Module<Tensor, Tensor> Mlp()
+{
+    var layers = new List<(string, torch.nn.Module<Tensor, Tensor>)>();
+    for (int l = 0; l + 1 < widths.Length; l++)
+    {
+        var lin = torch.nn.Linear(widths[l], widths[l + 1]);
+        torch.nn.init.kaiming_normal_(lin.weight, nonlinearity: torch.nn.init.NonlinearityType.ReLU); // He normal, √(2/in)
+        torch.nn.init.zeros_(lin.bias);
+        layers.Add(($"linear{l}", lin));
+        if (l + 2 < widths.Length) layers.Add(($"relu{l}", torch.nn.ReLU()));
+    }
+    return torch.nn.Sequential(layers);
+}
+
+void TrainSequential(Tensor xs, Tensor ys, int count, int epochCount) => TrainOneByOne(xs, ys, count, epochCount, Mlp, [784]);
+
+// One model after another, the usual way: `make` builds a fresh model, rows are viewed as `rowShape` (e.g. 1×28×28).
+void TrainOneByOne(Tensor xs, Tensor ys, int count, int epochCount, Func<torch.nn.Module<Tensor, Tensor>> make, long[] rowShape)
 {
     var gen = new torch.Generator(0);
     long n = xs.shape[0];
     for (int m = 0; m < count; m++)
     {
         using var modelScope = torch.NewDisposeScope();
-        var noisy = sigma > 0 ? xs + sigma * torch.randn(xs.shape, generator: gen) : xs; // drawn once per model
-        var layers = new List<(string, torch.nn.Module<Tensor, Tensor>)>();
-        for (int l = 0; l + 1 < widths.Length; l++)
-        {
-            var lin = torch.nn.Linear(widths[l], widths[l + 1]);
-            torch.nn.init.kaiming_normal_(lin.weight, nonlinearity: torch.nn.init.NonlinearityType.ReLU); // He normal, √(2/in)
-            torch.nn.init.zeros_(lin.bias);
-            layers.Add(($"linear{l}", lin));
-            if (l + 2 < widths.Length) layers.Add(($"relu{l}", torch.nn.ReLU()));
-        }
-        var net = torch.nn.Sequential(layers);
+        var noisy = (sigma > 0 ? xs + sigma * torch.randn(xs.shape, generator: gen) : xs).view([n, .. rowShape]); // drawn once per model
+        var net = make();
         var opt = torch.optim.SGD(net.parameters(), LearningRate, momentum: Momentum, weight_decay: WeightDecay);
         for (int e = 0; e < epochCount; e++)
         {
@@ -189,30 +197,7 @@ torch.nn.Module<Tensor, Tensor> LeNet()
         ("flatten", torch.nn.Flatten()), ("fc1", fc1), ("relu3", torch.nn.ReLU()), ("fc2", fc2));
 }
 
-void TrainLeNetSequential(Tensor xs, Tensor ys, int count, int epochCount)
-{
-    var gen = new torch.Generator(0);
-    long n = xs.shape[0];
-    for (int m = 0; m < count; m++)
-    {
-        using var modelScope = torch.NewDisposeScope();
-        var noisy = (sigma > 0 ? xs + sigma * torch.randn(xs.shape, generator: gen) : xs).view(n, 1, 28, 28); // drawn once per model
-        var net = LeNet();
-        var opt = torch.optim.SGD(net.parameters(), LearningRate, momentum: Momentum, weight_decay: WeightDecay);
-        for (int e = 0; e < epochCount; e++)
-        {
-            var perm = torch.randperm(n, generator: gen);
-            for (long s = 0; s < n; s += Batch)
-            {
-                using var step = torch.NewDisposeScope();
-                var idx = perm.narrow(0, s, Math.Min(Batch, n - s));
-                opt.zero_grad();
-                torch.nn.functional.cross_entropy(net.call(noisy.index_select(0, idx)), ys.index_select(0, idx)).backward();
-                opt.step();
-            }
-        }
-    }
-}
+void TrainLeNetSequential(Tensor xs, Tensor ys, int count, int epochCount) => TrainOneByOne(xs, ys, count, epochCount, LeNet, [1, 28, 28]);
 
 void TrainLeNetGrouped(Tensor xs, Tensor ys, int count, int epochCount)
 {

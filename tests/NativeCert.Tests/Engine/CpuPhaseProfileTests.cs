@@ -6,6 +6,27 @@ namespace NativeCert.Tests.Engine;
 /// <summary>The phase profile of the CPU engine: it accounts for the run's time and changes no result.</summary>
 public class CpuPhaseProfileTests
 {
+    /// <summary>Runs the ensemble with and without a profile, asserts equal votes and parameters, returns the profile.</summary>
+    private static CpuPhaseProfile ProfiledRunChangesNothing(EnsembleConfig config, NativeCert.Data.Dataset train, NativeCert.Data.Dataset test,
+        int models, int threads, IsaLevel isa)
+    {
+        var layout = new ParameterLayout(config.Model);
+        (VoteCounts, float[]) RunWith(CpuPhaseProfile? profile)
+        {
+            using var backend = new CpuEnsembleBackend(threads, isa) { Profile = profile };
+            var votes = new VoteCounts(test.Count, config.Model.Classes);
+            var parameters = new float[models * layout.Count];
+            backend.Run(config, train, test, 0, models, votes, parameters);
+            return (votes, parameters);
+        }
+        var (plainVotes, plainParameters) = RunWith(null);
+        var profile = new CpuPhaseProfile();
+        var (votes, parameters) = RunWith(profile);
+        Assert.Equal(plainVotes.Counts, votes.Counts);
+        Assert.Equal(plainParameters, parameters);
+        return profile;
+    }
+
     [Theory]
     [InlineData(1, IsaLevel.Avx512)]
     [InlineData(2, IsaLevel.Avx2)]
@@ -14,23 +35,7 @@ public class CpuPhaseProfileTests
         var train = EngineTestData.Blobs(90, 20, 3, 5);
         var test = EngineTestData.Blobs(30, 20, 3, 6);
         var config = EngineTestData.Config(20, [16, 8], 3, epochs: 2, batch: 32, sigma: 0.5f);
-        const int N = 4;
-        var layout = new ParameterLayout(config.Model);
-
-        (VoteCounts, float[]) RunWith(CpuPhaseProfile? profile)
-        {
-            using var backend = new CpuEnsembleBackend(threads, isa) { Profile = profile };
-            var votes = new VoteCounts(test.Count, 3);
-            var parameters = new float[N * layout.Count];
-            backend.Run(config, train, test, 0, N, votes, parameters);
-            return (votes, parameters);
-        }
-
-        var (plainVotes, plainParameters) = RunWith(null);
-        var profile = new CpuPhaseProfile();
-        var (votes, parameters) = RunWith(profile);
-        Assert.Equal(plainVotes.Counts, votes.Counts);
-        Assert.Equal(plainParameters, parameters);
+        var profile = ProfiledRunChangesNothing(config, train, test, models: 4, threads, isa);
 
         Assert.Equal(threads, profile.Threads);
         Assert.True(profile.WallSeconds > 0);
@@ -66,21 +71,7 @@ public class CpuPhaseProfileTests
         var test = Images(EngineTestData.Blobs(20, shape.Size, 3, 6), shape);
         var model = ModelArchitecture.ForData(ModelArchitecture.Parse("conv:4:3:1,relu,maxpool,conv:5:3,relu,flatten,dense:7,relu"), shape.Size, shape, 3);
         var config = new EnsembleConfig(model, new TrainingOptions(2, 16, 0.05f, 0.9f, 5e-4f), 0.5f, 9);
-        const int N = 3;
-        var layout = new ParameterLayout(config.Model);
-        (VoteCounts, float[]) RunWith(CpuPhaseProfile? profile)
-        {
-            using var backend = new CpuEnsembleBackend(threads, isa) { Profile = profile };
-            var votes = new VoteCounts(test.Count, 3);
-            var parameters = new float[N * layout.Count];
-            backend.Run(config, train, test, 0, N, votes, parameters);
-            return (votes, parameters);
-        }
-        var (plainVotes, plainParameters) = RunWith(null);
-        var profile = new CpuPhaseProfile();
-        var (votes, parameters) = RunWith(profile);
-        Assert.Equal(plainVotes.Counts, votes.Counts);
-        Assert.Equal(plainParameters, parameters);
+        var profile = ProfiledRunChangesNothing(config, train, test, models: 3, threads, isa);
 
         Assert.True(profile.HasLayerPhases);
         var rows = profile.PhaseRows();

@@ -19,8 +19,10 @@ public class ConvBenchmarks
     private float[] _x2 = [], _w2 = [], _b2 = [], _y2 = [], _dy2 = [], _dx2 = [], _dw2 = [], _db2 = [];
     private float[] _columns = [], _pooled = [], _dpool = [], _dx1 = [];
 
-    [Params(IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar)]
-    public IsaLevel Isa { get; set; }
+    // By name: BenchmarkDotNet's generated project cannot see the engine's internal IsaLevel.
+    [Params(nameof(IsaLevel.Avx512), nameof(IsaLevel.Avx2), nameof(IsaLevel.Scalar))]
+    public string Isa { get; set; } = "";
+    private IsaLevel Level => Enum.Parse<IsaLevel>(Isa);
 
     [GlobalSetup]
     public void Setup()
@@ -38,23 +40,23 @@ public class ConvBenchmarks
     private static readonly ImageStrides Input1 = ImageStrides.ExampleMajor(1, 784), Input2 = ImageStrides.ChannelMajor(B, 144), Pool = ImageStrides.ChannelMajor(B, 576);
 
     [Benchmark]
-    public void Conv1Forward() => CpuConvKernels.Conv2dForward(_y1, _x1, Input1, _w1, _b1, _columns, B, 1, 28, 28, 16, 5, 0, relu: true, Isa);
+    public void Conv1Forward() => CpuConvKernels.Conv2dForward(_y1, _x1, Input1, _w1, _b1, _columns, B, 1, 28, 28, 16, 5, 0, relu: true, Level);
 
     [Benchmark]
-    public void Conv1BackwardWeight() => CpuConvKernels.Conv2dBackwardWeight(_dw1, _db1, _dy1, _x1, Input1, _columns, B, 1, 28, 28, 16, 5, 0, Isa);
+    public void Conv1BackwardWeight() => CpuConvKernels.Conv2dBackwardWeight(_dw1, _db1, _dy1, _x1, Input1, _columns, B, 1, 28, 28, 16, 5, 0, Level);
 
     [Benchmark]
-    public void Conv2Forward() => CpuConvKernels.Conv2dForward(_y2, _x2, Input2, _w2, _b2, _columns, B, 16, 12, 12, 32, 5, 0, relu: true, Isa);
+    public void Conv2Forward() => CpuConvKernels.Conv2dForward(_y2, _x2, Input2, _w2, _b2, _columns, B, 16, 12, 12, 32, 5, 0, relu: true, Level);
 
     [Benchmark]
-    public void Conv2BackwardWeight() => CpuConvKernels.Conv2dBackwardWeight(_dw2, _db2, _dy2, _x2, Input2, _columns, B, 16, 12, 12, 32, 5, 0, Isa);
+    public void Conv2BackwardWeight() => CpuConvKernels.Conv2dBackwardWeight(_dw2, _db2, _dy2, _x2, Input2, _columns, B, 16, 12, 12, 32, 5, 0, Level);
 
     [Benchmark]
-    public void Conv2BackwardInput() => CpuConvKernels.Conv2dBackwardInput(_dx2, Input2, _dy2, _w2, _columns, B, 16, 12, 12, 32, 5, 0, Isa);
+    public void Conv2BackwardInput() => CpuConvKernels.Conv2dBackwardInput(_dx2, Input2, _dy2, _w2, _columns, B, 16, 12, 12, 32, 5, 0, Level);
 
     [Benchmark]
-    public void Pool1Forward() => CpuConvKernels.MaxPool2dForward(_pooled, _y1, Pool, B, 16, 24, 24, Isa);
+    public void Pool1Forward() => CpuConvKernels.MaxPool2dForward(_pooled, _y1, Pool, B, 16, 24, 24, Level);
 
     [Benchmark]
-    public void Pool1Backward() => CpuConvKernels.MaxPool2dBackward(_dx1, Pool, _dpool, _y1, B, 16, 24, 24, Isa);
+    public void Pool1Backward() => CpuConvKernels.MaxPool2dBackward(_dx1, Pool, _dpool, _y1, B, 16, 24, 24, Level);
 }

@@ -16,8 +16,10 @@ public class TrainingBenchmarks
     private Dataset _train = null!;
     private CpuTrainer _trainer = null!;
 
-    [Params(IsaLevel.Avx512, IsaLevel.Avx2)]
-    public IsaLevel Isa { get; set; }
+    // By name: BenchmarkDotNet's generated project cannot see the engine's internal IsaLevel.
+    [Params(nameof(IsaLevel.Avx512), nameof(IsaLevel.Avx2))]
+    public string Isa { get; set; } = "";
+    private IsaLevel Level => Enum.Parse<IsaLevel>(Isa);
 
     [GlobalSetup]
     public void Setup()
@@ -25,7 +27,7 @@ public class TrainingBenchmarks
         try { _train = DatasetCatalog.Load(DatasetCatalog.DefaultSpec).Train; }
         catch (UserInputException) { _train = EnsembleBenchmark.RandomData(8000, 784, 10); }
         var config = new EnsembleConfig(ModelArchitecture.Mlp(784, [128], 10), TrainingDefaults.Options(epochs: 1), 0.25f, 1);
-        _trainer = new CpuTrainer(config, Isa);
+        _trainer = new CpuTrainer(config, Level);
     }
 
     [Benchmark]

@@ -10,7 +10,7 @@ namespace NativeCert.GpuCheck;
 /// <c>parts/NAME.txt</c> (a tool's text), <c>static/*.ptxas.txt</c> (ptxas -v: registers, stack frame, spills,
 /// shared memory) and <c>static/*.sass</c> (cuobjdump -sass: the instruction mix, FFMA share).
 /// </summary>
-public static partial class DeviceReport
+internal static partial class DeviceReport
 {
     public static JsonObject Build(string outDir, Options options)
     {

@@ -11,7 +11,7 @@ namespace NativeCert.GpuCheck;
 /// chunk: warm-up launches, then the median of <c>reps</c> timed launches (each synchronised), as GFLOP/s and as a
 /// fraction of the device's FP32 (non-tensor) peak. Inputs are random (never zeros).
 /// </summary>
-public static class GemmSpeed
+internal static class GemmSpeed
 {
     public static JsonObject Run(Device device, bool tiny, int reps, TextWriter log)
     {

@@ -9,7 +9,7 @@ namespace NativeCert.GpuCheck;
 /// size; the host recomputes only the slices it compares, with the same function), NaN poison, NaN counts.
 /// Grid-stride loops, so one launch of ≤ 2²⁶ threads covers any length.
 /// </summary>
-public static class HarnessKernels
+internal static class HarnessKernels
 {
     /// <summary>Element <paramref name="e"/> of the random fill with <paramref name="seed"/>: uniform in [−1, 1), from Philox.</summary>
     public static float Value(long e, uint seed)
@@ -40,7 +40,7 @@ public static class HarnessKernels
 }
 
 /// <summary>The harness kernels loaded on one accelerator.</summary>
-public sealed class Fill
+internal sealed class Fill
 {
     private readonly Accelerator _accelerator;
     private readonly Action<Index1D, ArrayView<float>, long, uint> _uniform;

@@ -12,7 +12,7 @@ using NativeCert.Noise;
 namespace NativeCert.GpuCheck;
 
 /// <summary>Sizes of one check run: the MLP D-H-C, batch B, training rows N, test inputs T.</summary>
-public readonly record struct CheckSizes(int D, int H, int C, int B, int N, int T)
+internal readonly record struct CheckSizes(int D, int H, int C, int B, int N, int T)
 {
     /// <summary>784-128-10, batch 128, the built-in MNIST split.</summary>
     public static readonly CheckSizes Full = new(784, 128, 10, 128, 8000, 2000);
@@ -31,7 +31,7 @@ public readonly record struct CheckSizes(int D, int H, int C, int B, int N, int 
 /// poisoned with NaN before each launch (an unwritten element shows), fresh random inputs drawn on the device,
 /// models 0 and M−1 of the largest chunk compared on the host (the noise bit for bit).
 /// </summary>
-public static class KernelChecks
+internal static class KernelChecks
 {
     private const float Sigma = 0.25f, LearningRate = 0.1f, Momentum = 0.9f, WeightDecay = 5e-4f;
     /// <summary>‖out − ref‖₂ / ‖ref‖₂ allowed for an FP32 product against the double reference (FP32 lands far under).</summary>
@@ -229,16 +229,18 @@ public static class KernelChecks
             return ([.. w, .. v], [.. Fill.Download(parameters.View, (long)model * p, p), .. Fill.Download(velocity.View, (long)model * p, p)]);
         }, nanCount: fill.CountNaN(parameters.View) + fill.CountNaN(velocity.View)));
 
-        // The fused weight gradient + bias gradient + SGD (not yet wired into the trainer) for layer 0, on the same
-        // random X and a fresh dY: against dW, db and the SGD step computed on the host in double.
+        // The fused weight gradient + bias gradient + SGD (the trainer's dense backward) for layer 0, on the same
+        // random X and a fresh dY: against dW, db and the SGD step computed on the host in double. Every model steps.
         uint sdz = seed * 4 + 7;
         fill.Uniform(dy.View, sdz);
         fill.Uniform(parameters.View, sp);
         fill.Uniform(velocity.View, sv);
         var step = new SgdStep(LearningRate, Momentum, WeightDecay);
         var dwSize = new GemmSize(s.D, s.B, s.H);
+        using var rowCounts = acc.Allocate1D(Enumerable.Repeat(s.B, m).ToArray());
         k.WeightGradientSgd(Gemm128Kernels.Config(dwSize, m), parameters.View, velocity.View, MatrixLayout.RowMajor(w0, p, s.H), b0,
-                            x.View, MatrixLayout.Transposed(0, (long)s.B * s.D, s.D), dy.View, MatrixLayout.RowMajor(0, (long)s.B * s.H, s.H), dwSize, step);
+                            x.View, MatrixLayout.Transposed(0, (long)s.B * s.D, s.D), dy.View, MatrixLayout.RowMajor(0, (long)s.B * s.H, s.H), dwSize, step,
+                            new StepMask(rowCounts.View, 0));
         var fusedCheck = ToleranceCheck("BatchedWeightGradientSgd", compared, 1e-5, model =>
         {
             var w = Fill.HostUniform((long)model * p, p, sp);

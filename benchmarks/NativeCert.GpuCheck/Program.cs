@@ -24,7 +24,7 @@ namespace NativeCert.GpuCheck;
 /// </list>
 /// <c>--tiny</c> shrinks every size so that ILGPU's CPU accelerator finishes in seconds (the dry run).
 /// </summary>
-public static class Program
+internal static class Program
 {
     public static int Main(string[] args)
     {
@@ -101,10 +101,10 @@ public static class Program
 }
 
 /// <summary>A usage error: one line on stderr, exit 2.</summary>
-public sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>The few options every command takes.</summary>
-public sealed class Options
+internal sealed class Options
 {
     private readonly Dictionary<string, string> _values = [];
     public bool Tiny { get; }
@@ -135,7 +135,7 @@ public sealed class Options
 }
 
 /// <summary>One ILGPU accelerator (the first CUDA GPU, or the 256-thread CPU accelerator) and its kernels.</summary>
-public sealed class Device : IDisposable
+internal sealed class Device : IDisposable
 {
     public Context Context { get; }
     public Accelerator Accelerator { get; }

@@ -12,7 +12,7 @@ namespace NativeCert.GpuCheck;
 /// what a read of the PTX shows before any device time is spent (local-memory traffic, shared and global loads and
 /// their width, FMAs, barriers, indirect branches, 64-bit multiplies, remainders).
 /// </summary>
-public static partial class PtxReport
+internal static partial class PtxReport
 {
     public static JsonObject Write(string directory, TextWriter log)
     {

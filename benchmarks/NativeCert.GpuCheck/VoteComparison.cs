@@ -11,7 +11,7 @@ namespace NativeCert.GpuCheck;
 /// noise, init and shuffles), and its prediction on every test input compared: docs/engine.md lets backends differ
 /// only by float rounding, so predictions may differ only where a model sits on a decision boundary.
 /// </summary>
-public static class VoteComparison
+internal static class VoteComparison
 {
     /// <summary>Predictions allowed to differ (rounding near a decision boundary), as a fraction of all compared.</summary>
     private const double AllowedFraction = 0.005;

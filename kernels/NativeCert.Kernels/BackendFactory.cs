@@ -9,7 +9,7 @@ namespace NativeCert.Kernels;
 /// first CUDA GPU), <c>ilgpu-cpu</c> (the same kernels on ILGPU's CPU accelerator; slow, for tests) and <c>auto</c>
 /// (cuda when a CUDA device is present and starts, else cpu, saying why). The choice is always written to the log.
 /// </summary>
-public static class BackendFactory
+internal static class BackendFactory
 {
     public const string Cpu = "cpu", Cuda = IlgpuEnsembleBackend.CudaName, IlgpuCpu = IlgpuEnsembleBackend.CpuAcceleratorName, Auto = "auto";
 
@@ -68,7 +68,9 @@ public static class BackendFactory
         }
         catch (UserInputException e)
         {
-            log.WriteLine($"backend auto: {e.Message.Replace(IlgpuEnsembleBackend.CpuHint, "")}; falling back to cpu");
+            // "cuda: why", without the field and the hint: auto already chose what to do instead.
+            string why = e.Message.Replace(IlgpuEnsembleBackend.CpuHint, "").Replace(IlgpuEnsembleBackend.BackendField + " ", "");
+            log.WriteLine($"backend auto: {why}; falling back to cpu");
             return new CpuEnsembleBackend(threads);
         }
     }

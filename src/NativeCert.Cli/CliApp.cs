@@ -3,7 +3,7 @@ using System.CommandLine;
 namespace NativeCert.Cli;
 
 /// <summary>Exit codes: 0 success, 1 internal failure, 2 user error (bad option, file or data).</summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     public const int Success = 0;
     public const int InternalError = 1;
@@ -11,7 +11,7 @@ public static class ExitCodes
 }
 
 /// <summary>Runs a parsed command line with the one error policy every command shares.</summary>
-public static class CliApp
+internal static class CliApp
 {
     public static int Run(RootCommand root, string[] args, TextWriter stdout, TextWriter stderr)
     {

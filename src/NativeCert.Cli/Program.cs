@@ -3,7 +3,7 @@ using NativeCert.Cli.Commands;
 
 namespace NativeCert.Cli;
 
-public static class Program
+internal static class Program
 {
     public static int Main(string[] args) => CliApp.Run(BuildRoot(), args, Console.Out, Console.Error);
 

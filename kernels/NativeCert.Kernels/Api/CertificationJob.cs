@@ -16,7 +16,7 @@ public sealed record JobOptions
     /// <summary>Models per durable chunk; 0 sizes chunks to about 5 s each.</summary>
     public int ChunkModels { get; init; }
     /// <summary>
-    /// Run directory to write (config.json, votes, certificates, summary, plots; as <c>nativecert certify --out</c>), which
+    /// Run directory to write (config.json, votes, certificates, summary, plots: the files <c>nativecert certify</c> writes), which
     /// must not hold a run yet; null: the job runs in a temporary directory that is deleted when it ends.
     /// </summary>
     public string? RunDirectory { get; init; }
@@ -47,9 +47,11 @@ public sealed class JobResult
     public IReadOnlyList<int> Labels { get; }
     /// <summary>Certificates of the triggered test inputs (attack jobs; empty otherwise).</summary>
     public IReadOnlyList<Certificate> TriggeredCertificates { get; }
+    /// <summary>True labels of the triggered test inputs (their source rows' labels, not the attack's target).</summary>
     public IReadOnlyList<int> TriggeredLabels { get; }
-    /// <summary>Backend that ran the job (cpu, cuda, ilgpu-cpu) and its device.</summary>
+    /// <summary>Backend that ran the job: cpu, cuda or ilgpu-cpu (<c>auto</c> resolved).</summary>
     public string Backend { get; }
+    /// <summary>The device it ran on, in words (CPU model and ISA level, or the GPU's name).</summary>
     public string Device { get; }
     /// <summary>The run directory when one was asked for (<see cref="JobOptions.RunDirectory"/>), else null.</summary>
     public string? RunDirectory { get; }
@@ -76,7 +78,7 @@ public static class CertificationJob
     /// </param>
     /// <param name="options">Backend, threads, run directory, log; null for the defaults (auto backend, no directory kept).</param>
     /// <param name="progress">Reported after each finished model.</param>
-    /// <param name="cancellation">Stops the job between models; a run directory keeps its last complete chunk (resume with <c>nativecert certify --out DIR --resume</c>).</param>
+    /// <param name="cancellation">Stops the job between models; a run directory keeps its last complete chunk (<c>nativecert certify</c> resumes it).</param>
     /// <exception cref="SpecException">A field of <paramref name="spec"/> is invalid (the message names it by its path, e.g. <c>smoothing.sigma</c>).</exception>
     /// <exception cref="UserInputException">The data, the backend or the run directory cannot be used (one line saying why).</exception>
     public static Task<JobResult> RunAsync(JobSpec spec, DataSplit? data = null, JobOptions? options = null,

@@ -9,7 +9,7 @@ namespace NativeCert.Kernels.Checks;
 // expose the raw noise so that it can be compared with the host's, which training never launches.
 
 /// <summary>Kernels that prove the device noise against the host's: raw Philox words, Gaussians, Box–Muller of given words.</summary>
-public static class NoiseCheckKernels
+internal static class NoiseCheckKernels
 {
     /// <summary>
     /// Raw Philox words: thread (block, row, model) writes the 4 words of that block of
@@ -53,7 +53,7 @@ public static class NoiseCheckKernels
 }
 
 /// <summary>The check kernels loaded on one accelerator (inline-PTX FMA on CUDA, .NET's elsewhere).</summary>
-public sealed class NoiseCheckKernelSet
+internal sealed class NoiseCheckKernelSet
 {
     public Action<Index3D, ArrayView<uint>, int, int, ulong, uint, uint> UniformBits { get; }
     public Action<Index3D, ArrayView<float>, int, int, ulong, uint, uint> GaussianRows { get; }

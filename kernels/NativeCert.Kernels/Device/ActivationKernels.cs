@@ -3,7 +3,7 @@ using ILGPU;
 namespace NativeCert.Kernels.Device;
 
 /// <summary>Bias, ReLU and their backward passes over batched activations <c>(M, batchCapacity, width)</c>.</summary>
-public static class ActivationKernels
+internal static class ActivationKernels
 {
     /// <summary>Forward epilogue of a hidden or output layer: z + bias, then ReLU when <paramref name="relu"/>.</summary>
     public static float BiasActivation(float z, float bias, bool relu)

@@ -6,7 +6,7 @@ namespace NativeCert.Kernels.Device;
 /// Geometry of one convolution or pooling layer: input (Channels, Height, Width), output (OutChannels, OutHeight,
 /// OutWidth), Kernel edge and zero Padding (stride 1 for a convolution; a 2×2 pool has Kernel 2, stride 2).
 /// </summary>
-public struct ConvShape
+internal struct ConvShape
 {
     public int Channels, Height, Width, OutChannels, OutHeight, OutWidth, Kernel, Padding;
 
@@ -29,7 +29,7 @@ public struct ConvShape
 /// (co, ky, kx) for dX, (row, y, x) for dW and db (docs/engine.md, Model). The scalar oracle is
 /// <c>ReferenceConv</c>.
 /// </summary>
-public static class ConvKernels
+internal static class ConvKernels
 {
     /// <summary>
     /// y[m, r, co, oy, ox] = ReLU?(Σ_{ci, ky, kx} W[co, ci, ky, kx]·x[m, r, ci, oy + ky − P, ox + kx − P] + b[co]); zero

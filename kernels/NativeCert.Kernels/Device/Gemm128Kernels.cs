@@ -8,32 +8,49 @@ namespace NativeCert.Kernels.Device;
 /// k (the inner axis: A row-major, B = Wᵀ) or along their output axis (A = Xᵀ, B row-major). Like
 /// <c>IFusedMultiplyAdd</c>, implementations are empty structs whose property ILGPU folds to a constant.
 /// </summary>
-public interface IContiguousAxis
+internal interface IContiguousAxis
 {
     bool IsAlongK { get; }
 }
 
 /// <summary>The operand's unit stride is along k (ColStride = 1 for A, RowStride = 1 for B).</summary>
-public readonly struct AlongK : IContiguousAxis
+internal readonly struct AlongK : IContiguousAxis
 {
     public bool IsAlongK => true;
 }
 
 /// <summary>The operand's unit stride is along its output axis (RowStride = 1 for A, ColStride = 1 for B).</summary>
-public readonly struct AlongOutput : IContiguousAxis
+internal readonly struct AlongOutput : IContiguousAxis
 {
     public bool IsAlongK => false;
 }
 
 /// <summary>SGD with momentum and weight decay (PyTorch semantics): learning rate η, momentum μ, weight decay λ.</summary>
-public struct SgdStep
+internal struct SgdStep
 {
     public float LearningRate, Momentum, WeightDecay;
     public SgdStep(float learningRate, float momentum, float weightDecay) { LearningRate = learningRate; Momentum = momentum; WeightDecay = weightDecay; }
 }
 
+/// <summary>
+/// Which models of a chunk take an optimizer step: model m does when it has rows in the batch,
+/// <c>RowCounts[m] &gt; BatchStart</c> (its training rows, or its view rows). A model that does not keeps its weights and
+/// velocity bit for bit. On the all-rows path every count is n and every model steps.
+/// </summary>
+internal struct StepMask
+{
+    /// <summary>Rows per model, <c>(M)</c>.</summary>
+    public ArrayView<int> RowCounts;
+    /// <summary>First row (view position) of the batch.</summary>
+    public int BatchStart;
+
+    public StepMask(ArrayView<int> rowCounts, int batchStart) { RowCounts = rowCounts; BatchStart = batchStart; }
+
+    public readonly bool Takes(int m) => RowCounts[m] > BatchStart;
+}
+
 /// <summary>A thread's 8×8 product patch and, for the fused weight-gradient kernel, its 8 column sums of B.</summary>
-public struct TileProduct
+internal struct TileProduct
 {
     public Accumulator8x8 Acc;
     public float S0, S1, S2, S3, S4, S5, S6, S7;
@@ -43,7 +60,7 @@ public struct TileProduct
 /// The fused optimizer epilogue: gradient (i, j) of the patch belongs to parameter (Row0 + i, Col0 + j) of model
 /// M's matrix in <see cref="Layout"/>; g ← ∇ + λw; v ← μv + g; w ← w − ηv, as <see cref="OptimizerKernels.SgdMomentumKernel"/>.
 /// </summary>
-public struct TileSgd : ITileSink
+internal struct TileSgd : ITileSink
 {
     public ArrayView<float> Parameters, Velocity;
     public MatrixLayout Layout;
@@ -65,7 +82,7 @@ public struct TileSgd : ITileSink
 }
 
 /// <summary>Four floats loaded or stored as one 16-byte access (ld/st .v4.f32 in PTX).</summary>
-public struct Float4
+internal struct Float4
 {
     public float X, Y, Z, W;
 }
@@ -86,7 +103,7 @@ public struct Float4
 /// Thread (tx, ty) owns rows 8·ty … 8·ty+7 and columns 8·tx … 8·tx+7 of the tile. Every output element is one FMA
 /// chain over k ascending, like the other variants.
 /// </summary>
-public static class Gemm128Kernels
+internal static class Gemm128Kernels
 {
     public const int Tile = 128, Depth = 8, Threads = 16, GroupSize = Threads * Threads;
     /// <summary>Shared row pitch: 128 + 4 floats keeps rows 16-byte aligned and spreads transposed stores over all 32 banks.</summary>
@@ -119,14 +136,16 @@ public static class Gemm128Kernels
     /// (<see cref="OptimizerKernels.SgdMomentumKernel"/>'s arithmetic, element by element), so neither gradient is
     /// written to or read back from memory: per 784-128-10 step that saves the dW0 write and the separate SGD pass's
     /// gradient read (0.8 MB per model). The layer's dX = dZ·Wᵀ must run before this kernel (it reads W before the
-    /// update). Launch with <see cref="Config"/> on size (In, rows, Out).
+    /// update). Launch with <see cref="Config"/> on size (In, rows, Out). A model <paramref name="mask"/> leaves out
+    /// does nothing (its whole group returns before the first barrier).
     /// </summary>
     /// <param name="parameters">Flat (M, P) parameters; W at <paramref name="weights"/>, b at bias offset + m·P.</param>
     /// <param name="velocity">Flat (M, P) momentum buffer, same layout as <paramref name="parameters"/>.</param>
     public static void BatchedWeightGradientSgdKernel(ArrayView<float> parameters, ArrayView<float> velocity, MatrixLayout weights,
                                                       long biasOffset, ArrayView<float> x, MatrixLayout xTransposed,
-                                                      ArrayView<float> dz, MatrixLayout dzLayout, GemmSize size, SgdStep step)
+                                                      ArrayView<float> dz, MatrixLayout dzLayout, GemmSize size, SgdStep step, StepMask mask)
     {
+        if (!mask.Takes(Grid.IdxZ)) return;
         bool biasTile = Grid.IdxY == 0;
         var tile = Multiply<AlongOutput, AlongOutput>(x, xTransposed, dz, dzLayout, size, sumColumnsOfB: biasTile);
         int m = Grid.IdxZ, tx = Group.IdxX, ty = Group.IdxY;

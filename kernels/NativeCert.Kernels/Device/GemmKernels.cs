@@ -7,7 +7,7 @@ namespace NativeCert.Kernels.Device;
 /// <c>Offset + m·ModelStride + i·RowStride + j·ColStride</c>. A transpose is the same buffer with the strides
 /// swapped, so one GEMM kernel serves X·W, Xᵀ·dY and dY·Wᵀ.
 /// </summary>
-public struct MatrixLayout
+internal struct MatrixLayout
 {
     public long Offset;
     public long ModelStride;
@@ -29,14 +29,14 @@ public struct MatrixLayout
 }
 
 /// <summary>Sizes of one batched product C (Rows, Cols) = A (Rows, Inner) · B (Inner, Cols), per model.</summary>
-public struct GemmSize
+internal struct GemmSize
 {
     public int Rows, Inner, Cols;
     public GemmSize(int rows, int inner, int cols) { Rows = rows; Inner = inner; Cols = cols; }
 }
 
 /// <summary>What happens to each output element after the dot product (bias and activation fused in).</summary>
-public struct GemmEpilogue
+internal struct GemmEpilogue
 {
     /// <summary>0: C = A·B. 1: C = A·B + bias. 2: C = ReLU(A·B + bias).</summary>
     public int Mode;
@@ -53,7 +53,7 @@ public struct GemmEpilogue
 }
 
 /// <summary>16 running sums of one thread's 4×4 output patch, kept in registers.</summary>
-public struct Accumulator4x4
+internal struct Accumulator4x4
 {
     public float C00, C01, C02, C03, C10, C11, C12, C13, C20, C21, C22, C23, C30, C31, C32, C33;
 
@@ -76,7 +76,7 @@ public struct Accumulator4x4
 }
 
 /// <summary>Where the epilogue puts sum (i, j) of a thread's output patch: <see cref="TileStore"/> or <see cref="TileSgd"/>.</summary>
-public interface ITileSink
+internal interface ITileSink
 {
     void Write(int i, int j, float v);
 }
@@ -86,7 +86,7 @@ public interface ITileSink
 /// Col0 + ColStep·j) of model M, written with the bias and activation of <see cref="Epilogue"/> unless it lies past the
 /// matrix edge. Addresses are the model's 64-bit base plus a 32-bit offset within its matrix.
 /// </summary>
-public struct TileStore : ITileSink
+internal struct TileStore : ITileSink
 {
     public ArrayView<float> C;
     public MatrixLayout Layout;
@@ -124,7 +124,7 @@ public struct TileStore : ITileSink
 /// Tiles step through Inner 16 at a time in shared memory (8 in the 128×128 kernel); tiles past the matrix edge are zero-padded.
 /// <see cref="Choose"/> picks the kernel for a product.
 /// </summary>
-public static class GemmKernels
+internal static class GemmKernels
 {
     /// <summary>Output tile edge per group.</summary>
     public const int TileRows = 64, TileCols = 64;
@@ -144,8 +144,13 @@ public static class GemmKernels
     /// <summary>Which GEMM kernel a product of this size runs on.</summary>
     public enum Variant { Thin, Tile64x64, Tile64x128, Tile128x128 }
 
-    /// <summary>Thin for ≤ 32 output columns (a tile would be mostly padding), 64×64 up to 64 columns, else 64×128.</summary>
-    public static Variant Choose(GemmSize size) => size.Cols <= 32 ? Variant.Thin : size.Cols <= 64 ? Variant.Tile64x64 : Variant.Tile64x128;
+    /// <summary>
+    /// Thin for ≤ 32 output columns (a tile would be mostly padding), 64×64 up to 64 columns, 128×128 when there are
+    /// also more than 64 rows (a 128-row batch times a 128-wide layer is one tile per model: W0 read once), else 64×128.
+    /// Every variant sums each output over k in the same order, so the choice never changes a result.
+    /// </summary>
+    public static Variant Choose(GemmSize size) =>
+        size.Cols <= 32 ? Variant.Thin : size.Cols <= 64 ? Variant.Tile64x64 : size.Rows > 64 ? Variant.Tile128x128 : Variant.Tile64x128;
 
     /// <summary>Launch shape of a tiled variant: grid (col tiles, row tiles, models), group (16, 16) or (16, 8).</summary>
     public static KernelConfig Config(Variant variant, GemmSize size, int models) => variant switch

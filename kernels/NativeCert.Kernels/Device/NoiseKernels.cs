@@ -8,7 +8,7 @@ namespace NativeCert.Kernels.Device;
 /// One inline PTX <c>fma.rn.f32</c> (IEEE fused multiply-add, round to nearest even): the FMA of the CUDA noise
 /// kernels (see <see cref="IFusedMultiplyAdd"/>; ILGPU 1.5.3 has no FMA intrinsic).
 /// </summary>
-public readonly struct PtxFma : IFusedMultiplyAdd
+internal readonly struct PtxFma : IFusedMultiplyAdd
 {
     public float Fma(float a, float b, float c)
     {
@@ -23,7 +23,7 @@ public readonly struct PtxFma : IFusedMultiplyAdd
 /// engine's own code (<see cref="Philox4x32.Block"/>, <see cref="PolynomialBoxMuller"/>), compiled by ILGPU, so CPU
 /// and GPU engines draw bit-identical noise by construction.
 /// </summary>
-public static class NoiseKernels
+internal static class NoiseKernels
 {
     /// <summary>Block <paramref name="block"/> (= index/4) of row <paramref name="row"/> of a stream.</summary>
     public static PhiloxBlock StreamBlock(ulong seed, uint stream, uint model, uint row, uint block) =>
@@ -65,6 +65,33 @@ public static class NoiseKernels
         PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.TrainingNoise, modelBase + (uint)m, (uint)j, (uint)block);
         long rowStart = (m * (long)batchCapacity + r) * dimension;
         WriteGaussians<TFma>(b, x, rowStart + 4L * block, rowStart + dimension, features, j * (long)dimension + 4L * block, sigma);
+    }
+
+    /// <summary>
+    /// The noisy training batch of per-model training views (<see cref="ViewBatch"/>): model m's view row j is training
+    /// row viewRows[m, j], noised as row j of the view, x[m, r, f] = features[viewRows[m, j], f] + σ·z(TrainingNoise, model, j, f)
+    /// with j = perm[m, batchStart + r], exactly the CPU engine's view training. Rows r at or past model m's rows in the
+    /// batch are written as zeros, so the shared-size GEMMs see finite padding whose products add exact zeros to every
+    /// sum. Threads as in <see cref="GatherNoisyTrainingRowsKernel"/>, <paramref name="rows"/> the most rows any model has.
+    /// </summary>
+    internal static void GatherNoisyViewRowsKernel<TFma>(Index1D e, ArrayView<float> x, ArrayView<float> features, ViewBatch view,
+        int dimension, int batchCapacity, int rows, float sigma, ulong seed, uint modelBase)
+        where TFma : struct, IFusedMultiplyAdd
+    {
+        int blocksPerRow = (dimension + 3) / 4;
+        int block = e % blocksPerRow, r = e / blocksPerRow % rows, m = e / blocksPerRow / rows;
+        long rowStart = (m * (long)batchCapacity + r) * dimension;
+        long offset = rowStart + 4L * block, end = rowStart + dimension;
+        if (r >= view.RowsLeft(m))
+        {
+            for (int lane = 0; lane < 4; lane++)
+                if (offset + lane < end) x[offset + lane] = 0f;
+            return;
+        }
+        int t = view.TrainingRow(m, r, out int j);
+        if (t < 0) return;
+        PhiloxBlock b = StreamBlock(seed, (uint)NoiseStream.TrainingNoise, modelBase + (uint)m, (uint)j, (uint)block);
+        WriteGaussians<TFma>(b, x, offset, end, features, t * (long)dimension + 4L * block, sigma);
     }
 
     /// <summary>
@@ -112,9 +139,24 @@ public static class NoiseKernels
     /// i = n−1 … 1, x = lane i%4 of Philox(i/4, epoch, model, Shuffle), j = (x·(i+1)) &gt;&gt; 32, swap π[i], π[j].
     /// <paramref name="perm"/> is <c>(M, n)</c>.
     /// </summary>
-    public static void ShuffleKernel(Index1D m, ArrayView<int> perm, int n, int epoch, ulong seed, uint modelBase)
+    public static void ShuffleKernel(Index1D m, ArrayView<int> perm, int n, int epoch, ulong seed, uint modelBase) =>
+        ShuffleRow(perm, m * (long)n, n, epoch, seed, modelBase + (uint)m.X);
+
+    /// <summary>
+    /// <see cref="ShuffleKernel"/> over per-model training views: model m permutes its own <c>counts[m]</c> view rows
+    /// (the CPU engine's permutation of a view of that many rows). <paramref name="perm"/> is <c>(M, stride)</c>, stride ≥
+    /// every count; entries past a model's count are left as they are (never read).
+    /// </summary>
+    internal static void ShuffleViewKernel(Index1D m, ArrayView<int> perm, ArrayView<int> counts, int stride, int epoch, ulong seed, uint modelBase)
     {
-        long rowStart = m * (long)n;
+        int n = counts[m];
+        if ((uint)n > (uint)stride) return; // a corrupt count must not write out of bounds
+        ShuffleRow(perm, m * (long)stride, n, epoch, seed, modelBase + (uint)m.X);
+    }
+
+    /// <summary>One model's permutation of n rows at <paramref name="rowStart"/> (see <see cref="ShuffleKernel"/>).</summary>
+    private static void ShuffleRow(ArrayView<int> perm, long rowStart, int n, int epoch, ulong seed, uint model)
+    {
         for (int i = 0; i < n; i++) perm[rowStart + i] = i;
         PhiloxBlock b = default;
         int cachedBlock = -1;
@@ -123,7 +165,7 @@ public static class NoiseKernels
             int block = i >> 2;
             if (block != cachedBlock)
             {
-                b = StreamBlock(seed, (uint)NoiseStream.Shuffle, modelBase + (uint)m.X, (uint)epoch, (uint)block);
+                b = StreamBlock(seed, (uint)NoiseStream.Shuffle, model, (uint)epoch, (uint)block);
                 cachedBlock = block;
             }
             int lane = i & 3;

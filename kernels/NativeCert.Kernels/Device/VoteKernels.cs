@@ -3,7 +3,7 @@ using ILGPU;
 namespace NativeCert.Kernels.Device;
 
 /// <summary>Inference votes: argmax of each model's logits, accumulated into <c>(T, C)</c> counts.</summary>
-public static class VoteKernels
+internal static class VoteKernels
 {
     /// <summary>
     /// Model m votes argmax_c logits[m, t, c] (lowest index on ties) for input inputStart + t:

@@ -11,7 +11,7 @@ namespace NativeCert.Kernels.Engine;
 /// <param name="DriverVersion">CUDA driver API version, e.g. 13000 for CUDA 13.0; 0 when unknown.</param>
 /// <param name="DeviceCount">Devices the driver reports; 0 when it could not be asked.</param>
 /// <param name="Failure">Why CUDA is not usable (one line), or null when it is.</param>
-public sealed record CudaProbe(string? LibraryPath, int DriverVersion, int DeviceCount, string? Failure)
+internal sealed record CudaProbe(string? LibraryPath, int DriverVersion, int DeviceCount, string? Failure)
 {
     public bool Usable => Failure is null && DeviceCount > 0;
 }
@@ -38,7 +38,7 @@ internal interface ICudaDriverLibrary
 /// So we install a resolver that falls back to <c>libcuda.so.1</c>, and probe the driver ourselves to say why CUDA
 /// is unusable.
 /// </summary>
-public static class CudaDriver
+internal static class CudaDriver
 {
     /// <summary>The names tried, in order, for ILGPU's <c>cuda</c> import on Linux.</summary>
     public static IReadOnlyList<string> LinuxLibraryNames { get; } = ["libcuda.so", "libcuda.so.1"];

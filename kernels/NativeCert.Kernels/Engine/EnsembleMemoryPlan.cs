@@ -1,4 +1,5 @@
 using NativeCert.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Kernels.Engine;
 
@@ -13,6 +14,9 @@ namespace NativeCert.Kernels.Engine;
 /// shared     = 4·( n·D + n + T·D + T·C + P )   training set, labels, test inputs, votes, He scales
 /// M          = min(models, ⌊(0.9·free − shared) / per model⌋, ⌊(2³¹ − 2¹⁶) / max(P, B·max(D, s), n)⌋, 65535)
 /// </code>
+/// With per-model training views (DPA partitions, bags) n in the per-model terms is v, the most view rows any model
+/// of the run has (the permutation runs over a model's view rows), B is min(batch, v), and each model adds its view
+/// table and row count: 4·(v + 1) bytes more. The shared training set stays the whole n rows.
 /// s_a is the per-example size of each layer output buffer: one per dense, convolution and pooling layer (ReLU and
 /// flatten work in place; <see cref="LockstepTrainer.Plan"/>). For an MLP, s_a are the widths w_l of its layers after
 /// the input.
@@ -20,7 +24,7 @@ namespace NativeCert.Kernels.Engine;
 /// up to whole groups of ≤ 1024), indexable by ILGPU's signed 32-bit thread index with 2¹⁶ to spare; the last is
 /// CUDA's grid z limit (the model is the grid's z axis).
 /// </summary>
-public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long SharedBytes, long UsableBytes, int ModelsPerChunk)
+internal readonly record struct EnsembleMemoryPlan(long BytesPerModel, long SharedBytes, long UsableBytes, int ModelsPerChunk)
 {
     /// <summary>CUDA's largest grid z extent; kernels put the model on z.</summary>
     public const int MaxGridZ = 65535;
@@ -31,14 +35,17 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
     /// </summary>
     public const int MaxIndex = int.MaxValue - 65535;
 
-    public static long PerModelBytes(ParameterLayout layout, int trainCount, int batchSize)
+    /// <param name="trainCount">Rows each model's permutation runs over: the training set's, or the most view rows of any model.</param>
+    /// <param name="viewTables">True for per-model training views: each model also holds its view table and row count.</param>
+    public static long PerModelBytes(ParameterLayout layout, int trainCount, int batchSize, bool viewTables = false)
     {
         var sizes = LockstepTrainer.Plan(layout.Model).BufferSizes;
         long outputs = sizes.Skip(1).Sum(w => (long)w);
         long floats = 3L * layout.Count + trainCount
                       + (long)batchSize * (layout.Model.InputSize + outputs)
                       + 2L * batchSize * LockstepTrainer.MaxLayerOutput(sizes)
-                      + batchSize;
+                      + batchSize
+                      + (viewTables ? trainCount + 1L : 0);
         return 4 * floats;
     }
 
@@ -50,19 +57,21 @@ public readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shared
     /// Plans how many of <paramref name="models"/> train at once in <paramref name="usableBytes"/>. Throws a
     /// <see cref="UserInputException"/> naming the sizes when not even one model fits.
     /// </summary>
+    /// <param name="viewRowsPerModel">For per-model training views: the most view rows any model has (null: every model trains on every row).</param>
     public static EnsembleMemoryPlan Create(ModelArchitecture model, int trainCount, int inputCount, int batchSize, int models,
-                                            long usableBytes, int? maxModelsPerChunk = null)
+                                            long usableBytes, int? maxModelsPerChunk = null, int? viewRowsPerModel = null)
     {
         var layout = new ParameterLayout(model);
-        long perModel = PerModelBytes(layout, trainCount, batchSize);
+        int rowsPerModel = viewRowsPerModel is { } v ? Math.Max(1, v) : trainCount;
+        long perModel = PerModelBytes(layout, rowsPerModel, batchSize, viewTables: viewRowsPerModel is not null);
         long shared = SharedDataBytes(layout, trainCount, inputCount);
         long fit = (usableBytes - shared) / perModel;
         if (fit < 1)
-            throw new UserInputException(
-                $"--backend: the GPU has {usableBytes / 1048576} MiB usable but one model of {model} with batch {batchSize} " +
+            throw new SpecException(
+                $"{IlgpuEnsembleBackend.BackendField}: the GPU has {usableBytes / 1048576} MiB usable but one model of {model} with batch {batchSize} " +
                 $"needs {perModel / 1048576.0:F1} MiB plus {shared / 1048576.0:F1} MiB for {trainCount} training rows and " +
-                $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend");
-        long widest = Math.Max(Math.Max(layout.Count, trainCount),
+                $"{inputCount} inputs; use fewer inputs or training rows, or the cpu backend", IlgpuEnsembleBackend.BackendField);
+        long widest = Math.Max(Math.Max(layout.Count, rowsPerModel),
                                (long)batchSize * Math.Max(model.InputSize, LockstepTrainer.MaxLayerOutput(LockstepTrainer.Plan(model).BufferSizes)));
         long indexable = MaxIndex / widest;
         long chunk = Math.Min(Math.Min(Math.Min(fit, indexable), MaxGridZ), Math.Max(1, models));

@@ -8,7 +8,7 @@ using ILGPU.Runtime.Cuda;
 namespace NativeCert.Kernels.Engine;
 
 /// <summary>Creates ILGPU contexts and accelerators for the ensemble backends.</summary>
-public static class IlgpuDevices
+internal static class IlgpuDevices
 {
     /// <summary>
     /// A CPU accelerator whose groups hold 256 threads (8 warps of 32), the size of a GEMM group; ILGPU's default

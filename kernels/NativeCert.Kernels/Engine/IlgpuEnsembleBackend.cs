@@ -3,6 +3,7 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
 using NativeCert.Data;
 using NativeCert.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Kernels.Engine;
 
@@ -13,11 +14,13 @@ namespace NativeCert.Kernels.Engine;
 /// accumulate on the device until the chunk ends. <c>cuda</c> runs on the first CUDA GPU; <c>ilgpu-cpu</c> runs the same kernels on ILGPU's
 /// CPU accelerator (slow; for tests and for proving the kernels without a GPU).
 /// </summary>
-public sealed class IlgpuEnsembleBackend : IEnsembleBackend
+internal sealed class IlgpuEnsembleBackend : IEnsembleBackend
 {
     public const string CudaName = "cuda", CpuAcceleratorName = "ilgpu-cpu";
+    /// <summary>The field a backend error names (<see cref="SpecException"/>; the CLI shows it as its flag).</summary>
+    internal const string BackendField = "execution.backend";
     /// <summary>How a CUDA start failure ends: what to do instead.</summary>
-    internal const string CpuHint = "; use --backend cpu or auto";
+    internal const string CpuHint = "; use " + BackendField + " cpu or auto";
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;
@@ -55,7 +58,7 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     public static IlgpuEnsembleBackend CreateCuda(CudaProbe probe, int? maxModelsPerChunk = null, TextWriter? log = null)
     {
         if (!probe.Usable)
-            throw new UserInputException($"--backend cuda: {probe.Failure ?? "no CUDA device"}" + CpuHint);
+            throw new SpecException($"{BackendField} cuda: {probe.Failure ?? "no CUDA device"}" + CpuHint, BackendField);
         Context? context = null;
         Accelerator? accelerator = null;
         try
@@ -63,8 +66,8 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
             context = IlgpuDevices.CreateCudaContext();
             var devices = context.GetCudaDevices();
             if (devices.Count == 0)
-                throw new UserInputException($"--backend cuda: ILGPU found no CUDA device although the driver ({probe.LibraryPath}) " +
-                                             $"reports {probe.DeviceCount}" + CpuHint);
+                throw new SpecException($"{BackendField} cuda: ILGPU found no CUDA device although the driver ({probe.LibraryPath}) " +
+                                        $"reports {probe.DeviceCount}" + CpuHint, BackendField);
             accelerator = devices[0].CreateAccelerator(context);
             log?.WriteLine($"cuda: driver {probe.LibraryPath} (CUDA {CudaDriver.FormatVersion(probe.DriverVersion)}), {probe.DeviceCount} device(s)");
             return new IlgpuEnsembleBackend(CudaName, context, accelerator, maxModelsPerChunk, log);
@@ -79,7 +82,7 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
         {
             accelerator?.Dispose();
             context?.Dispose();
-            throw new UserInputException($"--backend cuda: ILGPU could not start the CUDA device: {e.GetType().Name}: {FirstLine(e.Message)}", e);
+            throw new SpecException($"{BackendField} cuda: ILGPU could not start the CUDA device: {e.GetType().Name}: {FirstLine(e.Message)}", e, BackendField);
         }
     }
 
@@ -121,7 +124,7 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
             throw new ArgumentException($"{train.Source}: {train.ClassCount} classes but the model has {config.Model.Classes} outputs");
         if (train.Count == 0) throw new ArgumentException($"{train.Source}: no training rows");
         var view = config.View.Bind(train, config.Seed);
-        if (!view.IsAllRows) return new ViewSession(this, config, view, train, inputs);
+        if (!view.IsAllRows) return new ViewSession(this, config, view, train, inputs, models);
         int batch = Math.Max(1, Math.Min(config.Training.BatchSize, train.Count));
         var plan = EnsembleMemoryPlan.Create(config.Model, train.Count, inputs.Count, batch, Math.Max(1, models),
                                              IlgpuDevices.UsableMemoryBytes(_accelerator), _maxModelsPerChunk);
@@ -166,58 +169,85 @@ public sealed class IlgpuEnsembleBackend : IEnsembleBackend
     }
 
     /// <summary>
-    /// Per-model training views (DPA partitions, bags): every model trains alone on its own rows (uploaded as its training
-    /// set, so view row j is noised as row j exactly as on the CPU). Correct but not yet lockstep across models: one
-    /// chunk of one model at a time.
+    /// Per-model training views (DPA partitions, bags), trained in lockstep like the all-rows session: each run plans
+    /// device memory for the most view rows any of its models has, allocates (or keeps, when the last run's trainer is big
+    /// enough) one view trainer, and trains its models in groups of the planned size, each on its own rows
+    /// (<see cref="LockstepTrainer.LoadViews"/>): model m's result is bit for bit what it would be trained alone.
     /// </summary>
     private sealed class ViewSession(IlgpuEnsembleBackend backend, EnsembleConfig config, NativeCert.Defenses.ModelRows view,
-                                     Dataset train, Dataset inputs) : IEnsembleSession
+                                     Dataset train, Dataset inputs, int sessionModels) : IEnsembleSession
     {
+        private LockstepTrainer? _trainer;
+        private EnsembleMemoryPlan _plan;
+
         public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
                         IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
         {
             if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
                 throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
-            int p = new ParameterLayout(config.Model).Count;
-            for (int m = modelStart; m < modelEnd; m++)
+            if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
+            if (modelEnd == modelStart) return;
+            // The plan needs the largest view first; a view's rows are cheap to recompute (partitions are cached, a bag is k draws).
+            int most = 0;
+            for (int m = modelStart; m < modelEnd; m++) most = Math.Max(most, view.Of(m)!.Length);
+            var trainer = TrainerFor(most);
+            int total = modelEnd - modelStart, done = 0, p = new ParameterLayout(config.Model).Count;
+            for (int groupStart = modelStart; groupStart < modelEnd; groupStart += _plan.ModelsPerChunk)
             {
-                cancellation.ThrowIfCancellationRequested();
-                int[] rows = view.Of(m)!;
-                // An empty view leaves the model at its initialisation; the trainer still needs one (never read) row.
-                Dataset mine = train.Select(rows.Length > 0 ? rows : [0], $"{train.Source} (model {m}'s view)");
-                int batch = Math.Max(1, Math.Min(config.Training.BatchSize, mine.Count));
-                var plan = EnsembleMemoryPlan.Create(config.Model, mine.Count, inputs.Count, batch, 1,
-                                                     IlgpuDevices.UsableMemoryBytes(backend._accelerator), 1);
-                using var trainer = backend.AllocateTrainer(config, mine, inputs, plan);
-                trainer.Initialize(m, 1);
-                for (int epoch = 0; epoch < config.Training.Epochs && rows.Length > 0; epoch++)
+                int group = Math.Min(_plan.ModelsPerChunk, modelEnd - groupStart);
+                var rows = new int[group][];
+                for (int i = 0; i < group; i++) rows[i] = view.Of(groupStart + i)!;
+                trainer.LoadViews(group, rows);
+                trainer.Initialize(groupStart, group);
+                for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
                 {
                     cancellation.ThrowIfCancellationRequested();
-                    trainer.TrainEpoch(m, 1, epoch);
+                    trainer.TrainEpoch(groupStart, group, epoch);
                 }
-                trainer.Vote(m, 1);
-                if (models is not null) models.Accept(m, trainer.DownloadParameters(1).AsSpan(0, p));
+                trainer.Vote(groupStart, group);
+                if (models is not null)
+                {
+                    var parameters = trainer.DownloadParameters(group);
+                    for (int i = 0; i < group; i++) models.Accept(groupStart + i, parameters.AsSpan(i * p, p));
+                }
                 trainer.Synchronize();
-                var counts = trainer.TakeVotes();
-                for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
-                progress?.Report(new EnsembleProgress(m - modelStart + 1, modelEnd - modelStart));
+                done += group;
+                progress?.Report(new EnsembleProgress(done, total));
             }
+            var counts = trainer.TakeVotes();
+            for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
         }
 
-        public void Dispose() { }
+        // The last run's trainer when its views are wide enough, else a new plan (for the session's model count) and trainer
+        // for views of up to `most` rows.
+        private LockstepTrainer TrainerFor(int most)
+        {
+            if (_trainer?.ViewRowsPerModel is { } held && held >= Math.Max(1, most)) return _trainer;
+            _trainer?.Dispose();
+            _trainer = null;
+            int batch = Math.Max(1, Math.Min(config.Training.BatchSize, Math.Max(1, most)));
+            _plan = EnsembleMemoryPlan.Create(config.Model, train.Count, inputs.Count, batch, Math.Max(1, sessionModels),
+                                              IlgpuDevices.UsableMemoryBytes(backend._accelerator), backend._maxModelsPerChunk, viewRowsPerModel: most);
+            backend._log?.WriteLine($"{backend.Name}: training views of up to {most} rows, {_plan.ModelsPerChunk} models per chunk " +
+                                    $"({_plan.BytesPerModel / 1048576.0:F2} MiB each, {_plan.SharedBytes / 1048576.0:F1} MiB shared, {_plan.UsableBytes / 1048576} MiB usable)");
+            _trainer = backend.AllocateTrainer(config, train, inputs, _plan, viewRowsPerModel: most);
+            return _trainer;
+        }
+
+        public void Dispose() => _trainer?.Dispose();
     }
 
-    private LockstepTrainer AllocateTrainer(EnsembleConfig config, Dataset train, Dataset inputs, EnsembleMemoryPlan plan)
+    private LockstepTrainer AllocateTrainer(EnsembleConfig config, Dataset train, Dataset inputs, EnsembleMemoryPlan plan, int? viewRowsPerModel = null)
     {
         try
         {
-            return new LockstepTrainer(_accelerator, _kernels, config, train, inputs, plan.ModelsPerChunk);
+            return new LockstepTrainer(_accelerator, _kernels, config, train, inputs, plan.ModelsPerChunk, viewRowsPerModel);
         }
         catch (Exception e) when (e is AcceleratorException or OutOfMemoryException)
         {
             // The plan left 10% of free memory spare; another process may have taken it since.
-            throw new UserInputException($"--backend {Name}: could not allocate {plan.ModelsPerChunk} models per chunk " +
-                $"({(plan.SharedBytes + plan.ModelsPerChunk * plan.BytesPerModel) / 1048576} MiB) on {_accelerator.Name}: {FirstLine(e.Message)}", e);
+            throw new SpecException($"{BackendField} {Name}: could not allocate {plan.ModelsPerChunk} models per chunk " +
+                $"({(plan.SharedBytes + plan.ModelsPerChunk * plan.BytesPerModel) / 1048576} MiB) on {_accelerator.Name}: {FirstLine(e.Message)}", e, BackendField);
         }
     }
 

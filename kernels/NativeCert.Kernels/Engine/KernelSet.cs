@@ -10,27 +10,35 @@ namespace NativeCert.Kernels.Engine;
 /// Every device kernel of the ensemble, loaded (compiled) once per accelerator. Auto-grouped kernels take their
 /// thread extent first; the GEMM takes an explicit <see cref="KernelConfig"/> (see <see cref="GemmKernels.Config"/>).
 /// </summary>
-public sealed class KernelSet
+internal sealed class KernelSet
 {
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int, int, int, float, ulong, uint> GatherNoisyTrainingRows { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int, int, float, ulong, uint> NoisyTestRows { get; }
     public Action<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint> HeInit { get; }
     public Action<Index1D, ArrayView<int>, int, int, ulong, uint> Shuffle { get; }
+    // Per-model training views (DPA partitions, bags): the gather, shuffle and loss of lockstep view training.
+    internal Action<Index1D, ArrayView<float>, ArrayView<float>, ViewBatch, int, int, int, float, ulong, uint> GatherNoisyViewRows { get; }
+    internal Action<Index1D, ArrayView<int>, ArrayView<int>, int, int, ulong, uint> ShuffleView { get; }
+    internal Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, int, int, int> SoftmaxCrossEntropyView { get; }
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm { get; }
     public Action<KernelConfig, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> Gemm64x128 { get; }
     public Action<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>> GemmThin { get; }
     // The 128×128 kernel per operand layout (A along k or along rows × B along k or along columns), compiled on first use.
     private readonly Lazy<GemmLauncher>[] _gemm128 = new Lazy<GemmLauncher>[4];
-    /// <summary>dW = Xᵀ·dZ, db = Σ dZ and their SGD step in one launch (<see cref="Gemm128Kernels.BatchedWeightGradientSgdKernel"/>); not yet wired into the trainer.</summary>
-    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep> WeightGradientSgd => _weightGradientSgd.Value;
-    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>> _weightGradientSgd;
-    /// <summary>The fused 10-wide tail (<see cref="TailKernels.FusedTailKernel"/>); not yet wired into the trainer.</summary>
-    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep> FusedTail => _fusedTail.Value;
-    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>> _fusedTail;
+    /// <summary>dW = Xᵀ·dZ, db = Σ dZ and their SGD step in one launch (<see cref="Gemm128Kernels.BatchedWeightGradientSgdKernel"/>): the dense layers' backward.</summary>
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep, StepMask> WeightGradientSgd => _weightGradientSgd.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep, StepMask>> _weightGradientSgd;
+    /// <summary>The fused 10-wide tail (<see cref="TailKernels.FusedTailKernel"/>): a model ending in ReLU → dense(≤ 32).</summary>
+    public Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask> FusedTail => _fusedTail.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask>> _fusedTail;
+    /// <summary>The fused tail over per-model training views (<see cref="TailKernels.FusedTailViewKernel"/>).</summary>
+    internal Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask> FusedTailView => _fusedTailView.Value;
+    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask>> _fusedTailView;
     public Action<Index1D, ArrayView<float>, ArrayView<float>> ReluBackward { get; }
     public Action<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int> BiasGradient { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int> SoftmaxCrossEntropy { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float> SgdMomentum { get; }
+    public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, SgdStep, StepMask> SgdMomentumRange { get; }
     public Action<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int> ArgmaxVote { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, long, int, int, int, int> Conv2dForward { get; }
     public Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int> Conv2dBackwardInput { get; }
@@ -51,21 +59,30 @@ public sealed class KernelSet
         HeInit = accelerator.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, int, ulong, uint>(
             cuda ? NoiseKernels.HeInitKernel<PtxFma> : NoiseKernels.HeInitKernel<DotNetFma>);
         Shuffle = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleKernel);
+        GatherNoisyViewRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ViewBatch, int, int, int, float, ulong, uint>(
+            cuda ? NoiseKernels.GatherNoisyViewRowsKernel<PtxFma> : NoiseKernels.GatherNoisyViewRowsKernel<DotNetFma>);
+        ShuffleView = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, int, int, ulong, uint>(NoiseKernels.ShuffleViewKernel);
+        SoftmaxCrossEntropyView = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, int, int, int>(
+            LossKernels.SoftmaxCrossEntropyViewKernel);
         Gemm = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmKernel);
         Gemm64x128 = accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemm64x128Kernel);
         _gemm128[0] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>));
         _gemm128[1] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>));
         _gemm128[2] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongK>));
         _gemm128[3] = new(() => accelerator.LoadStreamKernel<ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>));
-        _weightGradientSgd = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>(
+        _weightGradientSgd = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep, StepMask>(
             Gemm128Kernels.BatchedWeightGradientSgdKernel));
-        _fusedTail = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>(
+        _fusedTail = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask>(
             TailKernels.FusedTailKernel));
+        _fusedTailView = new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask>(
+            TailKernels.FusedTailViewKernel));
         GemmThin = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, GemmEpilogue, ArrayView<float>>(GemmKernels.BatchedGemmThinKernel);
         ReluBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ActivationKernels.ReluBackwardKernel);
         BiasGradient = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, long, int, ArrayView<float>, int, int, int>(ActivationKernels.BiasGradientKernel);
         SoftmaxCrossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int, int, int, int, int>(LossKernels.SoftmaxCrossEntropyKernel);
         SgdMomentum = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float>(OptimizerKernels.SgdMomentumKernel);
+        SgdMomentumRange = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int, SgdStep, StepMask>(
+            OptimizerKernels.SgdMomentumRangeKernel);
         ArgmaxVote = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<uint>, ArrayView<float>, int, int, int, int>(VoteKernels.ArgmaxVoteKernel);
         Conv2dForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, long, int, int, int, int>(ConvKernels.Conv2dForwardKernel);
         Conv2dBackwardInput = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ConvShape, long, int, int, int>(ConvKernels.Conv2dBackwardInputKernel);
@@ -117,6 +134,9 @@ public sealed class KernelSet
         (Cuda(nameof(NoiseKernels.NoisyTestRowsKernel)), false),
         (Cuda(nameof(NoiseKernels.HeInitKernel)), false),
         (Of(NoiseKernels.ShuffleKernel), false),
+        (Cuda(nameof(NoiseKernels.GatherNoisyViewRowsKernel)), false),
+        (Of(NoiseKernels.ShuffleViewKernel), false),
+        (Of(LossKernels.SoftmaxCrossEntropyViewKernel), false),
         (Of(GemmKernels.BatchedGemmKernel), true),
         (Of(GemmKernels.BatchedGemm64x128Kernel), true),
         (Of(GemmKernels.BatchedGemmThinKernel), false),
@@ -124,14 +144,17 @@ public sealed class KernelSet
         (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongOutput>), true),
         (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongOutput, AlongOutput>), true),
         (Of((GemmKernel)Gemm128Kernels.BatchedGemm128x128Kernel<AlongK, AlongK>), true),
-        (((Action<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep>)
+        (((Action<ArrayView<float>, ArrayView<float>, MatrixLayout, long, ArrayView<float>, MatrixLayout, ArrayView<float>, MatrixLayout, GemmSize, SgdStep, StepMask>)
             Gemm128Kernels.BatchedWeightGradientSgdKernel).Method, true),
-        (((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep>)
+        (((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, TailShape, SgdStep, StepMask>)
             TailKernels.FusedTailKernel).Method, true),
+        (((Action<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ViewBatch, TailShape, SgdStep, StepMask>)
+            TailKernels.FusedTailViewKernel).Method, true),
         (Of(ActivationKernels.ReluBackwardKernel), false),
         (Of(ActivationKernels.BiasGradientKernel), false),
         (Of(LossKernels.SoftmaxCrossEntropyKernel), false),
         (Of(OptimizerKernels.SgdMomentumKernel), false),
+        (Of(OptimizerKernels.SgdMomentumRangeKernel), false),
         (Of(VoteKernels.ArgmaxVoteKernel), false),
         (Of(ConvKernels.Conv2dForwardKernel), false),
         (Of(ConvKernels.Conv2dBackwardInputKernel), false),
@@ -149,5 +172,5 @@ public sealed class KernelSet
                                      MatrixLayout bLayout, GemmSize size, GemmEpilogue epilogue, ArrayView<float> bias);
 
     private static System.Reflection.MethodInfo Cuda(string genericNoiseKernel) =>
-        typeof(NoiseKernels).GetMethod(genericNoiseKernel)!.MakeGenericMethod(typeof(PtxFma));
+        typeof(NoiseKernels).GetMethod(genericNoiseKernel, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.MakeGenericMethod(typeof(PtxFma));
 }

@@ -14,8 +14,15 @@ namespace NativeCert.Kernels.Engine;
 /// and reused by every chunk; training data and test inputs are uploaded once. Forward is the model's layer list in order,
 /// backward the same list reversed, one launch (or GEMM) per layer and direction; ReLU and flatten work in place (each
 /// example is channel-major already), a ReLU right after a dense or convolution layer is fused into its epilogue.
+/// <para>
+/// Built with <c>viewRowsPerModel</c>, it trains per-model training views (DPA partitions, bags) in lockstep: each
+/// model of the chunk has its own view table (<see cref="LoadViews"/>), row count and permutation; every launch covers
+/// the most rows any model has in the batch, the rows a model does not have are zeros whose products add exact zeros
+/// to every sum, its loss is scaled by its own row count, and a model whose epoch has fewer batches takes no SGD step
+/// (weights and velocity untouched). So each model trains bit for bit as it would alone on its view's rows.
+/// </para>
 /// </summary>
-public sealed class LockstepTrainer : IDisposable
+internal sealed class LockstepTrainer : IDisposable
 {
     private readonly Accelerator _accelerator;
     private readonly KernelSet _k;
@@ -39,11 +46,36 @@ public sealed class LockstepTrainer : IDisposable
     private readonly DeviceStep[] _steps;
     private readonly int _firstParameterStep;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _loss;       // (M, B)
+    // Per-model training views (null on the all-rows path): view row j of model m is training row _viewRows[m, j].
+    private readonly MemoryBuffer1D<int, Stride1D.Dense>? _viewRows;    // (M, _stride)
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _rowCounts;    // (M) rows per model: n, or each model's view rows
+    private readonly int _stride;                                        // row length of _perm: n, or the most view rows per model
+    private int[] _loadedCounts = [];                                    // host copy of _rowCounts for the loaded views
+    // Fusion plan (see Fusion): the 10-wide tail in one kernel, each dense layer's dW + db + SGD in one kernel, and the
+    // parameter ranges (per model) that the separate SGD pass still covers.
+    private readonly bool _fusedTail, _fusedDense;
+    private readonly (int Offset, int Count)[] _unfusedParameters;
 
     /// <summary>Models the buffers hold.</summary>
     public int Capacity { get; }
 
-    public LockstepTrainer(Accelerator accelerator, KernelSet kernels, EnsembleConfig config, Dataset train, Dataset inputs, int capacity)
+    /// <summary>Most view rows one model may have (<see cref="LoadViews"/>); null on the all-rows path.</summary>
+    public int? ViewRowsPerModel => _viewRows is null ? null : _stride;
+
+    /// <summary>Whether the step runs the fused tail (logits … dW, db, SGD of the last layer in one launch).</summary>
+    public bool UsesFusedTail => _fusedTail;
+
+    /// <param name="viewRowsPerModel">
+    /// Null: every model trains on every training row in order. Otherwise the trainer trains per-model views of at most
+    /// this many rows each, loaded per chunk with <see cref="LoadViews"/>.
+    /// </param>
+    /// <param name="fused">
+    /// True (the default): dense layers' weight gradient, bias gradient and SGD step run as one kernel, and a model ending
+    /// in ReLU → dense with at most 32 outputs runs its tail as one kernel. False: one launch per
+    /// operation, as before the fusions; both give the same bits on the CPU accelerator (tests compare them).
+    /// </param>
+    public LockstepTrainer(Accelerator accelerator, KernelSet kernels, EnsembleConfig config, Dataset train, Dataset inputs, int capacity,
+                           int? viewRowsPerModel = null, bool fused = true)
     {
         _accelerator = accelerator;
         _k = kernels;
@@ -53,7 +85,8 @@ public sealed class LockstepTrainer : IDisposable
         _firstParameterStep = Array.FindIndex(_steps, st => st.ParameterLayer >= 0);
         _n = train.Count;
         _inputCount = inputs.Count;
-        _batch = Math.Max(1, Math.Min(config.Training.BatchSize, _n));
+        _stride = viewRowsPerModel is { } v ? Math.Max(1, v) : _n;
+        _batch = Math.Max(1, Math.Min(config.Training.BatchSize, _stride));
         _dimension = train.Dimension;
         _classes = config.Model.Classes;
         Capacity = capacity;
@@ -67,7 +100,11 @@ public sealed class LockstepTrainer : IDisposable
         _parameters = accelerator.Allocate1D<float>((long)capacity * p);
         _velocity = accelerator.Allocate1D<float>((long)capacity * p);
         _gradients = accelerator.Allocate1D<float>((long)capacity * p);
-        _perm = accelerator.Allocate1D<int>((long)capacity * _n);
+        _perm = accelerator.Allocate1D<int>((long)capacity * _stride);
+        _rowCounts = accelerator.Allocate1D<int>(capacity);
+        if (viewRowsPerModel is not null) _viewRows = accelerator.Allocate1D<int>((long)capacity * _stride);
+        else _rowCounts.CopyFromCPU(Enumerable.Repeat(_n, capacity).ToArray());
+        (_fusedTail, _fusedDense, _unfusedParameters) = Fusion(_steps, _layout, fused);
         _activations = new MemoryBuffer1D<float, Stride1D.Dense>[sizes.Length];
         for (int a = 0; a < _activations.Length; a++)
             _activations[a] = accelerator.Allocate1D<float>((long)capacity * _batch * sizes[a]);
@@ -86,11 +123,41 @@ public sealed class LockstepTrainer : IDisposable
         _velocity.MemSetToZero();
     }
 
+    /// <summary>
+    /// Loads the training views of the chunk's <paramref name="models"/> models: <paramref name="rows"/>[i] are the training
+    /// rows of model modelBase + i in view order (<see cref="NativeCert.Defenses.ModelRows.Of"/>), at most
+    /// <see cref="ViewRowsPerModel"/> of them; an empty view trains nothing and keeps the model at its initialisation.
+    /// </summary>
+    public void LoadViews(int models, IReadOnlyList<int[]> rows)
+    {
+        CheckModels(models);
+        if (_viewRows is null) throw new InvalidOperationException("this trainer trains every model on every row; build it with viewRowsPerModel");
+        if (rows.Count != models) throw new ArgumentException($"{rows.Count} views for {models} models", nameof(rows));
+        var table = new int[(long)models * _stride];
+        var counts = new int[models];
+        for (int i = 0; i < models; i++)
+        {
+            var mine = rows[i];
+            if (mine.Length > _stride) throw new ArgumentException($"view {i} has {mine.Length} rows but the trainer holds {_stride} per model", nameof(rows));
+            foreach (int t in mine)
+                if ((uint)t >= (uint)_n) throw new ArgumentOutOfRangeException(nameof(rows), t, $"view {i} names a row outside the {_n} training rows");
+            mine.CopyTo(table, (long)i * _stride);
+            counts[i] = mine.Length;
+        }
+        _viewRows.View.SubView(0, table.Length).CopyFromCPU(table);
+        _rowCounts.View.SubView(0, models).CopyFromCPU(counts);
+        _loadedCounts = counts;
+    }
+
     /// <summary>One epoch of minibatch SGD for the chunk's models (the same models as the last <see cref="Initialize"/>).</summary>
     public void TrainEpoch(int modelBase, int models, int epoch)
     {
         CheckModels(models);
-        var t = _config.Training;
+        if (_viewRows is not null)
+        {
+            TrainViewEpoch(modelBase, models, epoch);
+            return;
+        }
         ulong seed = _config.Seed;
         _k.Shuffle(new Index1D(models), _perm.View, _n, epoch, seed, (uint)modelBase);
         int blocksPerRow = (_dimension + 3) / 4;
@@ -99,15 +166,94 @@ public sealed class LockstepTrainer : IDisposable
             int rows = Math.Min(_batch, _n - start);
             _k.GatherNoisyTrainingRows(new Index1D(models * rows * blocksPerRow), _activations[0].View, _features.View, _perm.View,
                                        start, _n, _dimension, _batch, rows, _config.Sigma, seed, (uint)modelBase);
-            Forward(models, rows);
-            // Logits become dLogits in place.
-            _k.SoftmaxCrossEntropy(new Index1D(models * rows), _activations[^1].View, _loss.View, _labels.View, _perm.View,
-                                   start, _n, rows, _classes, _batch);
-            Backward(models, rows);
-            _k.SgdMomentum(new Index1D(models * _layout.Count), _parameters.View.SubView(0, (long)models * _layout.Count),
-                           _velocity.View.SubView(0, (long)models * _layout.Count), _gradients.View.SubView(0, (long)models * _layout.Count),
-                           t.LearningRate, t.Momentum, t.WeightDecay);
+            Forward(models, rows, training: true);
+            var mask = new StepMask(_rowCounts.View, start);
+            if (_fusedTail)
+                _k.FusedTail(TailKernels.Config(models), _activations[_steps[^1].Input].View, _activations[^1].View, _loss.View, _scratch[0].View,
+                             _parameters.View, _velocity.View, _labels.View, _perm.View, TailShapeOf(rows, start), Sgd, mask);
+            else
+            {
+                // Logits become dLogits in place.
+                _k.SoftmaxCrossEntropy(new Index1D(models * rows), _activations[^1].View, _loss.View, _labels.View, _perm.View,
+                                       start, _n, rows, _classes, _batch);
+            }
+            Backward(models, rows, mask);
+            UnfusedSgd(models, mask);
         }
+    }
+
+    // The views' epoch: batches start at the same view position for every model and run until the largest view is done;
+    // model m has clamp(count_m − start, 0, B) rows in a batch (ViewBatch), the kernels pad the rest with zeros and the
+    // step mask leaves out a model with none.
+    private void TrainViewEpoch(int modelBase, int models, int epoch)
+    {
+        if (_loadedCounts.Length != models) throw new InvalidOperationException($"views of {_loadedCounts.Length} models loaded for a chunk of {models}");
+        int most = _loadedCounts.Max();
+        if (most == 0) return;
+        ulong seed = _config.Seed;
+        _k.ShuffleView(new Index1D(models), _perm.View, _rowCounts.View, _stride, epoch, seed, (uint)modelBase);
+        int blocksPerRow = (_dimension + 3) / 4;
+        for (int start = 0; start < most; start += _batch)
+        {
+            int rows = Math.Min(_batch, most - start);
+            var view = new ViewBatch { Perm = _perm.View, ViewRows = _viewRows!.View, Counts = _rowCounts.View, BatchStart = start, Stride = _stride, TrainCount = _n };
+            _k.GatherNoisyViewRows(new Index1D(models * rows * blocksPerRow), _activations[0].View, _features.View, view, _dimension, _batch, rows,
+                                   _config.Sigma, seed, (uint)modelBase);
+            Forward(models, rows, training: true);
+            var mask = new StepMask(_rowCounts.View, start);
+            if (_fusedTail)
+                _k.FusedTailView(TailKernels.Config(models), _activations[_steps[^1].Input].View, _activations[^1].View, _loss.View, _scratch[0].View,
+                                 _parameters.View, _velocity.View, _labels.View, view, TailShapeOf(rows, start), Sgd, mask);
+            else
+                _k.SoftmaxCrossEntropyView(new Index1D(models * rows), _activations[^1].View, _loss.View, _labels.View, view, rows, _classes, _batch);
+            Backward(models, rows, mask);
+            UnfusedSgd(models, mask);
+        }
+    }
+
+    // The last layer's sizes and offsets for the fused tail; the permutation fields are the all-rows path's.
+    private TailShape TailShapeOf(int rows, int start)
+    {
+        var last = _steps[^1];
+        int l = last.ParameterLayer;
+        return new TailShape
+        {
+            Hidden = last.Layer.Input.Size, Classes = _classes, Rows = rows, Capacity = _batch, BatchStart = start, TrainCount = _n,
+            ParameterCount = _layout.Count, WeightOffset = _layout.WeightOffset(l), BiasOffset = _layout.BiasOffset(l),
+        };
+    }
+
+    private SgdStep Sgd => new(_config.Training.LearningRate, _config.Training.Momentum, _config.Training.WeightDecay);
+
+    // The SGD step of every parameter no fused kernel updated, for the models the mask lets step.
+    private void UnfusedSgd(int models, StepMask mask)
+    {
+        foreach (var (offset, count) in _unfusedParameters)
+            _k.SgdMomentumRange(new Index1D(checked(models * count)), _parameters.View, _velocity.View, _gradients.View, offset, count, _layout.Count, Sgd, mask);
+    }
+
+    /// <summary>
+    /// Which fused kernels a model's training step can use: the tail (logits, softmax-CE, dW, db and SGD of the last layer,
+    /// dH through the ReLU mask) when the model ends in ReLU → dense with at most 32 outputs (on views through their
+    /// tables, <see cref="TailKernels.FusedTailViewKernel"/>); each dense layer's dW + db + SGD otherwise; and the per-model
+    /// parameter ranges left to the separate SGD pass (convolution layers; everything when <paramref name="fused"/> is false),
+    /// adjacent ranges merged.
+    /// </summary>
+    public static (bool Tail, bool Dense, (int Offset, int Count)[] Unfused) Fusion(DeviceStep[] steps, ParameterLayout layout, bool fused)
+    {
+        var last = steps[^1];
+        bool tail = fused && steps.Length >= 2 && last.Layer.Spec.Kind == LayerKind.Dense && last.Layer.Output.Size <= 32
+                    && steps[^2].Layer.Spec.Kind == LayerKind.Relu && steps[^2].Output == last.Input;
+        var unfused = new List<(int Offset, int Count)>();
+        foreach (var step in steps)
+        {
+            if (step.ParameterLayer < 0) continue;
+            if (fused && step.Layer.Spec.Kind == LayerKind.Dense) continue; // the tail or the fused dW + SGD updates it
+            int l = step.ParameterLayer, start = layout.WeightOffset(l), end = layout.BiasOffset(l) + layout.Out(l);
+            if (unfused.Count > 0 && unfused[^1].Offset + unfused[^1].Count == start) unfused[^1] = (unfused[^1].Offset, end - unfused[^1].Offset);
+            else unfused.Add((start, end - start));
+        }
+        return (tail, fused, unfused.ToArray());
     }
 
     /// <summary>Adds the chunk's votes on every input into the device vote counts (see <see cref="DownloadVotes"/>).</summary>
@@ -202,11 +348,14 @@ public sealed class LockstepTrainer : IDisposable
         layer.Output.Channels, layer.Output.Height, layer.Output.Width, layer.Spec.Kind == LayerKind.Conv2d ? layer.Spec.Kernel : 2, layer.Spec.Padding);
 
     // The layer list in order: dense as a batched GEMM with bias (and ReLU) in its epilogue, the rest one thread per output.
-    private void Forward(int models, int rows)
+    // A training step with the fused tail stops before the last layer (the tail computes the logits).
+    private void Forward(int models, int rows, bool training = false)
     {
         long p = _layout.Count;
-        foreach (var step in _steps)
+        int end = training && _fusedTail ? _steps.Length - 1 : _steps.Length;
+        for (int s = 0; s < end; s++)
         {
+            var step = _steps[s];
             if (step.Skip) continue;
             var layer = step.Layer;
             var input = _activations[step.Input].View;
@@ -244,12 +393,20 @@ public sealed class LockstepTrainer : IDisposable
 
     // From dZ of the logits (in place in the last activation buffer) back down the same list to the first parameter layer:
     // dense dW = Aᵀ dZ, db = Σ_rows dZ, dA = dZ Wᵀ; convolution and pooling by their backward kernels; ReLU masks dZ in place.
-    private void Backward(int models, int rows)
+    // With the fused tail, the last dense layer and its input ReLU are done (dH is in scratch 0). A fused dense layer
+    // computes dA first (from W before its update), then dW + db + SGD in one kernel for the models the mask lets step.
+    private void Backward(int models, int rows, StepMask mask)
     {
         long p = _layout.Count;
         var dZ = _activations[_steps[^1].Output];
-        int written = 0;
-        for (int s = _steps.Length - 1; s >= _firstParameterStep; s--)
+        int written = 0, top = _steps.Length - 1;
+        if (_fusedTail)
+        {
+            dZ = _scratch[0];
+            written = 1;
+            top = _steps.Length - 3;
+        }
+        for (int s = top; s >= _firstParameterStep; s--)
         {
             var step = _steps[s];
             var layer = step.Layer;
@@ -258,6 +415,26 @@ public sealed class LockstepTrainer : IDisposable
             var dA = _scratch[written % 2];
             switch (layer.Spec.Kind)
             {
+                case LayerKind.Dense when _fusedDense:
+                {
+                    int l = step.ParameterLayer;
+                    var input = _activations[step.Input].View;
+                    if (needInputGradient)
+                        _k.BatchedGemm(models,
+                            dA.View, MatrixLayout.RowMajor(0, (long)_batch * inSize, inSize),
+                            dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outSize, outSize),
+                            _parameters.View, MatrixLayout.Transposed(_layout.WeightOffset(l), p, outSize),
+                            new GemmSize(rows, outSize, inSize), new GemmEpilogue(GemmEpilogue.None, 0, 0), _parameters.View);
+                    var size = new GemmSize(inSize, rows, outSize);
+                    _k.WeightGradientSgd(Gemm128Kernels.Config(size, models), _parameters.View, _velocity.View,
+                                         MatrixLayout.RowMajor(_layout.WeightOffset(l), p, outSize), _layout.BiasOffset(l),
+                                         input, MatrixLayout.Transposed(0, (long)_batch * inSize, inSize),
+                                         dZ.View, MatrixLayout.RowMajor(0, (long)_batch * outSize, outSize), size, Sgd, mask);
+                    if (!needInputGradient) break;
+                    dZ = dA;
+                    written++;
+                    break;
+                }
                 case LayerKind.Dense:
                 {
                     int l = step.ParameterLayer;
@@ -320,6 +497,7 @@ public sealed class LockstepTrainer : IDisposable
     {
         foreach (var b in _activations) b.Dispose();
         foreach (var b in _scratch) b.Dispose();
+        _viewRows?.Dispose(); _rowCounts.Dispose();
         _loss.Dispose(); _perm.Dispose(); _gradients.Dispose(); _velocity.Dispose(); _parameters.Dispose();
         _heScale.Dispose(); _votes.Dispose(); _inputs.Dispose(); _labels.Dispose(); _features.Dispose();
     }

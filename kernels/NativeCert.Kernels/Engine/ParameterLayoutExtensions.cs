@@ -3,7 +3,7 @@ using NativeCert.Engine;
 namespace NativeCert.Kernels.Engine;
 
 /// <summary>What the device side needs from a <see cref="ParameterLayout"/>.</summary>
-public static class ParameterLayoutExtensions
+internal static class ParameterLayoutExtensions
 {
     /// <summary>He-normal scale per flat parameter: √(2 / in_l) for a weight of layer l, 0 for a bias, <c>(P)</c>.</summary>
     public static float[] HeScale(this ParameterLayout layout)

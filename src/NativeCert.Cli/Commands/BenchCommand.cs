@@ -13,7 +13,7 @@ namespace NativeCert.Cli.Commands;
 /// (default the MLP 784-128-10, or any <c>--model</c> such as lenet; batch 128, 8,000 MNIST training rows, σ = 0.25, noise drawing included), next to the
 /// machine's measured FMA peak.
 /// </summary>
-public static class BenchCommand
+internal static class BenchCommand
 {
     public static Command Create()
     {

@@ -8,7 +8,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert bound --k K --n N --alpha A [--json]</c>: one-sided Clopper–Pearson lower and upper bounds
 /// (each at level 1 − α) on a binomial probability from K successes in N trials.
 /// </summary>
-public static class BoundCommand
+internal static class BoundCommand
 {
     /// <summary>The range in which <see cref="ClopperPearson"/> guarantees its bounds (docs/certification.md); the
     /// command refuses the rest rather than print a number it does not vouch for.</summary>

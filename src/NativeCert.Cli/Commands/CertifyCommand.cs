@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using NativeCert.Cli.Options;
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 using NativeCert.Engine;
 using NativeCert.Kernels;
 using NativeCert.Runs;
@@ -13,7 +13,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert certify</c>: data → (poisoned) training set → noisy ensemble votes, chunk by chunk and
 /// resumable → certificates, summary and plots in a run directory. See <see cref="CertifyPipeline"/>.
 /// </summary>
-public static class CertifyCommand
+internal static class CertifyCommand
 {
     public const string SpecOption = "--spec";
 

@@ -15,7 +15,7 @@ namespace NativeCert.Cli.Commands;
 /// (<see cref="CertificateTsv"/>), written atomically to <c>--out</c> or printed to stdout; a one-line summary goes
 /// to stdout with <c>--out</c>, else to stderr.
 /// </summary>
-public static class CertifyCountsCommand
+internal static class CertifyCountsCommand
 {
     public static Command Create()
     {

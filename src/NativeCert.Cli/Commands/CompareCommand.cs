@@ -9,7 +9,7 @@ namespace NativeCert.Cli.Commands;
 /// one table and one plot of certified accuracy against the number m of poisoned training examples, and for attack runs
 /// the triggered inputs' certified accuracy and attack success rate. See <see cref="RunComparison"/>.
 /// </summary>
-public static class CompareCommand
+internal static class CompareCommand
 {
     public static Command Create()
     {

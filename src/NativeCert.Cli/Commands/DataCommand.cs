@@ -12,7 +12,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert data info</c>: what a dataset spec loads to (source, sizes, shape, class counts, value range) and,
 /// with <c>--attack</c>, what the backdoor attack does to it (poisoned rows, triggered inputs, exact norms).
 /// </summary>
-public static class DataCommand
+internal static class DataCommand
 {
     public static Command Create()
     {

@@ -14,7 +14,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert train</c>: train a noisy ensemble on the CPU and keep it in an <see cref="EnsembleFile"/>;
 /// <c>nativecert vote</c>: let a kept ensemble vote on a dataset's rows (each model with its own test noise).
 /// </summary>
-public static class EnsembleCommands
+internal static class EnsembleCommands
 {
     public static Command CreateTrain()
     {

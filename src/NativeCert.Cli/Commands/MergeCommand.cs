@@ -7,7 +7,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert merge --out DIR SHARD...</c>: combines shard runs (<c>certify --models-range a:b</c>) of one
 /// configuration whose model ranges tile the whole run into a complete run directory with its report.
 /// </summary>
-public static class MergeCommand
+internal static class MergeCommand
 {
     public static Command Create()
     {
@@ -19,6 +19,7 @@ public static class MergeCommand
         cmd.SetAction(parse =>
         {
             string dir = parse.GetValue(outDir)!;
+            if (string.IsNullOrWhiteSpace(dir)) throw new UserInputException("merge: --out: the run directory path is empty");
             RunReport report = ShardMerge.Merge(dir, parse.GetValue(shards) ?? []);
             parse.InvocationConfiguration.Output.Write(report.Text);
             parse.InvocationConfiguration.Output.WriteLine($"run directory: {dir}");

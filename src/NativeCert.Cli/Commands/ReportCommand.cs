@@ -7,7 +7,7 @@ namespace NativeCert.Cli.Commands;
 /// <c>nativecert report --run DIR</c>: regenerates certificates, summary and plots of a finished run from its
 /// config.json and votes.bin alone (byte-identical to what certify wrote), and prints the summary.
 /// </summary>
-public static class ReportCommand
+internal static class ReportCommand
 {
     public static Command Create()
     {

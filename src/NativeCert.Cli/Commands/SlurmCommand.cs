@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 using NativeCert.IO;
 using NativeCert.Runs;
 
@@ -11,7 +11,7 @@ namespace NativeCert.Cli.Commands;
 /// model range, each <c>certify --spec DIR/config.json --shard i/K</c>) and one merge job, in the layout of
 /// <see cref="ClusterRun"/>.
 /// </summary>
-public static class SlurmCommand
+internal static class SlurmCommand
 {
     public static Command Create()
     {

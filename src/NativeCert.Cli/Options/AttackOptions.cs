@@ -12,7 +12,7 @@ namespace NativeCert.Cli.Options;
 /// <c>--target</c>, <c>--label-mode</c>, <c>--attack-seed</c>, filling a <see cref="AttackSpec"/>. <c>--target</c> is
 /// an original class id (with <c>--classes 1,7 --target 7</c> the target label is 1).
 /// </summary>
-public sealed class AttackOptions
+internal sealed class AttackOptions
 {
     private static readonly AttackSpec Defaults = new();
 

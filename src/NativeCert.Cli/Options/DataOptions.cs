@@ -10,7 +10,7 @@ namespace NativeCert.Cli.Options;
 /// <c>--test-size</c>, <c>--classes</c>, <c>--data-seed</c>, filling a <see cref="DataSpec"/>. Add them to a command
 /// with <see cref="AddTo"/>, then load with <see cref="Load"/>.
 /// </summary>
-public sealed class DataOptions
+internal sealed class DataOptions
 {
     private static readonly DataSpec Defaults = JobSpec.Default.Data;
 

@@ -9,7 +9,7 @@ namespace NativeCert.Cli.Options;
 /// --lr --momentum --weight-decay --sigma --seed</c>, filling the model, training and smoothing parts of a
 /// <see cref="JobSpec"/> (whose defaults they show).
 /// </summary>
-public sealed class ModelOptions
+internal sealed class ModelOptions
 {
     private static readonly JobSpec Defaults = JobSpec.Default;
 

@@ -7,7 +7,7 @@ namespace NativeCert.Cli.Options;
 /// Which flag fills which <see cref="JobSpec"/> (or <see cref="Runs.RunExecution"/>) field, so that errors Core reports
 /// by field path are shown by the flag the user typed (<see cref="Translate"/>).
 /// </summary>
-public static class SpecFlags
+internal static class SpecFlags
 {
     /// <summary>Field path → flag.</summary>
     public static readonly IReadOnlyDictionary<string, string> FlagOfField = new Dictionary<string, string>
@@ -24,6 +24,7 @@ public static class SpecFlags
         ["smoothing.method"] = "--method", ["smoothing.n0"] = "--n0",
         ["certification.alpha"] = "--alpha", ["certification.simultaneous"] = "--simultaneous",
         ["certification.trigger_norms"] = "--trigger-norms", ["certification.radii"] = "--radii",
+        ["defense.kind"] = "--defense", ["defense.partitions"] = "--partitions", ["defense.bag_size"] = "--bag-size",
         ["execution.backend"] = "--backend", ["execution.threads"] = "--threads", ["execution.chunk_models"] = "--chunk",
         ["execution.keep_models"] = "--keep-models", ["execution.shard"] = "--models-range",
     };

@@ -59,7 +59,7 @@ public sealed class SmoothedClassifier
 
     /// <summary>
     /// The dataset's class id of each output (prediction k means class <c>ClassIds[k]</c>, e.g. 1 and 7 for an ensemble
-    /// trained with <c>--classes 1,7</c>); null when the file records none (then prediction k is class k).
+    /// trained with <c>data.classes</c> [1, 7]); null when the file records none (then prediction k is class k).
     /// </summary>
     public IReadOnlyList<int>? ClassIds => _ensemble.ClassIds;
 
@@ -73,7 +73,7 @@ public sealed class SmoothedClassifier
     public double Alpha { get; }
 
     /// <summary>The models behind this classifier (advanced use: config, parameters, saving).</summary>
-    public EnsembleFile Ensemble => _ensemble;
+    internal EnsembleFile Ensemble => _ensemble;
 
     /// <summary>Loads an ensemble file written by <c>nativecert train</c> or <see cref="Save"/>.</summary>
     /// <param name="path">Ensemble file.</param>
@@ -84,7 +84,7 @@ public sealed class SmoothedClassifier
         new(EnsembleFile.Load(path), alpha, threads);
 
     /// <summary>Wraps an ensemble already in memory (advanced: one trained with the engine directly, <see cref="EnsembleFile.Train"/>).</summary>
-    public static SmoothedClassifier FromEnsemble(EnsembleFile ensemble, double alpha = DefaultAlpha, int threads = 0) =>
+    internal static SmoothedClassifier FromEnsemble(EnsembleFile ensemble, double alpha = DefaultAlpha, int threads = 0) =>
         new(ensemble ?? throw new ArgumentNullException(nameof(ensemble)), alpha, threads);
 
     /// <summary>

@@ -4,7 +4,7 @@ using NativeCert.Spec;
 namespace NativeCert.Attacks;
 
 /// <summary>How poisoned training examples are labelled.</summary>
-public enum LabelMode
+internal enum LabelMode
 {
     /// <summary>Poison examples of other classes and relabel them as the target (BadNets).</summary>
     Dirty,
@@ -16,7 +16,7 @@ public enum LabelMode
 /// Actual ℓ2 norms (input units, after clipping) of the perturbations of a set of examples: how many, the largest,
 /// the mean, and the sum of their squares (the squared ℓ2 norm of all of them taken as one vector).
 /// </summary>
-public readonly record struct NormStats(int Count, double Max, double Mean, double SumSquares)
+internal readonly record struct NormStats(int Count, double Max, double Mean, double SumSquares)
 {
     public static NormStats Of(ReadOnlySpan<double> norms)
     {
@@ -30,7 +30,7 @@ public readonly record struct NormStats(int Count, double Max, double Mean, doub
 }
 
 /// <summary>A poisoned copy of a training set: <see cref="PoisonedRows"/> (ascending) carry the trigger.</summary>
-public sealed record PoisonedTrainingSet(Dataset Data, int[] PoisonedRows, NormStats Norms)
+internal sealed record PoisonedTrainingSet(Dataset Data, int[] PoisonedRows, NormStats Norms)
 {
     /// <summary>Actual perturbation norm of each poisoned row, <c>(PoisonedRows.Length)</c>, input units.</summary>
     public double[] RowNorms { get; init; } = [];
@@ -40,14 +40,14 @@ public sealed record PoisonedTrainingSet(Dataset Data, int[] PoisonedRows, NormS
 /// Triggered copies of the test rows whose true label is not the target; labels stay the true ones.
 /// Row k of <see cref="Data"/> is test row <see cref="SourceRows"/>[k].
 /// </summary>
-public sealed record TriggeredInputs(Dataset Data, int[] SourceRows, NormStats Norms)
+internal sealed record TriggeredInputs(Dataset Data, int[] SourceRows, NormStats Norms)
 {
     /// <summary>Actual perturbation norm of each triggered row, <c>(Data.Count)</c>, input units.</summary>
     public double[] RowNorms { get; init; } = [];
 }
 
 /// <summary>A backdoor attack with a fixed trigger: poisons training examples and triggers test inputs.</summary>
-public sealed class BackdoorAttack(Trigger trigger)
+internal sealed class BackdoorAttack(Trigger trigger)
 {
     public Trigger Trigger { get; } = trigger;
 
@@ -56,8 +56,8 @@ public sealed class BackdoorAttack(Trigger trigger)
     /// from non-target classes relabelled <paramref name="target"/> (dirty-label), or from the target class with
     /// labels kept (clean-label). Returns a new dataset; <paramref name="train"/> is not modified.
     /// </summary>
-    /// <remarks><paramref name="targetClassId"/> is the target's original class id (what the user gave as
-    /// <c>--target</c>), for messages; the label itself when null.</remarks>
+    /// <remarks><paramref name="targetClassId"/> is the target's original class id (<c>attack.target</c>
+    /// as the user gave it), for messages; the label itself when null.</remarks>
     public PoisonedTrainingSet Poison(Dataset train, int count, int target, LabelMode mode, ulong seed, int? targetClassId = null)
     {
         CheckTarget(train, target);
@@ -139,4 +139,4 @@ public sealed class BackdoorAttack(Trigger trigger)
 /// <param name="Mode">Dirty- or clean-label.</param>
 /// <param name="Poisoned">Training set with the poisoned rows replaced.</param>
 /// <param name="Triggered">Triggered copies of the non-target test rows.</param>
-public sealed record AttackResult(BackdoorAttack Attack, int Target, LabelMode Mode, PoisonedTrainingSet Poisoned, TriggeredInputs Triggered);
+internal sealed record AttackResult(BackdoorAttack Attack, int Target, LabelMode Mode, PoisonedTrainingSet Poisoned, TriggeredInputs Triggered);

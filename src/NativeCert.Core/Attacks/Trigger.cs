@@ -7,7 +7,7 @@ namespace NativeCert.Attacks;
 /// A backdoor trigger: a fixed change to an input row, the result clipped to [0,1] (the pixel range).
 /// The perturbation an attack reports is the actual ‖Apply(x) − x‖₂ after clipping, in input units.
 /// </summary>
-public abstract class Trigger
+internal abstract class Trigger
 {
     /// <summary>Number of features of the rows this trigger applies to.</summary>
     public abstract int Dimension { get; }
@@ -38,12 +38,12 @@ public abstract class Trigger
 }
 
 /// <summary>Image corner where a patch trigger sits.</summary>
-public enum TriggerCorner { BottomRight, BottomLeft, TopRight, TopLeft }
+internal enum TriggerCorner { BottomRight, BottomLeft, TopRight, TopLeft }
 
 /// <summary>
 /// BadNets-style patch: a k×k square at a corner of every channel set to value v ∈ [0,1]; other pixels unchanged.
 /// </summary>
-public sealed class PatchTrigger : Trigger
+internal sealed class PatchTrigger : Trigger
 {
     public ImageShape Shape { get; }
     /// <summary>Side of the square, in pixels.</summary>
@@ -85,7 +85,7 @@ public sealed class PatchTrigger : Trigger
 }
 
 /// <summary>Arbitrary pattern: where the mask is set, the feature is replaced by the pattern's value in [0,1].</summary>
-public sealed class MaskTrigger : Trigger
+internal sealed class MaskTrigger : Trigger
 {
     private readonly bool[] _mask;
     private readonly float[] _values;
@@ -147,7 +147,7 @@ public sealed class MaskTrigger : Trigger
 /// Blended random pattern: x' = clip(x + δ, 0, 1) with δ a fixed seeded Gaussian direction scaled to ‖δ‖₂ = t
 /// exactly (in double). Clipping can only shrink each coordinate's change, so the actual perturbation is ≤ t.
 /// </summary>
-public sealed class BlendTrigger : Trigger
+internal sealed class BlendTrigger : Trigger
 {
     private readonly double[] _pattern; // (D), ‖·‖₂ = Norm
 

@@ -7,7 +7,7 @@ namespace NativeCert.Certification;
 /// with N models sees at most N + 1 distinct k, so each bound is solved once. Thread-safe: entries are
 /// deterministic, so concurrent first computations race benignly to the same value.
 /// </summary>
-public sealed class BoundCache
+internal sealed class BoundCache
 {
     /// <summary>Up to this n a table holds dense arrays indexed by k; above it a dictionary.</summary>
     private const long DenseLimit = 1 << 18;

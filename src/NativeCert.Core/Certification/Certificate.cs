@@ -1,7 +1,7 @@
 namespace NativeCert.Certification;
 
 /// <summary>How p_A and p_B are bounded from vote counts.</summary>
-public enum CertificationMethod
+internal enum CertificationMethod
 {
     /// <summary>
     /// Jia, Cao, Wang, Gong (ICLR 2020), SimuEM: Clopper–Pearson bounds for every class at α/C from one set of votes;

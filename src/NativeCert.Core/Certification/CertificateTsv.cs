@@ -12,7 +12,7 @@ namespace NativeCert.Certification;
 /// trigger norm is given) is <see cref="PoisoningUnits.LargestCertifiedPoisonCount"/> (−1: none covered).
 /// Files are written atomically and streamed (<see cref="AtomicFile.WriteText"/>).
 /// </summary>
-public static class CertificateTsv
+internal static class CertificateTsv
 {
     public const string Header = "idx\tlabel\tprediction\tp_a\tp_b\tradius\tcorrect";
     public const string PoisonColumn = "max_poison";

@@ -4,7 +4,7 @@ namespace NativeCert.Certification;
 /// Aggregates over certificates and true labels. An input counts at radius r when it is predicted correctly
 /// and certified with R ≥ r; abstentions count as wrong. Radii and trigger norms are ℓ2 norms in input units.
 /// </summary>
-public static class CertifiedAccuracy
+internal static class CertifiedAccuracy
 {
     /// <summary>Fraction of inputs predicted correctly with certified radius ≥ <paramref name="radius"/>.</summary>
     public static double AtRadius(ReadOnlySpan<Certificate> certificates, ReadOnlySpan<int> labels, double radius)

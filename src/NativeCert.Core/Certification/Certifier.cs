@@ -8,7 +8,7 @@ namespace NativeCert.Certification;
 /// The batch methods read bounds through a <see cref="BoundCache"/>; the <c>…Reference</c> methods solve every
 /// bound afresh and are the oracle the batch path is tested against.
 /// </summary>
-public static class Certifier
+internal static class Certifier
 {
     /// <summary>
     /// Dispatches on <paramref name="method"/>: SimuEM uses <paramref name="counts"/> only; Cohen selects the class on

@@ -15,7 +15,7 @@ namespace NativeCert.Certification;
 /// that exceeds the evaluation error, and the moved point is checked to lie on the safe side with that error.
 /// </para>
 /// </summary>
-public static class ClopperPearson
+internal static class ClopperPearson
 {
     private const double Eps = BinomialTail.Eps;
     private static readonly double Ln05 = Math.Log(0.5);

@@ -5,7 +5,7 @@ namespace NativeCert.Certification;
 /// (PPND16) followed by one Halley step against an accurate erfc. Upper-tail probabilities are handled by
 /// symmetry, so <see cref="InverseOfUpper"/> keeps full accuracy for tiny q.
 /// </summary>
-public static class NormalQuantile
+internal static class NormalQuantile
 {
     private const double Sqrt2 = 1.4142135623730950488;
     private const double Sqrt2Pi = 2.5066282746310005024;

@@ -8,7 +8,7 @@ namespace NativeCert.Certification;
 /// total norm t·√(m+1); it is covered when t·√(m+1) &lt; R (strict). Every comparison here is exact in rational
 /// arithmetic on the given doubles, so an R that equals t·√(m+1) exactly is never counted as covered.
 /// </summary>
-public static class PoisoningUnits
+internal static class PoisoningUnits
 {
     /// <summary>True when a trigger of norm <paramref name="triggerNorm"/> on <paramref name="poisonedCount"/> training
     /// examples (and on the test input when <paramref name="withTestTrigger"/>) is covered by <paramref name="radius"/>.</summary>

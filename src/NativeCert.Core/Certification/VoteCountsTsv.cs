@@ -12,7 +12,7 @@ namespace NativeCert.Certification;
 /// idx  set  label  models  n_0 … n_{C−1}  [n0_0 … n0_{C−1}]  [undefended]
 /// </code>
 /// <c>set</c>: which inputs the row belongs to (<c>clean</c> test inputs, <c>triggered</c> test inputs of an attack run,
-/// <c>train</c> rows voted on by <c>vote --split train</c>); <c>models</c>: N, the number of models whose votes
+/// <c>train</c> rows of the training split that <c>nativecert vote</c> was asked to vote on); <c>models</c>: N, the number of models whose votes
 /// <c>n_c</c> holds (the row total); <c>n_c</c>: models that voted class c; <c>n0_c</c> (Cohen's method): the
 /// class-selection votes of the n0 other models; <c>undefended</c> (attack runs): the class the undefended model
 /// (σ = 0) predicts.
@@ -26,7 +26,7 @@ namespace NativeCert.Certification;
 /// <see cref="UserInputException"/> naming the file and line.
 /// </para>
 /// </summary>
-public static class VoteCountsTsv
+internal static class VoteCountsTsv
 {
     /// <summary>Values of the <c>set</c> column.</summary>
     public const string Clean = "clean", Triggered = "triggered", Train = "train";
@@ -115,7 +115,7 @@ public static class VoteCountsTsv
                     labelColumn = Array.IndexOf(names, "label");
                     setColumn = Array.IndexOf(names, "set");
                     modelsColumn = Array.IndexOf(names, "models");
-                    if (hasLabel && labelColumn < 0) throw new UserInputException($"{path}:{lineNumber}: --has-label given but the header has no 'label' column");
+                    if (hasLabel && labelColumn < 0) throw new UserInputException($"{path}:{lineNumber}: labels were asked for but the header has no 'label' column");
                     countColumns = Named("n_");
                     selectionColumns = Named("n0_");
                     if (countColumns.Length == 0) countColumns = Named("count_");

@@ -4,7 +4,7 @@ namespace NativeCert.Data;
 /// CIFAR-10 binary batches (<c>data_batch_1..5.bin</c>, <c>test_batch.bin</c>): records of 1 label byte then
 /// 3072 pixel bytes, channel-major R, G, B planes of 32x32, which is exactly <see cref="ImageShape"/>'s layout.
 /// </summary>
-public static class CifarBinary
+internal static class CifarBinary
 {
     public const int Side = 32, Channels = 3, PixelBytes = Channels * Side * Side, RecordBytes = 1 + PixelBytes, ClassCount = 10;
     public static readonly ImageShape Shape = new(Channels, Side, Side);

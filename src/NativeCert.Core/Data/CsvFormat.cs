@@ -9,7 +9,7 @@ namespace NativeCert.Data;
 /// row is recognised when its first row does not parse as numbers. Blank lines are skipped. Labels are class
 /// indices below <see cref="Dataset.MaxClasses"/>; NUL bytes anywhere are refused.
 /// </summary>
-public static class CsvFormat
+internal static class CsvFormat
 {
     /// <summary>Parsed rows: features <c>(Count, Dimension)</c> row-major, labels <c>(Count)</c>.</summary>
     public sealed record Table(float[] Features, int[] Labels, int Dimension, string[]? Header)

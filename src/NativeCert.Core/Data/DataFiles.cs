@@ -5,7 +5,7 @@ using NativeCert.IO;
 namespace NativeCert.Data;
 
 /// <summary>Reading and atomically writing data files, with gzip detected by magic bytes or extension.</summary>
-public static class DataFiles
+internal static class DataFiles
 {
     /// <summary>The whole file, gunzipped when it starts with the gzip magic 1f 8b or is named *.gz.</summary>
     public static byte[] ReadMaybeGzip(string path)

@@ -5,7 +5,7 @@ namespace NativeCert.Data;
 /// environment variable when set, otherwise the first directory named <c>data</c> holding the built-in MNIST
 /// files found walking up from the application's base directory (the CLI's output directory carries a copy).
 /// </summary>
-public static class DataRoot
+internal static class DataRoot
 {
     public const string EnvironmentVariable = "NATIVECERT_DATA";
     public const string MnistImages = "mnist-images-idx3-ubyte.gz", MnistLabels = "mnist-labels-idx1-ubyte.gz";

@@ -17,7 +17,7 @@ public sealed record DataSplit(Dataset Train, Dataset Test)
     public IReadOnlyList<string> ClassNames { get; init; } = Enumerable.Range(0, Train.ClassCount).Select(c => c.ToString()).ToArray();
 
     /// <summary>One line for logs: "mnist (classes 1 vs 7): train 8000, test 2000, 1x28x28".</summary>
-    public string Describe()
+    internal string Describe()
     {
         string classes = ClassIds.Count == Train.ClassCount && IsIdentity() ? $"{Train.ClassCount} classes" : "classes " + string.Join(" vs ", ClassNames);
         string shape = Train.Shape is { } s ? s.ToString() : $"{Train.Dimension} features";
@@ -25,7 +25,7 @@ public sealed record DataSplit(Dataset Train, Dataset Test)
     }
 
     /// <summary>Label of an original class id, or −1 when the class is not in this split.</summary>
-    public int LabelOfClassId(int classId)
+    internal int LabelOfClassId(int classId)
     {
         for (int k = 0; k < ClassIds.Count; k++) if (ClassIds[k] == classId) return k;
         return -1;

@@ -1,9 +1,14 @@
 namespace NativeCert.Data;
 
 /// <summary>Image layout of a feature row, channel-major: feature index = (c·H + y)·W + x.</summary>
+/// <param name="Channels">Channels C (1 for grey, 3 for RGB).</param>
+/// <param name="Height">Rows H, pixels.</param>
+/// <param name="Width">Columns W, pixels.</param>
 public readonly record struct ImageShape(int Channels, int Height, int Width)
 {
+    /// <summary>Features per image, C·H·W.</summary>
     public int Size => Channels * Height * Width;
+    /// <summary>CxHxW, e.g. <c>1x28x28</c>.</summary>
     public override string ToString() => $"{Channels}x{Height}x{Width}";
 }
 
@@ -24,14 +29,25 @@ public sealed class Dataset
     public float[] Features { get; }
     /// <summary>Labels, <c>(Count)</c>, each in [0, ClassCount).</summary>
     public int[] Labels { get; }
+    /// <summary>Rows (examples).</summary>
     public int Count { get; }
+    /// <summary>Features per row.</summary>
     public int Dimension { get; }
+    /// <summary>Classes C: labels are in [0, C).</summary>
     public int ClassCount { get; }
     /// <summary>Image shape of a row when the data are images; null for tabular data.</summary>
     public ImageShape? Shape { get; }
     /// <summary>Where the data came from, for messages and run configs (a name or a path).</summary>
     public string Source { get; }
 
+    /// <summary>Wraps features and labels (not copied).</summary>
+    /// <param name="features"><c>(labels.Length, dimension)</c> row-major, input units.</param>
+    /// <param name="labels">One label per row, in [0, <paramref name="classCount"/>).</param>
+    /// <param name="dimension">Features per row.</param>
+    /// <param name="classCount">Classes C.</param>
+    /// <param name="shape">Image layout of a row (its size must be <paramref name="dimension"/>); null for tabular data.</param>
+    /// <param name="source">A name for messages and run configs.</param>
+    /// <exception cref="ArgumentException">The lengths do not agree.</exception>
     public Dataset(float[] features, int[] labels, int dimension, int classCount, ImageShape? shape, string source)
     {
         ArgumentNullException.ThrowIfNull(features);
@@ -50,6 +66,7 @@ public sealed class Dataset
         Source = source;
     }
 
+    /// <summary>Features of row <paramref name="i"/>, <c>(Dimension)</c>, input units.</summary>
     public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * Dimension, Dimension);
 
     /// <summary>A new dataset holding the given rows, in the given order (features copied).</summary>

@@ -16,16 +16,17 @@ namespace NativeCert.Data;
 /// </summary>
 public static class DatasetCatalog
 {
+    /// <summary>The dataset a spec names when it names none: the built-in MNIST.</summary>
     public const string DefaultSpec = "mnist";
-    public const string DefaultFashionMnistDirectory = "/usr/share/datasets/fashion-mnist";
-    public const string DefaultCifar10Directory = "/usr/share/datasets/cifar10";
+    internal const string DefaultFashionMnistDirectory = "/usr/share/datasets/fashion-mnist";
+    internal const string DefaultCifar10Directory = "/usr/share/datasets/cifar10";
     /// <summary>Seed of the fixed splits (built-in MNIST 8,000/2,000 and single-file CSV 80/20); never changes.</summary>
-    public const ulong SplitSeed = 20200601;
-    public const string SpecHelp = "mnist, fashion-mnist[:DIR], cifar10[:DIR], idx:DIR, csv:FILE or csv:TRAIN,TEST";
+    internal const ulong SplitSeed = 20200601;
+    internal const string SpecHelp = "mnist, fashion-mnist[:DIR], cifar10[:DIR], idx:DIR, csv:FILE or csv:TRAIN,TEST";
 
-    public static readonly string[] FashionMnistClassNames =
+    internal static readonly string[] FashionMnistClassNames =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
-    public static readonly string[] Cifar10ClassNames =
+    internal static readonly string[] Cifar10ClassNames =
         ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 
     /// <summary>Loads <paramref name="spec"/>, keeps the requested classes (relabelled 0..k−1), then the requested subset sizes.</summary>
@@ -173,7 +174,7 @@ public static class DatasetCatalog
     private static DataSplit Named(DataSplit split, string[]? names) => names is null ? split : split with { ClassNames = names };
 
     /// <summary>Keeps rows of the given original class ids, relabelled 0..k−1 in the given order.</summary>
-    public static DataSplit SelectClasses(DataSplit split, IReadOnlyList<int> classIds)
+    internal static DataSplit SelectClasses(DataSplit split, IReadOnlyList<int> classIds)
     {
         string list = string.Join(",", classIds);
         if (classIds.Count < 2) throw new SpecException($"data.classes {list}: give at least two classes", "data.classes");
@@ -206,7 +207,7 @@ public static class DatasetCatalog
     }
 
     /// <summary>Keeps stratified seeded subsets of the given sizes (null keeps a part whole).</summary>
-    public static DataSplit Subset(DataSplit split, int? trainSize, int? testSize, ulong seed)
+    internal static DataSplit Subset(DataSplit split, int? trainSize, int? testSize, ulong seed)
     {
         Dataset Cut(Dataset d, int? size, string option, string part, ulong stream)
         {

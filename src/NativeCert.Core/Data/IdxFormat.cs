@@ -6,7 +6,7 @@ namespace NativeCert.Data;
 /// The IDX format of MNIST and Fashion-MNIST: big-endian magic 0x00000803 then (count, rows, cols) then
 /// count·rows·cols bytes for images; magic 0x00000801 then (count) then count bytes for labels. Raw or gzipped.
 /// </summary>
-public static class IdxFormat
+internal static class IdxFormat
 {
     public const uint ImagesMagic = 0x00000803;
     public const uint LabelsMagic = 0x00000801;

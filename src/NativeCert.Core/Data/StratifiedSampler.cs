@@ -34,7 +34,7 @@ internal struct SplitMix64(ulong seed)
 }
 
 /// <summary>Deterministic, seeded, stratified row selection: the same (labels, take, seed) always gives the same rows.</summary>
-public static class StratifiedSampler
+internal static class StratifiedSampler
 {
     private const ulong ClassStream = 1, OrderStream = 0x5EED;
 

@@ -8,7 +8,7 @@ namespace NativeCert.Defenses;
 /// ⌊x·n / 2³²⌋ with Lemire's rejection of the 2³² mod n lowest products, so every index has probability exactly 1/n
 /// (the bagging certificate assumes uniform draws).
 /// </summary>
-public static class BagSampler
+internal static class BagSampler
 {
     /// <summary>Fills <paramref name="indices"/> with bag <paramref name="model"/>'s draws from [0, <paramref name="n"/>).</summary>
     public static void Draw(Span<int> indices, int n, ulong seed, uint model)

@@ -16,7 +16,7 @@ namespace NativeCert.Defenses;
 /// r / (1 − 2^{−1/(k−1)})). The bounds ignore the 1/n^k granularity of bag probabilities, which can only make them
 /// smaller (safe). Every decision is exact: in double with a proven error margin, else in integers.
 /// </summary>
-public static class BaggingCertificate
+internal static class BaggingCertificate
 {
     /// <summary>The certificate of one input from its (C) vote counts, n training rows, bag size k, and α for this input.</summary>
     public static ExampleCertificate Certify(ReadOnlySpan<uint> votes, long n, int k, double alphaPerInput, BoundCache? cache = null)

@@ -28,7 +28,7 @@ public sealed record DefenseSummary(
 /// certificates.tsv and certificates-triggered.tsv (<see cref="ExampleCertificateTsv"/>), the certified-accuracy-vs-poison
 /// plot (modified examples), summary.txt, and summary.json last.
 /// </summary>
-public static class DefenseReport
+internal static class DefenseReport
 {
     /// <summary>Certificates of every input. Bagging: α per input, or α/T over each input set with simultaneous.</summary>
     public static ExampleCertificate[] Certify(RunConfig config, VoteFile votes)
@@ -128,7 +128,7 @@ public static class DefenseReport
         return RunReport.Create(summary, text);
     }
 
-    /// <summary>Epochs each model trained (config.json's --epochs).</summary>
+    /// <summary>Epochs each model trained (<c>training.epochs</c> of config.json).</summary>
     private static int EpochsOf(RunConfig config) => config.Spec.Training.Epochs;
 
     private static AttackSummary SummarizeAttack(RunAttackFacts attack, VoteFile votes, int[] clean, int[] triggered,
@@ -176,14 +176,7 @@ public static class DefenseReport
     private static LinePlot Plot(RunConfig config, ExampleCertificate[] clean, int[] cleanLabels, ExampleCertificate[] triggered, int[] trigLabels)
     {
         long mEnd = Math.Max(1, clean.Concat(triggered).Select(c => c.Modified).DefaultIfEmpty(0).Max() + 1);
-        var plot = new LinePlot
-        {
-            Title = Inv($"Certified accuracy vs poisoned examples ({config.Data?.Dataset}, {Describe(config)})"),
-            XLabel = "modified training examples m (features and labels)",
-            YLabel = "certified accuracy",
-            XMin = 0,
-            XMax = mEnd,
-        };
+        var plot = PoisonReport.Plot(config.Data?.Dataset, Describe(config), "modified training examples m (features and labels)", mEnd);
         plot.Series.Add(new PlotSeries("clean test inputs", Curve(clean, cleanLabels, mEnd), LinePlot.Palette[0]));
         if (triggered.Length > 0) plot.Series.Add(new PlotSeries("triggered inputs", Curve(triggered, trigLabels, mEnd), LinePlot.Palette[3]));
         return plot;
@@ -207,12 +200,12 @@ public static class DefenseReport
 
     private static string FormatText(RunConfig config, RunSummary s, DefenseSummary d)
     {
-        var o = new StringBuilder();
-        void Line(string label, string value) => o.Append(label.PadRight(46)).Append(value).Append('\n');
-        string Pct(double x) => Inv($"{100 * x:0.0} %");
-        o.Append(config.Defense == RunConfig.DpaDefense
-            ? Inv($"NativeCert certificates: {s.Dataset}, dpa, k = {d.Partitions} partitions (one model each), {d.Epochs} epochs, deterministic (no alpha)\n")
-            : Inv($"NativeCert certificates: {s.Dataset}, bagging, N = {s.Models} models on bags of k = {d.BagSize} of n = {d.TrainRows} rows, {d.Epochs} epochs, alpha = {s.Alpha:R}{(s.Simultaneous ? Inv($" simultaneous (alpha/T = {s.AlphaPerInput:G6} per input)") : " per input")}\n"));
+        var o = new SummaryTable();
+        void Line(string label, string value) => o.Line(label, value);
+        string Pct(double x) => SummaryTable.Percent(x);
+        o.Text(config.Defense == RunConfig.DpaDefense
+            ? Inv($"NativeCert certificates: {s.Dataset}, dpa, k = {d.Partitions} partitions (one model each), {d.Epochs} epochs, deterministic (no alpha)")
+            : Inv($"NativeCert certificates: {s.Dataset}, bagging, N = {s.Models} models on bags of k = {d.BagSize} of n = {d.TrainRows} rows, {d.Epochs} epochs, alpha = {s.Alpha:R}{(s.Simultaneous ? Inv($" simultaneous (alpha/T = {s.AlphaPerInput:G6} per input)") : " per input")}"));
         Line("test inputs", Inv($"{s.TestInputs}"));
         Line("clean accuracy (aggregate)", Pct(s.MajorityVoteAccuracy));
         Line("base-model accuracy (mean over models)", Pct(d.BaseModelAccuracy));
@@ -224,26 +217,23 @@ public static class DefenseReport
         void Table(string title, ExampleAccuracy[] curve)
         {
             var shown = curve.Where(p => p.Examples <= 1000).ToArray();
-            o.Append(title.PadRight(46));
-            foreach (var p in shown) o.Append(Inv($"m={p.Examples}").PadLeft(8));
-            o.Append('\n').Append("".PadRight(46));
-            foreach (var p in shown) o.Append(Pct(p.CertifiedAccuracy).PadLeft(8));
-            o.Append('\n');
+            o.Counts(title, shown.Select(p => p.Examples));
+            o.Accuracies("", shown.Select(p => p.CertifiedAccuracy));
         }
         Table("certified accuracy vs modified examples m", d.CertifiedAccuracyModified);
         Table("certified accuracy vs inserted examples m", d.CertifiedAccuracyInserted);
         if (s.Attack is { } a)
         {
-            o.Append(Inv($"attack: {a.Kind}, target label {a.Target}, {a.LabelMode}-label, {a.PoisonedExamples} poisoned training examples, trigger l2 norm t = {a.TriggerL2Norm:0.######}\n"));
+            o.Text(Inv($"attack: {a.Kind}, target label {a.Target}, {a.LabelMode}-label, {a.PoisonedExamples} poisoned training examples, trigger l2 norm t = {a.TriggerL2Norm:0.######}"));
             Line("attack success rate, aggregate", Pct(a.AttackSuccessRateSmoothed) + Inv($" of {a.TriggeredInputs} triggered inputs"));
             Line("attack success rate, undefended (one model)", Pct(a.AttackSuccessRateUndefended));
             Line("clean accuracy, undefended (one model)", Pct(a.CleanAccuracyUndefended));
             Line("triggered inputs correct, aggregate", Pct(a.TriggeredAccuracySmoothed));
             Line("triggered inputs correct and certified", Pct(a.TriggeredCertifiedFraction) + Inv($" (certificate >= {a.PoisonedExamples} modified examples)"));
             Line("clean inputs certified against this attack", Pct(a.CleanCertifiedAgainstAttack));
-            o.Append("coverage: ").Append(a.Coverage).Append('\n');
+            o.Text("coverage: " + a.Coverage);
         }
-        o.Append("guarantee: ").Append(s.Guarantee).Append('\n');
+        o.Text("guarantee: " + s.Guarantee);
         return o.ToString();
     }
 

@@ -1,4 +1,5 @@
 using NativeCert.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Defenses;
 
@@ -7,7 +8,7 @@ namespace NativeCert.Defenses;
 /// dpa (<see cref="Partitions"/> models, one per feature-hash partition) or bagging (models on bags of
 /// <see cref="BagSize"/> rows). The one place a defense becomes engine settings (<see cref="Apply"/>).
 /// </summary>
-public sealed record DefenseSettings(string Kind, int Partitions = 0, int BagSize = 0)
+internal sealed record DefenseSettings(string Kind, int Partitions = 0, int BagSize = 0)
 {
     public const string Smoothing = "smoothing", Dpa = "dpa", Bagging = "bagging";
 
@@ -15,7 +16,7 @@ public sealed record DefenseSettings(string Kind, int Partitions = 0, int BagSiz
 
     public bool IsSmoothing => Kind == Smoothing;
 
-    /// <summary>The number of models the defense fixes (DPA: one per partition), or null when --models chooses.</summary>
+    /// <summary>The number of models the defense fixes (DPA: one per partition), or null when <c>smoothing.models</c> chooses.</summary>
     public int? ModelCount => Kind == Dpa ? Partitions : null;
 
     /// <summary>Rows each model trains on.</summary>
@@ -34,20 +35,20 @@ public sealed record DefenseSettings(string Kind, int Partitions = 0, int BagSiz
         _ => trainRows,
     };
 
-    /// <summary>Checks the parameters against the training set; a violation names the option.</summary>
+    /// <summary>Checks the parameters against the training set; a violation is a <see cref="SpecException"/> naming the <c>defense.*</c> field.</summary>
     public void Validate(int trainRows)
     {
         switch (Kind)
         {
             case Smoothing: break;
             case Dpa:
-                if (Partitions < 1) throw new UserInputException($"--partitions {Partitions}: must be at least 1");
-                if (Partitions > trainRows) throw new UserInputException($"--partitions {Partitions}: more partitions than the {trainRows} training rows");
+                if (Partitions < 1) throw SpecException.Invalid("defense.partitions", Partitions, "must be at least 1");
+                if (Partitions > trainRows) throw SpecException.Invalid("defense.partitions", Partitions, $"more partitions than the {trainRows} training rows");
                 break;
             case Bagging:
-                if (BagSize < 1) throw new UserInputException($"--bag-size {BagSize}: must be at least 1");
+                if (BagSize < 1) throw SpecException.Invalid("defense.bag_size", BagSize, "must be at least 1");
                 break;
-            default: throw new UserInputException($"--defense {Kind}: expected smoothing, dpa or bagging");
+            default: throw SpecException.Invalid("defense.kind", Kind, "expected smoothing, dpa or bagging");
         }
     }
 

@@ -7,7 +7,7 @@ namespace NativeCert.Defenses;
 /// ρ = ⌊(n_A − max_{c≠A}(n_c + 1[c &lt; A])) / 2⌋ such changes cannot change the plurality. A modified example
 /// (its features change) leaves one partition and may enter another: ⌊ρ/2⌋ modifications.
 /// </summary>
-public static class DpaCertificate
+internal static class DpaCertificate
 {
     /// <summary>ρ: the largest number of partitions whose votes may change arbitrarily without changing the plurality.</summary>
     public static long ChangedPartitions(ReadOnlySpan<uint> votes, out int top)

@@ -13,7 +13,7 @@ namespace NativeCert.Defenses;
 /// <param name="Modified">Largest number of modified examples (features and label replaced): a dirty-label backdoor's unit.</param>
 /// <param name="Relabelled">Largest number of examples whose label alone is changed.</param>
 /// <param name="Any">Largest r such that any mix of r insertions, deletions and modifications is covered.</param>
-public readonly record struct ExampleCertificate(int Prediction, double PA, double PB, long Inserted, long Deleted, long Modified, long Relabelled, long Any)
+internal readonly record struct ExampleCertificate(int Prediction, double PA, double PB, long Inserted, long Deleted, long Modified, long Relabelled, long Any)
 {
     public bool IsAbstain => Prediction < 0;
 

@@ -11,7 +11,7 @@ namespace NativeCert.Defenses;
 /// (features and label) or relabelled that cannot change the prediction, and any covers every mix of that many
 /// insertions, deletions and modifications (−1 everywhere when abstaining). Numbers round-trip ("R").
 /// </summary>
-public static class ExampleCertificateTsv
+internal static class ExampleCertificateTsv
 {
     public const string Header = "idx\tlabel\tprediction\tp_a\tp_b\tcorrect\tguarantee\tinserted\tdeleted\tmodified\trelabelled\tany";
 

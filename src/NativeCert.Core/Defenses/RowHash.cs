@@ -10,7 +10,7 @@ namespace NativeCert.Defenses;
 /// float32 bits, so it depends on the features alone, never on the label or the row's position. DPA's partition and
 /// every canonical order derive from it.
 /// </summary>
-public static class RowHash
+internal static class RowHash
 {
     /// <summary>The hash of row <paramref name="row"/>'s features.</summary>
     public static ulong Of(ReadOnlySpan<float> row)

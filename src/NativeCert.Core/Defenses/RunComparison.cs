@@ -13,7 +13,7 @@ namespace NativeCert.Defenses;
 /// <param name="TriggerNorm">Smoothing: the trigger ℓ2 norm t of the curve (certified at m when t·√(m+1) &lt; R); null for DPA and bagging (certified when m ≤ the modified-examples certificate).</param>
 /// <param name="MedianCertified">Median over clean inputs of the largest certified m (−1 for wrong or abstaining inputs).</param>
 /// <param name="Points">Certified accuracy at the table's m.</param>
-public sealed record ComparedCurve(string Label, double? TriggerNorm, long MedianCertified, ExampleAccuracy[] Points);
+internal sealed record ComparedCurve(string Label, double? TriggerNorm, long MedianCertified, ExampleAccuracy[] Points);
 
 /// <summary>What an attack run's triggered inputs show under its defense.</summary>
 /// <param name="Kind">Attack kind: patch, blend or mask.</param>
@@ -24,15 +24,15 @@ public sealed record ComparedCurve(string Label, double? TriggerNorm, long Media
 /// <param name="TriggeredCertifiedAccuracy">Triggered inputs predicted correctly and certified against this attack (smoothing: R above the exact joint trigger norm; DPA/bagging: certificate ≥ M modified examples).</param>
 /// <param name="AttackSuccessRate">Triggered inputs (non-target classes) the aggregate assigns to the target.</param>
 /// <param name="AttackSuccessRateUndefended">The same for one model trained without the defense on the poisoned data.</param>
-public sealed record ComparedAttack(string Kind, string LabelMode, int PoisonedExamples, double TriggerL2Norm, int TriggeredInputs,
+internal sealed record ComparedAttack(string Kind, string LabelMode, int PoisonedExamples, double TriggerL2Norm, int TriggeredInputs,
                                     double TriggeredCertifiedAccuracy, double AttackSuccessRate, double AttackSuccessRateUndefended);
 
 /// <summary>One run of a comparison.</summary>
-public sealed record ComparedRun(string Directory, string Defense, string Label, string GuaranteeType, double CleanAccuracy, double BaseModelAccuracy,
+internal sealed record ComparedRun(string Directory, string Defense, string Label, string GuaranteeType, double CleanAccuracy, double BaseModelAccuracy,
                                  ComparedCurve[] Curves, ComparedAttack? Attack);
 
 /// <summary>compare.json: runs on the same clean test inputs, certified accuracy against m poisoned training examples.</summary>
-public sealed record Comparison(string Dataset, int TestInputs, long[] PoisonedExamples, ComparedRun[] Runs);
+internal sealed record Comparison(string Dataset, int TestInputs, long[] PoisonedExamples, ComparedRun[] Runs);
 
 /// <summary>
 /// <c>nativecert compare</c>: several runs on the same data side by side, in one unit, the number m of poisoned
@@ -40,7 +40,7 @@ public sealed record Comparison(string Dataset, int TestInputs, long[] PoisonedE
 /// only: label flips are outside it), DPA and bagging when m ≤ the modified-examples certificate (features and labels).
 /// Computed from each run's config.json and votes.bin alone.
 /// </summary>
-public static class RunComparison
+internal static class RunComparison
 {
     public const string TableFile = "compare.txt", JsonFile = "compare.json", PlotFile = "certified-accuracy-vs-poison.png";
 
@@ -127,7 +127,7 @@ public static class RunComparison
     public static string Write(string outDirectory, IReadOnlyList<string> runDirectories, double[]? triggerNorms = null)
     {
         var (comparison, curves) = Build(runDirectories, triggerNorms);
-        if (File.Exists(Path.Combine(outDirectory, JsonFile))) throw new UserInputException($"--out: {outDirectory} already holds a comparison");
+        if (File.Exists(Path.Combine(outDirectory, JsonFile))) throw new UserInputException($"{outDirectory}: already holds a comparison ({JsonFile}); give a new directory");
         Directory.CreateDirectory(outDirectory);
         string text = Format(comparison);
         AtomicFile.WriteAllBytes(Path.Combine(outDirectory, PlotFile), Plot(comparison, curves).Render().ToPng());

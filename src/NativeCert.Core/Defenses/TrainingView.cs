@@ -9,7 +9,7 @@ namespace NativeCert.Defenses;
 /// the seed, m and the training rows' contents (never their positions), so runs stay resumable and shardable, and a
 /// model whose rows did not change trains bit-identically whatever else changed in the training set.
 /// </summary>
-public abstract record TrainingView
+internal abstract record TrainingView
 {
     /// <summary>Every row, in the order given: the smoothing ensemble's view (exactly the engine before views).</summary>
     public static readonly TrainingView All = new AllRowsView();
@@ -22,7 +22,7 @@ public abstract record TrainingView
 }
 
 /// <summary>Every row, in the order given.</summary>
-public sealed record AllRowsView : TrainingView
+internal sealed record AllRowsView : TrainingView
 {
     public override ModelRows Bind(Dataset train, ulong seed) => ModelRows.AllRows;
     public override string ToString() => "all rows";
@@ -33,7 +33,7 @@ public sealed record AllRowsView : TrainingView
 /// (a hash of its features, not its label, so a relabelled row stays in its partition); model m trains on partition m,
 /// its rows sorted by content (<see cref="RowHash.Compare"/>).
 /// </summary>
-public sealed record PartitionView(int Partitions) : TrainingView
+internal sealed record PartitionView(int Partitions) : TrainingView
 {
     public override int? ModelCount => Partitions;
 
@@ -64,7 +64,7 @@ public sealed record PartitionView(int Partitions) : TrainingView
 /// Bagging (Jia, Cao and Gong 2021): model m trains on a bag of <see cref="BagSize"/> rows drawn uniformly with
 /// replacement from the training set in content order (<see cref="BagSampler"/>).
 /// </summary>
-public sealed record BagView(int BagSize) : TrainingView
+internal sealed record BagView(int BagSize) : TrainingView
 {
     public override ModelRows Bind(Dataset train, ulong seed)
     {
@@ -84,7 +84,7 @@ public sealed record BagView(int BagSize) : TrainingView
 }
 
 /// <summary>A view bound to one training set: model m → its training row indices (null: every row in order).</summary>
-public sealed class ModelRows
+internal sealed class ModelRows
 {
     private readonly Func<int, int[]>? _rows;
 

@@ -7,7 +7,7 @@ namespace NativeCert.Engine;
 /// Result of <see cref="EnsembleBenchmark.Measure"/>: throughput of training noisy models, noise included;
 /// <c>CpuSeconds</c> is the CPU time the process used during the timed run (all threads).
 /// </summary>
-public sealed record EnsembleBenchmarkResult(string Backend, string Device, int Models, int Epochs, int TrainExamples,
+internal sealed record EnsembleBenchmarkResult(string Backend, string Device, int Models, int Epochs, int TrainExamples,
     string Shape, int BatchSize, double Seconds, double ModelEpochsPerSecond, double Gflops, double CpuSeconds = double.NaN)
 {
     /// <summary>GFLOP per CPU-second of the process: the engine's speed while it runs, on a shared machine too.</summary>
@@ -21,7 +21,7 @@ public sealed record EnsembleBenchmarkResult(string Backend, string Device, int 
 }
 
 /// <summary>Times a backend training an ensemble (noise drawing, init, all epochs; no test votes).</summary>
-public static class EnsembleBenchmark
+internal static class EnsembleBenchmark
 {
     public static EnsembleBenchmarkResult Measure(IEnsembleBackend backend, EnsembleConfig config, Dataset train, int models, bool warmUp = true)
     {

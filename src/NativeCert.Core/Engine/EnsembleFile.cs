@@ -25,7 +25,7 @@ namespace NativeCert.Engine;
 /// would have cast had those inputs been given at training time. Version 1 files (no class ids) still load, with
 /// <see cref="ClassIds"/> null.
 /// </summary>
-public sealed class EnsembleFile
+internal sealed class EnsembleFile
 {
     public static ReadOnlySpan<byte> Magic => "NCENSEMB"u8;
     public const uint CurrentVersion = 3;
@@ -43,7 +43,7 @@ public sealed class EnsembleFile
     public float[] Parameters { get; }
     /// <summary>
     /// Original dataset class id of each output, <c>(C)</c> (e.g. [1, 7] for an ensemble trained with
-    /// <c>--classes 1,7</c>); null when not recorded (version 1 files).
+    /// <c>data.classes</c> [1, 7]); null when not recorded (version 1 files).
     /// </summary>
     public IReadOnlyList<int>? ClassIds { get; }
 

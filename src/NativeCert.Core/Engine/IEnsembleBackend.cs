@@ -7,7 +7,7 @@ namespace NativeCert.Engine;
 /// (docs/engine.md), so model m's votes depend only on (config, m, data) and, beyond float rounding,
 /// not on the backend, the thread count, or which other models run in the same call.
 /// </summary>
-public interface IEnsembleBackend : IDisposable
+internal interface IEnsembleBackend : IDisposable
 {
     /// <summary>Backend name as in <see cref="Runs.RunExecution.Backend"/>: cpu, cuda, ilgpu-cpu.</summary>
     string Name { get; }
@@ -44,7 +44,7 @@ public interface IEnsembleBackend : IDisposable
 }
 
 /// <summary>One run on a backend: its data, kernels and buffers set up once, then any number of chunks.</summary>
-public interface IEnsembleSession : IDisposable
+internal interface IEnsembleSession : IDisposable
 {
     /// <summary>
     /// <see cref="IEnsembleBackend.Run"/> for models <c>[modelStart, modelEnd)</c> of the session's config and data;
@@ -58,13 +58,13 @@ public interface IEnsembleSession : IDisposable
 /// Receives trained models: model m's flat parameters (<see cref="ParameterLayout"/> order, valid only during the call).
 /// May be called from several threads at once, each time for a different model.
 /// </summary>
-public interface IModelSink
+internal interface IModelSink
 {
     void Accept(int model, ReadOnlySpan<float> parameters);
 }
 
 /// <summary>Collects models [start, start + count) into one <c>(count, P)</c> array, as <see cref="EnsembleFile"/> stores them.</summary>
-public sealed class ParameterArraySink(int start, int count, int parametersPerModel) : IModelSink
+internal sealed class ParameterArraySink(int start, int count, int parametersPerModel) : IModelSink
 {
     /// <summary>Parameters <c>(count, P)</c>, row i = model start + i.</summary>
     public float[] Parameters { get; } = new float[(long)count * parametersPerModel];

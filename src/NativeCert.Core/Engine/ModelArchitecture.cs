@@ -4,7 +4,7 @@ using NativeCert.Data;
 namespace NativeCert.Engine;
 
 /// <summary>The kinds of layer a model is built from (docs/engine.md, Model).</summary>
-public enum LayerKind
+internal enum LayerKind
 {
     /// <summary>Fully connected: y = x·W + b, W <c>(in, out)</c>. On the network's image input it reads the channel-major features.</summary>
     Dense,
@@ -22,7 +22,7 @@ public enum LayerKind
 /// One layer as written in a model description: <c>dense:128</c>, <c>relu</c>, <c>conv:16:5</c> (16 output channels,
 /// 5×5 kernel), <c>conv:16:3:1</c> (padding 1), <c>maxpool</c>, <c>flatten</c>.
 /// </summary>
-public readonly record struct LayerSpec(LayerKind Kind, int Units = 0, int Kernel = 0, int Padding = 0)
+internal readonly record struct LayerSpec(LayerKind Kind, int Units = 0, int Kernel = 0, int Padding = 0)
 {
     public static LayerSpec Dense(int units) => new(LayerKind.Dense, units);
     public static LayerSpec Conv(int channels, int kernel, int padding = 0) => new(LayerKind.Conv2d, channels, kernel, padding);
@@ -44,7 +44,7 @@ public readonly record struct LayerSpec(LayerKind Kind, int Units = 0, int Kerne
 }
 
 /// <summary>Shape of one example's activation: an image (C, H, W) or flat features (Channels = F, H = W = 1).</summary>
-public readonly record struct FeatureShape(int Channels, int Height, int Width, bool IsImage)
+internal readonly record struct FeatureShape(int Channels, int Height, int Width, bool IsImage)
 {
     public static FeatureShape Flat(int features) => new(features, 1, 1, false);
     public static FeatureShape Image(int channels, int height, int width) => new(channels, height, width, true);
@@ -58,7 +58,7 @@ public readonly record struct FeatureShape(int Channels, int Height, int Width, 
 }
 
 /// <summary>A layer of a resolved model with the shapes it maps between.</summary>
-public sealed record ResolvedLayer(LayerSpec Spec, FeatureShape Input, FeatureShape Output)
+internal sealed record ResolvedLayer(LayerSpec Spec, FeatureShape Input, FeatureShape Output)
 {
     /// <summary>Multiply–adds of this layer's forward pass on one example (0 for layers without parameters).</summary>
     public long ForwardMacs => Spec.Kind switch
@@ -77,12 +77,12 @@ public sealed record ResolvedLayer(LayerSpec Spec, FeatureShape Input, FeatureSh
 /// <summary>
 /// A model: the layer list (the part a user writes, <see cref="Body"/>), resolved against the input shape, followed by
 /// the classifier <c>dense:C</c> that the engine always appends (softmax cross-entropy on its output). Equal
-/// architectures have equal <see cref="Key"/>; <see cref="Text"/> is the canonical <c>--model</c> text of the body:
+/// architectures have equal <see cref="Key"/>; <see cref="Text"/> is the canonical model text of the body:
 /// <c>mlp:W1,W2,…</c> when the body is dense+ReLU pairs, else the layer list.
 /// </summary>
-public sealed class ModelArchitecture : IEquatable<ModelArchitecture>
+internal sealed class ModelArchitecture : IEquatable<ModelArchitecture>
 {
-    /// <summary>The CNN of <c>--model lenet</c> (classifier appended): on 1×28×28, 24×24×16 → 12×12×16 → 8×8×32 → 4×4×32 = 512 features.</summary>
+    /// <summary>The CNN model text <c>lenet</c> names (classifier appended): on 1×28×28, 24×24×16 → 12×12×16 → 8×8×32 → 4×4×32 = 512 features.</summary>
     public static readonly LayerSpec[] LeNet =
     [
         LayerSpec.Conv(16, 5), LayerSpec.Relu, LayerSpec.MaxPool,
@@ -96,7 +96,7 @@ public sealed class ModelArchitecture : IEquatable<ModelArchitecture>
     /// <summary>Every layer, classifier last, with its shapes.</summary>
     public IReadOnlyList<ResolvedLayer> Layers { get; }
     public int Classes { get; }
-    /// <summary>Canonical <c>--model</c> text of <see cref="Body"/>.</summary>
+    /// <summary>Canonical model text of <see cref="Body"/>.</summary>
     public string Text { get; }
     /// <summary>Input shape, body and classes: equal exactly when the architectures are.</summary>
     public string Key { get; }
@@ -244,7 +244,7 @@ public sealed class ModelArchitecture : IEquatable<ModelArchitecture>
         : string.Join(",", body);
 
     /// <summary>
-    /// Parses a <c>--model</c> text: <c>mlp:W1,W2,…</c>, <c>lenet</c>, or a comma-separated layer list such as
+    /// Parses model text (<c>model.layers</c>): <c>mlp:W1,W2,…</c>, <c>lenet</c>, or a comma-separated layer list such as
     /// <c>conv:32:3:1,relu,maxpool,flatten,dense:256,relu</c>. Throws a one-line <see cref="UserInputException"/>
     /// naming <paramref name="option"/> and the bad token.
     /// </summary>

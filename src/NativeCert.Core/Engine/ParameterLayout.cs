@@ -7,7 +7,7 @@ namespace NativeCert.Engine;
 /// Parameter layer l sums over <see cref="In"/>(l) inputs (the He fan-in) for each of <see cref="Out"/>(l) outputs,
 /// so its weight holds In(l)·Out(l) floats in both cases.
 /// </summary>
-public sealed class ParameterLayout
+internal sealed class ParameterLayout
 {
     private readonly int[] _weightOffsets, _biasOffsets, _fanIn, _units, _layerIndex;
 

@@ -4,9 +4,9 @@ namespace NativeCert.Engine;
 /// The one place default hyperparameters live (CLI defaults read these). Chosen on MNIST 8,000/2,000 with
 /// σ = 0: one MLP 784-128-10 reaches the accuracy of the same PyTorch MLP (README, Results).
 /// </summary>
-public static class TrainingDefaults
+internal static class TrainingDefaults
 {
-    /// <summary>Hidden layer widths of the default model, <c>--model mlp:128</c>.</summary>
+    /// <summary>Hidden layer widths of the default model, <c>mlp:128</c>.</summary>
     public static readonly int[] Hidden = [128];
     public const int Epochs = 10;
     public const int BatchSize = 128;
@@ -28,7 +28,7 @@ public static class TrainingDefaults
         new(epochs ?? Epochs, batchSize ?? BatchSize, learningRate ?? LearningRate, momentum ?? Momentum, weightDecay ?? WeightDecay);
 
     /// <summary>
-    /// SGD steps each DPA partition or bagging model takes when --epochs is not given: small training sets need many
+    /// SGD steps each DPA partition or bagging model takes when <c>training.epochs</c> is not given: small training sets need many
     /// epochs to converge (8,000 rows in k = 50 partitions are 160 rows, 2 steps an epoch), so the defenses train for a
     /// step budget instead: epochs = ⌈steps / ⌈rows per model / batch⌉⌉.
     /// </summary>

@@ -4,7 +4,7 @@ namespace NativeCert.Engine;
 /// Vote counts <c>(Inputs, Classes)</c> row-major: how many models predicted class c on (noised) input t.
 /// Counts from disjoint model ranges add up to the counts of their union.
 /// </summary>
-public sealed class VoteCounts
+internal sealed class VoteCounts
 {
     public int Inputs { get; }
     public int Classes { get; }

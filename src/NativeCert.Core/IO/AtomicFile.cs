@@ -11,7 +11,7 @@ namespace NativeCert.IO;
 /// A failure to write (full disk, read-only or missing directory) becomes a one-line
 /// <see cref="UserInputException"/> naming the file, and leaves the target as it was.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>
     /// Checks, before any work, that <paramref name="path"/> can be written as a file: its directory exists, it is

@@ -4,7 +4,7 @@ namespace NativeCert.IO;
 /// CRC-32 as used by PNG and zlib (ISO-HDLC: reflected polynomial 0xEDB88320, init and final xor 0xFFFFFFFF).
 /// Check value: CRC32("123456789") = 0xCBF43926.
 /// </summary>
-public static class Crc32
+internal static class Crc32
 {
     private static readonly uint[] Table = BuildTable();
 

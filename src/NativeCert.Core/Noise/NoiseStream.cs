@@ -6,7 +6,7 @@ namespace NativeCert.Noise;
 /// The independent random streams of a run. Each is a Philox counter word, so two streams never share
 /// a counter and therefore never share a random number.
 /// </summary>
-public enum NoiseStream : uint
+internal enum NoiseStream : uint
 {
     /// <summary>Gaussian noise on training features: counter (feature/4, example, model, 0).</summary>
     TrainingNoise = 0,
@@ -25,7 +25,7 @@ public enum NoiseStream : uint
 /// counter = (index/4, row, model, stream); lane = index % 4. Gaussians come from Box–Muller on pairs of
 /// lanes, (0,1) and (2,3).
 /// </summary>
-public static class NoiseKey
+internal static class NoiseKey
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (uint K0, uint K1) FromSeed(ulong seed) => ((uint)seed, (uint)(seed >> 32));
@@ -47,7 +47,7 @@ public static class NoiseKey
 /// The only departure from an exact Gaussian beyond float rounding is the tail cut at |z| ≤ √(64 ln 2) ≈ 6.66
 /// (probability 2⁻³² ≈ 2.3e-10 per pair), documented in docs/engine.md. x0 = 2³²−1 rounds to u1 = 1, r = 0.
 /// </summary>
-public static class BoxMuller
+internal static class BoxMuller
 {
     public const float TwoPi = 6.2831853071795864769f;
     /// <summary>2⁻²⁴, the step of u2.</summary>

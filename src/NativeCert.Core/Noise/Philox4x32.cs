@@ -7,7 +7,7 @@ namespace NativeCert.Noise;
 /// (key, counter), so any element of any noise stream can be computed independently, in any order, on any
 /// thread or device. Checked against the Random123 known-answer vectors in the tests.
 /// </summary>
-public static class Philox4x32
+internal static class Philox4x32
 {
     public const uint M0 = 0xD2511F53, M1 = 0xCD9E8D57;
     public const uint W0 = 0x9E3779B9, W1 = 0xBB67AE85;

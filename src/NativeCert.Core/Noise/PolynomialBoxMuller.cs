@@ -9,20 +9,20 @@ namespace NativeCert.Noise;
 /// (ILGPU 1.5.3 lowers <see cref="MathF.FusedMultiplyAdd"/> to an unresolved external call). Implementations are
 /// structs, so <c>default(TFma).Fma</c> is a direct, inlined call in both the JIT and ILGPU.
 /// </summary>
-public interface IFusedMultiplyAdd
+internal interface IFusedMultiplyAdd
 {
     float Fma(float a, float b, float c);
 }
 
 /// <summary>.NET's <see cref="MathF.FusedMultiplyAdd"/> (vfmadd on x86): the CPU engine's FMA.</summary>
-public readonly struct DotNetFma : IFusedMultiplyAdd
+internal readonly struct DotNetFma : IFusedMultiplyAdd
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
 }
 
 /// <summary>The four 32-bit words of one Philox4x32-10 block (a struct, not a tuple, so that ILGPU compiles it).</summary>
-public struct PhiloxBlock
+internal struct PhiloxBlock
 {
     public uint X0, X1, X2, X3;
 }
@@ -39,7 +39,7 @@ public struct PhiloxBlock
 /// No multiply here feeds an add (only FMAs, whose rounding is explicit), so a compiler that contracts a·b + c
 /// (ptxas does by default) cannot change the result.
 /// </summary>
-public static class PolynomialBoxMuller
+internal static class PolynomialBoxMuller
 {
     private const float Sqrth = 0.707106781186547524f;
     /// <summary>2π·2⁻²⁴, exact: the angle of one step of k.</summary>

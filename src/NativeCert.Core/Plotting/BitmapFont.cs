@@ -4,7 +4,7 @@ namespace NativeCert.Plotting;
 /// A 5×8 bitmap font for printable ASCII (0x20–0x7E), the classic 5×7 LCD glyphs with one descender row:
 /// five columns per glyph, bit r of a column is row r from the top.
 /// </summary>
-public static class BitmapFont
+internal static class BitmapFont
 {
     public const int GlyphWidth = 5;
     public const int GlyphHeight = 8;

@@ -1,7 +1,7 @@
 namespace NativeCert.Plotting;
 
 /// <summary>An sRGB colour, 8 bits per channel.</summary>
-public readonly record struct Rgb(byte R, byte G, byte B)
+internal readonly record struct Rgb(byte R, byte G, byte B)
 {
     public static readonly Rgb White = new(255, 255, 255);
     public static readonly Rgb Black = new(0, 0, 0);
@@ -13,7 +13,7 @@ public readonly record struct Rgb(byte R, byte G, byte B)
 /// An RGB raster <c>(Height, Width, 3)</c> with integer-only drawing (no anti-aliasing), so the same calls
 /// always give the same pixels on every machine.
 /// </summary>
-public sealed class Canvas
+internal sealed class Canvas
 {
     public int Width { get; }
     public int Height { get; }

@@ -3,13 +3,13 @@ using System.Globalization;
 namespace NativeCert.Plotting;
 
 /// <summary>One line of a plot: its legend name, its points in data units, and its colour.</summary>
-public sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)> Points, Rgb Color);
+internal sealed record PlotSeries(string Name, IReadOnlyList<(double X, double Y)> Points, Rgb Color);
 
 /// <summary>
 /// A line plot with a title, labelled axes, "nice" ticks, grid lines and a legend, rendered by
 /// <see cref="Canvas"/> with the built-in bitmap font. Deterministic: same plot, same pixels.
 /// </summary>
-public sealed class LinePlot
+internal sealed class LinePlot
 {
     /// <summary>Distinct colours for up to ten series (matplotlib's tab10, in its order); callers cycle beyond ten.</summary>
     public static readonly Rgb[] Palette =

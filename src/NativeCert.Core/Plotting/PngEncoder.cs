@@ -8,7 +8,7 @@ namespace NativeCert.Plotting;
 /// Minimal PNG writer: 8-bit RGB, no interlace, filter type 0 on every scanline, one IDAT chunk compressed
 /// with zlib. The same pixels give the same bytes (no timestamps or text chunks), so regenerated plots compare equal.
 /// </summary>
-public static class PngEncoder
+internal static class PngEncoder
 {
     public static ReadOnlySpan<byte> Signature => [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A];
 

@@ -10,17 +10,17 @@ using NativeCert.Spec;
 namespace NativeCert.Runs;
 
 /// <summary>Creates the backend a run asks for: name as in <see cref="RunExecution.Backend"/>, threads (0 = all cores), a log for device notes.</summary>
-public delegate IEnsembleBackend BackendProvider(string name, int threads, TextWriter log);
+internal delegate IEnsembleBackend BackendProvider(string name, int threads, TextWriter log);
 
 /// <summary>
 /// Everything a certify run needs once the spec is resolved and the data loaded: the run's <see cref="RunConfig"/>
 /// (spec, execution, facts, hash; without backend facts), the data, the run directory, whether to resume it, and
 /// the lines describing the data that are logged once every check has passed.
 /// </summary>
-public sealed record CertifyRequest(RunConfig Config, JobData Data, string OutDirectory, bool Resume, IReadOnlyList<string>? Description = null);
+internal sealed record CertifyRequest(RunConfig Config, JobData Data, string OutDirectory, bool Resume, IReadOnlyList<string>? Description = null);
 
 /// <summary>Models <c>[Start, End)</c> of a run computed by one process (a shard, <see cref="RunExecution.Shard"/>).</summary>
-public readonly record struct ModelRange(int Start, int End)
+internal readonly record struct ModelRange(int Start, int End)
 {
     /// <summary>Parses "a:b" (the <see cref="RunExecution.Shard"/> field), checked against the run's total models.</summary>
     public static ModelRange Parse(string text, int totalModels)
@@ -51,7 +51,7 @@ public readonly record struct ModelRange(int Start, int End)
 /// The certify job from loaded data to a complete run directory: config.json, then votes chunk by chunk
 /// (resumable), then the report files, summary.json last. See <see cref="RunDirectory"/> for the layout.
 /// </summary>
-public static class CertifyPipeline
+internal static class CertifyPipeline
 {
     /// <summary>
     /// Checks, before any data is loaded, that <paramref name="spec"/> and <paramref name="execution"/> continue the run

@@ -11,7 +11,7 @@ namespace NativeCert.Runs;
 /// chunk, and resuming runs exactly the missing models; since model m's votes depend only on
 /// (config, m, data), the resumed counts equal those of an uninterrupted run.
 /// </summary>
-public static class ChunkedEnsembleRun
+internal static class ChunkedEnsembleRun
 {
     /// <summary>Chunk size used first when sizing chunks automatically.</summary>
     public const int AutoFirstChunk = 8;

@@ -9,7 +9,7 @@ namespace NativeCert.Runs;
 /// attack), the inputs they vote on (clean test rows, then the triggered ones) with each input's kind, and the facts
 /// config.json records about them.
 /// </summary>
-public sealed record JobData(DataSplit Split, AttackResult? Attack, Dataset Train, Dataset Inputs, InputKind[] Kinds,
+internal sealed record JobData(DataSplit Split, AttackResult? Attack, Dataset Train, Dataset Inputs, InputKind[] Kinds,
                              RunDataFacts DataFacts, RunAttackFacts? AttackFacts)
 {
     /// <summary>

@@ -11,7 +11,7 @@ namespace NativeCert.Runs;
 /// (atomically) before returning its votes. A chunk's models are thus on disk before votes.bin records the
 /// chunk; a resumed run rewrites the file of a chunk it repeats with identical parameters.
 /// </summary>
-public sealed class ModelKeepingBackend(IEnsembleBackend inner, string modelsDirectory) : IEnsembleBackend
+internal sealed class ModelKeepingBackend(IEnsembleBackend inner, string modelsDirectory) : IEnsembleBackend
 {
     public string Name => inner.Name;
     public string Device => inner.Device;

@@ -8,7 +8,7 @@ namespace NativeCert.Runs;
 /// models/s, ETA); otherwise (a log file, a pipe) a plain line every <see cref="PlainInterval"/> or every
 /// 10 % of the models, whichever comes first. Thread-safe: backends report from worker threads.
 /// </summary>
-public sealed class ProgressReporter
+internal sealed class ProgressReporter
 {
     private readonly TextWriter _writer;
     private readonly bool _interactive;

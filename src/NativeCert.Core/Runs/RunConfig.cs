@@ -14,7 +14,7 @@ namespace NativeCert.Runs;
 /// image shape, and the SHA-256 fingerprints of the training set and of the inputs voted on
 /// (see <see cref="CertifyPipeline.Fingerprint"/>).
 /// </summary>
-public sealed record RunDataFacts(string Dataset, int TrainRows, int TestRows, int Dimension, int Classes, string? ImageShape,
+internal sealed record RunDataFacts(string Dataset, int TrainRows, int TestRows, int Dimension, int Classes, string? ImageShape,
                                   string TrainSha256, string InputsSha256);
 
 /// <summary>
@@ -23,17 +23,17 @@ public sealed record RunDataFacts(string Dataset, int TrainRows, int TestRows, i
 /// to the target (dirty) or not (clean), and the exact per-row norms (training rows, then triggered test inputs in
 /// input order) so certificates can be checked against the exact joint norm √(Σᵢ‖δᵢ‖² + ‖δₓ‖²).
 /// </summary>
-public sealed record RunAttackFacts(string Kind, int Target, double TriggerL2Norm, int PoisonedExamples, string LabelMode, int TriggeredInputs,
+internal sealed record RunAttackFacts(string Kind, int Target, double TriggerL2Norm, int PoisonedExamples, string LabelMode, int TriggeredInputs,
                                     double[] PoisonedRowNorms, double[] TriggeredRowNorms);
 
 /// <summary>Backend that computed the votes (the latest one, on resume).</summary>
-public sealed record RunBackendFacts(string Name, string Device, int Threads);
+internal sealed record RunBackendFacts(string Name, string Device, int Threads);
 
 /// <summary>
 /// One shard of a merged run: models [<see cref="Start"/>, <see cref="End"/>) and the backend that computed them (the
 /// latest, if the shard was resumed). Shards on different backends (cpu and cuda) may differ by float rounding.
 /// </summary>
-public sealed record RunShardFacts(int Start, int End, string Backend, string Device, int Threads);
+internal sealed record RunShardFacts(int Start, int End, string Backend, string Device, int Threads);
 
 /// <summary>
 /// How a run is computed, never what: the backend (cpu, cuda, ilgpu-cpu or auto), CPU threads (0 = all cores),
@@ -41,7 +41,7 @@ public sealed record RunShardFacts(int Start, int End, string Backend, string De
 /// (<see cref="ModelRange"/>, null for the whole run). Backend, threads and chunk may change when a run is resumed;
 /// the shard and keep-models may not.
 /// </summary>
-public sealed record RunExecution
+internal sealed record RunExecution
 {
     public string Backend { get; init; } = "auto";
     public int Threads { get; init; }
@@ -62,7 +62,7 @@ public sealed record RunExecution
 /// report when they carry no attack, and resume (which rechecks every fact against the data and rewrites the run in
 /// this format).
 /// </remarks>
-public sealed record RunConfig
+internal sealed record RunConfig
 {
     public const string CurrentFormat = "nativecert-run/2", Version1Format = "nativecert-run/1";
 
@@ -253,7 +253,7 @@ public sealed record RunConfig
 }
 
 /// <summary>Thrown when a run cannot be reported because it is not complete (a shard, or killed before its last model).</summary>
-public sealed class RunIncompleteException(string message, string root, bool isShard) : UserInputException(message)
+internal sealed class RunIncompleteException(string message, string root, bool isShard) : UserInputException(message)
 {
     /// <summary>The run directory.</summary>
     public string Root { get; } = root;

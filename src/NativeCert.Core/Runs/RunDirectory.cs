@@ -7,7 +7,7 @@ namespace NativeCert.Runs;
 /// The files of one run. A run is complete exactly when <c>summary.json</c> exists:
 /// it is written last, and removed first whenever a run (re)starts, so a killed run never looks complete.
 /// </summary>
-public sealed class RunDirectory
+internal sealed class RunDirectory
 {
     public string Root { get; }
     public RunDirectory(string root) => Root = root;

@@ -67,7 +67,7 @@ public sealed record RunSummary(
 /// summary.txt, and summary.json last. Everything is a pure function of those two files, so
 /// <c>nativecert report</c> regenerates byte-identical files.
 /// </summary>
-public sealed class RunReport
+internal sealed class RunReport
 {
     public RunSummary Summary { get; }
     /// <summary>The summary table printed on the console (and saved as summary.txt).</summary>
@@ -369,14 +369,7 @@ public sealed class RunReport
     private static LinePlot PoisonPlot(RunConfig config, PoisonCurve[] curves)
     {
         long mEnd = curves.Length == 0 ? 1 : Math.Max(1, curves[0].PoisonedExamples[^1]);
-        var plot = new LinePlot
-        {
-            Title = Inv($"Certified accuracy vs poisoned examples ({config.Data.Dataset}, sigma={config.Sigma:R})"),
-            XLabel = "poisoned training examples m (trigger also on test input)",
-            YLabel = "certified accuracy",
-            XMin = 0,
-            XMax = mEnd,
-        };
+        var plot = PoisonReport.Plot(config.Data.Dataset, Inv($"sigma={config.Sigma:R}"), "poisoned training examples m (trigger also on test input)", mEnd);
         for (int k = 0; k < curves.Length; k++)
         {
             var c = curves[k];
@@ -390,10 +383,10 @@ public sealed class RunReport
 
     private static string FormatText(RunConfig config, RunSummary s)
     {
-        var o = new StringBuilder();
-        void Line(string label, string value) => o.Append(label.PadRight(46)).Append(value).Append('\n');
-        string Pct(double x) => Inv($"{100 * x:0.0} %");
-        o.Append(Inv($"NativeCert certificates: {s.Dataset}, {s.Method}, sigma = {s.Sigma:R}, N = {s.Models}{(s.SelectionModels > 0 ? Inv($" (+ n0 = {s.SelectionModels})") : "")}, alpha = {s.Alpha:R}{(s.Simultaneous ? Inv($" simultaneous (alpha/T = {s.AlphaPerInput:G6} per input)") : " per input")}\n"));
+        var o = new SummaryTable();
+        void Line(string label, string value) => o.Line(label, value);
+        string Pct(double x) => SummaryTable.Percent(x);
+        o.Text(Inv($"NativeCert certificates: {s.Dataset}, {s.Method}, sigma = {s.Sigma:R}, N = {s.Models}{(s.SelectionModels > 0 ? Inv($" (+ n0 = {s.SelectionModels})") : "")}, alpha = {s.Alpha:R}{(s.Simultaneous ? Inv($" simultaneous (alpha/T = {s.AlphaPerInput:G6} per input)") : " per input")}"));
         Line("test inputs", Inv($"{s.TestInputs}"));
         Line("majority-vote accuracy (no certificate)", Pct(s.MajorityVoteAccuracy));
         Line("abstain rate (no class certified)", Pct(s.AbstainRate));
@@ -404,19 +397,13 @@ public sealed class RunReport
         {
             // Certified accuracy against m poisoned examples with a trigger of norm t (on the test input too).
             long[] ms = s.PoisonCurves[0].PoisonedExamples.Where(m => m <= 100).ToArray();
-            o.Append("certified accuracy vs poisoned examples m".PadRight(46));
-            foreach (long m in ms) o.Append(Inv($"m={m}").PadLeft(8));
-            o.Append('\n');
+            o.Counts("certified accuracy vs poisoned examples m", ms);
             foreach (var c in s.PoisonCurves)
-            {
-                o.Append(Inv($"  trigger norm t = {c.TriggerNorm:0.####}").PadRight(46));
-                for (int j = 0; j < ms.Length; j++) o.Append(Pct(c.CertifiedAccuracy[j]).PadLeft(8));
-                o.Append('\n');
-            }
+                o.Accuracies(Inv($"  trigger norm t = {c.TriggerNorm:0.####}"), c.CertifiedAccuracy.Take(ms.Length));
         }
         if (s.Attack is { } a)
         {
-            o.Append(Inv($"attack: {a.Kind}, target label {a.Target}, {a.LabelMode}-label, {a.PoisonedExamples} poisoned training examples, trigger l2 norm t = {a.TriggerL2Norm:0.######} (largest actual)\n"));
+            o.Text(Inv($"attack: {a.Kind}, target label {a.Target}, {a.LabelMode}-label, {a.PoisonedExamples} poisoned training examples, trigger l2 norm t = {a.TriggerL2Norm:0.######} (largest actual)"));
             Line("attack success rate, smoothed", Pct(a.AttackSuccessRateSmoothed) + Inv($" of {a.TriggeredInputs} triggered inputs"));
             Line("attack success rate, undefended (sigma = 0)", Pct(a.AttackSuccessRateUndefended));
             Line("clean accuracy, undefended (sigma = 0)", Pct(a.CleanAccuracyUndefended));
@@ -424,9 +411,9 @@ public sealed class RunReport
             Line("triggered inputs correct and certified", Pct(a.TriggeredCertifiedFraction) + " (R > exact joint trigger norm)");
             Line("clean inputs certified against this attack", Pct(a.CleanCertifiedAgainstAttack) + " (R > t*sqrt(M+1))");
             Line("median largest certified poison count", Inv($"{a.MedianLargestCertifiedPoisonCount} (at t = {a.TriggerL2Norm:0.####})"));
-            o.Append("coverage: ").Append(a.Coverage).Append('\n');
+            o.Text("coverage: " + a.Coverage);
         }
-        o.Append("guarantee: ").Append(s.Guarantee).Append('\n');
+        o.Text("guarantee: " + s.Guarantee);
         return o.ToString();
     }
 

@@ -6,16 +6,16 @@ namespace NativeCert.Runs;
 /// Votes add, since model m's votes depend only on (spec, m, data). Merging again into the same directory finishes a
 /// merge that was killed (the merged votes are a pure function of the shards).
 /// </summary>
-public static class ShardMerge
+internal static class ShardMerge
 {
     /// <summary>Writes the merged run to <paramref name="outDirectory"/> (new, or holding this merge's unfinished output) and its report.</summary>
     public static RunReport Merge(string outDirectory, IReadOnlyList<string> shardDirectories)
     {
-        if (string.IsNullOrWhiteSpace(outDirectory)) throw new UserInputException("merge: --out: the run directory path is empty");
+        if (string.IsNullOrWhiteSpace(outDirectory)) throw new UserInputException("merge: the output run directory path is empty");
         // Merging into a shard would rewrite that shard's config.json and report in place of the merged run's.
         string outFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(outDirectory));
         if (shardDirectories.FirstOrDefault(s => Path.TrimEndingDirectorySeparator(Path.GetFullPath(s)) == outFull) is { } same)
-            throw new UserInputException($"merge: --out {outDirectory} is the shard {same}; the merged run needs a directory of its own");
+            throw new UserInputException($"merge: the output directory {outDirectory} is the shard {same}; the merged run needs a directory of its own");
         var (combined, merged) = Combine(shardDirectories);
         // A new run, created now, from the first shard's (verified identical) configuration.
         var config = combined with { CreatedUtc = new RunConfig().CreatedUtc };

@@ -9,7 +9,7 @@ using NativeCert.IO;
 namespace NativeCert.Runs;
 
 /// <summary>Which set a voted-on input belongs to.</summary>
-public enum InputKind : byte
+internal enum InputKind : byte
 {
     /// <summary>A test input as given.</summary>
     Clean = 0,
@@ -20,7 +20,7 @@ public enum InputKind : byte
 /// <summary>
 /// The vote counts of a run, what <c>votes.bin</c> holds: for every voted-on input its true label and kind,
 /// and the counts of models <c>[ModelStart, ModelsDone)</c> (ModelStart is 0 except for a shard made with
-/// <c>--models-range</c>). Models below <see cref="SelectionModels"/> (Cohen's n0) go to <see cref="Selection"/>,
+/// a model range, <c>execution.shard</c>). Models below <see cref="SelectionModels"/> (Cohen's n0) go to <see cref="Selection"/>,
 /// the rest to <see cref="Estimation"/>; with simultaneous estimation SelectionModels is 0. An attack run also
 /// keeps the votes of one undefended model (σ = 0).
 /// </summary>
@@ -31,7 +31,7 @@ public enum InputKind : byte
 /// (inputs × classes); u32 undefended counts (inputs × classes, only when hasUndefended);
 /// u32 CRC-32 of every byte before it.
 /// </remarks>
-public sealed class VoteFile
+internal sealed class VoteFile
 {
     public const uint FormatVersion = 1;
     private static ReadOnlySpan<byte> Magic => "NCVOTES\0"u8;

@@ -24,12 +24,17 @@ public sealed record JobSpec
     /// <summary>Schema of the canonical JSON; a change of meaning or layout gets a new one.</summary>
     public const string CurrentSchema = "nativecert-spec/1";
 
+    /// <summary>Schema of this spec's JSON (<see cref="CurrentSchema"/>); another value is refused by <see cref="Validate"/>.</summary>
     public string Schema { get; init; } = CurrentSchema;
+    /// <summary>The data: dataset, subset sizes, class selection.</summary>
     public DataSpec Data { get; init; } = new();
     /// <summary>The backdoor attack run against the data; null for none.</summary>
     public AttackSpec? Attack { get; init; }
+    /// <summary>The architecture of every model of the ensemble.</summary>
     public ModelSpec Model { get; init; } = new();
+    /// <summary>How each model is trained (SGD with momentum).</summary>
     public TrainingSpec Training { get; init; } = new();
+    /// <summary>Noise σ, seed, number of models and how their votes are estimated.</summary>
     public SmoothingSpec Smoothing { get; init; } = new();
     /// <summary>
     /// The defense when it is not smoothing: DPA or bagging (NativeCert.Defenses). Null for smoothing, and then not
@@ -37,6 +42,7 @@ public sealed record JobSpec
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DefenseSpec? Defense { get; init; }
+    /// <summary>How the votes become certificates (α, simultaneous) and what the summary reports; never changes the votes.</summary>
     public CertificationSpec Certification { get; init; } = new();
 
     /// <summary>The no-option run: MNIST, a configuration that finishes in minutes on 2 CPU cores.</summary>
@@ -76,7 +82,7 @@ public sealed record JobSpec
     /// The rules on the fields that define a plain ensemble alone (model, training, σ ≥ 0, seed, the model counts):
     /// what training an ensemble without certifying it needs. Returns this spec.
     /// </summary>
-    public JobSpec ValidateEnsemble()
+    internal JobSpec ValidateEnsemble()
     {
         Model.Validate("model");
         Training.Validate("training");
@@ -90,7 +96,7 @@ public sealed record JobSpec
     /// for flat features) and class count <paramref name="classes"/>: at least two classes, and a model whose every layer
     /// fits its input and whose parameters fit one flat buffer (the engine's layout, docs/engine.md).
     /// </summary>
-    public void ValidateFor(int inputs, ImageShape? image, int classes)
+    internal void ValidateFor(int inputs, ImageShape? image, int classes)
     {
         if (classes < 2) throw SpecException.Invalid("data.dataset", Data.Dataset, "certification needs at least two classes");
         Model.ValidateFor(inputs, image, classes, "model");
@@ -103,26 +109,26 @@ public sealed record JobSpec
     /// naming it), the one place a spec becomes an <see cref="EnsembleConfig"/> (new model kinds and training fields are
     /// mapped here and nowhere else).
     /// </summary>
-    public EnsembleConfig ToEnsembleConfig(int inputs, ImageShape? image, int classes) =>
+    internal EnsembleConfig ToEnsembleConfig(int inputs, ImageShape? image, int classes) =>
         new(Model.Resolve(inputs, image, classes),
             new TrainingOptions(Training.Epochs, Training.BatchSize, Training.LearningRate, Training.Momentum, Training.WeightDecay),
             Smoothing.Sigma, Smoothing.Seed) { View = Defense?.Settings.View() ?? NativeCert.Defenses.TrainingView.All };
 
     /// <summary><see cref="ToEnsembleConfig(int, ImageShape?, int)"/> for the shape of <paramref name="train"/>.</summary>
-    public EnsembleConfig ToEnsembleConfig(Dataset train) => ToEnsembleConfig(train.Dimension, train.Shape, train.ClassCount);
+    internal EnsembleConfig ToEnsembleConfig(Dataset train) => ToEnsembleConfig(train.Dimension, train.Shape, train.ClassCount);
 
     /// <summary><see cref="ToEnsembleConfig(int, ImageShape?, int)"/> on flat features (no image shape: an MLP, or a layer list without convolutions).</summary>
-    public EnsembleConfig ToEnsembleConfig(int inputs, int classes) => ToEnsembleConfig(inputs, null, classes);
+    internal EnsembleConfig ToEnsembleConfig(int inputs, int classes) => ToEnsembleConfig(inputs, null, classes);
 
     /// <summary>This spec in canonical form: fields that have no effect are at their defaults (n0 is 0 for simuem).</summary>
-    public JobSpec Canonical() => Smoothing.Method == SmoothingSpec.SimuEM && Smoothing.N0 != 0
+    internal JobSpec Canonical() => Smoothing.Method == SmoothingSpec.SimuEM && Smoothing.N0 != 0
         ? this with { Smoothing = Smoothing with { N0 = 0 } }
         : this;
 
     /// <summary>The canonical JSON (indented), as config.json holds it under <c>spec</c>.</summary>
     public string ToJson() => JsonSerializer.Serialize(Canonical(), SpecJson.Options);
 
-    public JsonNode ToJsonNode() => JsonSerializer.SerializeToNode(Canonical(), SpecJson.Options)!;
+    internal JsonNode ToJsonNode() => JsonSerializer.SerializeToNode(Canonical(), SpecJson.Options)!;
 
     /// <summary>
     /// Reads a spec written by <see cref="ToJson"/> and validates it. Any field missing, unknown or not reading back
@@ -137,7 +143,7 @@ public sealed record JobSpec
     }
 
     /// <summary><see cref="FromJson"/> on a parsed node; <paramref name="prefix"/> is its path in the file (e.g. "spec").</summary>
-    public static JobSpec FromJsonNode(JsonNode? node, string source, string prefix)
+    internal static JobSpec FromJsonNode(JsonNode? node, string source, string prefix)
     {
         if (node is JsonObject obj && obj["schema"] is JsonValue schema && schema.TryGetValue(out string? name) && name != CurrentSchema)
             throw new UserInputException($"{source}: {(prefix.Length > 0 ? prefix + "." : "")}schema '{name}' is not one this build reads ({CurrentSchema})");
@@ -156,7 +162,7 @@ public sealed record JobSpec
     /// The vote-determining part as JSON: everything but <see cref="Certification"/>. Part of what the config hash
     /// covers (with the data fingerprints and the attack facts, see <c>RunConfig</c>).
     /// </summary>
-    public JsonObject VoteFields()
+    internal JsonObject VoteFields()
     {
         var node = (JsonObject)ToJsonNode();
         node.Remove("certification");
@@ -167,7 +173,7 @@ public sealed record JobSpec
     /// The fields whose values differ between this spec and <paramref name="other"/>, as dotted paths with both values
     /// ("smoothing.sigma 0.25 vs 0.5"), in path order; <paramref name="ignore"/> lists path prefixes to skip.
     /// </summary>
-    public List<(string Field, string Mine, string Theirs)> Differences(JobSpec other, params string[] ignore)
+    internal List<(string Field, string Mine, string Theirs)> Differences(JobSpec other, params string[] ignore)
     {
         var mine = SpecJson.Leaves(ToJsonNode());
         var theirs = SpecJson.Leaves(other.ToJsonNode());
@@ -199,6 +205,7 @@ public sealed record JobSpec
     /// <summary>Equal when the canonical JSON is (lists compare by content).</summary>
     public bool Equals(JobSpec? other) => other is not null && ToJson() == other.ToJson();
 
+    /// <summary>Hash of the canonical JSON, consistent with <see cref="Equals(JobSpec)"/>.</summary>
     public override int GetHashCode() => ToJson().GetHashCode(StringComparison.Ordinal);
 
     internal static void Require(bool ok, string field, object? value, string problem)
@@ -224,10 +231,10 @@ public sealed record DataSpec
     public ulong Seed { get; init; }
 
     /// <summary>The loader's options for this spec.</summary>
-    public DataLoadOptions LoadOptions() => new() { TrainSize = TrainSize, TestSize = TestSize, Classes = Classes?.ToArray(), Seed = Seed };
+    internal DataLoadOptions LoadOptions() => new() { TrainSize = TrainSize, TestSize = TestSize, Classes = Classes?.ToArray(), Seed = Seed };
 
     /// <summary>The rules on the data fields alone (<paramref name="at"/> is their path, "data").</summary>
-    public void Validate(string at)
+    internal void Validate(string at)
     {
         JobSpec.Require(!string.IsNullOrWhiteSpace(Dataset), $"{at}.dataset", Dataset, $"name a dataset ({DatasetCatalog.SpecHelp})");
         JobSpec.Require(TrainSize is null or >= 1, $"{at}.train_size", TrainSize, "must be at least 1");
@@ -247,10 +254,12 @@ public sealed record DataSpec
 /// </summary>
 public sealed record AttackSpec
 {
+    /// <summary>Values of <see cref="Kind"/> (<c>none</c> means no attack: a null <see cref="JobSpec.Attack"/>).</summary>
     public const string None = "none", Patch = "patch", Blend = "blend", Mask = "mask";
+    /// <summary>Values of <see cref="LabelMode"/>.</summary>
     public const string Dirty = "dirty", Clean = "clean";
-    public static readonly string[] Kinds = [Patch, Blend, Mask];
-    public static readonly string[] Corners = ["bottom-right", "bottom-left", "top-right", "top-left"];
+    internal static readonly string[] Kinds = [Patch, Blend, Mask];
+    internal static readonly string[] Corners = ["bottom-right", "bottom-left", "top-right", "top-left"];
 
     /// <summary>patch (k×k square at a corner), blend (seeded random pattern of ℓ2 norm <see cref="TriggerNorm"/>) or mask (<see cref="MaskFile"/>).</summary>
     public string Kind { get; init; } = Patch;
@@ -260,6 +269,7 @@ public sealed record AttackSpec
     public float TriggerValue { get; init; } = 1f;
     /// <summary>Blend pattern ℓ2 norm before clipping, input units.</summary>
     public double TriggerNorm { get; init; } = 1.0;
+    /// <summary>Corner of the patch: bottom-right, bottom-left, top-right or top-left.</summary>
     public string TriggerCorner { get; init; } = "bottom-right";
     /// <summary>Mask trigger file: one token per feature, '.' unchanged, a number in [0, 1] set; null unless <see cref="Kind"/> is mask.</summary>
     public string? MaskFile { get; init; }
@@ -273,7 +283,7 @@ public sealed record AttackSpec
     public ulong Seed { get; init; }
 
     /// <summary>The rules on the attack fields alone (<paramref name="at"/> is their path, "attack").</summary>
-    public void Validate(string at)
+    internal void Validate(string at)
     {
         JobSpec.Require(Kinds.Contains(Kind), $"{at}.kind", Kind, "expected patch, blend or mask");
         JobSpec.Require(TriggerSize >= 1, $"{at}.trigger_size", TriggerSize, "must be at least 1");
@@ -298,7 +308,9 @@ public sealed record AttackSpec
 /// </summary>
 public sealed record ModelSpec
 {
+    /// <summary>Value of <see cref="Kind"/> for an MLP (<see cref="Hidden"/>).</summary>
     public const string Mlp = "mlp";
+    /// <summary>Value of <see cref="Kind"/> for a layer list (<see cref="Layers"/>).</summary>
     public const string LayerList = "layers";
     private IReadOnlyList<int>? _hidden = [.. TrainingDefaults.Hidden];
 
@@ -339,7 +351,7 @@ public sealed record ModelSpec
     internal string Field => Kind == Mlp ? "model.hidden" : "model.layers";
 
     /// <summary>The layers before the classifier.</summary>
-    public LayerSpec[] Body()
+    internal LayerSpec[] Body()
     {
         if (Kind == Mlp) return ModelArchitecture.MlpBody(Hidden ?? []);
         try { return ModelArchitecture.Parse(Layers ?? "", "model.layers"); }
@@ -352,7 +364,7 @@ public sealed record ModelSpec
     /// that does not fit its input, or parameters beyond one flat buffer, is a <see cref="SpecException"/> naming the
     /// model's field (<see cref="Field"/>) and the layer.
     /// </summary>
-    public ModelArchitecture Resolve(int inputs, ImageShape? image, int classes)
+    internal ModelArchitecture Resolve(int inputs, ImageShape? image, int classes)
     {
         string field = Field;
         ModelArchitecture model;
@@ -366,7 +378,7 @@ public sealed record ModelSpec
     }
 
     /// <summary>Parameters of one MLP (weights and biases) for the data's width and class count.</summary>
-    public long ParameterCount(int inputs, int classes)
+    internal long ParameterCount(int inputs, int classes)
     {
         // Saturates (at 2^62) instead of overflowing: any count that large is refused anyway.
         const long Cap = 1L << 62;
@@ -383,7 +395,7 @@ public sealed record ModelSpec
     /// The model must fit the data (every layer its input) and its parameters one flat buffer (the engine's layout,
     /// docs/engine.md).
     /// </summary>
-    public void ValidateFor(int inputs, ImageShape? image, int classes, string at)
+    internal void ValidateFor(int inputs, ImageShape? image, int classes, string at)
     {
         if (Kind == Mlp)
         {
@@ -397,7 +409,7 @@ public sealed record ModelSpec
     }
 
     /// <summary><see cref="ValidateFor(int, ImageShape?, int, string)"/> on flat features.</summary>
-    public void ValidateFor(int inputs, int classes, string at) => ValidateFor(inputs, null, classes, at);
+    internal void ValidateFor(int inputs, int classes, string at) => ValidateFor(inputs, null, classes, at);
 
     internal void Validate(string at)
     {
@@ -423,6 +435,7 @@ public sealed record TrainingSpec
 {
     /// <summary>Passes over the training set per model.</summary>
     public int Epochs { get; init; } = TrainingDefaults.Epochs;
+    /// <summary>Training examples per SGD step.</summary>
     public int BatchSize { get; init; } = TrainingDefaults.BatchSize;
     /// <summary>SGD step η.</summary>
     public float LearningRate { get; init; } = TrainingDefaults.LearningRate;
@@ -447,6 +460,7 @@ public sealed record TrainingSpec
 /// </summary>
 public sealed record SmoothingSpec
 {
+    /// <summary>Values of <see cref="Method"/>.</summary>
     public const string SimuEM = "simuem", Cohen = "cohen";
 
     /// <summary>Smoothing noise standard deviation σ, input units.</summary>
@@ -511,6 +525,7 @@ public sealed record CertificationSpec
 /// </summary>
 public sealed record DefenseSpec
 {
+    /// <summary>Values of <see cref="Kind"/>.</summary>
     public const string Dpa = NativeCert.Defenses.DefenseSettings.Dpa, Bagging = NativeCert.Defenses.DefenseSettings.Bagging;
 
     /// <summary>dpa or bagging.</summary>
@@ -521,7 +536,7 @@ public sealed record DefenseSpec
     public int BagSize { get; init; }
 
     /// <summary>The engine-side settings of this defense.</summary>
-    [JsonIgnore] public NativeCert.Defenses.DefenseSettings Settings => new(Kind, Partitions, BagSize);
+    [JsonIgnore] internal NativeCert.Defenses.DefenseSettings Settings => new(Kind, Partitions, BagSize);
 
     internal void Validate(string at)
     {

@@ -10,9 +10,11 @@ public sealed class SpecException : UserInputException
     /// <summary>The dotted spec paths the message names, as they appear in it.</summary>
     public IReadOnlyList<string> Fields { get; }
 
-    public SpecException(string message, params string[] fields) : base(message) => Fields = fields;
+    internal SpecException(string message, params string[] fields) : base(message) => Fields = fields;
+
+    internal SpecException(string message, Exception inner, params string[] fields) : base(message, inner) => Fields = fields;
 
     /// <summary>"<paramref name="field"/> <paramref name="value"/>: <paramref name="problem"/>", the usual shape.</summary>
-    public static SpecException Invalid(string field, object? value, string problem) =>
+    internal static SpecException Invalid(string field, object? value, string problem) =>
         new($"{field} {SpecJson.Text(value)}: {problem}", field);
 }

@@ -9,7 +9,7 @@ namespace NativeCert.Spec;
 /// The canonical JSON of specs and run files: snake_case names in declaration order, every field written (nulls
 /// too), floats as their shortest round-trip text. Reading is strict: unknown fields are refused.
 /// </summary>
-public static class SpecJson
+internal static class SpecJson
 {
     /// <summary>Indented, for files people read (config.json, summary.json).</summary>
     public static readonly JsonSerializerOptions Options = Create(indented: true);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using NativeCert.Cli;
 using NativeCert.Cli.Commands;
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 using NativeCert.Runs;
 
 namespace NativeCert.Tests.Cluster;

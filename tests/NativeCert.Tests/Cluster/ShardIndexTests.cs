@@ -1,4 +1,4 @@
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 using NativeCert.Runs;
 
 namespace NativeCert.Tests.Cluster;

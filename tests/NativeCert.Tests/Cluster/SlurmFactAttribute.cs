@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 
 namespace NativeCert.Tests.Cluster;
 

@@ -1,4 +1,4 @@
-using NativeCert.Cluster;
+using NativeCert.Cli.Cluster;
 
 namespace NativeCert.Tests.Cluster;
 

@@ -122,7 +122,7 @@ public class TrainingViewTests
     [Theory]
     [InlineData(IsaLevel.Avx512)]
     [InlineData(IsaLevel.Scalar)]
-    public void ViewTrainingAgreesWithTheReferenceOnEveryIsaLevel(IsaLevel isa)
+    internal void ViewTrainingAgreesWithTheReferenceOnEveryIsaLevel(IsaLevel isa)
     {
         var train = EngineTestData.Blobs(90, 20, 3, 25);
         foreach (TrainingView view in new TrainingView[] { new PartitionView(3), new BagView(50) })

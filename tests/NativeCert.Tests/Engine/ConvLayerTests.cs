@@ -153,7 +153,7 @@ public class ConvLayerTests
     [InlineData(IsaLevel.Avx512)]
     [InlineData(IsaLevel.Avx2)]
     [InlineData(IsaLevel.Scalar)]
-    public void Simd_conv_results_do_not_depend_on_how_the_batch_is_cut_into_image_groups(IsaLevel isa)
+    internal void Simd_conv_results_do_not_depend_on_how_the_batch_is_cut_into_image_groups(IsaLevel isa)
     {
         // 5 images of a padded 3×3 with 19 output channels (row tails of the 8- and 6-row blocks) and CI·K·K = 27
         // (a masked second vector): one image per group, two and a ragged last group, and the whole batch at once.

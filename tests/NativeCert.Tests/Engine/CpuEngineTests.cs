@@ -10,7 +10,7 @@ public class CpuEngineTests
     [Theory]
     [InlineData(IsaLevel.Avx512)]
     [InlineData(IsaLevel.Scalar)]
-    public void OneEpochOfSimdTrainingAgreesWithTheReference(IsaLevel isa)
+    internal void OneEpochOfSimdTrainingAgreesWithTheReference(IsaLevel isa)
     {
         // 101 rows, batch 16: a short last batch; 45-19-7 plus a 2-hidden-layer model.
         var train = EngineTestData.Blobs(101, 45, 7, 3);

@@ -8,7 +8,8 @@ namespace NativeCert.Tests.Engine;
 /// <summary>SIMD kernels against the scalar reference, with each wide path switched off in turn, on odd sizes.</summary>
 public class CpuKernelTests
 {
-    public static TheoryData<IsaLevel> Levels => new() { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar };
+    // object[] rows: xUnit needs a public data member, and IsaLevel is internal to the engine.
+    public static IEnumerable<object[]> Levels => new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar }.Select(level => new object[] { level });
 
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance, string what)
     {
@@ -24,7 +25,7 @@ public class CpuKernelTests
 
     [Theory]
     [MemberData(nameof(Levels))]
-    public void MatmulForwardAndBackwardMatchReferenceOnOddSizes(IsaLevel isa)
+    internal void MatmulForwardAndBackwardMatchReferenceOnOddSizes(IsaLevel isa)
     {
         // (B, IN, OUT): tails everywhere; 150 columns = two full 64-wide AVX-512 blocks + a masked tail.
         // (130, 8, 128): dW's reduction over B is split into K chunks on the AVX-512 path.
@@ -88,7 +89,7 @@ public class CpuKernelTests
 
     [Theory]
     [MemberData(nameof(Levels))]
-    public void ReluBackwardSgdAndSoftmaxMatchReference(IsaLevel isa)
+    internal void ReluBackwardSgdAndSoftmaxMatchReference(IsaLevel isa)
     {
         const int N = 45;
         var y = EngineTestData.RandomArray(N, 9);

@@ -30,7 +30,7 @@ public class CpuPhaseProfileTests
     [Theory]
     [InlineData(1, IsaLevel.Avx512)]
     [InlineData(2, IsaLevel.Avx2)]
-    public void ProfiledRunHasTheSameVotesAndParametersAndAccountsForThreadsTimesWall(int threads, IsaLevel isa)
+    internal void ProfiledRunHasTheSameVotesAndParametersAndAccountsForThreadsTimesWall(int threads, IsaLevel isa)
     {
         var train = EngineTestData.Blobs(90, 20, 3, 5);
         var test = EngineTestData.Blobs(30, 20, 3, 6);
@@ -63,7 +63,7 @@ public class CpuPhaseProfileTests
     [Theory]
     [InlineData(1, IsaLevel.Avx512)]
     [InlineData(2, IsaLevel.Scalar)]
-    public void LayerListProfileHasAPhasePerLayerAndPassAndChangesNoResult(int threads, IsaLevel isa)
+    internal void LayerListProfileHasAPhasePerLayerAndPassAndChangesNoResult(int threads, IsaLevel isa)
     {
         var shape = new NativeCert.Data.ImageShape(2, 10, 9);
         static NativeCert.Data.Dataset Images(NativeCert.Data.Dataset d, NativeCert.Data.ImageShape s) => new(d.Features, d.Labels, d.Dimension, d.ClassCount, s, d.Source);

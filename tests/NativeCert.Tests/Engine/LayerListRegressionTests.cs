@@ -13,7 +13,7 @@ namespace NativeCert.Tests.Engine;
 /// </summary>
 public class LayerListRegressionTests
 {
-    public sealed record Case(string Name, Func<(Dataset Train, Dataset Test)> Data, string Model, TrainingOptions Training,
+    internal sealed record Case(string Name, Func<(Dataset Train, Dataset Test)> Data, string Model, TrainingOptions Training,
                               float Sigma, ulong Seed, int Models, string VotesSha256, string WeightsSha256)
     {
         public override string ToString() => Name;
@@ -33,7 +33,10 @@ public class LayerListRegressionTests
                 AsImages(EngineTestData.Blobs(t, shape.Size, classes, seed + 1, spread: 1.2f), shape));
     }
 
-    public static readonly TheoryData<Case> Cases =
+    // object[] rows: xUnit needs a public data member, and Case holds engine types that are internal.
+    public static IEnumerable<object[]> Cases => AllCases.Select(c => new object[] { c });
+
+    private static readonly Case[] AllCases =
     [
         new("lenet mnist sigma 0.5 default training", Mnist, "lenet", TrainingDefaults.Options(epochs: 1),
             0.5f, 3, 2, "dce99b76cb53140ca00640ec4ed5cd9a68c56314c14ba3ea6fc6b643ba672216", "2ae4c766950dbb3f61e30b19657c5a6add743af27176d8e539e879ec5f7f1357"),
@@ -47,7 +50,7 @@ public class LayerListRegressionTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void VotesAndWeightsAreUnchangedOnEveryIsaLevelThreadCountAndSplit(Case c)
+    internal void VotesAndWeightsAreUnchangedOnEveryIsaLevelThreadCountAndSplit(Case c)
     {
         var (train, test) = c.Data();
         var model = ModelArchitecture.ForData(ModelArchitecture.Parse(c.Model), train.Dimension, train.Shape, train.ClassCount);

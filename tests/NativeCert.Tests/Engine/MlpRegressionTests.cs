@@ -12,7 +12,7 @@ namespace NativeCert.Tests.Engine;
 /// </summary>
 public class MlpRegressionTests
 {
-    public sealed record Case(string Name, Func<(Dataset Train, Dataset Test)> Data, int[] Hidden, TrainingOptions Training,
+    internal sealed record Case(string Name, Func<(Dataset Train, Dataset Test)> Data, int[] Hidden, TrainingOptions Training,
                               float Sigma, ulong Seed, int Models, string VotesSha256, string WeightsSha256)
     {
         public override string ToString() => Name;
@@ -27,7 +27,10 @@ public class MlpRegressionTests
         return (split.Train, split.Test);
     }
 
-    public static readonly TheoryData<Case> Cases =
+    // object[] rows: xUnit needs a public data member, and Case holds engine types that are internal.
+    public static IEnumerable<object[]> Cases => AllCases.Select(c => new object[] { c });
+
+    private static readonly Case[] AllCases =
     [
         new("45-19-4 sigma 0.3 batch 16", () => Blobs(300, 50, 45, 4, 21), [19], new TrainingOptions(2, 16, 0.05f, 0.9f, 5e-4f),
             0.3f, 7, 5, "1c4b0e200b47727a41ee6a568e2dbbeb8981952a3736a46706ccaa849ad094cb", "782fd1f13cf6841325f5647737c8e29ea336e1afb7071b7f05596e7fd9a4c17e"),
@@ -41,7 +44,7 @@ public class MlpRegressionTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void VotesAndWeightsAreUnchangedOnEveryIsaLevelThreadCountAndSplit(Case c)
+    internal void VotesAndWeightsAreUnchangedOnEveryIsaLevelThreadCountAndSplit(Case c)
     {
         var (train, test) = c.Data();
         var config = new EnsembleConfig(ModelArchitecture.Mlp(train.Dimension, c.Hidden, train.ClassCount), c.Training, c.Sigma, c.Seed);

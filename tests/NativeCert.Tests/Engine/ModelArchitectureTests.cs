@@ -99,7 +99,7 @@ public class ModelArchitectureTests
     [InlineData(IsaLevel.Avx512)]
     [InlineData(IsaLevel.Avx2)]
     [InlineData(IsaLevel.Scalar)]
-    public void Cnn_training_on_the_simd_engine_agrees_with_the_reference(IsaLevel isa)
+    internal void Cnn_training_on_the_simd_engine_agrees_with_the_reference(IsaLevel isa)
     {
         var train = Images(37, 1); // batch 8: a ragged last batch of 5
         var config = TinyCnn(epochs: 2);

@@ -1,7 +1,9 @@
 using ILGPU.Runtime.Cuda;
 using NativeCert.Engine;
 using NativeCert.Kernels;
+using NativeCert.Cli.Options;
 using NativeCert.Kernels.Engine;
+using NativeCert.Spec;
 
 namespace NativeCert.Tests.Gpu;
 
@@ -54,22 +56,24 @@ public sealed class BackendFactoryTests
         var log = new StringWriter();
         using var backend = BackendFactory.Create("auto", 1, log, () => PhantomDevice);
         Assert.Equal("cpu", backend.Name);
-        Assert.Contains("backend auto: --backend cuda: ILGPU found no CUDA device although the driver (/fake/libcuda.so.1) reports 1; falling back to cpu", log.ToString());
+        Assert.Contains("backend auto: cuda: ILGPU found no CUDA device although the driver (/fake/libcuda.so.1) reports 1; falling back to cpu", log.ToString());
     }
 
     [Fact]
     public void Cuda_without_a_driver_library_is_one_line_saying_so()
     {
-        var e = Assert.Throws<UserInputException>(() => BackendFactory.Create("cuda", 0, new StringWriter(), () => NoDriver));
-        Assert.Equal("--backend cuda: no CUDA driver library: none of libcuda.so, libcuda.so.1 could be loaded; use --backend cpu or auto", e.Message);
+        var e = Assert.Throws<SpecException>(() => BackendFactory.Create("cuda", 0, new StringWriter(), () => NoDriver));
+        // The library names the field; the CLI shows it as the flag.
+        Assert.Equal("execution.backend cuda: no CUDA driver library: none of libcuda.so, libcuda.so.1 could be loaded; use execution.backend cpu or auto", e.Message);
+        Assert.Equal("--backend cuda: no CUDA driver library: none of libcuda.so, libcuda.so.1 could be loaded; use --backend cpu or auto", SpecFlags.Translate(e));
     }
 
     [Fact]
     public void Cuda_when_ilgpu_finds_no_device_is_one_line_naming_the_driver()
     {
         if (CudaAvailability.HasDevice) return;
-        var e = Assert.Throws<UserInputException>(() => BackendFactory.Create("cuda", 0, new StringWriter(), () => PhantomDevice));
-        Assert.StartsWith("--backend cuda: ILGPU found no CUDA device although the driver (/fake/libcuda.so.1) reports 1", e.Message);
+        var e = Assert.Throws<SpecException>(() => BackendFactory.Create("cuda", 0, new StringWriter(), () => PhantomDevice));
+        Assert.StartsWith("execution.backend cuda: ILGPU found no CUDA device although the driver (/fake/libcuda.so.1) reports 1", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
 
@@ -82,8 +86,8 @@ public sealed class BackendFactoryTests
             Assert.Equal("cuda", backend.Name);
             return;
         }
-        var e = Assert.Throws<UserInputException>(() => BackendFactory.Create("cuda", 0, new StringWriter()));
-        Assert.StartsWith("--backend cuda: ", e.Message);
+        var e = Assert.Throws<SpecException>(() => BackendFactory.Create("cuda", 0, new StringWriter()));
+        Assert.StartsWith("--backend cuda: ", SpecFlags.Translate(e));
         Assert.Contains(CudaDriver.Probe().Failure!, e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -227,8 +231,9 @@ public sealed class EnsembleMemoryPlanTests
     [Fact]
     public void Too_little_memory_for_one_model_is_a_clear_user_error()
     {
-        var e = Assert.Throws<UserInputException>(() => EnsembleMemoryPlan.Create(Mnist, 8000, 100, 64, 10, 20L << 20));
-        Assert.Contains("--backend", e.Message);
+        var e = Assert.Throws<SpecException>(() => EnsembleMemoryPlan.Create(Mnist, 8000, 100, 64, 10, 20L << 20));
+        Assert.StartsWith("execution.backend: the GPU has", e.Message);
+        Assert.StartsWith("--backend: the GPU has", SpecFlags.Translate(e));
         Assert.Contains("784-128-10", e.Message);
     }
 }

@@ -18,10 +18,10 @@ public abstract class IlgpuConvKernelTests : IDisposable
 {
     private readonly Context _context;
     protected Accelerator Accelerator { get; }
-    protected KernelSet K { get; }
+    private protected KernelSet K { get; }
     protected abstract Context CreateContext();
     protected abstract Accelerator CreateAccelerator(Context context);
-    protected abstract IEnsembleBackend CreateBackend(int? maxModelsPerChunk);
+    private protected abstract IEnsembleBackend CreateBackend(int? maxModelsPerChunk);
 
     protected IlgpuConvKernelTests()
     {
@@ -144,7 +144,7 @@ public sealed class IlgpuCpuConvKernelTests : IlgpuConvKernelTests
 {
     protected override Context CreateContext() => IlgpuDevices.CreateCpuContext();
     protected override Accelerator CreateAccelerator(Context context) => IlgpuDevices.CpuDevice.CreateAccelerator(context);
-    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCpuAccelerator(maxModelsPerChunk);
+    private protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCpuAccelerator(maxModelsPerChunk);
 }
 
 /// <summary>The image-layer kernel tests on the first CUDA GPU; each reports itself skipped where there is none.</summary>
@@ -152,5 +152,5 @@ public sealed class IlgpuCudaConvKernelTests : IlgpuConvKernelTests, IRequiresCu
 {
     protected override Context CreateContext() => IlgpuDevices.CreateCudaContext();
     protected override Accelerator CreateAccelerator(Context context) => context.GetCudaDevices()[0].CreateAccelerator(context);
-    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCuda(maxModelsPerChunk);
+    private protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCuda(maxModelsPerChunk);
 }

@@ -22,9 +22,9 @@ public abstract class IlgpuKernelTests : IDisposable
 {
     private readonly Context _context;
     protected Accelerator Accelerator { get; }
-    protected KernelSet K { get; }
+    private protected KernelSet K { get; }
     /// <summary>The test-only noise kernels (raw Philox words, Gaussians).</summary>
-    protected NoiseCheckKernelSet Checks { get; }
+    private protected NoiseCheckKernelSet Checks { get; }
 
     /// <summary>
     /// True on the CPU accelerator, which runs the kernels' .NET arithmetic itself: noise is then bit-identical to the
@@ -34,7 +34,7 @@ public abstract class IlgpuKernelTests : IDisposable
     protected abstract Context CreateContext();
     protected abstract Accelerator CreateAccelerator(Context context);
     /// <summary>The backend under test as an <see cref="IEnsembleBackend"/>, chunks of at most <paramref name="maxModelsPerChunk"/>.</summary>
-    protected abstract IEnsembleBackend CreateBackend(int? maxModelsPerChunk);
+    private protected abstract IEnsembleBackend CreateBackend(int? maxModelsPerChunk);
 
     protected IlgpuKernelTests()
     {
@@ -224,7 +224,7 @@ public abstract class IlgpuKernelTests : IDisposable
     // Sizes cross the 64×64 output tiles and the 16-deep inner tiles, with ragged edges on every axis.
     private const int GemmModels = 2, GemmRows = 70, GemmInner = 19, GemmCols = 67;
 
-    public static readonly GemmKernels.Variant[] GemmVariants = Enum.GetValues<GemmKernels.Variant>();
+    internal static readonly GemmKernels.Variant[] GemmVariants = Enum.GetValues<GemmKernels.Variant>();
 
     [BackendFact]
     public void Gemm_forward_with_bias_and_relu_matches_reference_on_every_variant()
@@ -366,19 +366,25 @@ public abstract class IlgpuKernelTests : IDisposable
             var xT = MatrixLayout.Transposed(0, rows * inW, inW);
             var dzLayout = MatrixLayout.RowMajor(0, rows * outW, outW);
             var wLayout = MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW);
-            K.WeightGradientSgd(Gemm128Kernels.Config(size, models), fusedW.View, fusedV.View, wLayout, layout.BiasOffset(0), xd.View, xT, dzd.View, dzLayout, size, step);
+            // Every model steps except the last, which the mask leaves untouched (a training view whose epoch has ended).
+            using var rowCounts = Accelerator.Allocate1D(Enumerable.Range(0, models).Select(m => m < models - 1 ? rows : 0).ToArray());
+            K.WeightGradientSgd(Gemm128Kernels.Config(size, models), fusedW.View, fusedV.View, wLayout, layout.BiasOffset(0), xd.View, xT, dzd.View, dzLayout, size, step,
+                                new StepMask(rowCounts.View, 0));
             // The separate launches, over the same W and b only (the fused kernel touches nothing else).
             K.BatchedGemm(models, grads.View, wLayout, xd.View, xT, dzd.View, dzLayout, size, new GemmEpilogue(GemmEpilogue.None, 0, 0), grads.View, GemmKernels.Variant.Tile128x128);
             K.BiasGradient(new Index1D(models * outW), grads.View, layout.BiasOffset(0), p, dzd.View, rows, outW, rows);
             K.SgdMomentum(new Index1D(models * p), plainW.View, plainV.View, grads.View, step.LearningRate, step.Momentum, step.WeightDecay);
             var gotW = fusedW.GetAsArray1D();
             var gotV = fusedV.GetAsArray1D();
+            int stepped = (models - 1) * p;
             if (ExactTranscendentals)
             {
-                Assert.Equal(plainW.GetAsArray1D(), gotW);
-                Assert.Equal(plainV.GetAsArray1D(), gotV);
+                Assert.Equal(plainW.GetAsArray1D().AsSpan(0, stepped).ToArray(), gotW.AsSpan(0, stepped).ToArray());
+                Assert.Equal(plainV.GetAsArray1D().AsSpan(0, stepped).ToArray(), gotV.AsSpan(0, stepped).ToArray());
             }
-            for (int m = 0; m < models; m++)
+            Assert.Equal(w.AsSpan(stepped).ToArray(), gotW.AsSpan(stepped).ToArray());
+            Assert.Equal(v.AsSpan(stepped).ToArray(), gotV.AsSpan(stepped).ToArray());
+            for (int m = 0; m < models - 1; m++)
             {
                 var wantW = w.AsSpan(m * p, p).ToArray();
                 var wantV = v.AsSpan(m * p, p).ToArray();
@@ -417,7 +423,9 @@ public abstract class IlgpuKernelTests : IDisposable
         using var fP = Accelerator.Allocate1D(parameters);
         using var fV = Accelerator.Allocate1D(velocity);
         var shape = new TailShape { Hidden = h, Classes = c, Rows = rows, Capacity = capacity, BatchStart = start, TrainCount = n, ParameterCount = p, WeightOffset = w1, BiasOffset = b1 };
-        K.FusedTail(TailKernels.Config(models), yd.View, fLogits.View, fLoss.View, fDh.View, fP.View, fV.View, labelsD.View, permD.View, shape, step);
+        using var rowCounts = Accelerator.Allocate1D(Enumerable.Repeat(n, models).ToArray());
+        K.FusedTail(TailKernels.Config(models), yd.View, fLogits.View, fLoss.View, fDh.View, fP.View, fV.View, labelsD.View, permD.View, shape, step,
+                    new StepMask(rowCounts.View, start));
         // Separate launches.
         using var logits = Accelerator.Allocate1D<float>(models * capacity * c);
         using var loss = Accelerator.Allocate1D<float>(models * capacity);
@@ -607,7 +615,7 @@ public sealed class IlgpuCpuKernelTests : IlgpuKernelTests
     protected override bool ExactTranscendentals => true;
     protected override Context CreateContext() => IlgpuDevices.CreateCpuContext();
     protected override Accelerator CreateAccelerator(Context context) => IlgpuDevices.CpuDevice.CreateAccelerator(context);
-    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCpuAccelerator(maxModelsPerChunk);
+    private protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCpuAccelerator(maxModelsPerChunk);
 }
 
 /// <summary>The kernel tests on the first CUDA GPU; each reports itself skipped where there is none.</summary>
@@ -616,5 +624,5 @@ public sealed class IlgpuCudaKernelTests : IlgpuKernelTests, IRequiresCudaDevice
     protected override bool ExactTranscendentals => false; // PTX uses lg2/sin/cos.approx
     protected override Context CreateContext() => IlgpuDevices.CreateCudaContext();
     protected override Accelerator CreateAccelerator(Context context) => context.GetCudaDevices()[0].CreateAccelerator(context);
-    protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCuda(maxModelsPerChunk);
+    private protected override IEnsembleBackend CreateBackend(int? maxModelsPerChunk) => IlgpuEnsembleBackend.CreateCuda(maxModelsPerChunk);
 }

@@ -42,7 +42,7 @@ public sealed class PtxCompilationTests
         // which ILGPU 1.5.3 does not lower; the noise kernels use inline fma.rn.f32 instead).
         Assert.DoesNotContain(".extern", ptx);
         Assert.DoesNotContain("call", ptx);
-        if (name is "GaussianRowsKernel" or "GatherNoisyTrainingRowsKernel" or "NoisyTestRowsKernel" or "HeInitKernel" or "TransformWordsKernel")
+        if (name is "GaussianRowsKernel" or "GatherNoisyTrainingRowsKernel" or "GatherNoisyViewRowsKernel" or "NoisyTestRowsKernel" or "HeInitKernel" or "TransformWordsKernel")
         {
             // The noise is the CPU engine's polynomial Box–Muller: correctly rounded fma/sqrt, no sin/cos/lg2.approx.
             Assert.Contains("fma.rn.f32", ptx);
@@ -68,5 +68,15 @@ public sealed class PtxCompilationTests
             Assert.Contains("ld.v4.f32", ptx);        // 16-byte global loads of the tiles
             Assert.Equal(2, System.Text.RegularExpressions.Regex.Matches(ptx, @"bar\.sync").Count); // one per k-step, plus the first tile's
         }
+    }
+
+    [Fact]
+    public void Test_only_noise_kernels_are_compiled_into_the_check_harness_not_the_shipped_kernels()
+    {
+        var shipped = typeof(KernelSet).Assembly;
+        Assert.NotEqual(shipped, typeof(NativeCert.Kernels.Checks.NoiseCheckKernelSet).Assembly);
+        Assert.DoesNotContain(shipped.GetTypes(), t => t.Namespace == "NativeCert.Kernels.Checks");
+        Assert.DoesNotContain(KernelSet.AllKernels, k => k.Method.Name is "UniformBitsKernel" or "GaussianRowsKernel" or "TransformWordsKernel");
+        Assert.Contains(NativeCert.Kernels.Checks.NoiseCheckKernelSet.AllKernels, k => k.Method.Name == "UniformBitsKernel");
     }
 }

@@ -47,7 +47,9 @@ public sealed class PackageSamplesTests : IDisposable
         //    incremental: the solution build has already compiled these projects.
         Pack("src/NativeCert.Package", feed);
         Pack("src/NativeCert.Cli", feed);
-        CheckLibraryPackage(Path.Combine(feed, $"NativeCert.{version}.nupkg"));
+        string? origin = GitOrigin();
+        CheckLibraryPackage(Path.Combine(feed, $"NativeCert.{version}.nupkg"), origin);
+        CheckCommonMetadata(Path.Combine(feed, $"NativeCert.Tool.{version}.nupkg"), "NativeCert.Tool", origin);
 
         // 2. Build both samples from a copy of samples/, resolving NativeCert from the feed only.
         string samples = Path.Combine(_root, "samples");
@@ -176,25 +178,63 @@ public sealed class PackageSamplesTests : IDisposable
         Assert.Fail($"the service did not answer /health within 60 s: {log}");
     }
 
-    /// <summary>nupkg: the two assemblies with XML docs, the README, license expression, tags and dependencies.</summary>
-    private static void CheckLibraryPackage(string path)
+    /// <summary>nupkg: the two assemblies with XML docs, the common metadata (<see cref="CheckCommonMetadata"/>) and the dependencies.</summary>
+    private static void CheckLibraryPackage(string path, string? origin)
     {
+        var metadata = CheckCommonMetadata(path, "NativeCert", origin);
         using var zip = ZipFile.OpenRead(path);
         var names = zip.Entries.Select(e => e.FullName).ToHashSet();
         foreach (string name in new[] { "lib/net10.0/NativeCert.Core.dll", "lib/net10.0/NativeCert.Core.xml", "lib/net10.0/NativeCert.Kernels.dll",
-                                        "lib/net10.0/NativeCert.Kernels.xml", "README.md", "contentFiles/any/any/data/mnist/mnist-images-idx3-ubyte.gz" })
+                                        "lib/net10.0/NativeCert.Kernels.xml", "contentFiles/any/any/data/mnist/mnist-images-idx3-ubyte.gz" })
             Assert.Contains(name, names);
-        using var nuspec = zip.GetEntry("NativeCert.nuspec")!.Open();
-        var metadata = XDocument.Load(nuspec).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
-        string Field(string name) => metadata.Elements().Single(e => e.Name.LocalName == name).Value;
-        Assert.Equal("MIT", Field("license"));
-        Assert.Contains("randomized-smoothing", Field("tags"));
-        Assert.Contains("backdoor", Field("description"));
-        Assert.Equal("README.md", Field("readme"));
-        Assert.NotNull(metadata.Elements().SingleOrDefault(e => e.Name.LocalName == "repository"));
         var dependencies = metadata.Descendants().Where(e => e.Name.LocalName == "dependency").Select(e => (string)e.Attribute("id")!).ToHashSet();
         Assert.Superset(new HashSet<string> { "ILGPU", "ILGPU.Algorithms", "MathNet.Numerics", "System.Numerics.Tensors" }, dependencies);
         Assert.DoesNotContain("NativeCert.Core", dependencies);
+    }
+
+    /// <summary>
+    /// What a package gallery shows, in the .nuspec: MIT license expression, description, tags, the README and the
+    /// LICENSE file inside, and the repository: type git, and the URL of this clone's <c>origin</c> remote when it
+    /// has one, else no URL at all (never a placeholder).
+    /// </summary>
+    private static XElement CheckCommonMetadata(string path, string id, string? origin)
+    {
+        using var zip = ZipFile.OpenRead(path);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("README.md", names);
+        Assert.Contains("LICENSE", names);
+        using (var license = new StreamReader(zip.GetEntry("LICENSE")!.Open()))
+            Assert.Contains("Copyright (c) 2026 NativeCert contributors", license.ReadToEnd());
+        using var nuspec = zip.GetEntry($"{id}.nuspec")!.Open();
+        var metadata = XDocument.Load(nuspec).Root!.Elements().Single(e => e.Name.LocalName == "metadata");
+        XElement? Element(string name) => metadata.Elements().SingleOrDefault(e => e.Name.LocalName == name);
+        string Field(string name) => Element(name)?.Value ?? throw new Xunit.Sdk.XunitException($"{id}.nuspec: no <{name}>");
+        Assert.Equal("MIT", Field("license"));
+        Assert.Equal("expression", (string?)Element("license")!.Attribute("type"));
+        Assert.Contains("randomized-smoothing", Field("tags"));
+        Assert.Contains("backdoor", Field("description"));
+        Assert.Equal("README.md", Field("readme"));
+        var repository = Element("repository") ?? throw new Xunit.Sdk.XunitException($"{id}.nuspec: no <repository>");
+        Assert.Equal("git", (string?)repository.Attribute("type"));
+        Assert.Equal(origin, (string?)repository.Attribute("url"));
+        Assert.Equal(origin, Element("projectUrl")?.Value);
+        return metadata;
+    }
+
+    /// <summary>This clone's <c>origin</c> URL (what packing records as the repository), or null without one.</summary>
+    private string? GitOrigin()
+    {
+        var start = new ProcessStartInfo("git") { WorkingDirectory = _repo, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "remote", "get-url", "origin" }) start.ArgumentList.Add(a);
+        try
+        {
+            using var git = Process.Start(start)!;
+            string url = git.StandardOutput.ReadToEnd().Trim();
+            git.StandardError.ReadToEnd();
+            git.WaitForExit();
+            return git.ExitCode == 0 && url.Length > 0 ? url : null;
+        }
+        catch (System.ComponentModel.Win32Exception) { return null; }   // no git: packing finds no remote either
     }
 
     /// <summary>

@@ -105,6 +105,7 @@ public sealed class JobSpecTests
     {
         var leaves = SpecJson.Leaves(Custom.ToJsonNode())
             .Concat(SpecJson.Leaves((Custom with { Model = ModelSpec.FromText("lenet") }).ToJsonNode()))
+            .Concat(SpecJson.Leaves((Custom with { Defense = new DefenseSpec { Kind = DefenseSpec.Bagging, BagSize = 10 } }).ToJsonNode()))
             .Concat(SpecJson.Leaves(JsonSerializer.SerializeToNode(new RunExecution { Shard = new ModelRange(0, 1) }, SpecJson.Options), "execution"))
             .Select(kv => kv.Key).ToHashSet();
         Command certify = Program.BuildRoot().Subcommands.Single(c => c.Name == "certify");

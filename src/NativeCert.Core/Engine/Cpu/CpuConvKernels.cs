@@ -10,7 +10,7 @@ namespace NativeCert.Engine.Cpu;
 /// computes is channel-major over the batch <c>(C, B, H, W)</c>, so that one GEMM covers the whole batch
 /// (docs/engine.md, CPU layouts).
 /// </summary>
-public readonly record struct ImageStrides(int Channel, int Example)
+internal readonly record struct ImageStrides(int Channel, int Example)
 {
     /// <summary><c>(B, C, H, W)</c>.</summary>
     public static ImageStrides ExampleMajor(int channels, int pixels) => new(pixels, channels * pixels);
@@ -27,7 +27,7 @@ public readonly record struct ImageStrides(int Channel, int Example)
 /// in order. Every branch computes exactly that order, so results are bit-identical across AVX-512, AVX2 and scalar.
 /// </summary>
 [SkipLocalsInit]
-public static unsafe class CpuConvKernels
+internal static unsafe class CpuConvKernels
 {
     /// <summary>
     /// output (CO, B, OH, OW) = ReLU?(conv(input) + bias); <paramref name="columns"/> is scratch of at least

@@ -9,7 +9,7 @@ namespace NativeCert.Engine.Cpu;
 /// results are bit-identical for any thread count and any split of the model range. Every call first checks its
 /// <see cref="CpuMemoryPlan"/> against the memory available.
 /// </summary>
-public sealed class CpuEnsembleBackend : IEnsembleBackend
+internal sealed class CpuEnsembleBackend : IEnsembleBackend
 {
     private readonly int _threads;
     private readonly IsaLevel _isa;

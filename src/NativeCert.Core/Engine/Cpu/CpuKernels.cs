@@ -10,7 +10,7 @@ namespace NativeCert.Engine.Cpu;
 /// bit-reproducible.
 /// </summary>
 [SkipLocalsInit]
-public static unsafe class CpuKernels
+internal static unsafe class CpuKernels
 {
     /// <summary>output = input · weight + bias, then max(·, 0) when <paramref name="relu"/> (fused epilogue).</summary>
     public static void MatmulForward(Span<float> output /*(B,OUT)*/, ReadOnlySpan<float> input /*(B,IN)*/,

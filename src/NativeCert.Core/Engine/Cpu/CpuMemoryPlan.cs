@@ -13,7 +13,7 @@ namespace NativeCert.Engine.Cpu;
 /// largest layer, used by the backward pass).</param>
 /// <param name="LargestRowWidth">Widest layer boundary: the largest activation buffer is batch × this.</param>
 /// <param name="ModelField">The spec field that sets the model, named when it does not fit: <c>model.hidden</c> for an MLP, else <c>model.layers</c>.</param>
-public readonly record struct ModelFootprint(long Parameters, long ActivationsPerRow, long ScratchFloats, long LargestRowWidth,
+internal readonly record struct ModelFootprint(long Parameters, long ActivationsPerRow, long ScratchFloats, long LargestRowWidth,
                                              string ModelField = "model.hidden")
 {
     /// <summary>Most floats one flat buffer holds (its offsets are 32-bit, docs/engine.md).</summary>
@@ -53,15 +53,15 @@ public readonly record struct ModelFootprint(long Parameters, long ActivationsPe
 ///                + P − C                   He-init Gaussians, drawn per model    (P − C)       when training
 ///                + n·D + n                 noisy training copy, permutation      (n, D), (n)   when training
 ///                + T·C )                   the thread's vote counts              (T, C)        when voting
-/// shared     = 4·models·P                  kept parameters (train, --keep-models)
-/// total      = threads·per thread + shared,   threads = min(--threads or all cores, models)
+/// shared     = 4·models·P                  kept parameters (train, keep_models)
+/// total      = threads·per thread + shared,   threads = min(threads or all cores, models)
 /// s_a: the per-row size of each activation buffer (the input, then each layer that is not in place; CpuTrainer.Plan)
 /// </code>
 /// and must fit in 90% of the memory available now (<see cref="AvailableMemory"/>): the data are already loaded,
 /// and the rest is left to the runtime. Refusing here, with the option to change, replaces an OOM kill that can
 /// take other jobs with it.
 /// </summary>
-public sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long ModelBytesPerThread, long TrainingBytesPerThread,
+internal sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long ModelBytesPerThread, long TrainingBytesPerThread,
                                    long VoteBytesPerThread, long SharedBytes, long LargestBufferFloats)
 {
     /// <summary>Fraction of the available memory a plan may use.</summary>
@@ -136,7 +136,7 @@ public sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long Model
 /// </summary>
 /// <param name="Bytes">Bytes available.</param>
 /// <param name="Source">Where the figure came from, for messages (e.g. "MemAvailable" or "cgroup memory.max").</param>
-public readonly record struct AvailableMemory(long Bytes, string Source)
+internal readonly record struct AvailableMemory(long Bytes, string Source)
 {
     public static AvailableMemory Read()
     {

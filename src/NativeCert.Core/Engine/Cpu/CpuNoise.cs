@@ -19,7 +19,7 @@ namespace NativeCert.Engine.Cpu;
 /// The angle is reduced exactly in integers: with k = x1 &gt;&gt; 8, θ = 2π k/2²⁴ = q·π/2 + 2π d/2²⁴, q = round(k/2²²), |d| ≤ 2²¹.
 /// </summary>
 [SkipLocalsInit]
-public static unsafe class CpuNoise
+internal static unsafe class CpuNoise
 {
     private const float Sqrth = 0.707106781186547524f;
     private const float AngleScale = PolynomialBoxMuller.AngleScale;

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace NativeCert.Engine.Cpu;
 
 /// <summary>The phases of CPU ensemble training that <see cref="CpuPhaseProfile"/> times.</summary>
-public enum CpuPhase
+internal enum CpuPhase
 {
     /// <summary>Drawing the model's noisy training copy (once per model).</summary>
     Noise,
@@ -39,7 +39,7 @@ public enum CpuPhase
 /// MLP keeps the <see cref="CpuPhase"/> list. Set one as <see cref="CpuEnsembleBackend.Profile"/> (or use
 /// <see cref="Measure"/>); timing reads the clock once per phase and does not change any result.
 /// </summary>
-public sealed class CpuPhaseProfile
+internal sealed class CpuPhaseProfile
 {
     private double[] _seconds = new double[PhaseCount]; // CpuPhase values, then the layer phases of LayerPhases
     private readonly object _gate = new();

@@ -16,7 +16,7 @@ namespace NativeCert.Engine.Cpu;
 /// into its bias pass, and every ReLU works in place.
 /// </summary>
 [SkipLocalsInit]
-public sealed class CpuTrainer
+internal sealed class CpuTrainer
 {
     private readonly EnsembleConfig _config;
     private readonly IsaLevel _isa;

@@ -11,7 +11,7 @@ namespace NativeCert.Engine.Cpu;
 /// peak), all threads at once. The figure a GEMM is judged
 /// against; it reflects what the cores deliver right now (other load on the machine lowers it).
 /// </summary>
-public static class FmaPeak
+internal static class FmaPeak
 {
     /// <summary>
     /// Measured peak in GFLOP/s (1 FMA = 2 flop) over <paramref name="threads"/> threads, with the vectors of

@@ -6,7 +6,7 @@ namespace NativeCert.Engine.Cpu;
 /// The widest SIMD path a CPU kernel may take. Kernels take it as an argument (never a global switch), so tests
 /// can run the AVX2 and scalar branches on an AVX-512 machine, in parallel, to exercise every branch and tail.
 /// </summary>
-public enum IsaLevel
+internal enum IsaLevel
 {
     /// <summary>Plain C# loops (float accumulation): the fallback on any CPU.</summary>
     Scalar = 0,
@@ -17,7 +17,7 @@ public enum IsaLevel
 }
 
 /// <summary>What this CPU supports, detected once.</summary>
-public static class CpuIsa
+internal static class CpuIsa
 {
     /// <summary>The widest level this process can run.</summary>
     public static readonly IsaLevel Best =

@@ -6,7 +6,7 @@ namespace NativeCert.Engine.Reference;
 /// (each example channel-major, as datasets store images). Letters: CI/CO input/output channels, H×W input, OH×OW output,
 /// K kernel edge, P zero padding.
 /// </summary>
-public static class ReferenceConv
+internal static class ReferenceConv
 {
     /// <summary>output[b, co, y, x] = bias[co] + Σ_{ci, ky, kx} weight[co, ci, ky, kx]·input[b, ci, y + ky − P, x + kx − P] (0 outside).</summary>
     public static void Conv2dForward(Span<float> output /*(B,CO,OH,OW)*/, ReadOnlySpan<float> input /*(B,CI,H,W)*/,

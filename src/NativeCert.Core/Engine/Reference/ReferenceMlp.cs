@@ -6,7 +6,7 @@ namespace NativeCert.Engine.Reference;
 /// fast path; results are rounded to float once. Letters: B batch rows, IN/OUT layer widths, C classes.
 /// Gradients (prefix d) are overwritten, not accumulated.
 /// </summary>
-public static class ReferenceMlp
+internal static class ReferenceMlp
 {
     /// <summary>output = input · weight + bias.</summary>
     public static void MatmulForward(Span<float> output /*(B,OUT)*/, ReadOnlySpan<float> input /*(B,IN)*/,

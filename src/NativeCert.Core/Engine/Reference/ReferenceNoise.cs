@@ -8,7 +8,7 @@ namespace NativeCert.Engine.Reference;
 /// <see cref="BoxMuller.Gaussian"/> and <see cref="NoiseKey.Block"/>: the oracle the vectorized noise is
 /// tested against.
 /// </summary>
-public static class ReferenceNoise
+internal static class ReferenceNoise
 {
     /// <summary>z[i] = standard normal number i of row <paramref name="row"/> of a stream.</summary>
     public static void Gaussians(Span<float> z, ulong seed, NoiseStream stream, uint model, uint row)

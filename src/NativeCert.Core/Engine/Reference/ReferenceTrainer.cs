@@ -8,7 +8,7 @@ namespace NativeCert.Engine.Reference;
 /// and the oracle for the SIMD and ILGPU engines. Keeps a noisy copy of the whole training set (fine for the
 /// small sets tests use).
 /// </summary>
-public static class ReferenceTrainer
+internal static class ReferenceTrainer
 {
     /// <summary>
     /// Trains model <paramref name="model"/> and returns its flat parameters (see <see cref="ParameterLayout"/>). The

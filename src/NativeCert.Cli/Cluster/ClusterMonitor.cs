@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// Waits for a cluster run (<c>slurm submit --wait</c>, <c>slurm status --wait</c>): polls the shards' progress on
@@ -9,7 +9,7 @@ namespace NativeCert.Cluster;
 /// no other shard runs either), or the merge ended without a complete run. A merge whose <c>afterok</c> dependency broke although every shard is
 /// complete on disk (a shard task killed, then requeued: Slurm does not re-arm the dependency) is released.
 /// </summary>
-public sealed class ClusterMonitor(ClusterRun run, SlurmClient slurm, TextWriter progress)
+internal sealed class ClusterMonitor(ClusterRun run, SlurmClient slurm, TextWriter progress)
 {
     /// <summary>Seconds between polls.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(2);

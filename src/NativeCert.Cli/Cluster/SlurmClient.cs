@@ -2,14 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// A job's state as Slurm reports it: <see cref="State"/> is Slurm's word (PENDING, RUNNING, COMPLETED, FAILED,
 /// CANCELLED, TIMEOUT, PREEMPTED, NODE_FAIL, OUT_OF_MEMORY, REQUEUED, …), <see cref="Reason"/> why it waits or ended
 /// (e.g. DependencyNeverSatisfied), <see cref="ExitCode"/> Slurm's "code:signal".
 /// </summary>
-public sealed record SlurmJobState(string JobId, string State, string Reason, string ExitCode, string Source)
+internal sealed record SlurmJobState(string JobId, string State, string Reason, string ExitCode, string Source)
 {
     public bool IsActive => State is "PENDING" or "RUNNING" or "CONFIGURING" or "COMPLETING" or "REQUEUED" or "REQUEUE_HOLD"
                             or "REQUEUE_FED" or "RESIZING" or "SUSPENDED" or "STAGE_OUT" or "SIGNALING" or "STOPPED";
@@ -26,7 +26,7 @@ public sealed record SlurmJobState(string JobId, string State, string Reason, st
 /// <c>scontrol show job</c> and <c>sacct</c> (when accounting is enabled) to learn job states, <c>scancel</c>, and
 /// <c>scontrol update</c> to release a merge whose dependency broke although every shard finished.
 /// </summary>
-public sealed class SlurmClient
+internal sealed class SlurmClient
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(60);
 

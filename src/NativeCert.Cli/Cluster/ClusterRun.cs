@@ -4,16 +4,16 @@ using System.Text.Json.Serialization;
 using NativeCert.IO;
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>One <c>sbatch</c> round of a cluster run: the array job of the shards it submitted and the merge job after it.</summary>
-public sealed record ClusterSubmission(string SubmittedUtc, string ArrayJob, string MergeJob, int[] Shards);
+internal sealed record ClusterSubmission(string SubmittedUtc, string ArrayJob, string MergeJob, int[] Shards);
 
 /// <summary>
 /// <c>DIR/slurm/cluster.json</c>: how many shards the run is split into and every submission made for it, newest last
 /// (the newest submission that includes a shard holds its current job).
 /// </summary>
-public sealed record ClusterPlan(int Shards, List<ClusterSubmission> Submissions)
+internal sealed record ClusterPlan(int Shards, List<ClusterSubmission> Submissions)
 {
     public const string CurrentFormat = "nativecert-cluster/1";
     public string Format { get; init; } = CurrentFormat;
@@ -32,7 +32,7 @@ public sealed record ClusterPlan(int Shards, List<ClusterSubmission> Submissions
 /// <item><c>DIR/votes.bin</c>, certificates, plots, <c>summary.json</c>: the merged run, as <c>certify</c> writes them.</item>
 /// </list>
 /// </summary>
-public sealed class ClusterRun
+internal sealed class ClusterRun
 {
     public ClusterRun(string root) => Root = Path.GetFullPath(root);
 

@@ -1,14 +1,14 @@
 using System.Globalization;
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// Shard <see cref="Index"/> of <see cref="Count"/> (<c>--shard i/K</c>, 0-based as Slurm array task ids and
 /// Kubernetes' JOB_COMPLETION_INDEX are). The K shards of a run split its n0 + N models into contiguous ranges
 /// whose sizes differ by at most one, so they tile [0, n0 + N) exactly for every K up to the number of models.
 /// </summary>
-public readonly record struct ShardIndex(int Index, int Count)
+internal readonly record struct ShardIndex(int Index, int Count)
 {
     public const string Option = "--shard";
 

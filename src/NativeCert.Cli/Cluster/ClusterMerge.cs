@@ -1,6 +1,6 @@
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// The merge job of a cluster run: checks that each of the K shard directories holds its whole model range of the
@@ -8,7 +8,7 @@ namespace NativeCert.Cluster;
 /// DIR: config.json (the spec, with each shard's backend and device), votes.bin, then the report, summary.json last.
 /// Rerunning it gives the same files.
 /// </summary>
-public static class ClusterMerge
+internal static class ClusterMerge
 {
     public static RunReport Merge(ClusterRun run)
     {

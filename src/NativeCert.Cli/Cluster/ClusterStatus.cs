@@ -2,14 +2,14 @@ using System.Globalization;
 using System.Text;
 using NativeCert.Runs;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// One shard of a cluster run as it stands: its model range, how many of those models are durably on disk, the
 /// Slurm job of its newest submission and that job's state (null when Slurm no longer knows it), its log, and the
 /// last error line of the log when the shard is unfinished and not running.
 /// </summary>
-public sealed record ShardStatus(int Index, ModelRange Range, int Done, string? JobId, SlurmJobState? Job, string LogPath, string? Error)
+internal sealed record ShardStatus(int Index, ModelRange Range, int Done, string? JobId, SlurmJobState? Job, string LogPath, string? Error)
 {
     public int Total => Range.End - Range.Start;
     public bool Complete => Done == Total;
@@ -18,7 +18,7 @@ public sealed record ShardStatus(int Index, ModelRange Range, int Done, string? 
 }
 
 /// <summary>A cluster run as it stands: every shard, the merge job, and whether the merged run is complete.</summary>
-public sealed record ClusterStatus(ClusterRun Run, IReadOnlyList<ShardStatus> Shards, string? MergeJobId, SlurmJobState? Merge, string? MergeError, bool Complete)
+internal sealed record ClusterStatus(ClusterRun Run, IReadOnlyList<ShardStatus> Shards, string? MergeJobId, SlurmJobState? Merge, string? MergeError, bool Complete)
 {
     public bool AllShardsComplete => Shards.All(s => s.Complete);
     public bool MergeActive => Merge is { IsActive: true };

@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text;
 
-namespace NativeCert.Cluster;
+namespace NativeCert.Cli.Cluster;
 
 /// <summary>
 /// What the jobs of a cluster run ask the scheduler for. Null means "not asked": Slurm's (or the partition's)
 /// default applies. <see cref="ExtraArguments"/> are written as further <c>#SBATCH</c> lines, as given.
 /// </summary>
-public sealed record SchedulerOptions(
+internal sealed record SchedulerOptions(
     string? Partition = null,
     string? Time = null,
     int? CpusPerTask = null,
@@ -20,7 +20,7 @@ public sealed record SchedulerOptions(
 /// <c>merge.sbatch</c>. They are plain bash that a user can read, edit and <c>sbatch</c> by hand: every path is
 /// absolute, and they call the NativeCert that wrote them.
 /// </summary>
-public static class SlurmScripts
+internal static class SlurmScripts
 {
     /// <summary>
     /// The shard array job: task i runs <c>certify --spec DIR/config.json --shard i/K --out DIR/shards/i</c>, with

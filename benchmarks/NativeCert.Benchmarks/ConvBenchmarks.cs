@@ -7,7 +7,8 @@ namespace NativeCert.Benchmarks;
 /// LeNet's image layers at batch 128, each kernel and direction on every SIMD level: conv1 (1×28×28 → 16×24×24, 5×5;
 /// forward and weight gradient, the first layer needs no input gradient; 2·128·576·16·25 = 59 MFLOP each), conv2
 /// (16×12×12 → 32×8×8, 5×5; forward, and backward = weight, bias and input gradient; 2·128·64·32·400 = 210 MFLOP per
-/// product) and 2×2 max pooling of conv1's output (forward and backward).
+/// product: backward weight and backward input are 210 MFLOP each) and 2×2 max pooling of conv1's output (forward and
+/// backward). GFLOP/s = those flops / the mean; `-- ab conv` prints GFLOP/s and % of one thread's peak directly.
 /// `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- --filter '*Conv*'`
 /// </summary>
 [ShortRunJob]
@@ -42,17 +43,20 @@ public class ConvBenchmarks
     public void Conv1Forward() => CpuConvKernels.Conv2dForward(_y1, _x1, Input1, _w1, _b1, _columns, B, 1, 28, 28, 16, 5, 0, relu: true, Level);
 
     [Benchmark]
-    public void Conv1Backward() => CpuConvKernels.Conv2dBackward(default, _dw1, _db1, _dy1, _x1, Input1, _w1, _columns, B, 1, 28, 28, 16, 5, 0, Level);
+    public void Conv1BackwardWeight() => CpuConvKernels.Conv2dBackwardWeight(_dw1, _db1, _dy1, _x1, Input1, _columns, B, 1, 28, 28, 16, 5, 0, Level);
 
     [Benchmark]
     public void Conv2Forward() => CpuConvKernels.Conv2dForward(_y2, _x2, Input2, _w2, _b2, _columns, B, 16, 12, 12, 32, 5, 0, relu: true, Level);
 
     [Benchmark]
-    public void Conv2Backward() => CpuConvKernels.Conv2dBackward(_dx2, _dw2, _db2, _dy2, _x2, Input2, _w2, _columns, B, 16, 12, 12, 32, 5, 0, Level);
+    public void Conv2BackwardWeight() => CpuConvKernels.Conv2dBackwardWeight(_dw2, _db2, _dy2, _x2, Input2, _columns, B, 16, 12, 12, 32, 5, 0, Level);
 
     [Benchmark]
-    public void Pool1Forward() => CpuConvKernels.MaxPool2dForward(_pooled, _y1, Pool, B, 16, 24, 24);
+    public void Conv2BackwardInput() => CpuConvKernels.Conv2dBackwardInput(_dx2, Input2, _dy2, _w2, _columns, B, 16, 12, 12, 32, 5, 0, Level);
 
     [Benchmark]
-    public void Pool1Backward() => CpuConvKernels.MaxPool2dBackward(_dx1, Pool, _dpool, _y1, B, 16, 24, 24);
+    public void Pool1Forward() => CpuConvKernels.MaxPool2dForward(_pooled, _y1, Pool, B, 16, 24, 24, Level);
+
+    [Benchmark]
+    public void Pool1Backward() => CpuConvKernels.MaxPool2dBackward(_dx1, Pool, _dpool, _y1, B, 16, 24, 24, Level);
 }

@@ -20,7 +20,7 @@ Data: the default MNIST split exported by `dotnet run -c Release --project bench
 export-mnist DIR` (the script does this itself when --data is not given); random data of the same size with
 --random.
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, subprocess, sys, tempfile
 
 # Give PyTorch its best CPU setup before OpenBLAS loads (it reads these once, at load time):
 # - torch runs its own OpenMP pool of --threads threads; an OpenBLAS pthread pool on top oversubscribes the cores
@@ -39,7 +39,9 @@ if "--avx2" in sys.argv:
 import numpy as np
 import torch
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer_loop import REPO, add_torchsharp, compare, run_torchsharp, time_variants  # noqa: E402
 LR, MOMENTUM, WEIGHT_DECAY, BATCH = 0.1, 0.9, 5e-4, 128  # = TrainingDefaults
 
 
@@ -118,20 +120,6 @@ def train_bmm(x, y, models, epochs, sigma, hidden, seed=0):
     return params
 
 
-def run_torchsharp(args):
-    """Builds the TorchSharp peer (restoring TorchSharp-cpu on first use), weakens GLIBCXX_3.4.32 in the build
-    output's libLibTorchSharp.so where the system libstdc++ lacks it, runs it, returns its JSON."""
-    project = os.path.join(REPO, "benchmarks/peers/TorchSharpPeer")
-    subprocess.run(["dotnet", "build", "-c", "Release", project], check=True, stdout=subprocess.DEVNULL)
-    out = os.path.join(project, "bin/Release/net10.0")
-    subprocess.run([sys.executable, os.path.join(REPO, "benchmarks/peers/weak_glibcxx.py"), out], check=True)
-    cmd = ["dotnet", os.path.join(out, "TorchSharpPeer.dll"), "--models", str(args.models), "--epochs", str(args.epochs),
-           "--threads", str(args.threads), "--sigma", str(args.sigma), "--hidden", args.hidden, "--examples", str(args.examples)]
-    if not args.random:
-        cmd += ["--data", args.data]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", type=int, default=8)
@@ -164,43 +152,14 @@ def main():
                           "epochs": 10, "lr": LR, "test_accuracy": accs}))
         return
 
-    # model-epochs per wall second, and per CPU-second of the process (all threads; what the cores spent, which on
-    # a shared machine is the fairer measure: descheduled time is not counted, spin-waiting is).
-    results, per_cpu = {}, {}
-    for name, fn in (("torch_sequential", train_sequential), ("torch_bmm", train_bmm)):
-        fn(x[:1024], y[:1024], min(2, args.models), 1, args.sigma, hidden)  # warm-up
-        t, c = time.perf_counter(), time.process_time()
-        fn(x, y, args.models, args.epochs, args.sigma, hidden)
-        dt, dc = time.perf_counter() - t, time.process_time() - c
-        results[name], per_cpu[name] = args.models * args.epochs / dt, args.models * args.epochs / dc
-        print(f"{name:18s} {results[name]:8.2f} model-epochs/s  ({dt:.2f} s, {dc:.2f} CPU s, torch {torch.__version__}, {args.threads} threads)")
+    results, per_cpu = time_variants(
+        (("torch_sequential", train_sequential), ("torch_bmm", train_bmm)),
+        lambda fn: fn(x[:1024], y[:1024], min(2, args.models), 1, args.sigma, hidden),  # warm-up
+        lambda fn: fn(x, y, args.models, args.epochs, args.sigma, hidden),
+        args.models, args.epochs, f"torch {torch.__version__}, {args.threads} threads")
     if args.torchsharp:
-        ts = run_torchsharp(args)
-        for name in ("torchsharp_sequential", "torchsharp_batched"):
-            results[name] = ts[name]
-            per_cpu[name] = args.models * args.epochs / ts[name + "_cpu_seconds"]
-            print(f"{name:18s} {ts[name]:8.2f} model-epochs/s  ({ts[name + '_seconds']:.2f} s, {ts[name + '_cpu_seconds']:.2f} CPU s, libtorch {ts['libtorch']}, {ts['threads']} threads)")
-
-    cmd = (args.nativecert.split() if args.nativecert else
-           ["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "src/NativeCert.Cli"), "--"])
-    cmd += ["bench", "--json", "--models", str(args.models), "--epochs", str(args.epochs), "--threads", str(args.threads),
-            "--hidden", args.hidden, "--sigma", str(args.sigma), "--examples", str(args.examples)]
-    ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    rate = ours["model_epochs_per_s"]
-    rate_cpu = ours["models"] * ours["epochs"] / ours["cpu_seconds"] if ours.get("cpu_seconds", 0) > 0 else float("nan")
-    print(f"{'nativecert':18s} {rate:8.2f} model-epochs/s  ({ours['seconds']:.2f} s, {ours.get('cpu_seconds', float('nan')):.2f} CPU s; "
-          f"{ours['gflops']} GFLOP/s of {ours['peak_gflops']} peak, {ours['device']})")
-    for name, r in results.items():
-        print(f"nativecert / {name}: {rate / r:.2f}x (per CPU-second {rate_cpu / per_cpu[name]:.2f}x)")
-    best = max(results, key=results.get)
-    best_cpu = max(per_cpu, key=per_cpu.get)
-    print(f"nativecert / best ({best}): {rate / results[best]:.2f}x; per CPU-second, best ({best_cpu}): {rate_cpu / per_cpu[best_cpu]:.2f}x")
-    print(json.dumps({"nativecert": rate, **{k: round(v, 3) for k, v in results.items()}, "best": best,
-                      "ratio_best": round(rate / results[best], 3), "best_per_cpu_second": best_cpu,
-                      "ratio_best_per_cpu_second": round(rate_cpu / per_cpu[best_cpu], 3),
-                      "fraction_of_peak": ours["fraction_of_peak"], "fraction_of_peak_cpu": ours.get("fraction_of_peak_cpu"),
-                      "avx2_only": args.avx2, "threads": args.threads, "device": ours["device"]}))
-
+        add_torchsharp(results, per_cpu, run_torchsharp(args, ["--hidden", args.hidden]), ("torchsharp_sequential", "torchsharp_batched"), args)
+    compare(args, results, per_cpu, ["--hidden", args.hidden], {"avx2_only": args.avx2})
 
 if __name__ == "__main__":
     main()

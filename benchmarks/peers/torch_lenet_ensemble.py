@@ -5,14 +5,17 @@ SGD lr 0.05, momentum 0.9, weight decay 5e-4; batch 128; one noisy copy of the t
 and kept for all epochs) two ways: one model after another, and all M models at once with grouped convolutions
 (groups = M, the models side by side as channels) and bmm for the dense layers. Then it runs
 `nativecert bench --model lenet --json` with the same workload in the same run and prints our speed as a ratio to each.
+With --torchsharp it also runs the same two variants on libtorch 2.10 with MKL through TorchSharp-cpu 0.107
+(benchmarks/peers/TorchSharpPeer --model lenet, built and loaded as torch_ensemble.py --torchsharp does), and prints
+our ratio to each of the four variants and to the best (the loop is benchmarks/peers/peer_loop.py).
 
-  /usr/bin/python3 benchmarks/peers/torch_lenet_ensemble.py --models 4 --epochs 1 --threads 2
+  /usr/bin/python3 benchmarks/peers/torch_lenet_ensemble.py --models 4 --epochs 1 --threads 2 --torchsharp
   /usr/bin/python3 benchmarks/peers/torch_lenet_ensemble.py --quality    # σ = 0, one model, 10 epochs, 3 seeds
 
 Data as in torch_ensemble.py: the default MNIST split exported by the benchmark project (done here when --data is
 not given), or --random data of the same size.
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, sys
 
 if "--keep-blas-env" not in sys.argv:  # see torch_ensemble.py: one OpenBLAS thread per torch thread
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
@@ -24,7 +27,8 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_ensemble import REPO, load  # noqa: E402  (same data export, same MNIST split)
+from torch_ensemble import load  # noqa: E402  (same data export, same MNIST split)
+from peer_loop import add_torchsharp, compare, run_torchsharp, time_variants  # noqa: E402
 
 LR, MOMENTUM, WEIGHT_DECAY, BATCH = 0.05, 0.9, 5e-4, 128  # = TrainingDefaults for a non-MLP model
 
@@ -108,6 +112,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=3, help="--quality: independent runs")
     ap.add_argument("--keep-blas-env", action="store_true", help="do not set OPENBLAS_NUM_THREADS=1 nor drop OPENBLAS_CORETYPE/L2_SIZE")
     ap.add_argument("--nativecert", default=None, help="command prefix for nativecert (default: dotnet run the CLI project)")
+    ap.add_argument("--torchsharp", action="store_true", help="also run libtorch 2.10 (MKL) through TorchSharp-cpu 0.107")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     x, y, tx, ty = load(args)
@@ -123,27 +128,14 @@ def main():
                           "models": 1, "epochs": 10, "lr": LR, "test_accuracy": accs}))
         return
 
-    results = {}
-    for name, fn in (("torch_sequential", train_sequential), ("torch_grouped", train_grouped)):
-        fn(x[:256], y[:256], min(2, args.models), 1, args.sigma)  # warm-up
-        t = time.perf_counter()
-        fn(x, y, args.models, args.epochs, args.sigma)
-        dt = time.perf_counter() - t
-        results[name] = args.models * args.epochs / dt
-        print(f"{name:18s} {results[name]:8.3f} model-epochs/s  ({dt:.2f} s, torch {torch.__version__}, {args.threads} threads)")
-
-    cmd = (args.nativecert.split() if args.nativecert else
-           ["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "src/NativeCert.Cli"), "--"])
-    cmd += ["bench", "--json", "--model", "lenet", "--models", str(args.models), "--epochs", str(args.epochs),
-            "--threads", str(args.threads), "--sigma", str(args.sigma), "--examples", str(args.examples)]
-    ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
-    rate = ours["model_epochs_per_s"]
-    print(f"{'nativecert':18s} {rate:8.3f} model-epochs/s  ({ours['gflops']} GFLOP/s of {ours['peak_gflops']} peak, {ours['device']})")
-    for name, r in results.items():
-        print(f"nativecert / {name}: {rate / r:.2f}x")
-    print(json.dumps({"nativecert": rate, **{k: round(v, 4) for k, v in results.items()},
-                      "ratio_best": round(rate / max(results.values()), 3), "device": ours["device"]}))
-
+    results, per_cpu = time_variants(
+        (("torch_sequential", train_sequential), ("torch_grouped", train_grouped)),
+        lambda fn: fn(x[:256], y[:256], min(2, args.models), 1, args.sigma),  # warm-up
+        lambda fn: fn(x, y, args.models, args.epochs, args.sigma),
+        args.models, args.epochs, f"torch {torch.__version__}, {args.threads} threads")
+    if args.torchsharp:
+        add_torchsharp(results, per_cpu, run_torchsharp(args, ["--model", "lenet"]), ("torchsharp_sequential", "torchsharp_grouped"), args)
+    compare(args, results, per_cpu, ["--model", "lenet"], {"model": "lenet"})
 
 if __name__ == "__main__":
     main()

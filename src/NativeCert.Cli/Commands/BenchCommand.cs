@@ -181,11 +181,23 @@ internal static class BenchCommand
     private static Dictionary<string, object> ProfileJson(CpuPhaseProfile p, EnsembleConfig config, int trainExamples)
     {
         var phases = new Dictionary<string, object>();
-        foreach (var phase in Enum.GetValues<CpuPhase>())
-            phases[CpuPhaseProfile.Key(phase)] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.Seconds(phase), 4), ["share"] = Math.Round(p.Share(phase), 4) };
+        var rows = p.PhaseRows();
+        // Training examples each phase processed, summed over models: its multiply–adds per example give its flop rate.
+        double examples = (double)trainExamples * config.Training.Epochs * p.Models;
+        foreach (var (key, seconds, share, macs) in rows)
+        {
+            var entry = new Dictionary<string, double> { ["seconds"] = Math.Round(seconds, 4), ["share"] = Math.Round(share, 4) };
+            if (macs > 0 && seconds > 0) entry["gflops_per_thread"] = Math.Round(2.0 * macs * examples / seconds / 1e9, 2);
+            phases[key] = entry;
+        }
         phases["threading"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.ThreadingSeconds, 4), ["share"] = Math.Round(p.ThreadingShare, 4) };
         phases["descheduled"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.DescheduledSeconds, 4), ["share"] = Math.Round(p.DescheduledShare, 4) };
-        double gemmSeconds = p.Seconds(CpuPhase.FirstForwardGemm) + p.Seconds(CpuPhase.FirstWeightGradientGemm);
+        // MLP: the two first-layer GEMM phases. Layer list: the first parameter layer's forward and weight-gradient phases
+        // (the first phase with multiply–adds names it).
+        string? first = rows.FirstOrDefault(r => r.MacsPerExample > 0).Key?.Split('_')[0];
+        double gemmSeconds = !p.HasLayerPhases
+            ? p.Seconds(CpuPhase.FirstForwardGemm) + p.Seconds(CpuPhase.FirstWeightGradientGemm)
+            : rows.Where(r => first != null && r.Key.StartsWith(first + "_", StringComparison.Ordinal) && r.MacsPerExample > 0).Sum(r => r.Seconds);
         return new Dictionary<string, object>
         {
             ["isa"] = CpuIsa.Name(p.Isa),
@@ -215,7 +227,13 @@ internal static class BenchCommand
         o.WriteLine("  " + string.Join("", header.Select((h, i) => i == 0 ? h.PadRight(34) : h.PadLeft(18))));
         void Row(string name, Func<CpuPhaseProfile, (double Seconds, double Share)> value) =>
             o.WriteLine("  " + name.PadRight(34) + string.Concat(profiles.Select(p => string.Create(inv, $"{value(p).Seconds,9:F3} ({100 * value(p).Share,4:F1}%)").PadLeft(18))));
-        foreach (var phase in Enum.GetValues<CpuPhase>()) Row(CpuPhaseProfile.Key(phase), p => (p.Seconds(phase), p.Share(phase)));
+        // Every profile here is of the same model, so the rows line up.
+        var keys = profiles[0].PhaseRows().Select(r => r.Key).ToArray();
+        for (int i = 0; i < keys.Length; i++)
+        {
+            int row = i;
+            Row(keys[row], p => (p.PhaseRows()[row].Seconds, p.PhaseRows()[row].Share));
+        }
         Row("threading", p => (p.ThreadingSeconds, p.ThreadingShare));
         Row("descheduled (other load)", p => (p.DescheduledSeconds, p.DescheduledShare));
         Row("wall", p => (p.WallSeconds, 1));

@@ -149,26 +149,64 @@ public class ConvLayerTests
         }
     }
 
-    [Fact]
-    public void Simd_pool_and_flatten_match_the_reference()
+    [Theory]
+    [InlineData(IsaLevel.Avx512)]
+    [InlineData(IsaLevel.Avx2)]
+    [InlineData(IsaLevel.Scalar)]
+    internal void Simd_conv_results_do_not_depend_on_how_the_batch_is_cut_into_image_groups(IsaLevel isa)
     {
-        const int B = 3, C = 5, H = 9, W = 7, OH = 4, OW = 3;
+        // 5 images of a padded 3×3 with 19 output channels (row tails of the 8- and 6-row blocks) and CI·K·K = 27
+        // (a masked second vector): one image per group, two and a ragged last group, and the whole batch at once.
+        const int B = 5, CI = 3, H = 7, W = 6, CO = 19, K = 3, P = 1, OH = 7, OW = 6, N = B * OH * OW;
+        var x = ToChannelMajor(EngineTestData.RandomArray(B * CI * H * W, 21), B, CI, H * W);
+        var w = EngineTestData.RandomArray(CO * CI * K * K, 22);
+        var bias = EngineTestData.RandomArray(CO, 23);
+        var g = EngineTestData.RandomArray(CO * N, 24);
+        var strides = ImageStrides.ChannelMajor(B, H * W);
+        float[] Run(int chunkFloats)
+        {
+            int keep = CpuConvKernels.ChunkFloats;
+            CpuConvKernels.ChunkFloats = chunkFloats;
+            try
+            {
+                var (y, dx, dw, db, columns) = (new float[CO * N], new float[x.Length], new float[w.Length], new float[CO], new float[CI * K * K * N]);
+                CpuConvKernels.Conv2dForward(y, x, strides, w, bias, columns, B, CI, H, W, CO, K, P, relu: true, isa);
+                CpuConvKernels.Conv2dBackward(dx, dw, db, g, x, strides, w, columns, B, CI, H, W, CO, K, P, isa);
+                return y.Concat(dx).Concat(dw).Concat(db).ToArray();
+            }
+            finally { CpuConvKernels.ChunkFloats = keep; }
+        }
+        var whole = Run(int.MaxValue);
+        Assert.Equal(whole, Run(1));
+        Assert.Equal(whole, Run(2 * CI * K * K * OH * OW));
+    }
+
+    [Theory]
+    [InlineData(9, 7, false)]
+    [InlineData(9, 35, false)] // 17 windows a row: two 8-window vectors, a scalar window and a dropped odd column
+    [InlineData(6, 34, true)]  // values on a coarse grid: ties in most windows (the first maximum must win)
+    public void Simd_pool_and_flatten_match_the_reference(int H, int W, bool ties)
+    {
+        const int B = 3, C = 5;
+        int OH = H / 2, OW = W / 2;
         var x = EngineTestData.RandomArray(B * C * H * W, 11);
+        if (ties) for (int i = 0; i < x.Length; i++) x[i] = MathF.Round(x[i] * 2) / 2;
         var g = EngineTestData.RandomArray(B * C * OH * OW, 12);
         var (yRef, dxRef) = (new float[g.Length], new float[x.Length]);
         ReferenceConv.MaxPool2dForward(yRef, x, B, C, H, W);
         ReferenceConv.MaxPool2dBackward(dxRef, g, x, B, C, H, W);
-        foreach (bool channelMajorInput in new[] { false, true })
-        {
-            var strides = channelMajorInput ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(C, H * W);
-            var input = channelMajorInput ? ToChannelMajor(x, B, C, H * W) : x;
-            var y = new float[g.Length];
-            CpuConvKernels.MaxPool2dForward(y, input, strides, B, C, H, W);
-            Assert.Equal(ToChannelMajor(yRef, B, C, OH * OW), y);
-            var dx = new float[x.Length];
-            CpuConvKernels.MaxPool2dBackward(dx, strides, ToChannelMajor(g, B, C, OH * OW), input, B, C, H, W);
-            Assert.Equal(channelMajorInput ? ToChannelMajor(dxRef, B, C, H * W) : dxRef, dx);
-        }
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+            foreach (bool channelMajorInput in new[] { false, true })
+            {
+                var strides = channelMajorInput ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(C, H * W);
+                var input = channelMajorInput ? ToChannelMajor(x, B, C, H * W) : x;
+                var y = new float[g.Length];
+                CpuConvKernels.MaxPool2dForward(y, input, strides, B, C, H, W, isa);
+                Assert.Equal(ToChannelMajor(yRef, B, C, OH * OW), y);
+                var dx = Enumerable.Repeat(float.NaN, x.Length).ToArray(); // every input must be written
+                CpuConvKernels.MaxPool2dBackward(dx, strides, ToChannelMajor(g, B, C, OH * OW), input, B, C, H, W, isa);
+                Assert.Equal(channelMajorInput ? ToChannelMajor(dxRef, B, C, H * W) : dxRef, dx);
+            }
         var flat = new float[yRef.Length];
         CpuConvKernels.FlattenForward(flat, ToChannelMajor(yRef, B, C, OH * OW), B, C, OH * OW);
         Assert.Equal(yRef, flat);
@@ -190,5 +228,12 @@ public class ConvLayerTests
         Assert.Equal(scalar, CpuConvKernels.LaneSum(v, IsaLevel.Avx2));
         Assert.Equal(scalar, CpuConvKernels.LaneSum(v, IsaLevel.Avx512));
         Assert.Equal(v.Sum(x => (double)x), scalar, 3);
+        var rows = EngineTestData.RandomArray(7 * n, n + 1);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var sums = new float[7];
+            CpuConvKernels.LaneSums(sums, rows, 7, n, isa);
+            for (int r = 0; r < 7; r++) Assert.Equal(CpuConvKernels.LaneSum(rows.AsSpan(r * n, n), IsaLevel.Scalar), sums[r]);
+        }
     }
 }

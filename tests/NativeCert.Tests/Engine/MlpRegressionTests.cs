@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using NativeCert.Data;
 using NativeCert.Engine;
 using NativeCert.Engine.Cpu;
@@ -50,28 +48,6 @@ public class MlpRegressionTests
     {
         var (train, test) = c.Data();
         var config = new EnsembleConfig(ModelArchitecture.Mlp(train.Dimension, c.Hidden, train.ClassCount), c.Training, c.Sigma, c.Seed);
-        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
-        {
-            foreach (int threads in new[] { 1, 3 })
-            {
-                using var backend = new CpuEnsembleBackend(threads, isa);
-                int split = c.Models / 2;
-                var votes = new VoteCounts(test.Count, train.ClassCount);
-                var weights = new List<float>();
-                foreach (var (start, end) in new[] { (0, split), (split, c.Models) })
-                {
-                    var part = new VoteCounts(test.Count, train.ClassCount);
-                    var kept = new float[(end - start) * new ParameterLayout(config.Model).Count];
-                    backend.Run(config, train, test, start, end, part, kept);
-                    votes.Add(part);
-                    weights.AddRange(kept);
-                }
-                string where = $"{c.Name}, {CpuIsa.Name(isa)}, {threads} threads";
-                Assert.True(c.VotesSha256 == Sha256(MemoryMarshal.AsBytes(votes.Counts.AsSpan())), $"{where}: votes {Sha256(MemoryMarshal.AsBytes(votes.Counts.AsSpan()))}");
-                Assert.True(c.WeightsSha256 == Sha256(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(weights))), $"{where}: weights {Sha256(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(weights)))}");
-            }
-        }
+        RegressionPins.AssertUnchanged(c.Name, config, train, test, c.Models, c.VotesSha256, c.WeightsSha256);
     }
-
-    private static string Sha256(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NativeCert.Engine.Cpu;
 
@@ -36,13 +37,29 @@ internal static unsafe class CpuConvKernels
         ReadOnlySpan<float> weight /*(CO,CI,K,K)*/, ReadOnlySpan<float> bias /*(CO)*/, Span<float> columns /*(CI·K·K, B·OH·OW)*/,
         int B, int CI, int H, int W, int CO, int K, int P, bool relu, IsaLevel isa)
     {
-        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K;
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K, OHW = OH * OW;
         Check(output.Length >= CO * N && weight.Length >= CO * CKK && bias.Length >= CO && columns.Length >= CKK * N);
-        Im2Col(columns, input, inputStrides, B, CI, H, W, K, P);
+        // A few images at a time: their columns (CKK, nb·OHW) and outputs stay in L2 between im2col, the GEMM and the
+        // bias pass. Each output is still one chain over all of (ci, ky, kx), so the chunking changes no bit.
+        int images = ImagesPerChunk(CKK * OHW, B);
         fixed (float* y = output, w = weight, col = columns)
-            CpuGemm.Gemm(y, N, w, CKK, 1, col, N, null, false, CO, N, CKK, isa);
-        for (int co = 0; co < CO; co++) AddBias(output.Slice(co * N, N), bias[co], relu, isa);
+            for (int b0 = 0; b0 < B; b0 += images)
+            {
+                int nb = Math.Min(images, B - b0), n = nb * OHW;
+                Im2Col(columns, input[(b0 * inputStrides.Example)..], inputStrides, nb, CI, H, W, K, P);
+                CpuGemm.Gemm(y + (nint)b0 * OHW, N, w, CKK, 1, col, n, null, false, CO, n, CKK, isa);
+                for (int co = 0; co < CO; co++) AddBias(output.Slice(co * N + b0 * OHW, n), bias[co], relu, isa);
+            }
     }
+
+    /// <summary>
+    /// Floats of im2col columns a conv processes at a time (the batch is cut into groups of whole images of about this
+    /// many column floats, at least one image); a tuning knob, results do not depend on it. 64 Ki floats = 256 KiB.
+    /// </summary>
+    internal static int ChunkFloats = 1 << 16;
+
+    private static int ImagesPerChunk(long columnFloatsPerImage, int B) =>
+        (int)Math.Clamp(ChunkFloats / Math.Max(1, columnFloatsPerImage), 1, Math.Max(1, B));
 
     /// <summary>
     /// dweight = dY · columnsᵀ, dbias = Σ dY per channel, and, unless <paramref name="dinput"/> is empty (the first
@@ -53,19 +70,59 @@ internal static unsafe class CpuConvKernels
         ReadOnlySpan<float> doutput /*(CO,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides inputStrides, ReadOnlySpan<float> weight,
         Span<float> columns, int B, int CI, int H, int W, int CO, int K, int P, IsaLevel isa)
     {
-        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K;
+        Conv2dBackwardWeight(dweight, dbias, doutput, input, inputStrides, columns, B, CI, H, W, CO, K, P, isa);
+        if (!dinput.IsEmpty) Conv2dBackwardInput(dinput, inputStrides, doutput, weight, columns, B, CI, H, W, CO, K, P, isa);
+    }
+
+    /// <summary>dweight = dY · columnsᵀ and dbias = Σ dY per channel; <paramref name="columns"/> is scratch of CI·K·K·B·OH·OW floats.</summary>
+    public static void Conv2dBackwardWeight(Span<float> dweight /*(CO,CI,K,K)*/, Span<float> dbias /*(CO)*/,
+        ReadOnlySpan<float> doutput /*(CO,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides inputStrides,
+        Span<float> columns, int B, int CI, int H, int W, int CO, int K, int P, IsaLevel isa)
+    {
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K, OHW = OH * OW;
         Check(dweight.Length >= CO * CKK && dbias.Length >= CO && doutput.Length >= CO * N && columns.Length >= CKK * N);
-        Im2ColTransposed(columns, input, inputStrides, B, CI, H, W, K, P);
-        fixed (float* dw = dweight, dy = doutput, colT = columns)
-            CpuGemm.Gemm(dw, CKK, dy, N, 1, colT, CKK, null, false, CO, CKK, N, isa); // (CO,CKK) = dY(CO,N)·colᵀ(N,CKK)
-        for (int co = 0; co < CO; co++) dbias[co] = LaneSum(doutput.Slice(co * N, N), isa);
-        if (dinput.IsEmpty) return;
+        // dWᵀ(CKK,CO) = col(CKK,N)·dYᵀ(N,CO): one chain over n ascending per element, as dY·colᵀ, but the columns are
+        // the plain im2col (rows of OW contiguous floats, cheap to build) and only dY (CO floats per n, not CI·K·K) is
+        // transposed. The reduction is cut at whole images: each group's columns and dYᵀ are built in cache and its
+        // products continue every element's chain (the first group from 0), so the result is that of one GEMM.
+        int images = ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
+        var scratch = Scratch(maxN * CO + CKK * CO);
+        fixed (float* dw = dweight, dy = doutput, col = columns, dyT = scratch)
+        {
+            float* dwT = dyT + (nint)maxN * CO;
+            for (int b0 = 0; b0 < B; b0 += images)
+            {
+                int nb = Math.Min(images, B - b0), n = nb * OHW;
+                Im2Col(columns, input[(b0 * inputStrides.Example)..], inputStrides, nb, CI, H, W, K, P);
+                Transpose(dyT, dy + (nint)b0 * OHW, N, CO, n);
+                CpuGemm.GemmAccumulate(dwT, CO, col, n, dyT, CO, CKK, CO, n, first: b0 == 0, isa);
+            }
+            for (int co = 0; co < CO; co++)
+                for (int k = 0; k < CKK; k++) dw[co * CKK + k] = dwT[k * CO + co];
+        }
+        LaneSums(dbias, doutput, CO, N, isa);
+    }
+
+    /// <summary>dinput = col2im(Wᵀ · dY), written in <paramref name="inputStrides"/>; <paramref name="columns"/> is scratch of CI·K·K·B·OH·OW floats.</summary>
+    public static void Conv2dBackwardInput(Span<float> dinput, ImageStrides inputStrides, ReadOnlySpan<float> doutput /*(CO,B,OH,OW)*/,
+        ReadOnlySpan<float> weight /*(CO,CI,K,K)*/, Span<float> columns, int B, int CI, int H, int W, int CO, int K, int P, IsaLevel isa)
+    {
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K, OHW = OH * OW;
+        Check(weight.Length >= CO * CKK && doutput.Length >= CO * N && columns.Length >= CKK * N);
+        // A group of images at a time: its column gradients (CKK, nb·OHW) = Wᵀ·dY are added into its own images only,
+        // in (ci, ky, kx) order, so each input gradient sums the same terms in the same order as for the whole batch.
+        int images = ImagesPerChunk(CKK * OHW, B);
         fixed (float* dcol = columns, w = weight, dy = doutput)
-            CpuGemm.Gemm(dcol, N, w, 1, CKK, dy, N, null, false, CKK, N, CO, isa); // (CKK,N) = Wᵀ(CKK,CO)·dY(CO,N)
-        Col2Im(dinput, inputStrides, columns, B, CI, H, W, K, P, isa);
+            for (int b0 = 0; b0 < B; b0 += images)
+            {
+                int nb = Math.Min(images, B - b0), n = nb * OHW;
+                CpuGemm.Gemm(dcol, n, w, 1, CKK, dy + (nint)b0 * OHW, N, null, false, CKK, n, CO, isa); // (CKK,n) = Wᵀ(CKK,CO)·dY(CO,n)
+                Col2Im(dinput[(b0 * inputStrides.Example)..], inputStrides, columns, nb, CI, H, W, K, P, isa);
+            }
     }
 
     /// <summary>columns[(ci·K + ky)·K + kx, (b·OH + y)·OW + x] = input(b, ci, y + ky − P, x + kx − P), 0 outside.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Im2Col(Span<float> columns, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K, int P)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW;
@@ -78,6 +135,19 @@ internal static unsafe class CpuConvKernels
                         float* row = col + (nint)((ci * K + ky) * K + kx) * N;
                         // Output columns x in [x0, x1) read input columns x + kx − P inside the image; the rest are padding.
                         int x0 = Math.Min(OW, Math.Max(0, P - kx)), x1 = Math.Max(x0, Math.Min(OW, W + P - kx));
+                        if (P == 0)
+                        {
+                            // No padding: every output row is OW input floats, no zeros, no bounds (the common case, tight loop).
+                            for (int b = 0; b < B; b++)
+                            {
+                                float* src = x + (nint)ci * s.Channel + (nint)b * s.Example + (nint)ky * W + kx, dst = row + (nint)b * OH * OW;
+                                if (OW == 8 && Vector256.IsHardwareAccelerated) // LeNet's conv2: one vector per output row
+                                    for (int y = 0; y < OH; y++, src += W, dst += 8) Vector256.Load(src).Store(dst);
+                                else
+                                    for (int y = 0; y < OH; y++, src += W, dst += OW) Copy(dst, src, OW);
+                            }
+                            continue;
+                        }
                         for (int b = 0; b < B; b++)
                         {
                             float* plane = x + (nint)ci * s.Channel + (nint)b * s.Example;
@@ -95,6 +165,7 @@ internal static unsafe class CpuConvKernels
     }
 
     /// <summary>The transpose of <see cref="Im2Col"/>: columnsT[(b·OH + y)·OW + x, (ci·K + ky)·K + kx].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Im2ColTransposed(Span<float> columnsT, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K, int P)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, CKK = CI * K * K;
@@ -127,6 +198,7 @@ internal static unsafe class CpuConvKernels
     /// dinput = 0, then for every column row (ci, ky, kx) in ascending order, dinput(b, ci, y + ky − P, x + kx − P) +=
     /// dcolumns[(ci, ky, kx), (b, y, x)]: each input gradient is its contributions added in that order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Col2Im(Span<float> dinput, ImageStrides s, ReadOnlySpan<float> dcolumns, int B, int CI, int H, int W, int K, int P, IsaLevel isa)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW;
@@ -143,6 +215,16 @@ internal static unsafe class CpuConvKernels
                         float* row = dcol + (nint)((ci * K + ky) * K + kx) * N;
                         int x0 = Math.Max(0, P - kx), x1 = Math.Min(OW, W + P - kx);
                         if (x1 <= x0) continue;
+                        if (P == 0 && OW == 8 && wide)
+                        {
+                            // LeNet's conv2 without padding: each output row adds one vector into its input row.
+                            for (int b = 0; b < B; b++)
+                            {
+                                float* d = dx + (nint)ci * s.Channel + (nint)b * s.Example + (nint)ky * W + kx, g = row + (nint)b * OH * 8;
+                                for (int y = 0; y < OH; y++, d += W, g += 8) (Vector256.Load(d) + Vector256.Load(g)).Store(d);
+                            }
+                            continue;
+                        }
                         for (int b = 0; b < B; b++)
                         {
                             float* plane = dx + (nint)ci * s.Channel + (nint)b * s.Example;
@@ -161,6 +243,31 @@ internal static unsafe class CpuConvKernels
                     }
     }
 
+    [ThreadStatic] private static float[]? t_scratch;
+
+    /// <summary>This thread's scratch of at least <paramref name="floats"/> floats (grown once, then reused: the training loop allocates nothing).</summary>
+    private static float[] Scratch(int floats)
+    {
+        if (t_scratch == null || t_scratch.Length < floats) t_scratch = new float[floats];
+        return t_scratch;
+    }
+
+    /// <summary>dst(n, rows) = src(rows, n) where row r of src starts at src + r·<paramref name="srcRow"/>: a copy, exact.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose(float* dst, float* src, int srcRow, int rows, int n)
+    {
+        const int Block = 64; // 64 columns of every row in flight: the reads stay in L1 while each dst row is written once
+        for (int i0 = 0; i0 < n; i0 += Block)
+        {
+            int i1 = Math.Min(n, i0 + Block);
+            for (int r = 0; r < rows; r++)
+            {
+                float* s = src + (nint)r * srcRow;
+                for (int i = i0; i < i1; i++) dst[(nint)i * rows + r] = s[i];
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Zero(float* p, int n)
     {
@@ -171,6 +278,8 @@ internal static unsafe class CpuConvKernels
     private static void Copy(float* dst, float* src, int n)
     {
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16) Vector512.Load(src + i).Store(dst + i);
         if (Vector256.IsHardwareAccelerated)
             for (; i + 8 <= n; i += 8) Vector256.Load(src + i).Store(dst + i);
         for (; i < n; i++) dst[i] = src[i];
@@ -247,51 +356,169 @@ internal static unsafe class CpuConvKernels
         return sum;
     }
 
-    /// <summary>2×2 max pooling, stride 2, into (C, B, OH, OW); the first of equal values wins, as in the reference.</summary>
-    public static void MaxPool2dForward(Span<float> output /*(C,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides s, int B, int C, int H, int W)
+    /// <summary>
+    /// sums[r] = <see cref="LaneSum"/> of row r of <paramref name="values"/> (rows of <paramref name="n"/> floats), four rows
+    /// at a time so four independent chains hide the add latency; each row's order is exactly LaneSum's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LaneSums(Span<float> sums, ReadOnlySpan<float> values, int rows, int n, IsaLevel isa)
     {
-        int OH = H / 2, OW = W / 2;
-        for (int c = 0; c < C; c++)
-            for (int b = 0; b < B; b++)
-            {
-                var plane = input.Slice(c * s.Channel + b * s.Example, H * W);
-                var dst = output.Slice((c * B + b) * OH * OW, OH * OW);
-                for (int y = 0; y < OH; y++)
+        Check(sums.Length >= rows && values.Length >= (long)rows * n);
+        int r = 0;
+        if (isa >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated)
+        {
+            const int Lanes = 16;
+            int full = n / Lanes * Lanes;
+            float* lanes = stackalloc float[4 * Lanes];
+            fixed (float* x = values)
+                for (; r + 4 <= rows; r += 4)
                 {
-                    var top = plane.Slice(2 * y * W, W);
-                    var bottom = plane.Slice((2 * y + 1) * W, W);
-                    for (int x = 0; x < OW; x++)
+                    float* x0 = x + (nint)r * n, x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
+                    Vector512<float> s0 = Vector512<float>.Zero, s1 = s0, s2 = s0, s3 = s0;
+                    for (int i = 0; i < full; i += 16)
                     {
-                        float best = top[2 * x];
-                        if (top[2 * x + 1] > best) best = top[2 * x + 1];
-                        if (bottom[2 * x] > best) best = bottom[2 * x];
-                        if (bottom[2 * x + 1] > best) best = bottom[2 * x + 1];
-                        dst[y * OW + x] = best;
+                        s0 += Vector512.Load(x0 + i); s1 += Vector512.Load(x1 + i);
+                        s2 += Vector512.Load(x2 + i); s3 += Vector512.Load(x3 + i);
+                    }
+                    s0.Store(lanes); s1.Store(lanes + 16); s2.Store(lanes + 32); s3.Store(lanes + 48);
+                    for (int q = 0; q < 4; q++)
+                    {
+                        float* row = x0 + (nint)q * n, l = lanes + q * Lanes;
+                        for (int i = full; i < n; i++) l[i - full] += row[i];
+                        float sum = 0f;
+                        for (int j = 0; j < Lanes; j++) sum += l[j];
+                        sums[r + q] = sum;
                     }
                 }
-            }
+        }
+        for (; r < rows; r++) sums[r] = LaneSum(values.Slice(r * n, n), isa);
     }
 
-    /// <summary>Backward of <see cref="MaxPool2dForward"/>: each window's gradient to its (first) maximum, 0 elsewhere.</summary>
-    public static void MaxPool2dBackward(Span<float> dinput, ImageStrides s, ReadOnlySpan<float> doutput /*(C,B,OH,OW)*/, ReadOnlySpan<float> input,
-        int B, int C, int H, int W)
+    /// <summary>
+    /// 2×2 max pooling, stride 2, into (C, B, OH, OW); the first of equal values wins, as in the reference: best = (0,0),
+    /// then each of (0,1), (1,0), (1,1) replaces it only when strictly greater. The vector branch (8 windows per step,
+    /// AVX2 and up) computes that same compare-and-select per window, so every level gives the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaxPool2dForward(Span<float> output /*(C,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides s, int B, int C, int H, int W,
+        IsaLevel isa = IsaLevel.Avx512)
     {
         int OH = H / 2, OW = W / 2;
-        for (int c = 0; c < C; c++)
-            for (int b = 0; b < B; b++)
-            {
-                int o = c * s.Channel + b * s.Example;
-                var plane = input.Slice(o, H * W);
-                var dplane = dinput.Slice(o, H * W);
-                dplane.Clear();
-                var dy = doutput.Slice((c * B + b) * OH * OW, OH * OW);
-                for (int y = 0; y < OH; y++)
-                    for (int x = 0; x < OW; x++)
-                        dplane[Reference.ReferenceConv.WindowArgmax(plane, 0, y, x, H, W)] = dy[y * OW + x];
-            }
+        Check(output.Length >= C * B * OH * OW);
+        bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2;
+        fixed (float* px = input, py = output)
+            for (int c = 0; c < C; c++)
+                for (int b = 0; b < B; b++)
+                {
+                    float* plane = px + (nint)c * s.Channel + (nint)b * s.Example, dst = py + (nint)(c * B + b) * OH * OW;
+                    for (int y = 0; y < OH; y++, dst += OW)
+                    {
+                        float* top = plane + (nint)2 * y * W, bottom = top + W;
+                        int x = 0;
+                        if (wide)
+                            for (; x + 8 <= OW; x += 8)
+                            {
+                                var (te, to) = Deinterleave(top + 2 * x);
+                                var (be, bo) = Deinterleave(bottom + 2 * x);
+                                var best = te;
+                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(to, best), to, best);
+                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(be, best), be, best);
+                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(bo, best), bo, best);
+                                best.Store(dst + x);
+                            }
+                        for (; x < OW; x++)
+                        {
+                            float best = top[2 * x];
+                            if (top[2 * x + 1] > best) best = top[2 * x + 1];
+                            if (bottom[2 * x] > best) best = bottom[2 * x];
+                            if (bottom[2 * x + 1] > best) best = bottom[2 * x + 1];
+                            dst[x] = best;
+                        }
+                    }
+                }
+    }
+
+    /// <summary>
+    /// Backward of <see cref="MaxPool2dForward"/>: each window's gradient to its (first) maximum, 0 elsewhere (the other
+    /// window inputs and a dropped odd row or column). Every input is written once, without clearing the plane first.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MaxPool2dBackward(Span<float> dinput, ImageStrides s, ReadOnlySpan<float> doutput /*(C,B,OH,OW)*/, ReadOnlySpan<float> input,
+        int B, int C, int H, int W, IsaLevel isa = IsaLevel.Avx512)
+    {
+        int OH = H / 2, OW = W / 2;
+        Check(doutput.Length >= C * B * OH * OW);
+        bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2;
+        fixed (float* px = input, pdx = dinput, pdy = doutput)
+            for (int c = 0; c < C; c++)
+                for (int b = 0; b < B; b++)
+                {
+                    nint o = (nint)c * s.Channel + (nint)b * s.Example;
+                    float* plane = px + o, dplane = pdx + o, dy = pdy + (nint)(c * B + b) * OH * OW;
+                    for (int y = 0; y < OH; y++, dy += OW)
+                    {
+                        float* top = plane + (nint)2 * y * W, bottom = top + W, dtop = dplane + (nint)2 * y * W, dbottom = dtop + W;
+                        int x = 0;
+                        if (wide)
+                            for (; x + 8 <= OW; x += 8)
+                            {
+                                var (te, to) = Deinterleave(top + 2 * x);
+                                var (be, bo) = Deinterleave(bottom + 2 * x);
+                                var c1 = Vector256.GreaterThan(to, te);
+                                var best = Vector256.ConditionalSelect(c1, to, te);
+                                var c2 = Vector256.GreaterThan(be, best);
+                                best = Vector256.ConditionalSelect(c2, be, best);
+                                var c3 = Vector256.GreaterThan(bo, best);
+                                var g = Vector256.Load(dy + x);
+                                // The last replacement wins: (1,1) if c3, else (1,0) if c2, else (0,1) if c1, else (0,0).
+                                var w2 = Vector256.AndNot(c2, c3);
+                                var w1 = Vector256.AndNot(Vector256.AndNot(c1, c2), c3);
+                                var w0 = ~(c1 | c2 | c3);
+                                Interleave(dtop + 2 * x, g & w0, g & w1);
+                                Interleave(dbottom + 2 * x, g & w2, g & c3);
+                            }
+                        for (; x < OW; x++)
+                        {
+                            int at = 0;
+                            float best = top[2 * x];
+                            if (top[2 * x + 1] > best) { best = top[2 * x + 1]; at = 1; }
+                            if (bottom[2 * x] > best) { best = bottom[2 * x]; at = 2; }
+                            if (bottom[2 * x + 1] > best) at = 3;
+                            float g = dy[x];
+                            dtop[2 * x] = at == 0 ? g : 0f;
+                            dtop[2 * x + 1] = at == 1 ? g : 0f;
+                            dbottom[2 * x] = at == 2 ? g : 0f;
+                            dbottom[2 * x + 1] = at == 3 ? g : 0f;
+                        }
+                        if (W % 2 == 1) dtop[W - 1] = dbottom[W - 1] = 0f;
+                    }
+                    if (H % 2 == 1) new Span<float>(dplane + (nint)(H - 1) * W, W).Clear();
+                }
+    }
+
+    /// <summary>16 consecutive floats as (elements 0, 2, …, 14) and (1, 3, …, 15).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(float* p)
+    {
+        Vector256<float> lo = Vector256.Load(p), hi = Vector256.Load(p + 8);
+        // Per 128-bit lane (a0 a2 b0 b2 | a4 a6 b4 b6), then the 64-bit pieces back in order.
+        var even = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+        var odd = Avx2.Permute4x64(Avx.Shuffle(lo, hi, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+        return (even, odd);
+    }
+
+    /// <summary>The inverse of <see cref="Deinterleave"/>: stores e0 o0 e1 o1 … e7 o7 at <paramref name="p"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave(float* p, Vector256<float> even, Vector256<float> odd)
+    {
+        var e = Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle();
+        var o = Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle();
+        Avx.UnpackLow(e, o).Store(p);
+        Avx.UnpackHigh(e, o).Store(p + 8);
     }
 
     /// <summary>(C, B, pixels) → (B, C·pixels): the channel-major features of each example, for the dense layer after.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FlattenForward(Span<float> output /*(B, C·HW)*/, ReadOnlySpan<float> input /*(C,B,HW)*/, int B, int C, int HW)
     {
         for (int c = 0; c < C; c++)
@@ -300,6 +527,7 @@ internal static unsafe class CpuConvKernels
     }
 
     /// <summary>(B, C·pixels) → (C, B, pixels), the inverse copy of <see cref="FlattenForward"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FlattenBackward(Span<float> dinput /*(C,B,HW)*/, ReadOnlySpan<float> doutput /*(B, C·HW)*/, int B, int C, int HW)
     {
         for (int c = 0; c < C; c++)

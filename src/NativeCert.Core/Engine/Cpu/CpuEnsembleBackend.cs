@@ -110,7 +110,8 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
             CpuTrainer? trainer = null;
             try
             {
-                trainer = new CpuTrainer(config, _isa) { Clock = profile != null ? new CpuPhaseClock() : null };
+                trainer = new CpuTrainer(config, _isa);
+                if (profile != null) trainer.Clock = new CpuPhaseClock(trainer.LayerPhases?.Count ?? 0);
                 VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Model.Classes) : null;
                 partial[w] = mine;
                 int m;
@@ -129,7 +130,7 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
                 failed.Cancel();
             }
             if (profile != null && trainer?.Clock != null)
-                profile.Add(trainer.Clock.Seconds, CpuPhaseProfile.ThreadCpuSeconds() - cpuStart, wallStart,
+                profile.Add(trainer.Clock.Seconds, trainer.LayerPhases, CpuPhaseProfile.ThreadCpuSeconds() - cpuStart, wallStart,
                     System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds);
         }
 

@@ -50,6 +50,181 @@ internal static unsafe class CpuGemm
         }
     }
 
+    /// <summary>
+    /// The convolution weight-gradient product, in chunks of its reduction: C(M,N) = A(M,K)·Bm(K,N) when
+    /// <paramref name="first"/>, else C += A·Bm continuing each element's FMA chain from the float already in C. Calling
+    /// it on consecutive K ranges (first only on the first) gives exactly the FMA chain of one <see cref="Gemm"/> over
+    /// the whole K, so a convolution can build its transposed columns a few images at a time in cache. A is
+    /// row-major with row stride <paramref name="lda"/> (unit stride along K); shaped for dW's small M (output
+    /// channels) and N (CI·K·K): 8 rows × 2 vectors per block, masked column tail, rows past M alias the last row.
+    /// </summary>
+    public static void GemmAccumulate(float* c, int ldc, float* a, int lda, float* bm, int ldb, int M, int N, int K, bool first, IsaLevel isa)
+    {
+        if (M <= 0 || N <= 0) return;
+        switch (CpuIsa.Clamp(isa))
+        {
+            case IsaLevel.Avx512:
+                for (int j = 0; j < N; j += 32)
+                {
+                    Vector512<float> m0 = Mask512(N - j), m1 = N - j > 16 ? Mask512(N - j - 16) : Vector512<float>.Zero;
+                    for (int i = 0; i < M; i += 8)
+                        if (N - j > 16) Kernel512_8x2Acc(c + (nint)i * ldc + j, ldc, a + (nint)i * lda, lda, bm + j, ldb, K, first, Math.Min(8, M - i), m0, m1);
+                        else Kernel512_8x1Acc(c + (nint)i * ldc + j, ldc, a + (nint)i * lda, lda, bm + j, ldb, K, first, Math.Min(8, M - i), m0);
+                }
+                break;
+            case IsaLevel.Avx2:
+                for (int j = 0; j < N; j += 16)
+                {
+                    Vector256<float> m0 = Mask256(N - j), m1 = N - j > 8 ? Mask256(N - j - 8) : Vector256<float>.Zero;
+                    for (int i = 0; i < M; i += 6)
+                        Kernel256_6x2Acc(c + (nint)i * ldc + j, ldc, a + (nint)i * lda, lda, bm + j, ldb, K, first, Math.Min(6, M - i), m0, m1);
+                }
+                break;
+            default:
+                for (int i = 0; i < M; i++)
+                {
+                    float* ci = c + (nint)i * ldc;
+                    float* ai = a + (nint)i * lda;
+                    if (first)
+                        for (int j = 0; j < N; j++) ci[j] = 0f;
+                    for (int k = 0; k < K; k++)
+                    {
+                        float x = ai[k];
+                        float* bk = bm + (nint)k * ldb;
+                        for (int j = 0; j < N; j++) ci[j] = MathF.FusedMultiplyAdd(x, bk[j], ci[j]);
+                    }
+                }
+                break;
+        }
+    }
+
+    /// <summary>8 rows × 2 masked vectors of C += A·Bm over K (16 accumulators, 16 FMAs per 2 + 8 loads); rows past <paramref name="rows"/> alias the last row and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512_8x2Acc(float* c, int ldc, float* a, int lda, float* b, int ldb, int K, bool first, int rows, Vector512<float> m0, Vector512<float> m1)
+    {
+        nint last = rows - 1, ld = ldc, la = lda;
+        float* c0 = c, c1 = c + Math.Min(1, last) * ld, c2 = c + Math.Min(2, last) * ld, c3 = c + Math.Min(3, last) * ld,
+            c4 = c + Math.Min(4, last) * ld, c5 = c + Math.Min(5, last) * ld, c6 = c + Math.Min(6, last) * ld, c7 = c + Math.Min(7, last) * ld;
+        float* a0 = a, a1 = a + Math.Min(1, last) * la, a2 = a + Math.Min(2, last) * la, a3 = a + Math.Min(3, last) * la,
+            a4 = a + Math.Min(4, last) * la, a5 = a + Math.Min(5, last) * la, a6 = a + Math.Min(6, last) * la, a7 = a + Math.Min(7, last) * la;
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z, s30 = z, s31 = z,
+            s40 = z, s41 = z, s50 = z, s51 = z, s60 = z, s61 = z, s70 = z, s71 = z;
+        if (!first)
+        {
+            s00 = Avx512F.MaskLoad(c0, m0, z); s01 = Avx512F.MaskLoad(c0 + 16, m1, z);
+            s10 = Avx512F.MaskLoad(c1, m0, z); s11 = Avx512F.MaskLoad(c1 + 16, m1, z);
+            s20 = Avx512F.MaskLoad(c2, m0, z); s21 = Avx512F.MaskLoad(c2 + 16, m1, z);
+            s30 = Avx512F.MaskLoad(c3, m0, z); s31 = Avx512F.MaskLoad(c3 + 16, m1, z);
+            s40 = Avx512F.MaskLoad(c4, m0, z); s41 = Avx512F.MaskLoad(c4 + 16, m1, z);
+            s50 = Avx512F.MaskLoad(c5, m0, z); s51 = Avx512F.MaskLoad(c5 + 16, m1, z);
+            s60 = Avx512F.MaskLoad(c6, m0, z); s61 = Avx512F.MaskLoad(c6 + 16, m1, z);
+            s70 = Avx512F.MaskLoad(c7, m0, z); s71 = Avx512F.MaskLoad(c7 + 16, m1, z);
+        }
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Avx512F.MaskLoad(b, m0, z);
+            var b1 = Avx512F.MaskLoad(b + 16, m1, z);
+            var x = Vector512.Create(a0[k]); s00 = Vector512.FusedMultiplyAdd(x, b0, s00); s01 = Vector512.FusedMultiplyAdd(x, b1, s01);
+            x = Vector512.Create(a1[k]); s10 = Vector512.FusedMultiplyAdd(x, b0, s10); s11 = Vector512.FusedMultiplyAdd(x, b1, s11);
+            x = Vector512.Create(a2[k]); s20 = Vector512.FusedMultiplyAdd(x, b0, s20); s21 = Vector512.FusedMultiplyAdd(x, b1, s21);
+            x = Vector512.Create(a3[k]); s30 = Vector512.FusedMultiplyAdd(x, b0, s30); s31 = Vector512.FusedMultiplyAdd(x, b1, s31);
+            x = Vector512.Create(a4[k]); s40 = Vector512.FusedMultiplyAdd(x, b0, s40); s41 = Vector512.FusedMultiplyAdd(x, b1, s41);
+            x = Vector512.Create(a5[k]); s50 = Vector512.FusedMultiplyAdd(x, b0, s50); s51 = Vector512.FusedMultiplyAdd(x, b1, s51);
+            x = Vector512.Create(a6[k]); s60 = Vector512.FusedMultiplyAdd(x, b0, s60); s61 = Vector512.FusedMultiplyAdd(x, b1, s61);
+            x = Vector512.Create(a7[k]); s70 = Vector512.FusedMultiplyAdd(x, b0, s70); s71 = Vector512.FusedMultiplyAdd(x, b1, s71);
+            b += ldb;
+        }
+        // Highest row first: an aliased row stores the same values as the real last row, and the real row is written last.
+        if (rows > 7) { Avx512F.MaskStore(c7, m0, s70); Avx512F.MaskStore(c7 + 16, m1, s71); }
+        if (rows > 6) { Avx512F.MaskStore(c6, m0, s60); Avx512F.MaskStore(c6 + 16, m1, s61); }
+        if (rows > 5) { Avx512F.MaskStore(c5, m0, s50); Avx512F.MaskStore(c5 + 16, m1, s51); }
+        if (rows > 4) { Avx512F.MaskStore(c4, m0, s40); Avx512F.MaskStore(c4 + 16, m1, s41); }
+        if (rows > 3) { Avx512F.MaskStore(c3, m0, s30); Avx512F.MaskStore(c3 + 16, m1, s31); }
+        if (rows > 2) { Avx512F.MaskStore(c2, m0, s20); Avx512F.MaskStore(c2 + 16, m1, s21); }
+        if (rows > 1) { Avx512F.MaskStore(c1, m0, s10); Avx512F.MaskStore(c1 + 16, m1, s11); }
+        Avx512F.MaskStore(c0, m0, s00); Avx512F.MaskStore(c0 + 16, m1, s01);
+    }
+
+    /// <summary>8 rows × 1 masked vector of C += A·Bm over K (8 chains: enough to cover the FMA latency on 2 ports); rows past <paramref name="rows"/> alias the last row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel512_8x1Acc(float* c, int ldc, float* a, int lda, float* b, int ldb, int K, bool first, int rows, Vector512<float> m0)
+    {
+        nint last = rows - 1, ld = ldc, la = lda;
+        float* c0 = c, c1 = c + Math.Min(1, last) * ld, c2 = c + Math.Min(2, last) * ld, c3 = c + Math.Min(3, last) * ld,
+            c4 = c + Math.Min(4, last) * ld, c5 = c + Math.Min(5, last) * ld, c6 = c + Math.Min(6, last) * ld, c7 = c + Math.Min(7, last) * ld;
+        float* a0 = a, a1 = a + Math.Min(1, last) * la, a2 = a + Math.Min(2, last) * la, a3 = a + Math.Min(3, last) * la,
+            a4 = a + Math.Min(4, last) * la, a5 = a + Math.Min(5, last) * la, a6 = a + Math.Min(6, last) * la, a7 = a + Math.Min(7, last) * la;
+        var z = Vector512<float>.Zero;
+        Vector512<float> s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
+        if (!first)
+        {
+            s0 = Avx512F.MaskLoad(c0, m0, z); s1 = Avx512F.MaskLoad(c1, m0, z); s2 = Avx512F.MaskLoad(c2, m0, z); s3 = Avx512F.MaskLoad(c3, m0, z);
+            s4 = Avx512F.MaskLoad(c4, m0, z); s5 = Avx512F.MaskLoad(c5, m0, z); s6 = Avx512F.MaskLoad(c6, m0, z); s7 = Avx512F.MaskLoad(c7, m0, z);
+        }
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Avx512F.MaskLoad(b, m0, z);
+            s0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[k]), b0, s0);
+            s1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[k]), b0, s1);
+            s2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[k]), b0, s2);
+            s3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[k]), b0, s3);
+            s4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[k]), b0, s4);
+            s5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[k]), b0, s5);
+            s6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[k]), b0, s6);
+            s7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[k]), b0, s7);
+            b += ldb;
+        }
+        if (rows > 7) Avx512F.MaskStore(c7, m0, s7);
+        if (rows > 6) Avx512F.MaskStore(c6, m0, s6);
+        if (rows > 5) Avx512F.MaskStore(c5, m0, s5);
+        if (rows > 4) Avx512F.MaskStore(c4, m0, s4);
+        if (rows > 3) Avx512F.MaskStore(c3, m0, s3);
+        if (rows > 2) Avx512F.MaskStore(c2, m0, s2);
+        if (rows > 1) Avx512F.MaskStore(c1, m0, s1);
+        Avx512F.MaskStore(c0, m0, s0);
+    }
+
+    /// <summary>6 rows × 2 masked YMM of C += A·Bm over K (12 accumulators + 2 Bm + 1 broadcast = 15 of AVX2's 16 registers).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel256_6x2Acc(float* c, int ldc, float* a, int lda, float* b, int ldb, int K, bool first, int rows, Vector256<float> m0, Vector256<float> m1)
+    {
+        nint last = rows - 1, ld = ldc, la = lda;
+        float* c0 = c, c1 = c + Math.Min(1, last) * ld, c2 = c + Math.Min(2, last) * ld, c3 = c + Math.Min(3, last) * ld,
+            c4 = c + Math.Min(4, last) * ld, c5 = c + Math.Min(5, last) * ld;
+        float* a0 = a, a1 = a + Math.Min(1, last) * la, a2 = a + Math.Min(2, last) * la, a3 = a + Math.Min(3, last) * la,
+            a4 = a + Math.Min(4, last) * la, a5 = a + Math.Min(5, last) * la;
+        var z = Vector256<float>.Zero;
+        Vector256<float> s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z, s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
+        if (!first)
+        {
+            s00 = Avx.MaskLoad(c0, m0); s01 = Avx.MaskLoad(c0 + 8, m1);
+            s10 = Avx.MaskLoad(c1, m0); s11 = Avx.MaskLoad(c1 + 8, m1);
+            s20 = Avx.MaskLoad(c2, m0); s21 = Avx.MaskLoad(c2 + 8, m1);
+            s30 = Avx.MaskLoad(c3, m0); s31 = Avx.MaskLoad(c3 + 8, m1);
+            s40 = Avx.MaskLoad(c4, m0); s41 = Avx.MaskLoad(c4 + 8, m1);
+            s50 = Avx.MaskLoad(c5, m0); s51 = Avx.MaskLoad(c5 + 8, m1);
+        }
+        for (int k = 0; k < K; k++)
+        {
+            var b0 = Avx.MaskLoad(b, m0);
+            var b1 = Avx.MaskLoad(b + 8, m1);
+            var x = Vector256.Create(a0[k]); s00 = Vector256.FusedMultiplyAdd(x, b0, s00); s01 = Vector256.FusedMultiplyAdd(x, b1, s01);
+            x = Vector256.Create(a1[k]); s10 = Vector256.FusedMultiplyAdd(x, b0, s10); s11 = Vector256.FusedMultiplyAdd(x, b1, s11);
+            x = Vector256.Create(a2[k]); s20 = Vector256.FusedMultiplyAdd(x, b0, s20); s21 = Vector256.FusedMultiplyAdd(x, b1, s21);
+            x = Vector256.Create(a3[k]); s30 = Vector256.FusedMultiplyAdd(x, b0, s30); s31 = Vector256.FusedMultiplyAdd(x, b1, s31);
+            x = Vector256.Create(a4[k]); s40 = Vector256.FusedMultiplyAdd(x, b0, s40); s41 = Vector256.FusedMultiplyAdd(x, b1, s41);
+            x = Vector256.Create(a5[k]); s50 = Vector256.FusedMultiplyAdd(x, b0, s50); s51 = Vector256.FusedMultiplyAdd(x, b1, s51);
+            b += ldb;
+        }
+        if (rows > 5) { Avx.MaskStore(c5, m0, s50); Avx.MaskStore(c5 + 8, m1, s51); }
+        if (rows > 4) { Avx.MaskStore(c4, m0, s40); Avx.MaskStore(c4 + 8, m1, s41); }
+        if (rows > 3) { Avx.MaskStore(c3, m0, s30); Avx.MaskStore(c3 + 8, m1, s31); }
+        if (rows > 2) { Avx.MaskStore(c2, m0, s20); Avx.MaskStore(c2 + 8, m1, s21); }
+        if (rows > 1) { Avx.MaskStore(c1, m0, s10); Avx.MaskStore(c1 + 8, m1, s11); }
+        Avx.MaskStore(c0, m0, s00); Avx.MaskStore(c0 + 8, m1, s01);
+    }
+
     // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
 
     /// <summary>K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.</summary>

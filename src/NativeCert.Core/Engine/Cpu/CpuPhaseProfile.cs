@@ -16,7 +16,11 @@ internal enum CpuPhase
     FirstForwardGemm,
     /// <summary>First layer weight-gradient GEMM dW₀ = inputᵀ·dH (≈ half the flops of an MLP); for a model that starts with a convolution, its transposed im2col and GEMM.</summary>
     FirstWeightGradientGemm,
-    /// <summary>Everything after the first layer with parameters: later layers' forward and backward (GEMMs, convolutions, pooling), softmax cross-entropy, ReLU backward, bias gradients.</summary>
+    /// <summary>
+    /// MLP: everything after the first layer with parameters (later layers' forward and backward, softmax cross-entropy,
+    /// ReLU backward, bias gradients). Layer-list model: only the softmax cross-entropy and the loss sum (each layer has
+    /// its own <see cref="CpuLayerPhases"/> phases).
+    /// </summary>
     Tail,
     /// <summary>The SGD momentum step over all parameters.</summary>
     Optimizer,
@@ -29,12 +33,15 @@ internal enum CpuPhase
 /// worker thread spends inside each <see cref="CpuPhase"/> (thread CPU clock on Linux, so time the OS gives to
 /// other processes on a shared machine is not charged to a phase; wall clock elsewhere), the threading overhead
 /// (worker CPU time outside any phase, thread start, and idle workers waiting for the last model), and the time
-/// workers were runnable but descheduled. Set one as <see cref="CpuEnsembleBackend.Profile"/> (or use
+/// workers were runnable but descheduled. For a layer-list model (anything but an MLP) the first-layer and tail
+/// phases are replaced by one phase per layer and direction (<see cref="CpuLayerPhases"/>: conv1_forward,
+/// conv1_backward_weight, conv2_backward_input, pool1_forward, dense1_backward, …) and tail is the loss alone; an
+/// MLP keeps the <see cref="CpuPhase"/> list. Set one as <see cref="CpuEnsembleBackend.Profile"/> (or use
 /// <see cref="Measure"/>); timing reads the clock once per phase and does not change any result.
 /// </summary>
 internal sealed class CpuPhaseProfile
 {
-    private readonly double[] _seconds = new double[PhaseCount];
+    private double[] _seconds = new double[PhaseCount]; // CpuPhase values, then the layer phases of LayerPhases
     private readonly object _gate = new();
     private double _workerWallSeconds; // Σ over workers of (worker end − worker start)
     private double _pendingEnds;       // Σ of this run's worker ends (seconds since the run started), until AddRun
@@ -45,6 +52,12 @@ internal sealed class CpuPhaseProfile
     public static readonly int PhaseCount = Enum.GetValues<CpuPhase>().Length;
 
     private double _threadWallSeconds;
+
+    /// <summary>The per-layer phases of the profiled layer-list model; null for an MLP (or before any run).</summary>
+    internal CpuLayerPhases? LayerPhases { get; private set; }
+
+    /// <summary>Whether the profiled model is a layer list (per-layer phases) rather than an MLP (the <see cref="CpuPhase"/> list).</summary>
+    public bool HasLayerPhases => LayerPhases != null;
 
     /// <summary>SIMD level of the profiled runs.</summary>
     public IsaLevel Isa { get; private set; }
@@ -72,13 +85,42 @@ internal sealed class CpuPhaseProfile
     /// Threading overhead: threads × wall minus the phases and the descheduled time, i.e. worker CPU outside any
     /// phase (trainer set-up, progress), thread start, and workers idle at the end while the last models finish.
     /// </summary>
-    public double ThreadingSeconds => Math.Max(0, _threadWallSeconds - DescheduledSeconds - Enumerable.Range(0, PhaseCount).Sum(p => Seconds((CpuPhase)p)));
+    public double ThreadingSeconds => Math.Max(0, _threadWallSeconds - DescheduledSeconds - _seconds.Sum());
 
     /// <summary>Of <see cref="ThreadingSeconds"/>, the part where finished workers waited for the others (load imbalance at the end of the run).</summary>
     public double IdleAtEndSeconds => _idleAtEndSeconds;
 
     /// <summary>Share of threads × wall spent in <paramref name="phase"/>.</summary>
     public double Share(CpuPhase phase) => _threadWallSeconds > 0 ? Seconds(phase) / _threadWallSeconds : 0;
+
+    /// <summary>
+    /// The phases in report order, each with its seconds, its share of threads × wall and the forward multiply–adds per
+    /// training example it computes (0 where it is not a conv or dense product). MLP: the <see cref="CpuPhase"/> values
+    /// by <see cref="Key"/>, as before layer lists. Layer-list model: noise, init, gather, each layer's forward in model
+    /// order, tail (the loss), each layer's backward in reverse order, optimizer, vote.
+    /// </summary>
+    public IReadOnlyList<(string Key, double Seconds, double Share, long MacsPerExample)> PhaseRows()
+    {
+        var rows = new List<(string, double, double, long)>();
+        void Add(string key, double seconds, long macs) => rows.Add((key, seconds, _threadWallSeconds > 0 ? seconds / _threadWallSeconds : 0, macs));
+        void AddPhase(CpuPhase p) => Add(Key(p), Seconds(p), 0);
+        if (LayerPhases is not { } layers)
+        {
+            foreach (var p in Enum.GetValues<CpuPhase>()) AddPhase(p);
+            return rows;
+        }
+        AddPhase(CpuPhase.Noise);
+        AddPhase(CpuPhase.Init);
+        AddPhase(CpuPhase.Gather);
+        for (int i = 0; i < layers.Count; i++)
+            if (layers[i].Forward) Add(layers[i].Key, _seconds[PhaseCount + i], layers[i].Macs);
+        AddPhase(CpuPhase.Tail);
+        for (int i = 0; i < layers.Count; i++)
+            if (!layers[i].Forward) Add(layers[i].Key, _seconds[PhaseCount + i], layers[i].Macs);
+        AddPhase(CpuPhase.Optimizer);
+        AddPhase(CpuPhase.Vote);
+        return rows;
+    }
 
     /// <summary>Share of threads × wall that is threading overhead.</summary>
     public double ThreadingShare => _threadWallSeconds > 0 ? ThreadingSeconds / _threadWallSeconds : 0;
@@ -135,11 +177,18 @@ internal sealed class CpuPhaseProfile
     /// Adds one worker's phase seconds and CPU seconds, and its start and end in seconds since the run started
     /// (called once per worker, at its end).
     /// </summary>
-    internal void Add(double[] seconds, double cpuSeconds, double startSeconds, double endSeconds)
+    internal void Add(double[] seconds, CpuLayerPhases? layerPhases, double cpuSeconds, double startSeconds, double endSeconds)
     {
         lock (_gate)
         {
-            for (int p = 0; p < PhaseCount; p++) _seconds[p] += seconds[p];
+            if (layerPhases != null && LayerPhases == null)
+            {
+                LayerPhases = layerPhases;
+                Array.Resize(ref _seconds, PhaseCount + layerPhases.Count);
+            }
+            else if ((layerPhases?.Count ?? 0) != (LayerPhases?.Count ?? 0) || (layerPhases != null && !layerPhases.SameKeys(LayerPhases!)))
+                throw new InvalidOperationException("one profile covers runs of one model");
+            for (int p = 0; p < _seconds.Length; p++) _seconds[p] += seconds[p];
             CpuSeconds += cpuSeconds;
             _workerWallSeconds += endSeconds - startSeconds;
             _pendingEnds += endSeconds;
@@ -171,11 +220,17 @@ internal sealed class CpuPhaseProfile
 /// </summary>
 internal sealed class CpuPhaseClock
 {
-    public readonly double[] Seconds = new double[CpuPhaseProfile.PhaseCount];
+    /// <summary>Seconds per <see cref="CpuPhase"/>, then per layer phase (<see cref="LapLayer"/>).</summary>
+    public readonly double[] Seconds;
     private readonly bool _cpu = CpuPhaseProfile.PhasesInCpuTime;
     private double _last;
 
-    public CpuPhaseClock() => _last = Now();
+    /// <param name="layerPhases">Number of per-layer phases (<see cref="CpuLayerPhases.Count"/>; 0 for an MLP).</param>
+    public CpuPhaseClock(int layerPhases = 0)
+    {
+        Seconds = new double[CpuPhaseProfile.PhaseCount + layerPhases];
+        _last = Now();
+    }
 
     private double Now() => _cpu ? CpuPhaseProfile.ThreadCpuSeconds() : Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
 
@@ -183,10 +238,86 @@ internal sealed class CpuPhaseClock
     public void Restart() => _last = Now();
 
     /// <summary>Charges the time since the last lap to <paramref name="phase"/>.</summary>
-    public void Lap(CpuPhase phase)
+    public void Lap(CpuPhase phase) => LapSlot((int)phase);
+
+    /// <summary>Charges the time since the last lap to layer phase <paramref name="index"/> (<see cref="CpuLayerPhases"/>); nothing for −1.</summary>
+    public void LapLayer(int index)
+    {
+        if (index >= 0) LapSlot(CpuPhaseProfile.PhaseCount + index);
+    }
+
+    private void LapSlot(int slot)
     {
         double now = Now();
-        Seconds[(int)phase] += now - _last;
+        Seconds[slot] += now - _last;
         _last = now;
+    }
+}
+
+/// <summary>Which pass of a layer a <see cref="CpuLayerPhases"/> phase times.</summary>
+internal enum LayerPass
+{
+    Forward = 0,
+    /// <summary>Weight and bias gradients (a convolution's transposed im2col, dW GEMM and bias sums); the whole backward of a dense layer.</summary>
+    BackwardWeight = 1,
+    /// <summary>The input gradient (a convolution's Wᵀ·dY GEMM and col2im); the backward of a layer without parameters.</summary>
+    BackwardInput = 2,
+}
+
+/// <summary>
+/// The per-layer phases of a layer-list model's profile: one per (layer, pass) the trainer runs, named by the layer's
+/// kind and ordinal (conv1, conv2, pool1, relu3, flatten1, dense2) and the pass (<c>_forward</c>, <c>_backward_weight</c>
+/// and <c>_backward_input</c> for a convolution, <c>_backward</c> otherwise). A dense layer's backward (weights and
+/// input together) is one phase; the first parameter layer has no input-gradient pass, and layers before it no
+/// backward. Built from the trainer's plan, so the trainer's laps and the names agree by construction.
+/// </summary>
+internal sealed class CpuLayerPhases
+{
+    private readonly List<(string Key, bool Forward, long Macs)> _phases = [];
+    private readonly int[] _index; // [3·step + pass] → phase index, −1 when the trainer does not run that pass
+
+    public int Count => _phases.Count;
+    public (string Key, bool Forward, long Macs) this[int i] => _phases[i];
+
+    /// <summary>The phase index of <paramref name="pass"/> of step <paramref name="step"/>, −1 when it is not run.</summary>
+    public int Index(int step, LayerPass pass) => _index[3 * step + (int)pass];
+
+    public bool SameKeys(CpuLayerPhases other) => _phases.Select(p => p.Key).SequenceEqual(other._phases.Select(p => p.Key));
+
+    /// <summary>The phases of <paramref name="layers"/> (the trainer's steps; <paramref name="skipForward"/>[s] when step s's
+    /// forward is fused into the previous one), given the first step that has parameters.</summary>
+    public CpuLayerPhases(IReadOnlyList<ResolvedLayer> layers, IReadOnlyList<bool> skipForward, IReadOnlyList<bool> skipBackward, int firstParameterStep)
+    {
+        _index = Enumerable.Repeat(-1, 3 * layers.Count).ToArray();
+        var names = new string[layers.Count];
+        var ordinals = new Dictionary<LayerKind, int>();
+        for (int s = 0; s < layers.Count; s++)
+        {
+            var kind = layers[s].Spec.Kind;
+            ordinals[kind] = ordinals.GetValueOrDefault(kind) + 1;
+            names[s] = kind switch { LayerKind.Conv2d => "conv", LayerKind.MaxPool2d => "pool", LayerKind.Dense => "dense", LayerKind.Relu => "relu", _ => "flatten" }
+                       + ordinals[kind].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        void Add(int s, LayerPass pass, string suffix, long macs)
+        {
+            _index[3 * s + (int)pass] = _phases.Count;
+            _phases.Add((names[s] + suffix, pass == LayerPass.Forward, macs));
+        }
+        for (int s = 0; s < layers.Count; s++)
+            if (!skipForward[s]) Add(s, LayerPass.Forward, "_forward", layers[s].Spec.HasParameters ? layers[s].ForwardMacs : 0);
+        for (int s = layers.Count - 1; s >= firstParameterStep; s--)
+        {
+            if (skipBackward[s]) continue;
+            var l = layers[s];
+            if (l.Spec.Kind == LayerKind.Conv2d)
+            {
+                Add(s, LayerPass.BackwardWeight, "_backward_weight", l.ForwardMacs);
+                if (s > firstParameterStep) Add(s, LayerPass.BackwardInput, "_backward_input", l.ForwardMacs);
+            }
+            else if (l.Spec.Kind == LayerKind.Dense)
+                Add(s, LayerPass.BackwardWeight, "_backward", s > firstParameterStep ? 2 * l.ForwardMacs : l.ForwardMacs);
+            else if (s > firstParameterStep)
+                Add(s, LayerPass.BackwardInput, "_backward", 0);
+        }
     }
 }

@@ -23,6 +23,7 @@ internal sealed class CpuTrainer
     private readonly int _maxBatch;
     private readonly LayerStep[] _steps;
     private readonly int _firstParameterStep;
+    private readonly CpuLayerPhases? _layerPhases; // per-layer profile phases of a layer-list model; null for an MLP
     private readonly int[] _labels;      // (maxB)
     private readonly float[] _losses;    // (maxB)
     private readonly float[][] _acts;    // acts[a] (maxB, size_a): a = 0 the input batch, then each layer's output (ReLU in place)
@@ -50,6 +51,8 @@ internal sealed class CpuTrainer
     public float[] Velocity { get; }
     /// <summary>When set, each phase's time is charged to it (thread CPU clock, see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>
     internal CpuPhaseClock? Clock { get; set; }
+    /// <summary>The per-layer phases <see cref="Clock"/> is charged with for a layer-list model; null for an MLP, whose profile keeps the <see cref="CpuPhase"/> list.</summary>
+    internal CpuLayerPhases? LayerPhases => _layerPhases;
 
     public CpuTrainer(EnsembleConfig config, IsaLevel isa = IsaLevel.Avx512)
     {
@@ -67,6 +70,9 @@ internal sealed class CpuTrainer
         var plan = Plan(config.Model, Layout);
         _steps = plan.Steps;
         _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
+        if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
+            _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip).ToArray(),
+                _steps.Select(s => s.Skip && s.Layer.Spec.Kind != LayerKind.Relu).ToArray(), _firstParameterStep);
         long maxColumns = plan.ColumnsPerRow * _maxBatch;
         if (maxColumns > int.MaxValue) throw new Spec.SpecException($"training.batch_size: {_maxBatch} rows of {config.Model} need more than 2³¹ im2col floats; use a smaller batch", "training.batch_size");
         var sizes = plan.BufferSizes;
@@ -191,11 +197,13 @@ internal sealed class CpuTrainer
         CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C);
         double lossSum = 0;
         for (int b = 0; b < B; b++) lossSum += _losses[b];
+        var phases = Clock != null ? _layerPhases : null;
+        if (phases != null) Clock!.Lap(CpuPhase.Tail);
         // The forward list reversed, down to the first layer with parameters (the network input needs no gradient).
         for (int s = _steps.Length - 1; s >= _firstParameterStep; s--)
         {
             var step = _steps[s];
-            if (s == _firstParameterStep) Clock?.Lap(CpuPhase.Tail);
+            if (s == _firstParameterStep && phases == null) Clock?.Lap(CpuPhase.Tail);
             if (step.Skip && step.Layer.Spec.Kind != LayerKind.Relu) continue;
             var (input, output) = (step.Layer.Input, step.Layer.Output);
             bool needInputGradient = s > _firstParameterStep;
@@ -213,22 +221,26 @@ internal sealed class CpuTrainer
                 case LayerKind.Conv2d:
                 {
                     int l = step.ParameterLayer;
-                    CpuConvKernels.Conv2dBackward(dinput, L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[step.Output], _acts[step.Input],
-                        strides, L.Weight(Parameters, l), _columns, B, input.Channels, input.Height, input.Width, output.Channels,
-                        step.Layer.Spec.Kernel, step.Layer.Spec.Padding, _isa);
+                    int CI = input.Channels, H = input.Height, W = input.Width, CO = output.Channels, K = step.Layer.Spec.Kernel, P = step.Layer.Spec.Padding;
+                    CpuConvKernels.Conv2dBackwardWeight(L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[step.Output], _acts[step.Input],
+                        strides, _columns, B, CI, H, W, CO, K, P, _isa);
+                    if (phases != null) Clock!.LapLayer(phases.Index(s, LayerPass.BackwardWeight));
+                    if (needInputGradient)
+                        CpuConvKernels.Conv2dBackwardInput(dinput, strides, _dacts[step.Output], L.Weight(Parameters, l), _columns, B, CI, H, W, CO, K, P, _isa);
                     break;
                 }
                 case LayerKind.Relu: // in place: the gradient buffer is the input's and the output's
                     CpuKernels.ReluBackward(dinput, dinput, _acts[step.Output], B * input.Size, _isa);
                     break;
                 case LayerKind.MaxPool2d:
-                    CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width);
+                    CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width, _isa);
                     break;
                 case LayerKind.Flatten:
                     CpuConvKernels.FlattenBackward(dinput, _dacts[step.Output], B, input.Channels, input.Height * input.Width);
                     break;
             }
-            if (s == _firstParameterStep) Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
+            if (phases != null) Clock!.LapLayer(phases.Index(s, step.Layer.Spec.Kind is LayerKind.Dense ? LayerPass.BackwardWeight : LayerPass.BackwardInput));
+            else if (s == _firstParameterStep) Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
         }
         CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay, _isa);
         Clock?.Lap(CpuPhase.Optimizer);
@@ -243,13 +255,14 @@ internal sealed class CpuTrainer
     }
 
     /// <summary>
-    /// Forward pass of the B rows in acts[0]: one call per layer, in model order; the layers up to and including the
-    /// first one with parameters (dense GEMM or im2col + GEMM convolution) are charged to <paramref name="clock"/>'s
-    /// first-layer forward phase when given.
+    /// Forward pass of the B rows in acts[0]: one call per layer, in model order. With <paramref name="clock"/>, an MLP
+    /// charges the layers up to and including the first one with parameters to the first-layer forward phase, a
+    /// layer-list model each layer to its own forward phase.
     /// </summary>
     private void Forward(int B, CpuPhaseClock? clock = null)
     {
         var L = Layout;
+        var phases = clock != null ? _layerPhases : null;
         for (int s = 0; s < _steps.Length; s++)
         {
             var step = _steps[s];
@@ -270,13 +283,14 @@ internal sealed class CpuTrainer
                     CpuKernels.ReluForward(_acts[step.Output], _acts[step.Input], B * input.Size, _isa);
                     break;
                 case LayerKind.MaxPool2d:
-                    CpuConvKernels.MaxPool2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), B, input.Channels, input.Height, input.Width);
+                    CpuConvKernels.MaxPool2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), B, input.Channels, input.Height, input.Width, _isa);
                     break;
                 case LayerKind.Flatten:
                     CpuConvKernels.FlattenForward(_acts[step.Output], _acts[step.Input], B, input.Channels, input.Height * input.Width);
                     break;
             }
-            if (s == _firstParameterStep) clock?.Lap(CpuPhase.FirstForwardGemm);
+            if (phases != null) clock!.LapLayer(phases.Index(s, LayerPass.Forward));
+            else if (s == _firstParameterStep) clock?.Lap(CpuPhase.FirstForwardGemm);
         }
     }
 

@@ -1,0 +1,159 @@
+using System.Runtime.Intrinsics;
+using NativeCert.Engine.Cpu;
+
+namespace NativeCert.Benchmarks;
+
+/// <summary>
+/// `-- ab conv [avx512|avx2|scalar]`: LeNet's conv kernels at batch 128, each direction timed on the thread CPU clock
+/// (paired and interleaved, <see cref="PairedAb"/>), as GFLOP per CPU-second and as a share of one thread's FMA peak
+/// per CPU-second. A is the whole-batch im2col + GEMM the engine used before the image-group chunking (for the
+/// weight gradient, the transposed im2col of the whole batch and one <see cref="CpuGemm.Gemm"/>, exactly the old
+/// code), B the current kernel; pooling has no variant (A = B).
+/// </summary>
+internal static unsafe class ConvAb
+{
+    public static void Run(string[] args)
+    {
+        var isa = args.Length > 0 ? args[0] switch { "avx2" => IsaLevel.Avx2, "scalar" => IsaLevel.Scalar, _ => IsaLevel.Avx512 } : IsaLevel.Avx512;
+        isa = CpuIsa.Clamp(isa);
+        const int B = 128;
+        var rng = new Random(1);
+        float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        var (x1, w1, b1, dy1, y1) = (R(B * 784), R(16 * 25), R(16), R(16 * B * 576), new float[16 * B * 576]);
+        var (x2, w2, b2, dy2, y2, dx2) = (R(16 * B * 144), R(32 * 400), R(32), R(32 * B * 64), new float[32 * B * 64], new float[16 * B * 144]);
+        var (dw1, db1, dw2, db2) = (new float[16 * 25], new float[16], new float[32 * 400], new float[32]);
+        var columns = new float[Math.Max(25 * B * 576, 400 * B * 64)];
+        var (pooled, dpool, dpooled) = (new float[16 * B * 144], R(16 * B * 144), new float[16 * B * 576]);
+        ImageStrides in1 = ImageStrides.ExampleMajor(1, 784), in2 = ImageStrides.ChannelMajor(B, 144), pool = ImageStrides.ChannelMajor(B, 576);
+        bool legacy = false;
+        void SetA() { legacy = true; CpuConvKernels.ChunkFloats = int.MaxValue; }
+        void SetB() { legacy = false; CpuConvKernels.ChunkFloats = 1 << 16; }
+        void WeightGradient(float[] dw, float[] db, float[] dy, float[] x, ImageStrides s, int CI, int H, int W, int CO)
+        {
+            if (!legacy) { CpuConvKernels.Conv2dBackwardWeight(dw, db, dy, x, s, columns, B, CI, H, W, CO, 5, 0, isa); return; }
+            int N = B * (H - 4) * (W - 4), CKK = CI * 25;
+            CpuConvKernels.Im2ColTransposed(columns, x, s, B, CI, H, W, 5, 0);
+            fixed (float* pdw = dw, pdy = dy, colT = columns) CpuGemm.Gemm(pdw, CKK, pdy, N, 1, colT, CKK, null, false, CO, CKK, N, isa);
+            for (int co = 0; co < CO; co++) db[co] = CpuConvKernels.LaneSum(dy.AsSpan(co * N, N), isa);
+        }
+        var (peak, perCpu) = FmaPeak.Measure(1, 0.5, isa);
+        Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second ({peak:F1} wall); A = whole-batch im2col + GEMM (before), B = image groups of {1 << 16} column floats");
+        double f1 = 2.0 * B * 576 * 16 * 25 / 1e9, f2 = 2.0 * B * 64 * 32 * 400 / 1e9;
+        var cases = new (string Name, double Gflop, Action Work, int Reps)[]
+        {
+            ("conv1 forward  Y(16,73728)=W(16,25)·col", f1, () => CpuConvKernels.Conv2dForward(y1, x1, in1, w1, b1, columns, B, 1, 28, 28, 16, 5, 0, true, isa), 10),
+            ("conv1 backward weight dW(16,25)=dY·colᵀ", f1, () => WeightGradient(dw1, db1, dy1, x1, in1, 1, 28, 28, 16), 10),
+            ("conv2 forward  Y(32,8192)=W(32,400)·col", f2, () => CpuConvKernels.Conv2dForward(y2, x2, in2, w2, b2, columns, B, 16, 12, 12, 32, 5, 0, true, isa), 5),
+            ("conv2 backward weight dW(32,400)=dY·colᵀ", f2, () => WeightGradient(dw2, db2, dy2, x2, in2, 16, 12, 12, 32), 5),
+            ("conv2 backward input dcol=Wᵀ·dY, col2im", f2, () => CpuConvKernels.Conv2dBackwardInput(dx2, in2, dy2, w2, columns, B, 16, 12, 12, 32, 5, 0, isa), 5),
+            ("pool1 forward (16,128,24,24)", 0, () => CpuConvKernels.MaxPool2dForward(pooled, y1, pool, B, 16, 24, 24), 20),
+            ("pool1 backward", 0, () => CpuConvKernels.MaxPool2dBackward(dpooled, pool, dpool, y1, B, 16, 24, 24), 20),
+        };
+        string only = args.Length > 1 ? args[1] : "";
+        if (only == "chunk")
+        {
+            // The image-group size knob: default 64 Ki column floats against smaller and larger groups.
+            foreach (int chunk in new[] { 1 << 14, 1 << 15, 1 << 17, 1 << 18 })
+                foreach (var (name, gflop, work, reps) in cases.Take(5))
+                {
+                    var r = PairedAb.Compare(() => CpuConvKernels.ChunkFloats = 1 << 16, () => CpuConvKernels.ChunkFloats = chunk, work, reps, 7);
+                    Console.WriteLine($"  {name}: chunk 65536 {gflop / r.A:F1} GFLOP/s vs {chunk} {gflop / r.B:F1} GFLOP/s, median B/A time {r.Ratio:F3}");
+                }
+            CpuConvKernels.ChunkFloats = 1 << 16;
+            return;
+        }
+        if (only == "direct")
+        {
+            // conv1 as a direct convolution (no im2col): each output row of 24 is one FMA chain over (ky, kx) per
+            // element, exactly the GEMM's order, 4 output channels × (16 + 8 masked) columns per block.
+            var yd = new float[y1.Length];
+            void Direct()
+            {
+                fixed (float* px = x1, pw = w1, py = yd)
+                    DirectConv1(py, px, pw, B);
+                for (int co = 0; co < 16; co++) CpuConvKernels.AddBias(yd.AsSpan(co * B * 576, B * 576), b1[co], true, isa);
+            }
+            void Im2ColGemm() => CpuConvKernels.Conv2dForward(y1, x1, in1, w1, b1, columns, B, 1, 28, 28, 16, 5, 0, true, isa);
+            Direct(); Im2ColGemm();
+            Console.WriteLine($"  direct conv1 forward equals im2col + GEMM bit for bit: {y1.AsSpan().SequenceEqual(yd)}");
+            var r = PairedAb.Compare(() => { }, () => { }, () => { Im2ColGemm(); }, 10, 9);
+            var d = PairedAb.Compare(() => { }, () => { }, Direct, 10, 9);
+            Console.WriteLine($"  conv1 forward: im2col + GEMM {r.A * 1e3:F2} ms ({f1 / r.A:F1} GFLOP/s, {f1 / r.A / perCpu:P0}), direct {d.A * 1e3:F2} ms ({f1 / d.A:F1} GFLOP/s, {f1 / d.A / perCpu:P0})");
+            return;
+        }
+        if (only == "parts")
+        {
+            // The pieces of one image group (the default chunk) of each conv, to see where a kernel's time goes.
+            int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
+            int n1 = g1 * 576, n2 = g2 * 64;
+            var parts = new (string, double, Action)[]
+            {
+                ($"conv1 im2col {g1} images", 0, () => CpuConvKernels.Im2Col(columns, x1, in1, g1, 1, 28, 28, 5, 0)),
+                ($"conv1 GEMM (16,{n1})=(16,25)·(25,{n1})", 2.0 * 16 * 25 * n1 / 1e9, () => { fixed (float* y = y1, w = w1, c = columns) CpuGemm.Gemm(y, B * 576, w, 25, 1, c, n1, null, false, 16, n1, 25, isa); }),
+                ($"conv1 bias+relu (16,{n1})", 0, () => { for (int co = 0; co < 16; co++) CpuConvKernels.AddBias(y1.AsSpan(co * B * 576, n1), 0.1f, true, isa); }),
+                ($"conv1 dW accumulate (25,16)+=(25,{n1})·({n1},16)", 2.0 * 16 * 25 * n1 / 1e9, () => { fixed (float* c = columns, d = dy1, w = dw1) CpuGemm.GemmAccumulate(w, 16, c, n1, d, 16, 25, 16, n1, false, isa); }),
+                ($"conv2 im2col {g2} images", 0, () => CpuConvKernels.Im2Col(columns, x2, in2, g2, 16, 12, 12, 5, 0)),
+                ($"conv2 GEMM (32,{n2})=(32,400)·(400,{n2})", 2.0 * 32 * 400 * n2 / 1e9, () => { fixed (float* y = y2, w = w2, c = columns) CpuGemm.Gemm(y, B * 64, w, 400, 1, c, n2, null, false, 32, n2, 400, isa); }),
+                ($"conv2 dW accumulate (400,32)+=(400,{n2})·({n2},32)", 2.0 * 32 * 400 * n2 / 1e9, () => { fixed (float* c = columns, d = dy2, w = dw2) CpuGemm.GemmAccumulate(w, 32, c, n2, d, 32, 400, 32, n2, false, isa); }),
+                ($"conv2 dcol GEMM (400,{n2})=(400,32)·(32,{n2})", 2.0 * 32 * 400 * n2 / 1e9, () => { fixed (float* c = columns, w = w2, d = dy2) CpuGemm.Gemm(c, n2, w, 1, 400, d, B * 64, null, false, 400, n2, 32, isa); }),
+                ($"conv2 col2im {g2} images", 0, () => CpuConvKernels.Col2Im(dx2, in2, columns, g2, 16, 12, 12, 5, 0, isa)),
+                ("conv1 dbias lane sums (16,73728)", 0, () => { for (int co = 0; co < 16; co++) db1[co] = CpuConvKernels.LaneSum(dy1.AsSpan(co * B * 576, B * 576), isa); }),
+                ("conv1 dbias LaneSums 4 rows at a time", 0, () => CpuConvKernels.LaneSums(db1, dy1, 16, B * 576, isa)),
+            };
+            foreach (var (name, gflop, work) in parts)
+            {
+                var r = PairedAb.Compare(() => { }, () => { }, work, 200, 5);
+                Console.WriteLine($"  {name}: {r.A * 1e6:F1} us" + (gflop > 0 ? $" {gflop / r.A:F1} GFLOP/s ({gflop / r.A / perCpu:P0})" : ""));
+            }
+            return;
+        }
+        foreach (var (name, gflop, work, reps) in cases)
+        {
+            if (only.Length > 0 && !name.StartsWith(only, StringComparison.Ordinal)) continue;
+            var r = PairedAb.Compare(SetA, SetB, work, reps, 9);
+            string Rate(double t) => gflop > 0 ? $"{gflop / t:F1} GFLOP/s ({gflop / t / perCpu:P0})" : "";
+            Console.WriteLine($"  {name}: A {r.A * 1e3:F2} ms {Rate(r.A)}, B {r.B * 1e3:F2} ms {Rate(r.B)}, median B/A time {r.Ratio:F3}");
+        }
+        SetB();
+    }
+
+    /// <summary>Direct 5×5 convolution of 1×28×28 images into (16, B, 24, 24), chains from 0 over (ky, kx) ascending (no bias).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void DirectConv1(float* y, float* x, float* w, int B)
+    {
+        var tail = System.Runtime.Intrinsics.Vector512.LessThan(System.Runtime.Intrinsics.Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            System.Runtime.Intrinsics.Vector512.Create(8)).AsSingle();
+        nint plane = (nint)B * 576;
+        for (int co0 = 0; co0 < 16; co0 += 4)
+            for (int b = 0; b < B; b++)
+                for (int oy = 0; oy < 24; oy++)
+                {
+                    var z = System.Runtime.Intrinsics.Vector512<float>.Zero;
+                    System.Runtime.Intrinsics.Vector512<float> a0 = z, a1 = z, a2 = z, a3 = z, c0 = z, c1 = z, c2 = z, c3 = z;
+                    float* w0 = w + co0 * 25;
+                    for (int ky = 0; ky < 5; ky++)
+                    {
+                        float* row = x + (nint)b * 784 + (oy + ky) * 28;
+                        for (int kx = 0; kx < 5; kx++)
+                        {
+                            var lo = System.Runtime.Intrinsics.Vector512.Load(row + kx);
+                            var hi = System.Runtime.Intrinsics.X86.Avx512F.MaskLoad(row + kx + 16, tail, z);
+                            int k = ky * 5 + kx;
+                            var v = System.Runtime.Intrinsics.Vector512.Create(w0[k]);
+                            a0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a0); c0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c0);
+                            v = System.Runtime.Intrinsics.Vector512.Create(w0[25 + k]);
+                            a1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a1); c1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c1);
+                            v = System.Runtime.Intrinsics.Vector512.Create(w0[50 + k]);
+                            a2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a2); c2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c2);
+                            v = System.Runtime.Intrinsics.Vector512.Create(w0[75 + k]);
+                            a3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, lo, a3); c3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(v, hi, c3);
+                        }
+                    }
+                    float* o = y + co0 * plane + (nint)b * 576 + oy * 24;
+                    a0.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c0); o += plane;
+                    a1.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c1); o += plane;
+                    a2.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c2); o += plane;
+                    a3.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c3);
+                }
+    }
+}

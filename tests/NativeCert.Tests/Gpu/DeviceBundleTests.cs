@@ -32,7 +32,7 @@ public sealed class DeviceBundleFixture : IDisposable
         (exit, output) = Run("tar", ["-C", Path.Combine(Directory, "unpacked"), "-xzf", Archive], Environment.GetEnvironmentVariable("PATH")!, Directory, TimeSpan.FromMinutes(2));
         if (exit != 0) throw new InvalidOperationException($"tar failed: {output}");
         System.IO.Directory.CreateDirectory(BarePath);
-        foreach (string tool in new[] { "bash", "sh", "tar", "gzip", "mkdir", "mktemp", "rm", "cp", "cat", "head", "tail", "grep", "awk", "timeout", "ldconfig", "date", "basename", "dirname", "column", "env", "sed" })
+        foreach (string tool in new[] { "bash", "sh", "tar", "gzip", "mkdir", "mktemp", "rm", "cp", "cat", "head", "tail", "grep", "awk", "timeout", "ldconfig", "date", "basename", "dirname", "column", "env", "sed", "tee" })
             if (Which(tool) is { } path) File.CreateSymbolicLink(Path.Combine(BarePath, tool), path);
     }
 

@@ -221,7 +221,7 @@ public sealed class PackageSamplesTests : IDisposable
         return metadata;
     }
 
-    /// <summary>This clone's <c>origin</c> URL (what packing records as the repository), or null without one.</summary>
+    /// <summary>This clone's <c>origin</c> URL when it is an http(s) address (what packing records as the repository), else null.</summary>
     private string? GitOrigin()
     {
         var start = new ProcessStartInfo("git") { WorkingDirectory = _repo, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -232,7 +232,8 @@ public sealed class PackageSamplesTests : IDisposable
             string url = git.StandardOutput.ReadToEnd().Trim();
             git.StandardError.ReadToEnd();
             git.WaitForExit();
-            return git.ExitCode == 0 && url.Length > 0 ? url : null;
+            bool web = url.StartsWith("https://", StringComparison.Ordinal) || url.StartsWith("http://", StringComparison.Ordinal);
+            return git.ExitCode == 0 && web ? url : null;   // packing records only a web address (Directory.Build.props)
         }
         catch (System.ComponentModel.Win32Exception) { return null; }   // no git: packing finds no remote either
     }

@@ -146,15 +146,35 @@ void TrainOneByOne(Tensor xs, Tensor ys, int count, int epochCount, Func<torch.n
 void TrainBatched(Tensor xs, Tensor ys, int count, int epochCount)
 {
     var gen = new torch.Generator(0);
-    long n = xs.shape[0];
-    int M = count;
-    var noisy = (xs.unsqueeze(0) + sigma * torch.randn([M, n, 784], generator: gen)).view(M * n, 784); // (M·n, D)
+    var noisy = NoisyCopies(xs, count, gen);
     var parameters = new List<TorchSharp.Modules.Parameter>();
     for (int l = 0; l + 1 < widths.Length; l++)
     {
-        parameters.Add(new TorchSharp.Modules.Parameter(torch.randn([M, widths[l], widths[l + 1]], generator: gen) * Math.Sqrt(2.0 / widths[l])));
-        parameters.Add(new TorchSharp.Modules.Parameter(torch.zeros(M, 1, widths[l + 1])));
+        parameters.Add(new TorchSharp.Modules.Parameter(torch.randn([count, widths[l], widths[l + 1]], generator: gen) * Math.Sqrt(2.0 / widths[l])));
+        parameters.Add(new TorchSharp.Modules.Parameter(torch.zeros(count, 1, widths[l + 1])));
     }
+    TrainAllAtOnce(noisy, ys, count, epochCount, gen, parameters, (rows, B) =>
+    {
+        var h = rows.view(count, B, 784); // (M, B, D)
+        for (int p = 0; p < parameters.Count; p += 2)
+        {
+            h = h.bmm(parameters[p]) + parameters[p + 1];
+            if (p + 2 < parameters.Count) h = torch.nn.functional.relu(h);
+        }
+        return h;
+    });
+}
+
+// One noisy copy of the training set per model, drawn once for all epochs: (M·n, D), model m's rows at m·n.
+Tensor NoisyCopies(Tensor xs, int M, torch.Generator gen) =>
+    (xs.unsqueeze(0) + sigma * torch.randn([M, xs.shape[0], 784], generator: gen)).view(M * xs.shape[0], 784);
+
+// The batched epoch loop both all-at-once variants share: a permutation per model and epoch, each step gathers every
+// model's batch rows (M·B, D) and `forward` maps them to (M, B, 10) logits; summed cross-entropy / B, one SGD step.
+void TrainAllAtOnce(Tensor noisy, Tensor ys, int M, int epochCount, torch.Generator gen,
+                    IEnumerable<TorchSharp.Modules.Parameter> parameters, Func<Tensor, long, Tensor> forward)
+{
+    long n = ys.shape[0];
     var opt = torch.optim.SGD(parameters, LearningRate, momentum: Momentum, weight_decay: WeightDecay);
     var offsets = (torch.arange(M) * n).unsqueeze(1); // (M, 1): row offset of model m's copy
     for (int e = 0; e < epochCount; e++)
@@ -166,12 +186,7 @@ void TrainBatched(Tensor xs, Tensor ys, int count, int epochCount)
             using var step = torch.NewDisposeScope();
             var idx = perms.narrow(1, s, Math.Min(Batch, n - s));     // (M, B)
             long B = idx.shape[1];
-            var h = noisy.index_select(0, (idx + offsets).flatten()).view(M, B, 784); // (M, B, D)
-            for (int p = 0; p < parameters.Count; p += 2)
-            {
-                h = h.bmm(parameters[p]) + parameters[p + 1];
-                if (p + 2 < parameters.Count) h = torch.nn.functional.relu(h);
-            }
+            var h = forward(noisy.index_select(0, (idx + offsets).flatten()), B);
             var loss = torch.nn.functional.cross_entropy(h.reshape(-1, 10), ys.index_select(0, idx.flatten()), reduction: torch.nn.Reduction.Sum) / B;
             opt.zero_grad();
             loss.backward();
@@ -202,34 +217,19 @@ void TrainLeNetSequential(Tensor xs, Tensor ys, int count, int epochCount) => Tr
 void TrainLeNetGrouped(Tensor xs, Tensor ys, int count, int epochCount)
 {
     var gen = new torch.Generator(0);
-    long n = xs.shape[0];
     int M = count;
-    var noisy = (xs.unsqueeze(0) + sigma * torch.randn([M, n, 784], generator: gen)).view(M * n, 784); // (M·n, D)
+    var noisy = NoisyCopies(xs, M, gen);
     TorchSharp.Modules.Parameter He(long[] shape, int fanIn) => new(torch.randn(shape, generator: gen) * Math.Sqrt(2.0 / fanIn));
     var w1 = He([M * 16, 1, 5, 5], 25); var b1 = new TorchSharp.Modules.Parameter(torch.zeros(M * 16));
     var w2 = He([M * 32, 16, 5, 5], 400); var b2 = new TorchSharp.Modules.Parameter(torch.zeros(M * 32));
     var w3 = He([M, 512, 128], 512); var b3 = new TorchSharp.Modules.Parameter(torch.zeros(M, 1, 128));
     var w4 = He([M, 128, 10], 128); var b4 = new TorchSharp.Modules.Parameter(torch.zeros(M, 1, 10));
-    var opt = torch.optim.SGD(new[] { w1, b1, w2, b2, w3, b3, w4, b4 }, LearningRate, momentum: Momentum, weight_decay: WeightDecay);
-    var offsets = (torch.arange(M) * n).unsqueeze(1); // (M, 1): row offset of model m's copy
-    for (int e = 0; e < epochCount; e++)
+    TrainAllAtOnce(noisy, ys, M, epochCount, gen, [w1, b1, w2, b2, w3, b3, w4, b4], (rows, B) =>
     {
-        using var epochScope = torch.NewDisposeScope();
-        var perms = torch.stack(Enumerable.Range(0, M).Select(_ => torch.randperm(n, generator: gen)).ToArray()); // (M, n)
-        for (long s = 0; s < n; s += Batch)
-        {
-            using var step = torch.NewDisposeScope();
-            var idx = perms.narrow(1, s, Math.Min(Batch, n - s));     // (M, B)
-            long B = idx.shape[1];
-            var h = noisy.index_select(0, (idx + offsets).flatten()).view(M, B, 28, 28).transpose(0, 1); // (B, M, 28, 28): model m = channel m
-            h = torch.nn.functional.max_pool2d(torch.nn.functional.relu(torch.nn.functional.conv2d(h, w1, b1, groups: M)), [2, 2]);
-            h = torch.nn.functional.max_pool2d(torch.nn.functional.relu(torch.nn.functional.conv2d(h, w2, b2, groups: M)), [2, 2]);
-            h = h.reshape(B, M, 512).transpose(0, 1);                 // (M, B, 512), channel-major per model
-            h = torch.nn.functional.relu(h.bmm(w3) + b3).bmm(w4) + b4; // (M, B, 10)
-            var loss = torch.nn.functional.cross_entropy(h.reshape(-1, 10), ys.index_select(0, idx.flatten()), reduction: torch.nn.Reduction.Sum) / B;
-            opt.zero_grad();
-            loss.backward();
-            opt.step();
-        }
-    }
+        var h = rows.view(M, B, 28, 28).transpose(0, 1); // (B, M, 28, 28): model m = channel m
+        h = torch.nn.functional.max_pool2d(torch.nn.functional.relu(torch.nn.functional.conv2d(h, w1, b1, groups: M)), [2, 2]);
+        h = torch.nn.functional.max_pool2d(torch.nn.functional.relu(torch.nn.functional.conv2d(h, w2, b2, groups: M)), [2, 2]);
+        h = h.reshape(B, M, 512).transpose(0, 1);                 // (M, B, 512), channel-major per model
+        return torch.nn.functional.relu(h.bmm(w3) + b3).bmm(w4) + b4; // (M, B, 10)
+    });
 }

@@ -138,34 +138,52 @@ internal sealed class IlgpuEnsembleBackend : IEnsembleBackend
         public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
                         IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
         {
-            if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
-                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
-            if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
-            int total = modelEnd - modelStart, done = 0, p = new ParameterLayout(config.Model).Count;
-            for (int groupStart = modelStart; groupStart < modelEnd; groupStart += plan.ModelsPerChunk)
-            {
-                int group = Math.Min(plan.ModelsPerChunk, modelEnd - groupStart);
-                trainer.Initialize(groupStart, group);
-                for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
-                {
-                    cancellation.ThrowIfCancellationRequested();
-                    trainer.TrainEpoch(groupStart, group, epoch);
-                }
-                trainer.Vote(groupStart, group);
-                if (models is not null)
-                {
-                    var parameters = trainer.DownloadParameters(group);
-                    for (int i = 0; i < group; i++) models.Accept(groupStart + i, parameters.AsSpan(i * p, p));
-                }
-                trainer.Synchronize();
-                done += group;
-                progress?.Report(new EnsembleProgress(done, total));
-            }
-            var counts = trainer.TakeVotes();
-            for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+            CheckRun(config, inputs, modelStart, modelEnd, votes);
+            TrainGroups(config, trainer, plan.ModelsPerChunk, modelStart, modelEnd, votes, models, progress, cancellation, loadGroup: null);
         }
 
         public void Dispose() => trainer.Dispose();
+    }
+
+    private static void CheckRun(EnsembleConfig config, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes)
+    {
+        if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
+            throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
+        if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
+    }
+
+    /// <summary>
+    /// Models [modelStart, modelEnd) in groups of <paramref name="groupSize"/>, one lockstep pass per group: (views only)
+    /// load the group's rows, initialise, train every epoch, vote, hand the models to the sink; the votes are added to
+    /// <paramref name="votes"/> at the end.
+    /// </summary>
+    private static void TrainGroups(EnsembleConfig config, LockstepTrainer trainer, int groupSize, int modelStart, int modelEnd,
+                                    VoteCounts votes, IModelSink? models, IProgress<EnsembleProgress>? progress,
+                                    CancellationToken cancellation, Action<int, int>? loadGroup)
+    {
+        int total = modelEnd - modelStart, done = 0, p = new ParameterLayout(config.Model).Count;
+        for (int groupStart = modelStart; groupStart < modelEnd; groupStart += groupSize)
+        {
+            int group = Math.Min(groupSize, modelEnd - groupStart);
+            loadGroup?.Invoke(groupStart, group);
+            trainer.Initialize(groupStart, group);
+            for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                trainer.TrainEpoch(groupStart, group, epoch);
+            }
+            trainer.Vote(groupStart, group);
+            if (models is not null)
+            {
+                var parameters = trainer.DownloadParameters(group);
+                for (int i = 0; i < group; i++) models.Accept(groupStart + i, parameters.AsSpan(i * p, p));
+            }
+            trainer.Synchronize();
+            done += group;
+            progress?.Report(new EnsembleProgress(done, total));
+        }
+        var counts = trainer.TakeVotes();
+        for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
     }
 
     /// <summary>
@@ -183,39 +201,19 @@ internal sealed class IlgpuEnsembleBackend : IEnsembleBackend
         public void Run(int modelStart, int modelEnd, VoteCounts votes, IModelSink? models = null,
                         IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
         {
-            if (votes.Inputs != inputs.Count || votes.Classes != config.Model.Classes)
-                throw new ArgumentException($"vote counts are ({votes.Inputs}, {votes.Classes}) but the run has ({inputs.Count}, {config.Model.Classes})");
-            if (modelStart < 0 || modelEnd < modelStart) throw new ArgumentOutOfRangeException(nameof(modelEnd));
+            CheckRun(config, inputs, modelStart, modelEnd, votes);
             if (modelEnd == modelStart) return;
             // The plan needs the largest view first; a view's rows are cheap to recompute (partitions are cached, a bag is k draws).
             int most = 0;
             for (int m = modelStart; m < modelEnd; m++) most = Math.Max(most, view.Of(m)!.Length);
             var trainer = TrainerFor(most);
-            int total = modelEnd - modelStart, done = 0, p = new ParameterLayout(config.Model).Count;
-            for (int groupStart = modelStart; groupStart < modelEnd; groupStart += _plan.ModelsPerChunk)
-            {
-                int group = Math.Min(_plan.ModelsPerChunk, modelEnd - groupStart);
-                var rows = new int[group][];
-                for (int i = 0; i < group; i++) rows[i] = view.Of(groupStart + i)!;
-                trainer.LoadViews(group, rows);
-                trainer.Initialize(groupStart, group);
-                for (int epoch = 0; epoch < config.Training.Epochs; epoch++)
+            TrainGroups(config, trainer, _plan.ModelsPerChunk, modelStart, modelEnd, votes, models, progress, cancellation,
+                loadGroup: (groupStart, group) =>
                 {
-                    cancellation.ThrowIfCancellationRequested();
-                    trainer.TrainEpoch(groupStart, group, epoch);
-                }
-                trainer.Vote(groupStart, group);
-                if (models is not null)
-                {
-                    var parameters = trainer.DownloadParameters(group);
-                    for (int i = 0; i < group; i++) models.Accept(groupStart + i, parameters.AsSpan(i * p, p));
-                }
-                trainer.Synchronize();
-                done += group;
-                progress?.Report(new EnsembleProgress(done, total));
-            }
-            var counts = trainer.TakeVotes();
-            for (int i = 0; i < counts.Length; i++) votes.Counts[i] = checked(votes.Counts[i] + counts[i]);
+                    var rows = new int[group][];
+                    for (int i = 0; i < group; i++) rows[i] = view.Of(groupStart + i)!;
+                    trainer.LoadViews(group, rows);
+                });
         }
 
         // The last run's trainer when its views are wide enough, else a new plan (for the session's model count) and trainer

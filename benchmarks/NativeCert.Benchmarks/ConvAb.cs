@@ -32,7 +32,7 @@ internal static unsafe class ConvAb
         {
             if (!legacy) { CpuConvKernels.Conv2dBackwardWeight(dw, db, dy, x, s, columns, B, CI, H, W, CO, 5, 0, isa); return; }
             int N = B * (H - 4) * (W - 4), CKK = CI * 25;
-            CpuConvKernels.Im2ColTransposed(columns, x, s, B, CI, H, W, 5, 0);
+            Im2ColTransposed(columns, x, s, B, CI, H, W, 5);
             fixed (float* pdw = dw, pdy = dy, colT = columns) CpuGemm.Gemm(pdw, CKK, pdy, N, 1, colT, CKK, null, false, CO, CKK, N, isa);
             for (int co = 0; co < CO; co++) db[co] = CpuConvKernels.LaneSum(dy.AsSpan(co * N, N), isa);
         }
@@ -154,6 +154,24 @@ internal static unsafe class ConvAb
                     a1.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c1); o += plane;
                     a2.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c2); o += plane;
                     a3.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c3);
+                }
+    }
+
+    /// <summary>
+    /// The engine's weight-gradient columns before the image-group change, kept here as the A side only:
+    /// columnsT[(b·OH + y)·OW + x, (ci·K + ky)·K + kx] = input(b, ci, y + ky, x + kx), no padding (LeNet's convs).
+    /// </summary>
+    private static void Im2ColTransposed(Span<float> columnsT, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K)
+    {
+        int OH = H - K + 1, OW = W - K + 1, CKK = CI * K * K;
+        for (int b = 0; b < B; b++)
+            for (int y = 0; y < OH; y++)
+                for (int ox = 0; ox < OW; ox++)
+                {
+                    var dst = columnsT.Slice(((b * OH + y) * OW + ox) * CKK, CKK);
+                    for (int ci = 0; ci < CI; ci++)
+                        for (int ky = 0; ky < K; ky++)
+                            input.Slice(ci * s.Channel + b * s.Example + (y + ky) * W + ox, K).CopyTo(dst.Slice((ci * K + ky) * K, K));
                 }
     }
 }

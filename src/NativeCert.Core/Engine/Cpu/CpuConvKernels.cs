@@ -164,36 +164,6 @@ internal static unsafe class CpuConvKernels
                     }
     }
 
-    /// <summary>The transpose of <see cref="Im2Col"/>: columnsT[(b·OH + y)·OW + x, (ci·K + ky)·K + kx].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Im2ColTransposed(Span<float> columnsT, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K, int P)
-    {
-        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, CKK = CI * K * K;
-        Check(columnsT.Length >= B * OH * OW * CKK);
-        fixed (float* colT = columnsT, x = input)
-            for (int b = 0; b < B; b++)
-                for (int y = 0; y < OH; y++)
-                    for (int ox = 0; ox < OW; ox++)
-                    {
-                        float* dst = colT + (nint)((b * OH + y) * OW + ox) * CKK;
-                        // Kernel columns kx in [k0, k1) read input columns ox + kx − P inside the image.
-                        int k0 = Math.Min(K, Math.Max(0, P - ox)), k1 = Math.Max(k0, Math.Min(K, W + P - ox));
-                        for (int ci = 0; ci < CI; ci++)
-                        {
-                            float* plane = x + (nint)ci * s.Channel + (nint)b * s.Example;
-                            for (int ky = 0; ky < K; ky++)
-                            {
-                                float* d = dst + (ci * K + ky) * K;
-                                int iy = y + ky - P;
-                                if ((uint)iy >= (uint)H) { Zero(d, K); continue; }
-                                Zero(d, k0);
-                                Copy(d + k0, plane + (nint)iy * W + ox + k0 - P, k1 - k0);
-                                Zero(d + k1, K - k1);
-                            }
-                        }
-                    }
-    }
-
     /// <summary>
     /// dinput = 0, then for every column row (ci, ky, kx) in ascending order, dinput(b, ci, y + ky − P, x + kx − P) +=
     /// dcolumns[(ci, ky, kx), (b, y, x)]: each input gradient is its contributions added in that order.

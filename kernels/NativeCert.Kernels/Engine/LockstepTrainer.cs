@@ -77,6 +77,8 @@ internal sealed class LockstepTrainer : IDisposable
     public LockstepTrainer(Accelerator accelerator, KernelSet kernels, EnsembleConfig config, Dataset train, Dataset inputs, int capacity,
                            int? viewRowsPerModel = null, bool fused = true)
     {
+        if (config.Training.WarmupEpochs != 0)
+            throw new NativeCert.Spec.SpecException($"training.warmup_epochs {config.Training.WarmupEpochs}: the ILGPU backend trains with a constant step only (use the cpu backend)", "training.warmup_epochs");
         _accelerator = accelerator;
         _k = kernels;
         _config = config;

@@ -54,7 +54,7 @@ internal static class BenchCommand
             var body = parse.GetValue(modelText) is { } text ? ModelArchitecture.Parse(text, "--model") : ModelArchitecture.MlpBody(h);
             Dataset train = LoadTrainingData(n, out string dataName, out Dataset? test);
             var model = ModelArchitecture.ForData(body, train.Dimension, train.Shape, 10, "--model");
-            var config = new EnsembleConfig(model, TrainingDefaults.Options(epochs: e, batchSize: b, learningRate: TrainingDefaults.LearningRateFor(model)),
+            var config = new EnsembleConfig(model, TrainingDefaults.OptionsFor(model, epochs: e, batchSize: b),
                 s, Seed: 1);
             // Refuse a workload that cannot fit before anything is set up or measured (auto may still pick the CPU).
             if (cpu) CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, t, m);

@@ -110,8 +110,30 @@ public sealed class LenetCertifyTests : IDisposable
         var ensemble = EnsembleFile.Load(path);
         Assert.Equal("conv:16:5,relu,maxpool,conv:32:5,relu,maxpool,flatten,dense:128,relu", ensemble.Config.Model.Text);
         Assert.Equal(TrainingDefaults.ConvLearningRate, ensemble.Config.Training.LearningRate);
+        Assert.Equal(TrainingDefaults.ConvWarmupEpochs, ensemble.Config.Training.WarmupEpochs);
         (code, _, err) = Cli("vote", "--ensemble", path, "--classes", "1,7", "--train-size", "12", "--test-size", "4", "--out", tsv);
         Assert.True(code == 0, err);
         Assert.Equal(5, File.ReadAllLines(tsv).Length);
+    }
+
+    [Fact]
+    public void The_warmup_flag_reaches_the_ensemble_an_mlp_has_none_by_default_and_a_bad_value_is_a_one_line_error()
+    {
+        string path = Path.Combine(_dir, "w.bin");
+        string[] tiny = ["train", "--classes", "1,7", "--train-size", "12", "--test-size", "4", "--epochs", "2", "--batch", "8", "--models", "1", "--out", path];
+        var (code, _, err) = Cli([.. tiny, "--model", "lenet", "--warmup-epochs", "2"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(2, EnsembleFile.Load(path).Config.Training.WarmupEpochs);
+        (code, _, err) = Cli([.. tiny, "--model", "lenet", "--warmup-epochs", "0"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(0, EnsembleFile.Load(path).Config.Training.WarmupEpochs);
+        (code, _, err) = Cli(tiny); // the MLP default: a constant step, as every MLP run before the warm-up existed
+        Assert.True(code == 0, err);
+        Assert.Equal(0, EnsembleFile.Load(path).Config.Training.WarmupEpochs);
+        File.Delete(path);
+        (code, _, err) = Cli([.. tiny, "--model", "lenet", "--warmup-epochs", "-1"]);
+        Assert.Equal(2, code);
+        Assert.Equal("nativecert: error: --warmup-epochs -1: must be zero (no warm-up) or a positive number of epochs", err.Trim());
+        Assert.False(File.Exists(path));
     }
 }

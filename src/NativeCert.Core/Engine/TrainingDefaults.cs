@@ -23,7 +23,7 @@ internal static class TrainingDefaults
     /// without it noisy LeNets collapse to constant predictors after their first large steps (README, "Certified
     /// accuracy: MLP against LeNet"). MLPs keep a constant step (0), so their votes stay what they were.
     /// </summary>
-    public const int ConvWarmupEpochs = 0;
+    public const int ConvWarmupEpochs = 1;
 
     /// <summary>The default warm-up of <paramref name="model"/>: none for an MLP, else <see cref="ConvWarmupEpochs"/>.</summary>
     public static int WarmupEpochsFor(ModelArchitecture model) => model.IsMlp ? 0 : ConvWarmupEpochs;

@@ -99,21 +99,8 @@ public class WarmupTests
         var test = ModelArchitectureTests.Images(20, 3);
         var config = ModelArchitectureTests.TinyCnn(sigma: 0.2f) with { Training = Warm(3, 16, warmupEpochs: 1) };
         const int N = 5;
-        (uint[] Votes, float[] Weights) RunWith(IsaLevel isa, int threads, params (int, int)[] ranges)
-        {
-            using var backend = new CpuEnsembleBackend(threads, isa);
-            var votes = new VoteCounts(test.Count, 2);
-            var weights = new List<float>();
-            foreach (var (a, b) in ranges)
-            {
-                var part = new VoteCounts(test.Count, 2);
-                var kept = new float[(b - a) * new ParameterLayout(config.Model).Count];
-                backend.Run(config, train, test, a, b, part, kept);
-                votes.Add(part);
-                weights.AddRange(kept);
-            }
-            return (votes.Counts, weights.ToArray());
-        }
+        (uint[] Votes, float[] Weights) RunWith(IsaLevel isa, int threads, params (int, int)[] ranges) =>
+            EngineTestData.RunCpu(config, train, test, isa, threads, ranges);
         var one = RunWith(IsaLevel.Avx512, 1, (0, N));
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
         {

@@ -27,14 +27,13 @@ internal sealed class ModelOptions
     public Option<int> Batch { get; } = new("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => Defaults.Training.BatchSize };
     public Option<float> LearningRate { get; } = new("--lr")
     {
-        Description = "SGD learning rate (constant; default 0.1 for an MLP, 0.05 for any other model)",
-        DefaultValueFactory = _ => Defaults.Training.LearningRate,
+        // No DefaultValueFactory: the default depends on the model (help would print the MLP's for every model).
+        Description = $"SGD learning rate (default {TrainingDefaults.LearningRate} for an MLP, {TrainingDefaults.ConvLearningRate} for any other model)",
     };
     public Option<int> WarmupEpochs { get; } = new("--warmup-epochs")
     {
         Description = "Epochs of linear learning-rate warm-up per model, lr·(t+1)/W over the first W steps (0 = constant lr; " +
                       $"default 0 for an MLP, {TrainingDefaults.ConvWarmupEpochs} for any other model)",
-        DefaultValueFactory = _ => Defaults.Training.WarmupEpochs,
     };
     public Option<float> Momentum { get; } = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => Defaults.Training.Momentum };
     public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => Defaults.Training.WeightDecay };

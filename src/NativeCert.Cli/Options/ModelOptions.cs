@@ -93,10 +93,10 @@ internal sealed class ModelOptions
     }
 
     /// <summary>The default SGD step of a model of this kind: the MLP's, or the one tuned for LeNet for any other layer list.</summary>
-    private static float DefaultLearningRate(ModelSpec model) => model.Kind == ModelSpec.Mlp ? TrainingDefaults.LearningRate : TrainingDefaults.ConvLearningRate;
+    private static float DefaultLearningRate(ModelSpec model) => TrainingSpec.DefaultsFor(model).LearningRate;
 
     /// <summary>The default warm-up of a model of this kind: none for an MLP, the LeNet one for any other layer list.</summary>
-    private static int DefaultWarmupEpochs(ModelSpec model) => model.Kind == ModelSpec.Mlp ? 0 : TrainingDefaults.ConvWarmupEpochs;
+    private static int DefaultWarmupEpochs(ModelSpec model) => TrainingSpec.DefaultsFor(model).WarmupEpochs;
 
     /// <summary>The plain ensemble these flags describe (σ may be 0) for <paramref name="data"/> (its width, image shape and class count).</summary>
     public EnsembleConfig Read(ParseResult parse, NativeCert.Data.Dataset data) => SpecFlags.Translated(() =>

@@ -453,6 +453,21 @@ public sealed record TrainingSpec
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int WarmupEpochs { get; init; }
 
+    /// <summary>
+    /// The training defaults for <paramref name="model"/>'s kind, the ones the CLI uses: an MLP gets a property
+    /// initialiser's values (η = 0.1, no warm-up); any other model (LeNet, a layer list) η = 0.05 with
+    /// <see cref="TrainingDefaults.ConvWarmupEpochs"/> epochs of warm-up, without which noisy LeNets collapse to
+    /// constant predictors (README). <c>new TrainingSpec()</c> is the MLP's, so a spec for another model should start
+    /// from this: <c>Training = TrainingSpec.DefaultsFor(model) with { Epochs = 3 }</c>.
+    /// </summary>
+    public static TrainingSpec DefaultsFor(ModelSpec model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Kind == ModelSpec.Mlp
+            ? new TrainingSpec()
+            : new TrainingSpec { LearningRate = TrainingDefaults.ConvLearningRate, WarmupEpochs = TrainingDefaults.ConvWarmupEpochs };
+    }
+
     internal void Validate(string at)
     {
         JobSpec.Require(Epochs >= 0, $"{at}.epochs", Epochs, "must be at least 0");

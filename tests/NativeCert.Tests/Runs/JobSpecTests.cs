@@ -130,4 +130,26 @@ public sealed class JobSpecTests
             Assert.Contains(flag, options);
         }
     }
+
+    [Theory]
+    [InlineData("mlp:128", 0.1f, 0)]
+    [InlineData("lenet", 0.05f, 2)]
+    [InlineData("conv:4:3,relu,maxpool,flatten,dense:10", 0.05f, 2)]
+    public void TrainingDefaultsForAModelAreTheOnesTheCliUses(string modelText, float learningRate, int warmupEpochs)
+    {
+        ModelSpec model = ModelSpec.FromText(modelText);
+        TrainingSpec defaults = TrainingSpec.DefaultsFor(model);
+        Assert.Equal((learningRate, warmupEpochs), (defaults.LearningRate, defaults.WarmupEpochs));
+        Assert.Equal(new TrainingSpec() with { LearningRate = learningRate, WarmupEpochs = warmupEpochs }, defaults);
+
+        var options = new ModelOptions();
+        var command = new RootCommand();
+        options.AddTo(command);
+        ParseResult parse = command.Parse(["--model", modelText]);
+        Assert.Empty(parse.Errors);
+        Assert.Equal(defaults, options.Apply(parse, JobSpec.Default).Training);
+        // Typed values win over the model's defaults.
+        ParseResult typed = command.Parse(["--model", modelText, "--lr", "0.3", "--warmup-epochs", "1"]);
+        Assert.Equal(defaults with { LearningRate = 0.3f, WarmupEpochs = 1 }, options.Apply(typed, JobSpec.Default).Training);
+    }
 }

@@ -9,14 +9,34 @@ namespace NativeCert.Benchmarks;
 /// A = the micro-kernels before the wave-4 retune (<see cref="LegacyGemm"/>: AVX-512 4 rows × 4 ZMM with one pointer per
 /// row of A and 64-deep K chunks, AVX2 6 × 2 YMM likewise), B = <see cref="CpuGemm.Gemm"/>, paired and interleaved
 /// on the thread CPU clock (<see cref="PairedAb"/>), as GFLOP per CPU-second and as a share of one thread's FMA
-/// peak per CPU-second. Each case first checks that A and B agree bit for bit.
+/// peak per CPU-second. Each case first checks that A and B agree bit for bit. `ab gemm avx512 15 chunk 64`: A = the
+/// default K chunk, B = 64. `ab gemm train avx512 31 0`: the same knob in the real training loop (1 model × 1 epoch).
 /// </summary>
 internal static unsafe class GemmKernelAb
 {
-    public static void Run(string[] args)
+    /// <summary>`ab gemm train avx512|avx2 ROUNDS CHUNK`: the K chunk knob in the real training loop, where operands come back from L2/L3 each step.</summary>
+    private static void Train(string[] args)
     {
         var isa = CpuIsa.Clamp(args.Length > 0 && args[0] == "avx2" ? IsaLevel.Avx2 : IsaLevel.Avx512);
+        var train = NativeCert.Data.DatasetCatalog.Load(NativeCert.Data.DatasetCatalog.DefaultSpec).Train;
+        var config = new NativeCert.Engine.EnsembleConfig(NativeCert.Engine.ModelArchitecture.Mlp(784, [128], 10), NativeCert.Engine.TrainingDefaults.Options(epochs: 1), 0.25f, 1);
+        var trainer = new CpuTrainer(config, isa);
+        int model = 0;
+        void Work() => trainer.Train(train, model++ % 4);
+        int chunk = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), rounds = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        int defaultChunk = CpuGemm.KChunk512;
+        var r = PairedAb.Compare(() => CpuGemm.KChunk512 = CpuGemm.KChunk256 = defaultChunk, () => CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk, Work, 2, rounds);
+        (CpuGemm.KChunk512, CpuGemm.KChunk256) = (defaultChunk, defaultChunk);
+        Console.WriteLine($"{CpuIsa.Name(isa)} training 1 model x 1 epoch (noise included), 1 thread: K chunk {defaultChunk} {r.A * 1e3:F1} ms, K chunk {chunk} {r.B * 1e3:F1} ms, median B/A time {r.Ratio:F3}");
+    }
+
+    public static void Run(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "train") { Train(args[1..]); return; }
+        var isa = CpuIsa.Clamp(args.Length > 0 && args[0] == "avx2" ? IsaLevel.Avx2 : IsaLevel.Avx512);
         int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15;
+        // `chunk C`: A = the default K chunk, B = chunks of C (the legacy kernels are not timed).
+        int chunk = args.Length > 3 && args[2] == "chunk" ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : -1;
         var rng = new Random(1);
         float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
         const int B = 128;
@@ -32,6 +52,9 @@ internal static unsafe class GemmKernelAb
         };
         var (peak, perCpu) = FmaPeak.Measure(1, 0.5, isa);
         Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second ({peak:F1} wall); A = before (LegacyGemm), B = CpuGemm.Gemm");
+        int defaultChunk = isa == IsaLevel.Avx512 ? CpuGemm.KChunk512 : CpuGemm.KChunk256;
+        void SetChunk(int k) { if (isa == IsaLevel.Avx512) CpuGemm.KChunk512 = k; else CpuGemm.KChunk256 = k; }
+        if (chunk >= 0) Console.WriteLine($"  A = K chunk {defaultChunk} (default, 0 = unchunked), B = K chunk {chunk}");
         foreach (var s in shapes)
         {
             var (a, bm, bias) = (R(s.M * s.K), R(s.K * s.N), R(s.N));
@@ -50,7 +73,10 @@ internal static unsafe class GemmKernelAb
             if (!ca.AsSpan().SequenceEqual(cb)) throw new InvalidOperationException($"{s.Name}: A and B differ");
             double gflop = 2.0 * s.M * s.N * s.K / 1e9;
             int reps = Math.Max(1, (int)(0.01 / (gflop / 100)));
-            var r = PairedAb.Compare(() => legacy = true, () => legacy = false, Work, reps, rounds);
+            var r = chunk < 0
+                ? PairedAb.Compare(() => legacy = true, () => legacy = false, Work, reps, rounds)
+                : PairedAb.Compare(() => SetChunk(defaultChunk), () => SetChunk(chunk), Work, reps, rounds);
+            SetChunk(defaultChunk);
             string Rate(double t) => $"{gflop / t:F1} GFLOP/s ({gflop / t / perCpu:P0})";
             Console.WriteLine($"  {s.Name}: A {r.A * 1e6:F0} us {Rate(r.A)}, B {r.B * 1e6:F0} us {Rate(r.B)}, median B/A time {r.Ratio:F3}");
         }

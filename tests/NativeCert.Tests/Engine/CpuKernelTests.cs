@@ -65,7 +65,7 @@ public class CpuKernelTests
     public unsafe void GemmIsBitIdenticalForEveryRowTailKChunkAndLayoutOfA()
     {
         // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row column-tail kernels); N = 150
-        // two full AVX-512 panels + a masked tail; K chunks of 5 and 64 (the default is unchunked) must reproduce the
+        // two full AVX-512 panels + a masked tail; K chunks of 5 and 64 (the default) must reproduce the
         // unchunked FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it.
         const int N = 150, K = 70;
         var bm = EngineTestData.RandomArray(K * N, 11);

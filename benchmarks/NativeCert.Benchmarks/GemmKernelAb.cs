@@ -41,14 +41,15 @@ internal static unsafe class GemmKernelAb
         float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
         const int B = 128;
         int n1 = Math.Max(1, (1 << 16) / (25 * 576)) * 576, n2 = Math.Max(1, (1 << 16) / (400 * 64)) * 64; // one image group, as CpuConvKernels
-        // (name, M, N, K, aRow, aK, bias+ReLU): A(i,k) at a[i·aRow + k·aK], Bm (K,N) and C (M,N) row-major.
-        var shapes = new (string Name, int M, int N, int K, int ARow, int AK, bool Bias)[]
+        // (name, M, N, K, aRow, aK, ldb, ldc, bias+ReLU): A(i,k) at a[i·aRow + k·aK], Bm (K,N) and C (M,N) row-major
+        // with the leading dimensions the engine uses (a conv's image group is a column slice of the whole batch).
+        var shapes = new (string Name, int M, int N, int K, int ARow, int AK, int Ldb, int Ldc, bool Bias)[]
         {
-            ("MLP forward (128,128)=X(128,784)·W(784,128)+b, ReLU", B, 128, 784, 784, 1, true),
-            ("MLP dW (784,128)=Xᵀ(784,128)·dY(128,128)", 784, 128, B, 1, 784, false),
-            ($"conv1 forward (16,{n1})=W(16,25)·col(25,{n1})", 16, n1, 25, 25, 1, false),
-            ($"conv2 forward (32,{n2})=W(32,400)·col(400,{n2})", 32, n2, 400, 400, 1, false),
-            ($"conv2 dcol (400,{n2})=Wᵀ(400,32)·dY(32,{n2})", 400, n2, 32, 1, 400, false),
+            ("MLP forward (128,128)=X(128,784)·W(784,128)+b, ReLU", B, 128, 784, 784, 1, 128, 128, true),
+            ("MLP dW (784,128)=Xᵀ(784,128)·dY(128,128)", 784, 128, B, 1, 784, 128, 128, false),
+            ($"conv1 forward (16,{n1})=W(16,25)·col(25,{n1})", 16, n1, 25, 25, 1, n1, B * 576, false),
+            ($"conv2 forward (32,{n2})=W(32,400)·col(400,{n2})", 32, n2, 400, 400, 1, n2, B * 64, false),
+            ($"conv2 dcol (400,{n2})=Wᵀ(400,32)·dY(32,{n2} of {B * 64})", 400, n2, 32, 1, 400, B * 64, n2, false),
         };
         var (peak, perCpu) = FmaPeak.Measure(1, 0.5, isa);
         Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second ({peak:F1} wall); A = before (LegacyGemm), B = CpuGemm.Gemm");
@@ -57,16 +58,16 @@ internal static unsafe class GemmKernelAb
         if (chunk >= 0) Console.WriteLine($"  A = K chunk {defaultChunk} (default, 0 = unchunked), B = K chunk {chunk}");
         foreach (var s in shapes)
         {
-            var (a, bm, bias) = (R(s.M * s.K), R(s.K * s.N), R(s.N));
-            var (ca, cb) = (new float[s.M * s.N], new float[s.M * s.N]);
+            var (a, bm, bias) = (R(s.M * s.K), R(s.K * s.Ldb), R(s.N));
+            var (ca, cb) = (new float[s.M * s.Ldc], new float[s.M * s.Ldc]);
             bool legacy = false;
             void Work()
             {
                 fixed (float* pa = a, pb = bm, pbias = bias, pca = ca, pcb = cb)
                 {
                     float* b0 = s.Bias ? pbias : null;
-                    if (legacy) LegacyGemm.Gemm(pca, s.N, pa, s.ARow, s.AK, pb, s.N, b0, s.Bias, s.M, s.N, s.K, isa);
-                    else CpuGemm.Gemm(pcb, s.N, pa, s.ARow, s.AK, pb, s.N, b0, s.Bias, s.M, s.N, s.K, isa);
+                    if (legacy) LegacyGemm.Gemm(pca, s.Ldc, pa, s.ARow, s.AK, pb, s.Ldb, b0, s.Bias, s.M, s.N, s.K, isa);
+                    else CpuGemm.Gemm(pcb, s.Ldc, pa, s.ARow, s.AK, pb, s.Ldb, b0, s.Bias, s.M, s.N, s.K, isa);
                 }
             }
             legacy = true; Work(); legacy = false; Work();

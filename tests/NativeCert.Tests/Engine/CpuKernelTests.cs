@@ -65,31 +65,35 @@ public class CpuKernelTests
     public unsafe void GemmIsBitIdenticalForEveryRowTailKChunkAndLayoutOfA()
     {
         // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row column-tail kernels); N = 150
-        // two full AVX-512 panels + a masked tail; K chunks of 5 and 64 (the default) must reproduce the
-        // unchunked FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it.
+        // two full AVX-512 panels + a masked tail; K chunks of 5 and 64 (the default) must reproduce the unchunked
+        // FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it; Bm
+        // rows 1024 floats apart (a convolution's column slice) take the packed-panel path when M > 6.
         const int N = 150, K = 70;
-        var bm = EngineTestData.RandomArray(K * N, 11);
         var bias = EngineTestData.RandomArray(N, 12);
         var (chunk512, chunk256) = (CpuGemm.KChunk512, CpuGemm.KChunk256);
         try
         {
-            for (int M = 1; M <= 13; M++)
+            foreach (int ldb in new[] { N, 1024 })
             {
-                var a = EngineTestData.RandomArray(M * K, 10 + M);
-                foreach (bool transposed in new[] { false, true })
+                var bm = EngineTestData.RandomArray(K * ldb, 11);
+                for (int M = 1; M <= 13; M++)
                 {
-                    int aRow = transposed ? 1 : K, aK = transposed ? M : 1;
-                    float[]? expected = null;
-                    foreach (int chunk in new[] { 0, 5, 64 })
-                        foreach (var isa in new[] { IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512 })
-                        {
-                            CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk;
-                            var c = new float[M * N];
-                            fixed (float* pc = c, pa = a, pb = bm, pbias = bias)
-                                CpuGemm.Gemm(pc, N, pa, aRow, aK, pb, N, pbias, relu: true, M, N, K, isa);
-                            expected ??= c;
-                            Assert.True(expected.AsSpan().SequenceEqual(c), $"M={M} transposed={transposed} chunk={chunk} {isa}");
-                        }
+                    var a = EngineTestData.RandomArray(M * K, 10 + M);
+                    foreach (bool transposed in new[] { false, true })
+                    {
+                        int aRow = transposed ? 1 : K, aK = transposed ? M : 1;
+                        float[]? expected = null;
+                        foreach (int chunk in new[] { 0, 5, 64 })
+                            foreach (var isa in new[] { IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512 })
+                            {
+                                CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk;
+                                var c = new float[M * N];
+                                fixed (float* pc = c, pa = a, pb = bm, pbias = bias)
+                                    CpuGemm.Gemm(pc, N, pa, aRow, aK, pb, ldb, pbias, relu: true, M, N, K, isa);
+                                expected ??= c;
+                                Assert.True(expected.AsSpan().SequenceEqual(c), $"ldb={ldb} M={M} transposed={transposed} chunk={chunk} {isa}");
+                            }
+                    }
                 }
             }
         }

@@ -236,6 +236,17 @@ internal static unsafe class CpuGemm
     /// <summary>K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.</summary>
     internal static int KChunk512 = 64;
 
+    /// <summary>Most K rows of a packed Bm panel (the stack buffer holds this many rows of one panel).</summary>
+    private const int PackedRows = 64;
+
+    /// <summary>
+    /// Whether Bm's column panel is first copied into a contiguous stack buffer, once per K chunk for all row blocks:
+    /// when its rows lie a multiple of 2 KB apart (a convolution's image group is a column slice of the whole batch,
+    /// rows 32 KB apart) every row of the panel maps to the same few L1 sets, so the panel cannot stay in L1 and
+    /// each row block would fetch it again from L2. Copying changes no arithmetic.
+    /// </summary>
+    private static bool PacksPanels(int ldb, int M) => (ldb & 511) == 0 && M > 6;
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm512(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
@@ -246,6 +257,9 @@ internal static unsafe class CpuGemm
         // A's rows stream past it; the accumulators are stored and reloaded as floats between chunks, the bias starts
         // the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from the bias.
         int kStep = KChunk512 > 0 ? KChunk512 : Math.Max(K, 1);
+        bool pack = PacksPanels(ldb, M);
+        if (pack) kStep = Math.Min(kStep, PackedRows);
+        float* packed = stackalloc float[pack ? PackedRows * 4 * W : 0];
         for (int jb = 0; jb < fullBlocks; jb++)
         {
             int j = jb * 4 * W;
@@ -254,8 +268,20 @@ internal static unsafe class CpuGemm
             {
                 int kc = Math.Min(kStep, K - k0);
                 bool first = k0 == 0, last = k0 + kc >= K;
+                float* panel = bm + (nint)k0 * ldb + j;
+                int panelLd = ldb;
+                if (pack)
+                {
+                    for (int k = 0; k < kc; k++)
+                    {
+                        float* from = panel + (nint)k * ldb, to = packed + k * 4 * W;
+                        Vector512.Load(from).Store(to); Vector512.Load(from + 16).Store(to + 16);
+                        Vector512.Load(from + 32).Store(to + 32); Vector512.Load(from + 48).Store(to + 48);
+                    }
+                    panel = packed; panelLd = 4 * W;
+                }
                 for (int i = 0; i < M; i += 6)
-                    Kernel512_6x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
+                    Kernel512_6x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, panel, panelLd,
                         first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first, Math.Min(6, M - i));
                 k0 += kc;
             } while (k0 < K);
@@ -432,6 +458,9 @@ internal static unsafe class CpuGemm
         // accumulators are stored and reloaded as floats between chunks, so results are unchanged.
         int panels = N / (2 * W);
         int kStep = KChunk256 > 0 ? KChunk256 : Math.Max(K, 1);
+        bool pack = PacksPanels(ldb, M);
+        if (pack) kStep = Math.Min(kStep, PackedRows);
+        float* packed = stackalloc float[pack ? PackedRows * 2 * W : 0];
         for (int jp = 0; jp < panels; jp++)
         {
             int j = jp * 2 * W;
@@ -440,8 +469,19 @@ internal static unsafe class CpuGemm
             {
                 int kc = Math.Min(kStep, K - k0);
                 bool first = k0 == 0, last = k0 + kc >= K;
+                float* panel = bm + (nint)k0 * ldb + j;
+                int panelLd = ldb;
+                if (pack)
+                {
+                    for (int k = 0; k < kc; k++)
+                    {
+                        float* from = panel + (nint)k * ldb, to = packed + k * 2 * W;
+                        Vector256.Load(from).Store(to); Vector256.Load(from + 8).Store(to + 8);
+                    }
+                    panel = packed; panelLd = 2 * W;
+                }
                 for (int i = 0; i < M; i += 6)
-                    Kernel256_6x2(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
+                    Kernel256_6x2(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, panel, panelLd,
                         first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first, Math.Min(6, M - i));
                 k0 += kc;
             } while (k0 < K);

@@ -231,6 +231,45 @@ internal static unsafe class CpuGemm
         Avx.MaskStore(c0, m0, s00); Avx.MaskStore(c0 + 8, m1, s01);
     }
 
+    /// <summary>
+    /// The full column panels of C (N / <paramref name="panelWidth"/> of them) for both vector widths, through a 6-row
+    /// <paramref name="kernel"/>: column panels outer, then K chunks, 6-row blocks inner (the last block of M % 6 rows
+    /// recomputes its last row in the missing slots and stores only its own rows). A chunk keeps the (kc, panel) piece
+    /// of Bm in L1 while A's rows stream past it; the accumulators are stored and reloaded as floats between chunks,
+    /// the bias starts the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from
+    /// the bias. K = 0 still runs one chunk, which writes the bias (or 0).
+    /// </summary>
+    private static void Panels(delegate*<float*, int, float*, int, int, float*, int, float*, bool, int, bool, int, void> kernel, int panelWidth, int kChunk,
+        float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    {
+        int kStep = kChunk > 0 ? kChunk : Math.Max(K, 1);
+        bool pack = PacksPanels(ldb, M);
+        if (pack) kStep = Math.Min(kStep, PackedRows);
+        float* packed = stackalloc float[pack ? PackedRows * panelWidth : 0];
+        for (int j = 0; j + panelWidth <= N; j += panelWidth)
+        {
+            int k0 = 0;
+            do
+            {
+                int kc = Math.Min(kStep, K - k0);
+                bool first = k0 == 0, last = k0 + kc >= K;
+                float* panel = bm + (nint)k0 * ldb + j;
+                int panelLd = ldb;
+                if (pack)
+                {
+                    for (int k = 0; k < kc; k++)
+                        for (int x = 0; x < panelWidth; x += 8)
+                            Vector256.Load(panel + (nint)k * ldb + x).Store(packed + k * panelWidth + x);
+                    panel = packed; panelLd = panelWidth;
+                }
+                for (int i = 0; i < M; i += 6)
+                    kernel(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, panel, panelLd,
+                        first && bias != null ? bias + j : null, relu && last, kc, !first, Math.Min(6, M - i));
+                k0 += kc;
+            } while (k0 < K);
+        }
+    }
+
     // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
 
     /// <summary>K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.</summary>
@@ -252,40 +291,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 16;
         int fullBlocks = N / (4 * W);
-        // Column panels outer, then K chunks, 6-row blocks inner (the last block of M % 6 rows recomputes its last
-        // row in the missing slots and stores only its own rows). A chunk keeps the (kc, 64) piece of Bm in L1 while
-        // A's rows stream past it; the accumulators are stored and reloaded as floats between chunks, the bias starts
-        // the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from the bias.
-        int kStep = KChunk512 > 0 ? KChunk512 : Math.Max(K, 1);
-        bool pack = PacksPanels(ldb, M);
-        if (pack) kStep = Math.Min(kStep, PackedRows);
-        float* packed = stackalloc float[pack ? PackedRows * 4 * W : 0];
-        for (int jb = 0; jb < fullBlocks; jb++)
-        {
-            int j = jb * 4 * W;
-            int k0 = 0;
-            do
-            {
-                int kc = Math.Min(kStep, K - k0);
-                bool first = k0 == 0, last = k0 + kc >= K;
-                float* panel = bm + (nint)k0 * ldb + j;
-                int panelLd = ldb;
-                if (pack)
-                {
-                    for (int k = 0; k < kc; k++)
-                    {
-                        float* from = panel + (nint)k * ldb, to = packed + k * 4 * W;
-                        Vector512.Load(from).Store(to); Vector512.Load(from + 16).Store(to + 16);
-                        Vector512.Load(from + 32).Store(to + 32); Vector512.Load(from + 48).Store(to + 48);
-                    }
-                    panel = packed; panelLd = 4 * W;
-                }
-                for (int i = 0; i < M; i += 6)
-                    Kernel512_6x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, panel, panelLd,
-                        first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first, Math.Min(6, M - i));
-                k0 += kc;
-            } while (k0 < K);
-        }
+        Panels(&Kernel512_6x4, 4 * W, KChunk512, c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K);
         // Column tail (the 10-class output layer is all tail): 8 rows at a time keeps 8 FMA chains in flight (4
         // chains left half the FMA throughput to latency), then 4, then single rows.
         int rows8 = M & ~7, rows4 = M & ~3;
@@ -453,39 +459,8 @@ internal static unsafe class CpuGemm
     private static void Gemm256(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         const int W = 8;
-        // 16-column panels outer, K chunks, 6-row blocks inner (the last block of M % 6 rows recomputes its last
-        // row in the missing slots and stores only its own rows). Chunking keeps the (kc, 16) piece of Bm in L1;
-        // accumulators are stored and reloaded as floats between chunks, so results are unchanged.
         int panels = N / (2 * W);
-        int kStep = KChunk256 > 0 ? KChunk256 : Math.Max(K, 1);
-        bool pack = PacksPanels(ldb, M);
-        if (pack) kStep = Math.Min(kStep, PackedRows);
-        float* packed = stackalloc float[pack ? PackedRows * 2 * W : 0];
-        for (int jp = 0; jp < panels; jp++)
-        {
-            int j = jp * 2 * W;
-            int k0 = 0;
-            do
-            {
-                int kc = Math.Min(kStep, K - k0);
-                bool first = k0 == 0, last = k0 + kc >= K;
-                float* panel = bm + (nint)k0 * ldb + j;
-                int panelLd = ldb;
-                if (pack)
-                {
-                    for (int k = 0; k < kc; k++)
-                    {
-                        float* from = panel + (nint)k * ldb, to = packed + k * 2 * W;
-                        Vector256.Load(from).Store(to); Vector256.Load(from + 8).Store(to + 8);
-                    }
-                    panel = packed; panelLd = 2 * W;
-                }
-                for (int i = 0; i < M; i += 6)
-                    Kernel256_6x2(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, panel, panelLd,
-                        first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first, Math.Min(6, M - i));
-                k0 += kc;
-            } while (k0 < K);
-        }
+        Panels(&Kernel256_6x2, 2 * W, KChunk256, c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K);
         int rows4 = M & ~3;
         for (int j = panels * 2 * W; j < N; j += W)
         {

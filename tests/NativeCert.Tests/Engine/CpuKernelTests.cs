@@ -28,7 +28,7 @@ public class CpuKernelTests
     internal void MatmulForwardAndBackwardMatchReferenceOnOddSizes(IsaLevel isa)
     {
         // (B, IN, OUT): tails everywhere; 150 columns = two full 64-wide AVX-512 blocks + a masked tail.
-        // (130, 8, 128): dW's reduction over B is split into K chunks on the AVX-512 path.
+        // (130, 8, 128): dW's 8 rows are one full and one 2-row block of the 6-row kernels.
         foreach (var (B, IN, OUT) in new[] { (37, 45, 19), (1, 3, 1), (6, 33, 150), (9, 17, 64), (5, 8, 7), (130, 8, 128) })
         {
             var x = EngineTestData.RandomArray(B * IN, 1);
@@ -59,6 +59,45 @@ public class CpuKernelTests
             CpuKernels.MatmulBackward(default, dw2, db2, dy, x, w, default, B, IN, OUT, isa);
             Assert.Equal(dw, dw2);
         }
+    }
+
+    [Fact]
+    public unsafe void GemmIsBitIdenticalForEveryRowTailKChunkAndLayoutOfA()
+    {
+        // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row column-tail kernels); N = 150
+        // two full AVX-512 panels + a masked tail; K chunks of 5 and 64 (the default) must reproduce the unchunked
+        // FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it; Bm
+        // rows 1024 floats apart (a convolution's column slice) take the packed-panel path when M > 6.
+        const int N = 150, K = 70;
+        var bias = EngineTestData.RandomArray(N, 12);
+        var (chunk512, chunk256) = (CpuGemm.KChunk512, CpuGemm.KChunk256);
+        try
+        {
+            foreach (int ldb in new[] { N, 1024 })
+            {
+                var bm = EngineTestData.RandomArray(K * ldb, 11);
+                for (int M = 1; M <= 13; M++)
+                {
+                    var a = EngineTestData.RandomArray(M * K, 10 + M);
+                    foreach (bool transposed in new[] { false, true })
+                    {
+                        int aRow = transposed ? 1 : K, aK = transposed ? M : 1;
+                        float[]? expected = null;
+                        foreach (int chunk in new[] { 0, 5, 64 })
+                            foreach (var isa in new[] { IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512 })
+                            {
+                                CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk;
+                                var c = new float[M * N];
+                                fixed (float* pc = c, pa = a, pb = bm, pbias = bias)
+                                    CpuGemm.Gemm(pc, N, pa, aRow, aK, pb, ldb, pbias, relu: true, M, N, K, isa);
+                                expected ??= c;
+                                Assert.True(expected.AsSpan().SequenceEqual(c), $"ldb={ldb} M={M} transposed={transposed} chunk={chunk} {isa}");
+                            }
+                    }
+                }
+            }
+        }
+        finally { (CpuGemm.KChunk512, CpuGemm.KChunk256) = (chunk512, chunk256); }
     }
 
     [Fact]

@@ -8,10 +8,16 @@ namespace NativeCert.Engine.Cpu;
 /// One register-blocked SGEMM that serves every matmul of the MLP:
 /// C(M,N) = A(M,K)·Bm(K,N) (+ bias(N)) (then ReLU), where A's element (i,k) is at a[i·aRow + k·aK] (so A can be
 /// X or Xᵀ without a copy), Bm and C are row-major with leading dimensions ldb and ldc.
-/// Micro-kernels sized to each level's register file: AVX-512 4 rows × 4 ZMM (16 accumulators + 4 Bm + 1
-/// broadcast of AVX-512's 32 registers; 16 FMAs per 8 loads), AVX2 6 rows × 2 YMM (12 + 2 + 1 = 15 of AVX2's 16;
-/// the 4 × 4 shape spilled accumulators to the stack on a VEX-only CPU). K is cut into chunks so the Bm piece a
-/// kernel streams stays in L1; the column tail uses masked loads/stores, the row tail a 1-row kernel.
+/// Micro-kernels sized to each level's register file: AVX-512 6 rows × 4 ZMM (24 accumulators + 4 Bm + 1
+/// broadcast of AVX-512's 32 registers; 24 FMAs per 10 loads), AVX2 6 rows × 2 YMM (12 + 2 + 1 = 15 of AVX2's 16;
+/// the 4 × 4 shape spilled accumulators to the stack on a VEX-only CPU). Both read A through one pointer stepped
+/// along K plus per-row offsets kept in registers, so a k step costs one pointer add whatever A's layout (one
+/// pointer per row cost an add per row, and the loop then issued close to the core's 4–6 µops per cycle: on a
+/// shared Xeon the 4-row AVX-512 and 6-pointer AVX2 kernels lost 5–15% to it). K is cut into chunks of 64 so the
+/// (64, panel) piece of Bm a block streams stays in L1 (on operands already in L2 unchunked is as fast, but in the
+/// training loop, where W and X come back from L2/L3 each step, chunks of 64 measured 0.95× the training time of
+/// unchunked; 32, 128 and 256 measured 1.00–1.06×); the column tail uses masked loads/stores, the row tail aliases
+/// the last row.
 /// Every element is one FMA chain in k order from the bias (chunks store and reload exact floats), in every branch,
 /// so results are bit-identical across ISA levels, chunk sizes and threads.
 /// </summary>
@@ -225,49 +231,80 @@ internal static unsafe class CpuGemm
         Avx.MaskStore(c0, m0, s00); Avx.MaskStore(c0 + 8, m1, s01);
     }
 
-    // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
-
-    /// <summary>K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.</summary>
-    internal static int KChunk512 = 64;
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Gemm512(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    /// <summary>
+    /// The full column panels of C (N / <paramref name="panelWidth"/> of them) for both vector widths, through a 6-row
+    /// <paramref name="kernel"/>: column panels outer, then K chunks, 6-row blocks inner (the last block of M % 6 rows
+    /// recomputes its last row in the missing slots and stores only its own rows). A chunk keeps the (kc, panel) piece
+    /// of Bm in L1 while A's rows stream past it; the accumulators are stored and reloaded as floats between chunks,
+    /// the bias starts the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from
+    /// the bias. K = 0 still runs one chunk, which writes the bias (or 0).
+    /// </summary>
+    private static void Panels(delegate*<float*, int, float*, int, int, float*, int, float*, bool, int, bool, int, void> kernel, int panelWidth, int kChunk,
+        float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
-        const int W = 16;
-        int fullBlocks = N / (4 * W), fullRows = M & ~3;
-        // Column panels outer, then K chunks, row blocks inner: the (kc, 64) chunk of Bm's panel stays in L1 while
-        // A's rows stream past it (unchunked, each 4-row block streamed the whole (K, 64) panel from L2). The
-        // accumulators are stored and reloaded as floats between chunks, the bias starts the first chunk and ReLU
-        // ends the last, so each element is still one FMA chain in k order from the bias: results are unchanged.
-        int kStep = KChunk512 > 0 ? KChunk512 : Math.Max(K, 1);
-        for (int jb = 0; jb < fullBlocks; jb++)
+        int kStep = kChunk > 0 ? kChunk : Math.Max(K, 1);
+        bool pack = PacksPanels(ldb, M);
+        if (pack) kStep = Math.Min(kStep, PackedRows);
+        float* packed = stackalloc float[pack ? PackedRows * panelWidth : 0];
+        for (int j = 0; j + panelWidth <= N; j += panelWidth)
         {
-            int j = jb * 4 * W;
             int k0 = 0;
             do
             {
                 int kc = Math.Min(kStep, K - k0);
                 bool first = k0 == 0, last = k0 + kc >= K;
-                for (int i = 0; i < fullRows; i += 4)
-                    Kernel512_4x4(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
-                        first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first);
+                float* panel = bm + (nint)k0 * ldb + j;
+                int panelLd = ldb;
+                if (pack)
+                {
+                    for (int k = 0; k < kc; k++)
+                        for (int x = 0; x < panelWidth; x += 8)
+                            Vector256.Load(panel + (nint)k * ldb + x).Store(packed + k * panelWidth + x);
+                    panel = packed; panelLd = panelWidth;
+                }
+                for (int i = 0; i < M; i += 6)
+                    kernel(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, panel, panelLd,
+                        first && bias != null ? bias + j : null, relu && last, kc, !first, Math.Min(6, M - i));
                 k0 += kc;
             } while (k0 < K);
         }
+    }
+
+    // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
+
+    /// <summary>K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.</summary>
+    internal static int KChunk512 = 64;
+
+    /// <summary>Most K rows of a packed Bm panel (the stack buffer holds this many rows of one panel).</summary>
+    private const int PackedRows = 64;
+
+    /// <summary>
+    /// Whether Bm's column panel is first copied into a contiguous stack buffer, once per K chunk for all row blocks:
+    /// when its rows lie a multiple of 2 KB apart (a convolution's image group is a column slice of the whole batch,
+    /// rows 32 KB apart) every row of the panel maps to the same few L1 sets, so the panel cannot stay in L1 and
+    /// each row block would fetch it again from L2. Copying changes no arithmetic.
+    /// </summary>
+    private static bool PacksPanels(int ldb, int M) => (ldb & 511) == 0 && M > 6;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gemm512(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    {
+        const int W = 16;
+        int fullBlocks = N / (4 * W);
+        Panels(&Kernel512_6x4, 4 * W, KChunk512, c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K);
         // Column tail (the 10-class output layer is all tail): 8 rows at a time keeps 8 FMA chains in flight (4
-        // chains left half the FMA throughput to latency), then 4.
-        int rows8 = M & ~7;
+        // chains left half the FMA throughput to latency), then 4, then single rows.
+        int rows8 = M & ~7, rows4 = M & ~3;
         for (int j = fullBlocks * 4 * W; j < N; j += W)
         {
             var mask = Mask512(N - j);
             for (int i = 0; i < rows8; i += 8)
                 Kernel512_8x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
-            for (int i = rows8; i < fullRows; i += 4)
+            for (int i = rows8; i < rows4; i += 4)
                 Kernel512_4x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
+            for (int i = rows4; i < M; i++)
+                Kernel512_1x1(c + (nint)i * ldc + j, a + (nint)i * aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
         }
-        for (int i = fullRows; i < M; i++)
-            for (int j = 0; j < N; j += W)
-                Kernel512_1x1(c + (nint)i * ldc + j, a + (nint)i * aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, Mask512(N - j));
     }
 
     private static Vector512<float> Mask512(int remaining)
@@ -280,60 +317,67 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Epilogue512(Vector512<float> v, bool relu) => relu ? Vector512.Max(v, Vector512<float>.Zero) : v;
 
+    /// <summary>
+    /// 6 rows × 64 columns of C over K: 24 accumulators + 4 Bm vectors + 1 broadcast = 29 of AVX-512's 32 registers,
+    /// 24 FMAs per 4 loads + 6 broadcasts. Rows past <paramref name="rows"/> (1..6) alias the last real row and are
+    /// not stored. <paramref name="accumulate"/>: continue from C (a later K chunk) instead of starting from the bias (or 0).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512_4x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, bool accumulate)
+    private static void Kernel512_6x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
     {
-        Vector512<float> c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        nint last = rows - 1, row = aRow, ld = ldc;
+        // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers.
+        nint o1 = Math.Min(1, last) * row, o2 = Math.Min(2, last) * row, o3 = Math.Min(3, last) * row, o4 = Math.Min(4, last) * row, o5 = Math.Min(5, last) * row;
+        Vector512<float> c00, c01, c02, c03;
+        Vector512<float> c10, c11, c12, c13;
+        Vector512<float> c20, c21, c22, c23;
+        Vector512<float> c30, c31, c32, c33;
+        Vector512<float> c40, c41, c42, c43;
+        Vector512<float> c50, c51, c52, c53;
         if (accumulate)
         {
-            float* p = c;
-            c00 = Vector512.Load(p); c01 = Vector512.Load(p + 16); c02 = Vector512.Load(p + 32); c03 = Vector512.Load(p + 48); p += ldc;
-            c10 = Vector512.Load(p); c11 = Vector512.Load(p + 16); c12 = Vector512.Load(p + 32); c13 = Vector512.Load(p + 48); p += ldc;
-            c20 = Vector512.Load(p); c21 = Vector512.Load(p + 16); c22 = Vector512.Load(p + 32); c23 = Vector512.Load(p + 48); p += ldc;
-            c30 = Vector512.Load(p); c31 = Vector512.Load(p + 16); c32 = Vector512.Load(p + 32); c33 = Vector512.Load(p + 48);
+            { float* p = c; c00 = Vector512.Load(p); c01 = Vector512.Load(p + 16); c02 = Vector512.Load(p + 32); c03 = Vector512.Load(p + 48); }
+            { float* p = c + Math.Min(1, last) * ld; c10 = Vector512.Load(p); c11 = Vector512.Load(p + 16); c12 = Vector512.Load(p + 32); c13 = Vector512.Load(p + 48); }
+            { float* p = c + Math.Min(2, last) * ld; c20 = Vector512.Load(p); c21 = Vector512.Load(p + 16); c22 = Vector512.Load(p + 32); c23 = Vector512.Load(p + 48); }
+            { float* p = c + Math.Min(3, last) * ld; c30 = Vector512.Load(p); c31 = Vector512.Load(p + 16); c32 = Vector512.Load(p + 32); c33 = Vector512.Load(p + 48); }
+            { float* p = c + Math.Min(4, last) * ld; c40 = Vector512.Load(p); c41 = Vector512.Load(p + 16); c42 = Vector512.Load(p + 32); c43 = Vector512.Load(p + 48); }
+            { float* p = c + Math.Min(5, last) * ld; c50 = Vector512.Load(p); c51 = Vector512.Load(p + 16); c52 = Vector512.Load(p + 32); c53 = Vector512.Load(p + 48); }
         }
         else if (bias != null)
         {
-            c00 = c10 = c20 = c30 = Vector512.Load(bias);
-            c01 = c11 = c21 = c31 = Vector512.Load(bias + 16);
-            c02 = c12 = c22 = c32 = Vector512.Load(bias + 32);
-            c03 = c13 = c23 = c33 = Vector512.Load(bias + 48);
+            c00 = c10 = c20 = c30 = c40 = c50 = Vector512.Load(bias);
+            c01 = c11 = c21 = c31 = c41 = c51 = Vector512.Load(bias + 16);
+            c02 = c12 = c22 = c32 = c42 = c52 = Vector512.Load(bias + 32);
+            c03 = c13 = c23 = c33 = c43 = c53 = Vector512.Load(bias + 48);
         }
         else
         {
-            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = Vector512<float>.Zero;
+            c00 = c01 = c02 = c03 = Vector512<float>.Zero;
+            c10 = c11 = c12 = c13 = Vector512<float>.Zero;
+            c20 = c21 = c22 = c23 = Vector512<float>.Zero;
+            c30 = c31 = c32 = c33 = Vector512<float>.Zero;
+            c40 = c41 = c42 = c43 = Vector512<float>.Zero;
+            c50 = c51 = c52 = c53 = Vector512<float>.Zero;
         }
-        float* a0 = a, a1 = a + aRow, a2 = a + 2 * (nint)aRow, a3 = a + 3 * (nint)aRow;
         nint step = aK;
         for (int k = 0; k < K; k++)
         {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            var b2 = Vector512.Load(b + 32);
-            var b3 = Vector512.Load(b + 48);
-            var x = Vector512.Create(*a0);
-            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
-            x = Vector512.Create(*a1);
-            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            c12 = Vector512.FusedMultiplyAdd(x, b2, c12); c13 = Vector512.FusedMultiplyAdd(x, b3, c13);
-            x = Vector512.Create(*a2);
-            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            c22 = Vector512.FusedMultiplyAdd(x, b2, c22); c23 = Vector512.FusedMultiplyAdd(x, b3, c23);
-            x = Vector512.Create(*a3);
-            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
-            a0 += step; a1 += step; a2 += step; a3 += step;
+            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
+            var x = Vector512.Create(*a); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01); c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
+            x = Vector512.Create(a[o1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11); c12 = Vector512.FusedMultiplyAdd(x, b2, c12); c13 = Vector512.FusedMultiplyAdd(x, b3, c13);
+            x = Vector512.Create(a[o2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21); c22 = Vector512.FusedMultiplyAdd(x, b2, c22); c23 = Vector512.FusedMultiplyAdd(x, b3, c23);
+            x = Vector512.Create(a[o3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31); c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
+            x = Vector512.Create(a[o4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41); c42 = Vector512.FusedMultiplyAdd(x, b2, c42); c43 = Vector512.FusedMultiplyAdd(x, b3, c43);
+            x = Vector512.Create(a[o5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52); c53 = Vector512.FusedMultiplyAdd(x, b3, c53);
+            a += step;
             b += ldb;
         }
-        float* r = c;
-        Epilogue512(c00, relu).Store(r); Epilogue512(c01, relu).Store(r + 16); Epilogue512(c02, relu).Store(r + 32); Epilogue512(c03, relu).Store(r + 48);
-        r += ldc;
-        Epilogue512(c10, relu).Store(r); Epilogue512(c11, relu).Store(r + 16); Epilogue512(c12, relu).Store(r + 32); Epilogue512(c13, relu).Store(r + 48);
-        r += ldc;
-        Epilogue512(c20, relu).Store(r); Epilogue512(c21, relu).Store(r + 16); Epilogue512(c22, relu).Store(r + 32); Epilogue512(c23, relu).Store(r + 48);
-        r += ldc;
-        Epilogue512(c30, relu).Store(r); Epilogue512(c31, relu).Store(r + 16); Epilogue512(c32, relu).Store(r + 32); Epilogue512(c33, relu).Store(r + 48);
+        { float* p = c; Epilogue512(c00, relu).Store(p); Epilogue512(c01, relu).Store(p + 16); Epilogue512(c02, relu).Store(p + 32); Epilogue512(c03, relu).Store(p + 48); }
+        if (rows > 1) { float* p = c + 1 * ld; Epilogue512(c10, relu).Store(p); Epilogue512(c11, relu).Store(p + 16); Epilogue512(c12, relu).Store(p + 32); Epilogue512(c13, relu).Store(p + 48); }
+        if (rows > 2) { float* p = c + 2 * ld; Epilogue512(c20, relu).Store(p); Epilogue512(c21, relu).Store(p + 16); Epilogue512(c22, relu).Store(p + 32); Epilogue512(c23, relu).Store(p + 48); }
+        if (rows > 3) { float* p = c + 3 * ld; Epilogue512(c30, relu).Store(p); Epilogue512(c31, relu).Store(p + 16); Epilogue512(c32, relu).Store(p + 32); Epilogue512(c33, relu).Store(p + 48); }
+        if (rows > 4) { float* p = c + 4 * ld; Epilogue512(c40, relu).Store(p); Epilogue512(c41, relu).Store(p + 16); Epilogue512(c42, relu).Store(p + 32); Epilogue512(c43, relu).Store(p + 48); }
+        if (rows > 5) { float* p = c + 5 * ld; Epilogue512(c50, relu).Store(p); Epilogue512(c51, relu).Store(p + 16); Epilogue512(c52, relu).Store(p + 32); Epilogue512(c53, relu).Store(p + 48); }
     }
 
     /// <summary>8 rows × 1 masked vector of C over K: the column tail, 8 independent FMA chains.</summary>
@@ -415,25 +459,8 @@ internal static unsafe class CpuGemm
     private static void Gemm256(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         const int W = 8;
-        // 16-column panels outer, K chunks, 6-row blocks inner (the last block of M % 6 rows recomputes its last
-        // row in the missing slots and stores only its own rows). Chunking keeps the (kc, 16) piece of Bm in L1;
-        // accumulators are stored and reloaded as floats between chunks, so results are unchanged.
         int panels = N / (2 * W);
-        int kStep = KChunk256 > 0 ? KChunk256 : Math.Max(K, 1);
-        for (int jp = 0; jp < panels; jp++)
-        {
-            int j = jp * 2 * W;
-            int k0 = 0;
-            do
-            {
-                int kc = Math.Min(kStep, K - k0);
-                bool first = k0 == 0, last = k0 + kc >= K;
-                for (int i = 0; i < M; i += 6)
-                    Kernel256_6x2(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, bm + (nint)k0 * ldb + j, ldb,
-                        first && bias != null ? bias + j : null, relu && last, kc, accumulate: !first, Math.Min(6, M - i));
-                k0 += kc;
-            } while (k0 < K);
-        }
+        Panels(&Kernel256_6x2, 2 * W, KChunk256, c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K);
         int rows4 = M & ~3;
         for (int j = panels * 2 * W; j < N; j += W)
         {
@@ -463,19 +490,23 @@ internal static unsafe class CpuGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel256_6x2(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
     {
-        nint last = rows - 1;
-        float* a0 = a, a1 = a + Math.Min(1, last) * aRow, a2 = a + Math.Min(2, last) * aRow,
-            a3 = a + Math.Min(3, last) * aRow, a4 = a + Math.Min(4, last) * aRow, a5 = a + Math.Min(5, last) * aRow;
-        Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        nint last = rows - 1, row = aRow, ld = ldc;
+        // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers.
+        nint o1 = Math.Min(1, last) * row, o2 = Math.Min(2, last) * row, o3 = Math.Min(3, last) * row, o4 = Math.Min(4, last) * row, o5 = Math.Min(5, last) * row;
+        Vector256<float> c00, c01;
+        Vector256<float> c10, c11;
+        Vector256<float> c20, c21;
+        Vector256<float> c30, c31;
+        Vector256<float> c40, c41;
+        Vector256<float> c50, c51;
         if (accumulate)
         {
-            float* p = c;
-            c00 = Vector256.Load(p); c01 = Vector256.Load(p + 8); p = c + Math.Min(1, last) * ldc;
-            c10 = Vector256.Load(p); c11 = Vector256.Load(p + 8); p = c + Math.Min(2, last) * ldc;
-            c20 = Vector256.Load(p); c21 = Vector256.Load(p + 8); p = c + Math.Min(3, last) * ldc;
-            c30 = Vector256.Load(p); c31 = Vector256.Load(p + 8); p = c + Math.Min(4, last) * ldc;
-            c40 = Vector256.Load(p); c41 = Vector256.Load(p + 8); p = c + Math.Min(5, last) * ldc;
-            c50 = Vector256.Load(p); c51 = Vector256.Load(p + 8);
+            { float* p = c; c00 = Vector256.Load(p); c01 = Vector256.Load(p + 8); }
+            { float* p = c + Math.Min(1, last) * ld; c10 = Vector256.Load(p); c11 = Vector256.Load(p + 8); }
+            { float* p = c + Math.Min(2, last) * ld; c20 = Vector256.Load(p); c21 = Vector256.Load(p + 8); }
+            { float* p = c + Math.Min(3, last) * ld; c30 = Vector256.Load(p); c31 = Vector256.Load(p + 8); }
+            { float* p = c + Math.Min(4, last) * ld; c40 = Vector256.Load(p); c41 = Vector256.Load(p + 8); }
+            { float* p = c + Math.Min(5, last) * ld; c50 = Vector256.Load(p); c51 = Vector256.Load(p + 8); }
         }
         else if (bias != null)
         {
@@ -484,40 +515,32 @@ internal static unsafe class CpuGemm
         }
         else
         {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<float>.Zero;
+            c00 = c01 = Vector256<float>.Zero;
+            c10 = c11 = Vector256<float>.Zero;
+            c20 = c21 = Vector256<float>.Zero;
+            c30 = c31 = Vector256<float>.Zero;
+            c40 = c41 = Vector256<float>.Zero;
+            c50 = c51 = Vector256<float>.Zero;
         }
         nint step = aK;
         for (int k = 0; k < K; k++)
         {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(*a0);
-            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(*a1);
-            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(*a2);
-            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(*a3);
-            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
-            x = Vector256.Create(*a4);
-            c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
-            x = Vector256.Create(*a5);
-            c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-            a0 += step; a1 += step; a2 += step; a3 += step; a4 += step; a5 += step;
+            var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[o1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[o2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[o3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[o4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[o5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            a += step;
             b += ldb;
         }
-        float* r = c;
-        Epilogue256(c00, relu).Store(r); Epilogue256(c01, relu).Store(r + 8);
-        if (rows < 2) return;
-        r += ldc; Epilogue256(c10, relu).Store(r); Epilogue256(c11, relu).Store(r + 8);
-        if (rows < 3) return;
-        r += ldc; Epilogue256(c20, relu).Store(r); Epilogue256(c21, relu).Store(r + 8);
-        if (rows < 4) return;
-        r += ldc; Epilogue256(c30, relu).Store(r); Epilogue256(c31, relu).Store(r + 8);
-        if (rows < 5) return;
-        r += ldc; Epilogue256(c40, relu).Store(r); Epilogue256(c41, relu).Store(r + 8);
-        if (rows < 6) return;
-        r += ldc; Epilogue256(c50, relu).Store(r); Epilogue256(c51, relu).Store(r + 8);
+        { float* p = c; Epilogue256(c00, relu).Store(p); Epilogue256(c01, relu).Store(p + 8); }
+        if (rows > 1) { float* p = c + 1 * ld; Epilogue256(c10, relu).Store(p); Epilogue256(c11, relu).Store(p + 8); }
+        if (rows > 2) { float* p = c + 2 * ld; Epilogue256(c20, relu).Store(p); Epilogue256(c21, relu).Store(p + 8); }
+        if (rows > 3) { float* p = c + 3 * ld; Epilogue256(c30, relu).Store(p); Epilogue256(c31, relu).Store(p + 8); }
+        if (rows > 4) { float* p = c + 4 * ld; Epilogue256(c40, relu).Store(p); Epilogue256(c41, relu).Store(p + 8); }
+        if (rows > 5) { float* p = c + 5 * ld; Epilogue256(c50, relu).Store(p); Epilogue256(c51, relu).Store(p + 8); }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -185,6 +185,9 @@ public class ConvLayerTests
     [InlineData(9, 7, false)]
     [InlineData(9, 35, false)] // 17 windows a row: two 8-window vectors, a scalar window and a dropped odd column
     [InlineData(6, 34, true)]  // values on a coarse grid: ties in most windows (the first maximum must win)
+    [InlineData(8, 8, false)]  // LeNet's pool2: 4 windows a row, one 128-bit vector
+    [InlineData(5, 13, true)]  // 6 windows a row: two overlapping 128-bit vectors, a dropped odd row and column
+    [InlineData(24, 24, false)] // LeNet's pool1: 12 windows a row, two overlapping 256-bit vectors
     public void Simd_pool_and_flatten_match_the_reference(int H, int W, bool ties)
     {
         const int B = 3, C = 5;
@@ -206,6 +209,11 @@ public class ConvLayerTests
                 var dx = Enumerable.Repeat(float.NaN, x.Length).ToArray(); // every input must be written
                 CpuConvKernels.MaxPool2dBackward(dx, strides, ToChannelMajor(g, B, C, OH * OW), input, B, C, H, W, isa);
                 Assert.Equal(channelMajorInput ? ToChannelMajor(dxRef, B, C, H * W) : dxRef, dx);
+                // With the ReLU mask folded in: exactly the pool's backward followed by the ReLU's (x > 0 keeps the gradient).
+                var want = dx.Select((d, i) => input[i] > 0f ? d : 0f).ToArray();
+                var masked = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+                CpuConvKernels.MaxPool2dBackward(masked, strides, ToChannelMajor(g, B, C, OH * OW), input, B, C, H, W, isa, reluMask: true);
+                Assert.Equal(want, masked);
             }
         var flat = new float[yRef.Length];
         CpuConvKernels.FlattenForward(flat, ToChannelMajor(yRef, B, C, OH * OW), B, C, OH * OW);
@@ -213,6 +221,22 @@ public class ConvLayerTests
         var back = new float[flat.Length];
         CpuConvKernels.FlattenBackward(back, flat, B, C, OH * OW);
         Assert.Equal(ToChannelMajor(yRef, B, C, OH * OW), back);
+    }
+
+    [Theory]
+    [InlineData(16, 73, 80)] // 8×8 blocks, 1 ragged column
+    [InlineData(19, 30, 31)] // ragged rows and columns
+    [InlineData(5, 7, 7)]    // smaller than one block: all scalar
+    public unsafe void Simd_transpose_is_the_scalar_copy(int rows, int n, int srcRow)
+    {
+        var src = EngineTestData.RandomArray(rows * srcRow, 31);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var dst = new float[n * rows];
+            fixed (float* d = dst, s = src) CpuConvKernels.Transpose(d, s, srcRow, rows, n, isa);
+            for (int i = 0; i < n; i++)
+                for (int r = 0; r < rows; r++) Assert.Equal(src[r * srcRow + i], dst[i * rows + r]);
+        }
     }
 
     [Theory]

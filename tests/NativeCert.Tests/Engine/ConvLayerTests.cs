@@ -106,6 +106,16 @@ public class ConvLayerTests
         return o;
     }
 
+    /// <summary>(C, B, HW) channel-major → (B, C, HW) example-major.</summary>
+    private static float[] FromChannelMajor(float[] channelMajor, int B, int C, int HW)
+    {
+        var o = new float[channelMajor.Length];
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++)
+                Array.Copy(channelMajor, (c * B + b) * HW, o, (b * C + c) * HW, HW);
+        return o;
+    }
+
     [Theory]
     [MemberData(nameof(Sizes))]
     public void Simd_conv_matches_the_reference_and_is_bit_identical_across_isa_levels(int B, int CI, int H, int W, int CO, int K, int P)
@@ -179,6 +189,43 @@ public class ConvLayerTests
         var whole = Run(int.MaxValue);
         Assert.Equal(whole, Run(1));
         Assert.Equal(whole, Run(2 * CI * K * K * OH * OW));
+    }
+
+    [Theory]
+    [InlineData(1, 5, 12, 11, false)] // LeNet's conv1 shape (CI·K·K = 25: a pass of 13 rows and one of 12), example-major input
+    [InlineData(2, 3, 7, 9, true)]    // CI·K·K = 18: a pass of 13 rows and one of 5 (aliased rows), channel-major input
+    internal void Direct_16_channel_weight_gradient_is_the_im2col_gemm_on_every_level(int CI, int K, int H, int W, bool channelMajor)
+    {
+        // The AVX-512 weight gradient of a 16-channel convolution reads the images directly (CpuConvGemm); AVX2 and
+        // scalar run im2col + GEMM. Same bits, for one image per group, a ragged last group and the whole batch.
+        const int B = 5, CO = 16;
+        int OH = H - K + 1, OW = W - K + 1, N = B * OH * OW, CKK = CI * K * K;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 41);
+        var g = EngineTestData.RandomArray(CO * N, 42);
+        var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+        float[] Run(IsaLevel isa, int chunkFloats)
+        {
+            int keep = CpuConvKernels.ChunkFloats;
+            CpuConvKernels.ChunkFloats = chunkFloats;
+            try
+            {
+                var (dw, db) = (new float[CO * CKK], new float[CO]);
+                CpuConvKernels.Conv2dBackwardWeight(dw, db, g, x, strides, new float[CKK * N], B, CI, H, W, CO, K, 0, isa);
+                return dw.Concat(db).ToArray();
+            }
+            finally { CpuConvKernels.ChunkFloats = keep; }
+        }
+        var want = Run(IsaLevel.Scalar, int.MaxValue);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+            foreach (int chunk in new[] { 1, 2 * CKK * OH * OW, int.MaxValue })
+                Assert.Equal(want, Run(isa, chunk));
+        // And it is the weight gradient: the reference in double, to float rounding.
+        var (dwRef, dbRef, dxRef) = (new float[CO * CKK], new float[CO], new float[x.Length]);
+        var xExampleMajor = channelMajor ? FromChannelMajor(x, B, CI, H * W) : x;
+        var gExampleMajor = FromChannelMajor(g, B, CO, OH * OW);
+        ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, gExampleMajor, xExampleMajor, new float[CO * CKK], B, CI, H, W, CO, K, 0);
+        for (int i = 0; i < CO; i++) Assert.Equal(dbRef[i], want[CO * CKK + i], 3);
+        for (int i = 0; i < dwRef.Length; i++) Assert.Equal(dwRef[i], want[i], 3);
     }
 
     [Theory]

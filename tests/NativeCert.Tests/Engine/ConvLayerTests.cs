@@ -224,8 +224,42 @@ public class ConvLayerTests
         var xExampleMajor = channelMajor ? FromChannelMajor(x, B, CI, H * W) : x;
         var gExampleMajor = FromChannelMajor(g, B, CO, OH * OW);
         ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, gExampleMajor, xExampleMajor, new float[CO * CKK], B, CI, H, W, CO, K, 0);
-        for (int i = 0; i < CO; i++) Assert.Equal(dbRef[i], want[CO * CKK + i], 3);
-        for (int i = 0; i < dwRef.Length; i++) Assert.Equal(dwRef[i], want[i], 3);
+        for (int i = 0; i < CO; i++) Assert.True(MathF.Abs(dbRef[i] - want[CO * CKK + i]) <= 1e-4f * (1 + MathF.Abs(dbRef[i])), $"db[{i}]");
+        for (int i = 0; i < dwRef.Length; i++) Assert.True(MathF.Abs(dwRef[i] - want[i]) <= 1e-4f * (1 + MathF.Abs(dwRef[i])), $"dw[{i}]: {want[i]} vs {dwRef[i]}");
+    }
+
+    [Theory]
+    [InlineData(16, 32, 12, true)] // LeNet's conv2: 12×12 → 8×8, CI·K·K = 400 (100 tiles of 4 rows), channel-major input
+    [InlineData(3, 5, 12, false)]  // CI·K·K = 75: a last tile of 3 rows (aliased rows), example-major input
+    internal void Fused_8x8_input_gradient_is_the_gemm_and_col2im_on_every_level(int CI, int CO, int H, bool channelMajor)
+    {
+        // The AVX-512 input gradient of a conv with 8×8 outputs adds each image's column gradients into dX from registers
+        // (CpuConvGemm.InputGradient8x8); AVX2 and scalar run Wᵀ·dY into columns, then col2im. Same bits.
+        const int B = 3, K = 5;
+        int W = H, OH = H - K + 1, N = B * OH * OH, CKK = CI * K * K;
+        var w = EngineTestData.RandomArray(CO * CKK, 51);
+        var g = EngineTestData.RandomArray(CO * N, 52);
+        var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+        float[] Run(IsaLevel isa, int chunkFloats)
+        {
+            int keep = CpuConvKernels.ChunkFloats;
+            CpuConvKernels.ChunkFloats = chunkFloats;
+            try
+            {
+                var dx = Enumerable.Repeat(float.NaN, B * CI * H * W).ToArray(); // every input gradient must be written
+                CpuConvKernels.Conv2dBackwardInput(dx, strides, g, w, new float[CKK * N], B, CI, H, W, CO, K, 0, isa);
+                return dx;
+            }
+            finally { CpuConvKernels.ChunkFloats = keep; }
+        }
+        var want = Run(IsaLevel.Scalar, int.MaxValue);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2 })
+            foreach (int chunk in new[] { 1, int.MaxValue })
+                Assert.Equal(want, Run(isa, chunk));
+        var (dxRef, dwRef, dbRef) = (new float[B * CI * H * W], new float[CO * CKK], new float[CO]);
+        ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, FromChannelMajor(g, B, CO, OH * OH), new float[B * CI * H * W], w, B, CI, H, W, CO, K, 0);
+        var got = channelMajor ? FromChannelMajor(want, B, CI, H * W) : want;
+        for (int i = 0; i < dxRef.Length; i++) Assert.True(MathF.Abs(dxRef[i] - got[i]) <= 1e-4f * (1 + MathF.Abs(dxRef[i])), $"dx[{i}]: {got[i]} vs {dxRef[i]}");
     }
 
     [Theory]

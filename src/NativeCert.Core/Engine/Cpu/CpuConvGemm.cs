@@ -4,11 +4,20 @@ using System.Runtime.Intrinsics;
 namespace NativeCert.Engine.Cpu;
 
 /// <summary>
-/// Convolution products that read the images directly instead of im2col columns (im2col folded into the kernel's
-/// operand loads), for shapes where the general <see cref="CpuGemm"/> blocking wastes most of its work: a weight
-/// gradient with 16 output channels (LeNet's conv1: dWᵀ is 25 × 16, so the GEMM's 8-row blocks run 32 rows for 25
-/// and re-stream the columns once per block). Each element is still one FMA chain over (b, oy, ox) ascending, so the
-/// result is bit for bit that of im2col + <see cref="CpuGemm.GemmAccumulate"/> (docs/engine.md, accumulation order).
+/// Convolution products fused with their im2col / col2im, for the shapes LeNet runs where the general
+/// <see cref="CpuGemm"/> path spends its time on the column buffer rather than on FMAs:
+/// <list type="bullet">
+/// <item>a weight gradient with 16 output channels (LeNet's conv1: dWᵀ is 25 × 16, so the GEMM's 8-row blocks run 32
+/// rows for 25 and re-stream the columns once per block) reads the images directly (im2col folded into the operand
+/// loads); each element is still one FMA chain over (b, oy, ox) ascending, bit for bit im2col +
+/// <see cref="CpuGemm.GemmAccumulate"/>;</item>
+/// <item>an input gradient of 8×8 outputs (LeNet's conv2) computes the column gradients of one image, 4 column rows at a
+/// time, in registers and adds them straight into dX (col2im folded into the GEMM's epilogue): each column gradient is
+/// still one FMA chain over co ascending from 0, and each input gradient still receives its terms in (ci, ky, kx)
+/// order (a tile covers whole images, so rows are added tile by tile, row by row), bit for bit Wᵀ·dY + col2im.</item>
+/// </list>
+/// AVX-512 only; the other levels (and other shapes) run the general path, which computes the same bits (docs/engine.md,
+/// accumulation order).
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class CpuConvGemm
@@ -94,5 +103,97 @@ internal static unsafe class CpuConvGemm
         if (rows > 2) a2.Store(dwT + 2 * 16);
         if (rows > 1) a1.Store(dwT + 16);
         a0.Store(dwT);
+    }
+
+    /// <summary>Whether <see cref="InputGradient8x8"/> runs this shape at this ISA level (AVX-512, 8×8 outputs, no padding).</summary>
+    public static bool HasInputGradient8x8(int OH, int OW, int P, IsaLevel isa) =>
+        OH == 8 && OW == 8 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// dinput = col2im(Wᵀ · dY) for B images of 8×8 outputs, no padding: dinput is cleared, then for each image, column
+    /// rows (ci, ky, kx) ascending, 4 at a time, each row's 64 column gradients (FMA chains over co from 0) are added into
+    /// the image's input gradient. <paramref name="doutput"/> is <c>(CO, N)</c> with the batch's images at column
+    /// b·64, <paramref name="weight"/> is <c>(CO, CI·K·K)</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void InputGradient8x8(float* dinput, ImageStrides s, float* doutput, int N, float* weight, int B, int CI, int H, int W, int CO, int K)
+    {
+        int CKK = CI * K * K;
+        for (int ci = 0; ci < CI; ci++)
+            for (int b = 0; b < B; b++)
+                new Span<float>(dinput + (nint)ci * s.Channel + (nint)b * s.Example, H * W).Clear();
+        int* offsets = stackalloc int[CKK];
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+        // The image's dY (CO rows of 64) is packed contiguously first: in place its rows are N floats apart, a large
+        // power of two for LeNet's batch, so they would all fall in the same few L1 sets and every tile would miss.
+        float[] packed = t_packed is { } p && p.Length >= CO * 64 ? p : (t_packed = new float[CO * 64]);
+        fixed (float* dyPacked = packed)
+            for (int b = 0; b < B; b++)
+            {
+                for (int co = 0; co < CO; co++)
+                {
+                    float* src = doutput + (nint)co * N + (nint)b * 64, dst = dyPacked + co * 64;
+                    Vector512.Load(src).Store(dst); Vector512.Load(src + 16).Store(dst + 16);
+                    Vector512.Load(src + 32).Store(dst + 32); Vector512.Load(src + 48).Store(dst + 48);
+                }
+                for (int r = 0; r < CKK; r += 4)
+                    InputGradientTile(dinput + (nint)b * s.Example, offsets + r, Math.Min(4, CKK - r), weight + r, CKK, dyPacked, 64, CO, W);
+            }
+    }
+
+    [ThreadStatic] private static float[]? t_packed;
+
+    /// <summary>
+    /// Up to 4 column rows × one image's 64 columns of Wᵀ·dY, added into dX row by row; rows past <paramref name="rows"/>
+    /// alias the last row and are not added.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputGradientTile(float* dx, int* offsets, int rows, float* w, int CKK, float* dy, int N, int CO, int W)
+    {
+        int last = rows - 1;
+        float* w0 = w, w1 = w + Math.Min(1, last), w2 = w + Math.Min(2, last), w3 = w + Math.Min(3, last);
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z,
+            s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        for (int co = 0; co < CO; co++)
+        {
+            float* g = dy + (nint)co * N;
+            nint wk = (nint)co * CKK;
+            Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
+            var x = Vector512.Create(w0[wk]);
+            s00 = Vector512.FusedMultiplyAdd(x, d0, s00); s01 = Vector512.FusedMultiplyAdd(x, d1, s01);
+            s02 = Vector512.FusedMultiplyAdd(x, d2, s02); s03 = Vector512.FusedMultiplyAdd(x, d3, s03);
+            x = Vector512.Create(w1[wk]);
+            s10 = Vector512.FusedMultiplyAdd(x, d0, s10); s11 = Vector512.FusedMultiplyAdd(x, d1, s11);
+            s12 = Vector512.FusedMultiplyAdd(x, d2, s12); s13 = Vector512.FusedMultiplyAdd(x, d3, s13);
+            x = Vector512.Create(w2[wk]);
+            s20 = Vector512.FusedMultiplyAdd(x, d0, s20); s21 = Vector512.FusedMultiplyAdd(x, d1, s21);
+            s22 = Vector512.FusedMultiplyAdd(x, d2, s22); s23 = Vector512.FusedMultiplyAdd(x, d3, s23);
+            x = Vector512.Create(w3[wk]);
+            s30 = Vector512.FusedMultiplyAdd(x, d0, s30); s31 = Vector512.FusedMultiplyAdd(x, d1, s31);
+            s32 = Vector512.FusedMultiplyAdd(x, d2, s32); s33 = Vector512.FusedMultiplyAdd(x, d3, s33);
+        }
+        // Row by row, in (ci, ky, kx) order: vector j holds output rows 2j and 2j + 1 (8 columns each).
+        AddRow(dx + offsets[0], W, s00, s01, s02, s03);
+        if (rows > 1) AddRow(dx + offsets[1], W, s10, s11, s12, s13);
+        if (rows > 2) AddRow(dx + offsets[2], W, s20, s21, s22, s23);
+        if (rows > 3) AddRow(dx + offsets[3], W, s30, s31, s32, s33);
+    }
+
+    /// <summary>dX rows 0 … 7 at <paramref name="d"/> (row stride <paramref name="W"/>) += the 8 × 8 column gradients in v0 … v3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* d, int W, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
+    {
+        nint w = W;
+        (Vector256.Load(d) + v0.GetLower()).Store(d);
+        (Vector256.Load(d + w) + v0.GetUpper()).Store(d + w);
+        (Vector256.Load(d + 2 * w) + v1.GetLower()).Store(d + 2 * w);
+        (Vector256.Load(d + 3 * w) + v1.GetUpper()).Store(d + 3 * w);
+        (Vector256.Load(d + 4 * w) + v2.GetLower()).Store(d + 4 * w);
+        (Vector256.Load(d + 5 * w) + v2.GetUpper()).Store(d + 5 * w);
+        (Vector256.Load(d + 6 * w) + v3.GetLower()).Store(d + 6 * w);
+        (Vector256.Load(d + 7 * w) + v3.GetUpper()).Store(d + 7 * w);
     }
 }

@@ -119,13 +119,22 @@ internal static unsafe class CpuConvKernels
         // A group of images at a time: its column gradients (CKK, nb·OHW) = Wᵀ·dY are added into its own images only,
         // in (ci, ky, kx) order, so each input gradient sums the same terms in the same order as for the whole batch.
         int images = ImagesPerChunk(CKK * OHW, B);
-        fixed (float* dcol = columns, w = weight, dy = doutput)
+        Check(dinput.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
+        fixed (float* dcol = columns, w = weight, dy = doutput, dx = dinput)
+        {
+            if (CpuConvGemm.HasInputGradient8x8(OH, OW, P, isa))
+            {
+                // LeNet's conv2 on AVX-512: one image's column gradients at a time in registers, added straight into dX.
+                CpuConvGemm.InputGradient8x8(dx, inputStrides, dy, N, w, B, CI, H, W, CO, K);
+                return;
+            }
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
                 CpuGemm.Gemm(dcol, n, w, 1, CKK, dy + (nint)b0 * OHW, N, null, false, CKK, n, CO, isa); // (CKK,n) = Wᵀ(CKK,CO)·dY(CO,n)
                 Col2Im(dinput[(b0 * inputStrides.Example)..], inputStrides, columns, nb, CI, H, W, K, P, isa);
             }
+        }
     }
 
     /// <summary>columns[(ci·K + ky)·K + kx, (b·OH + y)·OW + x] = input(b, ci, y + ky − P, x + kx − P), 0 outside.</summary>

@@ -231,7 +231,7 @@ public class ConvLayerTests
     [Theory]
     [InlineData(16, 32, 12, true)] // LeNet's conv2: 12×12 → 8×8, CI·K·K = 400 (100 tiles of 4 rows), channel-major input
     [InlineData(3, 5, 12, false)]  // CI·K·K = 75: a last tile of 3 rows (aliased rows), example-major input
-    internal void Fused_8x8_input_gradient_is_the_gemm_and_col2im_on_every_level(int CI, int CO, int H, bool channelMajor)
+    internal void Fused_8x8_forward_and_input_gradient_are_the_gemm_paths_on_every_level(int CI, int CO, int H, bool channelMajor)
     {
         // The AVX-512 input gradient of a conv with 8×8 outputs adds each image's column gradients into dX from registers
         // (CpuConvGemm.InputGradient8x8); AVX2 and scalar run Wᵀ·dY into columns, then col2im. Same bits.
@@ -256,6 +256,21 @@ public class ConvLayerTests
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2 })
             foreach (int chunk in new[] { 1, int.MaxValue })
                 Assert.Equal(want, Run(isa, chunk));
+        // The forward pass of the same shape reads the images directly on AVX-512 (CpuConvGemm.Forward8x8): same bits too.
+        var x = EngineTestData.RandomArray(B * CI * H * W, 53);
+        var bias = EngineTestData.RandomArray(CO, 54);
+        float[] Forward(IsaLevel isa, bool relu)
+        {
+            var y = new float[CO * N];
+            CpuConvKernels.Conv2dForward(y, x, strides, w, bias, new float[CKK * N], B, CI, H, W, CO, K, 0, relu, isa);
+            return y;
+        }
+        foreach (bool relu in new[] { false, true })
+        {
+            var y = Forward(IsaLevel.Scalar, relu);
+            Assert.Equal(y, Forward(IsaLevel.Avx512, relu));
+            Assert.Equal(y, Forward(IsaLevel.Avx2, relu));
+        }
         var (dxRef, dwRef, dbRef) = (new float[B * CI * H * W], new float[CO * CKK], new float[CO]);
         ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, FromChannelMajor(g, B, CO, OH * OH), new float[B * CI * H * W], w, B, CI, H, W, CO, K, 0);
         var got = channelMajor ? FromChannelMajor(want, B, CI, H * W) : want;

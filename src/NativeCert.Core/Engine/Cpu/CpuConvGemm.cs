@@ -11,6 +11,9 @@ namespace NativeCert.Engine.Cpu;
 /// rows for 25 and re-stream the columns once per block) reads the images directly (im2col folded into the operand
 /// loads); each element is still one FMA chain over (b, oy, ox) ascending, bit for bit im2col +
 /// <see cref="CpuGemm.GemmAccumulate"/>;</item>
+/// <item>a forward pass with 8×8 outputs (LeNet's conv2) reads each output's 25·CI inputs straight from the image (two
+/// 8-float rows per vector of 16 outputs) instead of im2col columns: each output is still one FMA chain over
+/// (ci, ky, kx) ascending from 0, then + bias, then ReLU, bit for bit im2col + <see cref="CpuGemm.Gemm"/> and the bias pass;</item>
 /// <item>an input gradient of 8×8 outputs (LeNet's conv2) computes the column gradients of one image, 4 column rows at a
 /// time, in registers and adds them straight into dX (col2im folded into the GEMM's epilogue): each column gradient is
 /// still one FMA chain over co ascending from 0, and each input gradient still receives its terms in (ci, ky, kx)
@@ -105,8 +108,8 @@ internal static unsafe class CpuConvGemm
         a0.Store(dwT);
     }
 
-    /// <summary>Whether <see cref="InputGradient8x8"/> runs this shape at this ISA level (AVX-512, 8×8 outputs, no padding).</summary>
-    public static bool HasInputGradient8x8(int OH, int OW, int P, IsaLevel isa) =>
+    /// <summary>Whether <see cref="Forward8x8"/> and <see cref="InputGradient8x8"/> run this shape at this ISA level (AVX-512, 8×8 outputs, no padding).</summary>
+    public static bool Has8x8(int OH, int OW, int P, IsaLevel isa) =>
         OH == 8 && OW == 8 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>
@@ -195,5 +198,71 @@ internal static unsafe class CpuConvGemm
         (Vector256.Load(d + 5 * w) + v2.GetUpper()).Store(d + 5 * w);
         (Vector256.Load(d + 6 * w) + v3.GetLower()).Store(d + 6 * w);
         (Vector256.Load(d + 7 * w) + v3.GetUpper()).Store(d + 7 * w);
+    }
+
+    /// <summary>
+    /// output <c>(CO, B·64)</c> = ReLU?(conv(input) + bias) for B images of 8×8 outputs, no padding (see
+    /// <see cref="Has8x8"/> for the shape test): 8 output channels × half an image (32 outputs) per tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward8x8(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int CO, int K, bool relu)
+    {
+        int CKK = CI * K * K;
+        nint N = (nint)B * 64;
+        int* offsets = stackalloc int[CKK];
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+        for (int b = 0; b < B; b++)
+            for (int half = 0; half < 2; half++)
+                for (int co = 0; co < CO; co += 8)
+                    ForwardTile(output + co * N + (nint)b * 64 + half * 32, N, weight + (nint)co * CKK, CKK, Math.Min(8, CO - co),
+                        input + (nint)b * s.Example + (nint)half * 4 * W, offsets, W, bias + co, relu);
+    }
+
+    /// <summary>Up to 8 output channels × output rows 0 … 3 (of 8 columns) from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardTile(float* y, nint N, float* w, int CKK, int rows, float* x, int* offsets, int W, float* bias, bool relu)
+    {
+        nint last = rows - 1, lw = CKK, w1r = W, w2r = 2 * W, w3r = 3 * W;
+        float* w0 = w, w1 = w + Math.Min(1, last) * lw, w2 = w + Math.Min(2, last) * lw, w3 = w + Math.Min(3, last) * lw,
+            w4 = w + Math.Min(4, last) * lw, w5 = w + Math.Min(5, last) * lw, w6 = w + Math.Min(6, last) * lw, w7 = w + Math.Min(7, last) * lw;
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z, s30 = z, s31 = z,
+            s40 = z, s41 = z, s50 = z, s51 = z, s60 = z, s61 = z, s70 = z, s71 = z;
+        for (int k = 0; k < CKK; k++)
+        {
+            float* p = x + offsets[k];
+            var b0 = Vector512.Create(Vector256.Load(p), Vector256.Load(p + w1r));   // outputs of rows 0, 1
+            var b1 = Vector512.Create(Vector256.Load(p + w2r), Vector256.Load(p + w3r)); // rows 2, 3
+            var a = Vector512.Create(w0[k]); s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01);
+            a = Vector512.Create(w1[k]); s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11);
+            a = Vector512.Create(w2[k]); s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21);
+            a = Vector512.Create(w3[k]); s30 = Vector512.FusedMultiplyAdd(a, b0, s30); s31 = Vector512.FusedMultiplyAdd(a, b1, s31);
+            a = Vector512.Create(w4[k]); s40 = Vector512.FusedMultiplyAdd(a, b0, s40); s41 = Vector512.FusedMultiplyAdd(a, b1, s41);
+            a = Vector512.Create(w5[k]); s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51);
+            a = Vector512.Create(w6[k]); s60 = Vector512.FusedMultiplyAdd(a, b0, s60); s61 = Vector512.FusedMultiplyAdd(a, b1, s61);
+            a = Vector512.Create(w7[k]); s70 = Vector512.FusedMultiplyAdd(a, b0, s70); s71 = Vector512.FusedMultiplyAdd(a, b1, s71);
+        }
+        // + bias, then ReLU (0 unless the sum is > 0), as CpuConvKernels.AddBias.
+        void Store(float* row, float b, Vector512<float> v0, Vector512<float> v1)
+        {
+            var bv = Vector512.Create(b);
+            v0 += bv; v1 += bv;
+            if (relu)
+            {
+                v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
+                v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
+            }
+            v0.Store(row); v1.Store(row + 16);
+        }
+        Store(y, bias[0], s00, s01);
+        if (rows > 1) Store(y + N, bias[1], s10, s11);
+        if (rows > 2) Store(y + 2 * N, bias[2], s20, s21);
+        if (rows > 3) Store(y + 3 * N, bias[3], s30, s31);
+        if (rows > 4) Store(y + 4 * N, bias[4], s40, s41);
+        if (rows > 5) Store(y + 5 * N, bias[5], s50, s51);
+        if (rows > 6) Store(y + 6 * N, bias[6], s60, s61);
+        if (rows > 7) Store(y + 7 * N, bias[7], s70, s71);
     }
 }

@@ -42,7 +42,15 @@ internal static unsafe class CpuConvKernels
         // A few images at a time: their columns (CKK, nb·OHW) and outputs stay in L2 between im2col, the GEMM and the
         // bias pass. Each output is still one chain over all of (ci, ky, kx), so the chunking changes no bit.
         int images = ImagesPerChunk(CKK * OHW, B);
-        fixed (float* y = output, w = weight, col = columns)
+        Check(input.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
+        fixed (float* y = output, w = weight, col = columns, x = input, pb = bias)
+        {
+            if (CpuConvGemm.Has8x8(OH, OW, P, isa))
+            {
+                // LeNet's conv2 on AVX-512: the outputs' inputs are read straight from the images (no columns).
+                CpuConvGemm.Forward8x8(y, x, inputStrides, w, pb, B, CI, W, CO, K, relu);
+                return;
+            }
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
@@ -50,6 +58,7 @@ internal static unsafe class CpuConvKernels
                 CpuGemm.Gemm(y + (nint)b0 * OHW, N, w, CKK, 1, col, n, null, false, CO, n, CKK, isa);
                 for (int co = 0; co < CO; co++) AddBias(output.Slice(co * N + b0 * OHW, n), bias[co], relu, isa);
             }
+        }
     }
 
     /// <summary>
@@ -122,7 +131,7 @@ internal static unsafe class CpuConvKernels
         Check(dinput.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
         fixed (float* dcol = columns, w = weight, dy = doutput, dx = dinput)
         {
-            if (CpuConvGemm.HasInputGradient8x8(OH, OW, P, isa))
+            if (CpuConvGemm.Has8x8(OH, OW, P, isa))
             {
                 // LeNet's conv2 on AVX-512: one image's column gradients at a time in registers, added straight into dX.
                 CpuConvGemm.InputGradient8x8(dx, inputStrides, dy, N, w, B, CI, H, W, CO, K);

@@ -192,13 +192,14 @@ public class ConvLayerTests
     }
 
     [Theory]
-    [InlineData(1, 5, 12, 11, false)] // LeNet's conv1 shape (CI·K·K = 25: a pass of 13 rows and one of 12), example-major input
-    [InlineData(2, 3, 7, 9, true)]    // CI·K·K = 18: a pass of 13 rows and one of 5 (aliased rows), channel-major input
-    internal void Direct_16_channel_weight_gradient_is_the_im2col_gemm_on_every_level(int CI, int K, int H, int W, bool channelMajor)
+    [InlineData(16, 1, 5, 12, 11, false)] // LeNet's conv1 shape (CI·K·K = 25: a pass of 13 rows and one of 12), example-major input
+    [InlineData(16, 2, 3, 7, 9, true)]    // CI·K·K = 18: a pass of 13 rows and one of 5 (aliased rows), channel-major input
+    [InlineData(32, 3, 5, 12, 12, true)]  // conv2-like, 32 channels: CI·K·K = 75, 9 passes of 8 rows and one of 3
+    internal void Direct_weight_gradient_is_the_im2col_gemm_on_every_level(int CO, int CI, int K, int H, int W, bool channelMajor)
     {
-        // The AVX-512 weight gradient of a 16-channel convolution reads the images directly (CpuConvGemm); AVX2 and
-        // scalar run im2col + GEMM. Same bits, for one image per group, a ragged last group and the whole batch.
-        const int B = 5, CO = 16;
+        // The AVX-512 weight gradient of a 16- or 32-channel convolution reads the images directly (CpuConvGemm); AVX2
+        // and scalar run im2col + GEMM. Same bits, for one image per group, a ragged last group and the whole batch.
+        const int B = 5;
         int OH = H - K + 1, OW = W - K + 1, N = B * OH * OW, CKK = CI * K * K;
         var x = EngineTestData.RandomArray(B * CI * H * W, 41);
         var g = EngineTestData.RandomArray(CO * N, 42);

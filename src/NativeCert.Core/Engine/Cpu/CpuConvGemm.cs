@@ -7,9 +7,9 @@ namespace NativeCert.Engine.Cpu;
 /// Convolution products fused with their im2col / col2im, for the shapes LeNet runs where the general
 /// <see cref="CpuGemm"/> path spends its time on the column buffer rather than on FMAs:
 /// <list type="bullet">
-/// <item>a weight gradient with 16 output channels (LeNet's conv1: dWᵀ is 25 × 16, so the GEMM's 8-row blocks run 32
-/// rows for 25 and re-stream the columns once per block) reads the images directly (im2col folded into the operand
-/// loads); each element is still one FMA chain over (b, oy, ox) ascending, bit for bit im2col +
+/// <item>a weight gradient with 16 or 32 output channels (LeNet's conv1: dWᵀ is 25 × 16, so the GEMM's 8-row blocks run
+/// 32 rows for 25 and re-stream the columns once per block; conv2: 400 × 32) reads the images directly (im2col folded
+/// into the operand loads); each element is still one FMA chain over (b, oy, ox) ascending, bit for bit im2col +
 /// <see cref="CpuGemm.GemmAccumulate"/>;</item>
 /// <item>a forward pass with 8×8 outputs (LeNet's conv2) reads each output's 25·CI inputs straight from the image (two
 /// 8-float rows per vector of 16 outputs) instead of im2col columns: each output is still one FMA chain over
@@ -28,18 +28,18 @@ internal static unsafe class CpuConvGemm
     /// <summary>Rows of dWᵀ one pass keeps in registers: 13 accumulators + the dY vector, with room for the broadcasts.</summary>
     private const int RowsPerPass = 13;
 
-    /// <summary>Whether <see cref="WeightGradient16"/> runs this shape at this ISA level (AVX-512, 16 output channels, no padding).</summary>
-    public static bool HasWeightGradient16(int CO, int P, IsaLevel isa) =>
-        CO == 16 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+    /// <summary>Whether <see cref="WeightGradient"/> runs this shape at this ISA level (AVX-512, 16 or 32 output channels, no padding).</summary>
+    public static bool HasWeightGradient(int CO, int P, IsaLevel isa) =>
+        (CO == 16 || CO == 32) && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>
-    /// dWᵀ <c>(CI·K·K, 16)</c> (+)= Σ over the <paramref name="nb"/> images' outputs n = (b, oy, ox) ascending of
+    /// dWᵀ <c>(CI·K·K, CO)</c>, CO = 16 or 32, (+)= Σ over the <paramref name="nb"/> images' outputs n = (b, oy, ox) ascending of
     /// input(b, ci, oy + ky, ox + kx) · dYᵀ[n, ·], the chain of each element continuing from <paramref name="dwT"/> unless
     /// <paramref name="first"/> (then from 0). <paramref name="input"/> points at the group's first image (strides
-    /// <paramref name="s"/>), <paramref name="dyT"/> is the group's output gradient transposed <c>(nb·OH·OW, 16)</c>.
+    /// <paramref name="s"/>), <paramref name="dyT"/> is the group's output gradient transposed <c>(nb·OH·OW, CO)</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WeightGradient16(float* dwT, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, int K, bool first)
+    public static void WeightGradient(float* dwT, int CO, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, int K, bool first)
     {
         int CKK = CI * K * K;
         // Offset of column row (ci, ky, kx) from the image pixel of output (oy, ox): what im2col would have copied.
@@ -47,8 +47,59 @@ internal static unsafe class CpuConvGemm
         for (int ci = 0; ci < CI; ci++)
             for (int ky = 0; ky < K; ky++)
                 for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
-        for (int r = 0; r < CKK; r += RowsPerPass)
-            Pass(dwT + (nint)r * 16, offsets + r, Math.Min(RowsPerPass, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
+        if (CO == 16)
+            for (int r = 0; r < CKK; r += RowsPerPass)
+                Pass(dwT + (nint)r * 16, offsets + r, Math.Min(RowsPerPass, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
+        else
+            for (int r = 0; r < CKK; r += 8)
+                Pass32(dwT + (nint)r * 32, offsets + r, Math.Min(8, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
+    }
+
+    /// <summary>Up to 8 rows of a 32-column dWᵀ (two vectors a row) over the whole group; rows past <paramref name="rows"/> alias the last row and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pass32(float* dwT, int* offsets, int rows, float* input, int example, float* dyT, int nb, int W, int OH, int OW, bool first)
+    {
+        int last = rows - 1;
+        nint o0 = offsets[0], o1 = offsets[Math.Min(1, last)], o2 = offsets[Math.Min(2, last)], o3 = offsets[Math.Min(3, last)],
+            o4 = offsets[Math.Min(4, last)], o5 = offsets[Math.Min(5, last)], o6 = offsets[Math.Min(6, last)], o7 = offsets[Math.Min(7, last)];
+        var z = Vector512<float>.Zero;
+        Vector512<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z,
+            a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
+        if (!first)
+        {
+            float* c(int r) => dwT + (nint)Math.Min(r, last) * 32;
+            a00 = Vector512.Load(c(0)); a01 = Vector512.Load(c(0) + 16); a10 = Vector512.Load(c(1)); a11 = Vector512.Load(c(1) + 16);
+            a20 = Vector512.Load(c(2)); a21 = Vector512.Load(c(2) + 16); a30 = Vector512.Load(c(3)); a31 = Vector512.Load(c(3) + 16);
+            a40 = Vector512.Load(c(4)); a41 = Vector512.Load(c(4) + 16); a50 = Vector512.Load(c(5)); a51 = Vector512.Load(c(5) + 16);
+            a60 = Vector512.Load(c(6)); a61 = Vector512.Load(c(6) + 16); a70 = Vector512.Load(c(7)); a71 = Vector512.Load(c(7) + 16);
+        }
+        float* g = dyT;
+        for (int b = 0; b < nb; b++)
+            for (int oy = 0; oy < OH; oy++)
+            {
+                float* p = input + (nint)b * example + (nint)oy * W;
+                for (int ox = 0; ox < OW; ox++, p++, g += 32)
+                {
+                    Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16);
+                    var x = Vector512.Create(p[o0]); a00 = Vector512.FusedMultiplyAdd(x, d0, a00); a01 = Vector512.FusedMultiplyAdd(x, d1, a01);
+                    x = Vector512.Create(p[o1]); a10 = Vector512.FusedMultiplyAdd(x, d0, a10); a11 = Vector512.FusedMultiplyAdd(x, d1, a11);
+                    x = Vector512.Create(p[o2]); a20 = Vector512.FusedMultiplyAdd(x, d0, a20); a21 = Vector512.FusedMultiplyAdd(x, d1, a21);
+                    x = Vector512.Create(p[o3]); a30 = Vector512.FusedMultiplyAdd(x, d0, a30); a31 = Vector512.FusedMultiplyAdd(x, d1, a31);
+                    x = Vector512.Create(p[o4]); a40 = Vector512.FusedMultiplyAdd(x, d0, a40); a41 = Vector512.FusedMultiplyAdd(x, d1, a41);
+                    x = Vector512.Create(p[o5]); a50 = Vector512.FusedMultiplyAdd(x, d0, a50); a51 = Vector512.FusedMultiplyAdd(x, d1, a51);
+                    x = Vector512.Create(p[o6]); a60 = Vector512.FusedMultiplyAdd(x, d0, a60); a61 = Vector512.FusedMultiplyAdd(x, d1, a61);
+                    x = Vector512.Create(p[o7]); a70 = Vector512.FusedMultiplyAdd(x, d0, a70); a71 = Vector512.FusedMultiplyAdd(x, d1, a71);
+                }
+            }
+        // Only the real rows are stored.
+        if (rows > 7) { a70.Store(dwT + 7 * 32); a71.Store(dwT + 7 * 32 + 16); }
+        if (rows > 6) { a60.Store(dwT + 6 * 32); a61.Store(dwT + 6 * 32 + 16); }
+        if (rows > 5) { a50.Store(dwT + 5 * 32); a51.Store(dwT + 5 * 32 + 16); }
+        if (rows > 4) { a40.Store(dwT + 4 * 32); a41.Store(dwT + 4 * 32 + 16); }
+        if (rows > 3) { a30.Store(dwT + 3 * 32); a31.Store(dwT + 3 * 32 + 16); }
+        if (rows > 2) { a20.Store(dwT + 2 * 32); a21.Store(dwT + 2 * 32 + 16); }
+        if (rows > 1) { a10.Store(dwT + 32); a11.Store(dwT + 32 + 16); }
+        a00.Store(dwT); a01.Store(dwT + 16);
     }
 
     /// <summary>Up to 13 rows of dWᵀ over the whole group; rows past <paramref name="rows"/> alias the last row and are not stored.</summary>

@@ -96,8 +96,8 @@ internal static unsafe class CpuConvKernels
         // products continue every element's chain (the first group from 0), so the result is that of one GEMM.
         int images = ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
         var scratch = Scratch(maxN * CO + CKK * CO);
-        // With 16 output channels (LeNet's conv1) and AVX-512 the product reads the images directly (the same chains).
-        bool direct = CpuConvGemm.HasWeightGradient16(CO, P, isa);
+        // With 16 or 32 output channels (LeNet's convs) and AVX-512 the product reads the images directly (the same chains).
+        bool direct = CpuConvGemm.HasWeightGradient(CO, P, isa);
         fixed (float* dw = dweight, dy = doutput, col = columns, dyT = scratch, x = input)
         {
             float* dwT = dyT + (nint)maxN * CO;
@@ -107,7 +107,7 @@ internal static unsafe class CpuConvKernels
                 Transpose(dyT, dy + (nint)b0 * OHW, N, CO, n, isa);
                 if (direct)
                 {
-                    CpuConvGemm.WeightGradient16(dwT, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, K, first: b0 == 0);
+                    CpuConvGemm.WeightGradient(dwT, CO, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, K, first: b0 == 0);
                     continue;
                 }
                 Im2Col(columns, input[(b0 * inputStrides.Example)..], inputStrides, nb, CI, H, W, K, P);

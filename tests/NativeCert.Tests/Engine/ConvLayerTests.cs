@@ -279,6 +279,32 @@ public class ConvLayerTests
     }
 
     [Theory]
+    [InlineData(1, 16, 28, false)] // LeNet's conv1: 28×28 → 24×24, example-major input
+    [InlineData(2, 11, 10, true)]  // 6 rows of 24, 11 channels (a tile of 3 aliased channels), channel-major input
+    internal void Fused_24_wide_forward_is_the_im2col_gemm_on_every_level(int CI, int CO, int H, bool channelMajor)
+    {
+        // The AVX-512 forward pass of a conv with 24-wide output rows reads the images directly (CpuConvGemm.Forward24).
+        const int B = 3, K = 5, W = 28;
+        int OH = H - K + 1, N = B * OH * 24, CKK = CI * K * K;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 61);
+        var w = EngineTestData.RandomArray(CO * CKK, 62);
+        var bias = EngineTestData.RandomArray(CO, 63);
+        var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+        float[] Forward(IsaLevel isa, bool relu)
+        {
+            var y = new float[CO * N];
+            CpuConvKernels.Conv2dForward(y, x, strides, w, bias, new float[CKK * N], B, CI, H, W, CO, K, 0, relu, isa);
+            return y;
+        }
+        foreach (bool relu in new[] { false, true })
+        {
+            var y = Forward(IsaLevel.Scalar, relu);
+            Assert.Equal(y, Forward(IsaLevel.Avx512, relu));
+            Assert.Equal(y, Forward(IsaLevel.Avx2, relu));
+        }
+    }
+
+    [Theory]
     [InlineData(9, 7, false)]
     [InlineData(9, 35, false)] // 17 windows a row: two 8-window vectors, a scalar window and a dropped odd column
     [InlineData(6, 34, true)]  // values on a coarse grid: ties in most windows (the first maximum must win)

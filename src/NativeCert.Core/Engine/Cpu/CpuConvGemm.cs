@@ -14,6 +14,8 @@ namespace NativeCert.Engine.Cpu;
 /// <item>a forward pass with 8×8 outputs (LeNet's conv2) reads each output's 25·CI inputs straight from the image (two
 /// 8-float rows per vector of 16 outputs) instead of im2col columns: each output is still one FMA chain over
 /// (ci, ky, kx) ascending from 0, then + bias, then ReLU, bit for bit im2col + <see cref="CpuGemm.Gemm"/> and the bias pass;</item>
+/// <item>a forward pass with 24-wide output rows (LeNet's conv1, 24×24 outputs) likewise: two output rows are three
+/// vectors (the middle one joins the first row's last 8 outputs and the second row's first 8);</item>
 /// <item>an input gradient of 8×8 outputs (LeNet's conv2) computes the column gradients of one image, 4 column rows at a
 /// time, in registers and adds them straight into dX (col2im folded into the GEMM's epilogue): each column gradient is
 /// still one FMA chain over co ascending from 0, and each input gradient still receives its terms in (ci, ky, kx)
@@ -315,5 +317,89 @@ internal static unsafe class CpuConvGemm
         if (rows > 5) Store(y + 5 * N, bias[5], s50, s51);
         if (rows > 6) Store(y + 6 * N, bias[6], s60, s61);
         if (rows > 7) Store(y + 7 * N, bias[7], s70, s71);
+    }
+
+    /// <summary>Whether <see cref="Forward24"/> runs this shape at this ISA level (AVX-512, 24-wide output rows in pairs, no padding).</summary>
+    public static bool HasForward24(int OH, int OW, int P, IsaLevel isa) =>
+        OW == 24 && OH % 2 == 0 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows (OH even), no padding:
+    /// 8 output channels × two output rows (48 outputs, three vectors) per tile, each output one FMA chain over
+    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, int K, bool relu)
+    {
+        int CKK = CI * K * K, OHW = OH * 24;
+        nint N = (nint)B * OHW;
+        int* offsets = stackalloc int[CKK];
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+        for (int b = 0; b < B; b++)
+            for (int oy = 0; oy < OH; oy += 2)
+                for (int co = 0; co < CO; co += 8)
+                    Forward24Tile(output + co * N + (nint)b * OHW + oy * 24, N, weight + (nint)co * CKK, CKK, Math.Min(8, CO - co),
+                        input + (nint)b * s.Example + (nint)oy * W, offsets, W, bias + co, relu);
+    }
+
+    /// <summary>Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward24Tile(float* y, nint N, float* w, int CKK, int rows, float* x, int* offsets, int W, float* bias, bool relu)
+    {
+        nint last = rows - 1, lw = CKK, row2 = W;
+        float* w0 = w, w1 = w + Math.Min(1, last) * lw, w2 = w + Math.Min(2, last) * lw, w3 = w + Math.Min(3, last) * lw,
+            w4 = w + Math.Min(4, last) * lw, w5 = w + Math.Min(5, last) * lw, w6 = w + Math.Min(6, last) * lw, w7 = w + Math.Min(7, last) * lw;
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z, s20 = z, s21 = z, s22 = z, s30 = z, s31 = z, s32 = z,
+            s40 = z, s41 = z, s42 = z, s50 = z, s51 = z, s52 = z, s60 = z, s61 = z, s62 = z, s70 = z, s71 = z, s72 = z;
+        for (int k = 0; k < CKK; k++)
+        {
+            float* p = x + offsets[k];
+            var b0 = Vector512.Load(p);                                                 // row 0, outputs 0 … 15
+            var b1 = Vector512.Create(Vector256.Load(p + 16), Vector256.Load(p + row2)); // row 0, 16 … 23; row 1, 0 … 7
+            var b2 = Vector512.Load(p + row2 + 8);                                      // row 1, outputs 8 … 23
+            var a = Vector512.Create(w0[k]);
+            s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01); s02 = Vector512.FusedMultiplyAdd(a, b2, s02);
+            a = Vector512.Create(w1[k]);
+            s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11); s12 = Vector512.FusedMultiplyAdd(a, b2, s12);
+            a = Vector512.Create(w2[k]);
+            s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21); s22 = Vector512.FusedMultiplyAdd(a, b2, s22);
+            a = Vector512.Create(w3[k]);
+            s30 = Vector512.FusedMultiplyAdd(a, b0, s30); s31 = Vector512.FusedMultiplyAdd(a, b1, s31); s32 = Vector512.FusedMultiplyAdd(a, b2, s32);
+            a = Vector512.Create(w4[k]);
+            s40 = Vector512.FusedMultiplyAdd(a, b0, s40); s41 = Vector512.FusedMultiplyAdd(a, b1, s41); s42 = Vector512.FusedMultiplyAdd(a, b2, s42);
+            a = Vector512.Create(w5[k]);
+            s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51); s52 = Vector512.FusedMultiplyAdd(a, b2, s52);
+            a = Vector512.Create(w6[k]);
+            s60 = Vector512.FusedMultiplyAdd(a, b0, s60); s61 = Vector512.FusedMultiplyAdd(a, b1, s61); s62 = Vector512.FusedMultiplyAdd(a, b2, s62);
+            a = Vector512.Create(w7[k]);
+            s70 = Vector512.FusedMultiplyAdd(a, b0, s70); s71 = Vector512.FusedMultiplyAdd(a, b1, s71); s72 = Vector512.FusedMultiplyAdd(a, b2, s72);
+        }
+        Store3(y, bias[0], s00, s01, s02, relu);
+        if (rows > 1) Store3(y + N, bias[1], s10, s11, s12, relu);
+        if (rows > 2) Store3(y + 2 * N, bias[2], s20, s21, s22, relu);
+        if (rows > 3) Store3(y + 3 * N, bias[3], s30, s31, s32, relu);
+        if (rows > 4) Store3(y + 4 * N, bias[4], s40, s41, s42, relu);
+        if (rows > 5) Store3(y + 5 * N, bias[5], s50, s51, s52, relu);
+        if (rows > 6) Store3(y + 6 * N, bias[6], s60, s61, s62, relu);
+        if (rows > 7) Store3(y + 7 * N, bias[7], s70, s71, s72, relu);
+    }
+
+    /// <summary>48 outputs at <paramref name="y"/> = ReLU?(v + bias) (0 unless the sum is &gt; 0, as CpuConvKernels.AddBias).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu)
+    {
+        var b = Vector512.Create(bias);
+        var z = Vector512<float>.Zero;
+        v0 += b; v1 += b; v2 += b;
+        if (relu)
+        {
+            v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
+            v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
+            v2 = Vector512.ConditionalSelect(Vector512.GreaterThan(v2, z), v2, z);
+        }
+        v0.Store(y); v1.Store(y + 16); v2.Store(y + 32);
     }
 }

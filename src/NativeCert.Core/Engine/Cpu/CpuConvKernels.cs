@@ -51,6 +51,11 @@ internal static unsafe class CpuConvKernels
                 CpuConvGemm.Forward8x8(y, x, inputStrides, w, pb, B, CI, W, CO, K, relu);
                 return;
             }
+            if (CpuConvGemm.HasForward24(OH, OW, P, isa))
+            {
+                CpuConvGemm.Forward24(y, x, inputStrides, w, pb, B, CI, W, OH, CO, K, relu); // LeNet's conv1, likewise
+                return;
+            }
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;

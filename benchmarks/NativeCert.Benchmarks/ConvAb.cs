@@ -5,11 +5,11 @@ using NativeCert.Engine.Cpu;
 namespace NativeCert.Benchmarks;
 
 /// <summary>
-/// `-- ab conv [avx512|avx2|scalar]`: LeNet's conv kernels at batch 128, each direction timed on the thread CPU clock
-/// (paired and interleaved, <see cref="PairedAb"/>), as GFLOP per CPU-second and as a share of one thread's FMA peak
-/// per CPU-second. A is the whole-batch im2col + GEMM the engine used before the image-group chunking (for the
-/// weight gradient, the transposed im2col of the whole batch and one <see cref="CpuGemm.Gemm"/>, exactly the old
-/// code), B the current kernel; pooling has no variant (A = B).
+/// `-- ab conv [avx512|avx2|scalar] [chunk|direct|fusion|parts]`: LeNet's conv kernels at batch 128, each direction
+/// timed on the thread CPU clock (paired and interleaved, <see cref="PairedAb"/>), as GFLOP per CPU-second and as a
+/// share of one thread's FMA peak per CPU-second. A is the general path (im2col + <see cref="CpuGemm"/> in image groups
+/// of 64 Ki column floats, then the bias pass or col2im: the engine before the fused kernels), B the engine as it is
+/// (<see cref="CpuConvGemm"/> where the shape fits); pooling has no variant here (A = B; `fusion` compares it).
 /// </summary>
 internal static unsafe class ConvAb
 {
@@ -26,19 +26,12 @@ internal static unsafe class ConvAb
         var columns = new float[Math.Max(25 * B * 576, 400 * B * 64)];
         var (pooled, dpool, dpooled) = (new float[16 * B * 144], R(16 * B * 144), new float[16 * B * 576]);
         ImageStrides in1 = ImageStrides.ExampleMajor(1, 784), in2 = ImageStrides.ChannelMajor(B, 144), pool = ImageStrides.ChannelMajor(B, 576);
-        bool legacy = false;
-        void SetA() { legacy = true; CpuConvKernels.ChunkFloats = int.MaxValue; }
-        void SetB() { legacy = false; CpuConvKernels.ChunkFloats = 1 << 16; }
-        void WeightGradient(float[] dw, float[] db, float[] dy, float[] x, ImageStrides s, int CI, int H, int W, int CO)
-        {
-            if (!legacy) { CpuConvKernels.Conv2dBackwardWeight(dw, db, dy, x, s, columns, B, CI, H, W, CO, 5, 0, isa); return; }
-            int N = B * (H - 4) * (W - 4), CKK = CI * 25;
-            Im2ColTransposed(columns, x, s, B, CI, H, W, 5);
-            fixed (float* pdw = dw, pdy = dy, colT = columns) CpuGemm.Gemm(pdw, CKK, pdy, N, 1, colT, CKK, null, false, CO, CKK, N, isa);
-            for (int co = 0; co < CO; co++) db[co] = CpuConvKernels.LaneSum(dy.AsSpan(co * N, N), isa);
-        }
+        void SetA() => CpuConvGemm.Enabled = false;
+        void SetB() => CpuConvGemm.Enabled = true;
+        void WeightGradient(float[] dw, float[] db, float[] dy, float[] x, ImageStrides s, int CI, int H, int W, int CO) =>
+            CpuConvKernels.Conv2dBackwardWeight(dw, db, dy, x, s, columns, B, CI, H, W, CO, 5, 0, isa);
         var (peak, perCpu) = FmaPeak.Measure(1, 0.5, isa);
-        Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second ({peak:F1} wall); A = whole-batch im2col + GEMM (before), B = image groups of {1 << 16} column floats");
+        Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second ({peak:F1} wall); A = im2col + GEMM in image groups of {CpuConvKernels.ChunkFloats} column floats (before), B = the fused kernels where the shape fits");
         double f1 = 2.0 * B * 576 * 16 * 25 / 1e9, f2 = 2.0 * B * 64 * 32 * 400 / 1e9;
         var cases = new (string Name, double Gflop, Action Work, int Reps)[]
         {
@@ -53,7 +46,8 @@ internal static unsafe class ConvAb
         string only = args.Length > 1 ? args[1] : "";
         if (only == "chunk")
         {
-            // The image-group size knob: default 64 Ki column floats against smaller and larger groups.
+            // The image-group size knob of the general path: default 64 Ki column floats against smaller and larger groups.
+            CpuConvGemm.Enabled = false;
             foreach (int chunk in new[] { 1 << 14, 1 << 15, 1 << 17, 1 << 18 })
                 foreach (var (name, gflop, work, reps) in cases.Take(5))
                 {
@@ -61,6 +55,7 @@ internal static unsafe class ConvAb
                     Console.WriteLine($"  {name}: chunk 65536 {gflop / r.A:F1} GFLOP/s vs {chunk} {gflop / r.B:F1} GFLOP/s, median B/A time {r.Ratio:F3}");
                 }
             CpuConvKernels.ChunkFloats = 1 << 16;
+            CpuConvGemm.Enabled = true;
             return;
         }
         if (only == "direct")
@@ -185,24 +180,6 @@ internal static unsafe class ConvAb
                     a1.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c1); o += plane;
                     a2.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c2); o += plane;
                     a3.Store(o); System.Runtime.Intrinsics.X86.Avx512F.MaskStore(o + 16, tail, c3);
-                }
-    }
-
-    /// <summary>
-    /// The engine's weight-gradient columns before the image-group change, kept here as the A side only:
-    /// columnsT[(b·OH + y)·OW + x, (ci·K + ky)·K + kx] = input(b, ci, y + ky, x + kx), no padding (LeNet's convs).
-    /// </summary>
-    private static void Im2ColTransposed(Span<float> columnsT, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K)
-    {
-        int OH = H - K + 1, OW = W - K + 1, CKK = CI * K * K;
-        for (int b = 0; b < B; b++)
-            for (int y = 0; y < OH; y++)
-                for (int ox = 0; ox < OW; ox++)
-                {
-                    var dst = columnsT.Slice(((b * OH + y) * OW + ox) * CKK, CKK);
-                    for (int ci = 0; ci < CI; ci++)
-                        for (int ky = 0; ky < K; ky++)
-                            input.Slice(ci * s.Channel + b * s.Example + (y + ky) * W + ox, K).CopyTo(dst.Slice((ci * K + ky) * K, K));
                 }
     }
 

@@ -27,12 +27,18 @@ namespace NativeCert.Engine.Cpu;
 [SkipLocalsInit]
 internal static unsafe class CpuConvGemm
 {
+    /// <summary>
+    /// When false, every conv runs the general im2col + <see cref="CpuGemm"/> path (same bits): the 'before' side of
+    /// `ab conv` and a cross-check in the tests. A knob, like <see cref="CpuConvKernels.ChunkFloats"/>.
+    /// </summary>
+    internal static bool Enabled = true;
+
     /// <summary>Rows of dWᵀ one pass keeps in registers: 13 accumulators + the dY vector, with room for the broadcasts.</summary>
     private const int RowsPerPass = 13;
 
     /// <summary>Whether <see cref="WeightGradient"/> runs this shape at this ISA level (AVX-512, 16 or 32 output channels, no padding).</summary>
     public static bool HasWeightGradient(int CO, int P, IsaLevel isa) =>
-        (CO == 16 || CO == 32) && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+        Enabled && (CO == 16 || CO == 32) && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>
     /// dWᵀ <c>(CI·K·K, CO)</c>, CO = 16 or 32, (+)= Σ over the <paramref name="nb"/> images' outputs n = (b, oy, ox) ascending of
@@ -163,7 +169,7 @@ internal static unsafe class CpuConvGemm
 
     /// <summary>Whether <see cref="Forward8x8"/> and <see cref="InputGradient8x8"/> run this shape at this ISA level (AVX-512, 8×8 outputs, no padding).</summary>
     public static bool Has8x8(int OH, int OW, int P, IsaLevel isa) =>
-        OH == 8 && OW == 8 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+        Enabled && OH == 8 && OW == 8 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>
     /// dinput = col2im(Wᵀ · dY) for B images of 8×8 outputs, no padding: dinput is cleared, then for each image, column
@@ -321,7 +327,7 @@ internal static unsafe class CpuConvGemm
 
     /// <summary>Whether <see cref="Forward24"/> runs this shape at this ISA level (AVX-512, 24-wide output rows in pairs, no padding).</summary>
     public static bool HasForward24(int OH, int OW, int P, IsaLevel isa) =>
-        OW == 24 && OH % 2 == 0 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+        Enabled && OW == 24 && OH % 2 == 0 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>
     /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows (OH even), no padding:

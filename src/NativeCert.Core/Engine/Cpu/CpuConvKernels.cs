@@ -25,6 +25,8 @@ internal readonly record struct ImageStrides(int Channel, int Example)
 /// ascending from 0, then + bias, then ReLU. The backward pass uses the same GEMM (dW = dY · columnsᵀ, dcolumns = Wᵀ · dY)
 /// and adds dcolumns back into dX in (ci, ky, kx) order; the bias gradient sums 16 interleaved lanes and then the lanes
 /// in order. Every branch computes exactly that order, so results are bit-identical across AVX-512, AVX2 and scalar.
+/// On AVX-512, LeNet's shapes skip the column buffer (<see cref="CpuConvGemm"/>: im2col folded into the GEMM's operand
+/// loads, col2im and the bias pass into its epilogue), computing the same chains.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class CpuConvKernels

@@ -13,7 +13,8 @@ namespace NativeCert.Engine.Cpu;
 /// Model m's result depends only on (config, m, data, ISA level), not on the thread or the other models.
 /// Forward is the model's layer list in order (<see cref="Forward"/>), backward the same list reversed (<see cref="Step"/>),
 /// one kernel call per layer; a ReLU right after a dense layer is fused into its GEMM epilogue, after a convolution
-/// into its bias pass, and every ReLU works in place.
+/// into its bias pass, and every ReLU works in place; the backward of a ReLU followed by a max pool is folded into the
+/// pool's backward.
 /// </summary>
 [SkipLocalsInit]
 internal sealed class CpuTrainer

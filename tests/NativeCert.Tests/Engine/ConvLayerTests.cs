@@ -106,6 +106,24 @@ public class ConvLayerTests
         return o;
     }
 
+    /// <summary>Conv2dForward (without and with ReLU) gives the same bits on AVX-512 and AVX2 as on the scalar branch (no padding).</summary>
+    private static void AssertForwardIsTheSameOnEveryLevel(float[] x, ImageStrides strides, float[] w, float[] bias, int B, int CI, int H, int W, int CO, int K)
+    {
+        int N = B * (H - K + 1) * (W - K + 1), CKK = CI * K * K;
+        float[] Forward(IsaLevel isa, bool relu)
+        {
+            var y = new float[CO * N];
+            CpuConvKernels.Conv2dForward(y, x, strides, w, bias, new float[CKK * N], B, CI, H, W, CO, K, 0, relu, isa);
+            return y;
+        }
+        foreach (bool relu in new[] { false, true })
+        {
+            var y = Forward(IsaLevel.Scalar, relu);
+            Assert.Equal(y, Forward(IsaLevel.Avx512, relu));
+            Assert.Equal(y, Forward(IsaLevel.Avx2, relu));
+        }
+    }
+
     /// <summary>(C, B, HW) channel-major → (B, C, HW) example-major.</summary>
     private static float[] FromChannelMajor(float[] channelMajor, int B, int C, int HW)
     {
@@ -260,18 +278,7 @@ public class ConvLayerTests
         // The forward pass of the same shape reads the images directly on AVX-512 (CpuConvGemm.Forward8x8): same bits too.
         var x = EngineTestData.RandomArray(B * CI * H * W, 53);
         var bias = EngineTestData.RandomArray(CO, 54);
-        float[] Forward(IsaLevel isa, bool relu)
-        {
-            var y = new float[CO * N];
-            CpuConvKernels.Conv2dForward(y, x, strides, w, bias, new float[CKK * N], B, CI, H, W, CO, K, 0, relu, isa);
-            return y;
-        }
-        foreach (bool relu in new[] { false, true })
-        {
-            var y = Forward(IsaLevel.Scalar, relu);
-            Assert.Equal(y, Forward(IsaLevel.Avx512, relu));
-            Assert.Equal(y, Forward(IsaLevel.Avx2, relu));
-        }
+        AssertForwardIsTheSameOnEveryLevel(x, strides, w, bias, B, CI, H, W, CO, K);
         var (dxRef, dwRef, dbRef) = (new float[B * CI * H * W], new float[CO * CKK], new float[CO]);
         ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, FromChannelMajor(g, B, CO, OH * OH), new float[B * CI * H * W], w, B, CI, H, W, CO, K, 0);
         var got = channelMajor ? FromChannelMajor(want, B, CI, H * W) : want;
@@ -285,23 +292,12 @@ public class ConvLayerTests
     {
         // The AVX-512 forward pass of a conv with 24-wide output rows reads the images directly (CpuConvGemm.Forward24).
         const int B = 3, K = 5, W = 28;
-        int OH = H - K + 1, N = B * OH * 24, CKK = CI * K * K;
+        int CKK = CI * K * K;
         var x = EngineTestData.RandomArray(B * CI * H * W, 61);
         var w = EngineTestData.RandomArray(CO * CKK, 62);
         var bias = EngineTestData.RandomArray(CO, 63);
         var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
-        float[] Forward(IsaLevel isa, bool relu)
-        {
-            var y = new float[CO * N];
-            CpuConvKernels.Conv2dForward(y, x, strides, w, bias, new float[CKK * N], B, CI, H, W, CO, K, 0, relu, isa);
-            return y;
-        }
-        foreach (bool relu in new[] { false, true })
-        {
-            var y = Forward(IsaLevel.Scalar, relu);
-            Assert.Equal(y, Forward(IsaLevel.Avx512, relu));
-            Assert.Equal(y, Forward(IsaLevel.Avx2, relu));
-        }
+        AssertForwardIsTheSameOnEveryLevel(x, strides, w, bias, B, CI, H, W, CO, K);
     }
 
     [Theory]

@@ -50,11 +50,8 @@ internal static unsafe class CpuConvGemm
     public static void WeightGradient(float* dwT, int CO, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, int K, bool first)
     {
         int CKK = CI * K * K;
-        // Offset of column row (ci, ky, kx) from the image pixel of output (oy, ox): what im2col would have copied.
         int* offsets = stackalloc int[CKK];
-        for (int ci = 0; ci < CI; ci++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+        ColumnOffsets(offsets, s, CI, W, K);
         if (CO == 16)
             for (int r = 0; r < CKK; r += RowsPerPass)
                 Pass(dwT + (nint)r * 16, offsets + r, Math.Min(RowsPerPass, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
@@ -108,6 +105,17 @@ internal static unsafe class CpuConvGemm
         if (rows > 2) { a20.Store(dwT + 2 * 32); a21.Store(dwT + 2 * 32 + 16); }
         if (rows > 1) { a10.Store(dwT + 32); a11.Store(dwT + 32 + 16); }
         a00.Store(dwT); a01.Store(dwT + 16);
+    }
+
+    /// <summary>
+    /// offsets[(ci·K + ky)·K + kx] = where column row (ci, ky, kx) reads, from the image pixel of output (oy, ox) (no
+    /// padding): what im2col would have copied there.
+    /// </summary>
+    private static void ColumnOffsets(int* offsets, ImageStrides s, int CI, int W, int K)
+    {
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
     }
 
     /// <summary>Up to 13 rows of dWᵀ over the whole group; rows past <paramref name="rows"/> alias the last row and are not stored.</summary>
@@ -185,9 +193,7 @@ internal static unsafe class CpuConvGemm
             for (int b = 0; b < B; b++)
                 new Span<float>(dinput + (nint)ci * s.Channel + (nint)b * s.Example, H * W).Clear();
         int* offsets = stackalloc int[CKK];
-        for (int ci = 0; ci < CI; ci++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+        ColumnOffsets(offsets, s, CI, W, K);
         // The image's dY (CO rows of 64) is packed contiguously first: in place its rows are N floats apart, a large
         // power of two for LeNet's batch, so they would all fall in the same few L1 sets and every tile would miss.
         float[] packed = t_packed is { } p && p.Length >= CO * 64 ? p : (t_packed = new float[CO * 64]);
@@ -269,9 +275,7 @@ internal static unsafe class CpuConvGemm
         int CKK = CI * K * K;
         nint N = (nint)B * 64;
         int* offsets = stackalloc int[CKK];
-        for (int ci = 0; ci < CI; ci++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+        ColumnOffsets(offsets, s, CI, W, K);
         for (int b = 0; b < B; b++)
             for (int half = 0; half < 2; half++)
                 for (int co = 0; co < CO; co += 8)
@@ -340,9 +344,7 @@ internal static unsafe class CpuConvGemm
         int CKK = CI * K * K, OHW = OH * 24;
         nint N = (nint)B * OHW;
         int* offsets = stackalloc int[CKK];
-        for (int ci = 0; ci < CI; ci++)
-            for (int ky = 0; ky < K; ky++)
-                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+        ColumnOffsets(offsets, s, CI, W, K);
         for (int b = 0; b < B; b++)
             for (int oy = 0; oy < OH; oy += 2)
                 for (int co = 0; co < CO; co += 8)

@@ -235,12 +235,13 @@ internal static class KernelChecks
         fill.Uniform(dy.View, sdz);
         fill.Uniform(parameters.View, sp);
         fill.Uniform(velocity.View, sv);
-        var step = new SgdStep(LearningRate, Momentum, WeightDecay);
+        var step = new SgdStep(Momentum, WeightDecay);
         var dwSize = new GemmSize(s.D, s.B, s.H);
         using var rowCounts = acc.Allocate1D(Enumerable.Repeat(s.B, m).ToArray());
+        using var rates = acc.Allocate1D(Enumerable.Repeat(LearningRate, m).ToArray());
         k.WeightGradientSgd(Gemm128Kernels.Config(dwSize, m), parameters.View, velocity.View, MatrixLayout.RowMajor(w0, p, s.H), b0,
                             x.View, MatrixLayout.Transposed(0, (long)s.B * s.D, s.D), dy.View, MatrixLayout.RowMajor(0, (long)s.B * s.H, s.H), dwSize, step,
-                            new StepMask(rowCounts.View, 0));
+                            new StepMask(rowCounts.View, 0, rates.View));
         var fusedCheck = ToleranceCheck("BatchedWeightGradientSgd", compared, 1e-5, model =>
         {
             var w = Fill.HostUniform((long)model * p, p, sp);

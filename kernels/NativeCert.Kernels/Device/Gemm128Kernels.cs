@@ -25,17 +25,22 @@ internal readonly struct AlongOutput : IContiguousAxis
     public bool IsAlongK => false;
 }
 
-/// <summary>SGD with momentum and weight decay (PyTorch semantics): learning rate η, momentum μ, weight decay λ.</summary>
+/// <summary>
+/// SGD with momentum and weight decay (PyTorch semantics): momentum μ, weight decay λ. The step η_t is per model and
+/// per step (a warm-up counts each model's own steps), so it comes with the <see cref="StepMask"/>.
+/// </summary>
 internal struct SgdStep
 {
-    public float LearningRate, Momentum, WeightDecay;
-    public SgdStep(float learningRate, float momentum, float weightDecay) { LearningRate = learningRate; Momentum = momentum; WeightDecay = weightDecay; }
+    public float Momentum, WeightDecay;
+    public SgdStep(float momentum, float weightDecay) { Momentum = momentum; WeightDecay = weightDecay; }
 }
 
 /// <summary>
-/// Which models of a chunk take an optimizer step: model m does when it has rows in the batch,
-/// <c>RowCounts[m] &gt; BatchStart</c> (its training rows, or its view rows). A model that does not keeps its weights and
-/// velocity bit for bit. On the all-rows path every count is n and every model steps.
+/// Which models of a chunk take an optimizer step, and how large: model m does when it has rows in the batch,
+/// <c>RowCounts[m] &gt; BatchStart</c> (its training rows, or its view rows), with step η_t = <c>LearningRates[m]</c>,
+/// computed on the host for the model's own step index (<see cref="NativeCert.Engine.TrainingOptions.LearningRateAt"/>).
+/// A model that does not step keeps its weights and velocity bit for bit. On the all-rows path every count is n and
+/// every model steps.
 /// </summary>
 internal struct StepMask
 {
@@ -43,10 +48,18 @@ internal struct StepMask
     public ArrayView<int> RowCounts;
     /// <summary>First row (view position) of the batch.</summary>
     public int BatchStart;
+    /// <summary>This step's learning rate η_t of each model, <c>(M)</c> (read only for models that step).</summary>
+    public ArrayView<float> LearningRates;
 
-    public StepMask(ArrayView<int> rowCounts, int batchStart) { RowCounts = rowCounts; BatchStart = batchStart; }
+    public StepMask(ArrayView<int> rowCounts, int batchStart, ArrayView<float> learningRates)
+    {
+        RowCounts = rowCounts; BatchStart = batchStart; LearningRates = learningRates;
+    }
 
     public readonly bool Takes(int m) => RowCounts[m] > BatchStart;
+
+    /// <summary>Model m's step η_t.</summary>
+    public readonly float LearningRate(int m) => LearningRates[m];
 }
 
 /// <summary>A thread's 8×8 product patch and, for the fused weight-gradient kernel, its 8 column sums of B.</summary>
@@ -66,6 +79,8 @@ internal struct TileSgd : ITileSink
     public MatrixLayout Layout;
     public GemmSize Size;
     public SgdStep Step;
+    /// <summary>Model M's step η_t.</summary>
+    public float LearningRate;
     public int M, Row0, Col0;
 
     public readonly void Write(int i, int j, float gradient)
@@ -77,7 +92,7 @@ internal struct TileSgd : ITileSink
         float g = gradient + Step.WeightDecay * w;
         float v = Step.Momentum * Velocity[e] + g;
         Velocity[e] = v;
-        Parameters[e] = w - Step.LearningRate * v;
+        Parameters[e] = w - LearningRate * v;
     }
 }
 
@@ -149,9 +164,10 @@ internal static class Gemm128Kernels
         bool biasTile = Grid.IdxY == 0;
         var tile = Multiply<AlongOutput, AlongOutput>(x, xTransposed, dz, dzLayout, size, sumColumnsOfB: biasTile);
         int m = Grid.IdxZ, tx = Group.IdxX, ty = Group.IdxY;
+        float learningRate = mask.LearningRate(m);
         tile.Acc.StoreTo(new TileSgd
         {
-            Parameters = parameters, Velocity = velocity, Layout = weights, Size = size, Step = step, M = m,
+            Parameters = parameters, Velocity = velocity, Layout = weights, Size = size, Step = step, LearningRate = learningRate, M = m,
             Row0 = Grid.IdxY * Tile + ty * 8, Col0 = Grid.IdxX * Tile + tx * 8,
         });
         if (biasTile && ty == 0)
@@ -160,7 +176,7 @@ internal static class Gemm128Kernels
             var sgd = new TileSgd
             {
                 Parameters = parameters, Velocity = velocity, Layout = new MatrixLayout(biasOffset, weights.ModelStride, 0, 1),
-                Size = new GemmSize(1, 0, size.Cols), Step = step, M = m, Row0 = 0, Col0 = Grid.IdxX * Tile + tx * 8,
+                Size = new GemmSize(1, 0, size.Cols), Step = step, LearningRate = learningRate, M = m, Row0 = 0, Col0 = Grid.IdxX * Tile + tx * 8,
             };
             sgd.Write(0, 0, tile.S0); sgd.Write(0, 1, tile.S1); sgd.Write(0, 2, tile.S2); sgd.Write(0, 3, tile.S3);
             sgd.Write(0, 4, tile.S4); sgd.Write(0, 5, tile.S5); sgd.Write(0, 6, tile.S6); sgd.Write(0, 7, tile.S7);

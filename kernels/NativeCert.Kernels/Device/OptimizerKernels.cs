@@ -35,6 +35,6 @@ internal static class OptimizerKernels
         float g = gradients[at] + step.WeightDecay * w;
         float v = step.Momentum * velocity[at] + g;
         velocity[at] = v;
-        parameters[at] = w - step.LearningRate * v;
+        parameters[at] = w - mask.LearningRate(m) * v;
     }
 }

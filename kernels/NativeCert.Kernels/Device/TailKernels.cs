@@ -92,6 +92,7 @@ internal static class TailKernels
         Group.Barrier();
 
         // dW1 = Yᵀ·dL and db1 = Σ dL, straight into the SGD step.
+        float learningRate = mask.LearningRate(m);
         for (int e = t; e < s.Hidden * s.Classes + s.Classes; e += GroupSize)
         {
             float gradient = 0f;
@@ -112,7 +113,7 @@ internal static class TailKernels
             float g = gradient + step.WeightDecay * w;
             float v = step.Momentum * velocity[at] + g;
             velocity[at] = v;
-            parameters[at] = w - step.LearningRate * v;
+            parameters[at] = w - learningRate * v;
         }
     }
 }

@@ -10,7 +10,8 @@ namespace NativeCert.Kernels.Engine;
 ///                + n                       this epoch's permutation          (M, n)
 ///                + B·(D + Σ_a s_a)         noisy batch and every layer output (M, B, s_a)
 ///                + 2·B·max_a s_a           backward scratch, ping-pong        (M, B, s)
-///                + B )                     per-row loss                       (M, B)
+///                + B                       per-row loss                       (M, B)
+///                + ⌈n / B⌉ )               each batch's learning rate η_t     (⌈n / B⌉, M)
 /// shared     = 4·( n·D + n + T·D + T·C + P )   training set, labels, test inputs, votes, He scales
 /// M          = min(models, ⌊(0.9·free − shared) / per model⌋, ⌊(2³¹ − 2¹⁶) / max(P, B·max(D, s), n)⌋, 65535)
 /// </code>
@@ -45,6 +46,7 @@ internal readonly record struct EnsembleMemoryPlan(long BytesPerModel, long Shar
                       + (long)batchSize * (layout.Model.InputSize + outputs)
                       + 2L * batchSize * LockstepTrainer.MaxLayerOutput(sizes)
                       + batchSize
+                      + (trainCount + batchSize - 1L) / batchSize
                       + (viewTables ? trainCount + 1L : 0);
         return 4 * floats;
     }

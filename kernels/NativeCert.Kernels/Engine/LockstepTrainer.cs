@@ -51,6 +51,12 @@ internal sealed class LockstepTrainer : IDisposable
     private readonly MemoryBuffer1D<int, Stride1D.Dense> _rowCounts;    // (M) rows per model: n, or each model's view rows
     private readonly int _stride;                                        // row length of _perm: n, or the most view rows per model
     private int[] _loadedCounts = [];                                    // host copy of _rowCounts for the loaded views
+    // Learning rate η_t of each model at each batch of the epoch, (batches per epoch, M): batch k's row is the StepMask's
+    // LearningRates. Filled on the host per epoch from each model's own step index (TrainingOptions.LearningRateAt) and
+    // uploaded only when it changed (after the warm-up, never).
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _learningRates;
+    private readonly int _batchesPerEpoch;                               // most batches an epoch has: ⌈_stride / _batch⌉
+    private float[] _rateTable = [], _uploadedRates = [];
     // Fusion plan (see Fusion): the 10-wide tail in one kernel, each dense layer's dW + db + SGD in one kernel, and the
     // parameter ranges (per model) that the separate SGD pass still covers.
     private readonly bool _fusedTail, _fusedDense;
@@ -111,6 +117,8 @@ internal sealed class LockstepTrainer : IDisposable
         _scratch = new MemoryBuffer1D<float, Stride1D.Dense>[2];
         for (int i = 0; i < 2; i++) _scratch[i] = accelerator.Allocate1D<float>((long)capacity * _batch * MaxLayerOutput(sizes));
         _loss = accelerator.Allocate1D<float>((long)capacity * _batch);
+        _batchesPerEpoch = (_stride + _batch - 1) / _batch;
+        _learningRates = accelerator.Allocate1D<float>((long)_batchesPerEpoch * capacity);
         _votes.MemSetToZero();
     }
 
@@ -160,6 +168,7 @@ internal sealed class LockstepTrainer : IDisposable
         }
         ulong seed = _config.Seed;
         _k.Shuffle(new Index1D(models), _perm.View, _n, epoch, seed, (uint)modelBase);
+        LoadLearningRates(models, epoch, _ => _n);
         int blocksPerRow = (_dimension + 3) / 4;
         for (int start = 0; start < _n; start += _batch)
         {
@@ -167,7 +176,7 @@ internal sealed class LockstepTrainer : IDisposable
             _k.GatherNoisyTrainingRows(new Index1D(models * rows * blocksPerRow), _activations[0].View, _features.View, _perm.View,
                                        start, _n, _dimension, _batch, rows, _config.Sigma, seed, (uint)modelBase);
             Forward(models, rows, training: true);
-            var mask = new StepMask(_rowCounts.View, start);
+            var mask = MaskOf(start);
             if (_fusedTail)
                 _k.FusedTail(TailKernels.Config(models), _activations[_steps[^1].Input].View, _activations[^1].View, _loss.View, _scratch[0].View,
                              _parameters.View, _velocity.View, _labels.View, _perm.View, TailShapeOf(rows, start), Sgd, mask);
@@ -192,6 +201,7 @@ internal sealed class LockstepTrainer : IDisposable
         if (most == 0) return;
         ulong seed = _config.Seed;
         _k.ShuffleView(new Index1D(models), _perm.View, _rowCounts.View, _stride, epoch, seed, (uint)modelBase);
+        LoadLearningRates(models, epoch, i => _loadedCounts[i]);
         int blocksPerRow = (_dimension + 3) / 4;
         for (int start = 0; start < most; start += _batch)
         {
@@ -200,7 +210,7 @@ internal sealed class LockstepTrainer : IDisposable
             _k.GatherNoisyViewRows(new Index1D(models * rows * blocksPerRow), _activations[0].View, _features.View, view, _dimension, _batch, rows,
                                    _config.Sigma, seed, (uint)modelBase);
             Forward(models, rows, training: true);
-            var mask = new StepMask(_rowCounts.View, start);
+            var mask = MaskOf(start);
             if (_fusedTail)
                 _k.FusedTailView(TailKernels.Config(models), _activations[_steps[^1].Input].View, _activations[^1].View, _loss.View, _scratch[0].View,
                                  _parameters.View, _velocity.View, _labels.View, view, TailShapeOf(rows, start), Sgd, mask);
@@ -223,7 +233,33 @@ internal sealed class LockstepTrainer : IDisposable
         };
     }
 
-    private SgdStep Sgd => new(_config.Training.LearningRate, _config.Training.Momentum, _config.Training.WeightDecay);
+    private SgdStep Sgd => new(_config.Training.Momentum, _config.Training.WeightDecay);
+
+    // The batch starting at view position start: the models with rows in it step, each with its η_t of that batch.
+    private StepMask MaskOf(int start) =>
+        new(_rowCounts.View, start, _learningRates.View.SubView((long)(start / _batch) * Capacity, Capacity));
+
+    /// <summary>
+    /// Fills the chunk's η_t table for <paramref name="epoch"/>: model i of <paramref name="rowsOf"/>(i) rows takes
+    /// S_i = ⌈rows / B⌉ steps an epoch, and its batch k is its step t = epoch·S_i + k (its own steps only: a batch it has no
+    /// rows in is no step of it), so η_t is what the CPU engine uses for that model alone (docs/engine.md). Uploads it only
+    /// when it differs from the table on the device.
+    /// </summary>
+    private void LoadLearningRates(int models, int epoch, Func<int, int> rowsOf)
+    {
+        var training = _config.Training;
+        int length = _batchesPerEpoch * Capacity;
+        if (_rateTable.Length != length) _rateTable = new float[length];
+        for (int i = 0; i < models; i++)
+        {
+            long steps = training.StepsPerEpoch(rowsOf(i)), warmup = training.WarmupSteps(rowsOf(i));
+            for (int k = 0; k < _batchesPerEpoch; k++)
+                _rateTable[k * Capacity + i] = k < steps ? training.LearningRateAt(epoch * steps + k, warmup) : 0f;
+        }
+        if (_uploadedRates.AsSpan().SequenceEqual(_rateTable)) return;
+        _learningRates.CopyFromCPU(_rateTable);
+        _uploadedRates = (float[])_rateTable.Clone();
+    }
 
     // The SGD step of every parameter no fused kernel updated, for the models the mask lets step.
     private void UnfusedSgd(int models, StepMask mask)
@@ -497,7 +533,7 @@ internal sealed class LockstepTrainer : IDisposable
     {
         foreach (var b in _activations) b.Dispose();
         foreach (var b in _scratch) b.Dispose();
-        _viewRows?.Dispose(); _rowCounts.Dispose();
+        _viewRows?.Dispose(); _rowCounts.Dispose(); _learningRates.Dispose();
         _loss.Dispose(); _perm.Dispose(); _gradients.Dispose(); _velocity.Dispose(); _parameters.Dispose();
         _heScale.Dispose(); _votes.Dispose(); _inputs.Dispose(); _labels.Dispose(); _features.Dispose();
     }

@@ -26,6 +26,10 @@ internal static class BenchCommand
         var hidden = new Option<string>("--hidden") { Description = "Hidden widths of an MLP (the same as --model mlp:W1,W2)", DefaultValueFactory = _ => "128" };
         var modelText = new Option<string?>("--model") { Description = "Model: mlp:W1,W2, lenet or a layer list, as for certify (default mlp:128)" };
         var batch = new Option<int>("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => TrainingDefaults.BatchSize };
+        var warmup = new Option<int?>("--warmup-epochs")
+        {
+            Description = $"Epochs of linear learning-rate warm-up (default as for certify: 0 for an MLP, {TrainingDefaults.ConvWarmupEpochs} for any other model)",
+        };
         var examples = new Option<int>("--examples") { Description = "Training rows (MNIST when available, else random data)", DefaultValueFactory = _ => 8000 };
         var sigma = new Option<float>("--sigma") { Description = "Noise σ (noise drawing is part of the timing)", DefaultValueFactory = _ => 0.25f };
         var isa = new Option<string>("--isa") { Description = "cpu backend: widest SIMD level, avx512, avx2 or scalar (clamped to the CPU)", DefaultValueFactory = _ => "avx512" };
@@ -33,7 +37,7 @@ internal static class BenchCommand
         {
             Description = "cpu backend: after the timed run, profile where the time goes (noise, gather, first-layer forward and weight-gradient GEMMs or convolutions, tail, optimizer, votes on the test inputs, threading) on 1 and --threads threads at each SIMD level up to --isa",
         };
-        foreach (var o in new Option[] { backend, json, models, epochs, threads, modelText, hidden, batch, examples, sigma, isa, profile }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { backend, json, models, epochs, threads, modelText, hidden, batch, warmup, examples, sigma, isa, profile }) cmd.Options.Add(o);
         cmd.SetAction(parse =>
         {
             int m = parse.GetValue(models), e = parse.GetValue(epochs), t = parse.GetValue(threads), n = parse.GetValue(examples), b = parse.GetValue(batch);
@@ -42,6 +46,7 @@ internal static class BenchCommand
             if (n < 1) throw new UserInputException("--examples: must be at least 1");
             if (b < 1) throw new UserInputException("--batch: must be at least 1");
             if (t < 0) throw new UserInputException("--threads: must be ≥ 0");
+            if (parse.GetValue(warmup) is < 0) throw new UserInputException("--warmup-epochs: must be zero (no warm-up) or a positive number of epochs");
             float s = parse.GetValue(sigma);
             // As certify: the benchmark measures smoothing noise, so σ must be a positive number.
             if (!(s > 0) || !float.IsFinite(s)) throw new UserInputException($"--sigma {s.ToString(CultureInfo.InvariantCulture)}: must be a positive number");
@@ -54,8 +59,9 @@ internal static class BenchCommand
             var body = parse.GetValue(modelText) is { } text ? ModelArchitecture.Parse(text, "--model") : ModelArchitecture.MlpBody(h);
             Dataset train = LoadTrainingData(n, out string dataName, out Dataset? test);
             var model = ModelArchitecture.ForData(body, train.Dimension, train.Shape, 10, "--model");
-            var config = new EnsembleConfig(model, TrainingDefaults.Options(epochs: e, batchSize: b, learningRate: TrainingDefaults.LearningRateFor(model)),
-                s, Seed: 1);
+            var training = TrainingDefaults.OptionsFor(model, epochs: e, batchSize: b);
+            if (parse.GetValue(warmup) is { } w) training = training with { WarmupEpochs = w };
+            var config = new EnsembleConfig(model, training, s, Seed: 1);
             // Refuse a workload that cannot fit before anything is set up or measured (auto may still pick the CPU).
             if (cpu) CpuMemoryPlan.CheckFits(config, train.Count, inputRows: 0, t, m);
             using IEnsembleBackend engine = cpu ? CreateCpu(t, level, parse.InvocationConfiguration.Error) : BackendFactory.Create(backendName, t, parse.InvocationConfiguration.Error);

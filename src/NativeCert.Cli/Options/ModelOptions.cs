@@ -6,7 +6,7 @@ namespace NativeCert.Cli.Options;
 
 /// <summary>
 /// The options that define an ensemble: <c>--model</c> (or its MLP shorthand <c>--hidden</c>), <c>--epochs --batch
-/// --lr --momentum --weight-decay --sigma --seed</c>, filling the model, training and smoothing parts of a
+/// --lr --warmup-epochs --momentum --weight-decay --sigma --seed</c>, filling the model, training and smoothing parts of a
 /// <see cref="JobSpec"/> (whose defaults they show).
 /// </summary>
 internal sealed class ModelOptions
@@ -27,8 +27,13 @@ internal sealed class ModelOptions
     public Option<int> Batch { get; } = new("--batch") { Description = "Minibatch size", DefaultValueFactory = _ => Defaults.Training.BatchSize };
     public Option<float> LearningRate { get; } = new("--lr")
     {
-        Description = "SGD learning rate (constant; default 0.1 for an MLP, 0.05 for any other model)",
-        DefaultValueFactory = _ => Defaults.Training.LearningRate,
+        // No DefaultValueFactory: the default depends on the model (help would print the MLP's for every model).
+        Description = $"SGD learning rate (default {TrainingDefaults.LearningRate} for an MLP, {TrainingDefaults.ConvLearningRate} for any other model)",
+    };
+    public Option<int> WarmupEpochs { get; } = new("--warmup-epochs")
+    {
+        Description = "Epochs of linear learning-rate warm-up per model, lr·(t+1)/W over the first W steps (0 = constant lr; " +
+                      $"default 0 for an MLP, {TrainingDefaults.ConvWarmupEpochs} for any other model)",
     };
     public Option<float> Momentum { get; } = new("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => Defaults.Training.Momentum };
     public Option<float> WeightDecay { get; } = new("--weight-decay") { Description = "L2 weight decay", DefaultValueFactory = _ => Defaults.Training.WeightDecay };
@@ -37,7 +42,7 @@ internal sealed class ModelOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Hidden, Epochs, Batch, LearningRate, Momentum, WeightDecay, Sigma, Seed }) command.Options.Add(o);
+        foreach (var o in new Option[] { Model, Hidden, Epochs, Batch, LearningRate, WarmupEpochs, Momentum, WeightDecay, Sigma, Seed }) command.Options.Add(o);
     }
 
     /// <summary>
@@ -57,15 +62,20 @@ internal sealed class ModelOptions
 
     /// <summary>
     /// <paramref name="current"/> with the model, training, σ and seed flags the user typed applied. A new model
-    /// without <c>--lr</c> takes its kind's default step (<see cref="TrainingDefaults.LearningRateFor"/>) when the
-    /// current step is the current model's default.
+    /// without <c>--lr</c> (<c>--warmup-epochs</c>) takes its kind's default step (warm-up),
+    /// <see cref="TrainingDefaults.LearningRateFor"/> (<see cref="TrainingDefaults.WarmupEpochsFor"/>), when the current
+    /// value is the current model's default.
     /// </summary>
     public JobSpec Apply(ParseResult parse, JobSpec current)
     {
         ModelSpec model = ReadModel(parse, current.Model);
+        bool newModel = model.Text != current.Model.Text;
         float learningRate = current.Training.LearningRate;
         if (parse.Given(LearningRate)) learningRate = parse.GetValue(LearningRate);
-        else if (model.Text != current.Model.Text && learningRate == DefaultLearningRate(current.Model)) learningRate = DefaultLearningRate(model);
+        else if (newModel && learningRate == DefaultLearningRate(current.Model)) learningRate = DefaultLearningRate(model);
+        int warmupEpochs = current.Training.WarmupEpochs;
+        if (parse.Given(WarmupEpochs)) warmupEpochs = parse.GetValue(WarmupEpochs);
+        else if (newModel && warmupEpochs == DefaultWarmupEpochs(current.Model)) warmupEpochs = DefaultWarmupEpochs(model);
         return current with
         {
             Model = model,
@@ -74,6 +84,7 @@ internal sealed class ModelOptions
                 Epochs = parse.ValueOr(Epochs, current.Training.Epochs),
                 BatchSize = parse.ValueOr(Batch, current.Training.BatchSize),
                 LearningRate = learningRate,
+                WarmupEpochs = warmupEpochs,
                 Momentum = parse.ValueOr(Momentum, current.Training.Momentum),
                 WeightDecay = parse.ValueOr(WeightDecay, current.Training.WeightDecay),
             },
@@ -83,6 +94,9 @@ internal sealed class ModelOptions
 
     /// <summary>The default SGD step of a model of this kind: the MLP's, or the one tuned for LeNet for any other layer list.</summary>
     private static float DefaultLearningRate(ModelSpec model) => model.Kind == ModelSpec.Mlp ? TrainingDefaults.LearningRate : TrainingDefaults.ConvLearningRate;
+
+    /// <summary>The default warm-up of a model of this kind: none for an MLP, the LeNet one for any other layer list.</summary>
+    private static int DefaultWarmupEpochs(ModelSpec model) => model.Kind == ModelSpec.Mlp ? 0 : TrainingDefaults.ConvWarmupEpochs;
 
     /// <summary>The plain ensemble these flags describe (σ may be 0) for <paramref name="data"/> (its width, image shape and class count).</summary>
     public EnsembleConfig Read(ParseResult parse, NativeCert.Data.Dataset data) => SpecFlags.Translated(() =>

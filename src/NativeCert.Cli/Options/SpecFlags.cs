@@ -18,7 +18,7 @@ internal static class SpecFlags
         ["attack.trigger_norm"] = "--trigger-norm", ["attack.trigger_corner"] = "--trigger-corner", ["attack.mask_file"] = "--mask",
         ["attack.poison"] = "--poison", ["attack.target"] = "--target", ["attack.label_mode"] = "--label-mode", ["attack.seed"] = "--attack-seed",
         ["model.hidden"] = "--hidden", ["model.layers"] = "--model", ["model.kind"] = "--model",
-        ["training.epochs"] = "--epochs", ["training.batch_size"] = "--batch", ["training.learning_rate"] = "--lr",
+        ["training.epochs"] = "--epochs", ["training.batch_size"] = "--batch", ["training.learning_rate"] = "--lr", ["training.warmup_epochs"] = "--warmup-epochs",
         ["training.momentum"] = "--momentum", ["training.weight_decay"] = "--weight-decay",
         ["smoothing.sigma"] = "--sigma", ["smoothing.seed"] = "--seed", ["smoothing.models"] = "--models",
         ["smoothing.method"] = "--method", ["smoothing.n0"] = "--n0",

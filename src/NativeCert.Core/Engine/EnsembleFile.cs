@@ -12,15 +12,16 @@ namespace NativeCert.Engine;
 /// A trained ensemble kept on disk: the config that made it and the flat parameters of models
 /// [ModelStart, ModelStart + ModelCount). Versioned little-endian binary:
 /// <code>
-/// magic "NCENSEMB" (8) | version u32 (3) | config hash u64
+/// magic "NCENSEMB" (8) | version u32 (4) | config hash u64
 /// | input: channels i32, height i32, width i32, image u8 | classes i32 | model text: byte count i32, UTF-8 (<see cref="ModelArchitecture.Text"/>)
-/// | epochs i32 | batch i32 | lr f32 | momentum f32 | weight decay f32 | sigma f32 | seed u64
+/// | epochs i32 | batch i32 | lr f32 | momentum f32 | weight decay f32 | warm-up epochs i32 (version 4 on) | sigma f32 | seed u64
 /// | model start i32 | model count i32 | parameters per model i32
 /// | class ids: count i32 (0 = not recorded, else C), i32×count     (version 2 on)
 /// | parameters f32 (model count, P) | FNV-1a 64 of every preceding byte u64
 /// </code>
 /// Versions 1 and 2 (MLPs only, before layer lists) stored <c>widths: count i32, i32×count</c> in place of the input,
-/// classes and model text; such files still load, as the MLP they describe.
+/// classes and model text; such files still load, as the MLP they describe. Files before version 4 have no warm-up
+/// field and load as warm-up 0 (a constant step: all they could have been trained with).
 /// Votes on new inputs use each model's own test noise (TestNoise, m, t), so they equal the votes the ensemble
 /// would have cast had those inputs been given at training time. Version 1 files (no class ids) still load, with
 /// <see cref="ClassIds"/> null.
@@ -28,11 +29,13 @@ namespace NativeCert.Engine;
 internal sealed class EnsembleFile
 {
     public static ReadOnlySpan<byte> Magic => "NCENSEMB"u8;
-    public const uint CurrentVersion = 3;
+    public const uint CurrentVersion = 4;
     /// <summary>The first version that records <see cref="ClassIds"/>; older files still load.</summary>
     public const uint ClassIdsVersion = 2;
     /// <summary>The first version that stores the model as its input shape, classes and layer-list text (before: MLP widths).</summary>
     public const uint LayerListVersion = 3;
+    /// <summary>The first version that stores <see cref="TrainingOptions.WarmupEpochs"/>; older files load as no warm-up.</summary>
+    public const uint WarmupVersion = 4;
 
     public EnsembleConfig Config { get; }
     public ParameterLayout Layout { get; }
@@ -124,12 +127,16 @@ internal sealed class EnsembleFile
         return votes;
     }
 
-    /// <summary>FNV-1a 64 of a canonical text of the config: equal configs, equal hashes.</summary>
+    /// <summary>
+    /// FNV-1a 64 of a canonical text of the config: equal configs, equal hashes. The warm-up is in the text only when it
+    /// is on, so a config without one hashes as it did before the field existed (and older files check).
+    /// </summary>
     public static ulong ConfigHash(EnsembleConfig c)
     {
         var t = c.Training;
+        string warmup = t.WarmupEpochs == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $";warmup={t.WarmupEpochs}");
         string text = string.Create(CultureInfo.InvariantCulture,
-            $"shape={c.Model};epochs={t.Epochs};batch={t.BatchSize};lr={Bits(t.LearningRate)};momentum={Bits(t.Momentum)};wd={Bits(t.WeightDecay)};sigma={Bits(c.Sigma)};seed={c.Seed}");
+            $"shape={c.Model};epochs={t.Epochs};batch={t.BatchSize};lr={Bits(t.LearningRate)};momentum={Bits(t.Momentum)};wd={Bits(t.WeightDecay)}{warmup};sigma={Bits(c.Sigma)};seed={c.Seed}");
         return Fnv1a(Fnv1aOffset, Encoding.UTF8.GetBytes(text));
         static string Bits(float f) => BitConverter.SingleToUInt32Bits(f).ToString("x8", CultureInfo.InvariantCulture);
     }
@@ -152,7 +159,7 @@ internal sealed class EnsembleFile
             byte[] text = Encoding.UTF8.GetBytes(Config.Model.Text);
             w.Write(text.Length); w.Write(text);
             var t = Config.Training;
-            w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay);
+            w.Write(t.Epochs); w.Write(t.BatchSize); w.Write(t.LearningRate); w.Write(t.Momentum); w.Write(t.WeightDecay); w.Write(t.WarmupEpochs);
             w.Write(Config.Sigma); w.Write(Config.Seed);
             w.Write(ModelStart); w.Write(ModelCount); w.Write(Layout.Count);
             w.Write(ClassIds?.Count ?? 0);
@@ -208,8 +215,10 @@ internal sealed class EnsembleFile
                 try { model = ModelArchitecture.Resolve(input, ModelArchitecture.Parse(text, "model"), classes, "model"); }
                 catch (UserInputException e) { throw Bad(e.Message); }
             }
-            var training = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle());
-            if (training.Epochs < 0 || training.BatchSize < 1) throw Bad($"invalid training options (epochs {training.Epochs}, batch {training.BatchSize})");
+            var training = new TrainingOptions(r.ReadInt32(), r.ReadInt32(), r.ReadSingle(), r.ReadSingle(), r.ReadSingle(),
+                                               WarmupEpochs: version >= WarmupVersion ? r.ReadInt32() : 0);
+            if (training.Epochs < 0 || training.BatchSize < 1 || training.WarmupEpochs < 0)
+                throw Bad($"invalid training options (epochs {training.Epochs}, batch {training.BatchSize}, warm-up epochs {training.WarmupEpochs})");
             float sigma = r.ReadSingle();
             if (!(sigma >= 0) || !float.IsFinite(sigma)) throw Bad($"invalid sigma {sigma}");
             ulong seed = r.ReadUInt64();

@@ -111,7 +111,7 @@ public sealed record JobSpec
     /// </summary>
     internal EnsembleConfig ToEnsembleConfig(int inputs, ImageShape? image, int classes) =>
         new(Model.Resolve(inputs, image, classes),
-            new TrainingOptions(Training.Epochs, Training.BatchSize, Training.LearningRate, Training.Momentum, Training.WeightDecay),
+            new TrainingOptions(Training.Epochs, Training.BatchSize, Training.LearningRate, Training.Momentum, Training.WeightDecay, Training.WarmupEpochs),
             Smoothing.Sigma, Smoothing.Seed) { View = Defense?.Settings.View() ?? NativeCert.Defenses.TrainingView.All };
 
     /// <summary><see cref="ToEnsembleConfig(int, ImageShape?, int)"/> for the shape of <paramref name="train"/>.</summary>
@@ -428,7 +428,7 @@ public sealed record ModelSpec
 }
 
 /// <summary>
-/// SGD with momentum and weight decay (PyTorch semantics), constant step. The defaults are the engine's tuned
+/// SGD with momentum and weight decay (PyTorch semantics), a constant step after an optional linear warm-up. The defaults are the engine's tuned
 /// hyperparameters (<see cref="TrainingDefaults"/>, chosen on MNIST 8,000/2,000 at σ = 0), referenced, not copied.
 /// </summary>
 public sealed record TrainingSpec
@@ -443,6 +443,15 @@ public sealed record TrainingSpec
     public float Momentum { get; init; } = TrainingDefaults.Momentum;
     /// <summary>L2 weight decay λ added to the gradient (weights and biases).</summary>
     public float WeightDecay { get; init; } = TrainingDefaults.WeightDecay;
+    /// <summary>
+    /// Epochs of linear learning-rate warm-up per model: step t (0-based, counted over the model's own epochs) uses
+    /// η·(t + 1)/W for t + 1 &lt; W, W = warm-up epochs · the model's steps per epoch, then η (docs/engine.md). 0 (the
+    /// default, and what the CLI uses for an MLP; the CLI's default for any other model is
+    /// <see cref="TrainingDefaults.ConvWarmupEpochs"/>) is a constant step and is not written, so specs without
+    /// warm-up keep the canonical JSON and config hash they had before the field existed.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int WarmupEpochs { get; init; }
 
     internal void Validate(string at)
     {
@@ -451,6 +460,7 @@ public sealed record TrainingSpec
         JobSpec.Require(LearningRate > 0 && float.IsFinite(LearningRate), $"{at}.learning_rate", LearningRate, "must be a positive number");
         JobSpec.Require(Momentum is >= 0f and < 1f, $"{at}.momentum", Momentum, "must be in [0, 1)");
         JobSpec.Require(WeightDecay >= 0 && float.IsFinite(WeightDecay), $"{at}.weight_decay", WeightDecay, "must be zero or a positive number");
+        JobSpec.Require(WarmupEpochs >= 0, $"{at}.warmup_epochs", WarmupEpochs, "must be zero (no warm-up) or a positive number of epochs");
     }
 }
 

@@ -47,6 +47,8 @@ public sealed class BadInputCliTests : IDisposable
         // item 12: bench validates sigma like certify
         { ["bench", "--sigma", "-1"], ["--sigma -1", "positive"] },
         { ["bench", "--sigma", "NaN"], ["--sigma NaN", "positive"] },
+        { ["bench", "--model", "lenet", "--warmup-epochs", "-1"], ["--warmup-epochs", "zero (no warm-up) or a positive number"] },
+        { ["certify", "--model", "lenet", "--warmup-epochs", "-2", "--out", "{dir}/run"], ["--warmup-epochs -2", "zero (no warm-up) or a positive number"] },
         // item 13: certify-counts --out must not be an input
         { ["certify-counts", "--counts", "{dir}/counts.tsv", "--sigma", "0.5", "--out", "{dir}/counts.tsv"], ["--out {dir}/counts.tsv", "--counts"] },
         { ["certify-counts", "--counts", "{dir}/counts.tsv", "--sigma", "0.5", "--out", "{dir}/./counts.tsv"], ["--out", "--counts"] },

@@ -1,5 +1,6 @@
 using NativeCert.Data;
 using NativeCert.Engine;
+using NativeCert.Engine.Cpu;
 
 namespace NativeCert.Tests.Engine;
 
@@ -29,6 +30,27 @@ internal static class EngineTestData
         var a = new float[length];
         for (int i = 0; i < a.Length; i++) a[i] = scale * (float)(2 * rng.NextDouble() - 1);
         return a;
+    }
+
+    /// <summary>
+    /// Models of each range in <paramref name="ranges"/> trained and voted in turn on one CPU backend of
+    /// <paramref name="threads"/> threads at <paramref name="isa"/>: the votes summed <c>(T, classes of train)</c> and the kept weights in range order.
+    /// </summary>
+    public static (uint[] Votes, float[] Weights) RunCpu(EnsembleConfig config, Dataset train, Dataset test, IsaLevel isa, int threads,
+                                                         params (int Start, int End)[] ranges)
+    {
+        using var backend = new CpuEnsembleBackend(threads, isa);
+        var votes = new VoteCounts(test.Count, train.ClassCount);
+        var weights = new List<float>();
+        foreach (var (start, end) in ranges)
+        {
+            var part = new VoteCounts(test.Count, train.ClassCount);
+            var kept = new float[(end - start) * new ParameterLayout(config.Model).Count];
+            backend.Run(config, train, test, start, end, part, kept);
+            votes.Add(part);
+            weights.AddRange(kept);
+        }
+        return (votes.Counts, weights.ToArray());
     }
 
     public static EnsembleConfig Config(int d, int[] hidden, int classes, int epochs = 2, int batch = 16, float sigma = 0.3f, ulong seed = 7) =>

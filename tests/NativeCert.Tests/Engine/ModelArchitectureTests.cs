@@ -119,21 +119,8 @@ public class ModelArchitectureTests
         var test = Images(20, 3);
         var config = TinyCnn(epochs: 3, batch: 16, sigma: 0.2f);
         const int N = 6;
-        (uint[] Votes, float[] Weights) RunWith(IsaLevel isa, int threads, params (int, int)[] ranges)
-        {
-            using var backend = new CpuEnsembleBackend(threads, isa);
-            var votes = new VoteCounts(test.Count, 2);
-            var weights = new List<float>();
-            foreach (var (a, b) in ranges)
-            {
-                var part = new VoteCounts(test.Count, 2);
-                var kept = new float[(b - a) * new ParameterLayout(config.Model).Count];
-                backend.Run(config, train, test, a, b, part, kept);
-                votes.Add(part);
-                weights.AddRange(kept);
-            }
-            return (votes.Counts, weights.ToArray());
-        }
+        (uint[] Votes, float[] Weights) RunWith(IsaLevel isa, int threads, params (int, int)[] ranges) =>
+            EngineTestData.RunCpu(config, train, test, isa, threads, ranges);
         var one = RunWith(IsaLevel.Avx512, 1, (0, N));
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
         {

@@ -19,20 +19,10 @@ internal static class RegressionPins
         {
             foreach (int threads in new[] { 1, 3 })
             {
-                using var backend = new CpuEnsembleBackend(threads, isa);
                 int split = models / 2;
-                var votes = new VoteCounts(test.Count, train.ClassCount);
-                var weights = new List<float>();
-                foreach (var (start, end) in new[] { (0, split), (split, models) })
-                {
-                    var part = new VoteCounts(test.Count, train.ClassCount);
-                    var kept = new float[(end - start) * new ParameterLayout(config.Model).Count];
-                    backend.Run(config, train, test, start, end, part, kept);
-                    votes.Add(part);
-                    weights.AddRange(kept);
-                }
+                var (votes, weights) = EngineTestData.RunCpu(config, train, test, isa, threads, (0, split), (split, models));
                 string where = $"{name}, {CpuIsa.Name(isa)}, {threads} threads";
-                string gotVotes = Sha256(MemoryMarshal.AsBytes(votes.Counts.AsSpan())), gotWeights = Sha256(MemoryMarshal.AsBytes(CollectionsMarshal.AsSpan(weights)));
+                string gotVotes = Sha256(MemoryMarshal.AsBytes(votes.AsSpan())), gotWeights = Sha256(MemoryMarshal.AsBytes(weights.AsSpan()));
                 Assert.True(votesSha256 == gotVotes, $"{where}: votes {gotVotes}");
                 Assert.True(weightsSha256 == gotWeights, $"{where}: weights {gotWeights}");
             }

@@ -187,10 +187,10 @@ public sealed class EnsembleMemoryPlanTests
     [Fact]
     public void Per_model_bytes_follow_the_documented_formula()
     {
-        // P = 784·128 + 128 + 128·10 + 10 = 101,770; floats = 3P + n + B(D + 128 + 10) + 2·B·128 + B.
+        // P = 784·128 + 128 + 128·10 + 10 = 101,770; floats = 3P + n + B(D + 128 + 10) + 2·B·128 + B + ⌈n / B⌉.
         var layout = new ParameterLayout(Mnist);
         Assert.Equal(101_770, layout.Count);
-        long floats = 3 * 101_770L + 8000 + 64 * (784 + 128 + 10) + 2 * 64 * 128 + 64;
+        long floats = 3 * 101_770L + 8000 + 64 * (784 + 128 + 10) + 2 * 64 * 128 + 64 + 125;
         Assert.Equal(4 * floats, EnsembleMemoryPlan.PerModelBytes(layout, 8000, 64));
         Assert.Equal(4 * (8000L * 784 + 8000 + 100L * 784 + 100 * 10 + 101_770), EnsembleMemoryPlan.SharedDataBytes(layout, 8000, 100));
     }

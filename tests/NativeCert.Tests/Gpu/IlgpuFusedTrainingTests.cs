@@ -40,8 +40,13 @@ public sealed class IlgpuFusedTrainingTests : CpuAcceleratorTest
     [InlineData("mlp-deep")]
     [InlineData("cnn")]
     [InlineData("mlp-views")]
+    [InlineData("mlp-warmup")]
+    [InlineData("cnn-warmup")]
+    [InlineData("views-warmup")]
     public void Fused_training_equals_unfused_training_bit_for_bit(string name)
     {
+        // The -warmup cases: a linear warm-up over the first epoch (η_t per model through every fused epilogue).
+        static EnsembleConfig Warm(EnsembleConfig c) => c with { Training = c.Training with { WarmupEpochs = 1 } };
         var (config, train, inputs) = name switch
         {
             "mlp" => (EngineTestData.Config(6, [9], 3, epochs: 2, batch: 8), EngineTestData.Blobs(21, 6, 3, 71), EngineTestData.Blobs(4, 6, 3, 72)),
@@ -50,6 +55,11 @@ public sealed class IlgpuFusedTrainingTests : CpuAcceleratorTest
             "cnn" => (new EnsembleConfig(ModelArchitecture.Resolve(FeatureShape.Image(1, 6, 5), ModelArchitecture.Parse("conv:2:3:1,relu,maxpool,flatten,dense:4,relu"), 2),
                                          new TrainingOptions(1, 4, 0.05f, 0.9f, 5e-4f), 0.2f, 9),
                       ModelArchitectureTests.Images(11, 75, channels: 1, height: 6, width: 5), ModelArchitectureTests.Images(3, 76, channels: 1, height: 6, width: 5)),
+            "mlp-warmup" => (Warm(EngineTestData.Config(6, [9], 3, epochs: 2, batch: 8)), EngineTestData.Blobs(21, 6, 3, 71), EngineTestData.Blobs(4, 6, 3, 72)),
+            "cnn-warmup" => (Warm(new EnsembleConfig(ModelArchitecture.Resolve(FeatureShape.Image(1, 6, 5), ModelArchitecture.Parse("conv:2:3:1,relu,maxpool,flatten,dense:4,relu"), 2),
+                                                     new TrainingOptions(2, 4, 0.05f, 0.9f, 5e-4f), 0.2f, 9)),
+                             ModelArchitectureTests.Images(11, 75, channels: 1, height: 6, width: 5), ModelArchitectureTests.Images(3, 76, channels: 1, height: 6, width: 5)),
+            "views-warmup" => (Warm(EngineTestData.Config(6, [9], 3, epochs: 2, batch: 4) with { View = new PartitionView(5) }), EngineTestData.Blobs(30, 6, 3, 77), EngineTestData.Blobs(4, 6, 3, 78)),
             _ => (EngineTestData.Config(6, [9], 3, epochs: 2, batch: 4) with { View = new PartitionView(5) }, EngineTestData.Blobs(30, 6, 3, 77), EngineTestData.Blobs(4, 6, 3, 78)),
         };
         const int models = 3, modelBase = 2;
@@ -58,7 +68,7 @@ public sealed class IlgpuFusedTrainingTests : CpuAcceleratorTest
         Assert.True(usedTail);
         Assert.Equal(plain, fused);
         Assert.Equal(plainVotes, fusedVotes);
-        if (name is "mlp" or "mlp-deep")
+        if (name is "mlp" or "mlp-deep" or "mlp-warmup" or "cnn-warmup" or "views-warmup")
         {
             int p = new ParameterLayout(config.Model).Count;
             for (int m = 0; m < models; m++)

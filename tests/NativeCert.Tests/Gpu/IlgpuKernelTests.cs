@@ -354,7 +354,8 @@ public abstract class IlgpuKernelTests : IDisposable
             var dz = EngineTestData.RandomArray(models * rows * outW, 32);
             var w = EngineTestData.RandomArray(models * p, 33);
             var v = EngineTestData.RandomArray(models * p, 34);
-            var step = new SgdStep(0.05f, 0.9f, 5e-4f);
+            const float learningRate = 0.05f;
+            var step = new SgdStep(0.9f, 5e-4f);
             using var xd = Accelerator.Allocate1D(x);
             using var dzd = Accelerator.Allocate1D(dz);
             using var fusedW = Accelerator.Allocate1D(w);
@@ -368,12 +369,13 @@ public abstract class IlgpuKernelTests : IDisposable
             var wLayout = MatrixLayout.RowMajor(layout.WeightOffset(0), p, outW);
             // Every model steps except the last, which the mask leaves untouched (a training view whose epoch has ended).
             using var rowCounts = Accelerator.Allocate1D(Enumerable.Range(0, models).Select(m => m < models - 1 ? rows : 0).ToArray());
+            using var rates = Accelerator.Allocate1D(Enumerable.Repeat(learningRate, models).ToArray());
             K.WeightGradientSgd(Gemm128Kernels.Config(size, models), fusedW.View, fusedV.View, wLayout, layout.BiasOffset(0), xd.View, xT, dzd.View, dzLayout, size, step,
-                                new StepMask(rowCounts.View, 0));
+                                new StepMask(rowCounts.View, 0, rates.View));
             // The separate launches, over the same W and b only (the fused kernel touches nothing else).
             K.BatchedGemm(models, grads.View, wLayout, xd.View, xT, dzd.View, dzLayout, size, new GemmEpilogue(GemmEpilogue.None, 0, 0), grads.View, GemmKernels.Variant.Tile128x128);
             K.BiasGradient(new Index1D(models * outW), grads.View, layout.BiasOffset(0), p, dzd.View, rows, outW, rows);
-            K.SgdMomentum(new Index1D(models * p), plainW.View, plainV.View, grads.View, step.LearningRate, step.Momentum, step.WeightDecay);
+            K.SgdMomentum(new Index1D(models * p), plainW.View, plainV.View, grads.View, learningRate, step.Momentum, step.WeightDecay);
             var gotW = fusedW.GetAsArray1D();
             var gotV = fusedV.GetAsArray1D();
             int stepped = (models - 1) * p;
@@ -391,7 +393,7 @@ public abstract class IlgpuKernelTests : IDisposable
                 var g = new float[p];
                 ReferenceMlp.MatmulBackward([], layout.Weight(g, 0), layout.Bias(g, 0), dz.AsSpan(m * rows * outW, rows * outW),
                                             x.AsSpan(m * rows * inW, rows * inW), layout.Weight(wantW, 0), rows, inW, outW);
-                ReferenceMlp.SgdMomentumUpdate(wantW, wantV, g, step.LearningRate, step.Momentum, step.WeightDecay);
+                ReferenceMlp.SgdMomentumUpdate(wantW, wantV, g, learningRate, step.Momentum, step.WeightDecay);
                 AssertClose(wantW, gotW.AsSpan(m * p, p), 1e-5f, $"W {inW}x{rows}x{outW}");
                 AssertClose(wantV, gotV.AsSpan(m * p, p), 1e-5f, $"V {inW}x{rows}x{outW}");
             }
@@ -412,7 +414,8 @@ public abstract class IlgpuKernelTests : IDisposable
         var labels = Enumerable.Range(0, n).Select(i => (i * 7) % c).ToArray();
         var perm = new int[models * n];
         for (int m = 0; m < models; m++) ReferenceNoise.ShufflePermutation(perm.AsSpan(m * n, n), Seed, (uint)m, 0);
-        var step = new SgdStep(0.1f, 0.9f, 5e-4f);
+        const float learningRate = 0.1f;
+        var step = new SgdStep(0.9f, 5e-4f);
         using var yd = Accelerator.Allocate1D(hidden);
         using var labelsD = Accelerator.Allocate1D(labels);
         using var permD = Accelerator.Allocate1D(perm);
@@ -424,8 +427,9 @@ public abstract class IlgpuKernelTests : IDisposable
         using var fV = Accelerator.Allocate1D(velocity);
         var shape = new TailShape { Hidden = h, Classes = c, Rows = rows, Capacity = capacity, BatchStart = start, TrainCount = n, ParameterCount = p, WeightOffset = w1, BiasOffset = b1 };
         using var rowCounts = Accelerator.Allocate1D(Enumerable.Repeat(n, models).ToArray());
+        using var rates = Accelerator.Allocate1D(Enumerable.Repeat(learningRate, models).ToArray());
         K.FusedTail(TailKernels.Config(models), yd.View, fLogits.View, fLoss.View, fDh.View, fP.View, fV.View, labelsD.View, permD.View, shape, step,
-                    new StepMask(rowCounts.View, start));
+                    new StepMask(rowCounts.View, start, rates.View));
         // Separate launches.
         using var logits = Accelerator.Allocate1D<float>(models * capacity * c);
         using var loss = Accelerator.Allocate1D<float>(models * capacity);
@@ -444,7 +448,7 @@ public abstract class IlgpuKernelTests : IDisposable
         K.BatchedGemm(models, dh.View, MatrixLayout.RowMajor(0, capacity * h, h), logits.View, MatrixLayout.RowMajor(0, capacity * c, c),
                       pd.View, MatrixLayout.Transposed(w1, p, c), new GemmSize(rows, c, h), none, pd.View);
         K.ReluBackward(new Index1D(models * capacity * h), dh.View, yd.View);
-        K.SgdMomentum(new Index1D(models * p), pd.View, vd.View, grads.View, step.LearningRate, step.Momentum, step.WeightDecay);
+        K.SgdMomentum(new Index1D(models * p), pd.View, vd.View, grads.View, learningRate, step.Momentum, step.WeightDecay);
         var (wantL, gotL) = (logits.GetAsArray1D(), fLogits.GetAsArray1D());
         var (wantLoss, gotLoss) = (loss.GetAsArray1D(), fLoss.GetAsArray1D());
         var (wantDh, gotDh) = (dh.GetAsArray1D(), fDh.GetAsArray1D());

@@ -73,6 +73,36 @@ public sealed class IlgpuViewTrainingTests : CpuAcceleratorTest
     }
 
     [Fact]
+    public void Lockstep_views_with_a_warmup_step_each_model_by_its_own_step_index()
+    {
+        // dpa5: partitions of one to four batches an epoch, so each model warms up over its own number of steps
+        // (docs/engine.md) while the chunk runs the most batches any model has.
+        var (view, train, models) = Case("dpa5");
+        var inputs = EngineTestData.Blobs(5, 6, 3, 54, spread: 1.0f);
+        var config = EngineTestData.Config(6, [7], 3, epochs: 3, batch: 4, sigma: 0.3f) with { View = view };
+        config = config with { Training = config.Training with { WarmupEpochs = 2 } };
+        var rows = view.Bind(train, config.Seed);
+        var (gotVotes, got) = RunSession(config, train, inputs, models, maxModelsPerChunk: models, [(0, models)]);
+        var (aloneVotes, alone) = TrainAlone(config, train, inputs, rows, models);
+        Assert.Equal(alone, got);
+        Assert.Equal(aloneVotes.Counts, gotVotes.Counts);
+        var (_, chunked) = RunSession(config, train, inputs, models, maxModelsPerChunk: 2, [(0, 3), (3, models)]);
+        Assert.Equal(got, chunked);
+
+        // Within rounding of the CPU engine's models (each alone, its own step index), and not the constant-step models.
+        using var cpu = new CpuEnsembleBackend(1);
+        float[] Cpu(EnsembleConfig c)
+        {
+            var sink = new ParameterArraySink(0, models, new ParameterLayout(c.Model).Count);
+            using (var session = cpu.Open(c, train, inputs, models)) session.Run(0, models, new VoteCounts(inputs.Count, 3), sink);
+            return sink.Parameters;
+        }
+        IlgpuKernelTests.AssertClose(Cpu(config), got, 1e-4f, "warm-up views against the cpu engine");
+        var constant = Cpu(config with { Training = config.Training with { WarmupEpochs = 0 } });
+        Assert.True(got.Zip(constant, (a, b) => Math.Abs(a - b)).Max() > 1e-2f, "the warm-up must change the models");
+    }
+
+    [Fact]
     public void Lockstep_views_of_a_layer_list_model_train_bit_for_bit_as_alone()
     {
         var train = ModelArchitectureTests.Images(18, 61, channels: 1, height: 6, width: 5);

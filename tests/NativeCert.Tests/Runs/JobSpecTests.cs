@@ -19,7 +19,7 @@ public sealed class JobSpecTests
         Data = new DataSpec { Dataset = "csv:a.csv", TrainSize = 100, Classes = [3, 1], Seed = 9 },
         Attack = new AttackSpec { Kind = AttackSpec.Blend, TriggerNorm = 0.75, Poison = 12, Target = 3, LabelMode = AttackSpec.Clean, Seed = 4 },
         Model = new ModelSpec { Hidden = [64, 32] },
-        Training = new TrainingSpec { Epochs = 3, BatchSize = 16, LearningRate = 0.05f, Momentum = 0.5f, WeightDecay = 0 },
+        Training = new TrainingSpec { Epochs = 3, BatchSize = 16, LearningRate = 0.05f, Momentum = 0.5f, WeightDecay = 0, WarmupEpochs = 2 },
         Smoothing = new SmoothingSpec { Sigma = 0.3f, Seed = ulong.MaxValue, Models = 50, Method = SmoothingSpec.Cohen, N0 = 7 },
         Certification = new CertificationSpec { Alpha = 1e-6, Simultaneous = true, TriggerNorms = [0.2], Radii = [0, 0.1] },
     };
@@ -44,6 +44,7 @@ public sealed class JobSpecTests
 
     [Theory]
     [InlineData("training.batch_size", 0, "training.batch_size 0: must be at least 1")]
+    [InlineData("training.warmup_epochs", -1, "training.warmup_epochs -1: must be zero (no warm-up) or a positive number of epochs")]
     [InlineData("smoothing.sigma", 0, "smoothing.sigma 0: must be a positive number")]
     [InlineData("certification.alpha", 1, "certification.alpha 1: must be in (0, 1)")]
     [InlineData("data.train_size", 0, "data.train_size 0: must be at least 1")]
@@ -73,10 +74,23 @@ public sealed class JobSpecTests
         var config = Custom.ToEnsembleConfig(inputs: 20, classes: 2);
         Assert.Equal([64, 32], config.Model.Hidden!);
         Assert.Equal("20-64-32-2", config.Model.ToString());
-        Assert.Equal(new NativeCert.Engine.TrainingOptions(3, 16, 0.05f, 0.5f, 0f), config.Training);
+        Assert.Equal(new NativeCert.Engine.TrainingOptions(3, 16, 0.05f, 0.5f, 0f, WarmupEpochs: 2), config.Training);
         Assert.Equal(0.3f, config.Sigma);
         Assert.Equal(ulong.MaxValue, config.Seed);
         Assert.Equal(57, Custom.TotalModels);
+    }
+
+    [Fact]
+    public void NoWarmupIsNotWrittenSoSpecsWithoutOneKeepTheirJsonAndHash()
+    {
+        // Specs (and so config.json and the run's config hash) from before the field existed read as no warm-up and write back the same.
+        string json = JobSpec.Default.ToJson();
+        Assert.DoesNotContain("warmup", json);
+        Assert.Equal(0, JobSpec.FromJson(json, "spec.json").Training.WarmupEpochs);
+        Assert.Contains("\"warmup_epochs\": 2", Custom.ToJson());
+        var e = Assert.Throws<SpecException>(() => (JobSpec.Default with { Training = new TrainingSpec { WarmupEpochs = -3 } }).Validate());
+        Assert.Equal(["training.warmup_epochs"], e.Fields);
+        Assert.Equal("--warmup-epochs -3: must be zero (no warm-up) or a positive number of epochs", SpecFlags.Translate(e));
     }
 
     [Fact]

@@ -43,6 +43,7 @@ public sealed class LenetCertifyTests : IDisposable
         string config = File.ReadAllText(Path.Combine(full, "config.json"));
         Assert.Contains("\"layers\": \"conv:16:5,relu,maxpool,conv:32:5,relu,maxpool,flatten,dense:128,relu\"", config);
         Assert.DoesNotContain("\"hidden\"", config);
+        Assert.Contains($"\"warmup_epochs\": {TrainingDefaults.ConvWarmupEpochs}", config); // the layer-list default, so cpu and ilgpu-cpu below warm up
 
         // Models [0, 2) on the ILGPU kernels, [2, 3) on the SIMD engine: merged, the one-backend run's bytes.
         string gpuShard = Path.Combine(_dir, "ilgpu"), cpuShard = Path.Combine(_dir, "cpu"), merged = Path.Combine(_dir, "merged");
@@ -69,6 +70,29 @@ public sealed class LenetCertifyTests : IDisposable
         (code, _, err) = Cli("certify", "--out", interrupted, "--resume", "--model", "conv:8:5,relu,maxpool,flatten");
         Assert.Equal(2, code);
         Assert.Contains("--model", err);
+    }
+
+    [Fact]
+    public void A_run_without_warmup_resumes_without_it_whatever_the_default()
+    {
+        // A LeNet run as every run before the warm-up existed: no warmup_epochs in config.json (its config hash unchanged).
+        string[] constant = [.. Lenet, "--warmup-epochs", "0", "--backend", "cpu"];
+        string full = Path.Combine(_dir, "full"), interrupted = Path.Combine(_dir, "interrupted");
+        var (code, _, err) = Cli(["certify", .. constant, "--out", full]);
+        Assert.True(code == 0, err);
+        Assert.DoesNotContain("warmup", File.ReadAllText(Path.Combine(full, "config.json")));
+        var crashing = new RootCommand();
+        crashing.Subcommands.Add(CertifyCommand.Create((name, threads, log) => new CrashAfterFirstChunk(BackendFactory.Create(name, threads, log))));
+        Assert.NotEqual(0, Cli(crashing, ["certify", .. constant, "--out", interrupted]).Code);
+        // Resumed with no flags, under a default that now warms a LeNet up: it keeps its own constant step, byte for byte.
+        (code, _, err) = Cli("certify", "--out", interrupted, "--resume");
+        Assert.True(code == 0, err);
+        Assert.Equal(Votes(full), Votes(interrupted));
+        Assert.DoesNotContain("warmup", File.ReadAllText(Path.Combine(interrupted, "config.json")));
+        // Asking for a warm-up on resume is another run: refused, naming the flag.
+        (code, _, err) = Cli("certify", "--out", interrupted, "--resume", "--warmup-epochs", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("--warmup-epochs", err);
     }
 
     /// <summary>Runs the first chunk, then fails as a killed process would (its first chunk already durable).</summary>
@@ -110,8 +134,30 @@ public sealed class LenetCertifyTests : IDisposable
         var ensemble = EnsembleFile.Load(path);
         Assert.Equal("conv:16:5,relu,maxpool,conv:32:5,relu,maxpool,flatten,dense:128,relu", ensemble.Config.Model.Text);
         Assert.Equal(TrainingDefaults.ConvLearningRate, ensemble.Config.Training.LearningRate);
+        Assert.Equal(TrainingDefaults.ConvWarmupEpochs, ensemble.Config.Training.WarmupEpochs);
         (code, _, err) = Cli("vote", "--ensemble", path, "--classes", "1,7", "--train-size", "12", "--test-size", "4", "--out", tsv);
         Assert.True(code == 0, err);
         Assert.Equal(5, File.ReadAllLines(tsv).Length);
+    }
+
+    [Fact]
+    public void The_warmup_flag_reaches_the_ensemble_an_mlp_has_none_by_default_and_a_bad_value_is_a_one_line_error()
+    {
+        string path = Path.Combine(_dir, "w.bin");
+        string[] tiny = ["train", "--classes", "1,7", "--train-size", "12", "--test-size", "4", "--epochs", "2", "--batch", "8", "--models", "1", "--out", path];
+        var (code, _, err) = Cli([.. tiny, "--model", "lenet", "--warmup-epochs", "2"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(2, EnsembleFile.Load(path).Config.Training.WarmupEpochs);
+        (code, _, err) = Cli([.. tiny, "--model", "lenet", "--warmup-epochs", "0"]);
+        Assert.True(code == 0, err);
+        Assert.Equal(0, EnsembleFile.Load(path).Config.Training.WarmupEpochs);
+        (code, _, err) = Cli(tiny); // the MLP default: a constant step, as every MLP run before the warm-up existed
+        Assert.True(code == 0, err);
+        Assert.Equal(0, EnsembleFile.Load(path).Config.Training.WarmupEpochs);
+        File.Delete(path);
+        (code, _, err) = Cli([.. tiny, "--model", "lenet", "--warmup-epochs", "-1"]);
+        Assert.Equal(2, code);
+        Assert.Equal("nativecert: error: --warmup-epochs -1: must be zero (no warm-up) or a positive number of epochs", err.Trim());
+        Assert.False(File.Exists(path));
     }
 }

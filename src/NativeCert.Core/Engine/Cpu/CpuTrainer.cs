@@ -163,6 +163,7 @@ internal sealed class CpuTrainer
         Clock?.Lap(CpuPhase.Init);
         var opt = _config.Training;
         var permutation = _permutation.AsSpan(0, n);
+        long step = 0, warmupSteps = opt.WarmupSteps(n); // the model's own step index and warm-up (its own row count)
         for (int epoch = 0; epoch < opt.Epochs && n > 0; epoch++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -173,7 +174,7 @@ internal sealed class CpuTrainer
                 int B = Math.Min(_maxBatch, n - start);
                 GatherBatch(start, B, D);
                 Clock?.Lap(CpuPhase.Gather);
-                lossSum += Step(B, opt);
+                lossSum += Step(B, opt, opt.LearningRateAt(step++, warmupSteps));
             }
             epochLosses?.Add((float)(lossSum / n));
         }
@@ -198,8 +199,8 @@ internal sealed class CpuTrainer
             }
     }
 
-    /// <summary>One SGD step on the B rows in acts[0] / labels; returns the summed loss.</summary>
-    private double Step(int B, TrainingOptions opt)
+    /// <summary>One SGD step of size <paramref name="learningRate"/> (η_t) on the B rows in acts[0] / labels; returns the summed loss.</summary>
+    private double Step(int B, TrainingOptions opt, float learningRate)
     {
         var L = Layout;
         Forward(B, Clock);
@@ -253,7 +254,7 @@ internal sealed class CpuTrainer
             if (phases != null) Clock!.LapLayer(phases.Index(s, step.Layer.Spec.Kind is LayerKind.Dense ? LayerPass.BackwardWeight : LayerPass.BackwardInput));
             else if (s == _firstParameterStep) Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
         }
-        CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay, _isa);
+        CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, learningRate, opt.Momentum, opt.WeightDecay, _isa);
         Clock?.Lap(CpuPhase.Optimizer);
         return lossSum;
     }

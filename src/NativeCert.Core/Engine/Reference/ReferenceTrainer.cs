@@ -37,6 +37,7 @@ internal static class ReferenceTrainer
         int[] labels = new int[maxB];
         float[] losses = new float[maxB];
         int[] permutation = new int[n];
+        long step = 0, warmupSteps = opt.WarmupSteps(n); // the model's own step index and warm-up (its own row count)
 
         for (int epoch = 0; epoch < opt.Epochs && n > 0; epoch++)
         {
@@ -56,7 +57,7 @@ internal static class ReferenceTrainer
                 ReferenceMlp.SoftmaxCrossEntropyBackward(dacts[^1], losses, acts[^1], labels, B, C);
                 for (int b = 0; b < B; b++) lossSum += losses[b];
                 Backward(acts, dacts, parameters, gradients, layout, B);
-                ReferenceMlp.SgdMomentumUpdate(parameters, velocity, gradients, opt.LearningRate, opt.Momentum, opt.WeightDecay);
+                ReferenceMlp.SgdMomentumUpdate(parameters, velocity, gradients, opt.LearningRateAt(step++, warmupSteps), opt.Momentum, opt.WeightDecay);
             }
             epochLosses?.Add((float)(lossSum / n));
         }

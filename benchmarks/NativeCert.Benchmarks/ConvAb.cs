@@ -1,14 +1,15 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using NativeCert.Engine.Cpu;
 
 namespace NativeCert.Benchmarks;
 
 /// <summary>
-/// `-- ab conv [avx512|avx2|scalar]`: LeNet's conv kernels at batch 128, each direction timed on the thread CPU clock
-/// (paired and interleaved, <see cref="PairedAb"/>), as GFLOP per CPU-second and as a share of one thread's FMA peak
-/// per CPU-second. A is the whole-batch im2col + GEMM the engine used before the image-group chunking (for the
-/// weight gradient, the transposed im2col of the whole batch and one <see cref="CpuGemm.Gemm"/>, exactly the old
-/// code), B the current kernel; pooling has no variant (A = B).
+/// `-- ab conv [avx512|avx2|scalar] [chunk|direct|fusion|parts]`: LeNet's conv kernels at batch 128, each direction
+/// timed on the thread CPU clock (paired and interleaved, <see cref="PairedAb"/>), as GFLOP per CPU-second and as a
+/// share of one thread's FMA peak per CPU-second. A is the general path (im2col + <see cref="CpuGemm"/> in image groups
+/// of 64 Ki column floats, then the bias pass or col2im: the engine before the fused kernels), B the engine as it is
+/// (<see cref="CpuConvGemm"/> where the shape fits); pooling has no variant here (A = B; `fusion` compares it).
 /// </summary>
 internal static unsafe class ConvAb
 {
@@ -25,19 +26,12 @@ internal static unsafe class ConvAb
         var columns = new float[Math.Max(25 * B * 576, 400 * B * 64)];
         var (pooled, dpool, dpooled) = (new float[16 * B * 144], R(16 * B * 144), new float[16 * B * 576]);
         ImageStrides in1 = ImageStrides.ExampleMajor(1, 784), in2 = ImageStrides.ChannelMajor(B, 144), pool = ImageStrides.ChannelMajor(B, 576);
-        bool legacy = false;
-        void SetA() { legacy = true; CpuConvKernels.ChunkFloats = int.MaxValue; }
-        void SetB() { legacy = false; CpuConvKernels.ChunkFloats = 1 << 16; }
-        void WeightGradient(float[] dw, float[] db, float[] dy, float[] x, ImageStrides s, int CI, int H, int W, int CO)
-        {
-            if (!legacy) { CpuConvKernels.Conv2dBackwardWeight(dw, db, dy, x, s, columns, B, CI, H, W, CO, 5, 0, isa); return; }
-            int N = B * (H - 4) * (W - 4), CKK = CI * 25;
-            Im2ColTransposed(columns, x, s, B, CI, H, W, 5);
-            fixed (float* pdw = dw, pdy = dy, colT = columns) CpuGemm.Gemm(pdw, CKK, pdy, N, 1, colT, CKK, null, false, CO, CKK, N, isa);
-            for (int co = 0; co < CO; co++) db[co] = CpuConvKernels.LaneSum(dy.AsSpan(co * N, N), isa);
-        }
+        void SetA() => CpuConvGemm.Enabled = false;
+        void SetB() => CpuConvGemm.Enabled = true;
+        void WeightGradient(float[] dw, float[] db, float[] dy, float[] x, ImageStrides s, int CI, int H, int W, int CO) =>
+            CpuConvKernels.Conv2dBackwardWeight(dw, db, dy, x, s, columns, B, CI, H, W, CO, 5, 0, isa);
         var (peak, perCpu) = FmaPeak.Measure(1, 0.5, isa);
-        Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second ({peak:F1} wall); A = whole-batch im2col + GEMM (before), B = image groups of {1 << 16} column floats");
+        Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second ({peak:F1} wall); A = im2col + GEMM in image groups of {CpuConvKernels.ChunkFloats} column floats (before), B = the fused kernels where the shape fits");
         double f1 = 2.0 * B * 576 * 16 * 25 / 1e9, f2 = 2.0 * B * 64 * 32 * 400 / 1e9;
         var cases = new (string Name, double Gflop, Action Work, int Reps)[]
         {
@@ -52,7 +46,8 @@ internal static unsafe class ConvAb
         string only = args.Length > 1 ? args[1] : "";
         if (only == "chunk")
         {
-            // The image-group size knob: default 64 Ki column floats against smaller and larger groups.
+            // The image-group size knob of the general path: default 64 Ki column floats against smaller and larger groups.
+            CpuConvGemm.Enabled = false;
             foreach (int chunk in new[] { 1 << 14, 1 << 15, 1 << 17, 1 << 18 })
                 foreach (var (name, gflop, work, reps) in cases.Take(5))
                 {
@@ -60,6 +55,7 @@ internal static unsafe class ConvAb
                     Console.WriteLine($"  {name}: chunk 65536 {gflop / r.A:F1} GFLOP/s vs {chunk} {gflop / r.B:F1} GFLOP/s, median B/A time {r.Ratio:F3}");
                 }
             CpuConvKernels.ChunkFloats = 1 << 16;
+            CpuConvGemm.Enabled = true;
             return;
         }
         if (only == "direct")
@@ -79,6 +75,36 @@ internal static unsafe class ConvAb
             var r = PairedAb.Compare(() => { }, () => { }, () => { Im2ColGemm(); }, 10, 9);
             var d = PairedAb.Compare(() => { }, () => { }, Direct, 10, 9);
             Console.WriteLine($"  conv1 forward: im2col + GEMM {r.A * 1e3:F2} ms ({f1 / r.A:F1} GFLOP/s, {f1 / r.A / perCpu:P0}), direct {d.A * 1e3:F2} ms ({f1 / d.A:F1} GFLOP/s, {f1 / d.A / perCpu:P0})");
+            return;
+        }
+        if (only == "fusion")
+        {
+            // The pooling and transpose changes, each against the code it replaced (A) in the shapes LeNet runs:
+            // pool with overlapped vector tails (B) vs 8-window vectors + scalar tail (A); pool backward with the ReLU
+            // mask folded in (B) vs pool backward then ReLU backward (A); the 8×8 register transpose of dY in the weight
+            // gradient (B) vs one float at a time (A, the scalar branch, which is the old loop's order of copies).
+            var (x3, dy3, dx3) = (R(32 * B * 64), R(32 * B * 16), new float[32 * B * 64]);
+            for (int i = 0; i < y1.Length; i++) y1[i] = Math.Max(0f, dpooled[i] = rng.NextSingle() - 0.5f); // a ReLU output
+            for (int i = 0; i < x3.Length; i++) x3[i] = Math.Max(0f, x3[i]);
+            var pool2 = ImageStrides.ChannelMajor(B, 64);
+            var dyT = new float[16 * B * 576];
+            var pairs = new (string Name, Action A, Action B, int Reps)[]
+            {
+                ("pool1 forward (16,128,24,24)", () => BeforeMaxPool2dForward(pooled, y1, pool, B, 16, 24, 24), () => CpuConvKernels.MaxPool2dForward(pooled, y1, pool, B, 16, 24, 24, isa), 20),
+                ("pool2 forward (32,128,8,8)", () => BeforeMaxPool2dForward(dy3, x3, pool2, B, 32, 8, 8), () => CpuConvKernels.MaxPool2dForward(dy3, x3, pool2, B, 32, 8, 8, isa), 40),
+                ("pool1 + relu1 backward", () => { BeforeMaxPool2dBackward(dpooled, pool, dpool, y1, B, 16, 24, 24); CpuKernels.ReluBackward(dpooled, dpooled, y1, dpooled.Length, isa); },
+                    () => CpuConvKernels.MaxPool2dBackward(dpooled, pool, dpool, y1, B, 16, 24, 24, isa, reluMask: true), 20),
+                ("pool2 + relu2 backward", () => { BeforeMaxPool2dBackward(dx3, pool2, dy3, x3, B, 32, 8, 8); CpuKernels.ReluBackward(dx3, dx3, x3, dx3.Length, isa); },
+                    () => CpuConvKernels.MaxPool2dBackward(dx3, pool2, dy3, x3, B, 32, 8, 8, isa, reluMask: true), 40),
+                ("conv1 dY transpose (16,73728)", () => { fixed (float* d = dyT, g = dy1) CpuConvKernels.Transpose(d, g, B * 576, 16, B * 576, IsaLevel.Scalar); },
+                    () => { fixed (float* d = dyT, g = dy1) CpuConvKernels.Transpose(d, g, B * 576, 16, B * 576, isa); }, 20),
+            };
+            foreach (var (name, a, b, reps) in pairs)
+            {
+                bool useB = false;
+                var r = PairedAb.Compare(() => useB = false, () => useB = true, () => (useB ? b : a)(), reps, 9);
+                Console.WriteLine($"  {name}: A {r.A * 1e3:F3} ms, B {r.B * 1e3:F3} ms, median B/A time {r.Ratio:F3}");
+            }
             return;
         }
         if (only == "parts")
@@ -157,21 +183,98 @@ internal static unsafe class ConvAb
                 }
     }
 
-    /// <summary>
-    /// The engine's weight-gradient columns before the image-group change, kept here as the A side only:
-    /// columnsT[(b·OH + y)·OW + x, (ci·K + ky)·K + kx] = input(b, ci, y + ky, x + kx), no padding (LeNet's convs).
-    /// </summary>
-    private static void Im2ColTransposed(Span<float> columnsT, ReadOnlySpan<float> input, ImageStrides s, int B, int CI, int H, int W, int K)
+    /// <summary>The engine's pooling before the overlapped vector tails (8-window vectors, then a branchy scalar tail; no fused ReLU mask): the A side of `ab conv fusion`.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BeforeMaxPool2dForward(Span<float> output /*(C,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides s, int B, int C, int H, int W,
+        IsaLevel isa = IsaLevel.Avx512)
     {
-        int OH = H - K + 1, OW = W - K + 1, CKK = CI * K * K;
-        for (int b = 0; b < B; b++)
-            for (int y = 0; y < OH; y++)
-                for (int ox = 0; ox < OW; ox++)
+        int OH = H / 2, OW = W / 2;
+        if (output.Length < C * B * OH * OW) throw new ArgumentException(nameof(output)); //.Length >= C * B * OH * OW);
+        bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2;
+        fixed (float* px = input, py = output)
+            for (int c = 0; c < C; c++)
+                for (int b = 0; b < B; b++)
                 {
-                    var dst = columnsT.Slice(((b * OH + y) * OW + ox) * CKK, CKK);
-                    for (int ci = 0; ci < CI; ci++)
-                        for (int ky = 0; ky < K; ky++)
-                            input.Slice(ci * s.Channel + b * s.Example + (y + ky) * W + ox, K).CopyTo(dst.Slice((ci * K + ky) * K, K));
+                    float* plane = px + (nint)c * s.Channel + (nint)b * s.Example, dst = py + (nint)(c * B + b) * OH * OW;
+                    for (int y = 0; y < OH; y++, dst += OW)
+                    {
+                        float* top = plane + (nint)2 * y * W, bottom = top + W;
+                        int x = 0;
+                        if (wide)
+                            for (; x + 8 <= OW; x += 8)
+                            {
+                                var (te, to) = CpuConvKernels.Deinterleave(top + 2 * x);
+                                var (be, bo) = CpuConvKernels.Deinterleave(bottom + 2 * x);
+                                var best = te;
+                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(to, best), to, best);
+                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(be, best), be, best);
+                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(bo, best), bo, best);
+                                best.Store(dst + x);
+                            }
+                        for (; x < OW; x++)
+                        {
+                            float best = top[2 * x];
+                            if (top[2 * x + 1] > best) best = top[2 * x + 1];
+                            if (bottom[2 * x] > best) best = bottom[2 * x];
+                            if (bottom[2 * x + 1] > best) best = bottom[2 * x + 1];
+                            dst[x] = best;
+                        }
+                    }
+                }
+    }
+
+    /// <summary>The engine's pool backward before the same change (and before the ReLU mask was folded in).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BeforeMaxPool2dBackward(Span<float> dinput, ImageStrides s, ReadOnlySpan<float> doutput /*(C,B,OH,OW)*/, ReadOnlySpan<float> input,
+        int B, int C, int H, int W, IsaLevel isa = IsaLevel.Avx512)
+    {
+        int OH = H / 2, OW = W / 2;
+        if (doutput.Length < C * B * OH * OW) throw new ArgumentException(nameof(doutput)); //.Length >= C * B * OH * OW);
+        bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2;
+        fixed (float* px = input, pdx = dinput, pdy = doutput)
+            for (int c = 0; c < C; c++)
+                for (int b = 0; b < B; b++)
+                {
+                    nint o = (nint)c * s.Channel + (nint)b * s.Example;
+                    float* plane = px + o, dplane = pdx + o, dy = pdy + (nint)(c * B + b) * OH * OW;
+                    for (int y = 0; y < OH; y++, dy += OW)
+                    {
+                        float* top = plane + (nint)2 * y * W, bottom = top + W, dtop = dplane + (nint)2 * y * W, dbottom = dtop + W;
+                        int x = 0;
+                        if (wide)
+                            for (; x + 8 <= OW; x += 8)
+                            {
+                                var (te, to) = CpuConvKernels.Deinterleave(top + 2 * x);
+                                var (be, bo) = CpuConvKernels.Deinterleave(bottom + 2 * x);
+                                var c1 = Vector256.GreaterThan(to, te);
+                                var best = Vector256.ConditionalSelect(c1, to, te);
+                                var c2 = Vector256.GreaterThan(be, best);
+                                best = Vector256.ConditionalSelect(c2, be, best);
+                                var c3 = Vector256.GreaterThan(bo, best);
+                                var g = Vector256.Load(dy + x);
+                                // The last replacement wins: (1,1) if c3, else (1,0) if c2, else (0,1) if c1, else (0,0).
+                                var w2 = Vector256.AndNot(c2, c3);
+                                var w1 = Vector256.AndNot(Vector256.AndNot(c1, c2), c3);
+                                var w0 = ~(c1 | c2 | c3);
+                                CpuConvKernels.Interleave(dtop + 2 * x, g & w0, g & w1);
+                                CpuConvKernels.Interleave(dbottom + 2 * x, g & w2, g & c3);
+                            }
+                        for (; x < OW; x++)
+                        {
+                            int at = 0;
+                            float best = top[2 * x];
+                            if (top[2 * x + 1] > best) { best = top[2 * x + 1]; at = 1; }
+                            if (bottom[2 * x] > best) { best = bottom[2 * x]; at = 2; }
+                            if (bottom[2 * x + 1] > best) at = 3;
+                            float g = dy[x];
+                            dtop[2 * x] = at == 0 ? g : 0f;
+                            dtop[2 * x + 1] = at == 1 ? g : 0f;
+                            dbottom[2 * x] = at == 2 ? g : 0f;
+                            dbottom[2 * x + 1] = at == 3 ? g : 0f;
+                        }
+                        if (W % 2 == 1) dtop[W - 1] = dbottom[W - 1] = 0f;
+                    }
+                    if (H % 2 == 1) new Span<float>(dplane + (nint)(H - 1) * W, W).Clear();
                 }
     }
 }

@@ -198,6 +198,7 @@ internal static class BenchCommand
         }
         phases["threading"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.ThreadingSeconds, 4), ["share"] = Math.Round(p.ThreadingShare, 4) };
         phases["descheduled"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.DescheduledSeconds, 4), ["share"] = Math.Round(p.DescheduledShare, 4) };
+        phases["blocked"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.BlockedSeconds, 4), ["share"] = Math.Round(p.BlockedShare, 4) };
         // MLP: the two first-layer GEMM phases. Layer list: the first parameter layer's forward and weight-gradient phases
         // (the first phase with multiply–adds names it).
         string? first = rows.FirstOrDefault(r => r.MacsPerExample > 0).Key?.Split('_')[0];
@@ -242,6 +243,7 @@ internal static class BenchCommand
         }
         Row("threading", p => (p.ThreadingSeconds, p.ThreadingShare));
         Row("descheduled (other load)", p => (p.DescheduledSeconds, p.DescheduledShare));
+        Row("blocked (waits in the process)", p => (p.BlockedSeconds, p.BlockedShare));
         Row("wall", p => (p.WallSeconds, 1));
     }
 }

@@ -106,6 +106,34 @@ public class ConvLayerTests
         return o;
     }
 
+    /// <summary>Conv2dForward (without and with ReLU) gives the same bits on AVX-512 and AVX2 as on the scalar branch (no padding).</summary>
+    private static void AssertForwardIsTheSameOnEveryLevel(float[] x, ImageStrides strides, float[] w, float[] bias, int B, int CI, int H, int W, int CO, int K)
+    {
+        int N = B * (H - K + 1) * (W - K + 1), CKK = CI * K * K;
+        float[] Forward(IsaLevel isa, bool relu)
+        {
+            var y = new float[CO * N];
+            CpuConvKernels.Conv2dForward(y, x, strides, w, bias, new float[CKK * N], B, CI, H, W, CO, K, 0, relu, isa);
+            return y;
+        }
+        foreach (bool relu in new[] { false, true })
+        {
+            var y = Forward(IsaLevel.Scalar, relu);
+            Assert.Equal(y, Forward(IsaLevel.Avx512, relu));
+            Assert.Equal(y, Forward(IsaLevel.Avx2, relu));
+        }
+    }
+
+    /// <summary>(C, B, HW) channel-major → (B, C, HW) example-major.</summary>
+    private static float[] FromChannelMajor(float[] channelMajor, int B, int C, int HW)
+    {
+        var o = new float[channelMajor.Length];
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < C; c++)
+                Array.Copy(channelMajor, (c * B + b) * HW, o, (b * C + c) * HW, HW);
+        return o;
+    }
+
     [Theory]
     [MemberData(nameof(Sizes))]
     public void Simd_conv_matches_the_reference_and_is_bit_identical_across_isa_levels(int B, int CI, int H, int W, int CO, int K, int P)
@@ -182,9 +210,103 @@ public class ConvLayerTests
     }
 
     [Theory]
+    [InlineData(16, 1, 5, 12, 11, false)] // LeNet's conv1 shape (CI·K·K = 25: a pass of 13 rows and one of 12), example-major input
+    [InlineData(16, 2, 3, 7, 9, true)]    // CI·K·K = 18: a pass of 13 rows and one of 5 (aliased rows), channel-major input
+    [InlineData(32, 3, 5, 12, 12, true)]  // conv2-like, 32 channels: CI·K·K = 75, 9 passes of 8 rows and one of 3
+    internal void Direct_weight_gradient_is_the_im2col_gemm_on_every_level(int CO, int CI, int K, int H, int W, bool channelMajor)
+    {
+        // The AVX-512 weight gradient of a 16- or 32-channel convolution reads the images directly (CpuConvGemm); AVX2
+        // and scalar run im2col + GEMM. Same bits, for one image per group, a ragged last group and the whole batch.
+        const int B = 5;
+        int OH = H - K + 1, OW = W - K + 1, N = B * OH * OW, CKK = CI * K * K;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 41);
+        var g = EngineTestData.RandomArray(CO * N, 42);
+        var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+        float[] Run(IsaLevel isa, int chunkFloats)
+        {
+            int keep = CpuConvKernels.ChunkFloats;
+            CpuConvKernels.ChunkFloats = chunkFloats;
+            try
+            {
+                var (dw, db) = (new float[CO * CKK], new float[CO]);
+                CpuConvKernels.Conv2dBackwardWeight(dw, db, g, x, strides, new float[CKK * N], B, CI, H, W, CO, K, 0, isa);
+                return dw.Concat(db).ToArray();
+            }
+            finally { CpuConvKernels.ChunkFloats = keep; }
+        }
+        var want = Run(IsaLevel.Scalar, int.MaxValue);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+            foreach (int chunk in new[] { 1, 2 * CKK * OH * OW, int.MaxValue })
+                Assert.Equal(want, Run(isa, chunk));
+        // And it is the weight gradient: the reference in double, to float rounding.
+        var (dwRef, dbRef, dxRef) = (new float[CO * CKK], new float[CO], new float[x.Length]);
+        var xExampleMajor = channelMajor ? FromChannelMajor(x, B, CI, H * W) : x;
+        var gExampleMajor = FromChannelMajor(g, B, CO, OH * OW);
+        ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, gExampleMajor, xExampleMajor, new float[CO * CKK], B, CI, H, W, CO, K, 0);
+        for (int i = 0; i < CO; i++) Assert.True(MathF.Abs(dbRef[i] - want[CO * CKK + i]) <= 1e-4f * (1 + MathF.Abs(dbRef[i])), $"db[{i}]");
+        for (int i = 0; i < dwRef.Length; i++) Assert.True(MathF.Abs(dwRef[i] - want[i]) <= 1e-4f * (1 + MathF.Abs(dwRef[i])), $"dw[{i}]: {want[i]} vs {dwRef[i]}");
+    }
+
+    [Theory]
+    [InlineData(16, 32, 12, true)] // LeNet's conv2: 12×12 → 8×8, CI·K·K = 400 (100 tiles of 4 rows), channel-major input
+    [InlineData(3, 5, 12, false)]  // CI·K·K = 75: a last tile of 3 rows (aliased rows), example-major input
+    internal void Fused_8x8_forward_and_input_gradient_are_the_gemm_paths_on_every_level(int CI, int CO, int H, bool channelMajor)
+    {
+        // The AVX-512 input gradient of a conv with 8×8 outputs adds each image's column gradients into dX from registers
+        // (CpuConvGemm.InputGradient8x8); AVX2 and scalar run Wᵀ·dY into columns, then col2im. Same bits.
+        const int B = 3, K = 5;
+        int W = H, OH = H - K + 1, N = B * OH * OH, CKK = CI * K * K;
+        var w = EngineTestData.RandomArray(CO * CKK, 51);
+        var g = EngineTestData.RandomArray(CO * N, 52);
+        var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+        float[] Run(IsaLevel isa, int chunkFloats)
+        {
+            int keep = CpuConvKernels.ChunkFloats;
+            CpuConvKernels.ChunkFloats = chunkFloats;
+            try
+            {
+                var dx = Enumerable.Repeat(float.NaN, B * CI * H * W).ToArray(); // every input gradient must be written
+                CpuConvKernels.Conv2dBackwardInput(dx, strides, g, w, new float[CKK * N], B, CI, H, W, CO, K, 0, isa);
+                return dx;
+            }
+            finally { CpuConvKernels.ChunkFloats = keep; }
+        }
+        var want = Run(IsaLevel.Scalar, int.MaxValue);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2 })
+            foreach (int chunk in new[] { 1, int.MaxValue })
+                Assert.Equal(want, Run(isa, chunk));
+        // The forward pass of the same shape reads the images directly on AVX-512 (CpuConvGemm.Forward8x8): same bits too.
+        var x = EngineTestData.RandomArray(B * CI * H * W, 53);
+        var bias = EngineTestData.RandomArray(CO, 54);
+        AssertForwardIsTheSameOnEveryLevel(x, strides, w, bias, B, CI, H, W, CO, K);
+        var (dxRef, dwRef, dbRef) = (new float[B * CI * H * W], new float[CO * CKK], new float[CO]);
+        ReferenceConv.Conv2dBackward(dxRef, dwRef, dbRef, FromChannelMajor(g, B, CO, OH * OH), new float[B * CI * H * W], w, B, CI, H, W, CO, K, 0);
+        var got = channelMajor ? FromChannelMajor(want, B, CI, H * W) : want;
+        for (int i = 0; i < dxRef.Length; i++) Assert.True(MathF.Abs(dxRef[i] - got[i]) <= 1e-4f * (1 + MathF.Abs(dxRef[i])), $"dx[{i}]: {got[i]} vs {dxRef[i]}");
+    }
+
+    [Theory]
+    [InlineData(1, 16, 28, false)] // LeNet's conv1: 28×28 → 24×24, example-major input
+    [InlineData(2, 11, 10, true)]  // 6 rows of 24, 11 channels (a tile of 3 aliased channels), channel-major input
+    internal void Fused_24_wide_forward_is_the_im2col_gemm_on_every_level(int CI, int CO, int H, bool channelMajor)
+    {
+        // The AVX-512 forward pass of a conv with 24-wide output rows reads the images directly (CpuConvGemm.Forward24).
+        const int B = 3, K = 5, W = 28;
+        int CKK = CI * K * K;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 61);
+        var w = EngineTestData.RandomArray(CO * CKK, 62);
+        var bias = EngineTestData.RandomArray(CO, 63);
+        var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+        AssertForwardIsTheSameOnEveryLevel(x, strides, w, bias, B, CI, H, W, CO, K);
+    }
+
+    [Theory]
     [InlineData(9, 7, false)]
     [InlineData(9, 35, false)] // 17 windows a row: two 8-window vectors, a scalar window and a dropped odd column
     [InlineData(6, 34, true)]  // values on a coarse grid: ties in most windows (the first maximum must win)
+    [InlineData(8, 8, false)]  // LeNet's pool2: 4 windows a row, one 128-bit vector
+    [InlineData(5, 13, true)]  // 6 windows a row: two overlapping 128-bit vectors, a dropped odd row and column
+    [InlineData(24, 24, false)] // LeNet's pool1: 12 windows a row, two overlapping 256-bit vectors
     public void Simd_pool_and_flatten_match_the_reference(int H, int W, bool ties)
     {
         const int B = 3, C = 5;
@@ -206,6 +328,11 @@ public class ConvLayerTests
                 var dx = Enumerable.Repeat(float.NaN, x.Length).ToArray(); // every input must be written
                 CpuConvKernels.MaxPool2dBackward(dx, strides, ToChannelMajor(g, B, C, OH * OW), input, B, C, H, W, isa);
                 Assert.Equal(channelMajorInput ? ToChannelMajor(dxRef, B, C, H * W) : dxRef, dx);
+                // With the ReLU mask folded in: exactly the pool's backward followed by the ReLU's (x > 0 keeps the gradient).
+                var want = dx.Select((d, i) => input[i] > 0f ? d : 0f).ToArray();
+                var masked = Enumerable.Repeat(float.NaN, x.Length).ToArray();
+                CpuConvKernels.MaxPool2dBackward(masked, strides, ToChannelMajor(g, B, C, OH * OW), input, B, C, H, W, isa, reluMask: true);
+                Assert.Equal(want, masked);
             }
         var flat = new float[yRef.Length];
         CpuConvKernels.FlattenForward(flat, ToChannelMajor(yRef, B, C, OH * OW), B, C, OH * OW);
@@ -213,6 +340,22 @@ public class ConvLayerTests
         var back = new float[flat.Length];
         CpuConvKernels.FlattenBackward(back, flat, B, C, OH * OW);
         Assert.Equal(ToChannelMajor(yRef, B, C, OH * OW), back);
+    }
+
+    [Theory]
+    [InlineData(16, 73, 80)] // 8×8 blocks, 1 ragged column
+    [InlineData(19, 30, 31)] // ragged rows and columns
+    [InlineData(5, 7, 7)]    // smaller than one block: all scalar
+    public unsafe void Simd_transpose_is_the_scalar_copy(int rows, int n, int srcRow)
+    {
+        var src = EngineTestData.RandomArray(rows * srcRow, 31);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var dst = new float[n * rows];
+            fixed (float* d = dst, s = src) CpuConvKernels.Transpose(d, s, srcRow, rows, n, isa);
+            for (int i = 0; i < n; i++)
+                for (int r = 0; r < rows; r++) Assert.Equal(src[r * srcRow + i], dst[i * rows + r]);
+        }
     }
 
     [Theory]

@@ -41,7 +41,7 @@ public class CpuPhaseProfileTests
         Assert.True(profile.WallSeconds > 0);
         foreach (var phase in Enum.GetValues<CpuPhase>())
             Assert.True(profile.Seconds(phase) > 0, $"{phase} got no time");
-        double shares = Enum.GetValues<CpuPhase>().Sum(profile.Share) + profile.ThreadingShare + profile.DescheduledShare;
+        double shares = Enum.GetValues<CpuPhase>().Sum(profile.Share) + profile.ThreadingShare + profile.DescheduledShare + profile.BlockedShare;
         Assert.InRange(shares, 0.999, 1.001);
         Assert.InRange(profile.IdleAtEndSeconds, 0, profile.ThreadingSeconds + 1e-9);
         if (OperatingSystem.IsLinux()) Assert.InRange(profile.CpuSeconds, 1e-6, threads * profile.WallSeconds * 1.05 + 0.01);
@@ -87,6 +87,6 @@ public class CpuPhaseProfileTests
         foreach (var (key, seconds, _, _) in rows) Assert.True(seconds > 0, $"{key} got no time");
         Assert.Equal(model.Layers[3].ForwardMacs, rows.Single(r => r.Key == "conv2_backward_input").MacsPerExample);
         Assert.Equal(0, rows.Single(r => r.Key == "pool1_forward").MacsPerExample);
-        Assert.InRange(rows.Sum(r => r.Share) + profile.ThreadingShare + profile.DescheduledShare, 0.999, 1.001);
+        Assert.InRange(rows.Sum(r => r.Share) + profile.ThreadingShare + profile.DescheduledShare + profile.BlockedShare, 0.999, 1.001);
     }
 }

@@ -25,6 +25,8 @@ internal readonly record struct ImageStrides(int Channel, int Example)
 /// ascending from 0, then + bias, then ReLU. The backward pass uses the same GEMM (dW = dY · columnsᵀ, dcolumns = Wᵀ · dY)
 /// and adds dcolumns back into dX in (ci, ky, kx) order; the bias gradient sums 16 interleaved lanes and then the lanes
 /// in order. Every branch computes exactly that order, so results are bit-identical across AVX-512, AVX2 and scalar.
+/// On AVX-512, LeNet's shapes skip the column buffer (<see cref="CpuConvGemm"/>: im2col folded into the GEMM's operand
+/// loads, col2im and the bias pass into its epilogue), computing the same chains.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class CpuConvKernels
@@ -42,7 +44,20 @@ internal static unsafe class CpuConvKernels
         // A few images at a time: their columns (CKK, nb·OHW) and outputs stay in L2 between im2col, the GEMM and the
         // bias pass. Each output is still one chain over all of (ci, ky, kx), so the chunking changes no bit.
         int images = ImagesPerChunk(CKK * OHW, B);
-        fixed (float* y = output, w = weight, col = columns)
+        Check(input.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
+        fixed (float* y = output, w = weight, col = columns, x = input, pb = bias)
+        {
+            if (CpuConvGemm.Has8x8(OH, OW, P, isa))
+            {
+                // LeNet's conv2 on AVX-512: the outputs' inputs are read straight from the images (no columns).
+                CpuConvGemm.Forward8x8(y, x, inputStrides, w, pb, B, CI, W, CO, K, relu);
+                return;
+            }
+            if (CpuConvGemm.HasForward24(OH, OW, P, isa))
+            {
+                CpuConvGemm.Forward24(y, x, inputStrides, w, pb, B, CI, W, OH, CO, K, relu); // LeNet's conv1, likewise
+                return;
+            }
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
@@ -50,6 +65,7 @@ internal static unsafe class CpuConvKernels
                 CpuGemm.Gemm(y + (nint)b0 * OHW, N, w, CKK, 1, col, n, null, false, CO, n, CKK, isa);
                 for (int co = 0; co < CO; co++) AddBias(output.Slice(co * N + b0 * OHW, n), bias[co], relu, isa);
             }
+        }
     }
 
     /// <summary>
@@ -87,14 +103,21 @@ internal static unsafe class CpuConvKernels
         // products continue every element's chain (the first group from 0), so the result is that of one GEMM.
         int images = ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
         var scratch = Scratch(maxN * CO + CKK * CO);
-        fixed (float* dw = dweight, dy = doutput, col = columns, dyT = scratch)
+        // With 16 or 32 output channels (LeNet's convs) and AVX-512 the product reads the images directly (the same chains).
+        bool direct = CpuConvGemm.HasWeightGradient(CO, P, isa);
+        fixed (float* dw = dweight, dy = doutput, col = columns, dyT = scratch, x = input)
         {
             float* dwT = dyT + (nint)maxN * CO;
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
+                Transpose(dyT, dy + (nint)b0 * OHW, N, CO, n, isa);
+                if (direct)
+                {
+                    CpuConvGemm.WeightGradient(dwT, CO, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, K, first: b0 == 0);
+                    continue;
+                }
                 Im2Col(columns, input[(b0 * inputStrides.Example)..], inputStrides, nb, CI, H, W, K, P);
-                Transpose(dyT, dy + (nint)b0 * OHW, N, CO, n);
                 CpuGemm.GemmAccumulate(dwT, CO, col, n, dyT, CO, CKK, CO, n, first: b0 == 0, isa);
             }
             for (int co = 0; co < CO; co++)
@@ -112,13 +135,22 @@ internal static unsafe class CpuConvKernels
         // A group of images at a time: its column gradients (CKK, nb·OHW) = Wᵀ·dY are added into its own images only,
         // in (ci, ky, kx) order, so each input gradient sums the same terms in the same order as for the whole batch.
         int images = ImagesPerChunk(CKK * OHW, B);
-        fixed (float* dcol = columns, w = weight, dy = doutput)
+        Check(dinput.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
+        fixed (float* dcol = columns, w = weight, dy = doutput, dx = dinput)
+        {
+            if (CpuConvGemm.Has8x8(OH, OW, P, isa))
+            {
+                // LeNet's conv2 on AVX-512: one image's column gradients at a time in registers, added straight into dX.
+                CpuConvGemm.InputGradient8x8(dx, inputStrides, dy, N, w, B, CI, H, W, CO, K);
+                return;
+            }
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
                 CpuGemm.Gemm(dcol, n, w, 1, CKK, dy + (nint)b0 * OHW, N, null, false, CKK, n, CO, isa); // (CKK,n) = Wᵀ(CKK,CO)·dY(CO,n)
                 Col2Im(dinput[(b0 * inputStrides.Example)..], inputStrides, columns, nb, CI, H, W, K, P, isa);
             }
+        }
     }
 
     /// <summary>columns[(ci·K + ky)·K + kx, (b·OH + y)·OW + x] = input(b, ci, y + ky − P, x + kx − P), 0 outside.</summary>
@@ -222,20 +254,52 @@ internal static unsafe class CpuConvKernels
         return t_scratch;
     }
 
-    /// <summary>dst(n, rows) = src(rows, n) where row r of src starts at src + r·<paramref name="srcRow"/>: a copy, exact.</summary>
+    /// <summary>
+    /// dst(n, rows) = src(rows, n) where row r of src starts at src + r·<paramref name="srcRow"/>: a copy, exact on
+    /// every branch. AVX2 and up move 8×8 blocks through registers (8 row loads, 24 shuffles, 8 stores: the transposed
+    /// dY of a weight gradient is the whole batch's output gradient, so this runs at copy speed rather than one float
+    /// per step); the ragged rows and columns go one float at a time.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Transpose(float* dst, float* src, int srcRow, int rows, int n)
+    internal static void Transpose(float* dst, float* src, int srcRow, int rows, int n, IsaLevel isa)
     {
-        const int Block = 64; // 64 columns of every row in flight: the reads stay in L1 while each dst row is written once
-        for (int i0 = 0; i0 < n; i0 += Block)
+        int r8 = 0, n8 = 0;
+        if (CpuIsa.Clamp(isa) >= IsaLevel.Avx2)
         {
-            int i1 = Math.Min(n, i0 + Block);
-            for (int r = 0; r < rows; r++)
-            {
-                float* s = src + (nint)r * srcRow;
-                for (int i = i0; i < i1; i++) dst[(nint)i * rows + r] = s[i];
-            }
+            r8 = rows / 8 * 8;
+            n8 = n / 8 * 8;
+            for (int i = 0; i < n8; i += 8)
+                for (int r = 0; r < r8; r += 8)
+                    Transpose8x8(dst + (nint)i * rows + r, rows, src + (nint)r * srcRow + i, srcRow);
         }
+        // The columns the blocks left (all of them on the scalar branch), then the rows they left.
+        for (int r = 0; r < rows; r++)
+        {
+            float* s = src + (nint)r * srcRow;
+            for (int i = r < r8 ? n8 : 0; i < n; i++) dst[(nint)i * rows + r] = s[i];
+        }
+    }
+
+    /// <summary>The 8×8 block at <paramref name="src"/> (row stride <paramref name="srcRow"/>) transposed into <paramref name="dst"/> (row stride <paramref name="dstRow"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* dst, int dstRow, float* src, int srcRow)
+    {
+        Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + srcRow), r2 = Vector256.Load(src + 2 * srcRow),
+            r3 = Vector256.Load(src + 3 * srcRow), r4 = Vector256.Load(src + 4 * srcRow), r5 = Vector256.Load(src + 5 * srcRow),
+            r6 = Vector256.Load(src + 6 * srcRow), r7 = Vector256.Load(src + 7 * srcRow);
+        // Pairs of rows interleaved, then pairs of pairs, per 128-bit lane; then the lanes exchanged.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
+            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
+        Avx.Permute2x128(u1, u5, 0x20).Store(dst + dstRow);
+        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * dstRow);
+        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * dstRow);
+        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * dstRow);
+        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * dstRow);
+        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * dstRow);
+        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * dstRow);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -366,8 +430,11 @@ internal static unsafe class CpuConvKernels
 
     /// <summary>
     /// 2×2 max pooling, stride 2, into (C, B, OH, OW); the first of equal values wins, as in the reference: best = (0,0),
-    /// then each of (0,1), (1,0), (1,1) replaces it only when strictly greater. The vector branch (8 windows per step,
-    /// AVX2 and up) computes that same compare-and-select per window, so every level gives the same bits.
+    /// then each of (0,1), (1,0), (1,1) replaces it only when strictly greater. The vector branches (AVX2 and up: 8
+    /// windows per 256-bit step, or 4 per 128-bit step for rows of 4 … 7 windows) compute that same compare-and-select
+    /// per window, so every level gives the same bits. A row's last vector is placed to end at its last window, so it
+    /// may overlap the one before: those windows are computed twice from the same inputs and stored with the same bits,
+    /// and no window is left to a branchy scalar tail.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2dForward(Span<float> output /*(C,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides s, int B, int C, int H, int W,
@@ -376,6 +443,7 @@ internal static unsafe class CpuConvKernels
         int OH = H / 2, OW = W / 2;
         Check(output.Length >= C * B * OH * OW);
         bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2;
+        int step = !wide || OW < 4 ? 0 : OW >= 8 ? 8 : 4; // windows per vector; 0: scalar
         fixed (float* px = input, py = output)
             for (int c = 0; c < C; c++)
                 for (int b = 0; b < B; b++)
@@ -384,10 +452,10 @@ internal static unsafe class CpuConvKernels
                     for (int y = 0; y < OH; y++, dst += OW)
                     {
                         float* top = plane + (nint)2 * y * W, bottom = top + W;
-                        int x = 0;
-                        if (wide)
-                            for (; x + 8 <= OW; x += 8)
+                        if (step == 8)
+                            for (int x = 0; ; x += 8)
                             {
+                                x = Math.Min(x, OW - 8);
                                 var (te, to) = Deinterleave(top + 2 * x);
                                 var (be, bo) = Deinterleave(bottom + 2 * x);
                                 var best = te;
@@ -395,15 +463,30 @@ internal static unsafe class CpuConvKernels
                                 best = Vector256.ConditionalSelect(Vector256.GreaterThan(be, best), be, best);
                                 best = Vector256.ConditionalSelect(Vector256.GreaterThan(bo, best), bo, best);
                                 best.Store(dst + x);
+                                if (x + 8 >= OW) break;
                             }
-                        for (; x < OW; x++)
-                        {
-                            float best = top[2 * x];
-                            if (top[2 * x + 1] > best) best = top[2 * x + 1];
-                            if (bottom[2 * x] > best) best = bottom[2 * x];
-                            if (bottom[2 * x + 1] > best) best = bottom[2 * x + 1];
-                            dst[x] = best;
-                        }
+                        else if (step == 4)
+                            for (int x = 0; ; x += 4)
+                            {
+                                x = Math.Min(x, OW - 4);
+                                var (te, to) = Deinterleave128(top + 2 * x);
+                                var (be, bo) = Deinterleave128(bottom + 2 * x);
+                                var best = te;
+                                best = Vector128.ConditionalSelect(Vector128.GreaterThan(to, best), to, best);
+                                best = Vector128.ConditionalSelect(Vector128.GreaterThan(be, best), be, best);
+                                best = Vector128.ConditionalSelect(Vector128.GreaterThan(bo, best), bo, best);
+                                best.Store(dst + x);
+                                if (x + 4 >= OW) break;
+                            }
+                        else
+                            for (int x = 0; x < OW; x++)
+                            {
+                                float best = top[2 * x];
+                                if (top[2 * x + 1] > best) best = top[2 * x + 1];
+                                if (bottom[2 * x] > best) best = bottom[2 * x];
+                                if (bottom[2 * x + 1] > best) best = bottom[2 * x + 1];
+                                dst[x] = best;
+                            }
                     }
                 }
     }
@@ -411,14 +494,19 @@ internal static unsafe class CpuConvKernels
     /// <summary>
     /// Backward of <see cref="MaxPool2dForward"/>: each window's gradient to its (first) maximum, 0 elsewhere (the other
     /// window inputs and a dropped odd row or column). Every input is written once, without clearing the plane first.
+    /// With <paramref name="reluMask"/> (the pooled image is a ReLU's output, in place) the ReLU's backward is folded
+    /// in: an input gets the gradient only when it is also &gt; 0, exactly <see cref="CpuKernels.ReluBackward"/> applied
+    /// after, in the same pass. The vector branches place a row's last vector as <see cref="MaxPool2dForward"/> does
+    /// (overlapping windows store the same bits twice).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2dBackward(Span<float> dinput, ImageStrides s, ReadOnlySpan<float> doutput /*(C,B,OH,OW)*/, ReadOnlySpan<float> input,
-        int B, int C, int H, int W, IsaLevel isa = IsaLevel.Avx512)
+        int B, int C, int H, int W, IsaLevel isa = IsaLevel.Avx512, bool reluMask = false)
     {
         int OH = H / 2, OW = W / 2;
         Check(doutput.Length >= C * B * OH * OW);
         bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2;
+        int step = !wide || OW < 4 ? 0 : OW >= 8 ? 8 : 4;
         fixed (float* px = input, pdx = dinput, pdy = doutput)
             for (int c = 0; c < C; c++)
                 for (int b = 0; b < B; b++)
@@ -428,10 +516,10 @@ internal static unsafe class CpuConvKernels
                     for (int y = 0; y < OH; y++, dy += OW)
                     {
                         float* top = plane + (nint)2 * y * W, bottom = top + W, dtop = dplane + (nint)2 * y * W, dbottom = dtop + W;
-                        int x = 0;
-                        if (wide)
-                            for (; x + 8 <= OW; x += 8)
+                        if (step == 8)
+                            for (int x = 0; ; x += 8)
                             {
+                                x = Math.Min(x, OW - 8);
                                 var (te, to) = Deinterleave(top + 2 * x);
                                 var (be, bo) = Deinterleave(bottom + 2 * x);
                                 var c1 = Vector256.GreaterThan(to, te);
@@ -444,31 +532,80 @@ internal static unsafe class CpuConvKernels
                                 var w2 = Vector256.AndNot(c2, c3);
                                 var w1 = Vector256.AndNot(Vector256.AndNot(c1, c2), c3);
                                 var w0 = ~(c1 | c2 | c3);
+                                var w3 = c3;
+                                if (reluMask) // and only where the ReLU passed the value (> 0)
+                                {
+                                    w0 &= Vector256.GreaterThan(te, Vector256<float>.Zero); w1 &= Vector256.GreaterThan(to, Vector256<float>.Zero);
+                                    w2 &= Vector256.GreaterThan(be, Vector256<float>.Zero); w3 &= Vector256.GreaterThan(bo, Vector256<float>.Zero);
+                                }
                                 Interleave(dtop + 2 * x, g & w0, g & w1);
-                                Interleave(dbottom + 2 * x, g & w2, g & c3);
+                                Interleave(dbottom + 2 * x, g & w2, g & w3);
+                                if (x + 8 >= OW) break;
                             }
-                        for (; x < OW; x++)
-                        {
-                            int at = 0;
-                            float best = top[2 * x];
-                            if (top[2 * x + 1] > best) { best = top[2 * x + 1]; at = 1; }
-                            if (bottom[2 * x] > best) { best = bottom[2 * x]; at = 2; }
-                            if (bottom[2 * x + 1] > best) at = 3;
-                            float g = dy[x];
-                            dtop[2 * x] = at == 0 ? g : 0f;
-                            dtop[2 * x + 1] = at == 1 ? g : 0f;
-                            dbottom[2 * x] = at == 2 ? g : 0f;
-                            dbottom[2 * x + 1] = at == 3 ? g : 0f;
-                        }
+                        else if (step == 4)
+                            for (int x = 0; ; x += 4)
+                            {
+                                x = Math.Min(x, OW - 4);
+                                var (te, to) = Deinterleave128(top + 2 * x);
+                                var (be, bo) = Deinterleave128(bottom + 2 * x);
+                                var c1 = Vector128.GreaterThan(to, te);
+                                var best = Vector128.ConditionalSelect(c1, to, te);
+                                var c2 = Vector128.GreaterThan(be, best);
+                                best = Vector128.ConditionalSelect(c2, be, best);
+                                var c3 = Vector128.GreaterThan(bo, best);
+                                var g = Vector128.Load(dy + x);
+                                var w2 = Vector128.AndNot(c2, c3);
+                                var w1 = Vector128.AndNot(Vector128.AndNot(c1, c2), c3);
+                                var w0 = ~(c1 | c2 | c3);
+                                var w3 = c3;
+                                if (reluMask)
+                                {
+                                    w0 &= Vector128.GreaterThan(te, Vector128<float>.Zero); w1 &= Vector128.GreaterThan(to, Vector128<float>.Zero);
+                                    w2 &= Vector128.GreaterThan(be, Vector128<float>.Zero); w3 &= Vector128.GreaterThan(bo, Vector128<float>.Zero);
+                                }
+                                Interleave128(dtop + 2 * x, g & w0, g & w1);
+                                Interleave128(dbottom + 2 * x, g & w2, g & w3);
+                                if (x + 4 >= OW) break;
+                            }
+                        else
+                            for (int x = 0; x < OW; x++)
+                            {
+                                int at = 0;
+                                float best = top[2 * x];
+                                if (top[2 * x + 1] > best) { best = top[2 * x + 1]; at = 1; }
+                                if (bottom[2 * x] > best) { best = bottom[2 * x]; at = 2; }
+                                if (bottom[2 * x + 1] > best) at = 3;
+                                float g = dy[x];
+                                dtop[2 * x] = at == 0 && (!reluMask || top[2 * x] > 0f) ? g : 0f;
+                                dtop[2 * x + 1] = at == 1 && (!reluMask || top[2 * x + 1] > 0f) ? g : 0f;
+                                dbottom[2 * x] = at == 2 && (!reluMask || bottom[2 * x] > 0f) ? g : 0f;
+                                dbottom[2 * x + 1] = at == 3 && (!reluMask || bottom[2 * x + 1] > 0f) ? g : 0f;
+                            }
                         if (W % 2 == 1) dtop[W - 1] = dbottom[W - 1] = 0f;
                     }
                     if (H % 2 == 1) new Span<float>(dplane + (nint)(H - 1) * W, W).Clear();
                 }
     }
 
+    /// <summary>8 consecutive floats as (elements 0, 2, 4, 6) and (1, 3, 5, 7).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector128<float> Even, Vector128<float> Odd) Deinterleave128(float* p)
+    {
+        Vector128<float> lo = Vector128.Load(p), hi = Vector128.Load(p + 4);
+        return (Sse.Shuffle(lo, hi, 0b10_00_10_00), Sse.Shuffle(lo, hi, 0b11_01_11_01));
+    }
+
+    /// <summary>The inverse of <see cref="Deinterleave128"/>: stores e0 o0 e1 o1 e2 o2 e3 o3 at <paramref name="p"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Interleave128(float* p, Vector128<float> even, Vector128<float> odd)
+    {
+        Sse.UnpackLow(even, odd).Store(p);
+        Sse.UnpackHigh(even, odd).Store(p + 4);
+    }
+
     /// <summary>16 consecutive floats as (elements 0, 2, …, 14) and (1, 3, …, 15).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(float* p)
+    internal static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(float* p)
     {
         Vector256<float> lo = Vector256.Load(p), hi = Vector256.Load(p + 8);
         // Per 128-bit lane (a0 a2 b0 b2 | a4 a6 b4 b6), then the 64-bit pieces back in order.
@@ -479,7 +616,7 @@ internal static unsafe class CpuConvKernels
 
     /// <summary>The inverse of <see cref="Deinterleave"/>: stores e0 o0 e1 o1 … e7 o7 at <paramref name="p"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Interleave(float* p, Vector256<float> even, Vector256<float> odd)
+    internal static void Interleave(float* p, Vector256<float> even, Vector256<float> odd)
     {
         var e = Avx2.Permute4x64(even.AsDouble(), 0b11_01_10_00).AsSingle();
         var o = Avx2.Permute4x64(odd.AsDouble(), 0b11_01_10_00).AsSingle();

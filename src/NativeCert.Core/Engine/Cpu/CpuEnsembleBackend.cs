@@ -106,6 +106,7 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
         void Worker(int w)
         {
             double cpuStart = profile != null ? CpuPhaseProfile.ThreadCpuSeconds() : 0;
+            double queueStart = profile != null ? CpuPhaseProfile.ThreadRunQueueSeconds() : 0;
             double wallStart = System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds;
             CpuTrainer? trainer = null;
             try
@@ -131,7 +132,7 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
             }
             if (profile != null && trainer?.Clock != null)
                 profile.Add(trainer.Clock.Seconds, trainer.LayerPhases, CpuPhaseProfile.ThreadCpuSeconds() - cpuStart, wallStart,
-                    System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds);
+                    System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds, CpuPhaseProfile.ThreadRunQueueSeconds() - queueStart);
         }
 
         if (threads == 1) Worker(0);

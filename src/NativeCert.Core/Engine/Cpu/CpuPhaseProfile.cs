@@ -44,6 +44,7 @@ internal sealed class CpuPhaseProfile
     private double[] _seconds = new double[PhaseCount]; // CpuPhase values, then the layer phases of LayerPhases
     private readonly object _gate = new();
     private double _workerWallSeconds; // Σ over workers of (worker end − worker start)
+    private double _runQueueSeconds;   // Σ over workers of the time they were runnable but waited for a core; NaN when unknown
     private double _pendingEnds;       // Σ of this run's worker ends (seconds since the run started), until AddRun
     private int _pendingWorkers;
     private double _idleAtEndSeconds;
@@ -78,14 +79,25 @@ internal sealed class CpuPhaseProfile
     /// <summary>Seconds inside <paramref name="phase"/>, summed over threads (CPU seconds where <see cref="PhasesInCpuTime"/>).</summary>
     public double Seconds(CpuPhase phase) => _seconds[(int)phase];
 
-    /// <summary>Seconds workers were runnable but not running (worker wall − worker CPU): other load on a shared machine. 0 without a CPU clock.</summary>
-    public double DescheduledSeconds => double.IsNaN(CpuSeconds) ? 0 : Math.Max(0, _workerWallSeconds - CpuSeconds);
+    /// <summary>
+    /// Seconds workers were runnable but waited for a core: other load on a shared machine (the kernel's run-queue wait,
+    /// /proc/thread-self/schedstat; where that is unavailable, worker wall − worker CPU). 0 without a CPU clock.
+    /// </summary>
+    public double DescheduledSeconds => double.IsNaN(CpuSeconds) ? 0
+        : double.IsNaN(_runQueueSeconds) ? Math.Max(0, _workerWallSeconds - CpuSeconds) : Math.Min(_runQueueSeconds, Math.Max(0, _workerWallSeconds - CpuSeconds));
+
+    /// <summary>
+    /// Seconds workers were neither running nor waiting for a core (worker wall − CPU − run-queue wait): blocked inside
+    /// the process (a garbage-collection pause, a page fault served from disk, a lock). 0 where the run-queue wait is unknown.
+    /// </summary>
+    public double BlockedSeconds => double.IsNaN(CpuSeconds) || double.IsNaN(_runQueueSeconds) ? 0
+        : Math.Max(0, _workerWallSeconds - CpuSeconds - DescheduledSeconds);
 
     /// <summary>
     /// Threading overhead: threads × wall minus the phases and the descheduled time, i.e. worker CPU outside any
     /// phase (trainer set-up, progress), thread start, and workers idle at the end while the last models finish.
     /// </summary>
-    public double ThreadingSeconds => Math.Max(0, _threadWallSeconds - DescheduledSeconds - _seconds.Sum());
+    public double ThreadingSeconds => Math.Max(0, _threadWallSeconds - DescheduledSeconds - BlockedSeconds - _seconds.Sum());
 
     /// <summary>Of <see cref="ThreadingSeconds"/>, the part where finished workers waited for the others (load imbalance at the end of the run).</summary>
     public double IdleAtEndSeconds => _idleAtEndSeconds;
@@ -127,6 +139,9 @@ internal sealed class CpuPhaseProfile
 
     /// <summary>Share of threads × wall that workers spent descheduled.</summary>
     public double DescheduledShare => _threadWallSeconds > 0 ? DescheduledSeconds / _threadWallSeconds : 0;
+
+    /// <summary>Share of threads × wall that workers spent blocked.</summary>
+    public double BlockedShare => _threadWallSeconds > 0 ? BlockedSeconds / _threadWallSeconds : 0;
 
     /// <summary>
     /// Trains <paramref name="models"/> models (and votes on <paramref name="inputs"/> when given) on a fresh
@@ -177,7 +192,8 @@ internal sealed class CpuPhaseProfile
     /// Adds one worker's phase seconds and CPU seconds, and its start and end in seconds since the run started
     /// (called once per worker, at its end).
     /// </summary>
-    internal void Add(double[] seconds, CpuLayerPhases? layerPhases, double cpuSeconds, double startSeconds, double endSeconds)
+    internal void Add(double[] seconds, CpuLayerPhases? layerPhases, double cpuSeconds, double startSeconds, double endSeconds,
+        double runQueueSeconds = double.NaN)
     {
         lock (_gate)
         {
@@ -190,6 +206,7 @@ internal sealed class CpuPhaseProfile
                 throw new InvalidOperationException("one profile covers runs of one model");
             for (int p = 0; p < _seconds.Length; p++) _seconds[p] += seconds[p];
             CpuSeconds += cpuSeconds;
+            _runQueueSeconds += runQueueSeconds; // one worker without it makes the sum unknown (NaN)
             _workerWallSeconds += endSeconds - startSeconds;
             _pendingEnds += endSeconds;
             _pendingWorkers++;
@@ -206,6 +223,22 @@ internal sealed class CpuPhaseProfile
     }
 
     private const int ClockThreadCpuTime = 3; // CLOCK_THREAD_CPUTIME_ID
+
+    /// <summary>
+    /// Seconds the calling thread has been runnable but waiting for a core (Linux: the second field of
+    /// /proc/thread-self/schedstat, nanoseconds); NaN where the kernel does not provide it.
+    /// </summary>
+    internal static double ThreadRunQueueSeconds()
+    {
+        if (!OperatingSystem.IsLinux()) return double.NaN;
+        try
+        {
+            var fields = File.ReadAllText("/proc/thread-self/schedstat").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length >= 2 && long.TryParse(fields[1], out long ns) ? ns * 1e-9 : double.NaN;
+        }
+        catch (IOException) { return double.NaN; }
+        catch (UnauthorizedAccessException) { return double.NaN; }
+    }
 
     [StructLayout(LayoutKind.Sequential)]
     private struct TimeSpec { public long Seconds; public long Nanoseconds; }

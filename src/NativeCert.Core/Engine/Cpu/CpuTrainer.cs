@@ -13,7 +13,8 @@ namespace NativeCert.Engine.Cpu;
 /// Model m's result depends only on (config, m, data, ISA level), not on the thread or the other models.
 /// Forward is the model's layer list in order (<see cref="Forward"/>), backward the same list reversed (<see cref="Step"/>),
 /// one kernel call per layer; a ReLU right after a dense layer is fused into its GEMM epilogue, after a convolution
-/// into its bias pass, and every ReLU works in place.
+/// into its bias pass, and every ReLU works in place; the backward of a ReLU followed by a max pool is folded into the
+/// pool's backward.
 /// </summary>
 [SkipLocalsInit]
 internal sealed class CpuTrainer
@@ -37,10 +38,12 @@ internal sealed class CpuTrainer
     /// <summary>
     /// One layer call: reads activation <paramref name="Input"/>, writes <paramref name="Output"/> (the same buffer for a
     /// ReLU); <paramref name="ReluFused"/> when the next layer is a ReLU done by this one; <paramref name="InputChannelMajor"/>
-    /// when the input image is (C, B, H, W) rather than the network input's (B, C, H, W).
+    /// when the input image is (C, B, H, W) rather than the network input's (B, C, H, W); <paramref name="ReluBackwardFused"/>
+    /// on a max pool whose input is a ReLU's output (in place): its backward applies the ReLU mask in the same pass, and
+    /// on that ReLU, whose backward then has nothing left to do.
     /// </summary>
     internal readonly record struct LayerStep(ResolvedLayer Layer, int ParameterLayer, int Input, int Output, bool ReluFused,
-                                             bool Skip, bool InputChannelMajor);
+                                             bool Skip, bool InputChannelMajor, bool ReluBackwardFused = false);
 
     public ParameterLayout Layout { get; }
     /// <summary>Flat parameters of the current model (see <see cref="ParameterLayout"/>).</summary>
@@ -120,6 +123,13 @@ internal sealed class CpuTrainer
             if (kind == LayerKind.Conv2d) columnsPerRow = Math.Max(columnsPerRow, (long)layer.FanIn * layer.Output.Height * layer.Output.Width);
             current = output;
         }
+        // pool(relu(x)) backward: the pool's pass already reads the ReLU's output, so it applies the ReLU mask too.
+        for (int s = 1; s < steps.Count; s++)
+            if (steps[s].Layer.Spec.Kind == LayerKind.MaxPool2d && steps[s - 1].Layer.Spec.Kind == LayerKind.Relu && steps[s - 1].Output == steps[s].Input)
+            {
+                steps[s] = steps[s] with { ReluBackwardFused = true };
+                steps[s - 1] = steps[s - 1] with { ReluBackwardFused = true };
+            }
         return (steps.ToArray(), sizes.ToArray(), maxWeight, columnsPerRow);
     }
 
@@ -231,10 +241,11 @@ internal sealed class CpuTrainer
                     break;
                 }
                 case LayerKind.Relu: // in place: the gradient buffer is the input's and the output's
-                    CpuKernels.ReluBackward(dinput, dinput, _acts[step.Output], B * input.Size, _isa);
+                    if (!step.ReluBackwardFused) CpuKernels.ReluBackward(dinput, dinput, _acts[step.Output], B * input.Size, _isa);
                     break;
                 case LayerKind.MaxPool2d:
-                    CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width, _isa);
+                    CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width, _isa,
+                        reluMask: step.ReluBackwardFused);
                     break;
                 case LayerKind.Flatten:
                     CpuConvKernels.FlattenBackward(dinput, _dacts[step.Output], B, input.Channels, input.Height * input.Width);

@@ -1,0 +1,413 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace NativeCert.Engine.Cpu;
+
+/// <summary>
+/// Convolution products fused with their im2col / col2im, for the shapes LeNet runs where the general
+/// <see cref="CpuGemm"/> path spends its time on the column buffer rather than on FMAs:
+/// <list type="bullet">
+/// <item>a weight gradient with 16 or 32 output channels (LeNet's conv1: dWᵀ is 25 × 16, so the GEMM's 8-row blocks run
+/// 32 rows for 25 and re-stream the columns once per block; conv2: 400 × 32) reads the images directly (im2col folded
+/// into the operand loads); each element is still one FMA chain over (b, oy, ox) ascending, bit for bit im2col +
+/// <see cref="CpuGemm.GemmAccumulate"/>;</item>
+/// <item>a forward pass with 8×8 outputs (LeNet's conv2) reads each output's 25·CI inputs straight from the image (two
+/// 8-float rows per vector of 16 outputs) instead of im2col columns: each output is still one FMA chain over
+/// (ci, ky, kx) ascending from 0, then + bias, then ReLU, bit for bit im2col + <see cref="CpuGemm.Gemm"/> and the bias pass;</item>
+/// <item>a forward pass with 24-wide output rows (LeNet's conv1, 24×24 outputs) likewise: two output rows are three
+/// vectors (the middle one joins the first row's last 8 outputs and the second row's first 8);</item>
+/// <item>an input gradient of 8×8 outputs (LeNet's conv2) computes the column gradients of one image, 4 column rows at a
+/// time, in registers and adds them straight into dX (col2im folded into the GEMM's epilogue): each column gradient is
+/// still one FMA chain over co ascending from 0, and each input gradient still receives its terms in (ci, ky, kx)
+/// order (a tile covers whole images, so rows are added tile by tile, row by row), bit for bit Wᵀ·dY + col2im.</item>
+/// </list>
+/// AVX-512 only; the other levels (and other shapes) run the general path, which computes the same bits (docs/engine.md,
+/// accumulation order).
+/// </summary>
+[SkipLocalsInit]
+internal static unsafe class CpuConvGemm
+{
+    /// <summary>
+    /// When false, every conv runs the general im2col + <see cref="CpuGemm"/> path (same bits): the 'before' side of
+    /// `ab conv` and a cross-check in the tests. A knob, like <see cref="CpuConvKernels.ChunkFloats"/>.
+    /// </summary>
+    internal static bool Enabled = true;
+
+    /// <summary>Rows of dWᵀ one pass keeps in registers: 13 accumulators + the dY vector, with room for the broadcasts.</summary>
+    private const int RowsPerPass = 13;
+
+    /// <summary>Whether <see cref="WeightGradient"/> runs this shape at this ISA level (AVX-512, 16 or 32 output channels, no padding).</summary>
+    public static bool HasWeightGradient(int CO, int P, IsaLevel isa) =>
+        Enabled && (CO == 16 || CO == 32) && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// dWᵀ <c>(CI·K·K, CO)</c>, CO = 16 or 32, (+)= Σ over the <paramref name="nb"/> images' outputs n = (b, oy, ox) ascending of
+    /// input(b, ci, oy + ky, ox + kx) · dYᵀ[n, ·], the chain of each element continuing from <paramref name="dwT"/> unless
+    /// <paramref name="first"/> (then from 0). <paramref name="input"/> points at the group's first image (strides
+    /// <paramref name="s"/>), <paramref name="dyT"/> is the group's output gradient transposed <c>(nb·OH·OW, CO)</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradient(float* dwT, int CO, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, int K, bool first)
+    {
+        int CKK = CI * K * K;
+        int* offsets = stackalloc int[CKK];
+        ColumnOffsets(offsets, s, CI, W, K);
+        if (CO == 16)
+            for (int r = 0; r < CKK; r += RowsPerPass)
+                Pass(dwT + (nint)r * 16, offsets + r, Math.Min(RowsPerPass, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
+        else
+            for (int r = 0; r < CKK; r += 8)
+                Pass32(dwT + (nint)r * 32, offsets + r, Math.Min(8, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
+    }
+
+    /// <summary>Up to 8 rows of a 32-column dWᵀ (two vectors a row) over the whole group; rows past <paramref name="rows"/> alias the last row and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pass32(float* dwT, int* offsets, int rows, float* input, int example, float* dyT, int nb, int W, int OH, int OW, bool first)
+    {
+        int last = rows - 1;
+        nint o0 = offsets[0], o1 = offsets[Math.Min(1, last)], o2 = offsets[Math.Min(2, last)], o3 = offsets[Math.Min(3, last)],
+            o4 = offsets[Math.Min(4, last)], o5 = offsets[Math.Min(5, last)], o6 = offsets[Math.Min(6, last)], o7 = offsets[Math.Min(7, last)];
+        var z = Vector512<float>.Zero;
+        Vector512<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z,
+            a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
+        if (!first)
+        {
+            float* c(int r) => dwT + (nint)Math.Min(r, last) * 32;
+            a00 = Vector512.Load(c(0)); a01 = Vector512.Load(c(0) + 16); a10 = Vector512.Load(c(1)); a11 = Vector512.Load(c(1) + 16);
+            a20 = Vector512.Load(c(2)); a21 = Vector512.Load(c(2) + 16); a30 = Vector512.Load(c(3)); a31 = Vector512.Load(c(3) + 16);
+            a40 = Vector512.Load(c(4)); a41 = Vector512.Load(c(4) + 16); a50 = Vector512.Load(c(5)); a51 = Vector512.Load(c(5) + 16);
+            a60 = Vector512.Load(c(6)); a61 = Vector512.Load(c(6) + 16); a70 = Vector512.Load(c(7)); a71 = Vector512.Load(c(7) + 16);
+        }
+        float* g = dyT;
+        for (int b = 0; b < nb; b++)
+            for (int oy = 0; oy < OH; oy++)
+            {
+                float* p = input + (nint)b * example + (nint)oy * W;
+                for (int ox = 0; ox < OW; ox++, p++, g += 32)
+                {
+                    Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16);
+                    var x = Vector512.Create(p[o0]); a00 = Vector512.FusedMultiplyAdd(x, d0, a00); a01 = Vector512.FusedMultiplyAdd(x, d1, a01);
+                    x = Vector512.Create(p[o1]); a10 = Vector512.FusedMultiplyAdd(x, d0, a10); a11 = Vector512.FusedMultiplyAdd(x, d1, a11);
+                    x = Vector512.Create(p[o2]); a20 = Vector512.FusedMultiplyAdd(x, d0, a20); a21 = Vector512.FusedMultiplyAdd(x, d1, a21);
+                    x = Vector512.Create(p[o3]); a30 = Vector512.FusedMultiplyAdd(x, d0, a30); a31 = Vector512.FusedMultiplyAdd(x, d1, a31);
+                    x = Vector512.Create(p[o4]); a40 = Vector512.FusedMultiplyAdd(x, d0, a40); a41 = Vector512.FusedMultiplyAdd(x, d1, a41);
+                    x = Vector512.Create(p[o5]); a50 = Vector512.FusedMultiplyAdd(x, d0, a50); a51 = Vector512.FusedMultiplyAdd(x, d1, a51);
+                    x = Vector512.Create(p[o6]); a60 = Vector512.FusedMultiplyAdd(x, d0, a60); a61 = Vector512.FusedMultiplyAdd(x, d1, a61);
+                    x = Vector512.Create(p[o7]); a70 = Vector512.FusedMultiplyAdd(x, d0, a70); a71 = Vector512.FusedMultiplyAdd(x, d1, a71);
+                }
+            }
+        // Only the real rows are stored.
+        if (rows > 7) { a70.Store(dwT + 7 * 32); a71.Store(dwT + 7 * 32 + 16); }
+        if (rows > 6) { a60.Store(dwT + 6 * 32); a61.Store(dwT + 6 * 32 + 16); }
+        if (rows > 5) { a50.Store(dwT + 5 * 32); a51.Store(dwT + 5 * 32 + 16); }
+        if (rows > 4) { a40.Store(dwT + 4 * 32); a41.Store(dwT + 4 * 32 + 16); }
+        if (rows > 3) { a30.Store(dwT + 3 * 32); a31.Store(dwT + 3 * 32 + 16); }
+        if (rows > 2) { a20.Store(dwT + 2 * 32); a21.Store(dwT + 2 * 32 + 16); }
+        if (rows > 1) { a10.Store(dwT + 32); a11.Store(dwT + 32 + 16); }
+        a00.Store(dwT); a01.Store(dwT + 16);
+    }
+
+    /// <summary>
+    /// offsets[(ci·K + ky)·K + kx] = where column row (ci, ky, kx) reads, from the image pixel of output (oy, ox) (no
+    /// padding): what im2col would have copied there.
+    /// </summary>
+    private static void ColumnOffsets(int* offsets, ImageStrides s, int CI, int W, int K)
+    {
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < K; ky++)
+                for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
+    }
+
+    /// <summary>Up to 13 rows of dWᵀ over the whole group; rows past <paramref name="rows"/> alias the last row and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pass(float* dwT, int* offsets, int rows, float* input, int example, float* dyT, int nb, int W, int OH, int OW, bool first)
+    {
+        int last = rows - 1;
+        nint o0 = offsets[0], o1 = offsets[Math.Min(1, last)], o2 = offsets[Math.Min(2, last)], o3 = offsets[Math.Min(3, last)],
+            o4 = offsets[Math.Min(4, last)], o5 = offsets[Math.Min(5, last)], o6 = offsets[Math.Min(6, last)], o7 = offsets[Math.Min(7, last)],
+            o8 = offsets[Math.Min(8, last)], o9 = offsets[Math.Min(9, last)], o10 = offsets[Math.Min(10, last)], o11 = offsets[Math.Min(11, last)],
+            o12 = offsets[Math.Min(12, last)];
+        var z = Vector512<float>.Zero;
+        Vector512<float> a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z, a9 = z, a10 = z, a11 = z, a12 = z;
+        if (!first)
+        {
+            // Rows past the last start from the last row's value: they are computed alongside and never stored.
+            Vector512<float> L(int r) => Vector512.Load(dwT + (nint)Math.Min(r, last) * 16);
+            a0 = L(0); a1 = L(1); a2 = L(2); a3 = L(3); a4 = L(4); a5 = L(5); a6 = L(6); a7 = L(7); a8 = L(8); a9 = L(9);
+            a10 = L(10); a11 = L(11); a12 = L(12);
+        }
+        float* g = dyT;
+        for (int b = 0; b < nb; b++)
+            for (int oy = 0; oy < OH; oy++)
+            {
+                float* p = input + (nint)b * example + (nint)oy * W;
+                for (int ox = 0; ox < OW; ox++, p++, g += 16)
+                {
+                    var d = Vector512.Load(g);
+                    a0 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o0]), d, a0);
+                    a1 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o1]), d, a1);
+                    a2 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o2]), d, a2);
+                    a3 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o3]), d, a3);
+                    a4 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o4]), d, a4);
+                    a5 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o5]), d, a5);
+                    a6 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o6]), d, a6);
+                    a7 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o7]), d, a7);
+                    a8 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o8]), d, a8);
+                    a9 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o9]), d, a9);
+                    a10 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o10]), d, a10);
+                    a11 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o11]), d, a11);
+                    a12 = Vector512.FusedMultiplyAdd(Vector512.Create(p[o12]), d, a12);
+                }
+            }
+        // Only the real rows are stored.
+        if (rows > 12) a12.Store(dwT + 12 * 16);
+        if (rows > 11) a11.Store(dwT + 11 * 16);
+        if (rows > 10) a10.Store(dwT + 10 * 16);
+        if (rows > 9) a9.Store(dwT + 9 * 16);
+        if (rows > 8) a8.Store(dwT + 8 * 16);
+        if (rows > 7) a7.Store(dwT + 7 * 16);
+        if (rows > 6) a6.Store(dwT + 6 * 16);
+        if (rows > 5) a5.Store(dwT + 5 * 16);
+        if (rows > 4) a4.Store(dwT + 4 * 16);
+        if (rows > 3) a3.Store(dwT + 3 * 16);
+        if (rows > 2) a2.Store(dwT + 2 * 16);
+        if (rows > 1) a1.Store(dwT + 16);
+        a0.Store(dwT);
+    }
+
+    /// <summary>Whether <see cref="Forward8x8"/> and <see cref="InputGradient8x8"/> run this shape at this ISA level (AVX-512, 8×8 outputs, no padding).</summary>
+    public static bool Has8x8(int OH, int OW, int P, IsaLevel isa) =>
+        Enabled && OH == 8 && OW == 8 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// dinput = col2im(Wᵀ · dY) for B images of 8×8 outputs, no padding: dinput is cleared, then for each image, column
+    /// rows (ci, ky, kx) ascending, 4 at a time, each row's 64 column gradients (FMA chains over co from 0) are added into
+    /// the image's input gradient. <paramref name="doutput"/> is <c>(CO, N)</c> with the batch's images at column
+    /// b·64, <paramref name="weight"/> is <c>(CO, CI·K·K)</c>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void InputGradient8x8(float* dinput, ImageStrides s, float* doutput, int N, float* weight, int B, int CI, int H, int W, int CO, int K)
+    {
+        int CKK = CI * K * K;
+        for (int ci = 0; ci < CI; ci++)
+            for (int b = 0; b < B; b++)
+                new Span<float>(dinput + (nint)ci * s.Channel + (nint)b * s.Example, H * W).Clear();
+        int* offsets = stackalloc int[CKK];
+        ColumnOffsets(offsets, s, CI, W, K);
+        // The image's dY (CO rows of 64) is packed contiguously first: in place its rows are N floats apart, a large
+        // power of two for LeNet's batch, so they would all fall in the same few L1 sets and every tile would miss.
+        float[] packed = t_packed is { } p && p.Length >= CO * 64 ? p : (t_packed = new float[CO * 64]);
+        fixed (float* dyPacked = packed)
+            for (int b = 0; b < B; b++)
+            {
+                for (int co = 0; co < CO; co++)
+                {
+                    float* src = doutput + (nint)co * N + (nint)b * 64, dst = dyPacked + co * 64;
+                    Vector512.Load(src).Store(dst); Vector512.Load(src + 16).Store(dst + 16);
+                    Vector512.Load(src + 32).Store(dst + 32); Vector512.Load(src + 48).Store(dst + 48);
+                }
+                for (int r = 0; r < CKK; r += 4)
+                    InputGradientTile(dinput + (nint)b * s.Example, offsets + r, Math.Min(4, CKK - r), weight + r, CKK, dyPacked, 64, CO, W);
+            }
+    }
+
+    [ThreadStatic] private static float[]? t_packed;
+
+    /// <summary>
+    /// Up to 4 column rows × one image's 64 columns of Wᵀ·dY, added into dX row by row; rows past <paramref name="rows"/>
+    /// alias the last row and are not added.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputGradientTile(float* dx, int* offsets, int rows, float* w, int CKK, float* dy, int N, int CO, int W)
+    {
+        int last = rows - 1;
+        float* w0 = w, w1 = w + Math.Min(1, last), w2 = w + Math.Min(2, last), w3 = w + Math.Min(3, last);
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z,
+            s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z;
+        for (int co = 0; co < CO; co++)
+        {
+            float* g = dy + (nint)co * N;
+            nint wk = (nint)co * CKK;
+            Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
+            var x = Vector512.Create(w0[wk]);
+            s00 = Vector512.FusedMultiplyAdd(x, d0, s00); s01 = Vector512.FusedMultiplyAdd(x, d1, s01);
+            s02 = Vector512.FusedMultiplyAdd(x, d2, s02); s03 = Vector512.FusedMultiplyAdd(x, d3, s03);
+            x = Vector512.Create(w1[wk]);
+            s10 = Vector512.FusedMultiplyAdd(x, d0, s10); s11 = Vector512.FusedMultiplyAdd(x, d1, s11);
+            s12 = Vector512.FusedMultiplyAdd(x, d2, s12); s13 = Vector512.FusedMultiplyAdd(x, d3, s13);
+            x = Vector512.Create(w2[wk]);
+            s20 = Vector512.FusedMultiplyAdd(x, d0, s20); s21 = Vector512.FusedMultiplyAdd(x, d1, s21);
+            s22 = Vector512.FusedMultiplyAdd(x, d2, s22); s23 = Vector512.FusedMultiplyAdd(x, d3, s23);
+            x = Vector512.Create(w3[wk]);
+            s30 = Vector512.FusedMultiplyAdd(x, d0, s30); s31 = Vector512.FusedMultiplyAdd(x, d1, s31);
+            s32 = Vector512.FusedMultiplyAdd(x, d2, s32); s33 = Vector512.FusedMultiplyAdd(x, d3, s33);
+        }
+        // Row by row, in (ci, ky, kx) order: vector j holds output rows 2j and 2j + 1 (8 columns each).
+        AddRow(dx + offsets[0], W, s00, s01, s02, s03);
+        if (rows > 1) AddRow(dx + offsets[1], W, s10, s11, s12, s13);
+        if (rows > 2) AddRow(dx + offsets[2], W, s20, s21, s22, s23);
+        if (rows > 3) AddRow(dx + offsets[3], W, s30, s31, s32, s33);
+    }
+
+    /// <summary>dX rows 0 … 7 at <paramref name="d"/> (row stride <paramref name="W"/>) += the 8 × 8 column gradients in v0 … v3.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* d, int W, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
+    {
+        nint w = W;
+        (Vector256.Load(d) + v0.GetLower()).Store(d);
+        (Vector256.Load(d + w) + v0.GetUpper()).Store(d + w);
+        (Vector256.Load(d + 2 * w) + v1.GetLower()).Store(d + 2 * w);
+        (Vector256.Load(d + 3 * w) + v1.GetUpper()).Store(d + 3 * w);
+        (Vector256.Load(d + 4 * w) + v2.GetLower()).Store(d + 4 * w);
+        (Vector256.Load(d + 5 * w) + v2.GetUpper()).Store(d + 5 * w);
+        (Vector256.Load(d + 6 * w) + v3.GetLower()).Store(d + 6 * w);
+        (Vector256.Load(d + 7 * w) + v3.GetUpper()).Store(d + 7 * w);
+    }
+
+    /// <summary>
+    /// output <c>(CO, B·64)</c> = ReLU?(conv(input) + bias) for B images of 8×8 outputs, no padding (see
+    /// <see cref="Has8x8"/> for the shape test): 8 output channels × half an image (32 outputs) per tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward8x8(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int CO, int K, bool relu)
+    {
+        int CKK = CI * K * K;
+        nint N = (nint)B * 64;
+        int* offsets = stackalloc int[CKK];
+        ColumnOffsets(offsets, s, CI, W, K);
+        for (int b = 0; b < B; b++)
+            for (int half = 0; half < 2; half++)
+                for (int co = 0; co < CO; co += 8)
+                    ForwardTile(output + co * N + (nint)b * 64 + half * 32, N, weight + (nint)co * CKK, CKK, Math.Min(8, CO - co),
+                        input + (nint)b * s.Example + (nint)half * 4 * W, offsets, W, bias + co, relu);
+    }
+
+    /// <summary>Up to 8 output channels × output rows 0 … 3 (of 8 columns) from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardTile(float* y, nint N, float* w, int CKK, int rows, float* x, int* offsets, int W, float* bias, bool relu)
+    {
+        nint last = rows - 1, lw = CKK, w1r = W, w2r = 2 * W, w3r = 3 * W;
+        float* w0 = w, w1 = w + Math.Min(1, last) * lw, w2 = w + Math.Min(2, last) * lw, w3 = w + Math.Min(3, last) * lw,
+            w4 = w + Math.Min(4, last) * lw, w5 = w + Math.Min(5, last) * lw, w6 = w + Math.Min(6, last) * lw, w7 = w + Math.Min(7, last) * lw;
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z, s30 = z, s31 = z,
+            s40 = z, s41 = z, s50 = z, s51 = z, s60 = z, s61 = z, s70 = z, s71 = z;
+        for (int k = 0; k < CKK; k++)
+        {
+            float* p = x + offsets[k];
+            var b0 = Vector512.Create(Vector256.Load(p), Vector256.Load(p + w1r));   // outputs of rows 0, 1
+            var b1 = Vector512.Create(Vector256.Load(p + w2r), Vector256.Load(p + w3r)); // rows 2, 3
+            var a = Vector512.Create(w0[k]); s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01);
+            a = Vector512.Create(w1[k]); s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11);
+            a = Vector512.Create(w2[k]); s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21);
+            a = Vector512.Create(w3[k]); s30 = Vector512.FusedMultiplyAdd(a, b0, s30); s31 = Vector512.FusedMultiplyAdd(a, b1, s31);
+            a = Vector512.Create(w4[k]); s40 = Vector512.FusedMultiplyAdd(a, b0, s40); s41 = Vector512.FusedMultiplyAdd(a, b1, s41);
+            a = Vector512.Create(w5[k]); s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51);
+            a = Vector512.Create(w6[k]); s60 = Vector512.FusedMultiplyAdd(a, b0, s60); s61 = Vector512.FusedMultiplyAdd(a, b1, s61);
+            a = Vector512.Create(w7[k]); s70 = Vector512.FusedMultiplyAdd(a, b0, s70); s71 = Vector512.FusedMultiplyAdd(a, b1, s71);
+        }
+        // + bias, then ReLU (0 unless the sum is > 0), as CpuConvKernels.AddBias.
+        void Store(float* row, float b, Vector512<float> v0, Vector512<float> v1)
+        {
+            var bv = Vector512.Create(b);
+            v0 += bv; v1 += bv;
+            if (relu)
+            {
+                v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
+                v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
+            }
+            v0.Store(row); v1.Store(row + 16);
+        }
+        Store(y, bias[0], s00, s01);
+        if (rows > 1) Store(y + N, bias[1], s10, s11);
+        if (rows > 2) Store(y + 2 * N, bias[2], s20, s21);
+        if (rows > 3) Store(y + 3 * N, bias[3], s30, s31);
+        if (rows > 4) Store(y + 4 * N, bias[4], s40, s41);
+        if (rows > 5) Store(y + 5 * N, bias[5], s50, s51);
+        if (rows > 6) Store(y + 6 * N, bias[6], s60, s61);
+        if (rows > 7) Store(y + 7 * N, bias[7], s70, s71);
+    }
+
+    /// <summary>Whether <see cref="Forward24"/> runs this shape at this ISA level (AVX-512, 24-wide output rows in pairs, no padding).</summary>
+    public static bool HasForward24(int OH, int OW, int P, IsaLevel isa) =>
+        Enabled && OW == 24 && OH % 2 == 0 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows (OH even), no padding:
+    /// 8 output channels × two output rows (48 outputs, three vectors) per tile, each output one FMA chain over
+    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, int K, bool relu)
+    {
+        int CKK = CI * K * K, OHW = OH * 24;
+        nint N = (nint)B * OHW;
+        int* offsets = stackalloc int[CKK];
+        ColumnOffsets(offsets, s, CI, W, K);
+        for (int b = 0; b < B; b++)
+            for (int oy = 0; oy < OH; oy += 2)
+                for (int co = 0; co < CO; co += 8)
+                    Forward24Tile(output + co * N + (nint)b * OHW + oy * 24, N, weight + (nint)co * CKK, CKK, Math.Min(8, CO - co),
+                        input + (nint)b * s.Example + (nint)oy * W, offsets, W, bias + co, relu);
+    }
+
+    /// <summary>Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward24Tile(float* y, nint N, float* w, int CKK, int rows, float* x, int* offsets, int W, float* bias, bool relu)
+    {
+        nint last = rows - 1, lw = CKK, row2 = W;
+        float* w0 = w, w1 = w + Math.Min(1, last) * lw, w2 = w + Math.Min(2, last) * lw, w3 = w + Math.Min(3, last) * lw,
+            w4 = w + Math.Min(4, last) * lw, w5 = w + Math.Min(5, last) * lw, w6 = w + Math.Min(6, last) * lw, w7 = w + Math.Min(7, last) * lw;
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z, s20 = z, s21 = z, s22 = z, s30 = z, s31 = z, s32 = z,
+            s40 = z, s41 = z, s42 = z, s50 = z, s51 = z, s52 = z, s60 = z, s61 = z, s62 = z, s70 = z, s71 = z, s72 = z;
+        for (int k = 0; k < CKK; k++)
+        {
+            float* p = x + offsets[k];
+            var b0 = Vector512.Load(p);                                                 // row 0, outputs 0 … 15
+            var b1 = Vector512.Create(Vector256.Load(p + 16), Vector256.Load(p + row2)); // row 0, 16 … 23; row 1, 0 … 7
+            var b2 = Vector512.Load(p + row2 + 8);                                      // row 1, outputs 8 … 23
+            var a = Vector512.Create(w0[k]);
+            s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01); s02 = Vector512.FusedMultiplyAdd(a, b2, s02);
+            a = Vector512.Create(w1[k]);
+            s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11); s12 = Vector512.FusedMultiplyAdd(a, b2, s12);
+            a = Vector512.Create(w2[k]);
+            s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21); s22 = Vector512.FusedMultiplyAdd(a, b2, s22);
+            a = Vector512.Create(w3[k]);
+            s30 = Vector512.FusedMultiplyAdd(a, b0, s30); s31 = Vector512.FusedMultiplyAdd(a, b1, s31); s32 = Vector512.FusedMultiplyAdd(a, b2, s32);
+            a = Vector512.Create(w4[k]);
+            s40 = Vector512.FusedMultiplyAdd(a, b0, s40); s41 = Vector512.FusedMultiplyAdd(a, b1, s41); s42 = Vector512.FusedMultiplyAdd(a, b2, s42);
+            a = Vector512.Create(w5[k]);
+            s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51); s52 = Vector512.FusedMultiplyAdd(a, b2, s52);
+            a = Vector512.Create(w6[k]);
+            s60 = Vector512.FusedMultiplyAdd(a, b0, s60); s61 = Vector512.FusedMultiplyAdd(a, b1, s61); s62 = Vector512.FusedMultiplyAdd(a, b2, s62);
+            a = Vector512.Create(w7[k]);
+            s70 = Vector512.FusedMultiplyAdd(a, b0, s70); s71 = Vector512.FusedMultiplyAdd(a, b1, s71); s72 = Vector512.FusedMultiplyAdd(a, b2, s72);
+        }
+        Store3(y, bias[0], s00, s01, s02, relu);
+        if (rows > 1) Store3(y + N, bias[1], s10, s11, s12, relu);
+        if (rows > 2) Store3(y + 2 * N, bias[2], s20, s21, s22, relu);
+        if (rows > 3) Store3(y + 3 * N, bias[3], s30, s31, s32, relu);
+        if (rows > 4) Store3(y + 4 * N, bias[4], s40, s41, s42, relu);
+        if (rows > 5) Store3(y + 5 * N, bias[5], s50, s51, s52, relu);
+        if (rows > 6) Store3(y + 6 * N, bias[6], s60, s61, s62, relu);
+        if (rows > 7) Store3(y + 7 * N, bias[7], s70, s71, s72, relu);
+    }
+
+    /// <summary>48 outputs at <paramref name="y"/> = ReLU?(v + bias) (0 unless the sum is &gt; 0, as CpuConvKernels.AddBias).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu)
+    {
+        var b = Vector512.Create(bias);
+        var z = Vector512<float>.Zero;
+        v0 += b; v1 += b; v2 += b;
+        if (relu)
+        {
+            v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
+            v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
+            v2 = Vector512.ConditionalSelect(Vector512.GreaterThan(v2, z), v2, z);
+        }
+        v0.Store(y); v1.Store(y + 16); v2.Store(y + 32);
+    }
+}

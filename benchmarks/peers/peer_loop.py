@@ -8,6 +8,23 @@ cores spent, the fairer measure on a shared machine: descheduled time is not cou
 import json, os, subprocess, sys, time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CLI_PROJECT = os.path.join(REPO, "src/NativeCert.Cli")
+TORCHSHARP_PROJECT = os.path.join(REPO, "benchmarks/peers/TorchSharpPeer")
+
+
+def prepare(args):
+    """Builds, before anything is timed, what the run will start: the nativecert CLI (unless --nativecert names a
+    command) and the TorchSharp peer (restoring TorchSharp-cpu on first use) when --torchsharp is given. Both are then
+    started as built programs. Building right before a timed run is unfair to that run: `dotnet run` (or a fresh
+    `dotnet build`) leaves build processes exiting on the cores for a few seconds, which cost a 2-second
+    `nativecert bench --model lenet` about 30% (1.54 vs 2.23-2.36 model-epochs/s started directly, same machine and
+    minute) and lowered the FMA peak it measures."""
+    if not args.nativecert:
+        subprocess.run(["dotnet", "build", "-c", "Release", CLI_PROJECT], check=True, stdout=subprocess.DEVNULL)
+        args.nativecert = "dotnet " + os.path.join(CLI_PROJECT, "bin/Release/net10.0/nativecert.dll")
+    if getattr(args, "torchsharp", False):
+        subprocess.run(["dotnet", "build", "-c", "Release", TORCHSHARP_PROJECT], check=True, stdout=subprocess.DEVNULL)
+    time.sleep(5)  # the builds' exiting processes leave the cores before the first timed (or warm-up) run
 
 
 def time_variants(variants, warm_up, run, models, epochs, label):
@@ -25,12 +42,9 @@ def time_variants(variants, warm_up, run, models, epochs, label):
 
 
 def run_torchsharp(args, extra):
-    """Builds the TorchSharp peer (restoring TorchSharp-cpu on first use), weakens GLIBCXX_3.4.32 in the build
-    output's libLibTorchSharp.so where the system libstdc++ lacks it, runs it with the common workload options plus
-    `extra`, and returns its JSON."""
-    project = os.path.join(REPO, "benchmarks/peers/TorchSharpPeer")
-    subprocess.run(["dotnet", "build", "-c", "Release", project], check=True, stdout=subprocess.DEVNULL)
-    out = os.path.join(project, "bin/Release/net10.0")
+    """Weakens GLIBCXX_3.4.32 in the TorchSharp peer's build output (built by prepare()) where the system libstdc++
+    lacks it, runs it with the common workload options plus `extra`, and returns its JSON."""
+    out = os.path.join(TORCHSHARP_PROJECT, "bin/Release/net10.0")
     subprocess.run([sys.executable, os.path.join(REPO, "benchmarks/peers/weak_glibcxx.py"), out], check=True)
     cmd = ["dotnet", os.path.join(out, "TorchSharpPeer.dll"), "--models", str(args.models), "--epochs", str(args.epochs),
            "--threads", str(args.threads), "--sigma", str(args.sigma), "--examples", str(args.examples)] + extra
@@ -51,8 +65,7 @@ def add_torchsharp(results, per_cpu, ts, variants, args):
 def compare(args, results, per_cpu, bench_options, extra_json=None):
     """Runs `nativecert bench --json` with the common workload options plus `bench_options`, prints our speed as a
     ratio to each variant and to the best, then one JSON line."""
-    cmd = (args.nativecert.split() if args.nativecert else
-           ["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "src/NativeCert.Cli"), "--"])
+    cmd = args.nativecert.split()  # set by prepare() when not given
     cmd += ["bench", "--json", "--models", str(args.models), "--epochs", str(args.epochs), "--threads", str(args.threads),
             "--sigma", str(args.sigma), "--examples", str(args.examples)] + bench_options
     ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_ensemble import load  # noqa: E402  (same data export, same MNIST split)
-from peer_loop import add_torchsharp, compare, run_torchsharp, time_variants  # noqa: E402
+from peer_loop import add_torchsharp, compare, prepare, run_torchsharp, time_variants  # noqa: E402
 
 LR, MOMENTUM, WEIGHT_DECAY, BATCH = 0.05, 0.9, 5e-4, 128  # = TrainingDefaults for a non-MLP model
 
@@ -111,7 +111,7 @@ def main():
     ap.add_argument("--quality", action="store_true", help="σ = 0, one model, 10 epochs: print test accuracy")
     ap.add_argument("--seeds", type=int, default=3, help="--quality: independent runs")
     ap.add_argument("--keep-blas-env", action="store_true", help="do not set OPENBLAS_NUM_THREADS=1 nor drop OPENBLAS_CORETYPE/L2_SIZE")
-    ap.add_argument("--nativecert", default=None, help="command prefix for nativecert (default: dotnet run the CLI project)")
+    ap.add_argument("--nativecert", default=None, help="command prefix for nativecert (default: build the CLI project once, before timing, and run its dll)")
     ap.add_argument("--torchsharp", action="store_true", help="also run libtorch 2.10 (MKL) through TorchSharp-cpu 0.107")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -128,6 +128,7 @@ def main():
                           "models": 1, "epochs": 10, "lr": LR, "test_accuracy": accs}))
         return
 
+    prepare(args)
     results, per_cpu = time_variants(
         (("torch_sequential", train_sequential), ("torch_grouped", train_grouped)),
         lambda fn: fn(x[:256], y[:256], min(2, args.models), 1, args.sigma),  # warm-up

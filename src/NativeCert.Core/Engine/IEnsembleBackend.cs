@@ -16,6 +16,12 @@ internal interface IEnsembleBackend : IDisposable
     string Device { get; }
 
     /// <summary>
+    /// How many models the backend trains at the same time (the CPU engine: one per thread). Automatically sized
+    /// chunks are a multiple of it, so a chunk never leaves part of the machine idle; results do not depend on it.
+    /// </summary>
+    int ModelsInParallel => 1;
+
+    /// <summary>
     /// Trains models <c>[modelStart, modelEnd)</c>, each on <paramref name="train"/> plus its own Gaussian
     /// noise of std <c>config.Sigma</c>, and adds each model's vote on every row of <paramref name="inputs"/>
     /// (plus that model's one test-noise draw per row) into <paramref name="votes"/> <c>(inputs.Count, classes)</c>.

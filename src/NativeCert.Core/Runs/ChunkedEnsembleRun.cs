@@ -21,19 +21,24 @@ internal static class ChunkedEnsembleRun
     /// <summary>
     /// Trains and votes models <c>[votes.ModelsDone, modelEnd)</c> in one session of <paramref name="backend"/>, writing
     /// <paramref name="votesPath"/> after every chunk. <paramref name="chunkSize"/> &gt; 0 fixes the models per
-    /// chunk; 0 sizes chunks so each takes about <see cref="AutoChunkTarget"/>. Chunks never straddle the
+    /// chunk; 0 sizes chunks so each takes about <paramref name="chunkTarget"/> (default <see cref="AutoChunkTarget"/>), in multiples of
+    /// <see cref="IEnsembleBackend.ModelsInParallel"/>. Chunks never straddle the
     /// selection/estimation boundary (Cohen's n0). Cancellation is honoured between and (by the backend) within chunks;
     /// the votes on disk then hold the last complete chunk.
     /// </summary>
     public static void Run(IEnsembleBackend backend, EnsembleConfig config, Dataset train, Dataset inputs,
                            VoteFile votes, int modelEnd, int chunkSize, string votesPath,
-                           ProgressReporter? progress = null, CancellationToken cancellation = default)
+                           ProgressReporter? progress = null, CancellationToken cancellation = default, TimeSpan? chunkTarget = null)
     {
+        TimeSpan target = chunkTarget ?? AutoChunkTarget;
         ArgumentOutOfRangeException.ThrowIfNegative(chunkSize);
         if (inputs.Count != votes.Inputs) throw new ArgumentException($"{inputs.Count} inputs but the vote file has {votes.Inputs}");
         if (votes.ModelsDone > modelEnd)
             throw new UserInputException($"smoothing.models: the run already has models up to {votes.ModelsDone}, more than the {modelEnd} asked for");
-        int size = chunkSize > 0 ? chunkSize : AutoFirstChunk;
+        // Automatic chunks are a multiple of the models the backend trains at once: sizing them by time alone gave
+        // LeNet (≈ 9 s per model on a thread) chunks of one model, and the second CPU thread sat idle.
+        int parallel = Math.Max(1, backend.ModelsInParallel);
+        int size = chunkSize > 0 ? chunkSize : RoundUp(AutoFirstChunk, parallel);
         if (votes.ModelsDone == modelEnd) return;
         // One session for the whole run: a GPU backend uploads the data and allocates once, not per chunk.
         using var session = backend.Open(config, train, inputs, modelEnd - votes.ModelsDone);
@@ -57,10 +62,12 @@ internal static class ChunkedEnsembleRun
             if (chunkSize == 0)
             {
                 double perModel = clock.Elapsed.TotalSeconds / (end - start);
-                size = perModel <= 0 ? size * 2 : (int)Math.Clamp(AutoChunkTarget.TotalSeconds / perModel, 1, Math.Max(1, size * 4L));
+                size = RoundUp(perModel <= 0 ? size * 2 : (int)Math.Clamp(target.TotalSeconds / perModel, 1, Math.Max(1, size * 4L)), parallel);
             }
         }
     }
+
+    private static int RoundUp(int size, int multiple) => (int)Math.Min(int.MaxValue / 2, ((long)size + multiple - 1) / multiple * multiple);
 
     // A backend that skipped or double-counted a model would silently corrupt every certificate.
     private static void CheckChunk(VoteCounts chunk, int models, string backend)

@@ -15,6 +15,7 @@ internal sealed class ModelKeepingBackend(IEnsembleBackend inner, string modelsD
 {
     public string Name => inner.Name;
     public string Device => inner.Device;
+    public int ModelsInParallel => inner.ModelsInParallel;
 
     /// <summary>File holding models [start, end).</summary>
     public static string FileName(int start, int end) => $"models-{start:D6}-{end:D6}.bin";

@@ -60,6 +60,38 @@ public sealed class ChunkedEnsembleRunTests : IDisposable
         Assert.Equal(File.ReadAllBytes(full), File.ReadAllBytes(part));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void AutomaticChunksAreMultiplesOfTheModelsTrainedAtOnce(int parallel)
+    {
+        // Models slower than the chunk target: sizing by time alone gives chunks of one model, which left all but
+        // one CPU thread idle; every chunk but the run's last must be a multiple of the backend's parallelism.
+        VoteFile votes = NewVotes();
+        using var slow = new SlowBackend(parallel);
+        ChunkedEnsembleRun.Run(slow, Config, Train, Inputs, votes, 20, 0, Path.Combine(_dir, $"slow{parallel}.bin"), chunkTarget: TimeSpan.FromTicks(1));
+        Assert.Equal(20, votes.ModelsDone);
+        Assert.True(slow.Ranges.Count > 2);
+        Assert.All(slow.Ranges.SkipLast(1), r => Assert.Equal(0, (r.End - r.Start) % parallel));
+        Assert.Equal(parallel, slow.Ranges[1].End - slow.Ranges[1].Start); // the smallest chunk once sized by time
+    }
+
+    private sealed class SlowBackend(int parallel) : IEnsembleBackend
+    {
+        private readonly FakeEnsembleBackend _inner = new();
+        public List<(int Start, int End)> Ranges => _inner.Ranges;
+        public string Name => _inner.Name;
+        public string Device => _inner.Device;
+        public int ModelsInParallel => parallel;
+        public void Run(EnsembleConfig config, Dataset train, Dataset inputs, int modelStart, int modelEnd, VoteCounts votes,
+                        IProgress<EnsembleProgress>? progress = null, CancellationToken cancellation = default)
+        {
+            Thread.Sleep(2 * (modelEnd - modelStart));
+            _inner.Run(config, train, inputs, modelStart, modelEnd, votes, progress, cancellation);
+        }
+        public void Dispose() { }
+    }
+
     [Fact]
     public void MoreModelsDoneThanAskedIsAUserError()
     {

@@ -24,6 +24,7 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
 
     public string Name => "cpu";
     public int Threads => _threads;
+    public int ModelsInParallel => _threads;
     public IsaLevel Isa => _isa;
     public string Device => $"{CpuIsa.ModelName()} ({_threads} threads, {CpuIsa.Name(_isa)})";
 

@@ -23,6 +23,13 @@ internal sealed record ClusterStatus(ClusterRun Run, IReadOnlyList<ShardStatus> 
     public bool AllShardsComplete => Shards.All(s => s.Complete);
     public bool MergeActive => Merge is { IsActive: true };
 
+    /// <summary>
+    /// The merge is pending on an afterok that can no longer be met: Slurm says DependencyNeverSatisfied, or, before
+    /// Slurm has re-evaluated the dependency, no shard is queued or running while one is unfinished (a failed shard).
+    /// </summary>
+    public bool MergeWaitsInVain => Merge is { DependencyNeverSatisfied: true }
+                                    || (Merge is { State: "PENDING" } && Shards.Any(s => s.Failed) && !Shards.Any(s => s.Job is { IsActive: true }));
+
     /// <summary>Reads the shards' progress from disk and, when <paramref name="slurm"/> is given, their jobs' states.</summary>
     public static ClusterStatus Gather(ClusterRun run, SlurmClient? slurm)
     {

@@ -145,7 +145,8 @@ internal static class SlurmCommand
         {
             var status = ClusterStatus.Gather(run, dryRun ? null : slurm);
             var active = status.Shards.Where(s => s.Job is { IsActive: true }).Select(s => $"{s.JobId} {s.Job!.State}").ToList();
-            if (status.Merge is { IsActive: true, DependencyNeverSatisfied: false }) active.Add($"{status.MergeJobId} (merge) {status.Merge.State}");
+            bool staleMerge = status.MergeWaitsInVain; // cancelled below, resubmitted with the shards
+            if (status.Merge is { IsActive: true } && !staleMerge) active.Add($"{status.MergeJobId} (merge) {status.Merge.State}");
             if (active.Count > 0)
                 throw new UserInputException($"--resume: jobs of {run.Root} are still queued or running ({string.Join(", ", active)}); wait for them (nativecert slurm status --wait {run.Root}) or scancel them first");
             if (status.Complete)
@@ -153,7 +154,7 @@ internal static class SlurmCommand
                 stdout.WriteLine($"{run.Root} is complete: nothing to resubmit");
                 return ExitCodes.Success;
             }
-            if (status.Merge is { DependencyNeverSatisfied: true } && status.MergeJobId is { } stale) slurm.Cancel(stale);
+            if (staleMerge && status.MergeJobId is { } stale) slurm.Cancel(stale);
             toRun = status.Shards.Where(s => !s.Complete).Select(s => s.Index).ToList();
         }
         else

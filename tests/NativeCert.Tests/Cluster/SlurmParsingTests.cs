@@ -15,6 +15,28 @@ public sealed class SlurmParsingTests
         Assert.Equal("Resources", states[3].Reason);
     }
 
+    [Theory]
+    [InlineData("Dependency", "FAILED", true)]                  // a shard failed; Slurm has not re-evaluated the merge yet
+    [InlineData("DependencyNeverSatisfied", "FAILED", true)]
+    [InlineData("Dependency", "RUNNING", false)]                // the unfinished shard may still succeed
+    [InlineData("Dependency", "REQUEUED", false)]
+    [InlineData("Resources", "COMPLETED", false)]               // every shard done: the merge will run
+    public void AMergePendingOnAFailedShardWaitsInVain(string mergeReason, string shard1State, bool inVain)
+    {
+        var run = new NativeCert.Cli.Cluster.ClusterRun(Path.Combine(Path.GetTempPath(), "nativecert-no-such-run"));
+        bool shard1Done = shard1State == "COMPLETED";
+        var shards = new List<ShardStatus>
+        {
+            new(0, new NativeCert.Runs.ModelRange(0, 5), 5, "12_0", new SlurmJobState("12_0", "COMPLETED", "None", "0:0", "squeue"), "log0", null),
+            new(1, new NativeCert.Runs.ModelRange(5, 10), shard1Done ? 5 : 2, "12_1", new SlurmJobState("12_1", shard1State, "None", "2:0", "squeue"), "log1", null),
+        };
+        var merge = new SlurmJobState("13", "PENDING", mergeReason, "0:0", "squeue");
+        Assert.Equal(inVain, new ClusterStatus(run, shards, "13", merge, null, false).MergeWaitsInVain);
+        // A merge that is running (or gone) waits for nothing.
+        Assert.False(new ClusterStatus(run, shards, "13", merge with { State = "RUNNING", Reason = "None" }, null, false).MergeWaitsInVain);
+        Assert.False(new ClusterStatus(run, shards, "13", null, null, false).MergeWaitsInVain);
+    }
+
     [Fact]
     public void ScontrolRecordsAreKeyedByArrayTask()
     {

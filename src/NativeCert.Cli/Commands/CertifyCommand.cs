@@ -51,7 +51,7 @@ internal static class CertifyCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var outDir = new Option<string?>("--out") { Description = "Run directory (default runs/<UTC timestamp>)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last complete chunk (its settings come from its config.json)" };
-        var chunk = new Option<int>("--chunk") { Description = "Models per durable chunk (0 = sized to take about 5 s)", DefaultValueFactory = _ => 0 };
+        var chunk = new Option<int>("--chunk") { Description = "Models per durable chunk (0 = sized to take about 5 s, in multiples of the models trained at once)", DefaultValueFactory = _ => 0 };
         var triggerNorms = new Option<string>("--trigger-norms") { Description = "Trigger l2 norms for the certified-accuracy-vs-poison plot, comma-separated", DefaultValueFactory = _ => SpecJson.Text(defaults.Certification.TriggerNorms) };
         var radii = new Option<string>("--radii") { Description = "Radii of the summary table, comma-separated", DefaultValueFactory = _ => SpecJson.Text(defaults.Certification.Radii) };
         var modelsRange = new Option<string?>("--models-range") { Description = "Compute only models [START, END) of the run (a shard, e.g. 0:500); combine shards with nativecert merge" };

@@ -63,8 +63,7 @@ internal sealed class ModelOptions
     /// <summary>
     /// <paramref name="current"/> with the model, training, σ and seed flags the user typed applied. A new model
     /// without <c>--lr</c> (<c>--warmup-epochs</c>) takes its kind's default step (warm-up),
-    /// <see cref="TrainingDefaults.LearningRateFor"/> (<see cref="TrainingDefaults.WarmupEpochsFor"/>), when the current
-    /// value is the current model's default.
+    /// <see cref="TrainingSpec.DefaultsFor"/>, when the current value is the current model's default.
     /// </summary>
     public JobSpec Apply(ParseResult parse, JobSpec current)
     {

@@ -16,7 +16,10 @@ internal static class TrainingDefaults
     public const float ConvLearningRate = 0.05f;
 
     /// <summary>The default step for <paramref name="model"/>: <see cref="LearningRate"/> for an MLP, else <see cref="ConvLearningRate"/>.</summary>
-    public static float LearningRateFor(ModelArchitecture model) => model.IsMlp ? LearningRate : ConvLearningRate;
+    public static float LearningRateFor(ModelArchitecture model) => LearningRateFor(model.IsMlp);
+
+    /// <summary>The default step of an MLP (<paramref name="mlp"/>) or of any other model: the one rule the engine, the CLI and the spec read.</summary>
+    public static float LearningRateFor(bool mlp) => mlp ? LearningRate : ConvLearningRate;
 
     /// <summary>
     /// Linear learning-rate warm-up of any model but an MLP, in epochs (<see cref="TrainingOptions.LearningRateAt"/>):
@@ -28,7 +31,10 @@ internal static class TrainingDefaults
     public const int ConvWarmupEpochs = 2;
 
     /// <summary>The default warm-up of <paramref name="model"/>: none for an MLP, else <see cref="ConvWarmupEpochs"/>.</summary>
-    public static int WarmupEpochsFor(ModelArchitecture model) => model.IsMlp ? 0 : ConvWarmupEpochs;
+    public static int WarmupEpochsFor(ModelArchitecture model) => WarmupEpochsFor(model.IsMlp);
+
+    /// <summary>The default warm-up of an MLP (<paramref name="mlp"/>: none) or of any other model (<see cref="ConvWarmupEpochs"/>).</summary>
+    public static int WarmupEpochsFor(bool mlp) => mlp ? 0 : ConvWarmupEpochs;
 
     /// <summary>Momentum μ (PyTorch semantics, no dampening).</summary>
     public const float Momentum = 0.9f;
@@ -39,7 +45,7 @@ internal static class TrainingDefaults
         float? momentum = null, float? weightDecay = null, int warmupEpochs = 0) =>
         new(epochs ?? Epochs, batchSize ?? BatchSize, learningRate ?? LearningRate, momentum ?? Momentum, weightDecay ?? WeightDecay, warmupEpochs);
 
-    /// <summary>The default training of <paramref name="model"/>: its kind's step and warm-up (<see cref="LearningRateFor"/>, <see cref="WarmupEpochsFor"/>).</summary>
+    /// <summary>The default training of <paramref name="model"/>: its kind's step and warm-up (<see cref="LearningRateFor(ModelArchitecture)"/>, <see cref="WarmupEpochsFor(ModelArchitecture)"/>).</summary>
     public static TrainingOptions OptionsFor(ModelArchitecture model, int? epochs = null, int? batchSize = null) =>
         Options(epochs, batchSize, LearningRateFor(model), warmupEpochs: WarmupEpochsFor(model));
 

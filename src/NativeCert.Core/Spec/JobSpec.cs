@@ -463,9 +463,8 @@ public sealed record TrainingSpec
     public static TrainingSpec DefaultsFor(ModelSpec model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return model.Kind == ModelSpec.Mlp
-            ? new TrainingSpec()
-            : new TrainingSpec { LearningRate = TrainingDefaults.ConvLearningRate, WarmupEpochs = TrainingDefaults.ConvWarmupEpochs };
+        bool mlp = model.Kind == ModelSpec.Mlp;
+        return new TrainingSpec { LearningRate = TrainingDefaults.LearningRateFor(mlp), WarmupEpochs = TrainingDefaults.WarmupEpochsFor(mlp) };
     }
 
     internal void Validate(string at)

@@ -5,7 +5,7 @@ using NativeCert.Engine.Cpu;
 namespace NativeCert.Benchmarks;
 
 /// <summary>
-/// `-- ab conv [avx512|avx2|scalar] [chunk|direct|fusion|parts]`: LeNet's conv kernels at batch 128, each direction
+/// `-- ab conv [avx512|avx2|scalar] [chunk|direct|fusion|parts|kernels]`: LeNet's conv kernels at batch 128, each direction
 /// timed on the thread CPU clock (paired and interleaved, <see cref="PairedAb"/>), as GFLOP per CPU-second and as a
 /// share of one thread's FMA peak per CPU-second. A is the general path (im2col + <see cref="CpuGemm"/> in image groups
 /// of 64 Ki column floats, then the bias pass or col2im: the engine before the fused kernels), B the engine as it is
@@ -17,7 +17,7 @@ internal static unsafe class ConvAb
     {
         var isa = args.Length > 0 ? args[0] switch { "avx2" => IsaLevel.Avx2, "scalar" => IsaLevel.Scalar, _ => IsaLevel.Avx512 } : IsaLevel.Avx512;
         isa = CpuIsa.Clamp(isa);
-        const int B = 128;
+        int B = int.TryParse(Environment.GetEnvironmentVariable("NATIVECERT_AB_BATCH"), out int batch) ? batch : 128;
         var rng = new Random(1);
         float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
         var (x1, w1, b1, dy1, y1) = (R(B * 784), R(16 * 25), R(16), R(16 * B * 576), new float[16 * B * 576]);
@@ -104,6 +104,37 @@ internal static unsafe class ConvAb
                 bool useB = false;
                 var r = PairedAb.Compare(() => useB = false, () => useB = true, () => (useB ? b : a)(), reps, 9);
                 Console.WriteLine($"  {name}: A {r.A * 1e3:F3} ms, B {r.B * 1e3:F3} ms, median B/A time {r.Ratio:F3}");
+            }
+            return;
+        }
+        if (only == "kernels")
+        {
+            // The fused products alone, as the engine calls them in its image groups, without the passes around them
+            // (dY transposes, bias sums, the dX clear): the conv GEMMs' own share of the FMA peak. Forward kernels include
+            // their bias + ReLU epilogue, the input gradient its col2im (both fused).
+            if (!CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  the fused kernels need AVX-512"); return; }
+            int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
+            var (dyT1, dyT2, dwT1, dwT2) = (R(g1 * 576 * 16), R(g2 * 64 * 32), new float[25 * 16], new float[400 * 32]);
+            var kernels = new (string, double, Action, int)[]
+            {
+                ("conv1 forward (fused bias + ReLU)", f1, () => { fixed (float* y = y1, x = x1, w = w1, b = b1) CpuConvGemm.Forward24(y, x, in1, w, b, B, 1, 28, 24, 16, 5, true); }, 10),
+                ($"conv1 weight gradient ({g1}-image groups)", f1, () =>
+                {
+                    fixed (float* dw = dwT1, x = x1, g = dyT1)
+                        for (int b0 = 0; b0 < B; b0 += g1) CpuConvGemm.WeightGradient(dw, 16, x + (nint)b0 * 784, in1, g, Math.Min(g1, B - b0), 1, 28, 24, 24, 5, b0 == 0);
+                }, 10),
+                ("conv2 forward (fused bias + ReLU)", f2, () => { fixed (float* y = y2, x = x2, w = w2, b = b2) CpuConvGemm.Forward8x8(y, x, in2, w, b, B, 16, 12, 32, 5, true); }, 5),
+                ($"conv2 weight gradient ({g2}-image groups)", f2, () =>
+                {
+                    fixed (float* dw = dwT2, x = x2, g = dyT2)
+                        for (int b0 = 0; b0 < B; b0 += g2) CpuConvGemm.WeightGradient(dw, 32, x + (nint)b0 * 144, in2, g, Math.Min(g2, B - b0), 16, 12, 8, 8, 5, b0 == 0);
+                }, 5),
+                ("conv2 input gradient (fused col2im, with the dX clear)", f2, () => { fixed (float* dx = dx2, dy = dy2, w = w2) CpuConvGemm.InputGradient8x8(dx, in2, dy, B * 64, w, B, 16, 12, 12, 32, 5); }, 5),
+            };
+            foreach (var (name, gflop, work, reps) in kernels)
+            {
+                var r = PairedAb.Compare(() => { }, () => { }, work, reps, 9);
+                Console.WriteLine($"  {name}: {r.A * 1e3:F3} ms {gflop / r.A:F1} GFLOP/s ({gflop / r.A / perCpu:P0})");
             }
             return;
         }

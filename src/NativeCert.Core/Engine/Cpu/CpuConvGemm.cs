@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NativeCert.Engine.Cpu;
 
@@ -52,12 +53,101 @@ internal static unsafe class CpuConvGemm
         int CKK = CI * K * K;
         int* offsets = stackalloc int[CKK];
         ColumnOffsets(offsets, s, CI, W, K);
-        if (CO == 16)
+        if (CO == 16 && CI == 1 && K == 5)
+            Pass25(dwT, input, s.Example, dyT, nb, W, OH, OW, first);
+        else if (CO == 16)
             for (int r = 0; r < CKK; r += RowsPerPass)
                 Pass(dwT + (nint)r * 16, offsets + r, Math.Min(RowsPerPass, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
         else
             for (int r = 0; r < CKK; r += 8)
                 Pass32(dwT + (nint)r * 32, offsets + r, Math.Min(8, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
+    }
+
+    /// <summary>
+    /// All 25 rows of a 1-channel 5×5 kernel's dWᵀ (LeNet's conv1) in one pass over the group: 25 accumulators and the dY
+    /// vector fill 26 of the 32 registers, each row reads its input through one of five row pointers at a constant
+    /// offset (folded into the FMA as a broadcast operand), and dYᵀ is streamed once instead of once per 13 rows.
+    /// The same chains as <see cref="Pass"/>: (b, oy, ox) ascending, from <paramref name="dwT"/> unless <paramref name="first"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pass25(float* dwT, float* input, int example, float* dyT, int nb, int W, int OH, int OW, bool first)
+    {
+        var z = Vector512<float>.Zero;
+        Vector512<float> a00 = z, a01 = z, a02 = z, a03 = z, a04 = z, a10 = z, a11 = z, a12 = z, a13 = z, a14 = z, a20 = z, a21 = z, a22 = z, a23 = z, a24 = z, a30 = z, a31 = z, a32 = z, a33 = z, a34 = z, a40 = z, a41 = z, a42 = z, a43 = z, a44 = z;
+        if (!first)
+        {
+            a00 = Vector512.Load(dwT + 0);
+            a01 = Vector512.Load(dwT + 16);
+            a02 = Vector512.Load(dwT + 32);
+            a03 = Vector512.Load(dwT + 48);
+            a04 = Vector512.Load(dwT + 64);
+            a10 = Vector512.Load(dwT + 80);
+            a11 = Vector512.Load(dwT + 96);
+            a12 = Vector512.Load(dwT + 112);
+            a13 = Vector512.Load(dwT + 128);
+            a14 = Vector512.Load(dwT + 144);
+            a20 = Vector512.Load(dwT + 160);
+            a21 = Vector512.Load(dwT + 176);
+            a22 = Vector512.Load(dwT + 192);
+            a23 = Vector512.Load(dwT + 208);
+            a24 = Vector512.Load(dwT + 224);
+            a30 = Vector512.Load(dwT + 240);
+            a31 = Vector512.Load(dwT + 256);
+            a32 = Vector512.Load(dwT + 272);
+            a33 = Vector512.Load(dwT + 288);
+            a34 = Vector512.Load(dwT + 304);
+            a40 = Vector512.Load(dwT + 320);
+            a41 = Vector512.Load(dwT + 336);
+            a42 = Vector512.Load(dwT + 352);
+            a43 = Vector512.Load(dwT + 368);
+            a44 = Vector512.Load(dwT + 384);
+        }
+        float* g = dyT;
+        nint w = W;
+        for (int b = 0; b < nb; b++)
+            for (int oy = 0; oy < OH; oy++)
+            {
+                float* p0 = input + (nint)b * example + (nint)oy * W, p1 = p0 + w, p2 = p1 + w, p3 = p2 + w, p4 = p3 + w;
+                for (int ox = 0; ox < OW; ox++, p0++, p1++, p2++, p3++, p4++, g += 16)
+                {
+                    var d = Vector512.Load(g);
+                    a00 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[0]), d, a00); a01 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[1]), d, a01); a02 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[2]), d, a02);
+                    a03 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[3]), d, a03); a04 = Vector512.FusedMultiplyAdd(Vector512.Create(p0[4]), d, a04);
+                    a10 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[0]), d, a10); a11 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[1]), d, a11); a12 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[2]), d, a12);
+                    a13 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[3]), d, a13); a14 = Vector512.FusedMultiplyAdd(Vector512.Create(p1[4]), d, a14);
+                    a20 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[0]), d, a20); a21 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[1]), d, a21); a22 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[2]), d, a22);
+                    a23 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[3]), d, a23); a24 = Vector512.FusedMultiplyAdd(Vector512.Create(p2[4]), d, a24);
+                    a30 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[0]), d, a30); a31 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[1]), d, a31); a32 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[2]), d, a32);
+                    a33 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[3]), d, a33); a34 = Vector512.FusedMultiplyAdd(Vector512.Create(p3[4]), d, a34);
+                    a40 = Vector512.FusedMultiplyAdd(Vector512.Create(p4[0]), d, a40); a41 = Vector512.FusedMultiplyAdd(Vector512.Create(p4[1]), d, a41); a42 = Vector512.FusedMultiplyAdd(Vector512.Create(p4[2]), d, a42);
+                    a43 = Vector512.FusedMultiplyAdd(Vector512.Create(p4[3]), d, a43); a44 = Vector512.FusedMultiplyAdd(Vector512.Create(p4[4]), d, a44);
+                }
+            }
+        a00.Store(dwT + 0);
+        a01.Store(dwT + 16);
+        a02.Store(dwT + 32);
+        a03.Store(dwT + 48);
+        a04.Store(dwT + 64);
+        a10.Store(dwT + 80);
+        a11.Store(dwT + 96);
+        a12.Store(dwT + 112);
+        a13.Store(dwT + 128);
+        a14.Store(dwT + 144);
+        a20.Store(dwT + 160);
+        a21.Store(dwT + 176);
+        a22.Store(dwT + 192);
+        a23.Store(dwT + 208);
+        a24.Store(dwT + 224);
+        a30.Store(dwT + 240);
+        a31.Store(dwT + 256);
+        a32.Store(dwT + 272);
+        a33.Store(dwT + 288);
+        a34.Store(dwT + 304);
+        a40.Store(dwT + 320);
+        a41.Store(dwT + 336);
+        a42.Store(dwT + 352);
+        a43.Store(dwT + 368);
+        a44.Store(dwT + 384);
     }
 
     /// <summary>Up to 8 rows of a 32-column dWᵀ (two vectors a row) over the whole group; rows past <paramref name="rows"/> alias the last row and are not stored.</summary>
@@ -206,12 +296,87 @@ internal static unsafe class CpuConvGemm
                     Vector512.Load(src).Store(dst); Vector512.Load(src + 16).Store(dst + 16);
                     Vector512.Load(src + 32).Store(dst + 32); Vector512.Load(src + 48).Store(dst + 48);
                 }
-                for (int r = 0; r < CKK; r += 4)
-                    InputGradientTile(dinput + (nint)b * s.Example, offsets + r, Math.Min(4, CKK - r), weight + r, CKK, dyPacked, 64, CO, W);
+                if (K == 5)
+                    for (int ci = 0; ci < CI; ci++)
+                        for (int ky = 0; ky < 5; ky++)
+                            InputGradientRows5(dinput + (nint)b * s.Example + (nint)ci * s.Channel + ky * 12, weight + (ci * 5 + ky) * 5, CKK, dyPacked, CO, s_col2imIndex, s_col2imMask);
+                else
+                    for (int r = 0; r < CKK; r += 4)
+                        InputGradientTile(dinput + (nint)b * s.Example, offsets + r, Math.Min(4, CKK - r), weight + r, CKK, dyPacked, 64, CO, W);
             }
     }
 
     [ThreadStatic] private static float[]? t_packed;
+
+    /// <summary>
+    /// Lane tables of <see cref="InputGradientRows5"/>: for the three kinds of 16-float piece of an 8-row, 12-wide dX block
+    /// (m = 0, 1, 2; pieces 3, 4, 5 repeat them two rows down) and kx = 0 … 4, which accumulator lane lands in each dX lane
+    /// (16 + lane: the second source), and (mask) which dX lanes kx reaches at all.
+    /// </summary>
+    private static readonly int* s_col2imIndex = Col2ImTables(out s_col2imMask);
+    private static readonly float* s_col2imMask;
+
+    private static int* Col2ImTables(out float* mask)
+    {
+        var index = (int*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(15 * 16 * sizeof(int), 64);
+        mask = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc(5 * 16 * sizeof(float), 64);
+        for (int m = 0; m < 3; m++)
+        {
+            int jA = m == 2 ? 1 : 0; // the accumulator (2 output rows) holding the piece's first row
+            for (int kx = 0; kx < 5; kx++)
+                for (int lane = 0; lane < 16; lane++)
+                {
+                    int f = 16 * m + lane, oy = f / 12, ox = f % 12 - kx;
+                    bool reached = ox >= 0 && ox < 8;
+                    // Unreached lanes read the zero vector (pieces 0 and 2) or are masked (piece 1, whose two sources are both rows).
+                    index[(m * 5 + kx) * 16 + lane] = reached ? (oy / 2 == jA ? 0 : 16) + (oy % 2) * 8 + ox : 16;
+                    if (m == 1) mask[kx * 16 + lane] = reached ? BitConverter.Int32BitsToSingle(-1) : 0f;
+                }
+        }
+        return index;
+    }
+
+    /// <summary>
+    /// The 5 column rows (ci, ky, kx = 0 … 4) of one image's Wᵀ·dY (64 columns each, FMA chains over co from 0), added
+    /// into the 8 input-gradient rows they reach, <paramref name="dx"/> = dX(ci, ky, 0): these rows are 96 contiguous
+    /// floats (W = 12), so the adds are six whole vectors, each receiving its kx = 0 … 4 terms in order (a lane a kx
+    /// does not reach adds +0, which leaves dX's bits as they are: dX starts at +0 and never holds −0). The same sums
+    /// in the same order as <see cref="InputGradientTile"/>, with no store-to-load overlap between neighbouring rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputGradientRows5(float* dx, float* w, int CKK, float* dy, int CO, int* index, float* mask)
+    {
+        var z = Vector512<float>.Zero;
+        Vector512<float> s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z, s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z, s40 = z, s41 = z, s42 = z, s43 = z;
+        for (int co = 0; co < CO; co++)
+        {
+            float* g = dy + (nint)co * 64, wk = w + (nint)co * CKK;
+            Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
+            var x0 = Vector512.Create(wk[0]);
+            s00 = Vector512.FusedMultiplyAdd(x0, d0, s00); s01 = Vector512.FusedMultiplyAdd(x0, d1, s01);
+            s02 = Vector512.FusedMultiplyAdd(x0, d2, s02); s03 = Vector512.FusedMultiplyAdd(x0, d3, s03);
+            var x1 = Vector512.Create(wk[1]);
+            s10 = Vector512.FusedMultiplyAdd(x1, d0, s10); s11 = Vector512.FusedMultiplyAdd(x1, d1, s11);
+            s12 = Vector512.FusedMultiplyAdd(x1, d2, s12); s13 = Vector512.FusedMultiplyAdd(x1, d3, s13);
+            var x2 = Vector512.Create(wk[2]);
+            s20 = Vector512.FusedMultiplyAdd(x2, d0, s20); s21 = Vector512.FusedMultiplyAdd(x2, d1, s21);
+            s22 = Vector512.FusedMultiplyAdd(x2, d2, s22); s23 = Vector512.FusedMultiplyAdd(x2, d3, s23);
+            var x3 = Vector512.Create(wk[3]);
+            s30 = Vector512.FusedMultiplyAdd(x3, d0, s30); s31 = Vector512.FusedMultiplyAdd(x3, d1, s31);
+            s32 = Vector512.FusedMultiplyAdd(x3, d2, s32); s33 = Vector512.FusedMultiplyAdd(x3, d3, s33);
+            var x4 = Vector512.Create(wk[4]);
+            s40 = Vector512.FusedMultiplyAdd(x4, d0, s40); s41 = Vector512.FusedMultiplyAdd(x4, d1, s41);
+            s42 = Vector512.FusedMultiplyAdd(x4, d2, s42); s43 = Vector512.FusedMultiplyAdd(x4, d3, s43);
+        }
+        Vector512<float> Piece(Vector512<float> a, int m, int kx, Vector512<float> b) =>
+            Avx512F.PermuteVar16x32x2(a, Vector512.Load(index + (m * 5 + kx) * 16), b);
+        (Vector512.Load(dx + 0) + Piece(s00, 0, 0, z) + Piece(s10, 0, 1, z) + Piece(s20, 0, 2, z) + Piece(s30, 0, 3, z) + Piece(s40, 0, 4, z)).Store(dx + 0);
+        (Vector512.Load(dx + 16) + (Piece(s00, 1, 0, s01) & Vector512.Load(mask + 0)) + (Piece(s10, 1, 1, s11) & Vector512.Load(mask + 16)) + (Piece(s20, 1, 2, s21) & Vector512.Load(mask + 32)) + (Piece(s30, 1, 3, s31) & Vector512.Load(mask + 48)) + (Piece(s40, 1, 4, s41) & Vector512.Load(mask + 64))).Store(dx + 16);
+        (Vector512.Load(dx + 32) + Piece(s01, 2, 0, z) + Piece(s11, 2, 1, z) + Piece(s21, 2, 2, z) + Piece(s31, 2, 3, z) + Piece(s41, 2, 4, z)).Store(dx + 32);
+        (Vector512.Load(dx + 48) + Piece(s02, 0, 0, z) + Piece(s12, 0, 1, z) + Piece(s22, 0, 2, z) + Piece(s32, 0, 3, z) + Piece(s42, 0, 4, z)).Store(dx + 48);
+        (Vector512.Load(dx + 64) + (Piece(s02, 1, 0, s03) & Vector512.Load(mask + 0)) + (Piece(s12, 1, 1, s13) & Vector512.Load(mask + 16)) + (Piece(s22, 1, 2, s23) & Vector512.Load(mask + 32)) + (Piece(s32, 1, 3, s33) & Vector512.Load(mask + 48)) + (Piece(s42, 1, 4, s43) & Vector512.Load(mask + 64))).Store(dx + 64);
+        (Vector512.Load(dx + 80) + Piece(s03, 2, 0, z) + Piece(s13, 2, 1, z) + Piece(s23, 2, 2, z) + Piece(s33, 2, 3, z) + Piece(s43, 2, 4, z)).Store(dx + 80);
+    }
 
     /// <summary>
     /// Up to 4 column rows × one image's 64 columns of Wᵀ·dY, added into dX row by row; rows past <paramref name="rows"/>
@@ -296,8 +461,8 @@ internal static unsafe class CpuConvGemm
         for (int k = 0; k < CKK; k++)
         {
             float* p = x + offsets[k];
-            var b0 = Vector512.Create(Vector256.Load(p), Vector256.Load(p + w1r));   // outputs of rows 0, 1
-            var b1 = Vector512.Create(Vector256.Load(p + w2r), Vector256.Load(p + w3r)); // rows 2, 3
+            var b0 = Join(p, p + w1r); // outputs of rows 0, 1
+            var b1 = Join(p + w2r, p + w3r); // rows 2, 3
             var a = Vector512.Create(w0[k]); s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01);
             a = Vector512.Create(w1[k]); s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11);
             a = Vector512.Create(w2[k]); s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21);
@@ -366,7 +531,7 @@ internal static unsafe class CpuConvGemm
         {
             float* p = x + offsets[k];
             var b0 = Vector512.Load(p);                                                 // row 0, outputs 0 … 15
-            var b1 = Vector512.Create(Vector256.Load(p + 16), Vector256.Load(p + row2)); // row 0, 16 … 23; row 1, 0 … 7
+            var b1 = Join(p + 16, p + row2);                                           // row 0, 16 … 23; row 1, 0 … 7
             var b2 = Vector512.Load(p + row2 + 8);                                      // row 1, outputs 8 … 23
             var a = Vector512.Create(w0[k]);
             s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01); s02 = Vector512.FusedMultiplyAdd(a, b2, s02);
@@ -394,6 +559,14 @@ internal static unsafe class CpuConvGemm
         if (rows > 6) Store3(y + 6 * N, bias[6], s60, s61, s62, relu);
         if (rows > 7) Store3(y + 7 * N, bias[7], s70, s71, s72, relu);
     }
+
+    /// <summary>
+    /// The 8 floats at <paramref name="lo"/> then the 8 at <paramref name="hi"/>, as one load and one insert
+    /// (<c>Vector512.Create(Vector256, Vector256)</c> goes through a stack slot on .NET 10, which chains every k step through memory).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Join(float* lo, float* hi) =>
+        System.Runtime.Intrinsics.X86.Avx512F.InsertVector256(Vector256.Load(lo).ToVector512Unsafe(), Vector256.Load(hi), 1);
 
     /// <summary>48 outputs at <paramref name="y"/> = ReLU?(v + bias) (0 unless the sum is &gt; 0, as CpuConvKernels.AddBias).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

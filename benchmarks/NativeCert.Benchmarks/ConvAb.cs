@@ -113,6 +113,7 @@ internal static unsafe class ConvAb
             // (dY transposes, bias sums, the dX clear): the conv GEMMs' own share of the FMA peak. Forward kernels include
             // their bias + ReLU epilogue, the input gradient its col2im (both fused).
             if (!CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  the fused kernels need AVX-512"); return; }
+            if (int.TryParse(Environment.GetEnvironmentVariable("NATIVECERT_AB_SLICE"), out int sliceK)) CpuConvGemm.ForwardSliceRows = sliceK;
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
             var (dyT1, dyT2, dwT1, dwT2) = (R(g1 * 576 * 16), R(g2 * 64 * 32), new float[25 * 16], new float[400 * 32]);
             var kernels = new (string, double, Action, int)[]
@@ -131,10 +132,15 @@ internal static unsafe class ConvAb
                 }, 5),
                 ("conv2 input gradient (fused col2im, with the dX clear)", f2, () => { fixed (float* dx = dx2, dy = dy2, w = w2) CpuConvGemm.InputGradient8x8(dx, in2, dy, B * 64, w, B, 16, 12, 12, 32, 5); }, 5),
             };
+            // Each kernel is paired, round by round, with the FMA-peak loop doing the same FLOPs (16 chains of 512-bit
+            // FMAs on registers): the median of (peak loop time / kernel time) is the kernel's share of peak, robust to
+            // the host's load and clock drifting between rounds, which move both sides alike.
             foreach (var (name, gflop, work, reps) in kernels)
             {
-                var r = PairedAb.Compare(() => { }, () => { }, work, reps, 9);
-                Console.WriteLine($"  {name}: {r.A * 1e3:F3} ms {gflop / r.A:F1} GFLOP/s ({gflop / r.A / perCpu:P0})");
+                long iterations = (long)(gflop * 1e9 / (16 * 16 * 2));
+                bool peakSide = false;
+                var r = PairedAb.Compare(() => peakSide = false, () => peakSide = true, () => { if (peakSide) FmaPeak.Chains(iterations, wide: true); else work(); }, reps, 15);
+                Console.WriteLine($"  {name}: {r.A * 1e3:F3} ms {gflop / r.A:F1} GFLOP/s, {r.Ratio:P0} of the FMA peak loop paired with it");
             }
             return;
         }

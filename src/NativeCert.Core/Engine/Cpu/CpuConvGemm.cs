@@ -441,11 +441,205 @@ internal static unsafe class CpuConvGemm
         nint N = (nint)B * 64;
         int* offsets = stackalloc int[CKK];
         ColumnOffsets(offsets, s, CI, W, K);
+        if (CO == 32 && K == 5)
+        {
+            // Weights transposed to (CKK, 32): one k step is two weight vectors against 8 broadcast inputs.
+            float* wT = AlignedScratch(ref t_weightT, ref t_weightTFloats, CKK * 32);
+            // The k range is cut so a slice of wT (128 floats a k) stays in L1 across an image's 8 rows: the rows' partial
+            // sums wait in the tile buffer and their chains continue from there (exact), so the cut changes no bits.
+            float* tile = stackalloc float[8 * 8 * 32];
+            int slice = Math.Max(1, Math.Min(CI * 5, ForwardSliceRows));
+            {
+                CpuConvKernels.Transpose(wT, weight, CKK, 32, CKK, IsaLevel.Avx2);
+                var bias0 = Vector512.Load(bias);
+                var bias1 = Vector512.Load(bias + 16);
+                // Each image is first copied channel after channel into one block: in place its channel planes lie
+                // B·H·W floats apart (LeNet: 72 KiB, a multiple of 4 KiB), so the rows of all CI channels a k range
+                // reads fall in the same few L1 sets.
+                int HW = (8 + K - 1) * W;
+                float[] packed = t_packedInput is { } pi && pi.Length >= CI * HW ? pi : (t_packedInput = new float[CI * HW]);
+                fixed (float* image = packed)
+                for (int b = 0; b < B; b++)
+                {
+                    for (int ci = 0; ci < CI; ci++) Copy(image + ci * HW, input + (nint)b * s.Example + (nint)ci * s.Channel, HW);
+                    for (int r0 = 0; r0 < CI * 5; r0 += slice)
+                    {
+                        int rn = Math.Min(slice, CI * 5 - r0);
+                        for (int oy = 0; oy < 8; oy++)
+                            ForwardRow32(tile + oy * 256, image + (nint)oy * W, HW, W, r0, rn, wT + (nint)r0 * 5 * 32, bias0, bias1, relu,
+                                first: r0 == 0, last: r0 + rn == CI * 5);
+                    }
+                    // Channel block by channel block, so each channel's 64 outputs (4 lines) are written one after another.
+                    for (int c0 = 0; c0 < 32; c0 += 8)
+                        for (int oy = 0; oy < 8; oy++)
+                            CpuConvKernels.Transpose8x8(output + c0 * N + (nint)b * 64 + oy * 8, (int)N, tile + oy * 256 + c0, 32);
+                }
+            }
+            return;
+        }
         for (int b = 0; b < B; b++)
             for (int half = 0; half < 2; half++)
                 for (int co = 0; co < CO; co += 8)
                     ForwardTile(output + co * N + (nint)b * 64 + half * 32, N, weight + (nint)co * CKK, CKK, Math.Min(8, CO - co),
                         input + (nint)b * s.Example + (nint)half * 4 * W, offsets, W, bias + co, relu);
+    }
+
+    [ThreadStatic] private static float* t_weightT;
+    [ThreadStatic] private static int t_weightTFloats;
+
+    /// <summary>
+    /// A thread's scratch of at least <paramref name="floats"/> floats on a 64-byte boundary, kept for the thread's
+    /// life (it grows, never shrinks): a vector load from a managed array, 16 bytes past a boundary, spans two lines.
+    /// </summary>
+    private static float* AlignedScratch(ref float* buffer, ref int capacity, int floats)
+    {
+        if (capacity >= floats) return buffer;
+        System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer);
+        buffer = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
+        capacity = floats;
+        return buffer;
+    }
+    [ThreadStatic] private static float[]? t_packedInput;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Copy(float* dst, float* src, int n)
+    {
+        int i = 0;
+        for (; i + 16 <= n; i += 16) Vector512.Load(src + i).Store(dst + i);
+        for (; i < n; i++) dst[i] = src[i];
+    }
+
+    /// <summary>32 outputs at <paramref name="t"/> = ReLU?(v + bias) (0 unless the sum is &gt; 0, as CpuConvKernels.AddBias).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreBiasRelu(float* t, Vector512<float> v0, Vector512<float> v1, Vector512<float> bias0, Vector512<float> bias1, bool relu)
+    {
+        var z = Vector512<float>.Zero;
+        v0 += bias0; v1 += bias1;
+        if (relu)
+        {
+            v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
+            v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
+        }
+        v0.Store(t); v1.Store(t + 16);
+    }
+
+    /// <summary>(ci, ky) rows of 5 k steps each per slice of wT in the 32-channel 8×8 forward pass (a knob for `ab conv`; no bits depend on it).</summary>
+    internal static int ForwardSliceRows = 20;
+
+    /// <summary>
+    /// One 8-wide output row × 32 channels of a conv with 8×8 outputs, pixel-major into <paramref name="tile"/>
+    /// (8 × 32 floats: the caller transposes it into the channel-major output): each output one FMA chain over
+    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU, as <see cref="ForwardTile"/>; the inputs are the broadcast
+    /// operands and <paramref name="wT"/> (CKK, 32) the vectors, so a k step is 2 loads and 8 broadcasts for 16 FMAs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardRow32(float* tile, float* x, int channel, int W, int r0, int rows, float* wT, Vector512<float> bias0, Vector512<float> bias1, bool relu,
+        bool first, bool last)
+    {
+        var z = Vector512<float>.Zero;
+        Vector512<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z, a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
+        if (!first)
+        {
+            a00 = Vector512.Load(tile + 0);
+            a01 = Vector512.Load(tile + 16);
+            a10 = Vector512.Load(tile + 32);
+            a11 = Vector512.Load(tile + 48);
+            a20 = Vector512.Load(tile + 64);
+            a21 = Vector512.Load(tile + 80);
+            a30 = Vector512.Load(tile + 96);
+            a31 = Vector512.Load(tile + 112);
+            a40 = Vector512.Load(tile + 128);
+            a41 = Vector512.Load(tile + 144);
+            a50 = Vector512.Load(tile + 160);
+            a51 = Vector512.Load(tile + 176);
+            a60 = Vector512.Load(tile + 192);
+            a61 = Vector512.Load(tile + 208);
+            a70 = Vector512.Load(tile + 224);
+            a71 = Vector512.Load(tile + 240);
+        }
+        // k = (ci, ky, kx): one input row pointer per (ci, ky) and the 5 kx steps unrolled, so every broadcast is that
+        // pointer + a constant (a k step that first loads its input offset from a table ran at about 65% of the FMA
+        // peak against 85% without it).
+        float* wk = wT;
+        for (int r = r0; r < r0 + rows; r++, wk += 5 * 32)
+        {
+            float* p = x + (r / 5) * channel + (r % 5) * W;
+            {
+                Vector512<float> w0 = Vector512.Load(wk + 0), w1 = Vector512.Load(wk + 16);
+                var x0 = Vector512.Create(p[0]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[1]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[2]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[3]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[4]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[5]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[6]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[7]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(wk + 32), w1 = Vector512.Load(wk + 48);
+                var x0 = Vector512.Create(p[1]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[2]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[3]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[4]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[5]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[6]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[7]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[8]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(wk + 64), w1 = Vector512.Load(wk + 80);
+                var x0 = Vector512.Create(p[2]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[3]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[4]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[5]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[6]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[7]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[8]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[9]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(wk + 96), w1 = Vector512.Load(wk + 112);
+                var x0 = Vector512.Create(p[3]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[4]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[5]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[6]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[7]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[8]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[9]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[10]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(wk + 128), w1 = Vector512.Load(wk + 144);
+                var x0 = Vector512.Create(p[4]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[5]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[6]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[7]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[8]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[9]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[10]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[11]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+        }
+        if (!last)
+        {
+            a00.Store(tile + 0); a01.Store(tile + 16);
+            a10.Store(tile + 32); a11.Store(tile + 48);
+            a20.Store(tile + 64); a21.Store(tile + 80);
+            a30.Store(tile + 96); a31.Store(tile + 112);
+            a40.Store(tile + 128); a41.Store(tile + 144);
+            a50.Store(tile + 160); a51.Store(tile + 176);
+            a60.Store(tile + 192); a61.Store(tile + 208);
+            a70.Store(tile + 224); a71.Store(tile + 240);
+            return;
+        }
+        StoreBiasRelu(tile + 0, a00, a01, bias0, bias1, relu);
+        StoreBiasRelu(tile + 32, a10, a11, bias0, bias1, relu);
+        StoreBiasRelu(tile + 64, a20, a21, bias0, bias1, relu);
+        StoreBiasRelu(tile + 96, a30, a31, bias0, bias1, relu);
+        StoreBiasRelu(tile + 128, a40, a41, bias0, bias1, relu);
+        StoreBiasRelu(tile + 160, a50, a51, bias0, bias1, relu);
+        StoreBiasRelu(tile + 192, a60, a61, bias0, bias1, relu);
+        StoreBiasRelu(tile + 224, a70, a71, bias0, bias1, relu);
     }
 
     /// <summary>Up to 8 output channels × output rows 0 … 3 (of 8 columns) from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
@@ -506,48 +700,56 @@ internal static unsafe class CpuConvGemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, int K, bool relu)
     {
-        int CKK = CI * K * K, OHW = OH * 24;
+        int CKK = CI * K * K, OHW = OH * 24, groups = (CO + 7) / 8;
         nint N = (nint)B * OHW;
-        int* offsets = stackalloc int[CKK];
-        ColumnOffsets(offsets, s, CI, W, K);
+        // Weights packed per group of 8 channels as (CKK, 8): a k step's 8 broadcasts come from one pointer at constant
+        // offsets. A group's channels past CO repeat its last channel (computed alongside, never stored).
+        float* packed = AlignedScratch(ref t_weight24, ref t_weight24Floats, groups * CKK * 8);
+        for (int g = 0; g < groups; g++)
+            for (int k = 0; k < CKK; k++)
+                for (int i = 0; i < 8; i++) packed[((nint)g * CKK + k) * 8 + i] = weight[(nint)Math.Min(g * 8 + i, CO - 1) * CKK + k];
         for (int b = 0; b < B; b++)
             for (int oy = 0; oy < OH; oy += 2)
-                for (int co = 0; co < CO; co += 8)
-                    Forward24Tile(output + co * N + (nint)b * OHW + oy * 24, N, weight + (nint)co * CKK, CKK, Math.Min(8, CO - co),
-                        input + (nint)b * s.Example + (nint)oy * W, offsets, W, bias + co, relu);
+                for (int g = 0; g < groups; g++)
+                    Forward24Tile(output + g * 8 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 8, Math.Min(8, CO - g * 8),
+                        input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, K, W, bias + g * 8, relu);
     }
+
+    [ThreadStatic] private static float* t_weight24;
+    [ThreadStatic] private static int t_weight24Floats;
 
     /// <summary>Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward24Tile(float* y, nint N, float* w, int CKK, int rows, float* x, int* offsets, int W, float* bias, bool relu)
+    private static void Forward24Tile(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, int K, int W, float* bias, bool relu)
     {
-        nint last = rows - 1, lw = CKK, row2 = W;
-        float* w0 = w, w1 = w + Math.Min(1, last) * lw, w2 = w + Math.Min(2, last) * lw, w3 = w + Math.Min(3, last) * lw,
-            w4 = w + Math.Min(4, last) * lw, w5 = w + Math.Min(5, last) * lw, w6 = w + Math.Min(6, last) * lw, w7 = w + Math.Min(7, last) * lw;
+        nint row2 = W;
         var z = Vector512<float>.Zero;
         Vector512<float> s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z, s20 = z, s21 = z, s22 = z, s30 = z, s31 = z, s32 = z,
             s40 = z, s41 = z, s42 = z, s50 = z, s51 = z, s52 = z, s60 = z, s61 = z, s62 = z, s70 = z, s71 = z, s72 = z;
-        for (int k = 0; k < CKK; k++)
+        // k = (ci, ky, kx) ascending: a row pointer per (ci, ky), kx steps move it by one float and the packed weights by
+        // 8 (no offset table, no index: a k step that first loads its input offset ran well below one that does not).
+        for (int ci = 0; ci < CI; ci++)
+        for (int ky = 0; ky < K; ky++)
+        for (float* p = x + ci * channel + (nint)ky * W, end = p + K; p < end; p++, wq += 8)
         {
-            float* p = x + offsets[k];
             var b0 = Vector512.Load(p);                                                 // row 0, outputs 0 … 15
             var b1 = Join(p + 16, p + row2);                                           // row 0, 16 … 23; row 1, 0 … 7
             var b2 = Vector512.Load(p + row2 + 8);                                      // row 1, outputs 8 … 23
-            var a = Vector512.Create(w0[k]);
+            var a = Vector512.Create(wq[0]);
             s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01); s02 = Vector512.FusedMultiplyAdd(a, b2, s02);
-            a = Vector512.Create(w1[k]);
+            a = Vector512.Create(wq[1]);
             s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11); s12 = Vector512.FusedMultiplyAdd(a, b2, s12);
-            a = Vector512.Create(w2[k]);
+            a = Vector512.Create(wq[2]);
             s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21); s22 = Vector512.FusedMultiplyAdd(a, b2, s22);
-            a = Vector512.Create(w3[k]);
+            a = Vector512.Create(wq[3]);
             s30 = Vector512.FusedMultiplyAdd(a, b0, s30); s31 = Vector512.FusedMultiplyAdd(a, b1, s31); s32 = Vector512.FusedMultiplyAdd(a, b2, s32);
-            a = Vector512.Create(w4[k]);
+            a = Vector512.Create(wq[4]);
             s40 = Vector512.FusedMultiplyAdd(a, b0, s40); s41 = Vector512.FusedMultiplyAdd(a, b1, s41); s42 = Vector512.FusedMultiplyAdd(a, b2, s42);
-            a = Vector512.Create(w5[k]);
+            a = Vector512.Create(wq[5]);
             s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51); s52 = Vector512.FusedMultiplyAdd(a, b2, s52);
-            a = Vector512.Create(w6[k]);
+            a = Vector512.Create(wq[6]);
             s60 = Vector512.FusedMultiplyAdd(a, b0, s60); s61 = Vector512.FusedMultiplyAdd(a, b1, s61); s62 = Vector512.FusedMultiplyAdd(a, b2, s62);
-            a = Vector512.Create(w7[k]);
+            a = Vector512.Create(wq[7]);
             s70 = Vector512.FusedMultiplyAdd(a, b0, s70); s71 = Vector512.FusedMultiplyAdd(a, b1, s71); s72 = Vector512.FusedMultiplyAdd(a, b2, s72);
         }
         Store3(y, bias[0], s00, s01, s02, relu);

@@ -282,7 +282,7 @@ internal static unsafe class CpuConvKernels
 
     /// <summary>The 8×8 block at <paramref name="src"/> (row stride <paramref name="srcRow"/>) transposed into <paramref name="dst"/> (row stride <paramref name="dstRow"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* dst, int dstRow, float* src, int srcRow)
+    internal static void Transpose8x8(float* dst, int dstRow, float* src, int srcRow)
     {
         Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + srcRow), r2 = Vector256.Load(src + 2 * srcRow),
             r3 = Vector256.Load(src + 3 * srcRow), r4 = Vector256.Load(src + 4 * srcRow), r5 = Vector256.Load(src + 5 * srcRow),

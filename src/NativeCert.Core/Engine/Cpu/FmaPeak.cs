@@ -66,7 +66,7 @@ internal static class FmaPeak
     private static float Sink;
 
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Chains(long iterations, bool wide)
+    internal static float Chains(long iterations, bool wide)
     {
         if (wide)
         {

@@ -212,7 +212,9 @@ public class ConvLayerTests
     [Theory]
     [InlineData(16, 1, 5, 12, 11, false)] // LeNet's conv1 shape (CI·K·K = 25: a pass of 13 rows and one of 12), example-major input
     [InlineData(16, 2, 3, 7, 9, true)]    // CI·K·K = 18: a pass of 13 rows and one of 5 (aliased rows), channel-major input
-    [InlineData(32, 3, 5, 12, 12, true)]  // conv2-like, 32 channels: CI·K·K = 75, 9 passes of 8 rows and one of 3
+    [InlineData(32, 3, 5, 12, 12, true)]  // 32 channels, CI·K·K = 75: 7 passes of two (ci, ky) row groups and one of a single group
+    [InlineData(32, 2, 5, 9, 10, false)]  // 32 channels, CI·K·K = 50: 5 passes of two row groups, odd output sizes
+    [InlineData(32, 2, 3, 7, 9, true)]    // 32 channels, K = 3: 3 passes of 8 rows and one of 2 (aliased rows)
     internal void Direct_weight_gradient_is_the_im2col_gemm_on_every_level(int CO, int CI, int K, int H, int W, bool channelMajor)
     {
         // The AVX-512 weight gradient of a 16- or 32-channel convolution reads the images directly (CpuConvGemm); AVX2

@@ -58,6 +58,10 @@ internal static unsafe class CpuConvGemm
         else if (CO == 16)
             for (int r = 0; r < CKK; r += RowsPerPass)
                 Pass(dwT + (nint)r * 16, offsets + r, Math.Min(RowsPerPass, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
+        else if (K == 5)
+            // Two (ci, ky) row groups of 5 kx per pass; an odd last group runs alone (its twin aliases it, not stored).
+            for (int r = 0; r < CKK; r += 10)
+                Pass32x10(dwT + (nint)r * 32, offsets[r], offsets[Math.Min(r + 5, CKK - 5)], r + 10 <= CKK, input, s.Example, dyT, nb, W, OH, OW, first);
         else
             for (int r = 0; r < CKK; r += 8)
                 Pass32(dwT + (nint)r * 32, offsets + r, Math.Min(8, CKK - r), input, s.Example, dyT, nb, W, OH, OW, first);
@@ -148,6 +152,174 @@ internal static unsafe class CpuConvGemm
         a42.Store(dwT + 352);
         a43.Store(dwT + 368);
         a44.Store(dwT + 384);
+    }
+
+    /// <summary>
+    /// 10 rows of a 32-column dWᵀ over the whole group: the 5 kx of row group (ci, ky) at input offset <paramref name="o0"/>
+    /// and of the next at <paramref name="o1"/> (stored only when <paramref name="both"/>), 20 accumulators, every
+    /// broadcast one of two row pointers plus a constant. The same chains as <see cref="Pass32"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Pass32x10(float* dwT, int o0, int o1, bool both, float* input, int example, float* dyT, int nb, int W, int OH, int OW, bool first)
+    {
+        var z = Vector512<float>.Zero;
+        Vector512<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z, a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z, a80 = z, a81 = z, a90 = z, a91 = z;
+        if (!first)
+        {
+            a00 = Vector512.Load(dwT + 0); a01 = Vector512.Load(dwT + 0 + 16);
+            a10 = Vector512.Load(dwT + 32); a11 = Vector512.Load(dwT + 32 + 16);
+            a20 = Vector512.Load(dwT + 64); a21 = Vector512.Load(dwT + 64 + 16);
+            a30 = Vector512.Load(dwT + 96); a31 = Vector512.Load(dwT + 96 + 16);
+            a40 = Vector512.Load(dwT + 128); a41 = Vector512.Load(dwT + 128 + 16);
+            a50 = Vector512.Load((both ? dwT + 160 : dwT + 0)); a51 = Vector512.Load((both ? dwT + 160 : dwT + 0) + 16);
+            a60 = Vector512.Load((both ? dwT + 192 : dwT + 32)); a61 = Vector512.Load((both ? dwT + 192 : dwT + 32) + 16);
+            a70 = Vector512.Load((both ? dwT + 224 : dwT + 64)); a71 = Vector512.Load((both ? dwT + 224 : dwT + 64) + 16);
+            a80 = Vector512.Load((both ? dwT + 256 : dwT + 96)); a81 = Vector512.Load((both ? dwT + 256 : dwT + 96) + 16);
+            a90 = Vector512.Load((both ? dwT + 288 : dwT + 128)); a91 = Vector512.Load((both ? dwT + 288 : dwT + 128) + 16);
+        }
+        float* g = dyT;
+        for (int b = 0; b < nb; b++)
+            for (int oy = 0; oy < OH; oy++)
+            {
+                float* row = input + (nint)b * example + (nint)oy * W, p = row + o0, q = row + o1;
+                int ox = 0;
+                // Rows of 8 outputs (LeNet's conv2) run unrolled: a loop of 8 steps ends in a mispredicted branch every
+                // 8 × 20 FMAs.
+                if (OW == 8)
+                {
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 0), d1 = Vector512.Load(g + 16);
+                        var x0 = Vector512.Create(p[0]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[1]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[2]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[3]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[4]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[0]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[1]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[2]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[3]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[4]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 32), d1 = Vector512.Load(g + 48);
+                        var x0 = Vector512.Create(p[1]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[2]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[3]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[4]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[5]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[1]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[2]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[3]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[4]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[5]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 64), d1 = Vector512.Load(g + 80);
+                        var x0 = Vector512.Create(p[2]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[3]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[4]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[5]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[6]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[2]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[3]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[4]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[5]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[6]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 96), d1 = Vector512.Load(g + 112);
+                        var x0 = Vector512.Create(p[3]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[4]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[5]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[6]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[7]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[3]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[4]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[5]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[6]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[7]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 128), d1 = Vector512.Load(g + 144);
+                        var x0 = Vector512.Create(p[4]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[5]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[6]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[7]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[8]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[4]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[5]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[6]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[7]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[8]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 160), d1 = Vector512.Load(g + 176);
+                        var x0 = Vector512.Create(p[5]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[6]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[7]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[8]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[9]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[5]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[6]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[7]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[8]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[9]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 192), d1 = Vector512.Load(g + 208);
+                        var x0 = Vector512.Create(p[6]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[7]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[8]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[9]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[10]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[6]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[7]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[8]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[9]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[10]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    {
+                        Vector512<float> d0 = Vector512.Load(g + 224), d1 = Vector512.Load(g + 240);
+                        var x0 = Vector512.Create(p[7]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                        var x1 = Vector512.Create(p[8]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                        var x2 = Vector512.Create(p[9]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                        var x3 = Vector512.Create(p[10]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                        var x4 = Vector512.Create(p[11]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                        var x5 = Vector512.Create(q[7]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                        var x6 = Vector512.Create(q[8]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                        var x7 = Vector512.Create(q[9]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                        var x8 = Vector512.Create(q[10]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                        var x9 = Vector512.Create(q[11]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                    }
+                    g += 8 * 32;
+                    ox = 8;
+                }
+                for (p += ox, q += ox; ox < OW; ox++, p++, q++, g += 32)
+                {
+                    Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16);
+                    var x0 = Vector512.Create(p[0]); a00 = Vector512.FusedMultiplyAdd(x0, d0, a00); a01 = Vector512.FusedMultiplyAdd(x0, d1, a01);
+                    var x1 = Vector512.Create(p[1]); a10 = Vector512.FusedMultiplyAdd(x1, d0, a10); a11 = Vector512.FusedMultiplyAdd(x1, d1, a11);
+                    var x2 = Vector512.Create(p[2]); a20 = Vector512.FusedMultiplyAdd(x2, d0, a20); a21 = Vector512.FusedMultiplyAdd(x2, d1, a21);
+                    var x3 = Vector512.Create(p[3]); a30 = Vector512.FusedMultiplyAdd(x3, d0, a30); a31 = Vector512.FusedMultiplyAdd(x3, d1, a31);
+                    var x4 = Vector512.Create(p[4]); a40 = Vector512.FusedMultiplyAdd(x4, d0, a40); a41 = Vector512.FusedMultiplyAdd(x4, d1, a41);
+                    var x5 = Vector512.Create(q[0]); a50 = Vector512.FusedMultiplyAdd(x5, d0, a50); a51 = Vector512.FusedMultiplyAdd(x5, d1, a51);
+                    var x6 = Vector512.Create(q[1]); a60 = Vector512.FusedMultiplyAdd(x6, d0, a60); a61 = Vector512.FusedMultiplyAdd(x6, d1, a61);
+                    var x7 = Vector512.Create(q[2]); a70 = Vector512.FusedMultiplyAdd(x7, d0, a70); a71 = Vector512.FusedMultiplyAdd(x7, d1, a71);
+                    var x8 = Vector512.Create(q[3]); a80 = Vector512.FusedMultiplyAdd(x8, d0, a80); a81 = Vector512.FusedMultiplyAdd(x8, d1, a81);
+                    var x9 = Vector512.Create(q[4]); a90 = Vector512.FusedMultiplyAdd(x9, d0, a90); a91 = Vector512.FusedMultiplyAdd(x9, d1, a91);
+                }
+            }
+        a00.Store(dwT + 0); a01.Store(dwT + 16);
+        a10.Store(dwT + 32); a11.Store(dwT + 48);
+        a20.Store(dwT + 64); a21.Store(dwT + 80);
+        a30.Store(dwT + 96); a31.Store(dwT + 112);
+        a40.Store(dwT + 128); a41.Store(dwT + 144);
+        if (!both) return;
+        a50.Store(dwT + 160); a51.Store(dwT + 176);
+        a60.Store(dwT + 192); a61.Store(dwT + 208);
+        a70.Store(dwT + 224); a71.Store(dwT + 240);
+        a80.Store(dwT + 256); a81.Store(dwT + 272);
+        a90.Store(dwT + 288); a91.Store(dwT + 304);
     }
 
     /// <summary>Up to 8 rows of a 32-column dWᵀ (two vectors a row) over the whole group; rows past <paramref name="rows"/> alias the last row and are not stored.</summary>
@@ -517,8 +689,8 @@ internal static unsafe class CpuConvGemm
         v0 += bias0; v1 += bias1;
         if (relu)
         {
-            v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
-            v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
+            v0 = Relu(v0);
+            v1 = Relu(v1);
         }
         v0.Store(t); v1.Store(t + 16);
     }
@@ -673,8 +845,8 @@ internal static unsafe class CpuConvGemm
             v0 += bv; v1 += bv;
             if (relu)
             {
-                v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
-                v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
+                v0 = Relu(v0);
+                v1 = Relu(v1);
             }
             v0.Store(row); v1.Store(row + 16);
         }
@@ -728,29 +900,102 @@ internal static unsafe class CpuConvGemm
             s40 = z, s41 = z, s42 = z, s50 = z, s51 = z, s52 = z, s60 = z, s61 = z, s62 = z, s70 = z, s71 = z, s72 = z;
         // k = (ci, ky, kx) ascending: a row pointer per (ci, ky), kx steps move it by one float and the packed weights by
         // 8 (no offset table, no index: a k step that first loads its input offset ran well below one that does not).
+        if (K == 5)
+        {
+            // The 5 kx steps of a row unrolled (a loop of 5 ends in a mispredicted branch every 5 × 24 FMAs).
+            for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < 5; ky++, wq += 5 * 8)
+            {
+                float* row = x + ci * channel + (nint)ky * W;
+                {
+                    float* p = row + 0, w = wq + 0;
+                    var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
+                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
+                    var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
+                    var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
+                    var a3 = Vector512.Create(w[3]); s30 = Vector512.FusedMultiplyAdd(a3, b0, s30); s31 = Vector512.FusedMultiplyAdd(a3, b1, s31); s32 = Vector512.FusedMultiplyAdd(a3, b2, s32);
+                    var a4 = Vector512.Create(w[4]); s40 = Vector512.FusedMultiplyAdd(a4, b0, s40); s41 = Vector512.FusedMultiplyAdd(a4, b1, s41); s42 = Vector512.FusedMultiplyAdd(a4, b2, s42);
+                    var a5 = Vector512.Create(w[5]); s50 = Vector512.FusedMultiplyAdd(a5, b0, s50); s51 = Vector512.FusedMultiplyAdd(a5, b1, s51); s52 = Vector512.FusedMultiplyAdd(a5, b2, s52);
+                    var a6 = Vector512.Create(w[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
+                    var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
+                }
+                {
+                    float* p = row + 1, w = wq + 8;
+                    var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
+                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
+                    var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
+                    var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
+                    var a3 = Vector512.Create(w[3]); s30 = Vector512.FusedMultiplyAdd(a3, b0, s30); s31 = Vector512.FusedMultiplyAdd(a3, b1, s31); s32 = Vector512.FusedMultiplyAdd(a3, b2, s32);
+                    var a4 = Vector512.Create(w[4]); s40 = Vector512.FusedMultiplyAdd(a4, b0, s40); s41 = Vector512.FusedMultiplyAdd(a4, b1, s41); s42 = Vector512.FusedMultiplyAdd(a4, b2, s42);
+                    var a5 = Vector512.Create(w[5]); s50 = Vector512.FusedMultiplyAdd(a5, b0, s50); s51 = Vector512.FusedMultiplyAdd(a5, b1, s51); s52 = Vector512.FusedMultiplyAdd(a5, b2, s52);
+                    var a6 = Vector512.Create(w[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
+                    var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
+                }
+                {
+                    float* p = row + 2, w = wq + 16;
+                    var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
+                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
+                    var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
+                    var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
+                    var a3 = Vector512.Create(w[3]); s30 = Vector512.FusedMultiplyAdd(a3, b0, s30); s31 = Vector512.FusedMultiplyAdd(a3, b1, s31); s32 = Vector512.FusedMultiplyAdd(a3, b2, s32);
+                    var a4 = Vector512.Create(w[4]); s40 = Vector512.FusedMultiplyAdd(a4, b0, s40); s41 = Vector512.FusedMultiplyAdd(a4, b1, s41); s42 = Vector512.FusedMultiplyAdd(a4, b2, s42);
+                    var a5 = Vector512.Create(w[5]); s50 = Vector512.FusedMultiplyAdd(a5, b0, s50); s51 = Vector512.FusedMultiplyAdd(a5, b1, s51); s52 = Vector512.FusedMultiplyAdd(a5, b2, s52);
+                    var a6 = Vector512.Create(w[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
+                    var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
+                }
+                {
+                    float* p = row + 3, w = wq + 24;
+                    var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
+                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
+                    var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
+                    var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
+                    var a3 = Vector512.Create(w[3]); s30 = Vector512.FusedMultiplyAdd(a3, b0, s30); s31 = Vector512.FusedMultiplyAdd(a3, b1, s31); s32 = Vector512.FusedMultiplyAdd(a3, b2, s32);
+                    var a4 = Vector512.Create(w[4]); s40 = Vector512.FusedMultiplyAdd(a4, b0, s40); s41 = Vector512.FusedMultiplyAdd(a4, b1, s41); s42 = Vector512.FusedMultiplyAdd(a4, b2, s42);
+                    var a5 = Vector512.Create(w[5]); s50 = Vector512.FusedMultiplyAdd(a5, b0, s50); s51 = Vector512.FusedMultiplyAdd(a5, b1, s51); s52 = Vector512.FusedMultiplyAdd(a5, b2, s52);
+                    var a6 = Vector512.Create(w[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
+                    var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
+                }
+                {
+                    float* p = row + 4, w = wq + 32;
+                    var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
+                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
+                    var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
+                    var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
+                    var a3 = Vector512.Create(w[3]); s30 = Vector512.FusedMultiplyAdd(a3, b0, s30); s31 = Vector512.FusedMultiplyAdd(a3, b1, s31); s32 = Vector512.FusedMultiplyAdd(a3, b2, s32);
+                    var a4 = Vector512.Create(w[4]); s40 = Vector512.FusedMultiplyAdd(a4, b0, s40); s41 = Vector512.FusedMultiplyAdd(a4, b1, s41); s42 = Vector512.FusedMultiplyAdd(a4, b2, s42);
+                    var a5 = Vector512.Create(w[5]); s50 = Vector512.FusedMultiplyAdd(a5, b0, s50); s51 = Vector512.FusedMultiplyAdd(a5, b1, s51); s52 = Vector512.FusedMultiplyAdd(a5, b2, s52);
+                    var a6 = Vector512.Create(w[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
+                    var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
+                }
+            }
+        }
+        else
         for (int ci = 0; ci < CI; ci++)
         for (int ky = 0; ky < K; ky++)
-        for (float* p = x + ci * channel + (nint)ky * W, end = p + K; p < end; p++, wq += 8)
+        for (float* row = x + ci * channel + (nint)ky * W, end = row + K; row < end; row++, wq += 8)
         {
-            var b0 = Vector512.Load(p);                                                 // row 0, outputs 0 … 15
-            var b1 = Join(p + 16, p + row2);                                           // row 0, 16 … 23; row 1, 0 … 7
-            var b2 = Vector512.Load(p + row2 + 8);                                      // row 1, outputs 8 … 23
-            var a = Vector512.Create(wq[0]);
-            s00 = Vector512.FusedMultiplyAdd(a, b0, s00); s01 = Vector512.FusedMultiplyAdd(a, b1, s01); s02 = Vector512.FusedMultiplyAdd(a, b2, s02);
-            a = Vector512.Create(wq[1]);
-            s10 = Vector512.FusedMultiplyAdd(a, b0, s10); s11 = Vector512.FusedMultiplyAdd(a, b1, s11); s12 = Vector512.FusedMultiplyAdd(a, b2, s12);
-            a = Vector512.Create(wq[2]);
-            s20 = Vector512.FusedMultiplyAdd(a, b0, s20); s21 = Vector512.FusedMultiplyAdd(a, b1, s21); s22 = Vector512.FusedMultiplyAdd(a, b2, s22);
-            a = Vector512.Create(wq[3]);
-            s30 = Vector512.FusedMultiplyAdd(a, b0, s30); s31 = Vector512.FusedMultiplyAdd(a, b1, s31); s32 = Vector512.FusedMultiplyAdd(a, b2, s32);
-            a = Vector512.Create(wq[4]);
-            s40 = Vector512.FusedMultiplyAdd(a, b0, s40); s41 = Vector512.FusedMultiplyAdd(a, b1, s41); s42 = Vector512.FusedMultiplyAdd(a, b2, s42);
-            a = Vector512.Create(wq[5]);
-            s50 = Vector512.FusedMultiplyAdd(a, b0, s50); s51 = Vector512.FusedMultiplyAdd(a, b1, s51); s52 = Vector512.FusedMultiplyAdd(a, b2, s52);
-            a = Vector512.Create(wq[6]);
-            s60 = Vector512.FusedMultiplyAdd(a, b0, s60); s61 = Vector512.FusedMultiplyAdd(a, b1, s61); s62 = Vector512.FusedMultiplyAdd(a, b2, s62);
-            a = Vector512.Create(wq[7]);
-            s70 = Vector512.FusedMultiplyAdd(a, b0, s70); s71 = Vector512.FusedMultiplyAdd(a, b1, s71); s72 = Vector512.FusedMultiplyAdd(a, b2, s72);
+            float* p = row, w = wq;
+            var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
+            var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
+            var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+            var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
+            var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
+            var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
+            var a3 = Vector512.Create(w[3]); s30 = Vector512.FusedMultiplyAdd(a3, b0, s30); s31 = Vector512.FusedMultiplyAdd(a3, b1, s31); s32 = Vector512.FusedMultiplyAdd(a3, b2, s32);
+            var a4 = Vector512.Create(w[4]); s40 = Vector512.FusedMultiplyAdd(a4, b0, s40); s41 = Vector512.FusedMultiplyAdd(a4, b1, s41); s42 = Vector512.FusedMultiplyAdd(a4, b2, s42);
+            var a5 = Vector512.Create(w[5]); s50 = Vector512.FusedMultiplyAdd(a5, b0, s50); s51 = Vector512.FusedMultiplyAdd(a5, b1, s51); s52 = Vector512.FusedMultiplyAdd(a5, b2, s52);
+            var a6 = Vector512.Create(w[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
+            var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
         }
         Store3(y, bias[0], s00, s01, s02, relu);
         if (rows > 1) Store3(y + N, bias[1], s10, s11, s12, relu);
@@ -770,6 +1015,14 @@ internal static unsafe class CpuConvGemm
     private static Vector512<float> Join(float* lo, float* hi) =>
         System.Runtime.Intrinsics.X86.Avx512F.InsertVector256(Vector256.Load(lo).ToVector512Unsafe(), Vector256.Load(hi), 1);
 
+    /// <summary>
+    /// v where v &gt; 0, else +0 (−0, +0 and NaN give +0), as <c>ConditionalSelect(v &gt; 0, v, 0)</c> and
+    /// CpuConvKernels.AddBias, in one instruction: vmaxps returns its second operand when the two compare equal or
+    /// either is NaN.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Relu(Vector512<float> v) => Avx512F.Max(v, Vector512<float>.Zero);
+
     /// <summary>48 outputs at <paramref name="y"/> = ReLU?(v + bias) (0 unless the sum is &gt; 0, as CpuConvKernels.AddBias).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu)
@@ -779,9 +1032,9 @@ internal static unsafe class CpuConvGemm
         v0 += b; v1 += b; v2 += b;
         if (relu)
         {
-            v0 = Vector512.ConditionalSelect(Vector512.GreaterThan(v0, z), v0, z);
-            v1 = Vector512.ConditionalSelect(Vector512.GreaterThan(v1, z), v1, z);
-            v2 = Vector512.ConditionalSelect(Vector512.GreaterThan(v2, z), v2, z);
+            v0 = Relu(v0);
+            v1 = Relu(v1);
+            v2 = Relu(v2);
         }
         v0.Store(y); v1.Store(y + 16); v2.Store(y + 32);
     }

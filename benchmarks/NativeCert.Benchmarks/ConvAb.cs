@@ -113,7 +113,6 @@ internal static unsafe class ConvAb
             // (dY transposes, bias sums, the dX clear): the conv GEMMs' own share of the FMA peak. Forward kernels include
             // their bias + ReLU epilogue, the input gradient its col2im (both fused).
             if (!CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  the fused kernels need AVX-512"); return; }
-            if (int.TryParse(Environment.GetEnvironmentVariable("NATIVECERT_AB_SLICE"), out int sliceK)) CpuConvGemm.ForwardSliceRows = sliceK;
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
             var (dyT1, dyT2, dwT1, dwT2) = (R(g1 * 576 * 16), R(g2 * 64 * 32), new float[25 * 16], new float[400 * 32]);
             var kernels = new (string, double, Action, int)[]
@@ -139,7 +138,7 @@ internal static unsafe class ConvAb
             {
                 long iterations = (long)(gflop * 1e9 / (16 * 16 * 2));
                 bool peakSide = false;
-                var r = PairedAb.Compare(() => peakSide = false, () => peakSide = true, () => { if (peakSide) FmaPeak.Chains(iterations, wide: true); else work(); }, reps, 15);
+                var r = PairedAb.Compare(() => peakSide = false, () => peakSide = true, () => { if (peakSide) FmaPeak.Chains(iterations, wide: true); else work(); }, 1, 25 * reps);
                 Console.WriteLine($"  {name}: {r.A * 1e3:F3} ms {gflop / r.A:F1} GFLOP/s, {r.Ratio:P0} of the FMA peak loop paired with it");
             }
             return;

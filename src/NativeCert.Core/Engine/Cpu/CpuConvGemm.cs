@@ -459,6 +459,12 @@ internal static unsafe class CpuConvGemm
         // The image's dY (CO rows of 64) is packed contiguously first: in place its rows are N floats apart, a large
         // power of two for LeNet's batch, so they would all fall in the same few L1 sets and every tile would miss.
         float[] packed = t_packed is { } p && p.Length >= CO * 64 ? p : (t_packed = new float[CO * 64]);
+        // For K = 5 the weights are packed per (ci, ky) as (CO, 5), so a tile reads them through one advancing pointer.
+        float* wPacked = K == 5 ? AlignedScratch(ref t_weightDx, ref t_weightDxFloats, CKK * CO) : null;
+        if (K == 5)
+            for (int r = 0; r < CI * 5; r++)
+                for (int co = 0; co < CO; co++)
+                    for (int kx = 0; kx < 5; kx++) wPacked[((nint)r * CO + co) * 5 + kx] = weight[(nint)co * CKK + r * 5 + kx];
         fixed (float* dyPacked = packed)
             for (int b = 0; b < B; b++)
             {
@@ -471,7 +477,7 @@ internal static unsafe class CpuConvGemm
                 if (K == 5)
                     for (int ci = 0; ci < CI; ci++)
                         for (int ky = 0; ky < 5; ky++)
-                            InputGradientRows5(dinput + (nint)b * s.Example + (nint)ci * s.Channel + ky * 12, weight + (ci * 5 + ky) * 5, CKK, dyPacked, CO, s_col2imIndex, s_col2imMask);
+                            InputGradientRows5(dinput + (nint)b * s.Example + (nint)ci * s.Channel + ky * 12, wPacked + (nint)(ci * 5 + ky) * CO * 5, dyPacked, CO, s_col2imIndex, s_col2imMask);
                 else
                     for (int r = 0; r < CKK; r += 4)
                         InputGradientTile(dinput + (nint)b * s.Example, offsets + r, Math.Min(4, CKK - r), weight + r, CKK, dyPacked, 64, CO, W);
@@ -479,6 +485,8 @@ internal static unsafe class CpuConvGemm
     }
 
     [ThreadStatic] private static float[]? t_packed;
+    [ThreadStatic] private static float* t_weightDx;
+    [ThreadStatic] private static int t_weightDxFloats;
 
     /// <summary>
     /// Lane tables of <see cref="InputGradientRows5"/>: for the three kinds of 16-float piece of an 8-row, 12-wide dX block
@@ -516,29 +524,85 @@ internal static unsafe class CpuConvGemm
     /// in the same order as <see cref="InputGradientTile"/>, with no store-to-load overlap between neighbouring rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void InputGradientRows5(float* dx, float* w, int CKK, float* dy, int CO, int* index, float* mask)
+    private static void InputGradientRows5(float* dx, float* w, float* dy, int CO, int* index, float* mask)
     {
         var z = Vector512<float>.Zero;
         Vector512<float> s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z, s20 = z, s21 = z, s22 = z, s23 = z, s30 = z, s31 = z, s32 = z, s33 = z, s40 = z, s41 = z, s42 = z, s43 = z;
-        for (int co = 0; co < CO; co++)
+        // w is this (ci, ky)'s packed weights, (CO, 5): co steps of 4 unrolled, then the rest.
+        int co = 0;
+        for (; co + 4 <= CO; co += 4, dy += 4 * 64, w += 4 * 5)
         {
-            float* g = dy + (nint)co * 64, wk = w + (nint)co * CKK;
+            {
+                float* g = dy + 0, wk = w + 0;
+                Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
+                var x0 = Vector512.Create(wk[0]);
+                s00 = Vector512.FusedMultiplyAdd(x0, d0, s00); s01 = Vector512.FusedMultiplyAdd(x0, d1, s01); s02 = Vector512.FusedMultiplyAdd(x0, d2, s02); s03 = Vector512.FusedMultiplyAdd(x0, d3, s03);
+                var x1 = Vector512.Create(wk[1]);
+                s10 = Vector512.FusedMultiplyAdd(x1, d0, s10); s11 = Vector512.FusedMultiplyAdd(x1, d1, s11); s12 = Vector512.FusedMultiplyAdd(x1, d2, s12); s13 = Vector512.FusedMultiplyAdd(x1, d3, s13);
+                var x2 = Vector512.Create(wk[2]);
+                s20 = Vector512.FusedMultiplyAdd(x2, d0, s20); s21 = Vector512.FusedMultiplyAdd(x2, d1, s21); s22 = Vector512.FusedMultiplyAdd(x2, d2, s22); s23 = Vector512.FusedMultiplyAdd(x2, d3, s23);
+                var x3 = Vector512.Create(wk[3]);
+                s30 = Vector512.FusedMultiplyAdd(x3, d0, s30); s31 = Vector512.FusedMultiplyAdd(x3, d1, s31); s32 = Vector512.FusedMultiplyAdd(x3, d2, s32); s33 = Vector512.FusedMultiplyAdd(x3, d3, s33);
+                var x4 = Vector512.Create(wk[4]);
+                s40 = Vector512.FusedMultiplyAdd(x4, d0, s40); s41 = Vector512.FusedMultiplyAdd(x4, d1, s41); s42 = Vector512.FusedMultiplyAdd(x4, d2, s42); s43 = Vector512.FusedMultiplyAdd(x4, d3, s43);
+            }
+            {
+                float* g = dy + 64, wk = w + 5;
+                Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
+                var x0 = Vector512.Create(wk[0]);
+                s00 = Vector512.FusedMultiplyAdd(x0, d0, s00); s01 = Vector512.FusedMultiplyAdd(x0, d1, s01); s02 = Vector512.FusedMultiplyAdd(x0, d2, s02); s03 = Vector512.FusedMultiplyAdd(x0, d3, s03);
+                var x1 = Vector512.Create(wk[1]);
+                s10 = Vector512.FusedMultiplyAdd(x1, d0, s10); s11 = Vector512.FusedMultiplyAdd(x1, d1, s11); s12 = Vector512.FusedMultiplyAdd(x1, d2, s12); s13 = Vector512.FusedMultiplyAdd(x1, d3, s13);
+                var x2 = Vector512.Create(wk[2]);
+                s20 = Vector512.FusedMultiplyAdd(x2, d0, s20); s21 = Vector512.FusedMultiplyAdd(x2, d1, s21); s22 = Vector512.FusedMultiplyAdd(x2, d2, s22); s23 = Vector512.FusedMultiplyAdd(x2, d3, s23);
+                var x3 = Vector512.Create(wk[3]);
+                s30 = Vector512.FusedMultiplyAdd(x3, d0, s30); s31 = Vector512.FusedMultiplyAdd(x3, d1, s31); s32 = Vector512.FusedMultiplyAdd(x3, d2, s32); s33 = Vector512.FusedMultiplyAdd(x3, d3, s33);
+                var x4 = Vector512.Create(wk[4]);
+                s40 = Vector512.FusedMultiplyAdd(x4, d0, s40); s41 = Vector512.FusedMultiplyAdd(x4, d1, s41); s42 = Vector512.FusedMultiplyAdd(x4, d2, s42); s43 = Vector512.FusedMultiplyAdd(x4, d3, s43);
+            }
+            {
+                float* g = dy + 128, wk = w + 10;
+                Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
+                var x0 = Vector512.Create(wk[0]);
+                s00 = Vector512.FusedMultiplyAdd(x0, d0, s00); s01 = Vector512.FusedMultiplyAdd(x0, d1, s01); s02 = Vector512.FusedMultiplyAdd(x0, d2, s02); s03 = Vector512.FusedMultiplyAdd(x0, d3, s03);
+                var x1 = Vector512.Create(wk[1]);
+                s10 = Vector512.FusedMultiplyAdd(x1, d0, s10); s11 = Vector512.FusedMultiplyAdd(x1, d1, s11); s12 = Vector512.FusedMultiplyAdd(x1, d2, s12); s13 = Vector512.FusedMultiplyAdd(x1, d3, s13);
+                var x2 = Vector512.Create(wk[2]);
+                s20 = Vector512.FusedMultiplyAdd(x2, d0, s20); s21 = Vector512.FusedMultiplyAdd(x2, d1, s21); s22 = Vector512.FusedMultiplyAdd(x2, d2, s22); s23 = Vector512.FusedMultiplyAdd(x2, d3, s23);
+                var x3 = Vector512.Create(wk[3]);
+                s30 = Vector512.FusedMultiplyAdd(x3, d0, s30); s31 = Vector512.FusedMultiplyAdd(x3, d1, s31); s32 = Vector512.FusedMultiplyAdd(x3, d2, s32); s33 = Vector512.FusedMultiplyAdd(x3, d3, s33);
+                var x4 = Vector512.Create(wk[4]);
+                s40 = Vector512.FusedMultiplyAdd(x4, d0, s40); s41 = Vector512.FusedMultiplyAdd(x4, d1, s41); s42 = Vector512.FusedMultiplyAdd(x4, d2, s42); s43 = Vector512.FusedMultiplyAdd(x4, d3, s43);
+            }
+            {
+                float* g = dy + 192, wk = w + 15;
+                Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
+                var x0 = Vector512.Create(wk[0]);
+                s00 = Vector512.FusedMultiplyAdd(x0, d0, s00); s01 = Vector512.FusedMultiplyAdd(x0, d1, s01); s02 = Vector512.FusedMultiplyAdd(x0, d2, s02); s03 = Vector512.FusedMultiplyAdd(x0, d3, s03);
+                var x1 = Vector512.Create(wk[1]);
+                s10 = Vector512.FusedMultiplyAdd(x1, d0, s10); s11 = Vector512.FusedMultiplyAdd(x1, d1, s11); s12 = Vector512.FusedMultiplyAdd(x1, d2, s12); s13 = Vector512.FusedMultiplyAdd(x1, d3, s13);
+                var x2 = Vector512.Create(wk[2]);
+                s20 = Vector512.FusedMultiplyAdd(x2, d0, s20); s21 = Vector512.FusedMultiplyAdd(x2, d1, s21); s22 = Vector512.FusedMultiplyAdd(x2, d2, s22); s23 = Vector512.FusedMultiplyAdd(x2, d3, s23);
+                var x3 = Vector512.Create(wk[3]);
+                s30 = Vector512.FusedMultiplyAdd(x3, d0, s30); s31 = Vector512.FusedMultiplyAdd(x3, d1, s31); s32 = Vector512.FusedMultiplyAdd(x3, d2, s32); s33 = Vector512.FusedMultiplyAdd(x3, d3, s33);
+                var x4 = Vector512.Create(wk[4]);
+                s40 = Vector512.FusedMultiplyAdd(x4, d0, s40); s41 = Vector512.FusedMultiplyAdd(x4, d1, s41); s42 = Vector512.FusedMultiplyAdd(x4, d2, s42); s43 = Vector512.FusedMultiplyAdd(x4, d3, s43);
+            }
+        }
+        for (; co < CO; co++, dy += 64, w += 5)
+        {
+            float* g = dy, wk = w;
             Vector512<float> d0 = Vector512.Load(g), d1 = Vector512.Load(g + 16), d2 = Vector512.Load(g + 32), d3 = Vector512.Load(g + 48);
             var x0 = Vector512.Create(wk[0]);
-            s00 = Vector512.FusedMultiplyAdd(x0, d0, s00); s01 = Vector512.FusedMultiplyAdd(x0, d1, s01);
-            s02 = Vector512.FusedMultiplyAdd(x0, d2, s02); s03 = Vector512.FusedMultiplyAdd(x0, d3, s03);
+            s00 = Vector512.FusedMultiplyAdd(x0, d0, s00); s01 = Vector512.FusedMultiplyAdd(x0, d1, s01); s02 = Vector512.FusedMultiplyAdd(x0, d2, s02); s03 = Vector512.FusedMultiplyAdd(x0, d3, s03);
             var x1 = Vector512.Create(wk[1]);
-            s10 = Vector512.FusedMultiplyAdd(x1, d0, s10); s11 = Vector512.FusedMultiplyAdd(x1, d1, s11);
-            s12 = Vector512.FusedMultiplyAdd(x1, d2, s12); s13 = Vector512.FusedMultiplyAdd(x1, d3, s13);
+            s10 = Vector512.FusedMultiplyAdd(x1, d0, s10); s11 = Vector512.FusedMultiplyAdd(x1, d1, s11); s12 = Vector512.FusedMultiplyAdd(x1, d2, s12); s13 = Vector512.FusedMultiplyAdd(x1, d3, s13);
             var x2 = Vector512.Create(wk[2]);
-            s20 = Vector512.FusedMultiplyAdd(x2, d0, s20); s21 = Vector512.FusedMultiplyAdd(x2, d1, s21);
-            s22 = Vector512.FusedMultiplyAdd(x2, d2, s22); s23 = Vector512.FusedMultiplyAdd(x2, d3, s23);
+            s20 = Vector512.FusedMultiplyAdd(x2, d0, s20); s21 = Vector512.FusedMultiplyAdd(x2, d1, s21); s22 = Vector512.FusedMultiplyAdd(x2, d2, s22); s23 = Vector512.FusedMultiplyAdd(x2, d3, s23);
             var x3 = Vector512.Create(wk[3]);
-            s30 = Vector512.FusedMultiplyAdd(x3, d0, s30); s31 = Vector512.FusedMultiplyAdd(x3, d1, s31);
-            s32 = Vector512.FusedMultiplyAdd(x3, d2, s32); s33 = Vector512.FusedMultiplyAdd(x3, d3, s33);
+            s30 = Vector512.FusedMultiplyAdd(x3, d0, s30); s31 = Vector512.FusedMultiplyAdd(x3, d1, s31); s32 = Vector512.FusedMultiplyAdd(x3, d2, s32); s33 = Vector512.FusedMultiplyAdd(x3, d3, s33);
             var x4 = Vector512.Create(wk[4]);
-            s40 = Vector512.FusedMultiplyAdd(x4, d0, s40); s41 = Vector512.FusedMultiplyAdd(x4, d1, s41);
-            s42 = Vector512.FusedMultiplyAdd(x4, d2, s42); s43 = Vector512.FusedMultiplyAdd(x4, d3, s43);
+            s40 = Vector512.FusedMultiplyAdd(x4, d0, s40); s41 = Vector512.FusedMultiplyAdd(x4, d1, s41); s42 = Vector512.FusedMultiplyAdd(x4, d2, s42); s43 = Vector512.FusedMultiplyAdd(x4, d3, s43);
         }
         Vector512<float> Piece(Vector512<float> a, int m, int kx, Vector512<float> b) =>
             Avx512F.PermuteVar16x32x2(a, Vector512.Load(index + (m * 5 + kx) * 16), b);
@@ -617,10 +681,7 @@ internal static unsafe class CpuConvGemm
         {
             // Weights transposed to (CKK, 32): one k step is two weight vectors against 8 broadcast inputs.
             float* wT = AlignedScratch(ref t_weightT, ref t_weightTFloats, CKK * 32);
-            // The k range is cut so a slice of wT (128 floats a k) stays in L1 across an image's 8 rows: the rows' partial
-            // sums wait in the tile buffer and their chains continue from there (exact), so the cut changes no bits.
             float* tile = stackalloc float[8 * 8 * 32];
-            int slice = Math.Max(1, Math.Min(CI * 5, ForwardSliceRows));
             {
                 CpuConvKernels.Transpose(wT, weight, CKK, 32, CKK, IsaLevel.Avx2);
                 var bias0 = Vector512.Load(bias);
@@ -628,19 +689,14 @@ internal static unsafe class CpuConvGemm
                 // Each image is first copied channel after channel into one block: in place its channel planes lie
                 // B·H·W floats apart (LeNet: 72 KiB, a multiple of 4 KiB), so the rows of all CI channels a k range
                 // reads fall in the same few L1 sets.
-                int HW = (8 + K - 1) * W;
+                const int HW = 12 * 12;
                 float[] packed = t_packedInput is { } pi && pi.Length >= CI * HW ? pi : (t_packedInput = new float[CI * HW]);
                 fixed (float* image = packed)
                 for (int b = 0; b < B; b++)
                 {
                     for (int ci = 0; ci < CI; ci++) Copy(image + ci * HW, input + (nint)b * s.Example + (nint)ci * s.Channel, HW);
-                    for (int r0 = 0; r0 < CI * 5; r0 += slice)
-                    {
-                        int rn = Math.Min(slice, CI * 5 - r0);
-                        for (int oy = 0; oy < 8; oy++)
-                            ForwardRow32(tile + oy * 256, image + (nint)oy * W, HW, W, r0, rn, wT + (nint)r0 * 5 * 32, bias0, bias1, relu,
-                                first: r0 == 0, last: r0 + rn == CI * 5);
-                    }
+                    for (int oy = 0; oy < 8; oy++)
+                        ForwardRow32(tile + oy * 256, image + oy * 12, CI, wT, bias0, bias1, relu);
                     // Channel block by channel block, so each channel's 64 outputs (4 lines) are written one after another.
                     for (int c0 = 0; c0 < 32; c0 += 8)
                         for (int oy = 0; oy < 8; oy++)
@@ -695,49 +751,26 @@ internal static unsafe class CpuConvGemm
         v0.Store(t); v1.Store(t + 16);
     }
 
-    /// <summary>(ci, ky) rows of 5 k steps each per slice of wT in the 32-channel 8×8 forward pass (a knob for `ab conv`; no bits depend on it).</summary>
-    internal static int ForwardSliceRows = 20;
 
     /// <summary>
-    /// One 8-wide output row × 32 channels of a conv with 8×8 outputs, pixel-major into <paramref name="tile"/>
-    /// (8 × 32 floats: the caller transposes it into the channel-major output): each output one FMA chain over
-    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU, as <see cref="ForwardTile"/>; the inputs are the broadcast
-    /// operands and <paramref name="wT"/> (CKK, 32) the vectors, so a k step is 2 loads and 8 broadcasts for 16 FMAs.
+    /// One 8-wide output row × 32 channels of a 5×5 conv with 8×8 outputs from a packed image (rows of 12, channels of
+    /// 144 floats), pixel-major into <paramref name="tile"/> (8 × 32 floats: the caller transposes it into the
+    /// channel-major output): each output one FMA chain over (ci, ky, kx) ascending from 0, then + bias, then ReLU, as
+    /// <see cref="ForwardTile"/>. The inputs are the broadcast operands and <paramref name="wT"/> (CKK, 32) the vectors:
+    /// a k step is 2 loads and 8 broadcasts for 16 FMAs, and a channel's 25 steps are unrolled, so every address is one
+    /// of two pointers plus a constant (integer work in this loop competes with the FMAs for their ports: a division
+    /// per (ci, ky) cost about 7% of the peak).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardRow32(float* tile, float* x, int channel, int W, int r0, int rows, float* wT, Vector512<float> bias0, Vector512<float> bias1, bool relu,
-        bool first, bool last)
+    private static void ForwardRow32(float* tile, float* x, int CI, float* wT, Vector512<float> bias0, Vector512<float> bias1, bool relu)
     {
         var z = Vector512<float>.Zero;
         Vector512<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z, a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
-        if (!first)
+        float* w = wT;
+        for (float* p = x, end = x + CI * 144; p < end; p += 144, w += 25 * 32)
         {
-            a00 = Vector512.Load(tile + 0);
-            a01 = Vector512.Load(tile + 16);
-            a10 = Vector512.Load(tile + 32);
-            a11 = Vector512.Load(tile + 48);
-            a20 = Vector512.Load(tile + 64);
-            a21 = Vector512.Load(tile + 80);
-            a30 = Vector512.Load(tile + 96);
-            a31 = Vector512.Load(tile + 112);
-            a40 = Vector512.Load(tile + 128);
-            a41 = Vector512.Load(tile + 144);
-            a50 = Vector512.Load(tile + 160);
-            a51 = Vector512.Load(tile + 176);
-            a60 = Vector512.Load(tile + 192);
-            a61 = Vector512.Load(tile + 208);
-            a70 = Vector512.Load(tile + 224);
-            a71 = Vector512.Load(tile + 240);
-        }
-        // k = (ci, ky, kx): one input row pointer per (ci, ky) and the 5 kx steps unrolled, so every broadcast is that
-        // pointer + a constant (a k step that first loads its input offset from a table ran at about 65% of the FMA
-        // peak against 85% without it).
-        float* wk = wT;
-        for (int r = r0; r < r0 + rows; r++, wk += 5 * 32)
-        {
-            float* p = x + (r / 5) * channel + (r % 5) * W;
             {
-                Vector512<float> w0 = Vector512.Load(wk + 0), w1 = Vector512.Load(wk + 16);
+                Vector512<float> w0 = Vector512.Load(w + 0), w1 = Vector512.Load(w + 16);
                 var x0 = Vector512.Create(p[0]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
                 var x1 = Vector512.Create(p[1]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
                 var x2 = Vector512.Create(p[2]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
@@ -748,7 +781,7 @@ internal static unsafe class CpuConvGemm
                 var x7 = Vector512.Create(p[7]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
             }
             {
-                Vector512<float> w0 = Vector512.Load(wk + 32), w1 = Vector512.Load(wk + 48);
+                Vector512<float> w0 = Vector512.Load(w + 32), w1 = Vector512.Load(w + 48);
                 var x0 = Vector512.Create(p[1]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
                 var x1 = Vector512.Create(p[2]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
                 var x2 = Vector512.Create(p[3]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
@@ -759,7 +792,7 @@ internal static unsafe class CpuConvGemm
                 var x7 = Vector512.Create(p[8]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
             }
             {
-                Vector512<float> w0 = Vector512.Load(wk + 64), w1 = Vector512.Load(wk + 80);
+                Vector512<float> w0 = Vector512.Load(w + 64), w1 = Vector512.Load(w + 80);
                 var x0 = Vector512.Create(p[2]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
                 var x1 = Vector512.Create(p[3]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
                 var x2 = Vector512.Create(p[4]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
@@ -770,7 +803,7 @@ internal static unsafe class CpuConvGemm
                 var x7 = Vector512.Create(p[9]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
             }
             {
-                Vector512<float> w0 = Vector512.Load(wk + 96), w1 = Vector512.Load(wk + 112);
+                Vector512<float> w0 = Vector512.Load(w + 96), w1 = Vector512.Load(w + 112);
                 var x0 = Vector512.Create(p[3]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
                 var x1 = Vector512.Create(p[4]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
                 var x2 = Vector512.Create(p[5]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
@@ -781,7 +814,7 @@ internal static unsafe class CpuConvGemm
                 var x7 = Vector512.Create(p[10]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
             }
             {
-                Vector512<float> w0 = Vector512.Load(wk + 128), w1 = Vector512.Load(wk + 144);
+                Vector512<float> w0 = Vector512.Load(w + 128), w1 = Vector512.Load(w + 144);
                 var x0 = Vector512.Create(p[4]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
                 var x1 = Vector512.Create(p[5]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
                 var x2 = Vector512.Create(p[6]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
@@ -791,18 +824,226 @@ internal static unsafe class CpuConvGemm
                 var x6 = Vector512.Create(p[10]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
                 var x7 = Vector512.Create(p[11]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
             }
-        }
-        if (!last)
-        {
-            a00.Store(tile + 0); a01.Store(tile + 16);
-            a10.Store(tile + 32); a11.Store(tile + 48);
-            a20.Store(tile + 64); a21.Store(tile + 80);
-            a30.Store(tile + 96); a31.Store(tile + 112);
-            a40.Store(tile + 128); a41.Store(tile + 144);
-            a50.Store(tile + 160); a51.Store(tile + 176);
-            a60.Store(tile + 192); a61.Store(tile + 208);
-            a70.Store(tile + 224); a71.Store(tile + 240);
-            return;
+            {
+                Vector512<float> w0 = Vector512.Load(w + 160), w1 = Vector512.Load(w + 176);
+                var x0 = Vector512.Create(p[12]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[13]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[14]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[15]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[16]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[17]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[18]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[19]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 192), w1 = Vector512.Load(w + 208);
+                var x0 = Vector512.Create(p[13]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[14]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[15]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[16]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[17]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[18]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[19]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[20]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 224), w1 = Vector512.Load(w + 240);
+                var x0 = Vector512.Create(p[14]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[15]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[16]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[17]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[18]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[19]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[20]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[21]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 256), w1 = Vector512.Load(w + 272);
+                var x0 = Vector512.Create(p[15]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[16]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[17]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[18]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[19]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[20]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[21]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[22]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 288), w1 = Vector512.Load(w + 304);
+                var x0 = Vector512.Create(p[16]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[17]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[18]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[19]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[20]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[21]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[22]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[23]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 320), w1 = Vector512.Load(w + 336);
+                var x0 = Vector512.Create(p[24]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[25]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[26]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[27]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[28]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[29]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[30]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[31]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 352), w1 = Vector512.Load(w + 368);
+                var x0 = Vector512.Create(p[25]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[26]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[27]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[28]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[29]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[30]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[31]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[32]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 384), w1 = Vector512.Load(w + 400);
+                var x0 = Vector512.Create(p[26]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[27]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[28]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[29]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[30]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[31]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[32]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[33]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 416), w1 = Vector512.Load(w + 432);
+                var x0 = Vector512.Create(p[27]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[28]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[29]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[30]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[31]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[32]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[33]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[34]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 448), w1 = Vector512.Load(w + 464);
+                var x0 = Vector512.Create(p[28]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[29]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[30]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[31]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[32]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[33]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[34]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[35]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 480), w1 = Vector512.Load(w + 496);
+                var x0 = Vector512.Create(p[36]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[37]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[38]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[39]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[40]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[41]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[42]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[43]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 512), w1 = Vector512.Load(w + 528);
+                var x0 = Vector512.Create(p[37]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[38]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[39]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[40]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[41]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[42]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[43]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[44]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 544), w1 = Vector512.Load(w + 560);
+                var x0 = Vector512.Create(p[38]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[39]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[40]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[41]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[42]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[43]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[44]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[45]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 576), w1 = Vector512.Load(w + 592);
+                var x0 = Vector512.Create(p[39]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[40]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[41]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[42]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[43]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[44]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[45]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[46]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 608), w1 = Vector512.Load(w + 624);
+                var x0 = Vector512.Create(p[40]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[41]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[42]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[43]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[44]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[45]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[46]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[47]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 640), w1 = Vector512.Load(w + 656);
+                var x0 = Vector512.Create(p[48]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[49]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[50]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[51]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[52]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[53]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[54]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[55]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 672), w1 = Vector512.Load(w + 688);
+                var x0 = Vector512.Create(p[49]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[50]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[51]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[52]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[53]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[54]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[55]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[56]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 704), w1 = Vector512.Load(w + 720);
+                var x0 = Vector512.Create(p[50]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[51]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[52]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[53]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[54]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[55]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[56]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[57]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 736), w1 = Vector512.Load(w + 752);
+                var x0 = Vector512.Create(p[51]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[52]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[53]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[54]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[55]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[56]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[57]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[58]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
+            {
+                Vector512<float> w0 = Vector512.Load(w + 768), w1 = Vector512.Load(w + 784);
+                var x0 = Vector512.Create(p[52]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
+                var x1 = Vector512.Create(p[53]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
+                var x2 = Vector512.Create(p[54]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
+                var x3 = Vector512.Create(p[55]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
+                var x4 = Vector512.Create(p[56]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
+                var x5 = Vector512.Create(p[57]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
+                var x6 = Vector512.Create(p[58]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
+                var x7 = Vector512.Create(p[59]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
+            }
         }
         StoreBiasRelu(tile + 0, a00, a01, bias0, bias1, relu);
         StoreBiasRelu(tile + 32, a10, a11, bias0, bias1, relu);

@@ -1147,12 +1147,14 @@ internal static unsafe class CpuConvGemm
             for (int ci = 0; ci < CI; ci++)
             for (int ky = 0; ky < 5; ky++, wq += 5 * 8)
             {
-                float* row = x + ci * channel + (nint)ky * W;
+                // The next input row as a pointer of its own: an insert whose memory operand is indexed
+                // (p + row2) splits into two uops.
+                float* row = x + ci * channel + (nint)ky * W, next = row + W;
                 {
-                    float* p = row + 0, w = wq + 0;
+                    float* p = row + 0, q = next + 0, w = wq + 0;
                     var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
-                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
-                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var b1 = Join(p + 16, q);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(q + 8);       // row 1, outputs 8 … 23
                     var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
                     var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
                     var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
@@ -1163,10 +1165,10 @@ internal static unsafe class CpuConvGemm
                     var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
                 }
                 {
-                    float* p = row + 1, w = wq + 8;
+                    float* p = row + 1, q = next + 1, w = wq + 8;
                     var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
-                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
-                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var b1 = Join(p + 16, q);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(q + 8);       // row 1, outputs 8 … 23
                     var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
                     var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
                     var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
@@ -1177,10 +1179,10 @@ internal static unsafe class CpuConvGemm
                     var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
                 }
                 {
-                    float* p = row + 2, w = wq + 16;
+                    float* p = row + 2, q = next + 2, w = wq + 16;
                     var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
-                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
-                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var b1 = Join(p + 16, q);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(q + 8);       // row 1, outputs 8 … 23
                     var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
                     var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
                     var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
@@ -1191,10 +1193,10 @@ internal static unsafe class CpuConvGemm
                     var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
                 }
                 {
-                    float* p = row + 3, w = wq + 24;
+                    float* p = row + 3, q = next + 3, w = wq + 24;
                     var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
-                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
-                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var b1 = Join(p + 16, q);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(q + 8);       // row 1, outputs 8 … 23
                     var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
                     var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
                     var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);
@@ -1205,10 +1207,10 @@ internal static unsafe class CpuConvGemm
                     var a7 = Vector512.Create(w[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
                 }
                 {
-                    float* p = row + 4, w = wq + 32;
+                    float* p = row + 4, q = next + 4, w = wq + 32;
                     var b0 = Vector512.Load(p);                  // row 0, outputs 0 … 15
-                    var b1 = Join(p + 16, p + row2);            // row 0, 16 … 23; row 1, 0 … 7
-                    var b2 = Vector512.Load(p + row2 + 8);       // row 1, outputs 8 … 23
+                    var b1 = Join(p + 16, q);            // row 0, 16 … 23; row 1, 0 … 7
+                    var b2 = Vector512.Load(q + 8);       // row 1, outputs 8 … 23
                     var a0 = Vector512.Create(w[0]); s00 = Vector512.FusedMultiplyAdd(a0, b0, s00); s01 = Vector512.FusedMultiplyAdd(a0, b1, s01); s02 = Vector512.FusedMultiplyAdd(a0, b2, s02);
                     var a1 = Vector512.Create(w[1]); s10 = Vector512.FusedMultiplyAdd(a1, b0, s10); s11 = Vector512.FusedMultiplyAdd(a1, b1, s11); s12 = Vector512.FusedMultiplyAdd(a1, b2, s12);
                     var a2 = Vector512.Create(w[2]); s20 = Vector512.FusedMultiplyAdd(a2, b0, s20); s21 = Vector512.FusedMultiplyAdd(a2, b1, s21); s22 = Vector512.FusedMultiplyAdd(a2, b2, s22);

@@ -451,9 +451,14 @@ internal static unsafe class CpuConvGemm
     public static void InputGradient8x8(float* dinput, ImageStrides s, float* doutput, int N, float* weight, int B, int CI, int H, int W, int CO, int K)
     {
         int CKK = CI * K * K;
-        for (int ci = 0; ci < CI; ci++)
-            for (int b = 0; b < B; b++)
-                new Span<float>(dinput + (nint)ci * s.Channel + (nint)b * s.Example, H * W).Clear();
+        if (K != 5)
+            for (int ci = 0; ci < CI; ci++)
+                for (int b = 0; b < B; b++)
+                    new Span<float>(dinput + (nint)ci * s.Channel + (nint)b * s.Example, H * W).Clear();
+        // For K = 5 each image's dX is summed in a packed block (channels of 144 floats, cleared per image) and then
+        // copied out whole: in place its channel planes are B·144 floats apart (a multiple of 4 KiB for LeNet), so the
+        // 16 planes' rows fight over the same L1 sets on every read-modify-write.
+        float* dxPacked = K == 5 ? AlignedScratch(ref t_dxPacked, ref t_dxPackedFloats, CI * 144) : null;
         int* offsets = stackalloc int[CKK];
         ColumnOffsets(offsets, s, CI, W, K);
         // The image's dY (CO rows of 64) is packed contiguously first: in place its rows are N floats apart, a large
@@ -475,9 +480,13 @@ internal static unsafe class CpuConvGemm
                     Vector512.Load(src + 32).Store(dst + 32); Vector512.Load(src + 48).Store(dst + 48);
                 }
                 if (K == 5)
+                {
+                    new Span<float>(dxPacked, CI * 144).Clear();
                     for (int ci = 0; ci < CI; ci++)
                         for (int ky = 0; ky < 5; ky++)
-                            InputGradientRows5(dinput + (nint)b * s.Example + (nint)ci * s.Channel + ky * 12, wPacked + (nint)(ci * 5 + ky) * CO * 5, dyPacked, CO, s_col2imIndex, s_col2imMask);
+                            InputGradientRows5(dxPacked + ci * 144 + ky * 12, wPacked + (nint)(ci * 5 + ky) * CO * 5, dyPacked, CO, s_col2imIndex, s_col2imMask);
+                    for (int ci = 0; ci < CI; ci++) Copy(dinput + (nint)b * s.Example + (nint)ci * s.Channel, dxPacked + ci * 144, 144);
+                }
                 else
                     for (int r = 0; r < CKK; r += 4)
                         InputGradientTile(dinput + (nint)b * s.Example, offsets + r, Math.Min(4, CKK - r), weight + r, CKK, dyPacked, 64, CO, W);
@@ -486,6 +495,8 @@ internal static unsafe class CpuConvGemm
 
     [ThreadStatic] private static float[]? t_packed;
     [ThreadStatic] private static float* t_weightDx;
+    [ThreadStatic] private static float* t_dxPacked;
+    [ThreadStatic] private static int t_dxPackedFloats;
     [ThreadStatic] private static int t_weightDxFloats;
 
     /// <summary>
@@ -1121,9 +1132,11 @@ internal static unsafe class CpuConvGemm
         for (int g = 0; g < groups; g++)
             for (int k = 0; k < CKK; k++)
                 for (int i = 0; i < 8; i++) packed[((nint)g * CKK + k) * 8 + i] = weight[(nint)Math.Min(g * 8 + i, CO - 1) * CKK + k];
+        // Group by group within an image: only a group's 8 output planes are being written at a time (the planes lie
+        // a multiple of 4 KiB apart for LeNet, so all 16 at once would overfill their L1 sets).
         for (int b = 0; b < B; b++)
-            for (int oy = 0; oy < OH; oy += 2)
-                for (int g = 0; g < groups; g++)
+            for (int g = 0; g < groups; g++)
+                for (int oy = 0; oy < OH; oy += 2)
                     Forward24Tile(output + g * 8 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 8, Math.Min(8, CO - g * 8),
                         input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, K, W, bias + g * 8, relu);
     }

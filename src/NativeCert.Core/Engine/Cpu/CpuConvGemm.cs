@@ -482,9 +482,17 @@ internal static unsafe class CpuConvGemm
                 if (K == 5)
                 {
                     new Span<float>(dxPacked, CI * 144).Clear();
+                    int lines = CO * 4, tiles = CI * 5, perTile = (lines + tiles - 1) / tiles, line = 0;
                     for (int ci = 0; ci < CI; ci++)
                         for (int ky = 0; ky < 5; ky++)
+                        {
+                            // The next image's dY is CO runs of 4 lines, planes a multiple of 4 KiB apart (no hardware
+                            // prefetcher follows that many): fetch a share of them under each tile.
+                            if (b + 1 < B)
+                                for (int l = 0; l < perTile && line < lines; l++, line++)
+                                    Sse.Prefetch0(doutput + (nint)(line >> 2) * N + (nint)(b + 1) * 64 + (line & 3) * 16);
                             InputGradientRows5(dxPacked + ci * 144 + ky * 12, wPacked + (nint)(ci * 5 + ky) * CO * 5, dyPacked, CO, s_col2imIndex, s_col2imMask);
+                        }
                     for (int ci = 0; ci < CI; ci++) Copy(dinput + (nint)b * s.Example + (nint)ci * s.Channel, dxPacked + ci * 144, 144);
                 }
                 else

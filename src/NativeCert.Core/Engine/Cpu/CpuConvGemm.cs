@@ -26,7 +26,7 @@ namespace NativeCert.Engine.Cpu;
 /// accumulation order).
 /// </summary>
 [SkipLocalsInit]
-internal static unsafe class CpuConvGemm
+internal static unsafe partial class CpuConvGemm
 {
     /// <summary>
     /// When false, every conv runs the general im2col + <see cref="CpuGemm"/> path (same bits): the 'before' side of

@@ -53,6 +53,11 @@ internal static unsafe class CpuConvKernels
                 CpuConvGemm.Forward8x8(y, x, inputStrides, w, pb, B, CI, W, CO, K, relu);
                 return;
             }
+            if (CpuConvGemm.Has8x8Avx2(OH, OW, K, P, isa))
+            {
+                CpuConvGemm.Forward8x8Avx2(y, x, inputStrides, w, pb, B, CI, CO, relu); // the same on AVX2, a row per vector
+                return;
+            }
             if (CpuConvGemm.HasForward24(OH, OW, P, isa))
             {
                 CpuConvGemm.Forward24(y, x, inputStrides, w, pb, B, CI, W, OH, CO, K, relu); // LeNet's conv1, likewise
@@ -104,7 +109,7 @@ internal static unsafe class CpuConvKernels
         int images = ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
         var scratch = Scratch(maxN * CO + CKK * CO);
         // With 16 or 32 output channels (LeNet's convs) and AVX-512 the product reads the images directly (the same chains).
-        bool direct = CpuConvGemm.HasWeightGradient(CO, P, isa);
+        bool direct = CpuConvGemm.HasWeightGradient(CO, P, isa), directAvx2 = CpuConvGemm.HasWeightGradientAvx2(CO, K, P, isa);
         fixed (float* dw = dweight, dy = doutput, col = columns, dyT = scratch, x = input)
         {
             float* dwT = dyT + (nint)maxN * CO;
@@ -115,6 +120,11 @@ internal static unsafe class CpuConvKernels
                 if (direct)
                 {
                     CpuConvGemm.WeightGradient(dwT, CO, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, K, first: b0 == 0);
+                    continue;
+                }
+                if (directAvx2)
+                {
+                    CpuConvGemm.WeightGradientAvx2(dwT, CO, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, first: b0 == 0);
                     continue;
                 }
                 Im2Col(columns, input[(b0 * inputStrides.Example)..], inputStrides, nb, CI, H, W, K, P);

@@ -1,0 +1,156 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace NativeCert.Engine.Cpu;
+
+/// <summary>
+/// The AVX2 fused conv kernels (16 YMM registers): LeNet's conv2 forward (8×8 outputs, a 256-bit vector is one output
+/// row, so no row is split across vectors and nothing is transposed) and the weight gradient of 5×5 convs with a
+/// multiple of 16 output channels (conv1 and conv2), both reading the images directly as the AVX-512 kernels do. Every
+/// accumulation order is the general path's (docs/engine.md), so the bits are the same on every level.
+/// </summary>
+internal static unsafe partial class CpuConvGemm
+{
+    /// <summary>Whether <see cref="Forward8x8Avx2"/> runs this shape at this ISA level (AVX2 only: AVX-512 has its own kernel).</summary>
+    public static bool Has8x8Avx2(int OH, int OW, int K, int P, IsaLevel isa) =>
+        Enabled && OH == 8 && OW == 8 && K == 5 && P == 0 && CpuIsa.Clamp(isa) == IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
+
+    /// <summary>
+    /// output <c>(CO, B·64)</c> = ReLU?(conv(input) + bias) for B images of 8×8 outputs, K = 5, no padding (W = 12):
+    /// 4 output channels × 2 output rows per tile, each output one FMA chain over (ci, ky, kx) ascending from 0, then
+    /// + bias, then ReLU. The weights are packed per group of 4 channels as (CKK, 4), so a k step is 2 row loads and 4
+    /// broadcasts through one pointer for 8 FMAs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward8x8Avx2(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int CO, bool relu)
+    {
+        int CKK = CI * 25, groups = (CO + 3) / 4;
+        nint N = (nint)B * 64;
+        float* packed = AlignedScratch(ref t_weight4, ref t_weight4Floats, groups * CKK * 4);
+        for (int g = 0; g < groups; g++)
+            for (int k = 0; k < CKK; k++)
+                for (int i = 0; i < 4; i++) packed[((nint)g * CKK + k) * 4 + i] = weight[(nint)Math.Min(g * 4 + i, CO - 1) * CKK + k];
+        for (int b = 0; b < B; b++)
+            for (int g = 0; g < groups; g++)
+                for (int oy = 0; oy < 8; oy += 2)
+                    Forward8x8Avx2Tile(output + g * 4 * N + (nint)b * 64 + oy * 8, N, packed + (nint)g * CKK * 4, Math.Min(4, CO - g * 4),
+                        input + (nint)b * s.Example + (nint)oy * 12, CI, s.Channel, bias + g * 4, relu);
+    }
+
+    [ThreadStatic] private static float* t_weight4;
+    [ThreadStatic] private static int t_weight4Floats;
+
+    /// <summary>Up to 4 output channels × output rows oy, oy + 1 (8 columns each); channels past <paramref name="rows"/> alias the last and are not stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward8x8Avx2Tile(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, float* bias, bool relu)
+    {
+        var z = Vector256<float>.Zero;
+        Vector256<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z;
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < 5; ky++, wq += 5 * 4)
+            {
+                float* p = x + ci * channel + ky * 12, q = p + 12;
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 0), x1 = Vector256.Load(q + 0);
+                    var w0 = Vector256.Create(wq[0]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01);
+                    var w1 = Vector256.Create(wq[1]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11);
+                    var w2 = Vector256.Create(wq[2]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21);
+                    var w3 = Vector256.Create(wq[3]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 1), x1 = Vector256.Load(q + 1);
+                    var w0 = Vector256.Create(wq[4]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01);
+                    var w1 = Vector256.Create(wq[5]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11);
+                    var w2 = Vector256.Create(wq[6]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21);
+                    var w3 = Vector256.Create(wq[7]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 2), x1 = Vector256.Load(q + 2);
+                    var w0 = Vector256.Create(wq[8]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01);
+                    var w1 = Vector256.Create(wq[9]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11);
+                    var w2 = Vector256.Create(wq[10]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21);
+                    var w3 = Vector256.Create(wq[11]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 3), x1 = Vector256.Load(q + 3);
+                    var w0 = Vector256.Create(wq[12]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01);
+                    var w1 = Vector256.Create(wq[13]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11);
+                    var w2 = Vector256.Create(wq[14]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21);
+                    var w3 = Vector256.Create(wq[15]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 4), x1 = Vector256.Load(q + 4);
+                    var w0 = Vector256.Create(wq[16]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01);
+                    var w1 = Vector256.Create(wq[17]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11);
+                    var w2 = Vector256.Create(wq[18]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21);
+                    var w3 = Vector256.Create(wq[19]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31);
+                }
+            }
+        StoreRows8(y, bias[0], a00, a01, relu);
+        if (rows > 1) StoreRows8(y + 1 * N, bias[1], a10, a11, relu);
+        if (rows > 2) StoreRows8(y + 2 * N, bias[2], a20, a21, relu);
+        if (rows > 3) StoreRows8(y + 3 * N, bias[3], a30, a31, relu);
+    }
+
+    /// <summary>Two 8-wide output rows at <paramref name="y"/> = ReLU?(v + bias): 0 unless the sum is &gt; 0 (vmaxps returns its second operand, +0, for ±0 and NaN).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRows8(float* y, float bias, Vector256<float> v0, Vector256<float> v1, bool relu)
+    {
+        var b = Vector256.Create(bias);
+        v0 += b; v1 += b;
+        if (relu) { v0 = Avx.Max(v0, Vector256<float>.Zero); v1 = Avx.Max(v1, Vector256<float>.Zero); }
+        v0.Store(y); v1.Store(y + 8);
+    }
+
+    /// <summary>Whether <see cref="WeightGradientAvx2"/> runs this shape at this ISA level (AVX2 only, 5×5, a multiple of 16 output channels, no padding).</summary>
+    public static bool HasWeightGradientAvx2(int CO, int K, int P, IsaLevel isa) =>
+        Enabled && CO % 16 == 0 && K == 5 && P == 0 && CpuIsa.Clamp(isa) == IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
+
+    /// <summary>
+    /// dWᵀ <c>(CI·25, CO)</c> (+)= Σ over the <paramref name="nb"/> images' outputs n = (b, oy, ox) ascending of
+    /// input(b, ci, oy + ky, ox + kx) · dYᵀ[n, ·], as <see cref="WeightGradient"/>: one pass per (ci, ky) row group and
+    /// 16 output channels, 5 rows × 2 vectors of accumulators, each broadcast the row pointer plus a constant.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void WeightGradientAvx2(float* dwT, int CO, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, bool first)
+    {
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < 5; ky++)
+                for (int h = 0; h < CO; h += 16)
+                    PassAvx2(dwT + (nint)((ci * 5 + ky) * 5) * CO + h, CO, input + (nint)ci * s.Channel + (nint)ky * W, s.Example, dyT + h, nb, W, OH, OW, first);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PassAvx2(float* dwT, int CO, float* input, int example, float* dyT, int nb, int W, int OH, int OW, bool first)
+    {
+        var z = Vector256<float>.Zero;
+        Vector256<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z, a40 = z, a41 = z;
+        nint co = CO;
+        if (!first)
+        {
+            a00 = Vector256.Load(dwT + 0 * co); a01 = Vector256.Load(dwT + 0 * co + 8);
+            a10 = Vector256.Load(dwT + 1 * co); a11 = Vector256.Load(dwT + 1 * co + 8);
+            a20 = Vector256.Load(dwT + 2 * co); a21 = Vector256.Load(dwT + 2 * co + 8);
+            a30 = Vector256.Load(dwT + 3 * co); a31 = Vector256.Load(dwT + 3 * co + 8);
+            a40 = Vector256.Load(dwT + 4 * co); a41 = Vector256.Load(dwT + 4 * co + 8);
+        }
+        float* g = dyT;
+        for (int b = 0; b < nb; b++)
+            for (int oy = 0; oy < OH; oy++)
+                for (float* p = input + (nint)b * example + (nint)oy * W, end = p + OW; p < end; p++, g += co)
+                {
+                    Vector256<float> d0 = Vector256.Load(g), d1 = Vector256.Load(g + 8);
+                    var x0 = Vector256.Create(p[0]); a00 = Fma.MultiplyAdd(x0, d0, a00); a01 = Fma.MultiplyAdd(x0, d1, a01);
+                    var x1 = Vector256.Create(p[1]); a10 = Fma.MultiplyAdd(x1, d0, a10); a11 = Fma.MultiplyAdd(x1, d1, a11);
+                    var x2 = Vector256.Create(p[2]); a20 = Fma.MultiplyAdd(x2, d0, a20); a21 = Fma.MultiplyAdd(x2, d1, a21);
+                    var x3 = Vector256.Create(p[3]); a30 = Fma.MultiplyAdd(x3, d0, a30); a31 = Fma.MultiplyAdd(x3, d1, a31);
+                    var x4 = Vector256.Create(p[4]); a40 = Fma.MultiplyAdd(x4, d0, a40); a41 = Fma.MultiplyAdd(x4, d1, a41);
+                }
+        a00.Store(dwT + 0 * co); a01.Store(dwT + 0 * co + 8);
+        a10.Store(dwT + 1 * co); a11.Store(dwT + 1 * co + 8);
+        a20.Store(dwT + 2 * co); a21.Store(dwT + 2 * co + 8);
+        a30.Store(dwT + 3 * co); a31.Store(dwT + 3 * co + 8);
+        a40.Store(dwT + 4 * co); a41.Store(dwT + 4 * co + 8);
+    }
+}

@@ -111,8 +111,10 @@ internal static unsafe class ConvAb
         {
             // The fused products alone, as the engine calls them in its image groups, without the passes around them
             // (dY transposes, bias sums, the dX clear): the conv GEMMs' own share of the FMA peak. Forward kernels include
-            // their bias + ReLU epilogue, the input gradient its col2im (both fused).
-            if (!CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  the fused kernels need AVX-512"); return; }
+            // their bias + ReLU epilogue, the input gradient its col2im (both fused). `avx2` times the AVX2 kernels
+            // (conv2 forward, the weight gradients) against the 256-bit peak loop.
+            bool avx2 = CpuConvGemm.HasWeightGradientAvx2(16, 5, 0, isa);
+            if (!avx2 && !CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  no fused kernels at this level"); return; }
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
             var (dyT1, dyT2, dwT1, dwT2) = (R(g1 * 576 * 16), R(g2 * 64 * 32), new float[25 * 16], new float[400 * 32]);
             var kernels = new (string, double, Action, int)[]
@@ -131,14 +133,29 @@ internal static unsafe class ConvAb
                 }, 5),
                 ("conv2 input gradient (fused col2im, with the dX clear)", f2, () => { fixed (float* dx = dx2, dy = dy2, w = w2) CpuConvGemm.InputGradient8x8(dx, in2, dy, B * 64, w, B, 16, 12, 12, 32, 5); }, 5),
             };
+            if (avx2)
+                kernels =
+                [
+                    ($"conv1 weight gradient ({g1}-image groups)", f1, () =>
+                    {
+                        fixed (float* dw = dwT1, x = x1, g = dyT1)
+                            for (int b0 = 0; b0 < B; b0 += g1) CpuConvGemm.WeightGradientAvx2(dw, 16, x + (nint)b0 * 784, in1, g, Math.Min(g1, B - b0), 1, 28, 24, 24, b0 == 0);
+                    }, 10),
+                    ("conv2 forward (fused bias + ReLU)", f2, () => { fixed (float* y = y2, x = x2, w = w2, b = b2) CpuConvGemm.Forward8x8Avx2(y, x, in2, w, b, B, 16, 32, true); }, 5),
+                    ($"conv2 weight gradient ({g2}-image groups)", f2, () =>
+                    {
+                        fixed (float* dw = dwT2, x = x2, g = dyT2)
+                            for (int b0 = 0; b0 < B; b0 += g2) CpuConvGemm.WeightGradientAvx2(dw, 32, x + (nint)b0 * 144, in2, g, Math.Min(g2, B - b0), 16, 12, 8, 8, b0 == 0);
+                    }, 5),
+                ];
             // Each kernel is paired, round by round, with the FMA-peak loop doing the same FLOPs (16 chains of 512-bit
             // FMAs on registers): the median of (peak loop time / kernel time) is the kernel's share of peak, robust to
             // the host's load and clock drifting between rounds, which move both sides alike.
             foreach (var (name, gflop, work, reps) in kernels)
             {
-                long iterations = (long)(gflop * 1e9 / (16 * 16 * 2));
+                long iterations = (long)(gflop * 1e9 / (avx2 ? 12 * 8 * 2 : 16 * 16 * 2));
                 bool peakSide = false;
-                var r = PairedAb.Compare(() => peakSide = false, () => peakSide = true, () => { if (peakSide) FmaPeak.Chains(iterations, wide: true); else work(); }, 1, 25 * reps);
+                var r = PairedAb.Compare(() => peakSide = false, () => peakSide = true, () => { if (peakSide) FmaPeak.Chains(iterations, wide: !avx2); else work(); }, 1, 25 * reps);
                 Console.WriteLine($"  {name}: {r.A * 1e3:F3} ms {gflop / r.A:F1} GFLOP/s, {r.Ratio:P0} of the FMA peak loop paired with it");
             }
             return;

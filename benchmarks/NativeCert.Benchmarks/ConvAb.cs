@@ -112,7 +112,7 @@ internal static unsafe class ConvAb
             // The fused products alone, as the engine calls them in its image groups, without the passes around them
             // (dY transposes, bias sums, the dX clear): the conv GEMMs' own share of the FMA peak. Forward kernels include
             // their bias + ReLU epilogue, the input gradient its col2im (both fused). `avx2` times the AVX2 kernels
-            // (conv2 forward, the weight gradients) against the 256-bit peak loop.
+            // (conv2 forward and input gradient, the weight gradients) against the 256-bit peak loop.
             bool avx2 = CpuConvGemm.HasWeightGradientAvx2(16, 5, 0, isa);
             if (!avx2 && !CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  no fused kernels at this level"); return; }
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
@@ -147,6 +147,7 @@ internal static unsafe class ConvAb
                         fixed (float* dw = dwT2, x = x2, g = dyT2)
                             for (int b0 = 0; b0 < B; b0 += g2) CpuConvGemm.WeightGradientAvx2(dw, 32, x + (nint)b0 * 144, in2, g, Math.Min(g2, B - b0), 16, 12, 8, 8, b0 == 0);
                     }, 5),
+                    ("conv2 input gradient (fused col2im)", f2, () => { fixed (float* dx = dx2, dy = dy2, w = w2) CpuConvGemm.InputGradient8x8Avx2(dx, in2, dy, B * 64, w, B, 16, 32); }, 5),
                 ];
             // Each kernel is paired, round by round, with the FMA-peak loop doing the same FLOPs (16 chains of 512-bit
             // FMAs on registers): the median of (peak loop time / kernel time) is the kernel's share of peak, robust to

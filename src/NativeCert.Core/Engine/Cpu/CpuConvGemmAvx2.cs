@@ -103,6 +103,9 @@ internal static unsafe partial class CpuConvGemm
         v0.Store(y); v1.Store(y + 8);
     }
 
+    /// <summary>Whether <see cref="InputGradient8x8Avx2"/> runs this shape at this ISA level (AVX2 only).</summary>
+    public static bool HasInputGradient8x8Avx2(int OH, int OW, int K, int P, IsaLevel isa) => Has8x8Avx2(OH, OW, K, P, isa);
+
     /// <summary>Whether <see cref="WeightGradientAvx2"/> runs this shape at this ISA level (AVX2 only, 5×5, a multiple of 16 output channels, no padding).</summary>
     public static bool HasWeightGradientAvx2(int CO, int K, int P, IsaLevel isa) =>
         Enabled && CO % 16 == 0 && K == 5 && P == 0 && CpuIsa.Clamp(isa) == IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
@@ -152,5 +155,65 @@ internal static unsafe partial class CpuConvGemm
         a20.Store(dwT + 2 * co); a21.Store(dwT + 2 * co + 8);
         a30.Store(dwT + 3 * co); a31.Store(dwT + 3 * co + 8);
         a40.Store(dwT + 4 * co); a41.Store(dwT + 4 * co + 8);
+    }
+
+    /// <summary>
+    /// dinput = col2im(Wᵀ · dY) for B images of 8×8 outputs, K = 5, no padding (H = W = 12), on AVX2: per image, each
+    /// column row (ci, ky, kx) in order, its 64 column gradients (8 vectors, FMA chains over co from 0) are added into
+    /// the image's dX rows, summed in a packed block (channels of 144 floats) and copied out, as the AVX-512 kernel.
+    /// A column row's adds touch the previous row's just-stored dX shifted by one float only after its own 8·CO FMAs,
+    /// so no load waits on an overlapping store.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void InputGradient8x8Avx2(float* dinput, ImageStrides s, float* doutput, int N, float* weight, int B, int CI, int CO)
+    {
+        int CKK = CI * 25;
+        float* wP = AlignedScratch(ref t_weightRows, ref t_weightRowsFloats, CKK * CO);
+        for (int r = 0; r < CKK; r++)
+            for (int co = 0; co < CO; co++) wP[(nint)r * CO + co] = weight[(nint)co * CKK + r];
+        float* dy = AlignedScratch(ref t_dyPacked, ref t_dyPackedFloats, CO * 64);
+        float* block = AlignedScratch(ref t_dxBlock, ref t_dxBlockFloats, CI * 144);
+        for (int b = 0; b < B; b++)
+        {
+            for (int co = 0; co < CO; co++)
+                for (int i = 0; i < 64; i += 8) Vector256.Load(doutput + (nint)co * N + (nint)b * 64 + i).Store(dy + co * 64 + i);
+            new Span<float>(block, CI * 144).Clear();
+            for (int ci = 0; ci < CI; ci++)
+                for (int ky = 0; ky < 5; ky++)
+                    for (int kx = 0; kx < 5; kx++)
+                        InputGradientRowAvx2(block + ci * 144 + ky * 12 + kx, wP + (nint)((ci * 5 + ky) * 5 + kx) * CO, dy, CO);
+            for (int ci = 0; ci < CI; ci++)
+            {
+                float* src = block + ci * 144, dst = dinput + (nint)b * s.Example + (nint)ci * s.Channel;
+                for (int i = 0; i < 144; i += 8) Vector256.Load(src + i).Store(dst + i);
+            }
+        }
+    }
+
+    [ThreadStatic] private static float* t_weightRows, t_dyPacked, t_dxBlock;
+    [ThreadStatic] private static int t_weightRowsFloats, t_dyPackedFloats, t_dxBlockFloats;
+
+    /// <summary>One column row's 64 gradients (rows of 8 = 8 vectors) = Σ over co ascending of w[co] · dY[co], added into dX rows 0 … 7 at <paramref name="dx"/> (stride 12).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InputGradientRowAvx2(float* dx, float* w, float* dy, int CO)
+    {
+        var z = Vector256<float>.Zero;
+        Vector256<float> s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z, s6 = z, s7 = z;
+        for (float* end = w + CO; w < end; w++, dy += 64)
+        {
+            var x = Vector256.Create(*w);
+            s0 = Fma.MultiplyAdd(x, Vector256.Load(dy + 0), s0); s1 = Fma.MultiplyAdd(x, Vector256.Load(dy + 8), s1);
+            s2 = Fma.MultiplyAdd(x, Vector256.Load(dy + 16), s2); s3 = Fma.MultiplyAdd(x, Vector256.Load(dy + 24), s3);
+            s4 = Fma.MultiplyAdd(x, Vector256.Load(dy + 32), s4); s5 = Fma.MultiplyAdd(x, Vector256.Load(dy + 40), s5);
+            s6 = Fma.MultiplyAdd(x, Vector256.Load(dy + 48), s6); s7 = Fma.MultiplyAdd(x, Vector256.Load(dy + 56), s7);
+        }
+        (Vector256.Load(dx + 0) + s0).Store(dx + 0);
+        (Vector256.Load(dx + 12) + s1).Store(dx + 12);
+        (Vector256.Load(dx + 24) + s2).Store(dx + 24);
+        (Vector256.Load(dx + 36) + s3).Store(dx + 36);
+        (Vector256.Load(dx + 48) + s4).Store(dx + 48);
+        (Vector256.Load(dx + 60) + s5).Store(dx + 60);
+        (Vector256.Load(dx + 72) + s6).Store(dx + 72);
+        (Vector256.Load(dx + 84) + s7).Store(dx + 84);
     }
 }

@@ -154,6 +154,11 @@ internal static unsafe class CpuConvKernels
                 CpuConvGemm.InputGradient8x8(dx, inputStrides, dy, N, w, B, CI, H, W, CO, K);
                 return;
             }
+            if (CpuConvGemm.HasInputGradient8x8Avx2(OH, OW, K, P, isa))
+            {
+                CpuConvGemm.InputGradient8x8Avx2(dx, inputStrides, dy, N, w, B, CI, CO); // the same on AVX2, a column row at a time
+                return;
+            }
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;

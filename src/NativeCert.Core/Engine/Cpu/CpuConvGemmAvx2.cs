@@ -216,4 +216,89 @@ internal static unsafe partial class CpuConvGemm
         (Vector256.Load(dx + 72) + s6).Store(dx + 72);
         (Vector256.Load(dx + 84) + s7).Store(dx + 84);
     }
+
+    /// <summary>Whether <see cref="Forward24Avx2"/> runs this shape at this ISA level (AVX2 only, 24-wide output rows, K = 5).</summary>
+    public static bool HasForward24Avx2(int OW, int K, int P, IsaLevel isa) =>
+        Enabled && OW == 24 && K == 5 && P == 0 && CpuIsa.Clamp(isa) == IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
+
+    /// <summary>
+    /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows, K = 5, no padding, on
+    /// AVX2: 4 output channels × one output row (3 vectors) per tile, each output one FMA chain over (ci, ky, kx)
+    /// ascending from 0, then + bias, then ReLU; weights packed per group of 4 channels as (CKK, 4).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Forward24Avx2(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu)
+    {
+        int CKK = CI * 25, OHW = OH * 24, groups = (CO + 3) / 4;
+        nint N = (nint)B * OHW;
+        float* packed = AlignedScratch(ref t_weight4, ref t_weight4Floats, groups * CKK * 4);
+        for (int g = 0; g < groups; g++)
+            for (int k = 0; k < CKK; k++)
+                for (int i = 0; i < 4; i++) packed[((nint)g * CKK + k) * 4 + i] = weight[(nint)Math.Min(g * 4 + i, CO - 1) * CKK + k];
+        for (int b = 0; b < B; b++)
+            for (int g = 0; g < groups; g++)
+                for (int oy = 0; oy < OH; oy++)
+                    Forward24Avx2Tile(output + g * 4 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 4, Math.Min(4, CO - g * 4),
+                        input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 4, relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward24Avx2Tile(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, int W, float* bias, bool relu)
+    {
+        var z = Vector256<float>.Zero;
+        Vector256<float> a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
+        for (int ci = 0; ci < CI; ci++)
+            for (int ky = 0; ky < 5; ky++, wq += 5 * 4)
+            {
+                float* p = x + ci * channel + (nint)ky * W;
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 0), x1 = Vector256.Load(p + 8), x2 = Vector256.Load(p + 16);
+                    var w0 = Vector256.Create(wq[0]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01); a02 = Fma.MultiplyAdd(w0, x2, a02);
+                    var w1 = Vector256.Create(wq[1]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11); a12 = Fma.MultiplyAdd(w1, x2, a12);
+                    var w2 = Vector256.Create(wq[2]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21); a22 = Fma.MultiplyAdd(w2, x2, a22);
+                    var w3 = Vector256.Create(wq[3]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31); a32 = Fma.MultiplyAdd(w3, x2, a32);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 1), x1 = Vector256.Load(p + 9), x2 = Vector256.Load(p + 17);
+                    var w0 = Vector256.Create(wq[4]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01); a02 = Fma.MultiplyAdd(w0, x2, a02);
+                    var w1 = Vector256.Create(wq[5]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11); a12 = Fma.MultiplyAdd(w1, x2, a12);
+                    var w2 = Vector256.Create(wq[6]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21); a22 = Fma.MultiplyAdd(w2, x2, a22);
+                    var w3 = Vector256.Create(wq[7]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31); a32 = Fma.MultiplyAdd(w3, x2, a32);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 2), x1 = Vector256.Load(p + 10), x2 = Vector256.Load(p + 18);
+                    var w0 = Vector256.Create(wq[8]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01); a02 = Fma.MultiplyAdd(w0, x2, a02);
+                    var w1 = Vector256.Create(wq[9]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11); a12 = Fma.MultiplyAdd(w1, x2, a12);
+                    var w2 = Vector256.Create(wq[10]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21); a22 = Fma.MultiplyAdd(w2, x2, a22);
+                    var w3 = Vector256.Create(wq[11]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31); a32 = Fma.MultiplyAdd(w3, x2, a32);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 3), x1 = Vector256.Load(p + 11), x2 = Vector256.Load(p + 19);
+                    var w0 = Vector256.Create(wq[12]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01); a02 = Fma.MultiplyAdd(w0, x2, a02);
+                    var w1 = Vector256.Create(wq[13]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11); a12 = Fma.MultiplyAdd(w1, x2, a12);
+                    var w2 = Vector256.Create(wq[14]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21); a22 = Fma.MultiplyAdd(w2, x2, a22);
+                    var w3 = Vector256.Create(wq[15]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31); a32 = Fma.MultiplyAdd(w3, x2, a32);
+                }
+                {
+                    Vector256<float> x0 = Vector256.Load(p + 4), x1 = Vector256.Load(p + 12), x2 = Vector256.Load(p + 20);
+                    var w0 = Vector256.Create(wq[16]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01); a02 = Fma.MultiplyAdd(w0, x2, a02);
+                    var w1 = Vector256.Create(wq[17]); a10 = Fma.MultiplyAdd(w1, x0, a10); a11 = Fma.MultiplyAdd(w1, x1, a11); a12 = Fma.MultiplyAdd(w1, x2, a12);
+                    var w2 = Vector256.Create(wq[18]); a20 = Fma.MultiplyAdd(w2, x0, a20); a21 = Fma.MultiplyAdd(w2, x1, a21); a22 = Fma.MultiplyAdd(w2, x2, a22);
+                    var w3 = Vector256.Create(wq[19]); a30 = Fma.MultiplyAdd(w3, x0, a30); a31 = Fma.MultiplyAdd(w3, x1, a31); a32 = Fma.MultiplyAdd(w3, x2, a32);
+                }
+            }
+        StoreRow24(y, bias[0], a00, a01, a02, relu);
+        if (rows > 1) StoreRow24(y + 1 * N, bias[1], a10, a11, a12, relu);
+        if (rows > 2) StoreRow24(y + 2 * N, bias[2], a20, a21, a22, relu);
+        if (rows > 3) StoreRow24(y + 3 * N, bias[3], a30, a31, a32, relu);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow24(float* y, float bias, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, bool relu)
+    {
+        var b = Vector256.Create(bias);
+        v0 += b; v1 += b; v2 += b;
+        if (relu) { v0 = Avx.Max(v0, Vector256<float>.Zero); v1 = Avx.Max(v1, Vector256<float>.Zero); v2 = Avx.Max(v2, Vector256<float>.Zero); }
+        v0.Store(y); v1.Store(y + 8); v2.Store(y + 16);
+    }
 }

@@ -63,6 +63,11 @@ internal static unsafe class CpuConvKernels
                 CpuConvGemm.Forward24(y, x, inputStrides, w, pb, B, CI, W, OH, CO, K, relu); // LeNet's conv1, likewise
                 return;
             }
+            if (CpuConvGemm.HasForward24Avx2(OW, K, P, isa))
+            {
+                CpuConvGemm.Forward24Avx2(y, x, inputStrides, w, pb, B, CI, W, OH, CO, relu);
+                return;
+            }
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;

@@ -112,7 +112,7 @@ internal static unsafe class ConvAb
             // The fused products alone, as the engine calls them in its image groups, without the passes around them
             // (dY transposes, bias sums, the dX clear): the conv GEMMs' own share of the FMA peak. Forward kernels include
             // their bias + ReLU epilogue, the input gradient its col2im (both fused). `avx2` times the AVX2 kernels
-            // (conv2 forward and input gradient, the weight gradients) against the 256-bit peak loop.
+            // (the same five) against the 256-bit peak loop.
             bool avx2 = CpuConvGemm.HasWeightGradientAvx2(16, 5, 0, isa);
             if (!avx2 && !CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  no fused kernels at this level"); return; }
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
@@ -136,6 +136,7 @@ internal static unsafe class ConvAb
             if (avx2)
                 kernels =
                 [
+                    ("conv1 forward (fused bias + ReLU)", f1, () => { fixed (float* y = y1, x = x1, w = w1, b = b1) CpuConvGemm.Forward24Avx2(y, x, in1, w, b, B, 1, 28, 24, 16, true); }, 10),
                     ($"conv1 weight gradient ({g1}-image groups)", f1, () =>
                     {
                         fixed (float* dw = dwT1, x = x1, g = dyT1)

@@ -288,6 +288,39 @@ public class ConvLayerTests
     }
 
     [Theory]
+    [InlineData(1, 16, 28, false)] // LeNet's conv1 (24-wide outputs, CO = 16), example-major input
+    [InlineData(16, 32, 12, true)] // LeNet's conv2 (8×8 outputs, CO = 32), channel-major input
+    [InlineData(3, 16, 12, false)] // 8×8 outputs with 16 channels: the AVX-512 8×8 forward's general tile
+    internal void Fused_kernels_equal_the_simd_im2col_path_they_replace(int CI, int CO, int H, bool channelMajor)
+    {
+        // The scalar branch is the reference of the other conv tests; this one also keeps the AVX-512 and AVX2
+        // im2col + GEMM path honest for the shapes the fused kernels take over (CpuConvGemm.Enabled = false runs it).
+        // Results are the same bits either way, so a test running meanwhile cannot tell the switch.
+        const int B = 3, K = 5;
+        int W = H, OH = H - K + 1, N = B * OH * OH, CKK = CI * K * K;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 71);
+        var w = EngineTestData.RandomArray(CO * CKK, 72);
+        var bias = EngineTestData.RandomArray(CO, 73);
+        var g = EngineTestData.RandomArray(CO * N, 74);
+        var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
+        float[] Run(IsaLevel isa, bool fused)
+        {
+            bool keep = CpuConvGemm.Enabled;
+            CpuConvGemm.Enabled = fused;
+            try
+            {
+                var (y, dx, dw, db) = (new float[CO * N], new float[x.Length], new float[w.Length], new float[CO]);
+                CpuConvKernels.Conv2dForward(y, x, strides, w, bias, new float[CKK * N], B, CI, H, W, CO, K, 0, relu: true, isa);
+                CpuConvKernels.Conv2dBackward(dx, dw, db, g, x, strides, w, new float[CKK * N], B, CI, H, W, CO, K, 0, isa);
+                return y.Concat(dx).Concat(dw).Concat(db).ToArray();
+            }
+            finally { CpuConvGemm.Enabled = keep; }
+        }
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2 })
+            Assert.Equal(Run(isa, fused: false), Run(isa, fused: true));
+    }
+
+    [Theory]
     [InlineData(1, 16, 28, false)] // LeNet's conv1: 28×28 → 24×24, example-major input
     [InlineData(2, 11, 10, true)]  // 6 rows of 24, 11 channels (a tile of 3 aliased channels), channel-major input
     internal void Fused_24_wide_forward_is_the_im2col_gemm_on_every_level(int CI, int CO, int H, bool channelMajor)

@@ -27,10 +27,7 @@ internal static unsafe partial class CpuConvGemm
     {
         int CKK = CI * 25, groups = (CO + 3) / 4;
         nint N = (nint)B * 64;
-        float* packed = AlignedScratch(ref t_weight4, ref t_weight4Floats, groups * CKK * 4);
-        for (int g = 0; g < groups; g++)
-            for (int k = 0; k < CKK; k++)
-                for (int i = 0; i < 4; i++) packed[((nint)g * CKK + k) * 4 + i] = weight[(nint)Math.Min(g * 4 + i, CO - 1) * CKK + k];
+        float* packed = PackChannelGroups(ref t_weight4, ref t_weight4Floats, weight, CO, CKK, 4);
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < 8; oy += 2)
@@ -231,10 +228,7 @@ internal static unsafe partial class CpuConvGemm
     {
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 3) / 4;
         nint N = (nint)B * OHW;
-        float* packed = AlignedScratch(ref t_weight4, ref t_weight4Floats, groups * CKK * 4);
-        for (int g = 0; g < groups; g++)
-            for (int k = 0; k < CKK; k++)
-                for (int i = 0; i < 4; i++) packed[((nint)g * CKK + k) * 4 + i] = weight[(nint)Math.Min(g * 4 + i, CO - 1) * CKK + k];
+        float* packed = PackChannelGroups(ref t_weight4, ref t_weight4Floats, weight, CO, CKK, 4);
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < OH; oy++)

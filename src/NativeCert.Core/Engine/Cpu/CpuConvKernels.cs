@@ -58,7 +58,7 @@ internal static unsafe class CpuConvKernels
                 CpuConvGemm.Forward8x8Avx2(y, x, inputStrides, w, pb, B, CI, CO, relu); // the same on AVX2, a row per vector
                 return;
             }
-            if (CpuConvGemm.HasForward24(OH, OW, P, isa))
+            if (CpuConvGemm.HasForward24(OH, OW, K, P, isa))
             {
                 CpuConvGemm.Forward24(y, x, inputStrides, w, pb, B, CI, W, OH, CO, K, relu); // LeNet's conv1, likewise
                 return;

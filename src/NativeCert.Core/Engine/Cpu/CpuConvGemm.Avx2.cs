@@ -27,7 +27,7 @@ internal static unsafe partial class CpuConvGemm
     {
         int CKK = CI * 25, groups = (CO + 3) / 4;
         nint N = (nint)B * 64;
-        float* packed = PackChannelGroups(ref t_weight4, ref t_weight4Floats, weight, CO, CKK, 4);
+        float* packed = PackChannelGroups(ref t_weight4, weight, CO, CKK, 4);
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < 8; oy += 2)
@@ -35,8 +35,7 @@ internal static unsafe partial class CpuConvGemm
                         input + (nint)b * s.Example + (nint)oy * 12, CI, s.Channel, bias + g * 4, relu);
     }
 
-    [ThreadStatic] private static float* t_weight4;
-    [ThreadStatic] private static int t_weight4Floats;
+    [ThreadStatic] private static float[]? t_weight4;
 
     /// <summary>Up to 4 output channels × output rows oy, oy + 1 (8 columns each); channels past <paramref name="rows"/> alias the last and are not stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -165,11 +164,11 @@ internal static unsafe partial class CpuConvGemm
     public static void InputGradient8x8Avx2(float* dinput, ImageStrides s, float* doutput, int N, float* weight, int B, int CI, int CO)
     {
         int CKK = CI * 25;
-        float* wP = AlignedScratch(ref t_weightRows, ref t_weightRowsFloats, CKK * CO);
+        float* wP = AlignedScratch(ref t_weightRows, CKK * CO);
         for (int r = 0; r < CKK; r++)
             for (int co = 0; co < CO; co++) wP[(nint)r * CO + co] = weight[(nint)co * CKK + r];
-        float* dy = AlignedScratch(ref t_dyPacked, ref t_dyPackedFloats, CO * 64);
-        float* block = AlignedScratch(ref t_dxBlock, ref t_dxBlockFloats, CI * 144);
+        float* dy = AlignedScratch(ref t_dyPacked, CO * 64);
+        float* block = AlignedScratch(ref t_dxBlock, CI * 144);
         for (int b = 0; b < B; b++)
         {
             for (int co = 0; co < CO; co++)
@@ -187,8 +186,7 @@ internal static unsafe partial class CpuConvGemm
         }
     }
 
-    [ThreadStatic] private static float* t_weightRows, t_dyPacked, t_dxBlock;
-    [ThreadStatic] private static int t_weightRowsFloats, t_dyPackedFloats, t_dxBlockFloats;
+    [ThreadStatic] private static float[]? t_weightRows, t_dyPacked, t_dxBlock;
 
     /// <summary>One column row's 64 gradients (rows of 8 = 8 vectors) = Σ over co ascending of w[co] · dY[co], added into dX rows 0 … 7 at <paramref name="dx"/> (stride 12).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -228,7 +226,7 @@ internal static unsafe partial class CpuConvGemm
     {
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 3) / 4;
         nint N = (nint)B * OHW;
-        float* packed = PackChannelGroups(ref t_weight4, ref t_weight4Floats, weight, CO, CKK, 4);
+        float* packed = PackChannelGroups(ref t_weight4, weight, CO, CKK, 4);
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < OH; oy++)

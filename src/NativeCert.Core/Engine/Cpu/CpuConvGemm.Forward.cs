@@ -21,7 +21,7 @@ internal static unsafe partial class CpuConvGemm
         if (CO == 32 && K == 5)
         {
             // Weights transposed to (CKK, 32): one k step is two weight vectors against 8 broadcast inputs.
-            float* wT = AlignedScratch(ref t_weightT, ref t_weightTFloats, CKK * 32);
+            float* wT = AlignedScratch(ref t_weightT, CKK * 32);
             float* tile = stackalloc float[8 * 8 * 32];
             {
                 CpuConvKernels.Transpose(wT, weight, CKK, 32, CKK, IsaLevel.Avx2);
@@ -53,8 +53,7 @@ internal static unsafe partial class CpuConvGemm
                         input + (nint)b * s.Example + (nint)half * 4 * W, offsets, W, bias + co, relu);
     }
 
-    [ThreadStatic] private static float* t_weightT;
-    [ThreadStatic] private static int t_weightTFloats;
+    [ThreadStatic] private static float[]? t_weightT;
     [ThreadStatic] private static float[]? t_packedInput;
 
     /// <summary>32 outputs at <paramref name="t"/> = ReLU?(v + bias) (0 unless the sum is &gt; 0, as CpuConvKernels.AddBias).</summary>
@@ -436,7 +435,7 @@ internal static unsafe partial class CpuConvGemm
         nint N = (nint)B * OHW;
         // Weights packed per group of 8 channels as (CKK, 8): a k step's 8 broadcasts come from one pointer at constant
         // offsets. A group's channels past CO repeat its last channel (computed alongside, never stored).
-        float* packed = PackChannelGroups(ref t_weight24, ref t_weight24Floats, weight, CO, CKK, 8);
+        float* packed = PackChannelGroups(ref t_weight24, weight, CO, CKK, 8);
         // Group by group within an image: only a group's 8 output planes are being written at a time (the planes lie
         // a multiple of 4 KiB apart for LeNet, so all 16 at once would overfill their L1 sets).
         for (int b = 0; b < B; b++)
@@ -446,8 +445,7 @@ internal static unsafe partial class CpuConvGemm
                         input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 8, relu);
     }
 
-    [ThreadStatic] private static float* t_weight24;
-    [ThreadStatic] private static int t_weight24Floats;
+    [ThreadStatic] private static float[]? t_weight24;
 
     /// <summary>Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -24,14 +24,14 @@ internal static unsafe partial class CpuConvGemm
         // For K = 5 each image's dX is summed in a packed block (channels of 144 floats, cleared per image) and then
         // copied out whole: in place its channel planes are B·144 floats apart (a multiple of 4 KiB for LeNet), so the
         // 16 planes' rows fight over the same L1 sets on every read-modify-write.
-        float* dxPacked = K == 5 ? AlignedScratch(ref t_dxPacked, ref t_dxPackedFloats, CI * 144) : null;
+        float* dxPacked = K == 5 ? AlignedScratch(ref t_dxPacked, CI * 144) : null;
         int* offsets = stackalloc int[CKK];
         ColumnOffsets(offsets, s, CI, W, K);
         // The image's dY (CO rows of 64) is packed contiguously first: in place its rows are N floats apart, a large
         // power of two for LeNet's batch, so they would all fall in the same few L1 sets and every tile would miss.
         float[] packed = t_packed is { } p && p.Length >= CO * 64 ? p : (t_packed = new float[CO * 64]);
         // For K = 5 the weights are packed per (ci, ky) as (CO, 5), so a tile reads them through one advancing pointer.
-        float* wPacked = K == 5 ? AlignedScratch(ref t_weightDx, ref t_weightDxFloats, CKK * CO) : null;
+        float* wPacked = K == 5 ? AlignedScratch(ref t_weightDx, CKK * CO) : null;
         if (K == 5)
             for (int r = 0; r < CI * 5; r++)
                 for (int co = 0; co < CO; co++)
@@ -68,10 +68,8 @@ internal static unsafe partial class CpuConvGemm
     }
 
     [ThreadStatic] private static float[]? t_packed;
-    [ThreadStatic] private static float* t_weightDx;
-    [ThreadStatic] private static float* t_dxPacked;
-    [ThreadStatic] private static int t_dxPackedFloats;
-    [ThreadStatic] private static int t_weightDxFloats;
+    [ThreadStatic] private static float[]? t_weightDx;
+    [ThreadStatic] private static float[]? t_dxPacked;
 
     /// <summary>
     /// Lane tables of <see cref="InputGradientRows5"/>: for the three kinds of 16-float piece of an 8-row, 12-wide dX block

@@ -46,16 +46,17 @@ internal static unsafe partial class CpuConvGemm
         Enabled && OH == 8 && OW == 8 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
 
     /// <summary>
-    /// A thread's scratch of at least <paramref name="floats"/> floats on a 64-byte boundary, kept for the thread's
-    /// life (it grows, never shrinks): a vector load from a managed array, 16 bytes past a boundary, spans two lines.
+    /// A thread's scratch of at least <paramref name="floats"/> floats on a 64-byte boundary, kept in
+    /// <paramref name="buffer"/> (a [ThreadStatic] field) for the thread's life: it grows, never shrinks, and goes with
+    /// the thread (a pinned managed array, so the GC neither moves it nor keeps it after the worker exits; the engine
+    /// starts new workers for every chunk). A vector load from a managed array as allocated, 16 bytes past a line,
+    /// spans two lines.
     /// </summary>
-    private static float* AlignedScratch(ref float* buffer, ref int capacity, int floats)
+    private static float* AlignedScratch(ref float[]? buffer, int floats)
     {
-        if (capacity >= floats) return buffer;
-        System.Runtime.InteropServices.NativeMemory.AlignedFree(buffer);
-        buffer = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)floats * sizeof(float), 64);
-        capacity = floats;
-        return buffer;
+        if (buffer is null || buffer.Length < floats + 16) buffer = GC.AllocateUninitializedArray<float>(floats + 16, pinned: true);
+        nint p = (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buffer));
+        return (float*)((p + 63) & ~(nint)63);
     }
 
     /// <summary>
@@ -63,10 +64,10 @@ internal static unsafe partial class CpuConvGemm
     /// thread's scratch <paramref name="buffer"/>: a k step's broadcasts then come from one pointer at constant offsets.
     /// A last group's channels past CO repeat channel CO − 1 (computed alongside, never stored).
     /// </summary>
-    private static float* PackChannelGroups(ref float* buffer, ref int capacity, float* weight, int CO, int CKK, int group)
+    private static float* PackChannelGroups(ref float[]? buffer, float* weight, int CO, int CKK, int group)
     {
         int groups = (CO + group - 1) / group;
-        float* packed = AlignedScratch(ref buffer, ref capacity, groups * CKK * group);
+        float* packed = AlignedScratch(ref buffer, groups * CKK * group);
         for (int g = 0; g < groups; g++)
             for (int k = 0; k < CKK; k++)
                 for (int i = 0; i < group; i++) packed[((nint)g * CKK + k) * group + i] = weight[(nint)Math.Min(g * group + i, CO - 1) * CKK + k];

@@ -113,25 +113,26 @@ internal static unsafe class ConvAb
             // (dY transposes, bias sums, the dX clear): the conv GEMMs' own share of the FMA peak. Forward kernels include
             // their bias + ReLU epilogue, the input gradient its col2im (both fused). `avx2` times the AVX2 kernels
             // (the same five) against the 256-bit peak loop.
-            bool avx2 = CpuConvGemm.HasWeightGradientAvx2(16, 5, 0, isa);
-            if (!avx2 && !CpuConvGemm.HasWeightGradient(16, 0, isa)) { Console.WriteLine("  no fused kernels at this level"); return; }
+            var fused = CpuConvGemm.FusedLevel(isa);
+            if (fused == IsaLevel.Scalar) { Console.WriteLine("  no fused kernels at this level"); return; }
+            bool avx2 = fused == IsaLevel.Avx2;
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
             var (dyT1, dyT2, dwT1, dwT2) = (R(g1 * 576 * 16), R(g2 * 64 * 32), new float[25 * 16], new float[400 * 32]);
             var kernels = new (string, double, Action, int)[]
             {
-                ("conv1 forward (fused bias + ReLU)", f1, () => { fixed (float* y = y1, x = x1, w = w1, b = b1) CpuConvGemm.Forward24(y, x, in1, w, b, B, 1, 28, 24, 16, 5, true); }, 10),
+                ("conv1 forward (fused bias + ReLU)", f1, () => { fixed (float* y = y1, x = x1, w = w1, b = b1) CpuConvGemm.Forward24(y, x, in1, w, b, B, 1, 28, 24, 16, true); }, 10),
                 ($"conv1 weight gradient ({g1}-image groups)", f1, () =>
                 {
                     fixed (float* dw = dwT1, x = x1, g = dyT1)
-                        for (int b0 = 0; b0 < B; b0 += g1) CpuConvGemm.WeightGradient(dw, 16, x + (nint)b0 * 784, in1, g, Math.Min(g1, B - b0), 1, 28, 24, 24, 5, b0 == 0);
+                        for (int b0 = 0; b0 < B; b0 += g1) CpuConvGemm.WeightGradient512(dw, 16, x + (nint)b0 * 784, in1, g, Math.Min(g1, B - b0), 1, 28, 24, 24, 5, b0 == 0);
                 }, 10),
                 ("conv2 forward (fused bias + ReLU)", f2, () => { fixed (float* y = y2, x = x2, w = w2, b = b2) CpuConvGemm.Forward8x8(y, x, in2, w, b, B, 16, 12, 32, 5, true); }, 5),
                 ($"conv2 weight gradient ({g2}-image groups)", f2, () =>
                 {
                     fixed (float* dw = dwT2, x = x2, g = dyT2)
-                        for (int b0 = 0; b0 < B; b0 += g2) CpuConvGemm.WeightGradient(dw, 32, x + (nint)b0 * 144, in2, g, Math.Min(g2, B - b0), 16, 12, 8, 8, 5, b0 == 0);
+                        for (int b0 = 0; b0 < B; b0 += g2) CpuConvGemm.WeightGradient512(dw, 32, x + (nint)b0 * 144, in2, g, Math.Min(g2, B - b0), 16, 12, 8, 8, 5, b0 == 0);
                 }, 5),
-                ("conv2 input gradient (fused col2im, with the dX clear)", f2, () => { fixed (float* dx = dx2, dy = dy2, w = w2) CpuConvGemm.InputGradient8x8(dx, in2, dy, B * 64, w, B, 16, 12, 12, 32, 5); }, 5),
+                ("conv2 input gradient (fused col2im)", f2, () => { fixed (float* dx = dx2, dy = dy2, w = w2) CpuConvGemm.InputGradient8x8(dx, in2, dy, B * 64, w, B, 16, 32); }, 5),
             };
             if (avx2)
                 kernels =

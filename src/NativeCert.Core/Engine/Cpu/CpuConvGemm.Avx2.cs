@@ -12,10 +12,6 @@ namespace NativeCert.Engine.Cpu;
 /// </summary>
 internal static unsafe partial class CpuConvGemm
 {
-    /// <summary>Whether <see cref="Forward8x8Avx2"/> runs this shape at this ISA level (AVX2 only: AVX-512 has its own kernel).</summary>
-    public static bool Has8x8Avx2(int OH, int OW, int K, int P, IsaLevel isa) =>
-        Enabled && OH == 8 && OW == 8 && K == 5 && P == 0 && CpuIsa.Clamp(isa) == IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
-
     /// <summary>
     /// output <c>(CO, B·64)</c> = ReLU?(conv(input) + bias) for B images of 8×8 outputs, K = 5, no padding (W = 12):
     /// 4 output channels × 2 output rows per tile, each output one FMA chain over (ci, ky, kx) ascending from 0, then
@@ -99,13 +95,6 @@ internal static unsafe partial class CpuConvGemm
         v0.Store(y); v1.Store(y + 8);
     }
 
-    /// <summary>Whether <see cref="InputGradient8x8Avx2"/> runs this shape at this ISA level (AVX2 only).</summary>
-    public static bool HasInputGradient8x8Avx2(int OH, int OW, int K, int P, IsaLevel isa) => Has8x8Avx2(OH, OW, K, P, isa);
-
-    /// <summary>Whether <see cref="WeightGradientAvx2"/> runs this shape at this ISA level (AVX2 only, 5×5, a multiple of 16 output channels, no padding).</summary>
-    public static bool HasWeightGradientAvx2(int CO, int K, int P, IsaLevel isa) =>
-        Enabled && CO % 16 == 0 && K == 5 && P == 0 && CpuIsa.Clamp(isa) == IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
-
     /// <summary>
     /// dWᵀ <c>(CI·25, CO)</c> (+)= Σ over the <paramref name="nb"/> images' outputs n = (b, oy, ox) ascending of
     /// input(b, ci, oy + ky, ox + kx) · dYᵀ[n, ·], as <see cref="WeightGradient"/>: one pass per (ci, ky) row group and
@@ -165,28 +154,22 @@ internal static unsafe partial class CpuConvGemm
     {
         int CKK = CI * 25;
         float* wP = AlignedScratch(ref t_weightRows, CKK * CO);
-        for (int r = 0; r < CKK; r++)
-            for (int co = 0; co < CO; co++) wP[(nint)r * CO + co] = weight[(nint)co * CKK + r];
-        float* dy = AlignedScratch(ref t_dyPacked, CO * 64);
+        CpuConvKernels.Transpose(wP, weight, CKK, CO, CKK, IsaLevel.Avx2); // (CKK, CO): a column row's weights, one per co
+        float* dy = AlignedScratch(ref t_dyImage, CO * 64);
         float* block = AlignedScratch(ref t_dxBlock, CI * 144);
         for (int b = 0; b < B; b++)
         {
-            for (int co = 0; co < CO; co++)
-                for (int i = 0; i < 64; i += 8) Vector256.Load(doutput + (nint)co * N + (nint)b * 64 + i).Store(dy + co * 64 + i);
+            CopyRows(dy, 64, doutput + (nint)b * 64, N, CO, 64);
             new Span<float>(block, CI * 144).Clear();
             for (int ci = 0; ci < CI; ci++)
                 for (int ky = 0; ky < 5; ky++)
                     for (int kx = 0; kx < 5; kx++)
                         InputGradientRowAvx2(block + ci * 144 + ky * 12 + kx, wP + (nint)((ci * 5 + ky) * 5 + kx) * CO, dy, CO);
-            for (int ci = 0; ci < CI; ci++)
-            {
-                float* src = block + ci * 144, dst = dinput + (nint)b * s.Example + (nint)ci * s.Channel;
-                for (int i = 0; i < 144; i += 8) Vector256.Load(src + i).Store(dst + i);
-            }
+            CopyRows(dinput + (nint)b * s.Example, s.Channel, block, 144, CI, 144);
         }
     }
 
-    [ThreadStatic] private static float[]? t_weightRows, t_dyPacked, t_dxBlock;
+    [ThreadStatic] private static float[]? t_weightRows;
 
     /// <summary>One column row's 64 gradients (rows of 8 = 8 vectors) = Σ over co ascending of w[co] · dY[co], added into dX rows 0 … 7 at <paramref name="dx"/> (stride 12).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -211,10 +194,6 @@ internal static unsafe partial class CpuConvGemm
         (Vector256.Load(dx + 72) + s6).Store(dx + 72);
         (Vector256.Load(dx + 84) + s7).Store(dx + 84);
     }
-
-    /// <summary>Whether <see cref="Forward24Avx2"/> runs this shape at this ISA level (AVX2 only, 24-wide output rows, K = 5).</summary>
-    public static bool HasForward24Avx2(int OW, int K, int P, IsaLevel isa) =>
-        Enabled && OW == 24 && K == 5 && P == 0 && CpuIsa.Clamp(isa) == IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported;
 
     /// <summary>
     /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows, K = 5, no padding, on

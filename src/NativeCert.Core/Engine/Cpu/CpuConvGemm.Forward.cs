@@ -8,44 +8,42 @@ namespace NativeCert.Engine.Cpu;
 internal static unsafe partial class CpuConvGemm
 {
     /// <summary>
-    /// output <c>(CO, B·64)</c> = ReLU?(conv(input) + bias) for B images of 8×8 outputs, no padding (see
-    /// <see cref="Has8x8"/> for the shape test): 8 output channels × half an image (32 outputs) per tile.
+    /// output <c>(CO, B·64)</c> = ReLU?(conv(input) + bias) for B images of 8×8 outputs, no padding (AVX-512, any K):
+    /// 32 channels with K = 5 by <see cref="ForwardRow32"/>, other shapes 8 output channels × half an image (32 outputs)
+    /// per tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward8x8(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int CO, int K, bool relu)
     {
         int CKK = CI * K * K;
         nint N = (nint)B * 64;
-        int* offsets = stackalloc int[CKK];
-        ColumnOffsets(offsets, s, CI, W, K);
         if (CO == 32 && K == 5)
         {
             // Weights transposed to (CKK, 32): one k step is two weight vectors against 8 broadcast inputs.
             float* wT = AlignedScratch(ref t_weightT, CKK * 32);
+            CpuConvKernels.Transpose(wT, weight, CKK, 32, CKK, IsaLevel.Avx2);
+            var bias0 = Vector512.Load(bias);
+            var bias1 = Vector512.Load(bias + 16);
             float* tile = stackalloc float[8 * 8 * 32];
+            // Each image is first copied channel after channel into one block: in place its channel planes lie B·H·W
+            // floats apart (LeNet: 72 KiB, a multiple of 4 KiB), so the rows of all CI channels a k range reads fall in
+            // the same few L1 sets.
+            const int HW = 12 * 12;
+            float* image = AlignedScratch(ref t_packedInput, CI * HW);
+            for (int b = 0; b < B; b++)
             {
-                CpuConvKernels.Transpose(wT, weight, CKK, 32, CKK, IsaLevel.Avx2);
-                var bias0 = Vector512.Load(bias);
-                var bias1 = Vector512.Load(bias + 16);
-                // Each image is first copied channel after channel into one block: in place its channel planes lie
-                // B·H·W floats apart (LeNet: 72 KiB, a multiple of 4 KiB), so the rows of all CI channels a k range
-                // reads fall in the same few L1 sets.
-                const int HW = 12 * 12;
-                float[] packed = t_packedInput is { } pi && pi.Length >= CI * HW ? pi : (t_packedInput = new float[CI * HW]);
-                fixed (float* image = packed)
-                for (int b = 0; b < B; b++)
-                {
-                    for (int ci = 0; ci < CI; ci++) Copy(image + ci * HW, input + (nint)b * s.Example + (nint)ci * s.Channel, HW);
+                CopyRows(image, HW, input + (nint)b * s.Example, s.Channel, CI, HW);
+                for (int oy = 0; oy < 8; oy++)
+                    ForwardRow32(tile + oy * 256, image + oy * 12, CI, wT, bias0, bias1, relu);
+                // Channel block by channel block, so each channel's 64 outputs (4 lines) are written one after another.
+                for (int c0 = 0; c0 < 32; c0 += 8)
                     for (int oy = 0; oy < 8; oy++)
-                        ForwardRow32(tile + oy * 256, image + oy * 12, CI, wT, bias0, bias1, relu);
-                    // Channel block by channel block, so each channel's 64 outputs (4 lines) are written one after another.
-                    for (int c0 = 0; c0 < 32; c0 += 8)
-                        for (int oy = 0; oy < 8; oy++)
-                            CpuConvKernels.Transpose8x8(output + c0 * N + (nint)b * 64 + oy * 8, (int)N, tile + oy * 256 + c0, 32);
-                }
+                        CpuConvKernels.Transpose8x8(output + c0 * N + (nint)b * 64 + oy * 8, (int)N, tile + oy * 256 + c0, 32);
             }
             return;
         }
+        int* offsets = stackalloc int[CKK];
+        ColumnOffsets(offsets, s, CI, W, K);
         for (int b = 0; b < B; b++)
             for (int half = 0; half < 2; half++)
                 for (int co = 0; co < CO; co += 8)
@@ -419,19 +417,15 @@ internal static unsafe partial class CpuConvGemm
         if (rows > 7) Store(y + 7 * N, bias[7], s70, s71);
     }
 
-    /// <summary>Whether <see cref="Forward24"/> runs this shape at this ISA level (AVX-512, 24-wide output rows in pairs, no padding).</summary>
-    public static bool HasForward24(int OH, int OW, int K, int P, IsaLevel isa) =>
-        Enabled && OW == 24 && OH % 2 == 0 && K == 5 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
-
     /// <summary>
     /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows (OH even), no padding:
     /// 8 output channels × two output rows (48 outputs, three vectors) per tile, each output one FMA chain over
     /// (ci, ky, kx) ascending from 0, then + bias, then ReLU.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, int K, bool relu)
+    public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu)
     {
-        int CKK = CI * K * K, OHW = OH * 24, groups = (CO + 7) / 8;
+        int CKK = CI * 25, OHW = OH * 24, groups = (CO + 7) / 8;
         nint N = (nint)B * OHW;
         // Weights packed per group of 8 channels as (CKK, 8): a k step's 8 broadcasts come from one pointer at constant
         // offsets. A group's channels past CO repeat its last channel (computed alongside, never stored).

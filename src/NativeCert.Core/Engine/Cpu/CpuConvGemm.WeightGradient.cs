@@ -10,10 +10,6 @@ internal static unsafe partial class CpuConvGemm
     /// <summary>Rows of dWᵀ one pass keeps in registers: 13 accumulators + the dY vector, with room for the broadcasts.</summary>
     private const int RowsPerPass = 13;
 
-    /// <summary>Whether <see cref="WeightGradient"/> runs this shape at this ISA level (AVX-512, 16 or 32 output channels, no padding).</summary>
-    public static bool HasWeightGradient(int CO, int P, IsaLevel isa) =>
-        Enabled && (CO == 16 || CO == 32) && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
-
     /// <summary>
     /// dWᵀ <c>(CI·K·K, CO)</c>, CO = 16 or 32, (+)= Σ over the <paramref name="nb"/> images' outputs n = (b, oy, ox) ascending of
     /// input(b, ci, oy + ky, ox + kx) · dYᵀ[n, ·], the chain of each element continuing from <paramref name="dwT"/> unless
@@ -21,7 +17,7 @@ internal static unsafe partial class CpuConvGemm
     /// <paramref name="s"/>), <paramref name="dyT"/> is the group's output gradient transposed <c>(nb·OH·OW, CO)</c>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void WeightGradient(float* dwT, int CO, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, int K, bool first)
+    public static void WeightGradient512(float* dwT, int CO, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, int K, bool first)
     {
         int CKK = CI * K * K;
         int* offsets = stackalloc int[CKK];

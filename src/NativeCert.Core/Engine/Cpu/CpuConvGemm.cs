@@ -19,7 +19,9 @@ namespace NativeCert.Engine.Cpu;
 /// added into dX in (ci, ky, kx) order (col2im folded into the epilogue);</item>
 /// <item>CpuConvGemm.Avx2.cs: the same four on AVX2 (16 YMM registers).</item>
 /// </list>
-/// This file holds what they share. The AVX-512 kernels need AVX-512; other levels and shapes run the general path.
+/// This file holds what they share and the dispatch (<see cref="TryForward"/>, <see cref="TryInputGradient"/>,
+/// <see cref="WeightGradient"/>): which kernel takes which shape at which level; other shapes and levels run the
+/// general path.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe partial class CpuConvGemm
@@ -41,9 +43,82 @@ internal static unsafe partial class CpuConvGemm
                 for (int kx = 0; kx < K; kx++) offsets[(ci * K + ky) * K + kx] = ci * s.Channel + ky * W + kx;
     }
 
-    /// <summary>Whether <see cref="Forward8x8"/> and <see cref="InputGradient8x8"/> run this shape at this ISA level (AVX-512, 8×8 outputs, no padding).</summary>
-    public static bool Has8x8(int OH, int OW, int P, IsaLevel isa) =>
-        Enabled && OH == 8 && OW == 8 && P == 0 && CpuIsa.Clamp(isa) >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated;
+    /// <summary>
+    /// The level whose fused kernels run at <paramref name="isa"/>: AVX-512, AVX2 (with FMA), or Scalar when neither is
+    /// there or <see cref="Enabled"/> is off (the general path then runs every conv).
+    /// </summary>
+    internal static IsaLevel FusedLevel(IsaLevel isa)
+    {
+        if (!Enabled) return IsaLevel.Scalar;
+        var level = CpuIsa.Clamp(isa);
+        if (level >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated) return IsaLevel.Avx512;
+        if (level >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported) return IsaLevel.Avx2;
+        return IsaLevel.Scalar;
+    }
+
+    /// <summary>
+    /// The forward pass of a conv with no padding by a fused kernel when one takes the shape at this level (8×8 outputs;
+    /// 24-wide output rows with K = 5); false when none does and the caller runs the general path.
+    /// </summary>
+    public static bool TryForward(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W,
+        int OH, int OW, int CO, int K, int P, bool relu, IsaLevel isa)
+    {
+        var level = FusedLevel(isa);
+        if (level == IsaLevel.Scalar || P != 0) return false;
+        bool avx512 = level == IsaLevel.Avx512;
+        if (OH == 8 && OW == 8 && (avx512 || K == 5))
+        {
+            if (avx512) Forward8x8(output, input, s, weight, bias, B, CI, W, CO, K, relu);
+            else Forward8x8Avx2(output, input, s, weight, bias, B, CI, CO, relu);
+            return true;
+        }
+        if (OW == 24 && K == 5 && (!avx512 || OH % 2 == 0))
+        {
+            if (avx512) Forward24(output, input, s, weight, bias, B, CI, W, OH, CO, relu);
+            else Forward24Avx2(output, input, s, weight, bias, B, CI, W, OH, CO, relu);
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// dinput = col2im(Wᵀ · dY) of a 5×5 conv with 8×8 outputs and no padding by a fused kernel when there is one at this
+    /// level; false otherwise (the caller runs the general path).
+    /// </summary>
+    public static bool TryInputGradient(float* dinput, ImageStrides s, float* doutput, int N, float* weight, int B, int CI,
+        int OH, int OW, int CO, int K, int P, IsaLevel isa)
+    {
+        var level = FusedLevel(isa);
+        if (level == IsaLevel.Scalar || OH != 8 || OW != 8 || K != 5 || P != 0) return false;
+        if (level == IsaLevel.Avx512) InputGradient8x8(dinput, s, doutput, N, weight, B, CI, CO);
+        else InputGradient8x8Avx2(dinput, s, doutput, N, weight, B, CI, CO);
+        return true;
+    }
+
+    /// <summary>Whether <see cref="WeightGradient"/> takes this shape at this level: AVX-512 with 16 or 32 output channels, AVX2 with a multiple of 16 and K = 5; no padding.</summary>
+    public static bool HasWeightGradient(int CO, int K, int P, IsaLevel isa) => P == 0 && FusedLevel(isa) switch
+    {
+        IsaLevel.Avx512 => CO == 16 || CO == 32,
+        IsaLevel.Avx2 => CO % 16 == 0 && K == 5,
+        _ => false,
+    };
+
+    /// <summary>
+    /// dWᵀ <c>(CI·K·K, CO)</c> (+)= the group's products, on the level <see cref="HasWeightGradient"/> chose: see
+    /// <see cref="WeightGradient512"/> and <see cref="WeightGradientAvx2"/>.
+    /// </summary>
+    public static void WeightGradient(float* dwT, int CO, float* input, ImageStrides s, float* dyT, int nb, int CI, int W, int OH, int OW, int K,
+        bool first, IsaLevel isa)
+    {
+        if (FusedLevel(isa) == IsaLevel.Avx512) WeightGradient512(dwT, CO, input, s, dyT, nb, CI, W, OH, OW, K, first);
+        else WeightGradientAvx2(dwT, CO, input, s, dyT, nb, CI, W, OH, OW, first);
+    }
+
+    /// <summary><paramref name="rows"/> runs of <paramref name="n"/> floats from <paramref name="src"/> (runs <paramref name="srcStride"/> apart) to <paramref name="dst"/> (runs <paramref name="dstStride"/> apart): packing an image's planes into one block, or back.</summary>
+    private static void CopyRows(float* dst, nint dstStride, float* src, nint srcStride, int rows, int n)
+    {
+        for (int r = 0; r < rows; r++) CpuConvKernels.Copy(dst + r * dstStride, src + r * srcStride, n);
+    }
 
     /// <summary>
     /// A thread's scratch of at least <paramref name="floats"/> floats on a 64-byte boundary, kept in
@@ -58,6 +133,9 @@ internal static unsafe partial class CpuConvGemm
         nint p = (nint)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(buffer));
         return (float*)((p + 63) & ~(nint)63);
     }
+
+    /// <summary>Per-thread scratch shared by the kernels of both levels: an image's output gradient and its dX block.</summary>
+    [ThreadStatic] private static float[]? t_dyImage, t_dxBlock;
 
     /// <summary>
     /// The weights <c>(CO, CKK)</c> packed per group of <paramref name="group"/> channels as <c>(CKK, group)</c>, into the
@@ -74,14 +152,6 @@ internal static unsafe partial class CpuConvGemm
         return packed;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* dst, float* src, int n)
-    {
-        int i = 0;
-        for (; i + 16 <= n; i += 16) Vector512.Load(src + i).Store(dst + i);
-        for (; i < n; i++) dst[i] = src[i];
-    }
-
     /// <summary>
     /// v where v &gt; 0, else +0 (−0, +0 and NaN give +0), as <c>ConditionalSelect(v &gt; 0, v, 0)</c> and
     /// CpuConvKernels.AddBias, in one instruction: vmaxps returns its second operand when the two compare equal or
@@ -95,7 +165,6 @@ internal static unsafe partial class CpuConvGemm
     private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu)
     {
         var b = Vector512.Create(bias);
-        var z = Vector512<float>.Zero;
         v0 += b; v1 += b; v2 += b;
         if (relu)
         {

@@ -25,8 +25,8 @@ internal readonly record struct ImageStrides(int Channel, int Example)
 /// ascending from 0, then + bias, then ReLU. The backward pass uses the same GEMM (dW = dY · columnsᵀ, dcolumns = Wᵀ · dY)
 /// and adds dcolumns back into dX in (ci, ky, kx) order; the bias gradient sums 16 interleaved lanes and then the lanes
 /// in order. Every branch computes exactly that order, so results are bit-identical across AVX-512, AVX2 and scalar.
-/// On AVX-512, LeNet's shapes skip the column buffer (<see cref="CpuConvGemm"/>: im2col folded into the GEMM's operand
-/// loads, col2im and the bias pass into its epilogue), computing the same chains.
+/// On AVX-512 and AVX2, LeNet's shapes skip the column buffer (<see cref="CpuConvGemm"/>: im2col folded into the
+/// GEMM's operand loads, col2im and the bias pass into its epilogue), computing the same chains.
 /// </summary>
 [SkipLocalsInit]
 internal static unsafe class CpuConvKernels
@@ -47,27 +47,8 @@ internal static unsafe class CpuConvKernels
         Check(input.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
         fixed (float* y = output, w = weight, col = columns, x = input, pb = bias)
         {
-            if (CpuConvGemm.Has8x8(OH, OW, P, isa))
-            {
-                // LeNet's conv2 on AVX-512: the outputs' inputs are read straight from the images (no columns).
-                CpuConvGemm.Forward8x8(y, x, inputStrides, w, pb, B, CI, W, CO, K, relu);
-                return;
-            }
-            if (CpuConvGemm.Has8x8Avx2(OH, OW, K, P, isa))
-            {
-                CpuConvGemm.Forward8x8Avx2(y, x, inputStrides, w, pb, B, CI, CO, relu); // the same on AVX2, a row per vector
-                return;
-            }
-            if (CpuConvGemm.HasForward24(OH, OW, K, P, isa))
-            {
-                CpuConvGemm.Forward24(y, x, inputStrides, w, pb, B, CI, W, OH, CO, K, relu); // LeNet's conv1, likewise
-                return;
-            }
-            if (CpuConvGemm.HasForward24Avx2(OW, K, P, isa))
-            {
-                CpuConvGemm.Forward24Avx2(y, x, inputStrides, w, pb, B, CI, W, OH, CO, relu);
-                return;
-            }
+            // LeNet's shapes on AVX-512 and AVX2: the outputs' inputs are read straight from the images (no columns).
+            if (CpuConvGemm.TryForward(y, x, inputStrides, w, pb, B, CI, W, OH, OW, CO, K, P, relu, isa)) return;
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
@@ -113,8 +94,8 @@ internal static unsafe class CpuConvKernels
         // products continue every element's chain (the first group from 0), so the result is that of one GEMM.
         int images = ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
         var scratch = Scratch(maxN * CO + CKK * CO);
-        // With 16 or 32 output channels (LeNet's convs) and AVX-512 the product reads the images directly (the same chains).
-        bool direct = CpuConvGemm.HasWeightGradient(CO, P, isa), directAvx2 = CpuConvGemm.HasWeightGradientAvx2(CO, K, P, isa);
+        // LeNet's convs (16 or 32 output channels) on AVX-512 and AVX2: the product reads the images directly (the same chains).
+        bool direct = CpuConvGemm.HasWeightGradient(CO, K, P, isa);
         fixed (float* dw = dweight, dy = doutput, col = columns, dyT = scratch, x = input)
         {
             float* dwT = dyT + (nint)maxN * CO;
@@ -124,12 +105,7 @@ internal static unsafe class CpuConvKernels
                 Transpose(dyT, dy + (nint)b0 * OHW, N, CO, n, isa);
                 if (direct)
                 {
-                    CpuConvGemm.WeightGradient(dwT, CO, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, K, first: b0 == 0);
-                    continue;
-                }
-                if (directAvx2)
-                {
-                    CpuConvGemm.WeightGradientAvx2(dwT, CO, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, first: b0 == 0);
+                    CpuConvGemm.WeightGradient(dwT, CO, x + (nint)b0 * inputStrides.Example, inputStrides, dyT, nb, CI, W, OH, OW, K, first: b0 == 0, isa);
                     continue;
                 }
                 Im2Col(columns, input[(b0 * inputStrides.Example)..], inputStrides, nb, CI, H, W, K, P);
@@ -153,17 +129,8 @@ internal static unsafe class CpuConvKernels
         Check(dinput.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
         fixed (float* dcol = columns, w = weight, dy = doutput, dx = dinput)
         {
-            if (CpuConvGemm.Has8x8(OH, OW, P, isa))
-            {
-                // LeNet's conv2 on AVX-512: one image's column gradients at a time in registers, added straight into dX.
-                CpuConvGemm.InputGradient8x8(dx, inputStrides, dy, N, w, B, CI, H, W, CO, K);
-                return;
-            }
-            if (CpuConvGemm.HasInputGradient8x8Avx2(OH, OW, K, P, isa))
-            {
-                CpuConvGemm.InputGradient8x8Avx2(dx, inputStrides, dy, N, w, B, CI, CO); // the same on AVX2, a column row at a time
-                return;
-            }
+            // LeNet's conv2 on AVX-512 and AVX2: one image's column gradients at a time in registers, col2im in the epilogue.
+            if (CpuConvGemm.TryInputGradient(dx, inputStrides, dy, N, w, B, CI, OH, OW, CO, K, P, isa)) return;
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
@@ -329,7 +296,7 @@ internal static unsafe class CpuConvKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Copy(float* dst, float* src, int n)
+    internal static void Copy(float* dst, float* src, int n)
     {
         int i = 0;
         if (Vector512.IsHardwareAccelerated)

@@ -73,9 +73,10 @@ internal static unsafe partial class CpuConvGemm
     /// 144 floats), pixel-major into <paramref name="tile"/> (8 × 32 floats: the caller transposes it into the
     /// channel-major output): each output one FMA chain over (ci, ky, kx) ascending from 0, then + bias, then ReLU, as
     /// <see cref="ForwardTile"/>. The inputs are the broadcast operands and <paramref name="wT"/> (CKK, 32) the vectors:
-    /// a k step is 2 loads and 8 broadcasts for 16 FMAs, and a channel's 25 steps are unrolled, so every address is one
+    /// a k step is 2 loads and 8 broadcasts for 16 FMAs, and a (ci, ky)'s 5 steps are unrolled, so every address is one
     /// of two pointers plus a constant (integer work in this loop competes with the FMAs for their ports: a division
-    /// per (ci, ky) cost about 7% of the peak).
+    /// per (ci, ky) cost about 7% of the peak). A channel's 25 steps unrolled (4 KB of loop body) took 1.03–1.07× the
+    /// time of this loop (the two paired in one process, `ab conv avx512 kernels`, six runs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRow32(float* tile, float* x, int CI, float* wT, Vector512<float> bias0, Vector512<float> bias1, bool relu)
@@ -83,7 +84,8 @@ internal static unsafe partial class CpuConvGemm
         var z = Vector512<float>.Zero;
         Vector512<float> a00 = z, a01 = z, a10 = z, a11 = z, a20 = z, a21 = z, a30 = z, a31 = z, a40 = z, a41 = z, a50 = z, a51 = z, a60 = z, a61 = z, a70 = z, a71 = z;
         float* w = wT;
-        for (float* p = x, end = x + CI * 144; p < end; p += 144, w += 25 * 32)
+        for (float* c = x, end = x + CI * 144; c < end; c += 144)
+        for (float* p = c, rowsEnd = c + 60; p < rowsEnd; p += 12, w += 5 * 32)
         {
             {
                 Vector512<float> w0 = Vector512.Load(w + 0), w1 = Vector512.Load(w + 16);
@@ -139,226 +141,6 @@ internal static unsafe partial class CpuConvGemm
                 var x5 = Vector512.Create(p[9]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
                 var x6 = Vector512.Create(p[10]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
                 var x7 = Vector512.Create(p[11]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 160), w1 = Vector512.Load(w + 176);
-                var x0 = Vector512.Create(p[12]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[13]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[14]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[15]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[16]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[17]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[18]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[19]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 192), w1 = Vector512.Load(w + 208);
-                var x0 = Vector512.Create(p[13]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[14]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[15]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[16]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[17]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[18]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[19]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[20]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 224), w1 = Vector512.Load(w + 240);
-                var x0 = Vector512.Create(p[14]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[15]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[16]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[17]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[18]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[19]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[20]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[21]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 256), w1 = Vector512.Load(w + 272);
-                var x0 = Vector512.Create(p[15]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[16]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[17]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[18]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[19]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[20]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[21]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[22]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 288), w1 = Vector512.Load(w + 304);
-                var x0 = Vector512.Create(p[16]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[17]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[18]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[19]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[20]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[21]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[22]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[23]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 320), w1 = Vector512.Load(w + 336);
-                var x0 = Vector512.Create(p[24]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[25]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[26]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[27]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[28]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[29]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[30]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[31]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 352), w1 = Vector512.Load(w + 368);
-                var x0 = Vector512.Create(p[25]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[26]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[27]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[28]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[29]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[30]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[31]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[32]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 384), w1 = Vector512.Load(w + 400);
-                var x0 = Vector512.Create(p[26]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[27]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[28]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[29]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[30]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[31]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[32]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[33]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 416), w1 = Vector512.Load(w + 432);
-                var x0 = Vector512.Create(p[27]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[28]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[29]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[30]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[31]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[32]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[33]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[34]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 448), w1 = Vector512.Load(w + 464);
-                var x0 = Vector512.Create(p[28]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[29]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[30]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[31]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[32]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[33]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[34]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[35]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 480), w1 = Vector512.Load(w + 496);
-                var x0 = Vector512.Create(p[36]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[37]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[38]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[39]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[40]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[41]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[42]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[43]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 512), w1 = Vector512.Load(w + 528);
-                var x0 = Vector512.Create(p[37]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[38]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[39]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[40]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[41]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[42]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[43]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[44]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 544), w1 = Vector512.Load(w + 560);
-                var x0 = Vector512.Create(p[38]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[39]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[40]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[41]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[42]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[43]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[44]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[45]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 576), w1 = Vector512.Load(w + 592);
-                var x0 = Vector512.Create(p[39]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[40]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[41]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[42]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[43]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[44]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[45]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[46]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 608), w1 = Vector512.Load(w + 624);
-                var x0 = Vector512.Create(p[40]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[41]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[42]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[43]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[44]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[45]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[46]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[47]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 640), w1 = Vector512.Load(w + 656);
-                var x0 = Vector512.Create(p[48]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[49]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[50]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[51]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[52]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[53]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[54]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[55]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 672), w1 = Vector512.Load(w + 688);
-                var x0 = Vector512.Create(p[49]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[50]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[51]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[52]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[53]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[54]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[55]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[56]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 704), w1 = Vector512.Load(w + 720);
-                var x0 = Vector512.Create(p[50]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[51]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[52]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[53]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[54]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[55]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[56]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[57]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 736), w1 = Vector512.Load(w + 752);
-                var x0 = Vector512.Create(p[51]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[52]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[53]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[54]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[55]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[56]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[57]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[58]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
-            }
-            {
-                Vector512<float> w0 = Vector512.Load(w + 768), w1 = Vector512.Load(w + 784);
-                var x0 = Vector512.Create(p[52]); a00 = Vector512.FusedMultiplyAdd(x0, w0, a00); a01 = Vector512.FusedMultiplyAdd(x0, w1, a01);
-                var x1 = Vector512.Create(p[53]); a10 = Vector512.FusedMultiplyAdd(x1, w0, a10); a11 = Vector512.FusedMultiplyAdd(x1, w1, a11);
-                var x2 = Vector512.Create(p[54]); a20 = Vector512.FusedMultiplyAdd(x2, w0, a20); a21 = Vector512.FusedMultiplyAdd(x2, w1, a21);
-                var x3 = Vector512.Create(p[55]); a30 = Vector512.FusedMultiplyAdd(x3, w0, a30); a31 = Vector512.FusedMultiplyAdd(x3, w1, a31);
-                var x4 = Vector512.Create(p[56]); a40 = Vector512.FusedMultiplyAdd(x4, w0, a40); a41 = Vector512.FusedMultiplyAdd(x4, w1, a41);
-                var x5 = Vector512.Create(p[57]); a50 = Vector512.FusedMultiplyAdd(x5, w0, a50); a51 = Vector512.FusedMultiplyAdd(x5, w1, a51);
-                var x6 = Vector512.Create(p[58]); a60 = Vector512.FusedMultiplyAdd(x6, w0, a60); a61 = Vector512.FusedMultiplyAdd(x6, w1, a61);
-                var x7 = Vector512.Create(p[59]); a70 = Vector512.FusedMultiplyAdd(x7, w0, a70); a71 = Vector512.FusedMultiplyAdd(x7, w1, a71);
             }
         }
         StoreBiasRelu(tile + 0, a00, a01, bias0, bias1, relu);

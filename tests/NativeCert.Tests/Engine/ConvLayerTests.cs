@@ -250,6 +250,50 @@ public class ConvLayerTests
     }
 
     [Theory]
+    [InlineData(16, 1, 5, 28, 28, 0, true)]  // LeNet's conv1 (24×24 → 12×12, 576 outputs an image: whole 16-lane runs), after a ReLU
+    [InlineData(16, 1, 5, 12, 11, 0, false)] // 8×7: an odd column dropped, 56 outputs an image (groups start mid-run), no ReLU
+    [InlineData(5, 3, 3, 13, 11, 1, true)]   // 13×11 padded, 5 channels (the im2col path on every level), an odd row and column
+    internal void Weight_gradient_through_a_pool_is_the_pool_backward_then_the_weight_gradient(int CO, int CI, int K, int H, int W, int P, bool relu)
+    {
+        // Conv2dBackwardWeightThroughPool (the first conv of LeNet, whose dY the pool's backward would write for the whole
+        // batch) against MaxPool2dBackward + Conv2dBackwardWeight, bit for bit, at every level, for one image per group,
+        // a ragged last group and the whole batch; pool inputs with ties and zeros (ReLU outputs) so the first-maximum
+        // rule and the ReLU mask matter.
+        const int B = 5;
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K, PHW = OH / 2 * (OW / 2);
+        var x = EngineTestData.RandomArray(B * CI * H * W, 71);
+        var y = EngineTestData.RandomArray(CO * N, 72);
+        for (int i = 0; i < y.Length; i++)
+        {
+            if (relu && y[i] < 0) y[i] = 0f;
+            if (i % 7 == 3) y[i] = y[i - 1]; // ties inside windows
+        }
+        var dpool = EngineTestData.RandomArray(CO * B * PHW, 73);
+        var strides = ImageStrides.ExampleMajor(CI, H * W);
+        var pool = ImageStrides.ChannelMajor(B, OH * OW);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var dy = new float[CO * N];
+            CpuConvKernels.MaxPool2dBackward(dy, pool, dpool, y, B, CO, OH, OW, isa, reluMask: relu);
+            var (dwWant, dbWant) = (new float[CO * CKK], new float[CO]);
+            CpuConvKernels.Conv2dBackwardWeight(dwWant, dbWant, dy, x, strides, new float[CKK * N], B, CI, H, W, CO, K, P, isa);
+            foreach (int chunk in new[] { 1, 2 * CKK * OH * OW, int.MaxValue })
+            {
+                int keep = CpuConvKernels.ChunkFloats;
+                CpuConvKernels.ChunkFloats = chunk;
+                try
+                {
+                    var (dw, db) = (new float[CO * CKK], new float[CO]);
+                    CpuConvKernels.Conv2dBackwardWeightThroughPool(dw, db, dpool, y, relu, x, strides, new float[CKK * N], B, CI, H, W, CO, K, P, isa);
+                    Assert.Equal(dwWant, dw);
+                    Assert.Equal(dbWant, db);
+                }
+                finally { CpuConvKernels.ChunkFloats = keep; }
+            }
+        }
+    }
+
+    [Theory]
     [InlineData(16, 32, 12, true)] // LeNet's conv2: 12×12 → 8×8, CI·K·K = 400 (100 tiles of 4 rows), channel-major input
     [InlineData(3, 5, 12, false)]  // CI·K·K = 75: a last tile of 3 rows (aliased rows), example-major input
     internal void Fused_8x8_forward_and_input_gradient_are_the_gemm_paths_on_every_level(int CI, int CO, int H, bool channelMajor)

@@ -40,10 +40,14 @@ internal sealed class CpuTrainer
     /// ReLU); <paramref name="ReluFused"/> when the next layer is a ReLU done by this one; <paramref name="InputChannelMajor"/>
     /// when the input image is (C, B, H, W) rather than the network input's (B, C, H, W); <paramref name="ReluBackwardFused"/>
     /// on a max pool whose input is a ReLU's output (in place): its backward applies the ReLU mask in the same pass, and
-    /// on that ReLU, whose backward then has nothing left to do.
+    /// on that ReLU, whose backward then has nothing left to do. <paramref name="PoolStep"/> on the first layer with
+    /// parameters when it is a conv whose output (after a ReLU or not) goes into a max pool: the step of that pool, whose
+    /// backward the conv's weight gradient then does (<see cref="CpuConvKernels.Conv2dBackwardWeightThroughPool"/>), and
+    /// <paramref name="BackwardInConv"/> on that pool; −1 and false otherwise.
     /// </summary>
     internal readonly record struct LayerStep(ResolvedLayer Layer, int ParameterLayer, int Input, int Output, bool ReluFused,
-                                             bool Skip, bool InputChannelMajor, bool ReluBackwardFused = false);
+                                             bool Skip, bool InputChannelMajor, bool ReluBackwardFused = false, int PoolStep = -1,
+                                             bool BackwardInConv = false);
 
     public ParameterLayout Layout { get; }
     /// <summary>Flat parameters of the current model (see <see cref="ParameterLayout"/>).</summary>
@@ -75,7 +79,7 @@ internal sealed class CpuTrainer
         _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
         if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
             _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip).ToArray(),
-                _steps.Select(s => s.Skip && s.Layer.Spec.Kind != LayerKind.Relu).ToArray(), _firstParameterStep);
+                _steps.Select(s => (s.Skip && s.Layer.Spec.Kind != LayerKind.Relu) || s.BackwardInConv).ToArray(), _firstParameterStep);
         long maxColumns = plan.ColumnsPerRow * _maxBatch;
         if (maxColumns > int.MaxValue) throw new Spec.SpecException($"training.batch_size: {_maxBatch} rows of {config.Model} need more than 2³¹ im2col floats; use a smaller batch", "training.batch_size");
         var sizes = plan.BufferSizes;
@@ -130,6 +134,18 @@ internal sealed class CpuTrainer
                 steps[s] = steps[s] with { ReluBackwardFused = true };
                 steps[s - 1] = steps[s - 1] with { ReluBackwardFused = true };
             }
+        // pool(relu?(conv(x))) with the conv the first layer with parameters (no input gradient): the pool's backward
+        // moves into the conv's weight gradient, a group of images at a time, and the batch's dY is never written.
+        int first = steps.FindIndex(st => st.ParameterLayer >= 0);
+        if (first >= 0 && steps[first].Layer.Spec.Kind == LayerKind.Conv2d)
+        {
+            int pool = first + 1 < steps.Count && steps[first + 1].Layer.Spec.Kind == LayerKind.Relu && steps[first + 1].ReluBackwardFused ? first + 2 : first + 1;
+            if (pool < steps.Count && steps[pool].Layer.Spec.Kind == LayerKind.MaxPool2d && steps[pool].Input == steps[first].Output)
+            {
+                steps[first] = steps[first] with { PoolStep = pool };
+                steps[pool] = steps[pool] with { BackwardInConv = true };
+            }
+        }
         return (steps.ToArray(), sizes.ToArray(), maxWeight, columnsPerRow);
     }
 
@@ -215,7 +231,7 @@ internal sealed class CpuTrainer
         {
             var step = _steps[s];
             if (s == _firstParameterStep && phases == null) Clock?.Lap(CpuPhase.Tail);
-            if (step.Skip && step.Layer.Spec.Kind != LayerKind.Relu) continue;
+            if ((step.Skip && step.Layer.Spec.Kind != LayerKind.Relu) || step.BackwardInConv) continue;
             var (input, output) = (step.Layer.Input, step.Layer.Output);
             bool needInputGradient = s > _firstParameterStep;
             Span<float> dinput = needInputGradient ? _dacts[step.Input].AsSpan(0, B * input.Size) : default;
@@ -233,8 +249,15 @@ internal sealed class CpuTrainer
                 {
                     int l = step.ParameterLayer;
                     int CI = input.Channels, H = input.Height, W = input.Width, CO = output.Channels, K = step.Layer.Spec.Kernel, P = step.Layer.Spec.Padding;
-                    CpuConvKernels.Conv2dBackwardWeight(L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[step.Output], _acts[step.Input],
-                        strides, _columns, B, CI, H, W, CO, K, P, _isa);
+                    if (step.PoolStep >= 0)
+                    {
+                        var pool = _steps[step.PoolStep];
+                        CpuConvKernels.Conv2dBackwardWeightThroughPool(L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[pool.Output], _acts[step.Output],
+                            pool.ReluBackwardFused, _acts[step.Input], strides, _columns, B, CI, H, W, CO, K, P, _isa);
+                    }
+                    else
+                        CpuConvKernels.Conv2dBackwardWeight(L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[step.Output], _acts[step.Input],
+                            strides, _columns, B, CI, H, W, CO, K, P, _isa);
                     if (phases != null) Clock!.LapLayer(phases.Index(s, LayerPass.BackwardWeight));
                     if (needInputGradient)
                         CpuConvKernels.Conv2dBackwardInput(dinput, strides, _dacts[step.Output], L.Weight(Parameters, l), _columns, B, CI, H, W, CO, K, P, _isa);

@@ -250,6 +250,32 @@ public class ConvLayerTests
     }
 
     [Theory]
+    [InlineData(16, 1, 28, 28)] // LeNet's conv1: 24×24 → 12×12, the AVX-512 kernel pools its tiles
+    [InlineData(5, 2, 10, 28)]  // 5 channels (a group's rows past CO aliased), 6×24 outputs, 2 input channels
+    [InlineData(4, 1, 9, 13)]   // 5×9 outputs: not the kernel's shape anywhere (the conv, then the pool)
+    internal void Pooled_forward_is_the_conv_then_the_pool_on_every_level(int CO, int CI, int H, int W)
+    {
+        const int B = 3, K = 5;
+        int OH = H - K + 1, OW = W - K + 1, N = B * OH * OW;
+        var x = EngineTestData.RandomArray(B * CI * H * W, 81);
+        var w = EngineTestData.RandomArray(CO * CI * K * K, 82);
+        var bias = EngineTestData.RandomArray(CO, 83);
+        for (int i = 0; i < CO * CI * K * K; i += 5) w[i] = 0f; // plenty of ReLU zeros and ties within windows
+        var strides = ImageStrides.ExampleMajor(CI, H * W);
+        int pooledSize = CO * B * (OH / 2) * (OW / 2);
+        var (yWant, pWant) = (new float[CO * N], new float[pooledSize]);
+        CpuConvKernels.Conv2dForward(yWant, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, IsaLevel.Scalar);
+        CpuConvKernels.MaxPool2dForward(pWant, yWant, ImageStrides.ChannelMajor(B, OH * OW), B, CO, OH, OW, IsaLevel.Scalar);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var (y, p) = (new float[CO * N], new float[pooledSize]);
+            CpuConvKernels.Conv2dForwardPooled(y, p, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, isa);
+            Assert.Equal(yWant, y);
+            Assert.Equal(pWant, p);
+        }
+    }
+
+    [Theory]
     [InlineData(16, 1, 5, 28, 28, 0, true)]  // LeNet's conv1 (24×24 → 12×12, 576 outputs an image: whole 16-lane runs), after a ReLU
     [InlineData(16, 1, 5, 12, 11, 0, false)] // 8×7: an odd column dropped, 56 outputs an image (groups start mid-run), no ReLU
     [InlineData(5, 3, 3, 13, 11, 1, true)]   // 13×11 padded, 5 channels (the im2col path on every level), an odd row and column

@@ -202,11 +202,16 @@ internal static unsafe partial class CpuConvGemm
     /// <summary>
     /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows (OH even), no padding:
     /// 8 output channels × two output rows (48 outputs, three vectors) per tile, each output one FMA chain over
-    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU.
+    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU. With <paramref name="pooled"/> (and a ReLU), each tile's two
+    /// rows are also max-pooled 2×2 in registers into <paramref name="pooled"/> <c>(CO, B, OH/2, 12)</c>, the compare-and-select
+    /// of <see cref="CpuConvKernels.MaxPool2dForward"/> in its window order, so the pool's own pass (a read of the whole
+    /// output, 4.7 MB for LeNet's conv1) is not needed.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu)
+    public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu,
+        float* pooled = null)
     {
+        nint NP = (nint)B * (OH / 2) * 12;
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 7) / 8;
         nint N = (nint)B * OHW;
         // Weights packed per group of 8 channels as (CKK, 8): a k step's 8 broadcasts come from one pointer at constant
@@ -218,14 +223,16 @@ internal static unsafe partial class CpuConvGemm
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < OH; oy += 2)
                     Forward24Tile(output + g * 8 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 8, Math.Min(8, CO - g * 8),
-                        input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 8, relu);
+                        input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 8, relu,
+                        pooled == null ? null : pooled + g * 8 * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12, NP);
     }
 
     [ThreadStatic] private static float[]? t_weight24;
 
     /// <summary>Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward24Tile(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, int W, float* bias, bool relu)
+    private static void Forward24Tile(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, int W, float* bias, bool relu,
+        float* pooled, nint NP)
     {
         var z = Vector512<float>.Zero;
         Vector512<float> s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z, s20 = z, s21 = z, s22 = z, s30 = z, s31 = z, s32 = z,
@@ -250,15 +257,50 @@ internal static unsafe partial class CpuConvGemm
             var a6 = Vector512.Create(wq[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
             var a7 = Vector512.Create(wq[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
         }
-        Store3(y, bias[0], s00, s01, s02, relu);
-        if (rows > 1) Store3(y + N, bias[1], s10, s11, s12, relu);
-        if (rows > 2) Store3(y + 2 * N, bias[2], s20, s21, s22, relu);
-        if (rows > 3) Store3(y + 3 * N, bias[3], s30, s31, s32, relu);
-        if (rows > 4) Store3(y + 4 * N, bias[4], s40, s41, s42, relu);
-        if (rows > 5) Store3(y + 5 * N, bias[5], s50, s51, s52, relu);
-        if (rows > 6) Store3(y + 6 * N, bias[6], s60, s61, s62, relu);
-        if (rows > 7) Store3(y + 7 * N, bias[7], s70, s71, s72, relu);
+        Store3(y, bias[0], s00, s01, s02, relu, pooled);
+        if (rows > 1) Store3(y + N, bias[1], s10, s11, s12, relu, pooled == null ? null : pooled + NP);
+        if (rows > 2) Store3(y + 2 * N, bias[2], s20, s21, s22, relu, pooled == null ? null : pooled + 2 * NP);
+        if (rows > 3) Store3(y + 3 * N, bias[3], s30, s31, s32, relu, pooled == null ? null : pooled + 3 * NP);
+        if (rows > 4) Store3(y + 4 * N, bias[4], s40, s41, s42, relu, pooled == null ? null : pooled + 4 * NP);
+        if (rows > 5) Store3(y + 5 * N, bias[5], s50, s51, s52, relu, pooled == null ? null : pooled + 5 * NP);
+        if (rows > 6) Store3(y + 6 * N, bias[6], s60, s61, s62, relu, pooled == null ? null : pooled + 6 * NP);
+        if (rows > 7) Store3(y + 7 * N, bias[7], s70, s71, s72, relu, pooled == null ? null : pooled + 7 * NP);
     }
+
+    /// <summary>
+    /// 48 outputs at <paramref name="y"/> (two 24-wide rows: v0 and v1's low half, then v1's high half and v2) =
+    /// ReLU?(v + bias), and, with <paramref name="pooled"/>, their 12 2×2 maxima there: top-left, then top-right, bottom-left
+    /// and bottom-right each replacing the best only when strictly greater, as CpuConvKernels.MaxPool2dForward.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu, float* pooled)
+    {
+        var b = Vector512.Create(bias);
+        v0 += b; v1 += b; v2 += b;
+        if (relu)
+        {
+            v0 = Relu(v0);
+            v1 = Relu(v1);
+            v2 = Relu(v2);
+        }
+        v0.Store(y); v1.Store(y + 16); v2.Store(y + 32);
+        if (pooled == null) return;
+        var te = Avx512F.PermuteVar16x32x2(v0, PoolTopEven, v1);
+        var to = Avx512F.PermuteVar16x32x2(v0, PoolTopEven + Vector512<int>.One, v1);
+        var be = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven, v2);
+        var bo = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven + Vector512<int>.One, v2);
+        var best = te;
+        best = Vector512.ConditionalSelect(Vector512.GreaterThan(to, best), to, best);
+        best = Vector512.ConditionalSelect(Vector512.GreaterThan(be, best), be, best);
+        best = Vector512.ConditionalSelect(Vector512.GreaterThan(bo, best), bo, best);
+        Avx512F.MaskStore(pooled, Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0).AsSingle(), best);
+    }
+
+    // Lanes of the even columns of the top row (v0: columns 0 … 15, v1 lanes 0 … 7: 16 … 23) and of the bottom row
+    // (v1 lanes 8 … 15: columns 0 … 7, v2: 8 … 23), as indices into (first, second) source; + 1 gives the odd columns.
+    // Lanes 12 … 15 are not stored.
+    private static readonly Vector512<int> PoolTopEven = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 0, 0, 0, 0);
+    private static readonly Vector512<int> PoolBottomEven = Vector512.Create(8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 0, 0, 0, 0);
 
     /// <summary>
     /// The 8 floats at <paramref name="lo"/> then the 8 at <paramref name="hi"/>, as one load and one insert

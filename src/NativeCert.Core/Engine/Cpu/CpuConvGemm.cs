@@ -82,6 +82,25 @@ internal static unsafe partial class CpuConvGemm
     }
 
     /// <summary>
+    /// Whether <see cref="TryForwardPooled"/> takes this shape at this level: the AVX-512 24-wide forward (K = 5, OH even,
+    /// no padding) followed by a ReLU.
+    /// </summary>
+    public static bool HasPooledForward(int OH, int OW, int K, int P, bool relu, IsaLevel isa) =>
+        relu && FusedLevel(isa) == IsaLevel.Avx512 && OW == 24 && K == 5 && P == 0 && OH % 2 == 0;
+
+    /// <summary>
+    /// <see cref="TryForward"/> and the 2×2 max pool of its output into <paramref name="pooled"/> <c>(CO, B, OH/2, OW/2)</c>
+    /// in one pass, when <see cref="HasPooledForward"/>; false otherwise (the caller runs the two).
+    /// </summary>
+    public static bool TryForwardPooled(float* output, float* pooled, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W,
+        int OH, int OW, int CO, int K, int P, bool relu, IsaLevel isa)
+    {
+        if (!HasPooledForward(OH, OW, K, P, relu, isa)) return false;
+        Forward24(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled);
+        return true;
+    }
+
+    /// <summary>
     /// dinput = col2im(Wᵀ · dY) of a 5×5 conv with 8×8 outputs and no padding by a fused kernel when there is one at this
     /// level; false otherwise (the caller runs the general path).
     /// </summary>
@@ -159,19 +178,4 @@ internal static unsafe partial class CpuConvGemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Relu(Vector512<float> v) => Avx512F.Max(v, Vector512<float>.Zero);
-
-    /// <summary>48 outputs at <paramref name="y"/> = ReLU?(v + bias) (0 unless the sum is &gt; 0, as CpuConvKernels.AddBias).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu)
-    {
-        var b = Vector512.Create(bias);
-        v0 += b; v1 += b; v2 += b;
-        if (relu)
-        {
-            v0 = Relu(v0);
-            v1 = Relu(v1);
-            v2 = Relu(v2);
-        }
-        v0.Store(y); v1.Store(y + 16); v2.Store(y + 32);
-    }
 }

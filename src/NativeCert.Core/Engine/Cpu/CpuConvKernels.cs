@@ -60,6 +60,28 @@ internal static unsafe class CpuConvKernels
     }
 
     /// <summary>
+    /// <see cref="Conv2dForward"/>, then <see cref="MaxPool2dForward"/> of its output into <paramref name="pooled"/>
+    /// <c>(CO, B, OH/2, OW/2)</c>: in one pass where <see cref="CpuConvGemm.HasPooledForward"/> (the pool's windows from the
+    /// tile's registers, the same compare-and-select), else the two calls. The same bits either way.
+    /// </summary>
+    public static void Conv2dForwardPooled(Span<float> output /*(CO,B,OH,OW)*/, Span<float> pooled /*(CO,B,OH/2,OW/2)*/, ReadOnlySpan<float> input,
+        ImageStrides inputStrides, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> columns,
+        int B, int CI, int H, int W, int CO, int K, int P, bool relu, IsaLevel isa)
+    {
+        int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K;
+        if (CpuConvGemm.HasPooledForward(OH, OW, K, P, relu, isa))
+        {
+            Check(output.Length >= CO * N && pooled.Length >= (long)CO * B * (OH / 2) * (OW / 2) && weight.Length >= CO * CKK && bias.Length >= CO);
+            Check(input.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
+            fixed (float* y = output, py = pooled, x = input, w = weight, pb = bias)
+                CpuConvGemm.TryForwardPooled(y, py, x, inputStrides, w, pb, B, CI, W, OH, OW, CO, K, P, relu, isa);
+            return;
+        }
+        Conv2dForward(output, input, inputStrides, weight, bias, columns, B, CI, H, W, CO, K, P, relu, isa);
+        MaxPool2dForward(pooled, output, ImageStrides.ChannelMajor(B, OH * OW), B, CO, OH, OW, isa);
+    }
+
+    /// <summary>
     /// Floats of im2col columns a conv processes at a time (the batch is cut into groups of whole images of about this
     /// many column floats, at least one image); a tuning knob, results do not depend on it. 64 Ki floats = 256 KiB.
     /// </summary>

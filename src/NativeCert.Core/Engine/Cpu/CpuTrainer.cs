@@ -43,11 +43,14 @@ internal sealed class CpuTrainer
     /// on that ReLU, whose backward then has nothing left to do. <paramref name="PoolStep"/> on the first layer with
     /// parameters when it is a conv whose output (after a ReLU or not) goes into a max pool: the step of that pool, whose
     /// backward the conv's weight gradient then does (<see cref="CpuConvKernels.Conv2dBackwardWeightThroughPool"/>), and
-    /// <paramref name="BackwardInConv"/> on that pool; −1 and false otherwise.
+    /// <paramref name="BackwardInConv"/> on that pool; −1 and false otherwise. <paramref name="PooledForwardStep"/> on a conv
+    /// with a fused ReLU whose output goes into a max pool that a fused kernel computes from the conv's tiles at this ISA
+    /// level (<see cref="CpuConvGemm.HasPooledForward"/>): the step of that pool, whose forward the conv then does
+    /// (<see cref="CpuConvKernels.Conv2dForwardPooled"/>), and <paramref name="ForwardInConv"/> on that pool.
     /// </summary>
     internal readonly record struct LayerStep(ResolvedLayer Layer, int ParameterLayer, int Input, int Output, bool ReluFused,
                                              bool Skip, bool InputChannelMajor, bool ReluBackwardFused = false, int PoolStep = -1,
-                                             bool BackwardInConv = false);
+                                             bool BackwardInConv = false, int PooledForwardStep = -1, bool ForwardInConv = false);
 
     public ParameterLayout Layout { get; }
     /// <summary>Flat parameters of the current model (see <see cref="ParameterLayout"/>).</summary>
@@ -76,9 +79,22 @@ internal sealed class CpuTrainer
 
         var plan = Plan(config.Model, Layout);
         _steps = plan.Steps;
+        // conv → ReLU (fused) → pool, where this level has the kernel that pools the conv's tiles as it stores them.
+        for (int s = 0; s + 2 < _steps.Length; s++)
+        {
+            var (conv, relu, pool) = (_steps[s], _steps[s + 1], _steps[s + 2]);
+            var spec = conv.Layer.Spec;
+            if (spec.Kind == LayerKind.Conv2d && conv.ReluFused && relu.Layer.Spec.Kind == LayerKind.Relu && pool.Layer.Spec.Kind == LayerKind.MaxPool2d
+                && pool.Input == conv.Output
+                && CpuConvGemm.HasPooledForward(conv.Layer.Output.Height, conv.Layer.Output.Width, spec.Kernel, spec.Padding, relu: true, _isa))
+            {
+                _steps[s] = conv with { PooledForwardStep = s + 2 };
+                _steps[s + 2] = pool with { ForwardInConv = true };
+            }
+        }
         _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
         if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
-            _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip).ToArray(),
+            _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip || s.ForwardInConv).ToArray(),
                 _steps.Select(s => (s.Skip && s.Layer.Spec.Kind != LayerKind.Relu) || s.BackwardInConv).ToArray(), _firstParameterStep);
         long maxColumns = plan.ColumnsPerRow * _maxBatch;
         if (maxColumns > int.MaxValue) throw new Spec.SpecException($"training.batch_size: {_maxBatch} rows of {config.Model} need more than 2³¹ im2col floats; use a smaller batch", "training.batch_size");
@@ -301,10 +317,15 @@ internal sealed class CpuTrainer
         for (int s = 0; s < _steps.Length; s++)
         {
             var step = _steps[s];
-            if (step.Skip) continue;
+            if (step.Skip || step.ForwardInConv) continue;
             var (input, output) = (step.Layer.Input, step.Layer.Output);
             switch (step.Layer.Spec.Kind)
             {
+                case LayerKind.Conv2d when step.PooledForwardStep >= 0:
+                    CpuConvKernels.Conv2dForwardPooled(_acts[step.Output], _acts[_steps[step.PooledForwardStep].Output], _acts[step.Input], Strides(step, B),
+                        L.Weight(Parameters, step.ParameterLayer), L.Bias(Parameters, step.ParameterLayer), _columns, B, input.Channels, input.Height,
+                        input.Width, output.Channels, step.Layer.Spec.Kernel, step.Layer.Spec.Padding, step.ReluFused, _isa);
+                    break;
                 case LayerKind.Dense:
                     CpuKernels.MatmulForward(_acts[step.Output], _acts[step.Input], L.Weight(Parameters, step.ParameterLayer),
                         L.Bias(Parameters, step.ParameterLayer), B, input.Size, output.Size, relu: step.ReluFused, _isa);

@@ -75,8 +75,8 @@ internal static unsafe partial class CpuConvGemm
     /// <see cref="ForwardTile"/>. The inputs are the broadcast operands and <paramref name="wT"/> (CKK, 32) the vectors:
     /// a k step is 2 loads and 8 broadcasts for 16 FMAs, and a (ci, ky)'s 5 steps are unrolled, so every address is one
     /// of two pointers plus a constant (integer work in this loop competes with the FMAs for their ports: a division
-    /// per (ci, ky) cost about 7% of the peak). A channel's 25 steps unrolled (4 KB of loop body) took 1.03–1.07× the
-    /// time of this loop (the two paired in one process, `ab conv avx512 kernels`, six runs).
+    /// per (ci, ky) cost about 7% of the peak). A channel's 25 steps unrolled (4 KB of loop body) took 1.00–1.07× the
+    /// time of this loop, median 1.04 (the two paired in one process, `ab conv avx512 kernels`, seven runs).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardRow32(float* tile, float* x, int CI, float* wT, Vector512<float> bias0, Vector512<float> bias1, bool relu)

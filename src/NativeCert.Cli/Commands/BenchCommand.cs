@@ -232,18 +232,27 @@ internal static class BenchCommand
         var header = new List<string> { "phase" };
         header.AddRange(profiles.Select(p => $"{CpuIsa.Name(p.Isa)} {p.Threads}t"));
         o.WriteLine("  " + string.Join("", header.Select((h, i) => i == 0 ? h.PadRight(34) : h.PadLeft(18))));
-        void Row(string name, Func<CpuPhaseProfile, (double Seconds, double Share)> value) =>
-            o.WriteLine("  " + name.PadRight(34) + string.Concat(profiles.Select(p => string.Create(inv, $"{value(p).Seconds,9:F3} ({100 * value(p).Share,4:F1}%)").PadLeft(18))));
-        // Every profile here is of the same model, so the rows line up.
-        var keys = profiles[0].PhaseRows().Select(r => r.Key).ToArray();
-        for (int i = 0; i < keys.Length; i++)
+        void Row(string name, Func<CpuPhaseProfile, (double Seconds, double Share)?> value) =>
+            o.WriteLine("  " + name.PadRight(34) + string.Concat(profiles.Select(p => (value(p) is { } v
+                ? string.Create(inv, $"{v.Seconds,9:F3} ({100 * v.Share,4:F1}%)") : "— (folded)").PadLeft(18))));
+        // The same model at every level, but a level may fold a pass into another (no phase of its own there): the rows
+        // are the union of the levels' phases in run order, and a level without one shows a dash.
+        var keys = new List<string>();
+        foreach (var p in profiles)
         {
-            int row = i;
-            Row(keys[row], p => (p.PhaseRows()[row].Seconds, p.PhaseRows()[row].Share));
+            int at = 0;
+            foreach (var r in p.PhaseRows())
+            {
+                int i = keys.IndexOf(r.Key);
+                if (i < 0) keys.Insert(at++, r.Key);
+                else at = i + 1;
+            }
         }
+        foreach (var key in keys)
+            Row(key, p => p.PhaseRows().FirstOrDefault(r => r.Key == key) is { Key: not null } r ? (r.Seconds, r.Share) : null);
         Row("threading", p => (p.ThreadingSeconds, p.ThreadingShare));
         Row("descheduled (other load)", p => (p.DescheduledSeconds, p.DescheduledShare));
         Row("blocked (waits in the process)", p => (p.BlockedSeconds, p.BlockedShare));
-        Row("wall", p => (p.WallSeconds, 1));
+        Row("wall", p => (p.WallSeconds, 1.0));
     }
 }

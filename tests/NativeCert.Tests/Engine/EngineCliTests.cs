@@ -106,4 +106,30 @@ public class EngineCliTests
         Assert.Equal(2, r.Code);
         Assert.Contains("--isa", r.Err);
     }
+
+    [Fact]
+    public void BenchProfileTableLinesUpLevelsThatFoldDifferentPasses()
+    {
+        // LeNet on AVX-512 folds pool1's forward into conv1's, AVX2 does not: every row of the text table must still name
+        // its own phase at every level (one figure or a dash a column), and the folded pass shows the dash.
+        var r = Run("bench", "--model", "lenet", "--profile", "--models", "1", "--epochs", "1", "--examples", "64", "--threads", "1");
+        Assert.True(r.Code == 0, r.Err);
+        var lines = r.Out.Split('\n');
+        int header = Array.FindIndex(lines, l => l.TrimStart().StartsWith("phase ", StringComparison.Ordinal));
+        Assert.True(header >= 0, r.Out);
+        int levels = lines[header].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length / 2; // "phase", then "LEVEL Nt" pairs
+        var rows = lines.Skip(header + 1).TakeWhile(l => l.StartsWith("  ", StringComparison.Ordinal)).ToArray();
+        foreach (var row in rows)
+            Assert.Equal(levels, System.Text.RegularExpressions.Regex.Matches(row, @"\d+\.\d{3} \( *\d+\.\d%\)|— \(folded\)").Count);
+        var keys = rows.Select(l => l.Trim().Split("  ")[0]).ToArray();
+        Assert.Equal(keys.Distinct().Count(), keys.Length);
+        Assert.Contains("conv1_forward", keys);
+        Assert.DoesNotContain("pool1_backward", keys); // folded into conv1_backward_weight at every level
+        if (CpuIsa.Clamp(IsaLevel.Avx512) == IsaLevel.Avx512)
+        {
+            Assert.Equal(2, levels);
+            var pool1 = rows.Single(l => l.Trim().StartsWith("pool1_forward ", StringComparison.Ordinal));
+            Assert.Matches(@"— \(folded\) +\d+\.\d{3}", pool1);
+        }
+    }
 }

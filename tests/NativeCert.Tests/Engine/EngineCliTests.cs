@@ -108,10 +108,11 @@ public class EngineCliTests
     }
 
     [Fact]
-    public void BenchProfileTableLinesUpLevelsThatFoldDifferentPasses()
+    public void BenchProfileTableHasOneEntryALevelForEachPhaseAndNoRowForAFoldedPass()
     {
-        // LeNet on AVX-512 folds pool1's forward into conv1's, AVX2 does not: every row of the text table must still name
-        // its own phase at every level (one figure or a dash a column), and the folded pass shows the dash.
+        // Every row of the text table names its own phase with one entry a level (a figure, or a dash where that level
+        // folds the pass into another: the rows are the union of the levels' phases), and a pass every level folds has
+        // no row: LeNet's pool1 backward (inside conv1's weight gradient) and, on AVX-512 and AVX2, its forward.
         var r = Run("bench", "--model", "lenet", "--profile", "--models", "1", "--epochs", "1", "--examples", "64", "--threads", "1");
         Assert.True(r.Code == 0, r.Err);
         var lines = r.Out.Split('\n');
@@ -125,11 +126,6 @@ public class EngineCliTests
         Assert.Equal(keys.Distinct().Count(), keys.Length);
         Assert.Contains("conv1_forward", keys);
         Assert.DoesNotContain("pool1_backward", keys); // folded into conv1_backward_weight at every level
-        if (CpuIsa.Clamp(IsaLevel.Avx512) == IsaLevel.Avx512)
-        {
-            Assert.Equal(2, levels);
-            var pool1 = rows.Single(l => l.Trim().StartsWith("pool1_forward ", StringComparison.Ordinal));
-            Assert.Matches(@"— \(folded\) +\d+\.\d{3}", pool1);
-        }
+        if (CpuIsa.Clamp(IsaLevel.Avx2) >= IsaLevel.Avx2) Assert.DoesNotContain("pool1_forward", keys); // folded at every profiled level
     }
 }

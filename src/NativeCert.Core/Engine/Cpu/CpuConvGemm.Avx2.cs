@@ -198,19 +198,29 @@ internal static unsafe partial class CpuConvGemm
     /// <summary>
     /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows, K = 5, no padding, on
     /// AVX2: 4 output channels × one output row (3 vectors) per tile, each output one FMA chain over (ci, ky, kx)
-    /// ascending from 0, then + bias, then ReLU; weights packed per group of 4 channels as (CKK, 4).
+    /// ascending from 0, then + bias, then ReLU; weights packed per group of 4 channels as (CKK, 4). With
+    /// <paramref name="pooled"/> (OH even), each pair of rows just stored (still in L1) is max-pooled 2×2 into
+    /// <paramref name="pooled"/> <c>(CO, B, OH/2, 12)</c> by the pool's own row step (<see cref="CpuConvKernels.PoolRow8"/>),
+    /// instead of a later pass over the whole output.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Forward24Avx2(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu)
+    public static void Forward24Avx2(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu,
+        float* pooled = null)
     {
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 3) / 4;
-        nint N = (nint)B * OHW;
+        nint N = (nint)B * OHW, NP = (nint)B * (OH / 2) * 12;
         float* packed = PackChannelGroups(ref t_weight4, weight, CO, CKK, 4);
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < OH; oy++)
-                    Forward24Avx2Tile(output + g * 4 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 4, Math.Min(4, CO - g * 4),
-                        input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 4, relu);
+                {
+                    float* y = output + g * 4 * N + (nint)b * OHW + oy * 24;
+                    int rows = Math.Min(4, CO - g * 4);
+                    Forward24Avx2Tile(y, N, packed + (nint)g * CKK * 4, rows, input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 4, relu);
+                    if (pooled != null && oy % 2 == 1)
+                        for (int r = 0; r < rows; r++)
+                            CpuConvKernels.PoolRow8(pooled + (g * 4 + r) * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12, y + r * N - 24, y + r * N, 12);
+                }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

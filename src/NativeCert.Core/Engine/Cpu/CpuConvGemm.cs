@@ -82,11 +82,11 @@ internal static unsafe partial class CpuConvGemm
     }
 
     /// <summary>
-    /// Whether <see cref="TryForwardPooled"/> takes this shape at this level: the AVX-512 24-wide forward (K = 5, OH even,
-    /// no padding) followed by a ReLU.
+    /// Whether <see cref="TryForwardPooled"/> takes this shape at this level: the 24-wide forward (K = 5, OH even, no
+    /// padding) followed by a ReLU, on AVX-512 (pooled from the tile's registers) or AVX2 (from the row pair just stored).
     /// </summary>
     public static bool HasPooledForward(int OH, int OW, int K, int P, bool relu, IsaLevel isa) =>
-        relu && FusedLevel(isa) == IsaLevel.Avx512 && OW == 24 && K == 5 && P == 0 && OH % 2 == 0;
+        relu && FusedLevel(isa) != IsaLevel.Scalar && OW == 24 && K == 5 && P == 0 && OH % 2 == 0;
 
     /// <summary>
     /// <see cref="TryForward"/> and the 2×2 max pool of its output into <paramref name="pooled"/> <c>(CO, B, OH/2, OW/2)</c>
@@ -96,7 +96,8 @@ internal static unsafe partial class CpuConvGemm
         int OH, int OW, int CO, int K, int P, bool relu, IsaLevel isa)
     {
         if (!HasPooledForward(OH, OW, K, P, relu, isa)) return false;
-        Forward24(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled);
+        if (FusedLevel(isa) == IsaLevel.Avx512) Forward24(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled);
+        else Forward24Avx2(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled);
         return true;
     }
 

@@ -544,19 +544,7 @@ internal static unsafe class CpuConvKernels
                     for (int y = 0; y < OH; y++, dst += OW)
                     {
                         float* top = plane + (nint)2 * y * W, bottom = top + W;
-                        if (step == 8)
-                            for (int x = 0; ; x += 8)
-                            {
-                                x = Math.Min(x, OW - 8);
-                                var (te, to) = Deinterleave(top + 2 * x);
-                                var (be, bo) = Deinterleave(bottom + 2 * x);
-                                var best = te;
-                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(to, best), to, best);
-                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(be, best), be, best);
-                                best = Vector256.ConditionalSelect(Vector256.GreaterThan(bo, best), bo, best);
-                                best.Store(dst + x);
-                                if (x + 8 >= OW) break;
-                            }
+                        if (step == 8) PoolRow8(dst, top, bottom, OW);
                         else if (step == 4)
                             for (int x = 0; ; x += 4)
                             {
@@ -691,6 +679,29 @@ internal static unsafe class CpuConvKernels
                 }
                 if (H % 2 == 1) new Span<float>(dplane + (nint)(H - 1) * W, W).Clear();
             }
+    }
+
+    /// <summary>
+    /// One output row of <see cref="MaxPool2dForward"/>'s 256-bit branch (OW ≥ 8 windows from the input rows
+    /// <paramref name="top"/> and <paramref name="bottom"/>): 8 windows a step, the last step ending at the last window.
+    /// Also called by the AVX2 conv kernel that pools its rows as it computes them (CpuConvGemm.Forward24Avx2), so the
+    /// two give the same bits by construction.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PoolRow8(float* dst, float* top, float* bottom, int OW)
+    {
+        for (int x = 0; ; x += 8)
+        {
+            x = Math.Min(x, OW - 8);
+            var (te, to) = Deinterleave(top + 2 * x);
+            var (be, bo) = Deinterleave(bottom + 2 * x);
+            var best = te;
+            best = Vector256.ConditionalSelect(Vector256.GreaterThan(to, best), to, best);
+            best = Vector256.ConditionalSelect(Vector256.GreaterThan(be, best), be, best);
+            best = Vector256.ConditionalSelect(Vector256.GreaterThan(bo, best), bo, best);
+            best.Store(dst + x);
+            if (x + 8 >= OW) break;
+        }
     }
 
     /// <summary>8 consecutive floats as (elements 0, 2, 4, 6) and (1, 3, 5, 7).</summary>

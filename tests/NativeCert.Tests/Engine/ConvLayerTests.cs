@@ -278,6 +278,7 @@ public class ConvLayerTests
     [Theory]
     [InlineData(16, 1, 5, 28, 28, 0, true)]  // LeNet's conv1 (24×24 → 12×12, 576 outputs an image: whole 16-lane runs), after a ReLU
     [InlineData(16, 1, 5, 12, 11, 0, false)] // 8×7: an odd column dropped, 56 outputs an image (groups start mid-run), no ReLU
+    [InlineData(32, 2, 3, 11, 19, 0, true)]  // 9×17: 8 windows a row (the vector step), an odd row and column dropped, 32 channels
     [InlineData(5, 3, 3, 13, 11, 1, true)]   // 13×11 padded, 5 channels (the im2col path on every level), an odd row and column
     internal void Weight_gradient_through_a_pool_is_the_pool_backward_then_the_weight_gradient(int CO, int CI, int K, int H, int W, int P, bool relu)
     {

@@ -266,13 +266,35 @@ public class ConvLayerTests
         var (yWant, pWant) = (new float[CO * N], new float[pooledSize]);
         CpuConvKernels.Conv2dForward(yWant, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, IsaLevel.Scalar);
         CpuConvKernels.MaxPool2dForward(pWant, yWant, ImageStrides.ChannelMajor(B, OH * OW), B, CO, OH, OW, IsaLevel.Scalar);
+        var codesWant = WindowCodes(yWant, B, CO, OH, OW);
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
         {
             var (y, p) = (new float[CO * N], new float[pooledSize]);
-            CpuConvKernels.Conv2dForwardPooled(y, p, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, isa);
+            CpuConvKernels.Conv2dForwardPooled(y, p, default, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, isa);
             Assert.Equal(yWant, y);
             Assert.Equal(pWant, p);
+            if (!CpuConvGemm.HasPooledForward(OH, OW, K, 0, relu: true, isa)) continue;
+            // Where the kernel runs: the window codes too, and the pooled image alone when the conv's output is not wanted.
+            var (p2, codes) = (new float[pooledSize], new byte[pooledSize]);
+            CpuConvKernels.Conv2dForwardPooled(default, p2, codes, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, isa);
+            Assert.Equal(pWant, p2);
+            Assert.Equal(codesWant, codes);
         }
+    }
+
+    /// <summary>Each 2×2 window's <see cref="CpuConvKernels.PoolCode"/> of a <c>(C, B, H, W)</c> image, in the pooled layout.</summary>
+    private static byte[] WindowCodes(float[] y, int B, int C, int H, int W)
+    {
+        int PH = H / 2, PW = W / 2;
+        var codes = new byte[C * B * PH * PW];
+        for (int cb = 0; cb < C * B; cb++)
+            for (int py = 0; py < PH; py++)
+                for (int px = 0; px < PW; px++)
+                {
+                    int t = cb * H * W + 2 * py * W + 2 * px;
+                    codes[(cb * PH + py) * PW + px] = CpuConvKernels.PoolCode(y[t], y[t + 1], y[t + W], y[t + W + 1]);
+                }
+        return codes;
     }
 
     [Theory]
@@ -280,6 +302,8 @@ public class ConvLayerTests
     [InlineData(16, 1, 5, 12, 11, 0, false)] // 8×7: an odd column dropped, 56 outputs an image (groups start mid-run), no ReLU
     [InlineData(32, 2, 3, 11, 19, 0, true)]  // 9×17: 8 windows a row (the vector step), an odd row and column dropped, 32 channels
     [InlineData(5, 3, 3, 13, 11, 1, true)]   // 13×11 padded, 5 channels (the im2col path on every level), an odd row and column
+    [InlineData(16, 2, 3, 10, 12, 0, true)]  // 8×10: 5 windows a row (the scalar step from window codes), 160 outputs an image
+    [InlineData(16, 1, 5, 12, 28, 0, false)] // 8×24 from codes without the ReLU mask
     internal void Weight_gradient_through_a_pool_is_the_pool_backward_then_the_weight_gradient(int CO, int CI, int K, int H, int W, int P, bool relu)
     {
         // Conv2dBackwardWeightThroughPool (the first conv of LeNet, whose dY the pool's backward would write for the whole
@@ -298,6 +322,8 @@ public class ConvLayerTests
         var dpool = EngineTestData.RandomArray(CO * B * PHW, 73);
         var strides = ImageStrides.ExampleMajor(CI, H * W);
         var pool = ImageStrides.ChannelMajor(B, OH * OW);
+        // From the window codes when the output's sizes are even (the pooled forward's), and then without the output.
+        var codes = OH % 2 == 0 && OW % 2 == 0 ? WindowCodes(y, B, CO, OH, OW) : null;
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
         {
             var dy = new float[CO * N];
@@ -311,7 +337,12 @@ public class ConvLayerTests
                 try
                 {
                     var (dw, db) = (new float[CO * CKK], new float[CO]);
-                    CpuConvKernels.Conv2dBackwardWeightThroughPool(dw, db, dpool, y, relu, x, strides, new float[CKK * N], B, CI, H, W, CO, K, P, isa);
+                    CpuConvKernels.Conv2dBackwardWeightThroughPool(dw, db, dpool, y, default, relu, x, strides, new float[CKK * N], B, CI, H, W, CO, K, P, isa);
+                    Assert.Equal(dwWant, dw);
+                    Assert.Equal(dbWant, db);
+                    if (codes is null) continue;
+                    (dw, db) = (new float[CO * CKK], new float[CO]);
+                    CpuConvKernels.Conv2dBackwardWeightThroughPool(dw, db, dpool, default, codes, relu, x, strides, new float[CKK * N], B, CI, H, W, CO, K, P, isa);
                     Assert.Equal(dwWant, dw);
                     Assert.Equal(dbWant, db);
                 }

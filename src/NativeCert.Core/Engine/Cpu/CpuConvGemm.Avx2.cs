@@ -205,21 +205,27 @@ internal static unsafe partial class CpuConvGemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward24Avx2(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu,
-        float* pooled = null)
+        float* pooled = null, byte* codes = null)
     {
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 3) / 4;
         nint N = (nint)B * OHW, NP = (nint)B * (OH / 2) * 12;
         float* packed = PackChannelGroups(ref t_weight4, weight, CO, CKK, 4);
+        // Without an output (only the pooled one is wanted) a tile's rows go to a scratch of 4 channels × 2 rows.
+        float* pair = stackalloc float[4 * 48];
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < OH; oy++)
                 {
-                    float* y = output + g * 4 * N + (nint)b * OHW + oy * 24;
+                    nint channel = output == null ? 48 : N;
+                    float* y = output == null ? pair + oy % 2 * 24 : output + g * 4 * N + (nint)b * OHW + oy * 24;
                     int rows = Math.Min(4, CO - g * 4);
-                    Forward24Avx2Tile(y, N, packed + (nint)g * CKK * 4, rows, input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 4, relu);
+                    Forward24Avx2Tile(y, channel, packed + (nint)g * CKK * 4, rows, input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 4, relu);
                     if (pooled != null && oy % 2 == 1)
                         for (int r = 0; r < rows; r++)
-                            CpuConvKernels.PoolRow8(pooled + (g * 4 + r) * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12, y + r * N - 24, y + r * N, 12);
+                        {
+                            nint at = (g * 4 + r) * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12;
+                            CpuConvKernels.PoolRow8(pooled + at, y + r * channel - 24, y + r * channel, 12, codes == null ? null : codes + at);
+                        }
                 }
     }
 

@@ -209,7 +209,7 @@ internal static unsafe partial class CpuConvGemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu,
-        float* pooled = null)
+        float* pooled = null, byte* codes = null)
     {
         nint NP = (nint)B * (OH / 2) * 12;
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 7) / 8;
@@ -222,9 +222,12 @@ internal static unsafe partial class CpuConvGemm
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
                 for (int oy = 0; oy < OH; oy += 2)
-                    Forward24Tile(output + g * 8 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 8, Math.Min(8, CO - g * 8),
+                {
+                    nint at = g * 8 * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12;
+                    Forward24Tile(output == null ? null : output + g * 8 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 8, Math.Min(8, CO - g * 8),
                         input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 8, relu,
-                        pooled == null ? null : pooled + g * 8 * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12, NP);
+                        pooled == null ? null : pooled + at, codes == null ? null : codes + at, NP);
+                }
     }
 
     [ThreadStatic] private static float[]? t_weight24;
@@ -232,7 +235,7 @@ internal static unsafe partial class CpuConvGemm
     /// <summary>Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Forward24Tile(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, int W, float* bias, bool relu,
-        float* pooled, nint NP)
+        float* pooled, byte* codes, nint NP)
     {
         var z = Vector512<float>.Zero;
         Vector512<float> s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z, s20 = z, s21 = z, s22 = z, s30 = z, s31 = z, s32 = z,
@@ -257,23 +260,25 @@ internal static unsafe partial class CpuConvGemm
             var a6 = Vector512.Create(wq[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
             var a7 = Vector512.Create(wq[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
         }
-        Store3(y, bias[0], s00, s01, s02, relu, pooled);
-        if (rows > 1) Store3(y + N, bias[1], s10, s11, s12, relu, pooled == null ? null : pooled + NP);
-        if (rows > 2) Store3(y + 2 * N, bias[2], s20, s21, s22, relu, pooled == null ? null : pooled + 2 * NP);
-        if (rows > 3) Store3(y + 3 * N, bias[3], s30, s31, s32, relu, pooled == null ? null : pooled + 3 * NP);
-        if (rows > 4) Store3(y + 4 * N, bias[4], s40, s41, s42, relu, pooled == null ? null : pooled + 4 * NP);
-        if (rows > 5) Store3(y + 5 * N, bias[5], s50, s51, s52, relu, pooled == null ? null : pooled + 5 * NP);
-        if (rows > 6) Store3(y + 6 * N, bias[6], s60, s61, s62, relu, pooled == null ? null : pooled + 6 * NP);
-        if (rows > 7) Store3(y + 7 * N, bias[7], s70, s71, s72, relu, pooled == null ? null : pooled + 7 * NP);
+        // y == null: only the pooled outputs (and codes) are wanted; pooled == null: only the conv's.
+        Store3(y, bias[0], s00, s01, s02, relu, pooled, codes);
+        if (rows > 1) Store3(y == null ? null : y + N, bias[1], s10, s11, s12, relu, pooled == null ? null : pooled + NP, codes == null ? null : codes + NP);
+        if (rows > 2) Store3(y == null ? null : y + 2 * N, bias[2], s20, s21, s22, relu, pooled == null ? null : pooled + 2 * NP, codes == null ? null : codes + 2 * NP);
+        if (rows > 3) Store3(y == null ? null : y + 3 * N, bias[3], s30, s31, s32, relu, pooled == null ? null : pooled + 3 * NP, codes == null ? null : codes + 3 * NP);
+        if (rows > 4) Store3(y == null ? null : y + 4 * N, bias[4], s40, s41, s42, relu, pooled == null ? null : pooled + 4 * NP, codes == null ? null : codes + 4 * NP);
+        if (rows > 5) Store3(y == null ? null : y + 5 * N, bias[5], s50, s51, s52, relu, pooled == null ? null : pooled + 5 * NP, codes == null ? null : codes + 5 * NP);
+        if (rows > 6) Store3(y == null ? null : y + 6 * N, bias[6], s60, s61, s62, relu, pooled == null ? null : pooled + 6 * NP, codes == null ? null : codes + 6 * NP);
+        if (rows > 7) Store3(y == null ? null : y + 7 * N, bias[7], s70, s71, s72, relu, pooled == null ? null : pooled + 7 * NP, codes == null ? null : codes + 7 * NP);
     }
 
     /// <summary>
     /// 48 outputs at <paramref name="y"/> (two 24-wide rows: v0 and v1's low half, then v1's high half and v2) =
     /// ReLU?(v + bias), and, with <paramref name="pooled"/>, their 12 2×2 maxima there: top-left, then top-right, bottom-left
-    /// and bottom-right each replacing the best only when strictly greater, as CpuConvKernels.MaxPool2dForward.
+    /// and bottom-right each replacing the best only when strictly greater, as CpuConvKernels.MaxPool2dForward; with
+    /// <paramref name="codes"/>, also each window's <see cref="CpuConvKernels.PoolCode"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu, float* pooled)
+    private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu, float* pooled, byte* codes)
     {
         var b = Vector512.Create(bias);
         v0 += b; v1 += b; v2 += b;
@@ -283,17 +288,26 @@ internal static unsafe partial class CpuConvGemm
             v1 = Relu(v1);
             v2 = Relu(v2);
         }
-        v0.Store(y); v1.Store(y + 16); v2.Store(y + 32);
+        if (y != null) { v0.Store(y); v1.Store(y + 16); v2.Store(y + 32); }
         if (pooled == null) return;
         var te = Avx512F.PermuteVar16x32x2(v0, PoolTopEven, v1);
         var to = Avx512F.PermuteVar16x32x2(v0, PoolTopEven + Vector512<int>.One, v1);
         var be = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven, v2);
         var bo = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven + Vector512<int>.One, v2);
-        var best = te;
-        best = Vector512.ConditionalSelect(Vector512.GreaterThan(to, best), to, best);
-        best = Vector512.ConditionalSelect(Vector512.GreaterThan(be, best), be, best);
-        best = Vector512.ConditionalSelect(Vector512.GreaterThan(bo, best), bo, best);
+        var c1 = Vector512.GreaterThan(to, te);
+        var best = Vector512.ConditionalSelect(c1, to, te);
+        var c2 = Vector512.GreaterThan(be, best);
+        best = Vector512.ConditionalSelect(c2, be, best);
+        var c3 = Vector512.GreaterThan(bo, best);
+        best = Vector512.ConditionalSelect(c3, bo, best);
         Avx512F.MaskStore(pooled, Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0).AsSingle(), best);
+        if (codes == null) return;
+        // The window's last replacement (3 if c3, else 2 if c2, else 1 if c1, else 0), + 4 when its maximum is > 0.
+        var at = Vector512.ConditionalSelect(c3.AsInt32(), Vector512.Create(3), Vector512.ConditionalSelect(c2.AsInt32(), Vector512.Create(2), c1.AsInt32() & Vector512<int>.One))
+                 | (Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & Vector512.Create(4));
+        var bytes = Avx512F.ConvertToVector128Byte(at).AsUInt32();
+        *(ulong*)codes = bytes.AsUInt64().ToScalar();
+        *(uint*)(codes + 8) = bytes.GetElement(2);
     }
 
     // Lanes of the even columns of the top row (v0: columns 0 … 15, v1 lanes 0 … 7: 16 … 23) and of the bottom row

@@ -90,14 +90,16 @@ internal static unsafe partial class CpuConvGemm
 
     /// <summary>
     /// <see cref="TryForward"/> and the 2×2 max pool of its output into <paramref name="pooled"/> <c>(CO, B, OH/2, OW/2)</c>
-    /// in one pass, when <see cref="HasPooledForward"/>; false otherwise (the caller runs the two).
+    /// in one pass, when <see cref="HasPooledForward"/>; false otherwise (the caller runs the two). <paramref name="codes"/>
+    /// (or null) gets each window's <see cref="CpuConvKernels.PoolCode"/>; a null <paramref name="output"/> skips the
+    /// conv's own output.
     /// </summary>
-    public static bool TryForwardPooled(float* output, float* pooled, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W,
+    public static bool TryForwardPooled(float* output, float* pooled, byte* codes, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W,
         int OH, int OW, int CO, int K, int P, bool relu, IsaLevel isa)
     {
         if (!HasPooledForward(OH, OW, K, P, relu, isa)) return false;
-        if (FusedLevel(isa) == IsaLevel.Avx512) Forward24(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled);
-        else Forward24Avx2(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled);
+        if (FusedLevel(isa) == IsaLevel.Avx512) Forward24(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, codes);
+        else Forward24Avx2(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, codes);
         return true;
     }
 

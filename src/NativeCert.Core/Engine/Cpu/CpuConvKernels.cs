@@ -63,20 +63,27 @@ internal static unsafe class CpuConvKernels
     /// <see cref="Conv2dForward"/>, then <see cref="MaxPool2dForward"/> of its output into <paramref name="pooled"/>
     /// <c>(CO, B, OH/2, OW/2)</c>: in one pass where <see cref="CpuConvGemm.HasPooledForward"/> (the pool's windows from the
     /// tile's registers, the same compare-and-select), else the two calls. The same bits either way.
+    /// Where the kernel runs, <paramref name="codes"/> (unless empty) receives each window's <see cref="PoolCode"/>, in the
+    /// pooled layout, and an empty <paramref name="output"/> skips the conv's own output (when nothing else reads it);
+    /// elsewhere both must be as for the two calls (codes empty, output whole).
     /// </summary>
-    public static void Conv2dForwardPooled(Span<float> output /*(CO,B,OH,OW)*/, Span<float> pooled /*(CO,B,OH/2,OW/2)*/, ReadOnlySpan<float> input,
-        ImageStrides inputStrides, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> columns,
+    public static void Conv2dForwardPooled(Span<float> output /*(CO,B,OH,OW)*/, Span<float> pooled /*(CO,B,OH/2,OW/2)*/, Span<byte> codes,
+        ReadOnlySpan<float> input, ImageStrides inputStrides, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> columns,
         int B, int CI, int H, int W, int CO, int K, int P, bool relu, IsaLevel isa)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K;
+        long pooledSize = (long)CO * B * (OH / 2) * (OW / 2);
         if (CpuConvGemm.HasPooledForward(OH, OW, K, P, relu, isa))
         {
-            Check(output.Length >= CO * N && pooled.Length >= (long)CO * B * (OH / 2) * (OW / 2) && weight.Length >= CO * CKK && bias.Length >= CO);
+            Check((output.IsEmpty || output.Length >= CO * N) && pooled.Length >= pooledSize && (codes.IsEmpty || codes.Length >= pooledSize)
+                  && weight.Length >= CO * CKK && bias.Length >= CO);
             Check(input.Length >= (long)(CI - 1) * inputStrides.Channel + (long)(B - 1) * inputStrides.Example + H * W);
             fixed (float* y = output, py = pooled, x = input, w = weight, pb = bias)
-                CpuConvGemm.TryForwardPooled(y, py, x, inputStrides, w, pb, B, CI, W, OH, OW, CO, K, P, relu, isa);
+            fixed (byte* pc = codes)
+                CpuConvGemm.TryForwardPooled(output.IsEmpty ? null : y, py, codes.IsEmpty ? null : pc, x, inputStrides, w, pb, B, CI, W, OH, OW, CO, K, P, relu, isa);
             return;
         }
+        Check(codes.IsEmpty && !output.IsEmpty);
         Conv2dForward(output, input, inputStrides, weight, bias, columns, B, CI, H, W, CO, K, P, relu, isa);
         MaxPool2dForward(pooled, output, ImageStrides.ChannelMajor(B, OH * OW), B, CO, OH, OW, isa);
     }
@@ -140,26 +147,37 @@ internal static unsafe class CpuConvKernels
     /// <see cref="LaneSums"/>). For LeNet's conv1 this drops a 4.7 MB write and two reads of it per batch.
     /// <paramref name="convOutput"/> is the conv's output <c>(CO, B, OH, OW)</c> after the ReLU.
     /// </summary>
+    /// With <paramref name="codes"/> (the <see cref="PoolCode"/> of every window, from <see cref="Conv2dForwardPooled"/>;
+    /// OH and OW even) the conv's output is not read at all: a row pair's dY, all channels, is built from the codes and
+    /// the pooled gradient in a tile in L1 and transposed from there.
     public static void Conv2dBackwardWeightThroughPool(Span<float> dweight /*(CO,CI,K,K)*/, Span<float> dbias /*(CO)*/,
-        ReadOnlySpan<float> dpooled /*(CO,B,OH/2,OW/2)*/, ReadOnlySpan<float> convOutput /*(CO,B,OH,OW)*/, bool reluMask,
+        ReadOnlySpan<float> dpooled /*(CO,B,OH/2,OW/2)*/, ReadOnlySpan<float> convOutput /*(CO,B,OH,OW)*/, ReadOnlySpan<byte> codes, bool reluMask,
         ReadOnlySpan<float> input, ImageStrides inputStrides, Span<float> columns, int B, int CI, int H, int W, int CO, int K, int P, IsaLevel isa)
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K, OHW = OH * OW, PHW = OH / 2 * (OW / 2);
-        Check(dweight.Length >= CO * CKK && dbias.Length >= CO && dpooled.Length >= (long)CO * B * PHW && convOutput.Length >= CO * N && columns.Length >= CKK * N);
+        bool fromCodes = !codes.IsEmpty;
+        Check(dweight.Length >= CO * CKK && dbias.Length >= CO && dpooled.Length >= (long)CO * B * PHW && columns.Length >= CKK * N);
+        Check(fromCodes ? codes.Length >= (long)CO * B * PHW && OH % 2 == 0 && OW % 2 == 0 : convOutput.Length >= CO * N);
         int images = ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
         var scratch = Scratch(2 * maxN * CO + CKK * CO + 16 * CO);
         fixed (float* dw = dweight, dpool = dpooled, y = convOutput, dyT = scratch, x = input)
+        fixed (byte* pc = codes)
         {
             float* dwT = dyT + (nint)maxN * CO, dy = dwT + (nint)CKK * CO, lanes = dy + (nint)maxN * CO;
             new Span<float>(lanes, 16 * CO).Clear();
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
-                MaxPool2dBackward(dy, ImageStrides.ChannelMajor(nb, OHW), dpool + (nint)b0 * PHW, (nint)B * PHW,
-                    y + (nint)b0 * OHW, ImageStrides.ChannelMajor(B, OHW), nb, CO, OH, OW, isa, reluMask);
-                Transpose(dyT, dy, n, CO, n, isa);
+                if (fromCodes)
+                    PoolBackwardFromCodes(dyT, dy, lanes, CO, dpool + (nint)b0 * PHW, pc + (nint)b0 * PHW, (nint)B * PHW, b0, nb, OH, OW, reluMask, isa);
+                else
+                {
+                    MaxPool2dBackward(dy, ImageStrides.ChannelMajor(nb, OHW), dpool + (nint)b0 * PHW, (nint)B * PHW,
+                        y + (nint)b0 * OHW, ImageStrides.ChannelMajor(B, OHW), nb, CO, OH, OW, isa, reluMask);
+                    Transpose(dyT, dy, n, CO, n, isa);
+                    for (int co = 0; co < CO; co++) AddToLanes(lanes + co * 16, dy + (nint)co * n, n, (long)b0 * OHW, isa);
+                }
                 WeightGradientGroup(dwT, dyT, x, input, inputStrides, columns, b0, nb, CI, H, W, CO, K, P, isa);
-                for (int co = 0; co < CO; co++) AddToLanes(lanes + co * 16, dy + (nint)co * n, n, (long)b0 * OHW, isa);
             }
             StoreWeightGradient(dw, dwT, CO, CKK);
             for (int co = 0; co < CO; co++)
@@ -169,6 +187,56 @@ internal static unsafe class CpuConvKernels
                 dbias[co] = sum;
             }
         }
+    }
+
+    /// <summary>
+    /// dYᵀ <c>(nb·OH·OW, CO)</c> of a 2×2 max pool's backward from its window codes (OH, OW even), a row pair at a time:
+    /// each channel's two rows in <paramref name="tile"/> <c>(CO, 2·OW)</c>, the window's gradient at the position its
+    /// code names (or +0 with <paramref name="reluMask"/> when the maximum was not &gt; 0) and +0 at the other three, as
+    /// MaxPool2dBackward stores them; then the row pair's bias terms into <paramref name="lanes"/> (16 per channel) and the
+    /// tile transposed into dYᵀ. <paramref name="dpool"/> and <paramref name="codes"/> are at image <paramref name="b0"/>,
+    /// channel planes <paramref name="channel"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PoolBackwardFromCodes(float* dyT, float* tile, float* lanes, int CO, float* dpool, byte* codes, nint channel, int b0, int nb,
+        int OH, int OW, bool reluMask, IsaLevel isa)
+    {
+        int PH = OH / 2, PW = OW / 2, OHW = OH * OW;
+        bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2 && PW >= 8;
+        for (int b = 0; b < nb; b++)
+            for (int py = 0; py < PH; py++)
+            {
+                for (int c = 0; c < CO; c++)
+                {
+                    nint at = c * channel + (nint)(b * PH + py) * PW;
+                    float* g = dpool + at, top = tile + (nint)c * 2 * OW, bottom = top + OW;
+                    byte* k = codes + at;
+                    if (wide)
+                        for (int px = 0; ; px += 8)
+                        {
+                            px = Math.Min(px, PW - 8); // the last step ends at the last window (it may redo some: same stores)
+                            var code = Avx2.ConvertToVector256Int32(k + px);
+                            var grad = Vector256.Load(g + px);
+                            if (reluMask) grad &= Vector256.Equals(code & Vector256.Create(4), Vector256.Create(4)).AsSingle();
+                            var where = code & Vector256.Create(3);
+                            Interleave(top + 2 * px, grad & Vector256.Equals(where, Vector256<int>.Zero).AsSingle(), grad & Vector256.Equals(where, Vector256<int>.One).AsSingle());
+                            Interleave(bottom + 2 * px, grad & Vector256.Equals(where, Vector256.Create(2)).AsSingle(), grad & Vector256.Equals(where, Vector256.Create(3)).AsSingle());
+                            if (px + 8 >= PW) break;
+                        }
+                    else
+                        for (int px = 0; px < PW; px++)
+                        {
+                            int where = k[px] & 3;
+                            float v = !reluMask || (k[px] & 4) != 0 ? g[px] : 0f;
+                            top[2 * px] = where == 0 ? v : 0f;
+                            top[2 * px + 1] = where == 1 ? v : 0f;
+                            bottom[2 * px] = where == 2 ? v : 0f;
+                            bottom[2 * px + 1] = where == 3 ? v : 0f;
+                        }
+                    AddToLanes(lanes + c * 16, top, 2 * OW, (long)(b0 + b) * OHW + 2 * py * OW, isa);
+                }
+                Transpose(dyT + ((nint)b * OHW + 2 * py * OW) * CO, tile, 2 * OW, CO, 2 * OW, isa);
+            }
     }
 
     /// <summary>
@@ -688,20 +756,45 @@ internal static unsafe class CpuConvKernels
     /// two give the same bits by construction.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void PoolRow8(float* dst, float* top, float* bottom, int OW)
+    internal static void PoolRow8(float* dst, float* top, float* bottom, int OW, byte* codes = null)
     {
         for (int x = 0; ; x += 8)
         {
             x = Math.Min(x, OW - 8);
             var (te, to) = Deinterleave(top + 2 * x);
             var (be, bo) = Deinterleave(bottom + 2 * x);
-            var best = te;
-            best = Vector256.ConditionalSelect(Vector256.GreaterThan(to, best), to, best);
-            best = Vector256.ConditionalSelect(Vector256.GreaterThan(be, best), be, best);
-            best = Vector256.ConditionalSelect(Vector256.GreaterThan(bo, best), bo, best);
+            var c1 = Vector256.GreaterThan(to, te);
+            var best = Vector256.ConditionalSelect(c1, to, te);
+            var c2 = Vector256.GreaterThan(be, best);
+            best = Vector256.ConditionalSelect(c2, be, best);
+            var c3 = Vector256.GreaterThan(bo, best);
+            best = Vector256.ConditionalSelect(c3, bo, best);
             best.Store(dst + x);
+            if (codes != null)
+            {
+                var at = Vector256.ConditionalSelect(c3.AsInt32(), Vector256.Create(3), Vector256.ConditionalSelect(c2.AsInt32(), Vector256.Create(2), c1.AsInt32() & Vector256<int>.One))
+                         | (Vector256.GreaterThan(best, Vector256<float>.Zero).AsInt32() & Vector256.Create(4));
+                var bytes = Vector256.Narrow(Vector256.Narrow(at, at), Vector256.Narrow(at, at)); // every lane < 8: exact
+                *(ulong*)(codes + x) = bytes.AsUInt64().ToScalar();
+            }
             if (x + 8 >= OW) break;
         }
+    }
+
+    /// <summary>
+    /// A 2×2 pool window's code, one byte: bits 0–1 the window position of its first maximum (0 = (0,0), 1 = (0,1),
+    /// 2 = (1,0), 3 = (1,1): the last replacement of the compare-and-select), bit 2 set when that maximum is &gt; 0. The
+    /// pooled forward kernels write it beside the maximum, so the pool's backward needs neither the pooled image nor a
+    /// comparison (<see cref="Conv2dBackwardWeightThroughPool"/>).
+    /// </summary>
+    internal static byte PoolCode(float t0, float t1, float b0, float b1)
+    {
+        int at = 0;
+        float best = t0;
+        if (t1 > best) { best = t1; at = 1; }
+        if (b0 > best) { best = b0; at = 2; }
+        if (b1 > best) { best = b1; at = 3; }
+        return (byte)(at | (best > 0f ? 4 : 0));
     }
 
     /// <summary>8 consecutive floats as (elements 0, 2, 4, 6) and (1, 3, 5, 7).</summary>

@@ -269,7 +269,7 @@ internal sealed class CpuTrainer
                     {
                         var pool = _steps[step.PoolStep];
                         CpuConvKernels.Conv2dBackwardWeightThroughPool(L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[pool.Output], _acts[step.Output],
-                            pool.ReluBackwardFused, _acts[step.Input], strides, _columns, B, CI, H, W, CO, K, P, _isa);
+                            PoolCodes(s, B), pool.ReluBackwardFused, _acts[step.Input], strides, _columns, B, CI, H, W, CO, K, P, _isa);
                     }
                     else
                         CpuConvKernels.Conv2dBackwardWeight(L.Weight(Gradients, l), L.Bias(Gradients, l), _dacts[step.Output], _acts[step.Input],
@@ -298,6 +298,19 @@ internal sealed class CpuTrainer
         return lossSum;
     }
 
+    /// <summary>
+    /// The window codes of step <paramref name="s"/>'s pooled forward (<see cref="CpuConvKernels.PoolCode"/>, B rows of the
+    /// pool's output size), when its pool's backward is folded into it as well; empty otherwise. They live in the conv's
+    /// output-gradient buffer, which that folding leaves unused (a quarter of it: a byte per pooled float, four floats
+    /// per window).
+    /// </summary>
+    private Span<byte> PoolCodes(int s, int B)
+    {
+        var step = _steps[s];
+        if (step.PoolStep < 0 || step.PoolStep != step.PooledForwardStep) return default;
+        return System.Runtime.InteropServices.MemoryMarshal.AsBytes(_dacts[step.Output].AsSpan()).Slice(0, B * _steps[step.PoolStep].Layer.Output.Size);
+    }
+
     private static ImageStrides Strides(LayerStep step, int B)
     {
         var input = step.Layer.Input;
@@ -322,7 +335,10 @@ internal sealed class CpuTrainer
             switch (step.Layer.Spec.Kind)
             {
                 case LayerKind.Conv2d when step.PooledForwardStep >= 0:
-                    CpuConvKernels.Conv2dForwardPooled(_acts[step.Output], _acts[_steps[step.PooledForwardStep].Output], _acts[step.Input], Strides(step, B),
+                    // With the pool's backward folded into this conv's weight gradient from the window codes, nothing
+                    // reads the conv's own output: it is not written.
+                    CpuConvKernels.Conv2dForwardPooled(step.PoolStep == step.PooledForwardStep ? default : _acts[step.Output],
+                        _acts[_steps[step.PooledForwardStep].Output], PoolCodes(s, B), _acts[step.Input], Strides(step, B),
                         L.Weight(Parameters, step.ParameterLayer), L.Bias(Parameters, step.ParameterLayer), _columns, B, input.Channels, input.Height,
                         input.Width, output.Channels, step.Layer.Spec.Kernel, step.Layer.Spec.Padding, step.ReluFused, _isa);
                     break;

@@ -118,9 +118,14 @@ internal static unsafe class ConvAb
             bool avx2 = fused == IsaLevel.Avx2;
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
             var (dyT1, dyT2, dwT1, dwT2) = (R(g1 * 576 * 16), R(g2 * 64 * 32), new float[25 * 16], new float[400 * 32]);
+            var codes1 = new byte[16 * B * 144];
             var kernels = new (string, double, Action, int)[]
             {
                 ("conv1 forward (fused bias + ReLU)", f1, () => { fixed (float* y = y1, x = x1, w = w1, b = b1) CpuConvGemm.Forward24(y, x, in1, w, b, B, 1, 28, 24, 16, true); }, 10),
+                ("conv1 forward as trained (pool1 and its codes, no conv output)", f1, () =>
+                {
+                    fixed (float* x = x1, w = w1, b = b1, p = pooled) fixed (byte* c = codes1) CpuConvGemm.Forward24(null, x, in1, w, b, B, 1, 28, 24, 16, true, p, c);
+                }, 10),
                 ($"conv1 weight gradient ({g1}-image groups)", f1, () =>
                 {
                     fixed (float* dw = dwT1, x = x1, g = dyT1)
@@ -138,6 +143,10 @@ internal static unsafe class ConvAb
                 kernels =
                 [
                     ("conv1 forward (fused bias + ReLU)", f1, () => { fixed (float* y = y1, x = x1, w = w1, b = b1) CpuConvGemm.Forward24Avx2(y, x, in1, w, b, B, 1, 28, 24, 16, true); }, 10),
+                    ("conv1 forward as trained (pool1 and its codes, no conv output)", f1, () =>
+                    {
+                        fixed (float* x = x1, w = w1, b = b1, p = pooled) fixed (byte* c = codes1) CpuConvGemm.Forward24Avx2(null, x, in1, w, b, B, 1, 28, 24, 16, true, p, c);
+                    }, 10),
                     ($"conv1 weight gradient ({g1}-image groups)", f1, () =>
                     {
                         fixed (float* dw = dwT1, x = x1, g = dyT1)

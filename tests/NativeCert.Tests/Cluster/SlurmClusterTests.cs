@@ -32,9 +32,12 @@ public sealed class SlurmClusterTests : IDisposable
         ["--train-size", "300", "--test-size", "60", "--classes", "0,1,7", "--hidden", "16", "--epochs", "1", "--batch", "32",
          "--sigma", "0.25", "--models", "12", "--attack", "patch", "--poison", "20", "--target", "7"];
 
-    /// <summary>Slow enough (about 5 s a shard on one core) to kill a shard task while it runs.</summary>
+    /// <summary>
+    /// Slow enough (about 10 s a shard on one core) to kill a shard task while it runs: with 4 epochs (5 s) a shard once
+    /// finished its last 15 models between the probe that saw it running and the scancel, on a machine busy with builds.
+    /// </summary>
     private static readonly string[] Slower =
-        ["--train-size", "600", "--test-size", "60", "--classes", "0,1,7", "--hidden", "32", "--epochs", "4", "--batch", "32",
+        ["--train-size", "600", "--test-size", "60", "--classes", "0,1,7", "--hidden", "32", "--epochs", "8", "--batch", "32",
          "--sigma", "0.25", "--models", "90", "--chunk", "1"];
 
     private static readonly string[] RunFiles = ["votes.bin", "votes.tsv", "certificates.tsv", "summary.json", "summary.txt"];

@@ -163,6 +163,14 @@ internal static unsafe class ConvAb
             // Each kernel is paired, round by round, with the FMA-peak loop doing the same FLOPs (16 chains of 512-bit
             // FMAs on registers): the median of (peak loop time / kernel time) is the kernel's share of peak, robust to
             // the host's load and clock drifting between rounds, which move both sides alike.
+            if (int.TryParse(Environment.GetEnvironmentVariable("NATIVECERT_AB_LOOP"), out int loop))
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                int calls = 0;
+                while (sw.Elapsed.TotalSeconds < 8) { kernels[loop].Item3(); calls++; }
+                Console.WriteLine($"  LOOP {kernels[loop].Item1}: {sw.Elapsed.TotalMilliseconds / calls:F3} ms a call");
+                return;
+            }
             foreach (var (name, gflop, work, reps) in kernels)
             {
                 long iterations = (long)(gflop * 1e9 / (avx2 ? 12 * 8 * 2 : 16 * 16 * 2));

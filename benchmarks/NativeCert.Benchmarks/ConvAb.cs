@@ -160,17 +160,19 @@ internal static unsafe class ConvAb
                     }, 5),
                     ("conv2 input gradient (fused col2im)", f2, () => { fixed (float* dx = dx2, dy = dy2, w = w2) CpuConvGemm.InputGradient8x8Avx2(dx, in2, dy, B * 64, w, B, 16, 32); }, 5),
                 ];
-            // Each kernel is paired, round by round, with the FMA-peak loop doing the same FLOPs (16 chains of 512-bit
-            // FMAs on registers): the median of (peak loop time / kernel time) is the kernel's share of peak, robust to
-            // the host's load and clock drifting between rounds, which move both sides alike.
+            // NATIVECERT_AB_LOOP=K: kernel K alone for 8 s (nothing paired with it), for a sampling profiler.
             if (int.TryParse(Environment.GetEnvironmentVariable("NATIVECERT_AB_LOOP"), out int loop))
             {
+                if (loop < 0 || loop >= kernels.Length) { Console.Error.WriteLine($"NATIVECERT_AB_LOOP: {loop} is not a kernel of this list (0 … {kernels.Length - 1})"); Environment.Exit(2); }
                 var sw = System.Diagnostics.Stopwatch.StartNew();
                 int calls = 0;
                 while (sw.Elapsed.TotalSeconds < 8) { kernels[loop].Item3(); calls++; }
                 Console.WriteLine($"  LOOP {kernels[loop].Item1}: {sw.Elapsed.TotalMilliseconds / calls:F3} ms a call");
                 return;
             }
+            // Each kernel is paired, round by round, with the FMA-peak loop doing the same FLOPs (16 chains of 512-bit
+            // FMAs on registers): the median of (peak loop time / kernel time) is the kernel's share of peak, robust to
+            // the host's load and clock drifting between rounds, which move both sides alike.
             foreach (var (name, gflop, work, reps) in kernels)
             {
                 long iterations = (long)(gflop * 1e9 / (avx2 ? 12 * 8 * 2 : 16 * 16 * 2));

@@ -141,7 +141,7 @@ internal static unsafe class CpuConvKernels
     /// <see cref="Conv2dBackwardWeight"/> of a conv followed by a 2×2 max pool (with <paramref name="reluMask"/>, by a ReLU
     /// and the pool), from the pool's output gradient, when the conv needs no input gradient (the first layer): the same
     /// bits, without the batch's dY. Each group of images gets its dY from the pool's backward
-    /// (<see cref="MaxPool2dBackward(Span{float}, ImageStrides, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, IsaLevel, bool)"/>
+    /// (<see cref="MaxPool2dBackward(Span{float}, ImageStrides, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, IsaLevel, bool, ImageStrides?)"/>
     /// on those images, into a block in cache), then is transposed and multiplied as in Conv2dBackwardWeight, and its
     /// bias lanes continue the batch's 16 lane sums (element i of a channel's (b, oy, ox) to lane i mod 16, as
     /// <see cref="LaneSums"/>). For LeNet's conv1 this drops a 4.7 MB write and two reads of it per batch.
@@ -172,7 +172,7 @@ internal static unsafe class CpuConvKernels
                     PoolBackwardFromCodes(dyT, dy, lanes, CO, dpool + (nint)b0 * PHW, pc + (nint)b0 * PHW, (nint)B * PHW, b0, nb, OH, OW, reluMask, isa);
                 else
                 {
-                    MaxPool2dBackward(dy, ImageStrides.ChannelMajor(nb, OHW), dpool + (nint)b0 * PHW, (nint)B * PHW,
+                    MaxPool2dBackward(dy, ImageStrides.ChannelMajor(nb, OHW), dpool + (nint)b0 * PHW, (nint)B * PHW, PHW,
                         y + (nint)b0 * OHW, ImageStrides.ChannelMajor(B, OHW), nb, CO, OH, OW, isa, reluMask);
                     Transpose(dyT, dy, n, CO, n, isa);
                     for (int co = 0; co < CO; co++) AddToLanes(lanes + co * 16, dy + (nint)co * n, n, (long)b0 * OHW, isa);
@@ -598,17 +598,20 @@ internal static unsafe class CpuConvKernels
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool2dForward(Span<float> output /*(C,B,OH,OW)*/, ReadOnlySpan<float> input, ImageStrides s, int B, int C, int H, int W,
-        IsaLevel isa = IsaLevel.Avx512)
+        IsaLevel isa = IsaLevel.Avx512, ImageStrides? outputStrides = null)
     {
         int OH = H / 2, OW = W / 2;
-        Check(output.Length >= C * B * OH * OW);
+        // The output is (C, B, OH, OW) unless outputStrides says otherwise (ExampleMajor: the (B, C·OH·OW) a flatten
+        // after the pool would copy it into).
+        var os = outputStrides ?? ImageStrides.ChannelMajor(B, OH * OW);
+        Check(output.Length >= (long)(C - 1) * os.Channel + (long)(B - 1) * os.Example + OH * OW);
         bool wide = CpuIsa.Clamp(isa) >= IsaLevel.Avx2;
         int step = !wide || OW < 4 ? 0 : OW >= 8 ? 8 : 4; // windows per vector; 0: scalar
         fixed (float* px = input, py = output)
             for (int c = 0; c < C; c++)
                 for (int b = 0; b < B; b++)
                 {
-                    float* plane = px + (nint)c * s.Channel + (nint)b * s.Example, dst = py + (nint)(c * B + b) * OH * OW;
+                    float* plane = px + (nint)c * s.Channel + (nint)b * s.Example, dst = py + (nint)c * os.Channel + (nint)b * os.Example;
                     for (int y = 0; y < OH; y++, dst += OW)
                     {
                         float* top = plane + (nint)2 * y * W, bottom = top + W;
@@ -648,23 +651,24 @@ internal static unsafe class CpuConvKernels
     /// (overlapping windows store the same bits twice).
     /// </summary>
     public static void MaxPool2dBackward(Span<float> dinput, ImageStrides s, ReadOnlySpan<float> doutput /*(C,B,OH,OW)*/, ReadOnlySpan<float> input,
-        int B, int C, int H, int W, IsaLevel isa = IsaLevel.Avx512, bool reluMask = false)
+        int B, int C, int H, int W, IsaLevel isa = IsaLevel.Avx512, bool reluMask = false, ImageStrides? doutputStrides = null)
     {
         int OH = H / 2, OW = W / 2;
-        Check(doutput.Length >= C * B * OH * OW);
+        var ds = doutputStrides ?? ImageStrides.ChannelMajor(B, OH * OW); // as the forward's output
+        Check(doutput.Length >= (long)(C - 1) * ds.Channel + (long)(B - 1) * ds.Example + OH * OW);
         Check(input.Length >= (long)(C - 1) * s.Channel + (long)(B - 1) * s.Example + H * W && dinput.Length >= (long)(C - 1) * s.Channel + (long)(B - 1) * s.Example + H * W);
         fixed (float* px = input, pdx = dinput, pdy = doutput)
-            MaxPool2dBackward(pdx, s, pdy, (nint)B * OH * OW, px, s, B, C, H, W, isa, reluMask);
+            MaxPool2dBackward(pdx, s, pdy, ds.Channel, ds.Example, px, s, B, C, H, W, isa, reluMask);
     }
 
     /// <summary>
-    /// <see cref="MaxPool2dBackward(Span{float}, ImageStrides, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, IsaLevel, bool)"/>
+    /// <see cref="MaxPool2dBackward(Span{float}, ImageStrides, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, IsaLevel, bool, ImageStrides?)"/>
     /// on B images whose input gradient, output gradient and input each have their own layout: dinput in
-    /// <paramref name="ds"/>, doutput's channel planes <paramref name="doutputChannel"/> floats apart (images OH·OW apart),
-    /// input in <paramref name="xs"/>.
+    /// <paramref name="ds"/>, doutput's channel planes <paramref name="doutputChannel"/> floats apart and its images
+    /// <paramref name="doutputExample"/>, input in <paramref name="xs"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPool2dBackward(float* pdx, ImageStrides ds, float* pdy, nint doutputChannel, float* px, ImageStrides xs,
+    private static void MaxPool2dBackward(float* pdx, ImageStrides ds, float* pdy, nint doutputChannel, nint doutputExample, float* px, ImageStrides xs,
         int B, int C, int H, int W, IsaLevel isa, bool reluMask)
     {
         int OH = H / 2, OW = W / 2;
@@ -674,7 +678,7 @@ internal static unsafe class CpuConvKernels
             for (int b = 0; b < B; b++)
             {
                 float* plane = px + (nint)c * xs.Channel + (nint)b * xs.Example, dplane = pdx + (nint)c * ds.Channel + (nint)b * ds.Example,
-                    dy = pdy + c * doutputChannel + (nint)b * OH * OW;
+                    dy = pdy + c * doutputChannel + b * doutputExample;
                 for (int y = 0; y < OH; y++, dy += OW)
                 {
                     float* top = plane + (nint)2 * y * W, bottom = top + W, dtop = dplane + (nint)2 * y * W, dbottom = dtop + W;

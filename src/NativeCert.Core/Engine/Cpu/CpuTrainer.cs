@@ -47,10 +47,13 @@ internal sealed class CpuTrainer
     /// with a fused ReLU whose output goes into a max pool that a fused kernel computes from the conv's tiles at this ISA
     /// level (<see cref="CpuConvGemm.HasPooledForward"/>): the step of that pool, whose forward the conv then does
     /// (<see cref="CpuConvKernels.Conv2dForwardPooled"/>), and <paramref name="ForwardInConv"/> on that pool.
+    /// <paramref name="OutputExampleMajor"/> on a max pool followed by a flatten: it writes its output as <c>(B, C·H·W)</c>,
+    /// and the flatten is in place (no copy either way).
     /// </summary>
     internal readonly record struct LayerStep(ResolvedLayer Layer, int ParameterLayer, int Input, int Output, bool ReluFused,
                                              bool Skip, bool InputChannelMajor, bool ReluBackwardFused = false, int PoolStep = -1,
-                                             bool BackwardInConv = false, int PooledForwardStep = -1, bool ForwardInConv = false);
+                                             bool BackwardInConv = false, int PooledForwardStep = -1, bool ForwardInConv = false,
+                                             bool OutputExampleMajor = false);
 
     public ParameterLayout Layout { get; }
     /// <summary>Flat parameters of the current model (see <see cref="ParameterLayout"/>).</summary>
@@ -85,7 +88,7 @@ internal sealed class CpuTrainer
             var (conv, relu, pool) = (_steps[s], _steps[s + 1], _steps[s + 2]);
             var spec = conv.Layer.Spec;
             if (spec.Kind == LayerKind.Conv2d && conv.ReluFused && relu.Layer.Spec.Kind == LayerKind.Relu && pool.Layer.Spec.Kind == LayerKind.MaxPool2d
-                && pool.Input == conv.Output
+                && pool.Input == conv.Output && !pool.OutputExampleMajor
                 && CpuConvGemm.HasPooledForward(conv.Layer.Output.Height, conv.Layer.Output.Width, spec.Kernel, spec.Padding, relu: true, _isa))
             {
                 _steps[s] = conv with { PooledForwardStep = s + 2 };
@@ -122,10 +125,21 @@ internal sealed class CpuTrainer
         var channelMajor = new List<bool> { false };
         int current = 0, maxWeight = 0;
         long columnsPerRow = 0;
+        // The first conv's pool (its backward folds into the conv, below) keeps the channel-major layout that folding reads.
+        LayerKind KindAt(int i) => i < model.Layers.Count ? model.Layers[i].Spec.Kind : LayerKind.Flatten;
+        int firstParameter = 0, firstConvPool = -1;
+        while (firstParameter < model.Layers.Count && !model.Layers[firstParameter].Spec.HasParameters) firstParameter++;
+        if (firstParameter < model.Layers.Count && KindAt(firstParameter) == LayerKind.Conv2d)
+        {
+            int p = KindAt(firstParameter + 1) == LayerKind.Relu && KindAt(firstParameter + 2) == LayerKind.MaxPool2d ? firstParameter + 2 : firstParameter + 1;
+            if (p < model.Layers.Count && KindAt(p) == LayerKind.MaxPool2d) firstConvPool = p;
+        }
         for (int i = 0; i < model.Layers.Count; i++)
         {
             var layer = model.Layers[i];
             var kind = layer.Spec.Kind;
+            // A pool followed by a flatten writes what the flatten would have copied: (B, C·H·W), flatten then in place.
+            bool intoFlatten = kind == LayerKind.MaxPool2d && i + 1 < model.Layers.Count && KindAt(i + 1) == LayerKind.Flatten && i != firstConvPool;
             bool fused = i + 1 < model.Layers.Count && model.IsFusedRelu(i + 1);
             int parameterLayer = layer.Spec.HasParameters ? layout.ParameterLayer(i) : -1;
             // ReLU is in place; flattening the example-major network input is a no-op; everything else gets a buffer.
@@ -134,11 +148,12 @@ internal sealed class CpuTrainer
             if (!inPlace)
             {
                 sizes.Add(layer.Output.Size);
-                channelMajor.Add(kind is LayerKind.Conv2d or LayerKind.MaxPool2d);
+                channelMajor.Add(kind is LayerKind.Conv2d || (kind is LayerKind.MaxPool2d && !intoFlatten));
                 output = sizes.Count - 1;
             }
             steps.Add(new LayerStep(layer, parameterLayer, current, output, fused,
-                                    Skip: model.IsFusedRelu(i) || (inPlace && kind == LayerKind.Flatten), channelMajor[current]));
+                                    Skip: model.IsFusedRelu(i) || (inPlace && kind == LayerKind.Flatten), channelMajor[current],
+                                    OutputExampleMajor: intoFlatten));
             if (kind == LayerKind.Dense) maxWeight = Math.Max(maxWeight, layout.In(parameterLayer) * layout.Out(parameterLayer));
             if (kind == LayerKind.Conv2d) columnsPerRow = Math.Max(columnsPerRow, (long)layer.FanIn * layer.Output.Height * layer.Output.Width);
             current = output;
@@ -284,7 +299,7 @@ internal sealed class CpuTrainer
                     break;
                 case LayerKind.MaxPool2d:
                     CpuConvKernels.MaxPool2dBackward(dinput, strides, _dacts[step.Output], _acts[step.Input], B, input.Channels, input.Height, input.Width, _isa,
-                        reluMask: step.ReluBackwardFused);
+                        reluMask: step.ReluBackwardFused, doutputStrides: PoolOutputStrides(step, B));
                     break;
                 case LayerKind.Flatten:
                     CpuConvKernels.FlattenBackward(dinput, _dacts[step.Output], B, input.Channels, input.Height * input.Width);
@@ -309,6 +324,14 @@ internal sealed class CpuTrainer
         var step = _steps[s];
         if (step.PoolStep < 0 || step.PoolStep != step.PooledForwardStep) return default;
         return System.Runtime.InteropServices.MemoryMarshal.AsBytes(_dacts[step.Output].AsSpan()).Slice(0, B * _steps[step.PoolStep].Layer.Output.Size);
+    }
+
+    /// <summary>Where a pool step writes its output: <c>(B, C·H·W)</c> when a flatten follows it, else (C, B, H, W).</summary>
+    private static ImageStrides PoolOutputStrides(LayerStep step, int B)
+    {
+        var output = step.Layer.Output;
+        int pixels = output.Height * output.Width;
+        return step.OutputExampleMajor ? ImageStrides.ExampleMajor(output.Channels, pixels) : ImageStrides.ChannelMajor(B, pixels);
     }
 
     private static ImageStrides Strides(LayerStep step, int B)
@@ -355,7 +378,8 @@ internal sealed class CpuTrainer
                     CpuKernels.ReluForward(_acts[step.Output], _acts[step.Input], B * input.Size, _isa);
                     break;
                 case LayerKind.MaxPool2d:
-                    CpuConvKernels.MaxPool2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), B, input.Channels, input.Height, input.Width, _isa);
+                    CpuConvKernels.MaxPool2dForward(_acts[step.Output], _acts[step.Input], Strides(step, B), B, input.Channels, input.Height, input.Width, _isa,
+                        PoolOutputStrides(step, B));
                     break;
                 case LayerKind.Flatten:
                     CpuConvKernels.FlattenForward(_acts[step.Output], _acts[step.Input], B, input.Channels, input.Height * input.Width);

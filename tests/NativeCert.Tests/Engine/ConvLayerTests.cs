@@ -438,6 +438,36 @@ public class ConvLayerTests
     }
 
     [Theory]
+    [InlineData(8, 8)]   // LeNet's pool2 (then flatten): 128-bit vectors
+    [InlineData(9, 35)]  // 256-bit vectors and a scalar window, odd row and column dropped
+    [InlineData(5, 5)]   // scalar windows only
+    internal void Pool_into_a_flatten_is_the_pool_then_the_flatten_on_every_level(int H, int W)
+    {
+        // A pool followed by a flatten writes (B, C·OH·OW) itself and takes its gradient from there: the same floats as
+        // the pool in (C, B, OH, OW) plus the flatten's copies, both ways.
+        const int B = 3, C = 4;
+        int OH = H / 2, OW = W / 2, n = C * B * OH * OW;
+        var x = ToChannelMajor(EngineTestData.RandomArray(B * C * H * W, 91), B, C, H * W);
+        for (int i = 0; i < x.Length; i += 3) x[i] = MathF.Round(x[i] * 4) / 4; // ties in some windows
+        var g = EngineTestData.RandomArray(n, 92); // the flattened gradient, (B, C·OH·OW)
+        var s = ImageStrides.ChannelMajor(B, H * W);
+        var flat = ImageStrides.ExampleMajor(C, OH * OW);
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        {
+            var (pooled, flatWant, flatGot) = (new float[n], new float[n], new float[n]);
+            CpuConvKernels.MaxPool2dForward(pooled, x, s, B, C, H, W, isa);
+            CpuConvKernels.FlattenForward(flatWant, pooled, B, C, OH * OW);
+            CpuConvKernels.MaxPool2dForward(flatGot, x, s, B, C, H, W, isa, flat);
+            Assert.Equal(flatWant, flatGot);
+            var (gChannelMajor, dxWant, dxGot) = (new float[n], new float[x.Length], new float[x.Length]);
+            CpuConvKernels.FlattenBackward(gChannelMajor, g, B, C, OH * OW);
+            CpuConvKernels.MaxPool2dBackward(dxWant, s, gChannelMajor, x, B, C, H, W, isa, reluMask: true);
+            CpuConvKernels.MaxPool2dBackward(dxGot, s, g, x, B, C, H, W, isa, reluMask: true, doutputStrides: flat);
+            Assert.Equal(dxWant, dxGot);
+        }
+    }
+
+    [Theory]
     [InlineData(9, 7, false)]
     [InlineData(9, 35, false)] // 17 windows a row: two 8-window vectors, a scalar window and a dropped odd column
     [InlineData(6, 34, true)]  // values on a coarse grid: ties in most windows (the first maximum must win)

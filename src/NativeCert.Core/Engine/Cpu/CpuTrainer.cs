@@ -125,7 +125,9 @@ internal sealed class CpuTrainer
         var channelMajor = new List<bool> { false };
         int current = 0, maxWeight = 0;
         long columnsPerRow = 0;
-        // The first conv's pool (its backward folds into the conv, below) keeps the channel-major layout that folding reads.
+        // pool(relu?(conv(x))) with the conv the first layer with parameters (no input gradient): the pool's backward
+        // moves into the conv's weight gradient, a group of images at a time, and the batch's dY is never written (marked
+        // below); that pool keeps the channel-major layout the folding reads.
         LayerKind KindAt(int i) => i < model.Layers.Count ? model.Layers[i].Spec.Kind : LayerKind.Flatten;
         int firstParameter = 0, firstConvPool = -1;
         while (firstParameter < model.Layers.Count && !model.Layers[firstParameter].Spec.HasParameters) firstParameter++;
@@ -165,17 +167,10 @@ internal sealed class CpuTrainer
                 steps[s] = steps[s] with { ReluBackwardFused = true };
                 steps[s - 1] = steps[s - 1] with { ReluBackwardFused = true };
             }
-        // pool(relu?(conv(x))) with the conv the first layer with parameters (no input gradient): the pool's backward
-        // moves into the conv's weight gradient, a group of images at a time, and the batch's dY is never written.
-        int first = steps.FindIndex(st => st.ParameterLayer >= 0);
-        if (first >= 0 && steps[first].Layer.Spec.Kind == LayerKind.Conv2d)
+        if (firstConvPool >= 0)
         {
-            int pool = first + 1 < steps.Count && steps[first + 1].Layer.Spec.Kind == LayerKind.Relu && steps[first + 1].ReluBackwardFused ? first + 2 : first + 1;
-            if (pool < steps.Count && steps[pool].Layer.Spec.Kind == LayerKind.MaxPool2d && steps[pool].Input == steps[first].Output)
-            {
-                steps[first] = steps[first] with { PoolStep = pool };
-                steps[pool] = steps[pool] with { BackwardInConv = true };
-            }
+            steps[firstParameter] = steps[firstParameter] with { PoolStep = firstConvPool };
+            steps[firstConvPool] = steps[firstConvPool] with { BackwardInConv = true };
         }
         return (steps.ToArray(), sizes.ToArray(), maxWeight, columnsPerRow);
     }

@@ -172,7 +172,7 @@ internal static unsafe class CpuConvKernels
                     PoolBackwardFromCodes(dyT, dy, lanes, CO, dpool + (nint)b0 * PHW, pc + (nint)b0 * PHW, (nint)B * PHW, b0, nb, OH, OW, reluMask, isa);
                 else
                 {
-                    MaxPool2dBackward(dy, ImageStrides.ChannelMajor(nb, OHW), dpool + (nint)b0 * PHW, (nint)B * PHW, PHW,
+                    MaxPool2dBackward(dy, ImageStrides.ChannelMajor(nb, OHW), dpool + (nint)b0 * PHW, ImageStrides.ChannelMajor(B, PHW),
                         y + (nint)b0 * OHW, ImageStrides.ChannelMajor(B, OHW), nb, CO, OH, OW, isa, reluMask);
                     Transpose(dyT, dy, n, CO, n, isa);
                     for (int co = 0; co < CO; co++) AddToLanes(lanes + co * 16, dy + (nint)co * n, n, (long)b0 * OHW, isa);
@@ -654,21 +654,20 @@ internal static unsafe class CpuConvKernels
         int B, int C, int H, int W, IsaLevel isa = IsaLevel.Avx512, bool reluMask = false, ImageStrides? doutputStrides = null)
     {
         int OH = H / 2, OW = W / 2;
-        var ds = doutputStrides ?? ImageStrides.ChannelMajor(B, OH * OW); // as the forward's output
-        Check(doutput.Length >= (long)(C - 1) * ds.Channel + (long)(B - 1) * ds.Example + OH * OW);
+        var gs = doutputStrides ?? ImageStrides.ChannelMajor(B, OH * OW); // as the forward's output
+        Check(doutput.Length >= (long)(C - 1) * gs.Channel + (long)(B - 1) * gs.Example + OH * OW);
         Check(input.Length >= (long)(C - 1) * s.Channel + (long)(B - 1) * s.Example + H * W && dinput.Length >= (long)(C - 1) * s.Channel + (long)(B - 1) * s.Example + H * W);
         fixed (float* px = input, pdx = dinput, pdy = doutput)
-            MaxPool2dBackward(pdx, s, pdy, ds.Channel, ds.Example, px, s, B, C, H, W, isa, reluMask);
+            MaxPool2dBackward(pdx, s, pdy, gs, px, s, B, C, H, W, isa, reluMask);
     }
 
     /// <summary>
     /// <see cref="MaxPool2dBackward(Span{float}, ImageStrides, ReadOnlySpan{float}, ReadOnlySpan{float}, int, int, int, int, IsaLevel, bool, ImageStrides?)"/>
     /// on B images whose input gradient, output gradient and input each have their own layout: dinput in
-    /// <paramref name="ds"/>, doutput's channel planes <paramref name="doutputChannel"/> floats apart and its images
-    /// <paramref name="doutputExample"/>, input in <paramref name="xs"/>.
+    /// <paramref name="ds"/>, doutput in <paramref name="gs"/>, input in <paramref name="xs"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MaxPool2dBackward(float* pdx, ImageStrides ds, float* pdy, nint doutputChannel, nint doutputExample, float* px, ImageStrides xs,
+    private static void MaxPool2dBackward(float* pdx, ImageStrides ds, float* pdy, ImageStrides gs, float* px, ImageStrides xs,
         int B, int C, int H, int W, IsaLevel isa, bool reluMask)
     {
         int OH = H / 2, OW = W / 2;
@@ -678,7 +677,7 @@ internal static unsafe class CpuConvKernels
             for (int b = 0; b < B; b++)
             {
                 float* plane = px + (nint)c * xs.Channel + (nint)b * xs.Example, dplane = pdx + (nint)c * ds.Channel + (nint)b * ds.Example,
-                    dy = pdy + c * doutputChannel + b * doutputExample;
+                    dy = pdy + (nint)c * gs.Channel + (nint)b * gs.Example;
                 for (int y = 0; y < OH; y++, dy += OW)
                 {
                     float* top = plane + (nint)2 * y * W, bottom = top + W, dtop = dplane + (nint)2 * y * W, dbottom = dtop + W;

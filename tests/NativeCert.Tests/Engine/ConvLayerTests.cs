@@ -261,6 +261,10 @@ public class ConvLayerTests
         var w = EngineTestData.RandomArray(CO * CI * K * K, 82);
         var bias = EngineTestData.RandomArray(CO, 83);
         for (int i = 0; i < CO * CI * K * K; i += 5) w[i] = 0f; // plenty of ReLU zeros and ties within windows
+        // A constant band in every image: the outputs over it are equal, so windows there tie at a positive maximum too
+        // (the code is then the first position holding it).
+        for (int p = 0; p < B * CI; p++)
+            for (int i = 0; i < Math.Min(H, 7) * W; i++) x[p * H * W + i] = 0.375f;
         var strides = ImageStrides.ExampleMajor(CI, H * W);
         int pooledSize = CO * B * (OH / 2) * (OW / 2);
         var (yWant, pWant) = (new float[CO * N], new float[pooledSize]);
@@ -279,6 +283,14 @@ public class ConvLayerTests
             CpuConvKernels.Conv2dForwardPooled(default, p2, codes, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, isa);
             Assert.Equal(pWant, p2);
             Assert.Equal(codesWant, codes);
+            // The other combinations of outputs, each compiled on its own: all three, and the pooled image alone.
+            var (y3, p3, codes3, p4) = (new float[CO * N], new float[pooledSize], new byte[pooledSize], new float[pooledSize]);
+            CpuConvKernels.Conv2dForwardPooled(y3, p3, codes3, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, isa);
+            CpuConvKernels.Conv2dForwardPooled(default, p4, default, x, strides, w, bias, new float[CI * K * K * N], B, CI, H, W, CO, K, 0, relu: true, isa);
+            Assert.Equal(yWant, y3);
+            Assert.Equal(pWant, p3);
+            Assert.Equal(codesWant, codes3);
+            Assert.Equal(pWant, p4);
         }
     }
 

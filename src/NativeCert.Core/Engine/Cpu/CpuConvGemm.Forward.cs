@@ -202,14 +202,31 @@ internal static unsafe partial class CpuConvGemm
     /// <summary>
     /// output <c>(CO, B·OH·24)</c> = ReLU?(conv(input) + bias) for B images of 24-wide output rows (OH even), no padding:
     /// 8 output channels × two output rows (48 outputs, three vectors) per tile, each output one FMA chain over
-    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU. With <paramref name="pooled"/> (and a ReLU), each tile's two
-    /// rows are also max-pooled 2×2 in registers into <paramref name="pooled"/> <c>(CO, B, OH/2, 12)</c>, the compare-and-select
-    /// of <see cref="CpuConvKernels.MaxPool2dForward"/> in its window order, so the pool's own pass (a read of the whole
-    /// output, 4.7 MB for LeNet's conv1) is not needed.
+    /// (ci, ky, kx) ascending from 0, then + bias, then ReLU. With <paramref name="pooled"/> (a ReLU required), each tile's
+    /// two rows are also max-pooled 2×2 in registers into <paramref name="pooled"/> <c>(CO, B, OH/2, 12)</c>, the values of
+    /// <see cref="CpuConvKernels.MaxPool2dForward"/>, so the pool's own pass (a read of the whole output, 4.7 MB for
+    /// LeNet's conv1) is not needed; with <paramref name="codes"/>, also each window's <see cref="CpuConvKernels.PoolCode"/>.
+    /// A null <paramref name="output"/> (with a pool) skips the conv's own output.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward24(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu,
         float* pooled = null, byte* codes = null)
+    {
+        if (pooled != null && !relu) throw new ArgumentException("the pooled forward needs the ReLU (its maxima are taken over values ≥ +0)", nameof(relu));
+        if (pooled == null && (output == null || codes != null)) throw new ArgumentException("codes without a pooled output, or no output at all", nameof(pooled));
+        // Each combination of outputs is its own compiled loop (the flags are type arguments), so a tile's epilogue tests
+        // no pointers: the null checks and conditional moves of one loop for all cost about 7 % of conv1's trained forward.
+        if (pooled == null) Forward24<Yes, No, No>(output, input, s, weight, bias, B, CI, W, OH, CO, relu, null, null);
+        else if (output == null && codes != null) Forward24<No, Yes, Yes>(null, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, codes);
+        else if (output == null) Forward24<No, Yes, No>(null, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, null);
+        else if (codes != null) Forward24<Yes, Yes, Yes>(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, codes);
+        else Forward24<Yes, Yes, No>(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, null);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward24<TOutput, TPool, TCodes>(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO,
+        bool relu, float* pooled, byte* codes)
+        where TOutput : struct, IFlag where TPool : struct, IFlag where TCodes : struct, IFlag
     {
         nint NP = (nint)B * (OH / 2) * 12;
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 7) / 8;
@@ -224,18 +241,22 @@ internal static unsafe partial class CpuConvGemm
                 for (int oy = 0; oy < OH; oy += 2)
                 {
                     nint at = g * 8 * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12;
-                    Forward24Tile(output == null ? null : output + g * 8 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 8, Math.Min(8, CO - g * 8),
-                        input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 8, relu,
-                        pooled == null ? null : pooled + at, codes == null ? null : codes + at, NP);
+                    Forward24Tile<TOutput, TPool, TCodes>(output + g * 8 * N + (nint)b * OHW + oy * 24, N, packed + (nint)g * CKK * 8, Math.Min(8, CO - g * 8),
+                        input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 8, relu, pooled + at, codes + at, NP);
                 }
     }
 
     [ThreadStatic] private static float[]? t_weight24;
 
-    /// <summary>Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias the last and are not stored.</summary>
+    /// <summary>
+    /// Up to 8 output channels × two 24-wide output rows from <paramref name="x"/>; rows past <paramref name="rows"/> alias
+    /// the last and are not stored. Which of <paramref name="y"/>, <paramref name="pooled"/> and <paramref name="codes"/>
+    /// it writes is fixed by the flags (the others are not touched).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Forward24Tile(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, int W, float* bias, bool relu,
+    private static void Forward24Tile<TOutput, TPool, TCodes>(float* y, nint N, float* wq, int rows, float* x, int CI, nint channel, int W, float* bias, bool relu,
         float* pooled, byte* codes, nint NP)
+        where TOutput : struct, IFlag where TPool : struct, IFlag where TCodes : struct, IFlag
     {
         var z = Vector512<float>.Zero;
         Vector512<float> s00 = z, s01 = z, s02 = z, s10 = z, s11 = z, s12 = z, s20 = z, s21 = z, s22 = z, s30 = z, s31 = z, s32 = z,
@@ -260,25 +281,29 @@ internal static unsafe partial class CpuConvGemm
             var a6 = Vector512.Create(wq[6]); s60 = Vector512.FusedMultiplyAdd(a6, b0, s60); s61 = Vector512.FusedMultiplyAdd(a6, b1, s61); s62 = Vector512.FusedMultiplyAdd(a6, b2, s62);
             var a7 = Vector512.Create(wq[7]); s70 = Vector512.FusedMultiplyAdd(a7, b0, s70); s71 = Vector512.FusedMultiplyAdd(a7, b1, s71); s72 = Vector512.FusedMultiplyAdd(a7, b2, s72);
         }
-        // y == null: only the pooled outputs (and codes) are wanted; pooled == null: only the conv's.
-        Store3(y, bias[0], s00, s01, s02, relu, pooled, codes);
-        if (rows > 1) Store3(y == null ? null : y + N, bias[1], s10, s11, s12, relu, pooled == null ? null : pooled + NP, codes == null ? null : codes + NP);
-        if (rows > 2) Store3(y == null ? null : y + 2 * N, bias[2], s20, s21, s22, relu, pooled == null ? null : pooled + 2 * NP, codes == null ? null : codes + 2 * NP);
-        if (rows > 3) Store3(y == null ? null : y + 3 * N, bias[3], s30, s31, s32, relu, pooled == null ? null : pooled + 3 * NP, codes == null ? null : codes + 3 * NP);
-        if (rows > 4) Store3(y == null ? null : y + 4 * N, bias[4], s40, s41, s42, relu, pooled == null ? null : pooled + 4 * NP, codes == null ? null : codes + 4 * NP);
-        if (rows > 5) Store3(y == null ? null : y + 5 * N, bias[5], s50, s51, s52, relu, pooled == null ? null : pooled + 5 * NP, codes == null ? null : codes + 5 * NP);
-        if (rows > 6) Store3(y == null ? null : y + 6 * N, bias[6], s60, s61, s62, relu, pooled == null ? null : pooled + 6 * NP, codes == null ? null : codes + 6 * NP);
-        if (rows > 7) Store3(y == null ? null : y + 7 * N, bias[7], s70, s71, s72, relu, pooled == null ? null : pooled + 7 * NP, codes == null ? null : codes + 7 * NP);
+        Store3<TOutput, TPool, TCodes>(y, bias[0], s00, s01, s02, relu, pooled, codes);
+        if (rows > 1) Store3<TOutput, TPool, TCodes>(y + N, bias[1], s10, s11, s12, relu, pooled + NP, codes + NP);
+        if (rows > 2) Store3<TOutput, TPool, TCodes>(y + 2 * N, bias[2], s20, s21, s22, relu, pooled + 2 * NP, codes + 2 * NP);
+        if (rows > 3) Store3<TOutput, TPool, TCodes>(y + 3 * N, bias[3], s30, s31, s32, relu, pooled + 3 * NP, codes + 3 * NP);
+        if (rows > 4) Store3<TOutput, TPool, TCodes>(y + 4 * N, bias[4], s40, s41, s42, relu, pooled + 4 * NP, codes + 4 * NP);
+        if (rows > 5) Store3<TOutput, TPool, TCodes>(y + 5 * N, bias[5], s50, s51, s52, relu, pooled + 5 * NP, codes + 5 * NP);
+        if (rows > 6) Store3<TOutput, TPool, TCodes>(y + 6 * N, bias[6], s60, s61, s62, relu, pooled + 6 * NP, codes + 6 * NP);
+        if (rows > 7) Store3<TOutput, TPool, TCodes>(y + 7 * N, bias[7], s70, s71, s72, relu, pooled + 7 * NP, codes + 7 * NP);
     }
 
     /// <summary>
-    /// 48 outputs at <paramref name="y"/> (two 24-wide rows: v0 and v1's low half, then v1's high half and v2) =
-    /// ReLU?(v + bias), and, with <paramref name="pooled"/>, their 12 2×2 maxima there: top-left, then top-right, bottom-left
-    /// and bottom-right each replacing the best only when strictly greater, as CpuConvKernels.MaxPool2dForward; with
-    /// <paramref name="codes"/>, also each window's <see cref="CpuConvKernels.PoolCode"/>.
+    /// 48 outputs (two 24-wide rows: v0 and v1's low half, then v1's high half and v2) = ReLU?(v + bias), stored at
+    /// <paramref name="y"/> when <typeparamref name="TOutput"/>; when <typeparamref name="TPool"/>, their 12 2×2 maxima at
+    /// <paramref name="pooled"/>, and when <typeparamref name="TCodes"/> each window's <see cref="CpuConvKernels.PoolCode"/>.
+    /// After the ReLU every value is a float ≥ +0 (never −0 or NaN), so the window's compare-and-select of
+    /// CpuConvKernels.MaxPool2dForward (replace the best only when strictly greater) picks exactly the maximum, which
+    /// vmaxps gives, and its last replacement is the first position holding that maximum: the first of the window's
+    /// equality compares that holds (0 if none of the first three).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store3(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu, float* pooled, byte* codes)
+    private static void Store3<TOutput, TPool, TCodes>(float* y, float bias, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, bool relu,
+        float* pooled, byte* codes)
+        where TOutput : struct, IFlag where TPool : struct, IFlag where TCodes : struct, IFlag
     {
         var b = Vector512.Create(bias);
         v0 += b; v1 += b; v2 += b;
@@ -288,23 +313,20 @@ internal static unsafe partial class CpuConvGemm
             v1 = Relu(v1);
             v2 = Relu(v2);
         }
-        if (y != null) { v0.Store(y); v1.Store(y + 16); v2.Store(y + 32); }
-        if (pooled == null) return;
+        if (TOutput.On) { v0.Store(y); v1.Store(y + 16); v2.Store(y + 32); }
+        if (!TPool.On) return;
         var te = Avx512F.PermuteVar16x32x2(v0, PoolTopEven, v1);
         var to = Avx512F.PermuteVar16x32x2(v0, PoolTopEven + Vector512<int>.One, v1);
         var be = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven, v2);
         var bo = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven + Vector512<int>.One, v2);
-        var c1 = Vector512.GreaterThan(to, te);
-        var best = Vector512.ConditionalSelect(c1, to, te);
-        var c2 = Vector512.GreaterThan(be, best);
-        best = Vector512.ConditionalSelect(c2, be, best);
-        var c3 = Vector512.GreaterThan(bo, best);
-        best = Vector512.ConditionalSelect(c3, bo, best);
+        var best = Avx512F.Max(Avx512F.Max(te, to), Avx512F.Max(be, bo));
         Avx512F.MaskStore(pooled, Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0).AsSingle(), best);
-        if (codes == null) return;
-        // The window's last replacement (3 if c3, else 2 if c2, else 1 if c1, else 0), + 4 when its maximum is > 0.
-        var at = Vector512.ConditionalSelect(c3.AsInt32(), Vector512.Create(3), Vector512.ConditionalSelect(c2.AsInt32(), Vector512.Create(2), c1.AsInt32() & Vector512<int>.One))
-                 | (Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & Vector512.Create(4));
+        if (!TCodes.On) return;
+        // The first position holding the maximum (3 unless one of the first three does), + 4 when it is > 0.
+        var at = Vector512.ConditionalSelect(Vector512.Equals(be, best).AsInt32(), Vector512.Create(2), Vector512.Create(3));
+        at = Vector512.ConditionalSelect(Vector512.Equals(to, best).AsInt32(), Vector512<int>.One, at);
+        at = Vector512.ConditionalSelect(Vector512.Equals(te, best).AsInt32(), Vector512<int>.Zero, at)
+             | (Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & Vector512.Create(4));
         var bytes = Avx512F.ConvertToVector128Byte(at).AsUInt32();
         *(ulong*)codes = bytes.AsUInt64().ToScalar();
         *(uint*)(codes + 8) = bytes.GetElement(2);

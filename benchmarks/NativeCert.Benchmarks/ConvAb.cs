@@ -96,8 +96,8 @@ internal static unsafe class ConvAb
                     () => CpuConvKernels.MaxPool2dBackward(dpooled, pool, dpool, y1, B, 16, 24, 24, isa, reluMask: true), 20),
                 ("pool2 + relu2 backward", () => { BeforeMaxPool2dBackward(dx3, pool2, dy3, x3, B, 32, 8, 8); CpuKernels.ReluBackward(dx3, dx3, x3, dx3.Length, isa); },
                     () => CpuConvKernels.MaxPool2dBackward(dx3, pool2, dy3, x3, B, 32, 8, 8, isa, reluMask: true), 40),
-                ("conv1 dY transpose (16,73728)", () => { fixed (float* d = dyT, g = dy1) CpuConvKernels.Transpose(d, g, B * 576, 16, B * 576, IsaLevel.Scalar); },
-                    () => { fixed (float* d = dyT, g = dy1) CpuConvKernels.Transpose(d, g, B * 576, 16, B * 576, isa); }, 20),
+                ("conv1 dY transpose (16,73728)", () => { fixed (float* d = dyT, g = dy1) CpuKernels.Transpose(d, g, B * 576, 16, B * 576, IsaLevel.Scalar); },
+                    () => { fixed (float* d = dyT, g = dy1) CpuKernels.Transpose(d, g, B * 576, 16, B * 576, isa); }, 20),
             };
             foreach (var (name, a, b, reps) in pairs)
             {

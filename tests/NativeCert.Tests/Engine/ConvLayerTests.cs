@@ -531,7 +531,7 @@ public class ConvLayerTests
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
         {
             var dst = new float[n * rows];
-            fixed (float* d = dst, s = src) CpuConvKernels.Transpose(d, s, srcRow, rows, n, isa);
+            fixed (float* d = dst, s = src) CpuKernels.Transpose(d, s, srcRow, rows, n, isa);
             for (int i = 0; i < n; i++)
                 for (int r = 0; r < rows; r++) Assert.Equal(src[r * srcRow + i], dst[i * rows + r]);
         }

@@ -154,7 +154,7 @@ internal static unsafe partial class CpuConvGemm
     {
         int CKK = CI * 25;
         float* wP = AlignedScratch(ref t_weightRows, CKK * CO);
-        CpuConvKernels.Transpose(wP, weight, CKK, CO, CKK, IsaLevel.Avx2); // (CKK, CO): a column row's weights, one per co
+        CpuKernels.Transpose(wP, weight, CKK, CO, CKK, IsaLevel.Avx2); // (CKK, CO): a column row's weights, one per co
         float* dy = AlignedScratch(ref t_dyImage, CO * 64);
         float* block = AlignedScratch(ref t_dxBlock, CI * 144);
         for (int b = 0; b < B; b++)

@@ -21,7 +21,7 @@ internal static unsafe partial class CpuConvGemm
         {
             // Weights transposed to (CKK, 32): one k step is two weight vectors against 8 broadcast inputs.
             float* wT = AlignedScratch(ref t_weightT, CKK * 32);
-            CpuConvKernels.Transpose(wT, weight, CKK, 32, CKK, IsaLevel.Avx2);
+            CpuKernels.Transpose(wT, weight, CKK, 32, CKK, IsaLevel.Avx2);
             var bias0 = Vector512.Load(bias);
             var bias1 = Vector512.Load(bias + 16);
             float* tile = stackalloc float[8 * 8 * 32];
@@ -38,7 +38,7 @@ internal static unsafe partial class CpuConvGemm
                 // Channel block by channel block, so each channel's 64 outputs (4 lines) are written one after another.
                 for (int c0 = 0; c0 < 32; c0 += 8)
                     for (int oy = 0; oy < 8; oy++)
-                        CpuConvKernels.Transpose8x8(output + c0 * N + (nint)b * 64 + oy * 8, (int)N, tile + oy * 256 + c0, 32);
+                        CpuKernels.Transpose8x8(output + c0 * N + (nint)b * 64 + oy * 8, (int)N, tile + oy * 256 + c0, 32);
             }
             return;
         }

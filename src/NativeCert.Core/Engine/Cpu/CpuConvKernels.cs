@@ -129,7 +129,7 @@ internal static unsafe class CpuConvKernels
             for (int b0 = 0; b0 < B; b0 += images)
             {
                 int nb = Math.Min(images, B - b0);
-                Transpose(dyT, dy + (nint)b0 * OHW, N, CO, nb * OHW, isa);
+                CpuKernels.Transpose(dyT, dy + (nint)b0 * OHW, N, CO, nb * OHW, isa);
                 WeightGradientGroup(dwT, dyT, x, input, inputStrides, columns, b0, nb, CI, H, W, CO, K, P, isa);
             }
             StoreWeightGradient(dw, dwT, CO, CKK);
@@ -174,7 +174,7 @@ internal static unsafe class CpuConvKernels
                 {
                     MaxPool2dBackward(dy, ImageStrides.ChannelMajor(nb, OHW), dpool + (nint)b0 * PHW, ImageStrides.ChannelMajor(B, PHW),
                         y + (nint)b0 * OHW, ImageStrides.ChannelMajor(B, OHW), nb, CO, OH, OW, isa, reluMask);
-                    Transpose(dyT, dy, n, CO, n, isa);
+                    CpuKernels.Transpose(dyT, dy, n, CO, n, isa);
                     for (int co = 0; co < CO; co++) AddToLanes(lanes + co * 16, dy + (nint)co * n, n, (long)b0 * OHW, isa);
                 }
                 WeightGradientGroup(dwT, dyT, x, input, inputStrides, columns, b0, nb, CI, H, W, CO, K, P, isa);
@@ -245,7 +245,7 @@ internal static unsafe class CpuConvKernels
                     // (it waits for both to reach L1: a third of this pass's time went there).
                     AddToLanes(lanes + c * 16, top, 2 * OW, (long)(b0 + b) * OHW + 2 * py * OW, wide ? IsaLevel.Avx2 : isa);
                 }
-                Transpose(dyT + ((nint)b * OHW + 2 * py * OW) * CO, tile, 2 * OW, CO, 2 * OW, isa);
+                CpuKernels.Transpose(dyT + ((nint)b * OHW + 2 * py * OW) * CO, tile, 2 * OW, CO, 2 * OW, isa);
             }
     }
 
@@ -422,54 +422,6 @@ internal static unsafe class CpuConvKernels
     {
         if (t_scratch == null || t_scratch.Length < floats) t_scratch = new float[floats];
         return t_scratch;
-    }
-
-    /// <summary>
-    /// dst(n, rows) = src(rows, n) where row r of src starts at src + r·<paramref name="srcRow"/>: a copy, exact on
-    /// every branch. AVX2 and up move 8×8 blocks through registers (8 row loads, 24 shuffles, 8 stores: the transposed
-    /// dY of a weight gradient is the whole batch's output gradient, so this runs at copy speed rather than one float
-    /// per step); the ragged rows and columns go one float at a time.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Transpose(float* dst, float* src, int srcRow, int rows, int n, IsaLevel isa)
-    {
-        int r8 = 0, n8 = 0;
-        if (CpuIsa.Clamp(isa) >= IsaLevel.Avx2)
-        {
-            r8 = rows / 8 * 8;
-            n8 = n / 8 * 8;
-            for (int i = 0; i < n8; i += 8)
-                for (int r = 0; r < r8; r += 8)
-                    Transpose8x8(dst + (nint)i * rows + r, rows, src + (nint)r * srcRow + i, srcRow);
-        }
-        // The columns the blocks left (all of them on the scalar branch), then the rows they left.
-        for (int r = 0; r < rows; r++)
-        {
-            float* s = src + (nint)r * srcRow;
-            for (int i = r < r8 ? n8 : 0; i < n; i++) dst[(nint)i * rows + r] = s[i];
-        }
-    }
-
-    /// <summary>The 8×8 block at <paramref name="src"/> (row stride <paramref name="srcRow"/>) transposed into <paramref name="dst"/> (row stride <paramref name="dstRow"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Transpose8x8(float* dst, int dstRow, float* src, int srcRow)
-    {
-        Vector256<float> r0 = Vector256.Load(src), r1 = Vector256.Load(src + srcRow), r2 = Vector256.Load(src + 2 * srcRow),
-            r3 = Vector256.Load(src + 3 * srcRow), r4 = Vector256.Load(src + 4 * srcRow), r5 = Vector256.Load(src + 5 * srcRow),
-            r6 = Vector256.Load(src + 6 * srcRow), r7 = Vector256.Load(src + 7 * srcRow);
-        // Pairs of rows interleaved, then pairs of pairs, per 128-bit lane; then the lanes exchanged.
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
-            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE),
-            u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Permute2x128(u0, u4, 0x20).Store(dst);
-        Avx.Permute2x128(u1, u5, 0x20).Store(dst + dstRow);
-        Avx.Permute2x128(u2, u6, 0x20).Store(dst + 2 * dstRow);
-        Avx.Permute2x128(u3, u7, 0x20).Store(dst + 3 * dstRow);
-        Avx.Permute2x128(u0, u4, 0x31).Store(dst + 4 * dstRow);
-        Avx.Permute2x128(u1, u5, 0x31).Store(dst + 5 * dstRow);
-        Avx.Permute2x128(u2, u6, 0x31).Store(dst + 6 * dstRow);
-        Avx.Permute2x128(u3, u7, 0x31).Store(dst + 7 * dstRow);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

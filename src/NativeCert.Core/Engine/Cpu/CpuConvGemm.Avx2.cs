@@ -200,33 +200,46 @@ internal static unsafe partial class CpuConvGemm
     /// AVX2: 4 output channels × one output row (3 vectors) per tile, each output one FMA chain over (ci, ky, kx)
     /// ascending from 0, then + bias, then ReLU; weights packed per group of 4 channels as (CKK, 4). With
     /// <paramref name="pooled"/> (OH even), each pair of rows just stored (still in L1) is max-pooled 2×2 into
-    /// <paramref name="pooled"/> <c>(CO, B, OH/2, 12)</c> by the pool's own row step (<see cref="CpuConvKernels.PoolRow8"/>),
+    /// <paramref name="pooled"/> <c>(CO, B, OH/2, 12)</c> by the pool's own row step (<see cref="CpuConvKernels.PoolRow8{TReluOutput, TCodes}"/>, for ReLU'd rows),
     /// instead of a later pass over the whole output.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward24Avx2(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO, bool relu,
         float* pooled = null, byte* codes = null)
     {
+        if (pooled != null && !relu) throw new ArgumentException("the pooled forward needs the ReLU (its maxima are taken over values ≥ +0)", nameof(relu));
+        if (pooled == null && codes != null) throw new ArgumentException("codes without a pooled output", nameof(codes));
+        // The pool and its codes are type arguments, as in the AVX-512 kernel: the row pair's pass tests no pointers.
+        if (pooled == null) Forward24Avx2<No, No>(output, input, s, weight, bias, B, CI, W, OH, CO, relu, null, null);
+        else if (codes == null) Forward24Avx2<Yes, No>(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, null);
+        else Forward24Avx2<Yes, Yes>(output, input, s, weight, bias, B, CI, W, OH, CO, relu, pooled, codes);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Forward24Avx2<TPool, TCodes>(float* output, float* input, ImageStrides s, float* weight, float* bias, int B, int CI, int W, int OH, int CO,
+        bool relu, float* pooled, byte* codes)
+        where TPool : struct, IFlag where TCodes : struct, IFlag
+    {
         int CKK = CI * 25, OHW = OH * 24, groups = (CO + 3) / 4;
         nint N = (nint)B * OHW, NP = (nint)B * (OH / 2) * 12;
         float* packed = PackChannelGroups(ref t_weight4, weight, CO, CKK, 4);
         // Without an output (only the pooled one is wanted) a tile's rows go to a scratch of 4 channels × 2 rows.
         float* pair = stackalloc float[4 * 48];
+        nint channel = output == null ? 48 : N;
         for (int b = 0; b < B; b++)
             for (int g = 0; g < groups; g++)
+            {
+                int rows = Math.Min(4, CO - g * 4);
                 for (int oy = 0; oy < OH; oy++)
                 {
-                    nint channel = output == null ? 48 : N;
                     float* y = output == null ? pair + oy % 2 * 24 : output + g * 4 * N + (nint)b * OHW + oy * 24;
-                    int rows = Math.Min(4, CO - g * 4);
                     Forward24Avx2Tile(y, channel, packed + (nint)g * CKK * 4, rows, input + (nint)b * s.Example + (nint)oy * W, CI, s.Channel, W, bias + g * 4, relu);
-                    if (pooled != null && oy % 2 == 1)
-                        for (int r = 0; r < rows; r++)
-                        {
-                            nint at = (g * 4 + r) * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12;
-                            CpuConvKernels.PoolRow8(pooled + at, y + r * channel - 24, y + r * channel, 12, codes == null ? null : codes + at);
-                        }
+                    if (!TPool.On || oy % 2 == 0) continue;
+                    nint at = g * 4 * NP + (nint)b * (OH / 2) * 12 + oy / 2 * 12;
+                    for (int r = 0; r < rows; r++, at += NP)
+                        CpuConvKernels.PoolRow8<Yes, TCodes>(pooled + at, y + r * channel - 24, y + r * channel, 12, codes + at);
                 }
+            }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

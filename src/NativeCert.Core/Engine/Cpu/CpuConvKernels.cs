@@ -577,7 +577,7 @@ internal static unsafe class CpuConvKernels
                     for (int y = 0; y < OH; y++, dst += OW)
                     {
                         float* top = plane + (nint)2 * y * W, bottom = top + W;
-                        if (step == 8) PoolRow8(dst, top, bottom, OW);
+                        if (step == 8) PoolRow8<No, No>(dst, top, bottom, OW, null);
                         else if (step == 4)
                             for (int x = 0; ; x += 4)
                             {
@@ -718,29 +718,53 @@ internal static unsafe class CpuConvKernels
     /// One output row of <see cref="MaxPool2dForward"/>'s 256-bit branch (OW ≥ 8 windows from the input rows
     /// <paramref name="top"/> and <paramref name="bottom"/>): 8 windows a step, the last step ending at the last window.
     /// Also called by the AVX2 conv kernel that pools its rows as it computes them (CpuConvGemm.Forward24Avx2), so the
-    /// two give the same bits by construction.
+    /// two give the same bits by construction; with <typeparamref name="TCodes"/>, each window's <see cref="PoolCode"/>
+    /// into <paramref name="codes"/> too. <typeparamref name="TReluOutput"/> (the conv kernel's ReLU'd rows: every value
+    /// a float ≥ +0, never −0 or NaN) takes the maximum with vmaxps and the code's position as the first one holding it,
+    /// which is what the compare-and-select gives on such values, in fewer instructions (AVX2 has no mask registers:
+    /// each select is three).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void PoolRow8(float* dst, float* top, float* bottom, int OW, byte* codes = null)
+    internal static void PoolRow8<TReluOutput, TCodes>(float* dst, float* top, float* bottom, int OW, byte* codes)
+        where TReluOutput : struct, IFlag where TCodes : struct, IFlag
     {
         for (int x = 0; ; x += 8)
         {
             x = Math.Min(x, OW - 8);
             var (te, to) = Deinterleave(top + 2 * x);
             var (be, bo) = Deinterleave(bottom + 2 * x);
-            var c1 = Vector256.GreaterThan(to, te);
-            var best = Vector256.ConditionalSelect(c1, to, te);
-            var c2 = Vector256.GreaterThan(be, best);
-            best = Vector256.ConditionalSelect(c2, be, best);
-            var c3 = Vector256.GreaterThan(bo, best);
-            best = Vector256.ConditionalSelect(c3, bo, best);
-            best.Store(dst + x);
-            if (codes != null)
+            Vector256<float> best;
+            Vector256<int> at = default;
+            if (TReluOutput.On)
             {
-                var at = Vector256.ConditionalSelect(c3.AsInt32(), Vector256.Create(3), Vector256.ConditionalSelect(c2.AsInt32(), Vector256.Create(2), c1.AsInt32() & Vector256<int>.One))
-                         | (Vector256.GreaterThan(best, Vector256<float>.Zero).AsInt32() & Vector256.Create(4));
-                var bytes = Vector256.Narrow(Vector256.Narrow(at, at), Vector256.Narrow(at, at)); // every lane < 8: exact
-                *(ulong*)(codes + x) = bytes.AsUInt64().ToScalar();
+                best = Avx.Max(Avx.Max(te, to), Avx.Max(be, bo));
+                if (TCodes.On)
+                {
+                    // 3 + (te = best) + (te or to = best) + (te, to or be = best), each true as −1: the first position.
+                    var f0 = Vector256.Equals(te, best).AsInt32();
+                    var f1 = f0 | Vector256.Equals(to, best).AsInt32();
+                    var f2 = f1 | Vector256.Equals(be, best).AsInt32();
+                    at = Vector256.Create(3) + f0 + f1 + f2;
+                }
+            }
+            else
+            {
+                var c1 = Vector256.GreaterThan(to, te);
+                best = Vector256.ConditionalSelect(c1, to, te);
+                var c2 = Vector256.GreaterThan(be, best);
+                best = Vector256.ConditionalSelect(c2, be, best);
+                var c3 = Vector256.GreaterThan(bo, best);
+                best = Vector256.ConditionalSelect(c3, bo, best);
+                if (TCodes.On)
+                    at = Vector256.ConditionalSelect(c3.AsInt32(), Vector256.Create(3), Vector256.ConditionalSelect(c2.AsInt32(), Vector256.Create(2), c1.AsInt32() & Vector256<int>.One));
+            }
+            best.Store(dst + x);
+            if (TCodes.On)
+            {
+                at |= Vector256.GreaterThan(best, Vector256<float>.Zero).AsInt32() & Vector256.Create(4);
+                // Every lane < 8, so the saturating packs are exact: per 128-bit half, bytes 0 … 3 are its four codes.
+                var packed = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(at, at), Avx2.PackSignedSaturate(at, at));
+                *(ulong*)(codes + x) = Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 0, 0, 0, 0, 0, 0)).AsUInt64().ToScalar();
             }
             if (x + 8 >= OW) break;
         }

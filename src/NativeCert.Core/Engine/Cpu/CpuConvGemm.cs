@@ -182,22 +182,3 @@ internal static unsafe partial class CpuConvGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Relu(Vector512<float> v) => Avx512F.Max(v, Vector512<float>.Zero);
 }
-
-/// <summary>
-/// A kernel's compile-time switch, passed as a type argument (<see cref="Yes"/> or <see cref="No"/>): the JIT compiles
-/// each combination as its own method and drops the branches the flags rule out.
-/// </summary>
-internal interface IFlag
-{
-    static abstract bool On { get; }
-}
-
-internal struct Yes : IFlag
-{
-    public static bool On => true;
-}
-
-internal struct No : IFlag
-{
-    public static bool On => false;
-}

@@ -240,10 +240,7 @@ internal static unsafe class CpuConvKernels
                             bottom[2 * px] = where == 2 ? v : 0f;
                             bottom[2 * px + 1] = where == 3 ? v : 0f;
                         }
-                    // 256-bit adds even on AVX-512 (the same sums in the same order): the tile was just written by
-                    // 256-bit stores, and a 512-bit load spanning two of them cannot be forwarded from the store buffer
-                    // (it waits for both to reach L1: a third of this pass's time went there).
-                    AddToLanes(lanes + c * 16, top, 2 * OW, (long)(b0 + b) * OHW + 2 * py * OW, wide ? IsaLevel.Avx2 : isa);
+                    AddToLanes(lanes + c * 16, top, 2 * OW, (long)(b0 + b) * OHW + 2 * py * OW, isa);
                 }
                 CpuKernels.Transpose(dyT + ((nint)b * OHW + 2 * py * OW) * CO, tile, 2 * OW, CO, 2 * OW, isa);
             }
@@ -275,27 +272,21 @@ internal static unsafe class CpuConvKernels
 
     /// <summary>
     /// lanes[(start + i) mod 16] += x[i] for i ascending: the <see cref="LaneSum"/> of a row continued over a run of it
-    /// that begins at element <paramref name="start"/> (the same adds in the same order, whatever the runs).
+    /// that begins at element <paramref name="start"/> (the same adds in the same order, whatever the runs). The vector
+    /// branch (AVX2 and up) keeps the 16 lanes as two 256-bit halves: as fast as one 512-bit chain (the adds are
+    /// latency-bound either way), and a 256-bit load is forwarded from the 256-bit stores that have just written x
+    /// (the pool backward's tile), where a 512-bit load spanning two of them waits for both to reach L1.
     /// </summary>
     private static void AddToLanes(float* lanes, float* x, int n, long start, IsaLevel isa)
     {
         int i = 0;
-        if (start % 16 == 0)
+        if (start % 16 == 0 && isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated)
         {
             int full = n / 16 * 16;
-            if (isa >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated)
-            {
-                var acc = Vector512.Load(lanes);
-                for (; i < full; i += 16) acc += Vector512.Load(x + i);
-                acc.Store(lanes);
-            }
-            else if (isa >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated)
-            {
-                Vector256<float> lo = Vector256.Load(lanes), hi = Vector256.Load(lanes + 8);
-                for (; i < full; i += 16) { lo += Vector256.Load(x + i); hi += Vector256.Load(x + i + 8); }
-                lo.Store(lanes);
-                hi.Store(lanes + 8);
-            }
+            Vector256<float> lo = Vector256.Load(lanes), hi = Vector256.Load(lanes + 8);
+            for (; i < full; i += 16) { lo += Vector256.Load(x + i); hi += Vector256.Load(x + i + 8); }
+            lo.Store(lanes);
+            hi.Store(lanes + 8);
         }
         for (; i < n; i++) lanes[(start + i) % 16] += x[i];
     }
@@ -718,8 +709,8 @@ internal static unsafe class CpuConvKernels
     /// One output row of <see cref="MaxPool2dForward"/>'s 256-bit branch (OW ≥ 8 windows from the input rows
     /// <paramref name="top"/> and <paramref name="bottom"/>): 8 windows a step, the last step ending at the last window.
     /// Also called by the AVX2 conv kernel that pools its rows as it computes them (CpuConvGemm.Forward24Avx2), so the
-    /// two give the same bits by construction; with <typeparamref name="TCodes"/>, each window's <see cref="PoolCode"/>
-    /// into <paramref name="codes"/> too. <typeparamref name="TReluOutput"/> (the conv kernel's ReLU'd rows: every value
+    /// two give the same bits by construction; with <typeparamref name="TCodes"/> (only the conv kernel's rows have
+    /// codes), each window's <see cref="PoolCode"/> into <paramref name="codes"/> too. <typeparamref name="TReluOutput"/> (the conv kernel's ReLU'd rows: every value
     /// a float ≥ +0, never −0 or NaN) takes the maximum with vmaxps and the code's position as the first one holding it,
     /// which is what the compare-and-select gives on such values, in fewer instructions (AVX2 has no mask registers:
     /// each select is three).
@@ -734,17 +725,20 @@ internal static unsafe class CpuConvKernels
             var (te, to) = Deinterleave(top + 2 * x);
             var (be, bo) = Deinterleave(bottom + 2 * x);
             Vector256<float> best;
-            Vector256<int> at = default;
             if (TReluOutput.On)
             {
                 best = Avx.Max(Avx.Max(te, to), Avx.Max(be, bo));
                 if (TCodes.On)
                 {
-                    // 3 + (te = best) + (te or to = best) + (te, to or be = best), each true as −1: the first position.
+                    // 3 + (te = best) + (te or to = best) + (te, to or be = best), each true as −1: the first position;
+                    // + 4 when the maximum is > 0.
                     var f0 = Vector256.Equals(te, best).AsInt32();
                     var f1 = f0 | Vector256.Equals(to, best).AsInt32();
                     var f2 = f1 | Vector256.Equals(be, best).AsInt32();
-                    at = Vector256.Create(3) + f0 + f1 + f2;
+                    var at = (Vector256.Create(3) + f0 + f1 + f2) | (Vector256.GreaterThan(best, Vector256<float>.Zero).AsInt32() & Vector256.Create(4));
+                    // Every lane < 8, so the saturating packs are exact: per 128-bit half, bytes 0 … 3 are its four codes.
+                    var packed = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(at, at), Avx2.PackSignedSaturate(at, at));
+                    *(ulong*)(codes + x) = Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 0, 0, 0, 0, 0, 0)).AsUInt64().ToScalar();
                 }
             }
             else
@@ -755,17 +749,8 @@ internal static unsafe class CpuConvKernels
                 best = Vector256.ConditionalSelect(c2, be, best);
                 var c3 = Vector256.GreaterThan(bo, best);
                 best = Vector256.ConditionalSelect(c3, bo, best);
-                if (TCodes.On)
-                    at = Vector256.ConditionalSelect(c3.AsInt32(), Vector256.Create(3), Vector256.ConditionalSelect(c2.AsInt32(), Vector256.Create(2), c1.AsInt32() & Vector256<int>.One));
             }
             best.Store(dst + x);
-            if (TCodes.On)
-            {
-                at |= Vector256.GreaterThan(best, Vector256<float>.Zero).AsInt32() & Vector256.Create(4);
-                // Every lane < 8, so the saturating packs are exact: per 128-bit half, bytes 0 … 3 are its four codes.
-                var packed = Avx2.PackUnsignedSaturate(Avx2.PackSignedSaturate(at, at), Avx2.PackSignedSaturate(at, at));
-                *(ulong*)(codes + x) = Avx2.PermuteVar8x32(packed.AsInt32(), Vector256.Create(0, 4, 0, 0, 0, 0, 0, 0)).AsUInt64().ToScalar();
-            }
             if (x + 8 >= OW) break;
         }
     }

@@ -26,8 +26,8 @@ internal static unsafe class ConvAb
         var columns = new float[Math.Max(25 * B * 576, 400 * B * 64)];
         var (pooled, dpool, dpooled) = (new float[16 * B * 144], R(16 * B * 144), new float[16 * B * 576]);
         ImageStrides in1 = ImageStrides.ExampleMajor(1, 784), in2 = ImageStrides.ChannelMajor(B, 144), pool = ImageStrides.ChannelMajor(B, 576);
-        void SetA() => CpuConvGemm.Enabled = false;
-        void SetB() => CpuConvGemm.Enabled = true;
+        void SetA() => CpuConvGemm.Disabled = true;
+        void SetB() => CpuConvGemm.Disabled = false;
         void WeightGradient(float[] dw, float[] db, float[] dy, float[] x, ImageStrides s, int CI, int H, int W, int CO) =>
             CpuConvKernels.Conv2dBackwardWeight(dw, db, dy, x, s, columns, B, CI, H, W, CO, 5, 0, isa);
         var (peak, perCpu) = FmaPeak.Measure(1, 0.5, isa);
@@ -47,7 +47,7 @@ internal static unsafe class ConvAb
         if (only == "chunk")
         {
             // The image-group size knob of the general path: default 64 Ki column floats against smaller and larger groups.
-            CpuConvGemm.Enabled = false;
+            CpuConvGemm.Disabled = true;
             foreach (int chunk in new[] { 1 << 14, 1 << 15, 1 << 17, 1 << 18 })
                 foreach (var (name, gflop, work, reps) in cases.Take(5))
                 {
@@ -55,7 +55,7 @@ internal static unsafe class ConvAb
                     Console.WriteLine($"  {name}: chunk 65536 {gflop / r.A:F1} GFLOP/s vs {chunk} {gflop / r.B:F1} GFLOP/s, median B/A time {r.Ratio:F3}");
                 }
             CpuConvKernels.ChunkFloats = 1 << 16;
-            CpuConvGemm.Enabled = true;
+            CpuConvGemm.Disabled = false;
             return;
         }
         if (only == "direct")

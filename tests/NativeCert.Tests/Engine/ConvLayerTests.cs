@@ -408,8 +408,8 @@ public class ConvLayerTests
     internal void Fused_kernels_equal_the_simd_im2col_path_they_replace(int CI, int CO, int H, bool channelMajor)
     {
         // The scalar branch is the reference of the other conv tests; this one also keeps the AVX-512 and AVX2
-        // im2col + GEMM path honest for the shapes the fused kernels take over (CpuConvGemm.Enabled = false runs it).
-        // Results are the same bits either way, so a test running meanwhile cannot tell the switch.
+        // im2col + GEMM path honest for the shapes the fused kernels take over (CpuConvGemm.Disabled runs it; the
+        // switch is per thread, so tests running meanwhile keep their fused kernels).
         const int B = 3, K = 5;
         int W = H, OH = H - K + 1, N = B * OH * OH, CKK = CI * K * K;
         var x = EngineTestData.RandomArray(B * CI * H * W, 71);
@@ -419,8 +419,8 @@ public class ConvLayerTests
         var strides = channelMajor ? ImageStrides.ChannelMajor(B, H * W) : ImageStrides.ExampleMajor(CI, H * W);
         float[] Run(IsaLevel isa, bool fused)
         {
-            bool keep = CpuConvGemm.Enabled;
-            CpuConvGemm.Enabled = fused;
+            bool keep = CpuConvGemm.Disabled;
+            CpuConvGemm.Disabled = !fused;
             try
             {
                 var (y, dx, dw, db) = (new float[CO * N], new float[x.Length], new float[w.Length], new float[CO]);
@@ -428,7 +428,7 @@ public class ConvLayerTests
                 CpuConvKernels.Conv2dBackward(dx, dw, db, g, x, strides, w, new float[CKK * N], B, CI, H, W, CO, K, 0, isa);
                 return y.Concat(dx).Concat(dw).Concat(db).ToArray();
             }
-            finally { CpuConvGemm.Enabled = keep; }
+            finally { CpuConvGemm.Disabled = keep; }
         }
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2 })
             Assert.Equal(Run(isa, fused: false), Run(isa, fused: true));

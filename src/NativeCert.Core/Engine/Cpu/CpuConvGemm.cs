@@ -8,7 +8,7 @@ namespace NativeCert.Engine.Cpu;
 /// Convolution products fused with their im2col / col2im, for the shapes LeNet runs, where the general
 /// <see cref="CpuGemm"/> path spends its time on the column buffer rather than on FMAs. Every kernel keeps the general
 /// path's accumulation orders (docs/engine.md), so it computes the same bits; ConvLayerTests compares each with the
-/// scalar branch and with the SIMD im2col path (<see cref="Enabled"/> = false). One file a direction:
+/// scalar branch and with the SIMD im2col path (<see cref="Disabled"/>). One file a direction:
 /// <list type="bullet">
 /// <item>CpuConvGemm.Forward.cs: the forward pass of 24-wide output rows (conv1: two rows are three vectors, the middle
 /// one joining them) and of 8×8 outputs (conv2: 32 channels in the vector lanes, inputs broadcast from a packed image),
@@ -27,10 +27,12 @@ namespace NativeCert.Engine.Cpu;
 internal static unsafe partial class CpuConvGemm
 {
     /// <summary>
-    /// When false, every conv runs the general im2col + <see cref="CpuGemm"/> path (same bits): the 'before' side of
-    /// `ab conv` and a cross-check in the tests. A knob, like <see cref="CpuConvKernels.ChunkFloats"/>.
+    /// When set, every conv this thread runs takes the general im2col + <see cref="CpuGemm"/> path (same bits): the
+    /// 'before' side of `ab conv` and a cross-check in the tests. Per thread: a trainer plans its passes by which fused
+    /// kernels exist (the pooled forward leaves out the conv's own output), so a switch flipped by another thread
+    /// between its plan and its step would break the plan (a test flipping it beside an engine run did, now and then).
     /// </summary>
-    internal static bool Enabled = true;
+    [ThreadStatic] internal static bool Disabled;
 
     /// <summary>
     /// offsets[(ci·K + ky)·K + kx] = where column row (ci, ky, kx) reads, from the image pixel of output (oy, ox) (no
@@ -45,11 +47,11 @@ internal static unsafe partial class CpuConvGemm
 
     /// <summary>
     /// The level whose fused kernels run at <paramref name="isa"/>: AVX-512, AVX2 (with FMA), or Scalar when neither is
-    /// there or <see cref="Enabled"/> is off (the general path then runs every conv).
+    /// there or <see cref="Disabled"/> is set (the general path then runs every conv).
     /// </summary>
     internal static IsaLevel FusedLevel(IsaLevel isa)
     {
-        if (!Enabled) return IsaLevel.Scalar;
+        if (Disabled) return IsaLevel.Scalar;
         var level = CpuIsa.Clamp(isa);
         if (level >= IsaLevel.Avx512 && Vector512.IsHardwareAccelerated) return IsaLevel.Avx512;
         if (level >= IsaLevel.Avx2 && Vector256.IsHardwareAccelerated && Fma.IsSupported) return IsaLevel.Avx2;

@@ -360,7 +360,10 @@ internal static unsafe class CpuGemm
             c50 = c51 = c52 = c53 = Vector512<float>.Zero;
         }
         nint step = aK;
-        for (int k = 0; k < K; k++)
+        // The loop steps two pointers and compares one (Bm's: ldb ≥ N > 0): a counter and an int ldb's sign extension
+        // per k cost scalar µops on the FMA ports (0.93–0.99× the time on AVX-512, 0.92–1.02× on AVX2, `ab gemm`).
+        nint ldbn = ldb;
+        for (float* end = b + K * ldbn; b != end; a += step, b += ldbn)
         {
             var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
             var x = Vector512.Create(*a); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01); c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
@@ -369,8 +372,6 @@ internal static unsafe class CpuGemm
             x = Vector512.Create(a[o3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31); c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
             x = Vector512.Create(a[o4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41); c42 = Vector512.FusedMultiplyAdd(x, b2, c42); c43 = Vector512.FusedMultiplyAdd(x, b3, c43);
             x = Vector512.Create(a[o5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52); c53 = Vector512.FusedMultiplyAdd(x, b3, c53);
-            a += step;
-            b += ldb;
         }
         { float* p = c; Epilogue512(c00, relu).Store(p); Epilogue512(c01, relu).Store(p + 16); Epilogue512(c02, relu).Store(p + 32); Epilogue512(c03, relu).Store(p + 48); }
         if (rows > 1) { float* p = c + 1 * ld; Epilogue512(c10, relu).Store(p); Epilogue512(c11, relu).Store(p + 16); Epilogue512(c12, relu).Store(p + 32); Epilogue512(c13, relu).Store(p + 48); }
@@ -523,7 +524,10 @@ internal static unsafe class CpuGemm
             c50 = c51 = Vector256<float>.Zero;
         }
         nint step = aK;
-        for (int k = 0; k < K; k++)
+        // The loop steps two pointers and compares one (Bm's: ldb ≥ N > 0): a counter and an int ldb's sign extension
+        // per k cost scalar µops on the FMA ports (0.93–0.99× the time on AVX-512, 0.92–1.02× on AVX2, `ab gemm`).
+        nint ldbn = ldb;
+        for (float* end = b + K * ldbn; b != end; a += step, b += ldbn)
         {
             var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8);
             var x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
@@ -532,8 +536,6 @@ internal static unsafe class CpuGemm
             x = Vector256.Create(a[o3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
             x = Vector256.Create(a[o4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
             x = Vector256.Create(a[o5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-            a += step;
-            b += ldb;
         }
         { float* p = c; Epilogue256(c00, relu).Store(p); Epilogue256(c01, relu).Store(p + 8); }
         if (rows > 1) { float* p = c + 1 * ld; Epilogue256(c10, relu).Store(p); Epilogue256(c11, relu).Store(p + 8); }

@@ -215,10 +215,13 @@ public class ConvLayerTests
     [InlineData(32, 3, 5, 12, 12, true)]  // 32 channels, CI·K·K = 75: 7 passes of two (ci, ky) row groups and one of a single group
     [InlineData(32, 2, 5, 9, 10, false)]  // 32 channels, CI·K·K = 50: 5 passes of two row groups, odd output sizes
     [InlineData(32, 2, 3, 7, 9, true)]    // 32 channels, K = 3: 3 passes of 8 rows and one of 2 (aliased rows)
+    [InlineData(16, 1, 5, 12, 20, false)] // 8×16 outputs, 16 channels: AVX2's 8-output steps (two a row)
+    [InlineData(32, 2, 5, 9, 20, true)]   // 5×16 outputs, 32 channels: AVX2's 8-output steps, two 16-channel passes
     internal void Direct_weight_gradient_is_the_im2col_gemm_on_every_level(int CO, int CI, int K, int H, int W, bool channelMajor)
     {
-        // The AVX-512 weight gradient of a 16- or 32-channel convolution reads the images directly (CpuConvGemm); AVX2
-        // and scalar run im2col + GEMM. Same bits, for one image per group, a ragged last group and the whole batch.
+        // The AVX-512 weight gradient of a 16- or 32-channel convolution reads the images directly (CpuConvGemm), as does
+        // AVX2's with K = 5 (rows of a multiple of 8 outputs in unrolled 8-output steps, other widths one output a step);
+        // the scalar branch runs im2col + GEMM. Same bits, for one image per group, a ragged last group and the whole batch.
         const int B = 5;
         int OH = H - K + 1, OW = W - K + 1, N = B * OH * OW, CKK = CI * K * K;
         var x = EngineTestData.RandomArray(B * CI * H * W, 41);

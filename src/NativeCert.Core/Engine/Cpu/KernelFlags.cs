@@ -19,3 +19,23 @@ internal struct No : IFlag
 {
     public static bool On => false;
 }
+
+/// <summary>
+/// A kernel's compile-time count, passed as a type argument (<see cref="Count16"/>, <see cref="Count32"/>): the JIT
+/// folds it into every address, so a row stride of that many floats is a constant displacement (CpuConvGemm's AVX2
+/// weight-gradient pass).
+/// </summary>
+internal interface ICount
+{
+    static abstract int Value { get; }
+}
+
+internal struct Count16 : ICount
+{
+    public static int Value => 16;
+}
+
+internal struct Count32 : ICount
+{
+    public static int Value => 32;
+}

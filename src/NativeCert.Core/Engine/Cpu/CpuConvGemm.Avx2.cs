@@ -344,8 +344,12 @@ internal static unsafe partial class CpuConvGemm
 
     [ThreadStatic] private static float[]? t_weightRows;
 
-    /// <summary>One column row's 64 gradients (rows of 8 = 8 vectors) = Σ over co ascending of w[co] · dY[co], added into dX rows 0 … 7 at <paramref name="dx"/> (stride 12).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>
+    /// One column row's 64 gradients (rows of 8 = 8 vectors) = Σ over co ascending of w[co] · dY[co], added into dX rows
+    /// 0 … 7 at <paramref name="dx"/> (stride 12). Inlined into its caller's kx loop: a call per 8·CO FMAs cost about 2 %
+    /// (`ab conv avx2 kernels`, paired: 0.97–0.98× the time inlined).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void InputGradientRowAvx2(float* dx, float* w, float* dy, int CO)
     {
         var z = Vector256<float>.Zero;

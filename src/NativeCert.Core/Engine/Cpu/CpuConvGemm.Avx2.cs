@@ -424,10 +424,12 @@ internal static unsafe partial class CpuConvGemm
     {
         var z = Vector256<float>.Zero;
         Vector256<float> a00 = z, a01 = z, a02 = z, a10 = z, a11 = z, a12 = z, a20 = z, a21 = z, a22 = z, a30 = z, a31 = z, a32 = z;
+        // The (ci, ky) rows by a stepped pointer: computing each row's address from ci and ky (a multiply and
+        // sign extensions per 60 FMAs) cost 7–9 % (`ab conv avx2 kernels`, paired: 0.91–0.93× the time).
+        nint row = W;
         for (int ci = 0; ci < CI; ci++)
-            for (int ky = 0; ky < 5; ky++, wq += 5 * 4)
+            for (float* p = x + ci * channel, rowsEnd = p + 5 * row; p < rowsEnd; p += row, wq += 5 * 4)
             {
-                float* p = x + ci * channel + (nint)ky * W;
                 {
                     Vector256<float> x0 = Vector256.Load(p + 0), x1 = Vector256.Load(p + 8), x2 = Vector256.Load(p + 16);
                     var w0 = Vector256.Create(wq[0]); a00 = Fma.MultiplyAdd(w0, x0, a00); a01 = Fma.MultiplyAdd(w0, x1, a01); a02 = Fma.MultiplyAdd(w0, x2, a02);

@@ -29,7 +29,8 @@ public class CpuKernelTests
     {
         // (B, IN, OUT): tails everywhere; 150 columns = two full 64-wide AVX-512 blocks + a masked tail.
         // (130, 8, 128): dW's 8 rows are one full and one 2-row block of the 6-row kernels.
-        foreach (var (B, IN, OUT) in new[] { (37, 45, 19), (1, 3, 1), (6, 33, 150), (9, 17, 64), (5, 8, 7), (130, 8, 128) })
+        // (23, 31, 10): a 10-class layer, AVX2's two-vector column tail with a ragged last 5-row block.
+        foreach (var (B, IN, OUT) in new[] { (37, 45, 19), (1, 3, 1), (6, 33, 150), (9, 17, 64), (5, 8, 7), (130, 8, 128), (23, 31, 10) })
         {
             var x = EngineTestData.RandomArray(B * IN, 1);
             var w = EngineTestData.RandomArray(IN * OUT, 2);
@@ -64,17 +65,19 @@ public class CpuKernelTests
     [Fact]
     public unsafe void GemmIsBitIdenticalForEveryRowTailKChunkAndLayoutOfA()
     {
-        // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row column-tail kernels); N = 150
-        // two full AVX-512 panels + a masked tail; K chunks of 5 and 64 (the default) must reproduce the unchunked
+        // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row and 5-row column-tail kernels);
+        // N = 150 two full AVX-512 panels + a masked tail (6 columns past AVX2's panels: its one-vector tail), N = 138
+        // 10 columns past both levels' panels (AVX2's two-vector tail); K chunks of 5 and 64 (the default) must reproduce the unchunked
         // FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it; Bm
         // rows 1024 floats apart (a convolution's column slice) take the packed-panel path when M > 6.
-        const int N = 150, K = 70;
-        var bias = EngineTestData.RandomArray(N, 12);
+        const int K = 70;
         var (chunk512, chunk256) = (CpuGemm.KChunk512, CpuGemm.KChunk256);
         try
         {
+            foreach (int N in new[] { 150, 138 })
             foreach (int ldb in new[] { N, 1024 })
             {
+                var bias = EngineTestData.RandomArray(N, 12);
                 var bm = EngineTestData.RandomArray(K * ldb, 11);
                 for (int M = 1; M <= 13; M++)
                 {
@@ -91,7 +94,7 @@ public class CpuKernelTests
                                 fixed (float* pc = c, pa = a, pb = bm, pbias = bias)
                                     CpuGemm.Gemm(pc, N, pa, aRow, aK, pb, ldb, pbias, relu: true, M, N, K, isa);
                                 expected ??= c;
-                                Assert.True(expected.AsSpan().SequenceEqual(c), $"ldb={ldb} M={M} transposed={transposed} chunk={chunk} {isa}");
+                                Assert.True(expected.AsSpan().SequenceEqual(c), $"N={N} ldb={ldb} M={M} transposed={transposed} chunk={chunk} {isa}");
                             }
                     }
                 }
@@ -105,7 +108,7 @@ public class CpuKernelTests
     {
         // Each output element is one FMA chain in k order from the bias in every branch (K-chunking included),
         // so even the sums agree bitwise.
-        foreach (var (B, IN, OUT) in new[] { (37, 45, 150), (130, 12, 128), (13, 200, 40), (128, 784, 128) })
+        foreach (var (B, IN, OUT) in new[] { (37, 45, 150), (130, 12, 128), (13, 200, 40), (128, 784, 128), (128, 128, 10) })
         {
             var x = EngineTestData.RandomArray(B * IN, 5);
             var w = EngineTestData.RandomArray(IN * OUT, 6);

@@ -65,7 +65,8 @@ public class CpuKernelTests
     [Fact]
     public unsafe void GemmIsBitIdenticalForEveryRowTailKChunkAndLayoutOfA()
     {
-        // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row and 5-row column-tail kernels);
+        // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row and 5-row column-tail kernels), 16,
+        // 24 and 31 the 16-row column-tail blocks and what follows them;
         // N = 150 two full AVX-512 panels + a masked tail (6 columns past AVX2's panels: its one-vector tail), N = 138
         // 10 columns past both levels' panels (AVX2's two-vector tail); K chunks of 5 and 64 (the default) must reproduce the unchunked
         // FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it; Bm
@@ -79,7 +80,7 @@ public class CpuKernelTests
             {
                 var bias = EngineTestData.RandomArray(N, 12);
                 var bm = EngineTestData.RandomArray(K * ldb, 11);
-                for (int M = 1; M <= 13; M++)
+                foreach (int M in Enumerable.Range(1, 13).Concat([16, 24, 31]))
                 {
                     var a = EngineTestData.RandomArray(M * K, 10 + M);
                     foreach (bool transposed in new[] { false, true })

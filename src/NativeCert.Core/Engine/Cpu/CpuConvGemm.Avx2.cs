@@ -90,6 +90,7 @@ internal static unsafe partial class CpuConvGemm
         if (rows > 3) { StoreRows8(y + 3 * N, bias[3], a30, a31, relu); StoreRow8(y + 3 * N + 16, bias[3], a32, relu); }
     }
 
+    /// <summary>One 8-wide output row at <paramref name="y"/> = ReLU?(v + bias), as <see cref="StoreRows8"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow8(float* y, float bias, Vector256<float> v, bool relu)
     {
@@ -154,10 +155,8 @@ internal static unsafe partial class CpuConvGemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRows8(float* y, float bias, Vector256<float> v0, Vector256<float> v1, bool relu)
     {
-        var b = Vector256.Create(bias);
-        v0 += b; v1 += b;
-        if (relu) { v0 = Avx.Max(v0, Vector256<float>.Zero); v1 = Avx.Max(v1, Vector256<float>.Zero); }
-        v0.Store(y); v1.Store(y + 8);
+        StoreRow8(y, bias, v0, relu);
+        StoreRow8(y + 8, bias, v1, relu);
     }
 
     /// <summary>

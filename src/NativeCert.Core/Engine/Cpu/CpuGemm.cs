@@ -300,9 +300,9 @@ internal static unsafe class CpuGemm
         {
             var mask = Mask512(N - j);
             for (int i = 0; i < rows16; i += 16)
-                Kernel512_16x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
+                Kernel512_Nx1<Count16>(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
             for (int i = rows16; i < rows8; i += 8)
-                Kernel512_8x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
+                Kernel512_Nx1<Count8>(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
             for (int i = rows8; i < rows4; i += 4)
                 Kernel512_4x1(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow, aRow, aK, bm + j, ldb, bias == null ? null : bias + j, relu, K, mask);
             for (int i = rows4; i < M; i++)
@@ -384,15 +384,21 @@ internal static unsafe class CpuGemm
         if (rows > 5) { float* p = c + 5 * ld; Epilogue512(c50, relu).Store(p); Epilogue512(c51, relu).Store(p + 16); Epilogue512(c52, relu).Store(p + 32); Epilogue512(c53, relu).Store(p + 48); }
     }
 
-    /// <summary>16 rows × 1 masked vector of C over K: the column tail, 16 FMA chains (8 only just cover the FMA latency × ports).</summary>
+    /// <summary>
+    /// <typeparamref name="TRows"/> (8 or 16) rows × 1 masked vector of C over K: the column tail, one FMA chain a row.
+    /// 16 rows keep 16 chains in flight (8 only just cover the FMA latency × ports); the 8-row instance takes the rows a
+    /// multiple of 16 leaves, with the second half compiled out.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512_16x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
+    private static void Kernel512_Nx1<TRows>(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
+        where TRows : struct, ICount
     {
+        bool wide = TRows.Value == 16;
         var init = bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
         Vector512<float> c0 = init, c1 = init, c2 = init, c3 = init, c4 = init, c5 = init, c6 = init, c7 = init,
             c8 = init, c9 = init, c10 = init, c11 = init, c12 = init, c13 = init, c14 = init, c15 = init;
         nint row = aRow, row3 = 3 * (nint)aRow, step = aK, ldbn = ldb;
-        float* a0 = a, a4 = a + 4 * row, a8 = a + 8 * row, a12 = a + 12 * row;
+        float* a0 = a, a4 = a + 4 * row, a8 = wide ? a + 8 * row : a, a12 = wide ? a + 12 * row : a;
         for (float* end = b + K * ldbn; b != end; a0 += step, a4 += step, a8 += step, a12 += step, b += ldbn)
         {
             var b0 = Avx512F.MaskLoad(b, mask, Vector512<float>.Zero);
@@ -404,14 +410,17 @@ internal static unsafe class CpuGemm
             c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[row]), b0, c5);
             c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[2 * row]), b0, c6);
             c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[row3]), b0, c7);
-            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[0]), b0, c8);
-            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[row]), b0, c9);
-            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[2 * row]), b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[row3]), b0, c11);
-            c12 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[0]), b0, c12);
-            c13 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[row]), b0, c13);
-            c14 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[2 * row]), b0, c14);
-            c15 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[row3]), b0, c15);
+            if (wide)
+            {
+                c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[0]), b0, c8);
+                c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[row]), b0, c9);
+                c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[2 * row]), b0, c10);
+                c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[row3]), b0, c11);
+                c12 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[0]), b0, c12);
+                c13 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[row]), b0, c13);
+                c14 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[2 * row]), b0, c14);
+                c15 = Vector512.FusedMultiplyAdd(Vector512.Create(a12[row3]), b0, c15);
+            }
         }
         nint ld = ldc;
         Avx512F.MaskStore(c, mask, Epilogue512(c0, relu));
@@ -422,6 +431,7 @@ internal static unsafe class CpuGemm
         Avx512F.MaskStore(c + 5 * ld, mask, Epilogue512(c5, relu));
         Avx512F.MaskStore(c + 6 * ld, mask, Epilogue512(c6, relu));
         Avx512F.MaskStore(c + 7 * ld, mask, Epilogue512(c7, relu));
+        if (!wide) return;
         Avx512F.MaskStore(c + 8 * ld, mask, Epilogue512(c8, relu));
         Avx512F.MaskStore(c + 9 * ld, mask, Epilogue512(c9, relu));
         Avx512F.MaskStore(c + 10 * ld, mask, Epilogue512(c10, relu));
@@ -430,39 +440,6 @@ internal static unsafe class CpuGemm
         Avx512F.MaskStore(c + 13 * ld, mask, Epilogue512(c13, relu));
         Avx512F.MaskStore(c + 14 * ld, mask, Epilogue512(c14, relu));
         Avx512F.MaskStore(c + 15 * ld, mask, Epilogue512(c15, relu));
-    }
-
-    /// <summary>8 rows × 1 masked vector of C over K: the column tail, 8 independent FMA chains.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512_8x1(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, Vector512<float> mask)
-    {
-        var init = bias != null ? Avx512F.MaskLoad(bias, mask, Vector512<float>.Zero) : Vector512<float>.Zero;
-        Vector512<float> c0 = init, c1 = init, c2 = init, c3 = init, c4 = init, c5 = init, c6 = init, c7 = init;
-        nint row = aRow, step = aK;
-        float* a0 = a, a4 = a + 4 * row;
-        for (int k = 0; k < K; k++)
-        {
-            var b0 = Avx512F.MaskLoad(b, mask, Vector512<float>.Zero);
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[0]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[row]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[2 * row]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[3 * row]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[0]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[row]), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[2 * row]), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[3 * row]), b0, c7);
-            a0 += step; a4 += step;
-            b += ldb;
-        }
-        nint ld = ldc;
-        Avx512F.MaskStore(c, mask, Epilogue512(c0, relu));
-        Avx512F.MaskStore(c + ld, mask, Epilogue512(c1, relu));
-        Avx512F.MaskStore(c + 2 * ld, mask, Epilogue512(c2, relu));
-        Avx512F.MaskStore(c + 3 * ld, mask, Epilogue512(c3, relu));
-        Avx512F.MaskStore(c + 4 * ld, mask, Epilogue512(c4, relu));
-        Avx512F.MaskStore(c + 5 * ld, mask, Epilogue512(c5, relu));
-        Avx512F.MaskStore(c + 6 * ld, mask, Epilogue512(c6, relu));
-        Avx512F.MaskStore(c + 7 * ld, mask, Epilogue512(c7, relu));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

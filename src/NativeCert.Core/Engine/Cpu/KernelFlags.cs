@@ -21,13 +21,19 @@ internal struct No : IFlag
 }
 
 /// <summary>
-/// A kernel's compile-time count, passed as a type argument (<see cref="Count16"/>, <see cref="Count32"/>): the JIT
-/// folds it into every address, so a row stride of that many floats is a constant displacement (CpuConvGemm's AVX2
-/// weight-gradient pass).
+/// A kernel's compile-time count, passed as a type argument (<see cref="Count8"/>, <see cref="Count16"/>,
+/// <see cref="Count32"/>): the JIT folds it into every address and branch, so a row stride of that many floats is a
+/// constant displacement (CpuConvGemm's AVX2 weight-gradient pass) and one body serves two block heights
+/// (CpuGemm's AVX-512 column tail).
 /// </summary>
 internal interface ICount
 {
     static abstract int Value { get; }
+}
+
+internal struct Count8 : ICount
+{
+    public static int Value => 8;
 }
 
 internal struct Count16 : ICount

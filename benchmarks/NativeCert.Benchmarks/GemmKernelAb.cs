@@ -11,6 +11,7 @@ namespace NativeCert.Benchmarks;
 /// on the thread CPU clock (<see cref="PairedAb"/>), as GFLOP per CPU-second and as a share of one thread's FMA
 /// peak per CPU-second. Each case first checks that A and B agree bit for bit. `ab gemm avx512 15 chunk 64`: A = the
 /// default K chunk, B = 64. `ab gemm train avx512 31 0`: the same knob in the real training loop (1 model × 1 epoch).
+/// `ab gemm cold avx512`: the MLP GEMMs on operands in cache against operands pushed out to L3.
 /// </summary>
 internal static unsafe class GemmKernelAb
 {
@@ -30,9 +31,57 @@ internal static unsafe class GemmKernelAb
         Console.WriteLine($"{CpuIsa.Name(isa)} training 1 model x 1 epoch (noise included), 1 thread: K chunk {defaultChunk} {r.A * 1e3:F1} ms, K chunk {chunk} {r.B * 1e3:F1} ms, median B/A time {r.Ratio:F3}");
     }
 
+    /// <summary>
+    /// `ab gemm cold [avx512|avx2] [ROUNDS] [SWEEP_MB]`: the MLP's two first-layer GEMMs on operands in cache (the call
+    /// before left them there) against the same calls after reading a SWEEP_MB buffer (default 16, beyond L2; 64 and up
+    /// reaches past this VM's share of L3), as the training loop's other phases push them out between steps; each side
+    /// as a share of one thread's FMA peak, on the thread CPU clock (the sweep is not timed).
+    /// </summary>
+    private static void Cold(string[] args)
+    {
+        var isa = CpuIsa.Clamp(args.Length > 0 && args[0] == "avx2" ? IsaLevel.Avx2 : IsaLevel.Avx512);
+        int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 200;
+        int sweepMb = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 16;
+        const int B = 128, IN = 784, OUT = 128;
+        var rng = new Random(1);
+        float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
+        var (x, w, bias, dy, y, dw) = (R(B * IN), R(IN * OUT), R(OUT), R(B * OUT), new float[B * OUT], new float[IN * OUT]);
+        var sweep = new float[sweepMb << 18];
+        float sink = 0;
+        void Sweep() { var acc = Vector256<float>.Zero; fixed (float* p = sweep) for (int i = 0; i < sweep.Length; i += 16) acc += Vector256.Load(p + i); sink += acc.ToScalar(); }
+        double gflop = 2.0 * B * IN * OUT / 1e9;
+        var (_, perCpu) = FmaPeak.Measure(1, 0.5, isa);
+        Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second; sweep {sweepMb} MB between calls");
+        var cases = new (string Name, Action Work)[]
+        {
+            ("MLP forward (128,128)=X(128,784)·W(784,128)+b, ReLU", () => CpuKernels.MatmulForward(y, x, w, bias, B, IN, OUT, relu: true, isa)),
+            ("MLP dW (784,128)=Xᵀ(784,128)·dY(128,128)", () => CpuKernels.MatmulBackward(default, dw, new float[OUT], dy, x, w, default, B, IN, OUT, isa)),
+        };
+        foreach (var (name, work) in cases)
+        {
+            var (hot, cold) = (new double[rounds], new double[rounds]);
+            for (int r = 0; r < rounds; r++)
+            {
+                work();
+                double t0 = CpuPhaseProfile.ThreadCpuSeconds();
+                work();
+                hot[r] = CpuPhaseProfile.ThreadCpuSeconds() - t0;
+                Sweep();
+                t0 = CpuPhaseProfile.ThreadCpuSeconds();
+                work();
+                cold[r] = CpuPhaseProfile.ThreadCpuSeconds() - t0;
+            }
+            Array.Sort(hot); Array.Sort(cold);
+            double h = hot[rounds / 2], c = cold[rounds / 2];
+            Console.WriteLine($"  {name}: in cache {h * 1e6:F0} us ({gflop / h / perCpu:P0} of peak), after the sweep {c * 1e6:F0} us ({gflop / c / perCpu:P0})");
+        }
+        if (sink == 12345) Console.WriteLine();
+    }
+
     public static void Run(string[] args)
     {
         if (args.Length > 0 && args[0] == "train") { Train(args[1..]); return; }
+        if (args.Length > 0 && args[0] == "cold") { Cold(args[1..]); return; }
         var isa = CpuIsa.Clamp(args.Length > 0 && args[0] == "avx2" ? IsaLevel.Avx2 : IsaLevel.Avx512);
         int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 15;
         // `chunk C`: A = the default K chunk, B = chunks of C (the legacy kernels are not timed).

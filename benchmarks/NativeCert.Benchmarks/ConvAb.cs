@@ -119,6 +119,13 @@ internal static unsafe class ConvAb
             int g1 = Math.Max(1, (1 << 16) / (25 * 576)), g2 = Math.Max(1, (1 << 16) / (400 * 64));
             var (dyT1, dyT2, dwT1, dwT2) = (R(g1 * 576 * 16), R(g2 * 64 * 32), new float[25 * 16], new float[400 * 32]);
             var codes1 = new byte[16 * B * 144];
+            fixed (float* x = x1, w = w1, b = b1, p = pooled) fixed (byte* c = codes1) // pool1's codes of a real forward
+                if (avx2) CpuConvGemm.Forward24Avx2(null, x, in1, w, b, B, 1, 28, 24, 16, true, p, c);
+                else CpuConvGemm.Forward24(null, x, in1, w, b, B, 1, 28, 24, 16, true, p, c);
+            // conv1's whole weight-gradient phase as the trainer runs it: dY from pool1's gradient and codes (ReLU mask),
+            // its bias sums and dYᵀ, then the product, image group by image group.
+            (string, double, Action, int) trained = ("conv1 weight gradient as trained (dY from pool1's codes, bias, product)", f1,
+                () => CpuConvKernels.Conv2dBackwardWeightThroughPool(dw1, db1, dpool, default, codes1, true, x1, in1, columns, B, 1, 28, 28, 16, 5, 0, isa), 10);
             var kernels = new (string, double, Action, int)[]
             {
                 ("conv1 forward (fused bias + ReLU)", f1, () => { fixed (float* y = y1, x = x1, w = w1, b = b1) CpuConvGemm.Forward24(y, x, in1, w, b, B, 1, 28, 24, 16, true); }, 10),
@@ -131,6 +138,7 @@ internal static unsafe class ConvAb
                     fixed (float* dw = dwT1, x = x1, g = dyT1)
                         for (int b0 = 0; b0 < B; b0 += g1) CpuConvGemm.WeightGradient512(dw, 16, x + (nint)b0 * 784, in1, g, Math.Min(g1, B - b0), 1, 28, 24, 24, 5, b0 == 0);
                 }, 10),
+                trained,
                 ("conv2 forward (fused bias + ReLU)", f2, () => { fixed (float* y = y2, x = x2, w = w2, b = b2) CpuConvGemm.Forward8x8(y, x, in2, w, b, B, 16, 12, 32, 5, true); }, 5),
                 ($"conv2 weight gradient ({g2}-image groups)", f2, () =>
                 {
@@ -152,6 +160,7 @@ internal static unsafe class ConvAb
                         fixed (float* dw = dwT1, x = x1, g = dyT1)
                             for (int b0 = 0; b0 < B; b0 += g1) CpuConvGemm.WeightGradientAvx2(dw, 16, x + (nint)b0 * 784, in1, g, Math.Min(g1, B - b0), 1, 28, 24, 24, b0 == 0);
                     }, 10),
+                    trained,
                     ("conv2 forward (fused bias + ReLU)", f2, () => { fixed (float* y = y2, x = x2, w = w2, b = b2) CpuConvGemm.Forward8x8Avx2(y, x, in2, w, b, B, 16, 32, true); }, 5),
                     ($"conv2 weight gradient ({g2}-image groups)", f2, () =>
                     {

@@ -321,6 +321,7 @@ public class ConvLayerTests
     [InlineData(16, 1, 5, 12, 28, 0, false)] // 8×24 from codes without the ReLU mask
     [InlineData(32, 1, 3, 10, 38, 0, true)]  // 8×36: 18 windows a row (AVX-512 from codes: a block of 16 windows, then 2), 32 channels
     [InlineData(48, 2, 3, 6, 8, 0, false)]   // 4×6: 3 windows a row, 48 channels (three 16-channel blocks), 24 outputs an image
+    [InlineData(24, 1, 3, 6, 20, 0, true)]   // 4×18: 9 windows a row (AVX2 from codes: blocks at 0 and 1), 24 channels (three 8-channel blocks)
     internal void Weight_gradient_through_a_pool_is_the_pool_backward_then_the_weight_gradient(int CO, int CI, int K, int H, int W, int P, bool relu)
     {
         // Conv2dBackwardWeightThroughPool (the first conv of LeNet, whose dY the pool's backward would write for the whole

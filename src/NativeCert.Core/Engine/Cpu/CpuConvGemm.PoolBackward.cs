@@ -7,9 +7,28 @@ namespace NativeCert.Engine.Cpu;
 /// <summary>The AVX-512 dYᵀ of a 2×2 max pool's backward from its window codes (see CpuConvGemm.cs).</summary>
 internal static unsafe partial class CpuConvGemm
 {
-    /// <summary>Whether <see cref="PoolBackwardFromCodes512"/> takes <paramref name="CO"/> channels at <paramref name="isa"/>.</summary>
-    internal static bool HasPoolBackwardFromCodes(int CO, IsaLevel isa) =>
-        CO % 16 == 0 && FusedLevel(isa) == IsaLevel.Avx512 && Avx512BW.VL.IsSupported;
+    /// <summary>
+    /// Whether <see cref="PoolBackwardFromCodes"/> takes <paramref name="CO"/> channels and outputs <paramref name="OW"/>
+    /// wide at <paramref name="isa"/>: AVX-512 any multiple of 16 channels, AVX2 multiples of 8 with ≥ 8 windows a row.
+    /// </summary>
+    internal static bool HasPoolBackwardFromCodes(int CO, int OW, IsaLevel isa) => FusedLevel(isa) switch
+    {
+        IsaLevel.Avx512 => CO % 16 == 0 && Avx512BW.VL.IsSupported,
+        IsaLevel.Avx2 => CO % 8 == 0 && OW / 2 >= 8,
+        _ => false,
+    };
+
+    /// <summary>
+    /// dYᵀ of a 2×2 max pool's backward from its window codes and its bias lanes <c>(16, CO)</c>, by
+    /// <see cref="PoolBackwardFromCodes512"/> or <see cref="PoolBackwardFromCodesAvx2"/> (the same values; where
+    /// <see cref="HasPoolBackwardFromCodes"/>).
+    /// </summary>
+    internal static void PoolBackwardFromCodes(float* dyT, float* lanesT, int CO, float* dpool, byte* codes, nint channel, int b0, int nb,
+        int OH, int OW, bool reluMask, IsaLevel isa)
+    {
+        if (FusedLevel(isa) == IsaLevel.Avx512) PoolBackwardFromCodes512(dyT, lanesT, CO, dpool, codes, channel, b0, nb, OH, OW, reluMask);
+        else PoolBackwardFromCodesAvx2(dyT, lanesT, CO, dpool, codes, channel, b0, nb, OH, OW, reluMask);
+    }
 
     /// <summary>
     /// dYᵀ <c>(nb·OH·OW, CO)</c> of a 2×2 max pool's backward from its window codes (OH, OW even; CO a multiple of 16),
@@ -24,7 +43,7 @@ internal static unsafe partial class CpuConvGemm
     /// <paramref name="b0"/> (its index in the batch, for the lanes), channel planes <paramref name="channel"/> apart.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void PoolBackwardFromCodes512(float* dyT, float* lanesT, int CO, float* dpool, byte* codes, nint channel, int b0, int nb,
+    private static void PoolBackwardFromCodes512(float* dyT, float* lanesT, int CO, float* dpool, byte* codes, nint channel, int b0, int nb,
         int OH, int OW, bool reluMask)
     {
         int PH = OH / 2, PW = OW / 2, PHW = PH * PW, OHW = OH * OW, rows = 2 * OW;
@@ -93,6 +112,98 @@ internal static unsafe partial class CpuConvGemm
     }
 
     [ThreadStatic] private static float[]? t_poolGradients, t_poolCodes;
+
+    /// <summary>
+    /// <see cref="PoolBackwardFromCodes512"/> on AVX2 (CO a multiple of 8, at least 8 windows a row): an image's 8 planes
+    /// of codes widened to 32 bits next to each other, then 8 channels × 8 windows at a time of them and of the
+    /// gradients (read in place: 8 planes share an L1 set without thrashing it, and copying them measured 1.04× the
+    /// time) transposed through <see cref="CpuKernels.Transpose8x8"/> into window-major blocks; a row's last block
+    /// starts at its last 8 windows (it may redo some: the same stores). Each window's four dYᵀ rows are its vector
+    /// ANDed with four compares; the lanes are added 8 at a time (16 YMM registers).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PoolBackwardFromCodesAvx2(float* dyT, float* lanesT, int CO, float* dpool, byte* codes, nint channel, int b0, int nb,
+        int OH, int OW, bool reluMask)
+    {
+        int PH = OH / 2, PW = OW / 2, PHW = PH * PW, OHW = OH * OW, rows = 2 * OW;
+        int* kBlock = (int*)AlignedScratch(ref t_poolCodes, 8 * PHW + 16);
+        float* gT = stackalloc float[64];
+        int* kT = stackalloc int[64];
+        var positive = Vector256.Create(reluMask ? 4 : 0);
+        var three = Vector256.Create(3);
+        var two = Vector256.Create(2);
+        for (int b = 0; b < nb; b++)
+            for (int cb = 0; cb < CO; cb += 8)
+            {
+                for (int c = 0; c < 8; c++)
+                {
+                    nint at = (cb + c) * channel + (nint)b * PHW;
+                    byte* k = codes + at;
+                    int* w = kBlock + c * PHW;
+                    int i = 0;
+                    for (; i + 8 <= PHW; i += 8) Avx2.ConvertToVector256Int32(k + i).Store(w + i);
+                    for (; i < PHW; i++) w[i] = k[i];
+                }
+                for (int py = 0; py < PH; py++)
+                {
+                    float* pair = dyT + ((nint)b * OHW + 2 * py * OW) * CO + cb; // the row pair's first dYᵀ row
+                    for (int px0 = 0; ; px0 += 8)
+                    {
+                        px0 = Math.Min(px0, PW - 8);
+                        CpuKernels.Transpose8x8(gT, 8, dpool + cb * channel + (nint)b * PHW + py * PW + px0, (int)channel);
+                        CpuKernels.Transpose8x8((float*)kT, 8, (float*)(kBlock + py * PW + px0), PHW);
+                        float* top = pair + (nint)2 * px0 * CO, bottom = top + (nint)OW * CO;
+                        for (int px = 0; px < 8; px++, top += 2 * CO, bottom += 2 * CO)
+                        {
+                            var code = Vector256.Load(kT + 8 * px);
+                            var v = Vector256.Load(gT + 8 * px) & Vector256.Equals(code & positive, positive).AsSingle();
+                            var where = code & three;
+                            (v & Vector256.Equals(where, Vector256<int>.Zero).AsSingle()).Store(top);
+                            (v & Vector256.Equals(where, Vector256<int>.One).AsSingle()).Store(top + CO);
+                            (v & Vector256.Equals(where, two).AsSingle()).Store(bottom);
+                            (v & Vector256.Equals(where, three).AsSingle()).Store(bottom + CO);
+                        }
+                        if (px0 + 8 >= PW) break;
+                    }
+                    long first = (long)(b0 + b) * OHW + 2 * py * OW;
+                    if ((first & 15) == 0 && rows % 16 == 0)
+                    {
+                        AddRowsToLanes8(lanesT + cb, pair, CO, rows);
+                        AddRowsToLanes8(lanesT + 8 * CO + cb, pair + 8 * CO, CO, rows);
+                    }
+                    else
+                    {
+                        float* r = pair;
+                        for (int i = 0; i < rows; i++, r += CO)
+                        {
+                            float* lane = lanesT + (int)((first + i) & 15) * CO + cb;
+                            (Vector256.Load(lane) + Vector256.Load(r)).Store(lane);
+                        }
+                    }
+                }
+            }
+    }
+
+    /// <summary>
+    /// Lanes 0 … 7 (or 8 … 15, with <paramref name="lanes"/> and <paramref name="rows"/> both 8 rows on) of
+    /// <see cref="AddRowsToLanes"/> with 256-bit vectors: lane j += rows(16 i + j) in ascending i, for the
+    /// <paramref name="count"/> rows (a multiple of 16) <paramref name="stride"/> floats apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRowsToLanes8(float* lanes, float* rows, int stride, int count)
+    {
+        nint s = stride;
+        Vector256<float> s0 = Vector256.Load(lanes), s1 = Vector256.Load(lanes + s), s2 = Vector256.Load(lanes + 2 * s), s3 = Vector256.Load(lanes + 3 * s),
+            s4 = Vector256.Load(lanes + 4 * s), s5 = Vector256.Load(lanes + 5 * s), s6 = Vector256.Load(lanes + 6 * s), s7 = Vector256.Load(lanes + 7 * s);
+        for (float* p = rows, end = rows + count * s; p < end; p += 16 * s)
+        {
+            float* q = p;
+            s0 += Vector256.Load(q); q += s; s1 += Vector256.Load(q); q += s; s2 += Vector256.Load(q); q += s; s3 += Vector256.Load(q); q += s;
+            s4 += Vector256.Load(q); q += s; s5 += Vector256.Load(q); q += s; s6 += Vector256.Load(q); q += s; s7 += Vector256.Load(q);
+        }
+        s0.Store(lanes); s1.Store(lanes + s); s2.Store(lanes + 2 * s); s3.Store(lanes + 3 * s);
+        s4.Store(lanes + 4 * s); s5.Store(lanes + 5 * s); s6.Store(lanes + 6 * s); s7.Store(lanes + 7 * s);
+    }
 
     /// <summary>
     /// lanes(i mod 16) += rows(i) for the <paramref name="count"/> (a multiple of 16) vectors <paramref name="rows"/>

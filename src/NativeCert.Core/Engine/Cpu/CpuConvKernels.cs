@@ -156,11 +156,11 @@ internal static unsafe class CpuConvKernels
     {
         int OH = H + 2 * P - K + 1, OW = W + 2 * P - K + 1, N = B * OH * OW, CKK = CI * K * K, OHW = OH * OW, PHW = OH / 2 * (OW / 2);
         bool fromCodes = !codes.IsEmpty;
-        // AVX-512 builds dYᵀ straight from the codes, its bias lanes held as (16, CO) instead of (CO, 16): the same sums.
-        bool transposedLanes = fromCodes && CpuConvGemm.HasPoolBackwardFromCodes(CO, isa);
+        // AVX-512 and AVX2 build dYᵀ straight from the codes, the bias lanes held as (16, CO) instead of (CO, 16): the same sums.
+        bool transposedLanes = fromCodes && CpuConvGemm.HasPoolBackwardFromCodes(CO, OW, isa);
         Check(dweight.Length >= CO * CKK && dbias.Length >= CO && dpooled.Length >= (long)CO * B * PHW && columns.Length >= CKK * N);
         Check(fromCodes ? codes.Length >= (long)CO * B * PHW && OH % 2 == 0 && OW % 2 == 0 : convOutput.Length >= CO * N);
-        // From the codes on AVX-512, a group is the images whose dYᵀ fits in L1 beside the kernel's operands (LeNet: one image, 36 KiB).
+        // From the codes (AVX-512, AVX2), a group is the images whose dYᵀ fits in L1 beside the kernel's operands (LeNet: one image, 36 KiB).
         int images = transposedLanes ? ImagesPerChunk((long)CO * OHW * 8, B) : ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
         var scratch = Scratch(2 * maxN * CO + CKK * CO + 16 * CO);
         fixed (float* dw = dweight, dpool = dpooled, y = convOutput, dyT = scratch, x = input)
@@ -172,7 +172,7 @@ internal static unsafe class CpuConvKernels
             {
                 int nb = Math.Min(images, B - b0), n = nb * OHW;
                 if (transposedLanes)
-                    CpuConvGemm.PoolBackwardFromCodes512(dyT, lanes, CO, dpool + (nint)b0 * PHW, pc + (nint)b0 * PHW, (nint)B * PHW, b0, nb, OH, OW, reluMask);
+                    CpuConvGemm.PoolBackwardFromCodes(dyT, lanes, CO, dpool + (nint)b0 * PHW, pc + (nint)b0 * PHW, (nint)B * PHW, b0, nb, OH, OW, reluMask, isa);
                 else if (fromCodes)
                     PoolBackwardFromCodes(dyT, dy, lanes, CO, dpool + (nint)b0 * PHW, pc + (nint)b0 * PHW, (nint)B * PHW, b0, nb, OH, OW, reluMask, isa);
                 else

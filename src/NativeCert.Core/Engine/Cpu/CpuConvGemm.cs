@@ -17,7 +17,9 @@ namespace NativeCert.Engine.Cpu;
 /// images read directly (im2col folded into the broadcasts), each element one FMA chain over (b, oy, ox);</item>
 /// <item>CpuConvGemm.InputGradient.cs: the input gradient of 8×8 outputs, one image's column gradients in registers,
 /// added into dX in (ci, ky, kx) order (col2im folded into the epilogue);</item>
-/// <item>CpuConvGemm.Avx2.cs: the same four on AVX2 (16 YMM registers).</item>
+/// <item>CpuConvGemm.PoolBackward.cs: dYᵀ of the first conv (through its 2×2 max pool and ReLU) from the pool's window
+/// codes, window by window from register transposes, with its bias lane sums, on AVX-512 and AVX2;</item>
+/// <item>CpuConvGemm.Avx2.cs: the forward, weight and input gradients on AVX2 (16 YMM registers).</item>
 /// </list>
 /// This file holds what they share and the dispatch (<see cref="TryForward"/>, <see cref="TryInputGradient"/>,
 /// <see cref="WeightGradient"/>): which kernel takes which shape at which level; other shapes and levels run the

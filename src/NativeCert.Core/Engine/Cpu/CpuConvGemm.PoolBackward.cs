@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace NativeCert.Engine.Cpu;
 
-/// <summary>The AVX-512 dYᵀ of a 2×2 max pool's backward from its window codes (see CpuConvGemm.cs).</summary>
+/// <summary>The AVX-512 and AVX2 dYᵀ of a 2×2 max pool's backward from its window codes (see CpuConvGemm.cs).</summary>
 internal static unsafe partial class CpuConvGemm
 {
     /// <summary>

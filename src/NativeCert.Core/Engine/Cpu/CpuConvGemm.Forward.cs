@@ -309,29 +309,35 @@ internal static unsafe partial class CpuConvGemm
     {
         var b = Vector512.Create(bias);
         v0 += b; v1 += b; v2 += b;
-        if (relu)
+        if (TOutput.On)
         {
-            v0 = Relu(v0);
-            v1 = Relu(v1);
-            v2 = Relu(v2);
+            if (relu)
+            {
+                v0 = Relu(v0);
+                v1 = Relu(v1);
+                v2 = Relu(v2);
+            }
+            v0.Store(y); v1.Store(y + 16); v2.Store(y + 32);
         }
-        if (TOutput.On) { v0.Store(y); v1.Store(y + 16); v2.Store(y + 32); }
         if (!TPool.On) return;
+        // Without the conv's output the window is pooled before the ReLU (the pooled path always has one) and the maximum
+        // ReLU'd after: max and ReLU commute, and where the maximum is > 0 the values equal to it are the same before and
+        // after the ReLU, so the first position holding it is too; where it is not, every ReLU'd value is +0 and the
+        // code is 0 (position 0, not positive), which the select below gives either way.
         var te = Avx512F.PermuteVar16x32x2(v0, PoolTopEven, v1);
         var to = Avx512F.PermuteVar16x32x2(v0, PoolTopEven + Vector512<int>.One, v1);
         var be = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven, v2);
         var bo = Avx512F.PermuteVar16x32x2(v1, PoolBottomEven + Vector512<int>.One, v2);
         var best = Avx512F.Max(Avx512F.Max(te, to), Avx512F.Max(be, bo));
-        Avx512F.MaskStore(pooled, Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0).AsSingle(), best);
+        Avx512F.MaskStore(pooled, Vector512.Create(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0).AsSingle(), TOutput.On ? best : Relu(best));
         if (!TCodes.On) return;
-        // The first position holding the maximum (3 unless one of the first three does), + 4 when it is > 0.
+        // The first position holding the maximum (3 unless one of the first three does), + 4 when it is > 0, else 0.
         var at = Vector512.ConditionalSelect(Vector512.Equals(be, best).AsInt32(), Vector512.Create(2), Vector512.Create(3));
         at = Vector512.ConditionalSelect(Vector512.Equals(to, best).AsInt32(), Vector512<int>.One, at);
-        at = Vector512.ConditionalSelect(Vector512.Equals(te, best).AsInt32(), Vector512<int>.Zero, at)
-             | (Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32() & Vector512.Create(4));
-        var bytes = Avx512F.ConvertToVector128Byte(at).AsUInt32();
-        *(ulong*)codes = bytes.AsUInt64().ToScalar();
-        *(uint*)(codes + 8) = bytes.GetElement(2);
+        at = Vector512.ConditionalSelect(Vector512.Equals(te, best).AsInt32(), Vector512<int>.Zero, at);
+        at = Vector512.ConditionalSelect(Vector512.GreaterThan(best, Vector512<float>.Zero).AsInt32(), at | Vector512.Create(4), Vector512<int>.Zero);
+        Avx512BW.VL.MaskStore(codes, Vector128.Create(0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, (byte)0),
+            Avx512F.ConvertToVector128Byte(at));
     }
 
     // Lanes of the even columns of the top row (v0: columns 0 … 15, v1 lanes 0 … 7: 16 … 23) and of the bottom row

@@ -162,11 +162,12 @@ internal static unsafe class CpuConvKernels
         Check(fromCodes ? codes.Length >= (long)CO * B * PHW && OH % 2 == 0 && OW % 2 == 0 : convOutput.Length >= CO * N);
         // From the codes (AVX-512, AVX2), a group is the images whose dYᵀ fits in L1 beside the kernel's operands (LeNet: one image, 36 KiB).
         int images = transposedLanes ? ImagesPerChunk((long)CO * OHW * 8, B) : ImagesPerChunk(CKK * OHW, B), maxN = Math.Min(images, B) * OHW;
-        var scratch = Scratch(2 * maxN * CO + CKK * CO + 16 * CO);
+        int tile = transposedLanes ? 0 : maxN * CO; // the channel-major dY tile: only the other paths build one
+        var scratch = Scratch(maxN * CO + tile + CKK * CO + 16 * CO);
         fixed (float* dw = dweight, dpool = dpooled, y = convOutput, dyT = scratch, x = input)
         fixed (byte* pc = codes)
         {
-            float* dwT = dyT + (nint)maxN * CO, dy = dwT + (nint)CKK * CO, lanes = dy + (nint)maxN * CO;
+            float* dwT = dyT + (nint)maxN * CO, dy = dwT + (nint)CKK * CO, lanes = dy + tile;
             new Span<float>(lanes, 16 * CO).Clear();
             for (int b0 = 0; b0 < B; b0 += images)
             {

@@ -130,7 +130,7 @@ internal static unsafe class GemmAb
                         ("dW (128,128)x(128,10) + db", () => CpuKernels.MatmulBackward(default, dw2, db2, dl, h, w2, w2t, B, OUT, 10, isa)),
                         ("dX (128,10)x(10,128) + transpose", () => { fixed (float* dx = dh, dy = dl, wt = w2t, ws = w2) { CpuKernels.Transpose(wt, ws, 10, OUT, 10, isa); CpuGemm.Gemm(dx, OUT, dy, 10, 1, wt, OUT, null, false, B, OUT, 10, isa); } }),
                         ("column sums (128,10)", () => CpuKernels.ColumnSums(db2, dl, B, 10, isa)),
-                        ("softmax CE (128,10)", () => CpuKernels.SoftmaxCrossEntropyBackward(dl, db2.Length > 0 ? new float[B] : [], logitsCopy, new int[B], B, 10)),
+                        ("softmax CE (128,10)", () => CpuKernels.SoftmaxCrossEntropyBackward(dl, db2.Length > 0 ? new float[B] : [], logitsCopy, new int[B], B, 10, isa)),
                         ("relu backward 128x128", () => CpuKernels.ReluBackward(dh, dh, h, B * OUT, isa)),
                     };
                     foreach (var (name, act) in parts)

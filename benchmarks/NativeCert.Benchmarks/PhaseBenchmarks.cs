@@ -77,7 +77,7 @@ public class PhaseBenchmarks
     public void Tail()
     {
         CpuKernels.MatmulForward(_logits, _h, _w2, _b2, B, H, C, relu: false, Level);
-        CpuKernels.SoftmaxCrossEntropyBackward(_dlogits, _losses, _logits, _labels, B, C);
+        CpuKernels.SoftmaxCrossEntropyBackward(_dlogits, _losses, _logits, _labels, B, C, Level);
         CpuKernels.MatmulBackward(_dh, _dw2, _db2, _dlogits, _h, _w2, _w2t, B, H, C, Level);
         CpuKernels.ReluBackward(_dh, _dh, _h, B * H, Level);
     }

@@ -9,11 +9,13 @@ public static class Program
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab kchunk` (paired A/B of a GEMM knob, see PairedAb.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab gemm [avx512|avx2] [rounds]` (the MLP and conv GEMM shapes, before vs now, GFLOP/s and % of peak, see GemmKernelAb.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab conv [avx512|avx2] [prefix]` (LeNet's conv kernels, GFLOP/s and % of peak, see ConvAb.cs)
+    // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- exp-check [stride]` (the softmax's exp against MathF.Exp and across levels, every float, see ExpCheck.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- hashes` (vote/parameter hashes of small ensembles, see ContractHashes.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- gpu --backend cuda --json` (see Gpu/GpuThroughput.cs)
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "hashes") { ContractHashes.Run(); return 0; }
+        if (args.Length > 0 && args[0] == "exp-check") return ExpCheck.Run(args[1..]);
         if (args.Length > 1 && args[0] == "ab" && args[1] == "conv") { ConvAb.Run(args[2..]); return 0; }
         if (args.Length > 1 && args[0] == "ab" && args[1] == "gemm") { GemmKernelAb.Run(args[2..]); return 0; }
         if (args.Length > 0 && args[0] == "ab") { GemmAb.Run(args[1..]); return 0; }

@@ -154,7 +154,7 @@ public class CpuKernelTests
         int[] labels = [0, 1, 2, 3, 4, 0, 4];
         var (d1, l1, d2, l2) = (new float[B * C], new float[B], new float[B * C], new float[B]);
         ReferenceMlp.SoftmaxCrossEntropyBackward(d1, l1, logits, labels, B, C);
-        CpuKernels.SoftmaxCrossEntropyBackward(d2, l2, logits, labels, B, C);
+        CpuKernels.SoftmaxCrossEntropyBackward(d2, l2, logits, labels, B, C, isa);
         AssertClose(d1, d2, 1e-6f, "dlogits");
         AssertClose(l1, l2, 1e-6f, "losses");
     }

@@ -97,26 +97,39 @@ internal static unsafe class CpuKernels
 
     /// <summary>
     /// Softmax cross-entropy in float: losses[b] = −log softmax(logits[b])[labels[b]] (nats), dlogits = (softmax − onehot)/B.
-    /// C is small (classes), so this is scalar.
+    /// Per row: the maximum, e_c = exp(logit_c − max) (<see cref="CpuExp"/>, vectorized over the whole batch), their sum
+    /// over c ascending, dlogit_c = e_c · ((1/B)/sum), then −1/B at the label. The loss's log is <see cref="MathF.Log(float)"/>
+    /// (it is reported, never trained on).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxCrossEntropyBackward(Span<float> dlogits /*(B,C)*/, Span<float> losses /*(B)*/,
-        ReadOnlySpan<float> logits /*(B,C)*/, ReadOnlySpan<int> labels /*(B)*/, int B, int C)
+        ReadOnlySpan<float> logits /*(B,C)*/, ReadOnlySpan<int> labels /*(B)*/, int B, int C, IsaLevel isa)
     {
-        float invB = 1f / B;
-        for (int b = 0; b < B; b++)
+        Check(C > 0 && dlogits.Length >= B * C && logits.Length >= B * C && losses.Length >= B && labels.Length >= B);
+        fixed (float* d = dlogits, z = logits, maxima = losses) // the row maxima, until each row's loss replaces its own
         {
-            var row = logits.Slice(b * C, C);
-            var drow = dlogits.Slice(b * C, C);
-            float max = row[0];
-            for (int c = 1; c < C; c++) max = MathF.Max(max, row[c]);
-            float sum = 0f;
-            for (int c = 0; c < C; c++) { float e = MathF.Exp(row[c] - max); drow[c] = e; sum += e; }
-            int y = labels[b];
-            losses[b] = MathF.Log(sum) - (row[y] - max);
-            float scale = invB / sum;
-            for (int c = 0; c < C; c++) drow[c] *= scale;
-            drow[y] -= invB;
+            for (int b = 0; b < B; b++)
+            {
+                float* row = z + b * C, drow = d + b * C;
+                float max = row[0];
+                for (int c = 1; c < C; c++) max = MathF.Max(max, row[c]);
+                for (int c = 0; c < C; c++) drow[c] = row[c] - max;
+                maxima[b] = max;
+            }
+            CpuExp.ExpInPlace(dlogits[..(B * C)], isa);
+            float invB = 1f / B;
+            for (int b = 0; b < B; b++)
+            {
+                float* drow = d + b * C;
+                float sum = 0f;
+                for (int c = 0; c < C; c++) sum += drow[c];
+                int y = labels[b];
+                Check((uint)y < (uint)C);
+                maxima[b] = MathF.Log(sum) - (z[b * C + y] - maxima[b]);
+                float scale = invB / sum;
+                for (int c = 0; c < C; c++) drow[c] *= scale;
+                drow[y] -= invB;
+            }
         }
     }
 

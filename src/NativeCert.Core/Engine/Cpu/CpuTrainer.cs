@@ -247,7 +247,7 @@ internal sealed class CpuTrainer
         var L = Layout;
         Forward(B, Clock);
         int C = _config.Model.Classes, logits = _steps[^1].Output;
-        CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C);
+        CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C, _isa);
         double lossSum = 0;
         for (int b = 0; b < B; b++) lossSum += _losses[b];
         var phases = Clock != null ? _layerPhases : null;

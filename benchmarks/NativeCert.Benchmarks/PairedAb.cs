@@ -123,14 +123,15 @@ internal static unsafe class GemmAb
                     }
                     var r = PairedAb.Compare(() => { }, () => { }, Layer2, 2000, 5);
                     Console.WriteLine($"{CpuIsa.Name(isa)} layer 2 forward + backward: {r.A * 1e6:F2} us; parts:");
-                    var logitsCopy = R(B * 10);
+                    var (logitsCopy, losses, labels) = (R(B * 10), new float[B], Enumerable.Range(0, B).Select(b => b % 10).ToArray());
                     var parts = new (string, Action)[]
                     {
                         ("forward (128,128)x(128,10)", () => CpuKernels.MatmulForward(logits, h, w2, b2, B, OUT, 10, relu: false, isa)),
                         ("dW (128,128)x(128,10) + db", () => CpuKernels.MatmulBackward(default, dw2, db2, dl, h, w2, w2t, B, OUT, 10, isa)),
                         ("dX (128,10)x(10,128) + transpose", () => { fixed (float* dx = dh, dy = dl, wt = w2t, ws = w2) { CpuKernels.Transpose(wt, ws, 10, OUT, 10, isa); CpuGemm.Gemm(dx, OUT, dy, 10, 1, wt, OUT, null, false, B, OUT, 10, isa); } }),
                         ("column sums (128,10)", () => CpuKernels.ColumnSums(db2, dl, B, 10, isa)),
-                        ("softmax CE (128,10)", () => CpuKernels.SoftmaxCrossEntropyBackward(dl, db2.Length > 0 ? new float[B] : [], logitsCopy, new int[B], B, 10, isa)),
+                        ("softmax CE (128,10)", () => CpuKernels.SoftmaxCrossEntropyBackward(dl, losses, logitsCopy, labels, B, 10, isa)),
+                        ("softmax CE (128,10), no losses (training)", () => CpuKernels.SoftmaxCrossEntropyBackward(dl, losses, logitsCopy, labels, B, 10, isa, computeLosses: false)),
                         ("relu backward 128x128", () => CpuKernels.ReluBackward(dh, dh, h, B * OUT, isa)),
                     };
                     foreach (var (name, act) in parts)

@@ -17,13 +17,17 @@ public class CpuEngineTests
         foreach (var hidden in new[] { new[] { 19 }, new[] { 33, 17 }, Array.Empty<int>() })
         {
             var config = EngineTestData.Config(45, hidden, 7, epochs: 1, batch: 16, sigma: 0.4f);
-            var expected = ReferenceTrainer.Train(config, train, 5);
+            var (expectedLosses, losses) = (new List<float>(), new List<float>());
+            var expected = ReferenceTrainer.Train(config, train, 5, expectedLosses);
             var trainer = new CpuTrainer(config, isa);
-            trainer.Train(train, 5);
+            trainer.Train(train, 5, losses);
             float worst = 0;
             for (int i = 0; i < expected.Length; i++)
                 worst = Math.Max(worst, Math.Abs(expected[i] - trainer.Parameters[i]) / (1e-2f + Math.Abs(expected[i])));
             Assert.True(worst < 1e-3f, $"{isa} hidden {string.Join(",", hidden)}: largest relative parameter difference {worst:g3}");
+            // The epoch's mean loss, which the trainer only takes when asked (it is not needed for the gradient).
+            Assert.Single(losses);
+            Assert.True(Math.Abs(expectedLosses[0] - losses[0]) < 1e-4f * (1 + expectedLosses[0]), $"{isa}: loss {losses[0]}, reference {expectedLosses[0]}");
         }
     }
 
@@ -38,6 +42,8 @@ public class CpuEngineTests
             var trainer = new CpuTrainer(config, isa);
             trainer.Train(train, 2);
             first ??= (float[])trainer.Parameters.Clone();
+            Assert.Equal(first, trainer.Parameters);
+            trainer.Train(train, 2, new List<float>()); // taking the losses changes no parameter
             Assert.Equal(first, trainer.Parameters);
         }
     }

@@ -99,11 +99,12 @@ internal static unsafe class CpuKernels
     /// Softmax cross-entropy in float: losses[b] = −log softmax(logits[b])[labels[b]] (nats), dlogits = (softmax − onehot)/B.
     /// Per row: the maximum, e_c = exp(logit_c − max) (<see cref="CpuExp"/>, vectorized over the whole batch), their sum
     /// over c ascending, dlogit_c = e_c · ((1/B)/sum), then −1/B at the label. The loss's log is <see cref="MathF.Log(float)"/>
-    /// (it is reported, never trained on).
+    /// (it is reported, never trained on); without <paramref name="computeLosses"/> it is not taken and
+    /// <paramref name="losses"/> is only scratch.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxCrossEntropyBackward(Span<float> dlogits /*(B,C)*/, Span<float> losses /*(B)*/,
-        ReadOnlySpan<float> logits /*(B,C)*/, ReadOnlySpan<int> labels /*(B)*/, int B, int C, IsaLevel isa)
+        ReadOnlySpan<float> logits /*(B,C)*/, ReadOnlySpan<int> labels /*(B)*/, int B, int C, IsaLevel isa, bool computeLosses = true)
     {
         Check(C > 0 && dlogits.Length >= B * C && logits.Length >= B * C && losses.Length >= B && labels.Length >= B);
         fixed (float* d = dlogits, z = logits, maxima = losses) // the row maxima, until each row's loss replaces its own
@@ -125,7 +126,7 @@ internal static unsafe class CpuKernels
                 for (int c = 0; c < C; c++) sum += drow[c];
                 int y = labels[b];
                 Check((uint)y < (uint)C);
-                maxima[b] = MathF.Log(sum) - (z[b * C + y] - maxima[b]);
+                if (computeLosses) maxima[b] = MathF.Log(sum) - (z[b * C + y] - maxima[b]);
                 float scale = invB / sum;
                 for (int c = 0; c < C; c++) drow[c] *= scale;
                 drow[y] -= invB;

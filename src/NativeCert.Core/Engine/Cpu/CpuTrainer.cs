@@ -216,7 +216,7 @@ internal sealed class CpuTrainer
                 int B = Math.Min(_maxBatch, n - start);
                 GatherBatch(start, B, D);
                 Clock?.Lap(CpuPhase.Gather);
-                lossSum += Step(B, opt, opt.LearningRateAt(step++, warmupSteps));
+                lossSum += Step(B, opt, opt.LearningRateAt(step++, warmupSteps), computeLoss: epochLosses != null);
             }
             epochLosses?.Add((float)(lossSum / n));
         }
@@ -241,15 +241,19 @@ internal sealed class CpuTrainer
             }
     }
 
-    /// <summary>One SGD step of size <paramref name="learningRate"/> (η_t) on the B rows in acts[0] / labels; returns the summed loss.</summary>
-    private double Step(int B, TrainingOptions opt, float learningRate)
+    /// <summary>
+    /// One SGD step of size <paramref name="learningRate"/> (η_t) on the B rows in acts[0] / labels; returns the summed
+    /// loss, or 0 without <paramref name="computeLoss"/> (nobody asked for it: the gradient does not need the loss).
+    /// </summary>
+    private double Step(int B, TrainingOptions opt, float learningRate, bool computeLoss)
     {
         var L = Layout;
         Forward(B, Clock);
         int C = _config.Model.Classes, logits = _steps[^1].Output;
-        CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C, _isa);
+        CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C, _isa, computeLoss);
         double lossSum = 0;
-        for (int b = 0; b < B; b++) lossSum += _losses[b];
+        if (computeLoss)
+            for (int b = 0; b < B; b++) lossSum += _losses[b];
         var phases = Clock != null ? _layerPhases : null;
         if (phases != null) Clock!.Lap(CpuPhase.Tail);
         // The forward list reversed, down to the first layer with parameters (the network input needs no gradient).

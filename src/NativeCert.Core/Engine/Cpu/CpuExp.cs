@@ -12,7 +12,7 @@ namespace NativeCert.Engine.Cpu;
 /// (kd = fma(c, x, shift), r = fma(c, x, −kd), the polynomial by three FMAs), so on glibc x86-64 with FMA this is
 /// bit-identical to <see cref="MathF.Exp"/> for every one of the 2³² floats (checked exhaustively; `CpuExpTests`
 /// checks a sample and pinned values). Owning it keeps training off the platform's libm: the same bits on every OS
-/// and CPU, and a vector form (eight lanes in double) that the softmax runs on AVX-512 and AVX2. Only correctly
+/// and CPU, and vector forms (eight lanes in 512-bit doubles, four in 256-bit) that the softmax runs. Only correctly
 /// rounded operations (+, ×, FMA, conversions, integer ops), in the same order on every level.
 /// </summary>
 internal static unsafe class CpuExp

@@ -13,7 +13,7 @@ internal static unsafe partial class CpuConvGemm
     /// </summary>
     internal static bool HasPoolBackwardFromCodes(int CO, int OW, IsaLevel isa) => FusedLevel(isa) switch
     {
-        IsaLevel.Avx512 => CO % 16 == 0 && Avx512BW.VL.IsSupported,
+        IsaLevel.Avx512 => CO % 16 == 0,
         IsaLevel.Avx2 => CO % 8 == 0 && OW / 2 >= 8,
         _ => false,
     };

@@ -12,7 +12,7 @@ internal enum IsaLevel
     Scalar = 0,
     /// <summary>Vector256 with FMA (AVX2 + FMA3).</summary>
     Avx2 = 1,
-    /// <summary>Vector512 with FMA (AVX-512F).</summary>
+    /// <summary>Vector512 with FMA (AVX-512 F, VL and BW: the fused conv kernels load and store bytes under masks).</summary>
     Avx512 = 2,
 }
 
@@ -21,7 +21,7 @@ internal static class CpuIsa
 {
     /// <summary>The widest level this process can run.</summary>
     public static readonly IsaLevel Best =
-        Avx512F.IsSupported && Avx512F.VL.IsSupported ? IsaLevel.Avx512
+        Avx512F.IsSupported && Avx512F.VL.IsSupported && Avx512BW.VL.IsSupported ? IsaLevel.Avx512
         : Avx2.IsSupported && Fma.IsSupported ? IsaLevel.Avx2
         : IsaLevel.Scalar;
 

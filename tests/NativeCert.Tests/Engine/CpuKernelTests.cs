@@ -70,17 +70,19 @@ public class CpuKernelTests
         // N = 150 two full AVX-512 panels + a masked tail (6 columns past AVX2's panels: its one-vector tail), N = 138
         // 10 columns past both levels' panels (AVX2's two-vector tail); K chunks of 5 and 64 (the default) must reproduce the unchunked
         // FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it; Bm
-        // rows 1024 floats apart (a convolution's column slice) take the packed-panel path when M > 6.
-        const int K = 70;
+        // rows 1024 floats apart (a convolution's column slice) take the packed-panel path when M > 6, rows 640 apart
+        // (a multiple of 128 floats, not of 512) the AVX2 path's when M ≥ 64 (M = 64, 70). K = 301 (odd, past the
+        // 256 rows a packed panel holds, so an unchunked call is cut there too) for a few row counts.
         var (chunk512, chunk256) = (CpuGemm.KChunk512, CpuGemm.KChunk256);
         try
         {
+            foreach (int K in new[] { 70, 301 })
             foreach (int N in new[] { 150, 138 })
-            foreach (int ldb in new[] { N, 1024 })
+            foreach (int ldb in new[] { N, 640, 1024 })
             {
                 var bias = EngineTestData.RandomArray(N, 12);
                 var bm = EngineTestData.RandomArray(K * ldb, 11);
-                foreach (int M in Enumerable.Range(1, 13).Concat([16, 24, 31]))
+                foreach (int M in K == 70 ? Enumerable.Range(1, 13).Concat([16, 24, 31, 64, 70]) : [7, 70])
                 {
                     var a = EngineTestData.RandomArray(M * K, 10 + M);
                     foreach (bool transposed in new[] { false, true })
@@ -95,7 +97,7 @@ public class CpuKernelTests
                                 fixed (float* pc = c, pa = a, pb = bm, pbias = bias)
                                     CpuGemm.Gemm(pc, N, pa, aRow, aK, pb, ldb, pbias, relu: true, M, N, K, isa);
                                 expected ??= c;
-                                Assert.True(expected.AsSpan().SequenceEqual(c), $"N={N} ldb={ldb} M={M} transposed={transposed} chunk={chunk} {isa}");
+                                Assert.True(expected.AsSpan().SequenceEqual(c), $"K={K} N={N} ldb={ldb} M={M} transposed={transposed} chunk={chunk} {isa}");
                             }
                     }
                 }

@@ -13,11 +13,11 @@ namespace NativeCert.Engine.Cpu;
 /// the 4 × 4 shape spilled accumulators to the stack on a VEX-only CPU). Both read A through one pointer stepped
 /// along K plus per-row offsets kept in registers, so a k step costs one pointer add whatever A's layout (one
 /// pointer per row cost an add per row, and the loop then issued close to the core's 4–6 µops per cycle: on a
-/// shared Xeon the 4-row AVX-512 and 6-pointer AVX2 kernels lost 5–15% to it). K is cut into chunks of 64 so the
-/// (64, panel) piece of Bm a block streams stays in L1 (on operands already in L2 unchunked is as fast, but in the
+/// shared Xeon the 4-row AVX-512 and 6-pointer AVX2 kernels lost 5–15% to it). AVX-512 cuts K into chunks of 64 so
+/// the (64, panel) piece of Bm a block streams stays in L1 (on operands already in L2 unchunked is as fast, but in the
 /// training loop, where W and X come back from L2/L3 each step, chunks of 64 measured 0.95× the training time of
-/// unchunked; 32, 128 and 256 measured 1.00–1.06×); the column tail uses masked loads/stores, the row tail aliases
-/// the last row.
+/// unchunked; 32, 128 and 256 measured 1.00–1.06×); AVX2 into chunks of 256 (its panel is a quarter as wide; see
+/// <see cref="KChunk256"/>); the column tail uses masked loads/stores, the row tail aliases the last row.
 /// Every element is one FMA chain in k order from the bias (chunks store and reload exact floats), in every branch,
 /// so results are bit-identical across ISA levels, chunk sizes and threads.
 /// </summary>
@@ -243,9 +243,9 @@ internal static unsafe class CpuGemm
         float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         int kStep = kChunk > 0 ? kChunk : Math.Max(K, 1);
-        bool pack = PacksPanels(ldb, M);
+        bool pack = PacksPanels(ldb, M, panelWidth);
         if (pack) kStep = Math.Min(kStep, PackedRows);
-        float* packed = stackalloc float[pack ? PackedRows * panelWidth : 0];
+        float* packed = stackalloc float[pack ? kStep * panelWidth : 0];
         for (int j = 0; j + panelWidth <= N; j += panelWidth)
         {
             int k0 = 0;
@@ -276,15 +276,20 @@ internal static unsafe class CpuGemm
     internal static int KChunk512 = 64;
 
     /// <summary>Most K rows of a packed Bm panel (the stack buffer holds this many rows of one panel).</summary>
-    private const int PackedRows = 64;
+    private const int PackedRows = 256;
 
     /// <summary>
     /// Whether Bm's column panel is first copied into a contiguous stack buffer, once per K chunk for all row blocks:
     /// when its rows lie a multiple of 2 KB apart (a convolution's image group is a column slice of the whole batch,
     /// rows 32 KB apart) every row of the panel maps to the same few L1 sets, so the panel cannot stay in L1 and
-    /// each row block would fetch it again from L2. Copying changes no arithmetic.
+    /// each row block would fetch it again from L2. The AVX2 path (16-column panels, one line a row) also packs rows
+    /// 512 B apart (the MLP's W and dY, ldb 128) when at least 64 rows of A reuse the copy: there a panel's rows share
+    /// 8 sets, which an 8-way 32 KB L1 (Zen 3) fills with the panel alone; packing measured 0.97× the time of the
+    /// MLP forward and 0.90× of its dW on Zen 3 (`ab gemm avx2`, paired), and 1.00–1.19× on LeNet's conv shapes (M
+    /// of 16 and 32, too few row blocks to pay for the copy), hence the M bound. Copying changes no arithmetic.
     /// </summary>
-    private static bool PacksPanels(int ldb, int M) => (ldb & 511) == 0 && M > 6;
+    private static bool PacksPanels(int ldb, int M, int panelWidth) =>
+        (ldb & 511) == 0 ? M > 6 : panelWidth == 16 && (ldb & 127) == 0 && M >= 64;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm512(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
@@ -481,8 +486,13 @@ internal static unsafe class CpuGemm
 
     // ---------------------------------------------------------------- AVX2 (8 floats per vector)
 
-    /// <summary>K chunk of the AVX2 path (0 = never split); a tuning knob, results do not depend on it.</summary>
-    internal static int KChunk256 = 64;
+    /// <summary>
+    /// K chunk of the AVX2 path (0 = never split); a tuning knob, results do not depend on it. 256 rather than
+    /// AVX-512's 64: on Zen 3 a chunk of 64 spent ~16 % of the 6 × 2 kernel's samples outside its loop (the
+    /// accumulators' reload and store, the row offsets), and the training loop ran 0.92× the time with 256, 0.96× with
+    /// 128 or unchunked (`ab gemm train avx2 11 256`, paired).
+    /// </summary>
+    internal static int KChunk256 = 256;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gemm256(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
@@ -565,10 +575,33 @@ internal static unsafe class CpuGemm
         // The loop steps two pointers and compares one (Bm's: ldb ≥ N > 0): a counter and an int ldb's sign extension
         // per k cost scalar µops on the FMA ports (0.93–0.99× the time on AVX-512, 0.92–1.02× on AVX2, `ab gemm`).
         nint ldbn = ldb;
-        for (float* end = b + K * ldbn; b != end; a += step, b += ldbn)
+        // Two k steps a pass (the odd one after): on Zen 3 a pass of one k step ran at 79 % of the peak in L1 and one of
+        // two at 87 % (the loop's own µops and taken branch per 12 FMAs). Same FMA chains, in the same k order.
+        Vector256<float> b0, b1, x;
+        // The steps in bytes, added to byte pointers: `float* += n` had the JIT scale n by 4 (an lea) at every step.
+        nint aBytes = step * sizeof(float), bBytes = ldbn * sizeof(float);
+        for (float* end = b + (K & ~1) * ldbn; b != end; a = (float*)((byte*)a + aBytes), b = (float*)((byte*)b + bBytes))
         {
-            var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8);
-            var x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            b0 = Vector256.Load(b); b1 = Vector256.Load(b + 8);
+            x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[o1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[o2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[o3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[o4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[o5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            a = (float*)((byte*)a + aBytes); b = (float*)((byte*)b + bBytes);
+            b0 = Vector256.Load(b); b1 = Vector256.Load(b + 8);
+            x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[o1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[o2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[o3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[o4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[o5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+        }
+        if ((K & 1) != 0)
+        {
+            b0 = Vector256.Load(b); b1 = Vector256.Load(b + 8);
+            x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
             x = Vector256.Create(a[o1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
             x = Vector256.Create(a[o2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
             x = Vector256.Create(a[o3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);

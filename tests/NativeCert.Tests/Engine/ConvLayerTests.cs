@@ -375,7 +375,8 @@ public class ConvLayerTests
     internal void Fused_8x8_forward_and_input_gradient_are_the_gemm_paths_on_every_level(int CI, int CO, int H, bool channelMajor)
     {
         // The AVX-512 input gradient of a conv with 8×8 outputs adds each image's column gradients into dX from registers
-        // (CpuConvGemm.InputGradient8x8); AVX2 and scalar run Wᵀ·dY into columns, then col2im. Same bits.
+        // (CpuConvGemm.InputGradient8x8), AVX2 likewise with channels in pairs (CI = 3: a pair and an odd last channel);
+        // scalar runs Wᵀ·dY into columns, then col2im. Same bits.
         const int B = 3, K = 5;
         int W = H, OH = H - K + 1, N = B * OH * OH, CKK = CI * K * K;
         var w = EngineTestData.RandomArray(CO * CKK, 51);

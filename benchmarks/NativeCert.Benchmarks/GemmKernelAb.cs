@@ -10,21 +10,42 @@ namespace NativeCert.Benchmarks;
 /// row of A and 64-deep K chunks, AVX2 6 × 2 YMM likewise), B = <see cref="CpuGemm.Gemm"/>, paired and interleaved
 /// on the thread CPU clock (<see cref="PairedAb"/>), as GFLOP per CPU-second and as a share of one thread's FMA
 /// peak per CPU-second. Each case first checks that A and B agree bit for bit. `ab gemm avx512 15 chunk 64`: A = the
-/// default K chunk, B = 64. `ab gemm train avx512 31 0`: the same knob in the real training loop (1 model × 1 epoch).
+/// default K chunk, B = 64. `ab gemm train avx512 31 0`: the same knob in the real training loop (1 model × 1 epoch);
+/// `ab gemm train avx512 31 rows`: there, the first layer's batch gathered (A) or read in place (B).
 /// `ab gemm cold avx512`: the MLP GEMMs on operands in cache against operands pushed out to L3.
 /// </summary>
 internal static unsafe class GemmKernelAb
 {
-    /// <summary>`ab gemm train avx512|avx2 ROUNDS CHUNK`: the K chunk knob in the real training loop, where operands come back from L2/L3 each step.</summary>
+    /// <summary>
+    /// `ab gemm train avx512|avx2 ROUNDS CHUNK|rows [lenet]`: the K chunk knob (or the first layer reading its rows in
+    /// place) in the real training loop, where operands come back from L2/L3 each step; the MLP, or LeNet.
+    /// </summary>
     private static void Train(string[] args)
     {
         var isa = CpuIsa.Clamp(args.Length > 0 && args[0] == "avx2" ? IsaLevel.Avx2 : IsaLevel.Avx512);
         var train = NativeCert.Data.DatasetCatalog.Load(NativeCert.Data.DatasetCatalog.DefaultSpec).Train;
-        var config = new NativeCert.Engine.EnsembleConfig(NativeCert.Engine.ModelArchitecture.Mlp(784, [128], 10), NativeCert.Engine.TrainingDefaults.Options(epochs: 1), 0.25f, 1);
+        var model = args.Length > 3 && args[3] == "lenet"
+            ? NativeCert.Engine.ModelArchitecture.ForData(NativeCert.Engine.ModelArchitecture.LeNet, 784, new NativeCert.Data.ImageShape(1, 28, 28), 10)
+            : NativeCert.Engine.ModelArchitecture.Mlp(784, [128], 10);
+        var config = new NativeCert.Engine.EnsembleConfig(model, NativeCert.Engine.TrainingDefaults.Options(epochs: 1), 0.25f, 1);
+        int rounds = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        if (args[2] == "rows")
+        {
+            // A = the batch gathered before the first layer's GEMM, B = read in place by it (CpuTrainer.ReadsRowsInPlace).
+            CpuTrainer.ReadsRowsInPlace = false;
+            var gathered = new CpuTrainer(config, isa);
+            CpuTrainer.ReadsRowsInPlace = true;
+            var inPlace = new CpuTrainer(config, isa);
+            bool useInPlace = false;
+            int pick = 0;
+            var rr = PairedAb.Compare(() => useInPlace = false, () => useInPlace = true, () => (useInPlace ? inPlace : gathered).Train(train, pick++ % 4), 2, rounds);
+            Console.WriteLine($"{CpuIsa.Name(isa)} training 1 model x 1 epoch (noise included), 1 thread: rows gathered {rr.A * 1e3:F1} ms, read in place {rr.B * 1e3:F1} ms, median B/A time {rr.Ratio:F3}");
+            return;
+        }
         var trainer = new CpuTrainer(config, isa);
-        int model = 0;
-        void Work() => trainer.Train(train, model++ % 4);
-        int chunk = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), rounds = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+        int next = 0;
+        void Work() => trainer.Train(train, next++ % 4);
+        int chunk = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         int defaultChunk = CpuGemm.KChunk512;
         var r = PairedAb.Compare(() => CpuGemm.KChunk512 = CpuGemm.KChunk256 = defaultChunk, () => CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk, Work, 2, rounds);
         (CpuGemm.KChunk512, CpuGemm.KChunk256) = (defaultChunk, defaultChunk);

@@ -68,7 +68,7 @@ public class CpuKernelTests
         // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row and 5-row column-tail kernels), 16,
         // 24 and 31 the 16-row column-tail blocks and what follows them;
         // N = 150 two full AVX-512 panels + a masked tail (6 columns past AVX2's panels: its one-vector tail), N = 138
-        // 10 columns past both levels' panels (AVX2's two-vector tail); K chunks of 5 and 64 (the default) must reproduce the unchunked
+        // 10 columns past both levels' panels (AVX2's two-vector tail); K chunks of 5, 64 (the default) and 256 must reproduce the unchunked
         // FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it; Bm
         // rows 1024 floats apart (a convolution's column slice) take the packed-panel path when M > 6, rows 640 apart
         // (a multiple of 128 floats, not of 512) the AVX2 path's when M ≥ 64 (M = 64, 70). K = 301 (odd, past the
@@ -89,7 +89,7 @@ public class CpuKernelTests
                     {
                         int aRow = transposed ? 1 : K, aK = transposed ? M : 1;
                         float[]? expected = null;
-                        foreach (int chunk in new[] { 0, 5, 64 })
+                        foreach (int chunk in new[] { 0, 5, 64, 256 })
                             foreach (var isa in new[] { IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512 })
                             {
                                 CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk;
@@ -104,6 +104,64 @@ public class CpuKernelTests
             }
         }
         finally { (CpuGemm.KChunk512, CpuGemm.KChunk256) = (chunk512, chunk256); }
+    }
+
+    [Fact]
+    public unsafe void GemmRowsIsBitIdenticalToGemmOverTheGatheredRows()
+    {
+        // The first layer reading its batch in place (CpuGemm.GemmRows): rows at arbitrary offsets of a larger buffer,
+        // repeated and out of order, against CpuGemm.Gemm over the same rows copied contiguously, on every level where
+        // the row path exists (N in whole 64- or 16-column panels; the scalar level any N), every row tail (M = 1..13),
+        // K chunks of 5, 64 and 256 and unchunked, K = 70 and 301 (odd, past a chunk), with and without bias and ReLU.
+        var (chunk512, chunk256) = (CpuGemm.KChunk512, CpuGemm.KChunk256);
+        try
+        {
+            const int Rows = 40;
+            foreach (int K in new[] { 70, 301 })
+            foreach (int N in new[] { 16, 48, 64, 128, 10 })
+            {
+                var source = EngineTestData.RandomArray(Rows * K + 3, 21);
+                var w = EngineTestData.RandomArray(K * N, 22);
+                var bias = EngineTestData.RandomArray(N, 23);
+                foreach (int M in Enumerable.Range(1, 13).Concat([30, 64]))
+                {
+                    var rng = new Random(M + K);
+                    var offsets = Enumerable.Range(0, M).Select(_ => (nint)(rng.Next(Rows) * K + rng.Next(4))).ToArray(); // not row-aligned either
+                    var gathered = new float[M * K];
+                    for (int i = 0; i < M; i++) Array.Copy(source, (long)offsets[i], gathered, (long)i * K, K);
+                    foreach (bool withBias in new[] { true, false })
+                    foreach (int chunk in new[] { 0, 5, 64, 256 })
+                    foreach (var isa in new[] { IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512 })
+                    {
+                        if (!CpuGemm.HasRowsPath(N, isa)) continue;
+                        CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk;
+                        var (expected, actual) = (new float[M * N], new float[M * N]);
+                        fixed (float* pe = expected, pa = actual, pg = gathered, ps = source, pw = w, pb = bias)
+                        fixed (nint* po = offsets)
+                        {
+                            float* b = withBias ? pb : null;
+                            CpuGemm.Gemm(pe, N, pg, K, 1, pw, N, b, relu: withBias, M, N, K, isa);
+                            CpuGemm.GemmRows(pa, N, ps, po, pw, N, b, relu: withBias, M, N, K, isa);
+                        }
+                        Assert.True(expected.AsSpan().SequenceEqual(actual), $"K={K} N={N} M={M} bias={withBias} chunk={chunk} {isa}");
+                    }
+                }
+            }
+            Assert.True(CpuGemm.HasRowsPath(10, IsaLevel.Scalar));
+            Assert.Equal(CpuIsa.Clamp(IsaLevel.Avx2) == IsaLevel.Scalar, CpuGemm.HasRowsPath(10, IsaLevel.Avx2));
+            Assert.Equal(CpuIsa.Clamp(IsaLevel.Avx512) == IsaLevel.Scalar, CpuGemm.HasRowsPath(48, IsaLevel.Avx512));
+        }
+        finally { (CpuGemm.KChunk512, CpuGemm.KChunk256) = (chunk512, chunk256); }
+    }
+
+    [Fact]
+    public void MatmulForwardRowsRefusesARowPastTheSource()
+    {
+        var source = new float[10 * 8];
+        var (y, w, b) = (new float[2 * 16], new float[8 * 16], new float[16]);
+        CpuKernels.MatmulForwardRows(y, source, new nint[] { 0, 72 }, w, b, 2, 8, 16, relu: false, IsaLevel.Scalar);
+        Assert.ThrowsAny<Exception>(() => CpuKernels.MatmulForwardRows(y, source, new nint[] { 0, 73 }, w, b, 2, 8, 16, relu: false, IsaLevel.Scalar));
+        Assert.ThrowsAny<Exception>(() => CpuKernels.MatmulForwardRows(y, source, new nint[] { -1, 0 }, w, b, 2, 8, 16, relu: false, IsaLevel.Scalar));
     }
 
     [Fact]

@@ -32,18 +32,45 @@ internal static unsafe class CpuGemm
         {
             case IsaLevel.Avx512: Gemm512(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
             case IsaLevel.Avx2: Gemm256(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
-            default: GemmScalar(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
+            default: GemmScalar(c, ldc, a, aRow, aK, null, bm, ldb, bias, relu, M, N, K); break;
         }
     }
 
+    /// <summary>
+    /// <see cref="Gemm"/> with A's rows anywhere: row i of A is at <c>a + rowOffsets[i]</c> (floats), unit stride along K.
+    /// The MLP's first layer reads its batch this way straight from the model's noisy training copy, so the rows
+    /// stream in under the FMAs (the hardware prefetcher follows each row) instead of being gathered first by a copy
+    /// that waits on every row's misses. The same FMA chains as <see cref="Gemm"/> over the gathered rows, bit for
+    /// bit. Only where <see cref="HasRowsPath"/>: the full column panels (the column-tail kernels step rows by a stride).
+    /// </summary>
+    public static void GemmRows(float* c, int ldc, float* a, nint* rowOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K, IsaLevel isa)
+    {
+        if (!HasRowsPath(N, isa)) throw new ArgumentException($"no row-offset GEMM for {N} columns at {CpuIsa.Name(CpuIsa.Clamp(isa))}", nameof(N));
+        if (M <= 0) return;
+        switch (CpuIsa.Clamp(isa))
+        {
+            case IsaLevel.Avx512: Panels(&Kernel512_6x4, 64, KChunk512, c, ldc, a, 0, 1, rowOffsets, bm, ldb, bias, relu, M, N, K); break;
+            case IsaLevel.Avx2: Panels(&Kernel256_6x2, 16, KChunk256, c, ldc, a, 0, 1, rowOffsets, bm, ldb, bias, relu, M, N, K); break;
+            default: GemmScalar(c, ldc, a, 0, 1, rowOffsets, bm, ldb, bias, relu, M, N, K); break;
+        }
+    }
+
+    /// <summary>Whether <see cref="GemmRows"/> takes <paramref name="N"/> columns at <paramref name="isa"/>: whole 64-column (AVX-512) or 16-column (AVX2) panels; any N on the scalar level.</summary>
+    public static bool HasRowsPath(int N, IsaLevel isa) => N > 0 && CpuIsa.Clamp(isa) switch
+    {
+        IsaLevel.Avx512 => N % 64 == 0,
+        IsaLevel.Avx2 => N % 16 == 0,
+        _ => true,
+    };
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmScalar(float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    private static void GemmScalar(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         // Row-broadcast order (i, k, j) so Bm is read along rows; each element is still one FMA chain in k order.
         for (int i = 0; i < M; i++)
         {
             float* ci = c + (nint)i * ldc;
-            float* ai = a + (nint)i * aRow;
+            float* ai = a + (rowOffsets != null ? rowOffsets[i] : (nint)i * aRow);
             for (int j = 0; j < N; j++) ci[j] = bias != null ? bias[j] : 0f;
             for (int k = 0; k < K; k++)
             {
@@ -239,8 +266,8 @@ internal static unsafe class CpuGemm
     /// the bias starts the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from
     /// the bias. K = 0 still runs one chunk, which writes the bias (or 0).
     /// </summary>
-    private static void Panels(delegate*<float*, int, float*, int, int, float*, int, float*, bool, int, bool, int, void> kernel, int panelWidth, int kChunk,
-        float* c, int ldc, float* a, int aRow, int aK, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    private static void Panels(delegate*<float*, int, float*, int, int, nint*, float*, int, float*, bool, int, bool, int, void> kernel, int panelWidth, int kChunk,
+        float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         int kStep = kChunk > 0 ? kChunk : Math.Max(K, 1);
         bool pack = PacksPanels(ldb, M, panelWidth);
@@ -263,11 +290,29 @@ internal static unsafe class CpuGemm
                     panel = packed; panelLd = panelWidth;
                 }
                 for (int i = 0; i < M; i += 6)
-                    kernel(c + (nint)i * ldc + j, ldc, a + (nint)i * aRow + (nint)k0 * aK, aRow, aK, panel, panelLd,
+                    kernel(c + (nint)i * ldc + j, ldc, a + (rowOffsets != null ? rowOffsets[i] : (nint)i * aRow) + (nint)k0 * aK, aRow, aK,
+                        rowOffsets != null ? rowOffsets + i : null, panel, panelLd,
                         first && bias != null ? bias + j : null, relu && last, kc, !first, Math.Min(6, M - i));
                 k0 += kc;
             } while (k0 < K);
         }
+    }
+
+    /// <summary>
+    /// Where rows 1–5 of a 6-row block lie from row 0 (rows past <paramref name="last"/> alias it): r·aRow, or from the
+    /// block's own entries of <paramref name="rowOffsets"/> (<see cref="GemmRows"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (nint, nint, nint, nint, nint) RowOffsets(int aRow, nint* rowOffsets, nint last)
+    {
+        if (rowOffsets == null)
+        {
+            nint row = aRow;
+            return (Math.Min(1, last) * row, Math.Min(2, last) * row, Math.Min(3, last) * row, Math.Min(4, last) * row, Math.Min(5, last) * row);
+        }
+        nint o0 = rowOffsets[0];
+        return (rowOffsets[Math.Min(1, last)] - o0, rowOffsets[Math.Min(2, last)] - o0, rowOffsets[Math.Min(3, last)] - o0,
+            rowOffsets[Math.Min(4, last)] - o0, rowOffsets[Math.Min(5, last)] - o0);
     }
 
     // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
@@ -296,7 +341,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 16;
         int fullBlocks = N / (4 * W);
-        Panels(&Kernel512_6x4, 4 * W, KChunk512, c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel512_6x4, 4 * W, KChunk512, c, ldc, a, aRow, aK, null, bm, ldb, bias, relu, M, N, K);
         // Column tail (the 10-class output layer is all tail): 16 rows at a time keeps 16 FMA chains in flight (8
         // only just cover the FMA latency × ports: 16 took 0.87–0.91× the time of the 10-class layer's forward and dW,
         // `ab tail`, paired; 4 chains left half the FMA throughput to latency), then 8, 4 and single rows.
@@ -331,11 +376,11 @@ internal static unsafe class CpuGemm
     /// not stored. <paramref name="accumulate"/>: continue from C (a later K chunk) instead of starting from the bias (or 0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512_6x4(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
+    private static void Kernel512_6x4(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
     {
-        nint last = rows - 1, row = aRow, ld = ldc;
+        nint last = rows - 1, ld = ldc;
         // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers.
-        nint o1 = Math.Min(1, last) * row, o2 = Math.Min(2, last) * row, o3 = Math.Min(3, last) * row, o4 = Math.Min(4, last) * row, o5 = Math.Min(5, last) * row;
+        var (o1, o2, o3, o4, o5) = RowOffsets(aRow, rowOffsets, last);
         Vector512<float> c00, c01, c02, c03;
         Vector512<float> c10, c11, c12, c13;
         Vector512<float> c20, c21, c22, c23;
@@ -499,7 +544,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 8;
         int panels = N / (2 * W);
-        Panels(&Kernel256_6x2, 2 * W, KChunk256, c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel256_6x2, 2 * W, KChunk256, c, ldc, a, aRow, aK, null, bm, ldb, bias, relu, M, N, K);
         int rows4 = M & ~3, j0 = panels * 2 * W;
         if (N - j0 > W)
         {
@@ -537,11 +582,11 @@ internal static unsafe class CpuGemm
     /// continue from C (a later K chunk) instead of starting from the bias (or 0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256_6x2(float* c, int ldc, float* a, int aRow, int aK, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
+    private static void Kernel256_6x2(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
     {
-        nint last = rows - 1, row = aRow, ld = ldc;
+        nint last = rows - 1, ld = ldc;
         // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers.
-        nint o1 = Math.Min(1, last) * row, o2 = Math.Min(2, last) * row, o3 = Math.Min(3, last) * row, o4 = Math.Min(4, last) * row, o5 = Math.Min(5, last) * row;
+        var (o1, o2, o3, o4, o5) = RowOffsets(aRow, rowOffsets, last);
         Vector256<float> c00, c01;
         Vector256<float> c10, c11;
         Vector256<float> c20, c21;

@@ -24,6 +24,24 @@ internal static unsafe class CpuKernels
     }
 
     /// <summary>
+    /// <see cref="MatmulForward"/> of the rows <c>source[rowOffsets[b] …]</c> (IN floats each) without gathering them
+    /// first: the same bits as MatmulForward over the gathered rows (see <see cref="CpuGemm.GemmRows"/>). Only where
+    /// <see cref="HasMatmulForwardRows"/>.
+    /// </summary>
+    public static void MatmulForwardRows(Span<float> output /*(B,OUT)*/, ReadOnlySpan<float> source, ReadOnlySpan<nint> rowOffsets /*(B)*/,
+        ReadOnlySpan<float> weight /*(IN,OUT)*/, ReadOnlySpan<float> bias /*(OUT)*/, int B, int IN, int OUT, bool relu, IsaLevel isa)
+    {
+        Check(output.Length >= B * OUT && rowOffsets.Length >= B && weight.Length >= IN * OUT && bias.Length >= OUT);
+        for (int b = 0; b < B; b++) Check(rowOffsets[b] >= 0 && rowOffsets[b] <= source.Length - IN);
+        fixed (float* y = output, x = source, w = weight, bi = bias)
+        fixed (nint* rows = rowOffsets)
+            CpuGemm.GemmRows(y, OUT, x, rows, w, OUT, bi, relu, B, OUT, IN, isa);
+    }
+
+    /// <summary>Whether <see cref="MatmulForwardRows"/> takes a layer of <paramref name="OUT"/> outputs at <paramref name="isa"/>.</summary>
+    public static bool HasMatmulForwardRows(int OUT, IsaLevel isa) => CpuGemm.HasRowsPath(OUT, isa);
+
+    /// <summary>
     /// dweight = inputᵀ · doutput, dbias = Σ_b doutput, and, unless <paramref name="dinput"/> is empty (first
     /// layer), dinput = doutput · weightᵀ via <paramref name="weightTransposed"/> scratch <c>(OUT, IN)</c>.
     /// </summary>

@@ -32,6 +32,11 @@ internal sealed class CpuTrainer
     private readonly float[] _weightTransposed; // (max dense out·in) scratch for dX = dY·Wᵀ
     private readonly float[] _columns;   // (max conv CI·K·K · maxB·OH·OW) im2col scratch
     private float[] _noisyTrain = [];    // (n, D) this model's noisy training copy, drawn once per model
+    private readonly nint[] _rowOffsets; // where the batch's rows lie in _noisyTrain, when the first layer reads them in place
+    private readonly bool _rowsInPlace;  // the first layer is dense on the network input and its GEMM reads rows in place
+
+    /// <summary>Whether trainers built from now on let a dense first layer read its batch in place (a benchmark knob: the same bits either way).</summary>
+    internal static bool ReadsRowsInPlace = true;
     private int[] _permutation = [];     // (≥ n) the epoch's permutation of the view rows
     private int[] _viewLabels = [];      // (≥ n) label of each view row (the training labels themselves for the all-rows view)
 
@@ -96,6 +101,10 @@ internal sealed class CpuTrainer
             }
         }
         _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
+        var first = _steps[_firstParameterStep];
+        _rowsInPlace = ReadsRowsInPlace && _firstParameterStep == 0 && first.Layer.Spec.Kind == LayerKind.Dense && first.Input == 0
+            && CpuKernels.HasMatmulForwardRows(first.Layer.Output.Size, _isa);
+        _rowOffsets = new nint[_rowsInPlace ? _maxBatch : 0];
         if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
             _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip || s.ForwardInConv).ToArray(),
                 _steps.Select(s => (s.Skip && s.Layer.Spec.Kind != LayerKind.Relu) || s.BackwardInConv).ToArray(), _firstParameterStep);
@@ -214,12 +223,37 @@ internal sealed class CpuTrainer
             for (int start = 0; start < n; start += _maxBatch)
             {
                 int B = Math.Min(_maxBatch, n - start);
-                GatherBatch(start, B, D);
+                if (_rowsInPlace) SelectBatch(start, B, D);
+                else GatherBatch(start, B, D);
                 Clock?.Lap(CpuPhase.Gather);
                 lossSum += Step(B, opt, opt.LearningRateAt(step++, warmupSteps), computeLoss: epochLosses != null);
             }
             epochLosses?.Add((float)(lossSum / n));
         }
+    }
+
+    /// <summary>
+    /// The batch's rows for a first layer that reads them in place: where each lies in the noisy copy, and its label.
+    /// The first layer's forward GEMM then streams the rows straight from the copy (the hardware prefetcher follows each
+    /// row under the FMAs), and <see cref="CopyBatch"/> copies them into acts[0] for the weight gradient afterwards, from
+    /// L2. The gather's copy, issued ahead of the GEMM, waited on the rows' misses instead (`dotnet run -c Release
+    /// --project benchmarks/NativeCert.Benchmarks -- ab gemm train avx512 R rows`).
+    /// </summary>
+    private void SelectBatch(int start, int B, int D)
+    {
+        for (int b = 0; b < B; b++)
+        {
+            int j = _permutation[start + b];
+            _rowOffsets[b] = (nint)j * D;
+            _labels[b] = _viewLabels[j];
+        }
+    }
+
+    /// <summary>The rows <see cref="SelectBatch"/> chose, copied into acts[0] (contiguous rows for the weight-gradient GEMM).</summary>
+    private void CopyBatch(int B, int D)
+    {
+        var x = _acts[0];
+        for (int b = 0; b < B; b++) Array.Copy(_noisyTrain, (long)_rowOffsets[b], x, (long)b * D, D);
     }
 
     /// <summary>Copies the batch's noisy rows contiguously into acts[0] so the GEMMs stream one buffer.</summary>
@@ -248,7 +282,7 @@ internal sealed class CpuTrainer
     private double Step(int B, TrainingOptions opt, float learningRate, bool computeLoss)
     {
         var L = Layout;
-        Forward(B, Clock);
+        Forward(B, Clock, rowsInPlace: _rowsInPlace);
         int C = _config.Model.Classes, logits = _steps[^1].Output;
         CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C, _isa, computeLoss);
         double lossSum = 0;
@@ -345,7 +379,9 @@ internal sealed class CpuTrainer
     /// charges the layers up to and including the first one with parameters to the first-layer forward phase, a
     /// layer-list model each layer to its own forward phase.
     /// </summary>
-    private void Forward(int B, CpuPhaseClock? clock = null)
+    /// With <paramref name="rowsInPlace"/> (training, <see cref="_rowsInPlace"/>) the first layer reads the batch from the
+    /// noisy copy at <see cref="_rowOffsets"/> and then copies it into acts[0] (charged to the gather phase).
+    private void Forward(int B, CpuPhaseClock? clock = null, bool rowsInPlace = false)
     {
         var L = Layout;
         var phases = clock != null ? _layerPhases : null;
@@ -354,6 +390,16 @@ internal sealed class CpuTrainer
             var step = _steps[s];
             if (step.Skip || step.ForwardInConv) continue;
             var (input, output) = (step.Layer.Input, step.Layer.Output);
+            if (rowsInPlace && s == _firstParameterStep)
+            {
+                CpuKernels.MatmulForwardRows(_acts[step.Output], _noisyTrain, _rowOffsets, L.Weight(Parameters, step.ParameterLayer),
+                    L.Bias(Parameters, step.ParameterLayer), B, input.Size, output.Size, relu: step.ReluFused, _isa);
+                if (phases != null) clock!.LapLayer(phases.Index(s, LayerPass.Forward));
+                else clock?.Lap(CpuPhase.FirstForwardGemm);
+                CopyBatch(B, input.Size);
+                clock?.Lap(CpuPhase.Gather);
+                continue;
+            }
             switch (step.Layer.Spec.Kind)
             {
                 case LayerKind.Conv2d when step.PooledForwardStep >= 0:

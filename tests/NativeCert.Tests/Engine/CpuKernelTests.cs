@@ -68,7 +68,7 @@ public class CpuKernelTests
         // M = 1..13 covers every row tail of the 6-row blocks (and of the 8/4/1-row and 5-row column-tail kernels), 16,
         // 24 and 31 the 16-row column-tail blocks and what follows them;
         // N = 150 two full AVX-512 panels + a masked tail (6 columns past AVX2's panels: its one-vector tail), N = 138
-        // 10 columns past both levels' panels (AVX2's two-vector tail); K chunks of 5, 64 (the default) and 256 must reproduce the unchunked
+        // 10 columns past both levels' panels (AVX2's two-vector tail); K chunks of 5, 64 and 256 (the default) must reproduce the unchunked
         // FMA chains bit for bit; A row-major (aK = 1) and transposed (aRow = 1), as the MLP's two GEMMs use it; Bm
         // rows 1024 floats apart (a convolution's column slice) take the packed-panel path when M > 6, rows 640 apart
         // (a multiple of 128 floats, not of 512) the AVX2 path's when M ≥ 64 (M = 64, 70). K = 301 (odd, past the

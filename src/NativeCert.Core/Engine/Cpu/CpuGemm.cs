@@ -13,11 +13,9 @@ namespace NativeCert.Engine.Cpu;
 /// the 4 × 4 shape spilled accumulators to the stack on a VEX-only CPU). Both read A through one pointer stepped
 /// along K plus per-row offsets kept in registers, so a k step costs one pointer add whatever A's layout (one
 /// pointer per row cost an add per row, and the loop then issued close to the core's 4–6 µops per cycle: on a
-/// shared Xeon the 4-row AVX-512 and 6-pointer AVX2 kernels lost 5–15% to it). AVX-512 cuts K into chunks of 64 so
-/// the (64, panel) piece of Bm a block streams stays in L1 (on operands already in L2 unchunked is as fast, but in the
-/// training loop, where W and X come back from L2/L3 each step, chunks of 64 measured 0.95× the training time of
-/// unchunked; 32, 128 and 256 measured 1.00–1.06×); AVX2 into chunks of 256 (its panel is a quarter as wide; see
-/// <see cref="KChunk256"/>); the column tail uses masked loads/stores, the row tail aliases the last row.
+/// shared Xeon the 4-row AVX-512 and 6-pointer AVX2 kernels lost 5–15% to it). Both cut K into chunks of 256 (see
+/// <see cref="KChunk512"/> and <see cref="KChunk256"/>); the column tail uses masked loads/stores, the row tail aliases
+/// the last row.
 /// Every element is one FMA chain in k order from the bias (chunks store and reload exact floats), in every branch,
 /// so results are bit-identical across ISA levels, chunk sizes and threads.
 /// </summary>
@@ -317,8 +315,13 @@ internal static unsafe class CpuGemm
 
     // ---------------------------------------------------------------- AVX-512 (16 floats per vector)
 
-    /// <summary>K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.</summary>
-    internal static int KChunk512 = 64;
+    /// <summary>
+    /// K chunk of the AVX-512 path for long reductions (0 = never split); a tuning knob, results do not depend on it.
+    /// 256: on a Zen 4 the MLP's training loop ran 0.92–0.94× the time of chunks of 64 (`ab gemm train avx512 21 256`,
+    /// paired, with the first layer's rows gathered or read in place alike; LeNet 0.99×), where the Xeon had measured
+    /// 64 and 256 alike (1.00×) and unchunked 1.05× (wave 4, a loaded host).
+    /// </summary>
+    internal static int KChunk512 = 256;
 
     /// <summary>Most K rows of a packed Bm panel (the stack buffer holds this many rows of one panel).</summary>
     private const int PackedRows = 256;
@@ -532,8 +535,8 @@ internal static unsafe class CpuGemm
     // ---------------------------------------------------------------- AVX2 (8 floats per vector)
 
     /// <summary>
-    /// K chunk of the AVX2 path (0 = never split); a tuning knob, results do not depend on it. 256 rather than
-    /// AVX-512's 64: on Zen 3 a chunk of 64 spent ~16 % of the 6 × 2 kernel's samples outside its loop (the
+    /// K chunk of the AVX2 path (0 = never split); a tuning knob, results do not depend on it. 256, as AVX-512's
+    /// (which was 64 then): on Zen 3 a chunk of 64 spent ~16 % of the 6 × 2 kernel's samples outside its loop (the
     /// accumulators' reload and store, the row offsets), and the training loop ran 0.92× the time with 256, 0.96× with
     /// 128 or unchunked (`ab gemm train avx2 11 256`, paired).
     /// </summary>

@@ -155,13 +155,56 @@ public class CpuKernelTests
     }
 
     [Fact]
-    public void MatmulForwardRowsRefusesARowPastTheSource()
+    public unsafe void GemmTransposedRowsIsBitIdenticalToGemmOverTheGatheredRows()
+    {
+        // The first layer's weight gradient Xᵀ·dY over rows where they lie (CpuGemm.GemmTransposedRows), against
+        // CpuGemm.Gemm with A = Xᵀ (aRow = 1, aK = D) over the same rows copied contiguously: D = 1..13 and 70 cover the
+        // 6-row blocks' tails, the batch (the reduction) 1, 2, 7, 64 and 301 rows cover an odd last k step (AVX2's two
+        // k steps a pass) and K chunks of 5, 64 and 256 and unchunked; N in whole panels per level.
+        var (chunk512, chunk256) = (CpuGemm.KChunk512, CpuGemm.KChunk256);
+        try
+        {
+            const int Rows = 50;
+            foreach (int D in Enumerable.Range(1, 13).Concat([70]))
+            foreach (int batch in new[] { 1, 2, 7, 64, 301 })
+            foreach (int N in new[] { 16, 64, 128, 10 })
+            {
+                var source = EngineTestData.RandomArray(Rows * D + 3, 31 + D);
+                var dy = EngineTestData.RandomArray(batch * N, 32 + batch);
+                var rng = new Random(D * 1000 + batch);
+                var offsets = Enumerable.Range(0, batch).Select(_ => (nint)(rng.Next(Rows) * D + rng.Next(4))).ToArray();
+                var gathered = new float[batch * D];
+                for (int k = 0; k < batch; k++) Array.Copy(source, (long)offsets[k], gathered, (long)k * D, D);
+                foreach (int chunk in batch > 60 ? new[] { 0, 5, 64, 256 } : [0, 5])
+                foreach (var isa in new[] { IsaLevel.Scalar, IsaLevel.Avx2, IsaLevel.Avx512 })
+                {
+                    if (!CpuGemm.HasRowsPath(N, isa)) continue;
+                    CpuGemm.KChunk512 = CpuGemm.KChunk256 = chunk;
+                    var (expected, actual) = (new float[D * N], new float[D * N]);
+                    fixed (float* pe = expected, pa = actual, pg = gathered, ps = source, pdy = dy)
+                    fixed (nint* po = offsets)
+                    {
+                        CpuGemm.Gemm(pe, N, pg, 1, D, pdy, N, null, false, D, N, batch, isa);
+                        CpuGemm.GemmTransposedRows(pa, N, ps, po, pdy, N, D, N, batch, isa);
+                    }
+                    Assert.True(expected.AsSpan().SequenceEqual(actual), $"D={D} batch={batch} N={N} chunk={chunk} {isa}");
+                }
+            }
+        }
+        finally { (CpuGemm.KChunk512, CpuGemm.KChunk256) = (chunk512, chunk256); }
+    }
+
+    [Fact]
+    public void MatmulRowsRefuseARowPastTheSource()
     {
         var source = new float[10 * 8];
         var (y, w, b) = (new float[2 * 16], new float[8 * 16], new float[16]);
         CpuKernels.MatmulForwardRows(y, source, new nint[] { 0, 72 }, w, b, 2, 8, 16, relu: false, IsaLevel.Scalar);
         Assert.ThrowsAny<Exception>(() => CpuKernels.MatmulForwardRows(y, source, new nint[] { 0, 73 }, w, b, 2, 8, 16, relu: false, IsaLevel.Scalar));
         Assert.ThrowsAny<Exception>(() => CpuKernels.MatmulForwardRows(y, source, new nint[] { -1, 0 }, w, b, 2, 8, 16, relu: false, IsaLevel.Scalar));
+        var (dw, db, dy) = (new float[8 * 16], new float[16], new float[2 * 16]);
+        CpuKernels.MatmulBackwardRows(dw, db, dy, source, new nint[] { 72, 0 }, 2, 8, 16, IsaLevel.Scalar);
+        Assert.ThrowsAny<Exception>(() => CpuKernels.MatmulBackwardRows(dw, db, dy, source, new nint[] { 0, 73 }, 2, 8, 16, IsaLevel.Scalar));
     }
 
     [Fact]

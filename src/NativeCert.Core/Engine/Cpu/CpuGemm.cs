@@ -30,7 +30,7 @@ internal static unsafe class CpuGemm
         {
             case IsaLevel.Avx512: Gemm512(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
             case IsaLevel.Avx2: Gemm256(c, ldc, a, aRow, aK, bm, ldb, bias, relu, M, N, K); break;
-            default: GemmScalar(c, ldc, a, aRow, aK, null, bm, ldb, bias, relu, M, N, K); break;
+            default: GemmScalar(c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K); break;
         }
     }
 
@@ -47,9 +47,28 @@ internal static unsafe class CpuGemm
         if (M <= 0) return;
         switch (CpuIsa.Clamp(isa))
         {
-            case IsaLevel.Avx512: Panels(&Kernel512_6x4, 64, KChunk512, c, ldc, a, 0, 1, rowOffsets, bm, ldb, bias, relu, M, N, K); break;
-            case IsaLevel.Avx2: Panels(&Kernel256_6x2, 16, KChunk256, c, ldc, a, 0, 1, rowOffsets, bm, ldb, bias, relu, M, N, K); break;
-            default: GemmScalar(c, ldc, a, 0, 1, rowOffsets, bm, ldb, bias, relu, M, N, K); break;
+            case IsaLevel.Avx512: Panels(&Kernel512_6x4<No>, 64, KChunk512, c, ldc, a, 0, 1, rowOffsets, null, bm, ldb, bias, relu, M, N, K); break;
+            case IsaLevel.Avx2: Panels(&Kernel256_6x2<No>, 16, KChunk256, c, ldc, a, 0, 1, rowOffsets, null, bm, ldb, bias, relu, M, N, K); break;
+            default: GemmScalar(c, ldc, a, 0, 1, rowOffsets, null, bm, ldb, bias, relu, M, N, K); break;
+        }
+    }
+
+    /// <summary>
+    /// C(M,N) = Aᵀ-side product Σ_k a[kOffsets[k] + i] · Bm(k, j): <see cref="Gemm"/> with A's element (i, k) in row k of
+    /// a row set anywhere (<paramref name="kOffsets"/>, floats), unit stride along i; no bias, no ReLU. The MLP's first
+    /// layer's weight gradient Xᵀ·dY over the batch's rows where they lie in the noisy copy, so they are not copied
+    /// into a batch buffer at all. The same FMA chains as <see cref="Gemm"/> with aRow = 1 over the gathered rows.
+    /// Only where <see cref="HasRowsPath"/>.
+    /// </summary>
+    public static void GemmTransposedRows(float* c, int ldc, float* a, nint* kOffsets, float* bm, int ldb, int M, int N, int K, IsaLevel isa)
+    {
+        if (!HasRowsPath(N, isa)) throw new ArgumentException($"no row-offset GEMM for {N} columns at {CpuIsa.Name(CpuIsa.Clamp(isa))}", nameof(N));
+        if (M <= 0) return;
+        switch (CpuIsa.Clamp(isa))
+        {
+            case IsaLevel.Avx512: Panels(&Kernel512_6x4<Yes>, 64, KChunk512, c, ldc, a, 1, 0, null, kOffsets, bm, ldb, null, false, M, N, K); break;
+            case IsaLevel.Avx2: Panels(&Kernel256_6x2<Yes>, 16, KChunk256, c, ldc, a, 1, 0, null, kOffsets, bm, ldb, null, false, M, N, K); break;
+            default: GemmScalar(c, ldc, a, 1, 0, null, kOffsets, bm, ldb, null, false, M, N, K); break;
         }
     }
 
@@ -62,7 +81,8 @@ internal static unsafe class CpuGemm
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemmScalar(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    private static void GemmScalar(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* bm, int ldb, float* bias, bool relu,
+        int M, int N, int K)
     {
         // Row-broadcast order (i, k, j) so Bm is read along rows; each element is still one FMA chain in k order.
         for (int i = 0; i < M; i++)
@@ -72,7 +92,7 @@ internal static unsafe class CpuGemm
             for (int j = 0; j < N; j++) ci[j] = bias != null ? bias[j] : 0f;
             for (int k = 0; k < K; k++)
             {
-                float x = ai[(nint)k * aK];
+                float x = kOffsets != null ? ai[kOffsets[k]] : ai[(nint)k * aK];
                 float* bk = bm + (nint)k * ldb;
                 for (int j = 0; j < N; j++) ci[j] = MathF.FusedMultiplyAdd(x, bk[j], ci[j]);
             }
@@ -264,8 +284,8 @@ internal static unsafe class CpuGemm
     /// the bias starts the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from
     /// the bias. K = 0 still runs one chunk, which writes the bias (or 0).
     /// </summary>
-    private static void Panels(delegate*<float*, int, float*, int, int, nint*, float*, int, float*, bool, int, bool, int, void> kernel, int panelWidth, int kChunk,
-        float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
+    private static void Panels(delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> kernel, int panelWidth,
+        int kChunk, float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         int kStep = kChunk > 0 ? kChunk : Math.Max(K, 1);
         bool pack = PacksPanels(ldb, M, panelWidth);
@@ -288,8 +308,8 @@ internal static unsafe class CpuGemm
                     panel = packed; panelLd = panelWidth;
                 }
                 for (int i = 0; i < M; i += 6)
-                    kernel(c + (nint)i * ldc + j, ldc, a + (rowOffsets != null ? rowOffsets[i] : (nint)i * aRow) + (nint)k0 * aK, aRow, aK,
-                        rowOffsets != null ? rowOffsets + i : null, panel, panelLd,
+                    kernel(c + (nint)i * ldc + j, ldc, a + (rowOffsets != null ? rowOffsets[i] : (nint)i * aRow) + (kOffsets != null ? 0 : (nint)k0 * aK), aRow, aK,
+                        rowOffsets != null ? rowOffsets + i : null, kOffsets != null ? kOffsets + k0 : null, panel, panelLd,
                         first && bias != null ? bias + j : null, relu && last, kc, !first, Math.Min(6, M - i));
                 k0 += kc;
             } while (k0 < K);
@@ -344,7 +364,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 16;
         int fullBlocks = N / (4 * W);
-        Panels(&Kernel512_6x4, 4 * W, KChunk512, c, ldc, a, aRow, aK, null, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel512_6x4<No>, 4 * W, KChunk512, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
         // Column tail (the 10-class output layer is all tail): 16 rows at a time keeps 16 FMA chains in flight (8
         // only just cover the FMA latency × ports: 16 took 0.87–0.91× the time of the 10-class layer's forward and dW,
         // `ab tail`, paired; 4 chains left half the FMA throughput to latency), then 8, 4 and single rows.
@@ -379,7 +399,9 @@ internal static unsafe class CpuGemm
     /// not stored. <paramref name="accumulate"/>: continue from C (a later K chunk) instead of starting from the bias (or 0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512_6x4(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
+    private static void Kernel512_6x4<TKRows>(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* b, int ldb, float* bias, bool relu,
+        int K, bool accumulate, int rows)
+        where TKRows : struct, IFlag
     {
         nint last = rows - 1, ld = ldc;
         // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers.
@@ -419,8 +441,11 @@ internal static unsafe class CpuGemm
         // The loop steps two pointers and compares one (Bm's: ldb ≥ N > 0): a counter and an int ldb's sign extension
         // per k cost scalar µops on the FMA ports (0.93–0.99× the time on AVX-512, 0.92–1.02× on AVX2, `ab gemm`).
         nint ldbn = ldb;
+        // TKRows: k steps through rows anywhere (GemmTransposedRows): A's row k starts at ai + kOffsets[k].
+        float* ai = a;
         for (float* end = b + K * ldbn; b != end; a += step, b += ldbn)
         {
+            if (TKRows.On) a = ai + *kOffsets++;
             var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
             var x = Vector512.Create(*a); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01); c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
             x = Vector512.Create(a[o1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11); c12 = Vector512.FusedMultiplyAdd(x, b2, c12); c13 = Vector512.FusedMultiplyAdd(x, b3, c13);
@@ -547,7 +572,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 8;
         int panels = N / (2 * W);
-        Panels(&Kernel256_6x2, 2 * W, KChunk256, c, ldc, a, aRow, aK, null, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel256_6x2<No>, 2 * W, KChunk256, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
         int rows4 = M & ~3, j0 = panels * 2 * W;
         if (N - j0 > W)
         {
@@ -585,7 +610,9 @@ internal static unsafe class CpuGemm
     /// continue from C (a later K chunk) instead of starting from the bias (or 0).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel256_6x2(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, float* b, int ldb, float* bias, bool relu, int K, bool accumulate, int rows)
+    private static void Kernel256_6x2<TKRows>(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* b, int ldb, float* bias, bool relu,
+        int K, bool accumulate, int rows)
+        where TKRows : struct, IFlag
     {
         nint last = rows - 1, ld = ldc;
         // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers.
@@ -628,8 +655,11 @@ internal static unsafe class CpuGemm
         Vector256<float> b0, b1, x;
         // The steps in bytes, added to byte pointers: `float* += n` had the JIT scale n by 4 (an lea) at every step.
         nint aBytes = step * sizeof(float), bBytes = ldbn * sizeof(float);
-        for (float* end = b + (K & ~1) * ldbn; b != end; a = (float*)((byte*)a + aBytes), b = (float*)((byte*)b + bBytes))
+        // TKRows: k steps through rows anywhere (GemmTransposedRows): A's row k starts at ai + kOffsets[k].
+        float* ai = a;
+        for (float* end = b + (K & ~1) * ldbn; b != end; a = TKRows.On ? a : (float*)((byte*)a + aBytes), b = (float*)((byte*)b + bBytes))
         {
+            if (TKRows.On) a = ai + kOffsets[0];
             b0 = Vector256.Load(b); b1 = Vector256.Load(b + 8);
             x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
             x = Vector256.Create(a[o1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
@@ -637,7 +667,8 @@ internal static unsafe class CpuGemm
             x = Vector256.Create(a[o3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
             x = Vector256.Create(a[o4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
             x = Vector256.Create(a[o5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
-            a = (float*)((byte*)a + aBytes); b = (float*)((byte*)b + bBytes);
+            a = TKRows.On ? ai + kOffsets[1] : (float*)((byte*)a + aBytes); b = (float*)((byte*)b + bBytes);
+            if (TKRows.On) kOffsets += 2;
             b0 = Vector256.Load(b); b1 = Vector256.Load(b + 8);
             x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
             x = Vector256.Create(a[o1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
@@ -648,6 +679,7 @@ internal static unsafe class CpuGemm
         }
         if ((K & 1) != 0)
         {
+            if (TKRows.On) a = ai + kOffsets[0];
             b0 = Vector256.Load(b); b1 = Vector256.Load(b + 8);
             x = Vector256.Create(*a); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
             x = Vector256.Create(a[o1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);

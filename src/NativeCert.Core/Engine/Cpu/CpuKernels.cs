@@ -26,7 +26,7 @@ internal static unsafe class CpuKernels
     /// <summary>
     /// <see cref="MatmulForward"/> of the rows <c>source[rowOffsets[b] …]</c> (IN floats each) without gathering them
     /// first: the same bits as MatmulForward over the gathered rows (see <see cref="CpuGemm.GemmRows"/>). Only where
-    /// <see cref="HasMatmulForwardRows"/>.
+    /// <see cref="HasMatmulRows"/>.
     /// </summary>
     public static void MatmulForwardRows(Span<float> output /*(B,OUT)*/, ReadOnlySpan<float> source, ReadOnlySpan<nint> rowOffsets /*(B)*/,
         ReadOnlySpan<float> weight /*(IN,OUT)*/, ReadOnlySpan<float> bias /*(OUT)*/, int B, int IN, int OUT, bool relu, IsaLevel isa)
@@ -38,8 +38,32 @@ internal static unsafe class CpuKernels
             CpuGemm.GemmRows(y, OUT, x, rows, w, OUT, bi, relu, B, OUT, IN, isa);
     }
 
-    /// <summary>Whether <see cref="MatmulForwardRows"/> takes a layer of <paramref name="OUT"/> outputs at <paramref name="isa"/>.</summary>
-    public static bool HasMatmulForwardRows(int OUT, IsaLevel isa) => CpuGemm.HasRowsPath(OUT, isa);
+    /// <summary>
+    /// <see cref="MatmulBackward"/> of a first layer (no input gradient) whose input rows are <c>source[rowOffsets[b] …]</c>:
+    /// dweight = Xᵀ·doutput over those rows where they lie, dbias = Σ_b doutput; the same bits as MatmulBackward over
+    /// the gathered rows (see <see cref="CpuGemm.GemmTransposedRows"/>). Only where <see cref="HasMatmulRows"/>.
+    /// </summary>
+    public static void MatmulBackwardRows(Span<float> dweight /*(IN,OUT)*/, Span<float> dbias /*(OUT)*/, ReadOnlySpan<float> doutput /*(B,OUT)*/,
+        ReadOnlySpan<float> source, ReadOnlySpan<nint> rowOffsets /*(B)*/, int B, int IN, int OUT, IsaLevel isa)
+    {
+        Check(dweight.Length >= IN * OUT && dbias.Length >= OUT && doutput.Length >= B * OUT && rowOffsets.Length >= B);
+        for (int b = 0; b < B; b++) Check(rowOffsets[b] >= 0 && rowOffsets[b] <= source.Length - IN);
+        fixed (float* dw = dweight, dy = doutput, x = source)
+        fixed (nint* rows = rowOffsets)
+            CpuGemm.GemmTransposedRows(dw, OUT, x, rows, dy, OUT, IN, OUT, B, isa); // (IN,OUT) = Xᵀ(IN,B)·dY(B,OUT)
+        ColumnSums(dbias, doutput, B, OUT, isa);
+    }
+
+    /// <summary>Whether <see cref="MatmulForwardRows"/> and <see cref="MatmulBackwardRows"/> take a layer of <paramref name="OUT"/> outputs at <paramref name="isa"/>.</summary>
+    public static bool HasMatmulRows(int OUT, IsaLevel isa) => CpuGemm.HasRowsPath(OUT, isa);
+
+    /// <summary>
+    /// Whether the trainer should take <see cref="MatmulBackwardRows"/> (where <see cref="HasMatmulRows"/>): not on AVX2,
+    /// where its k steps through a table of rows ran the MLP's training 1.04–1.05× the time of the copy and the
+    /// contiguous GEMM (`DOTNET_EnableAVX512=0 dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab
+    /// gemm train avx2 21 rows`, Zen 4), where AVX-512 ran 0.92–0.96× with it against 0.95–0.98× without.
+    /// </summary>
+    public static bool HasMatmulBackwardRows(int OUT, IsaLevel isa) => HasMatmulRows(OUT, isa) && CpuIsa.Clamp(isa) != IsaLevel.Avx2;
 
     /// <summary>
     /// dweight = inputᵀ · doutput, dbias = Σ_b doutput, and, unless <paramref name="dinput"/> is empty (first

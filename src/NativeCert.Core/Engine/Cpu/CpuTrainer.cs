@@ -33,7 +33,8 @@ internal sealed class CpuTrainer
     private readonly float[] _columns;   // (max conv CI·K·K · maxB·OH·OW) im2col scratch
     private float[] _noisyTrain = [];    // (n, D) this model's noisy training copy, drawn once per model
     private readonly nint[] _rowOffsets; // where the batch's rows lie in _noisyTrain, when the first layer reads them in place
-    private readonly bool _rowsInPlace;  // the first layer is dense on the network input and its GEMM reads rows in place
+    private readonly bool _rowsInPlace;  // the first layer is dense on the network input and its forward GEMM reads the rows in place
+    private readonly bool _weightGradientRowsInPlace; // ... and so does its weight-gradient GEMM (else acts[0] gets a copy)
 
     /// <summary>Whether trainers built from now on let a dense first layer read its batch in place (a benchmark knob: the same bits either way).</summary>
     internal static bool ReadsRowsInPlace = true;
@@ -103,7 +104,8 @@ internal sealed class CpuTrainer
         _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
         var first = _steps[_firstParameterStep];
         _rowsInPlace = ReadsRowsInPlace && _firstParameterStep == 0 && first.Layer.Spec.Kind == LayerKind.Dense && first.Input == 0
-            && CpuKernels.HasMatmulForwardRows(first.Layer.Output.Size, _isa);
+            && CpuKernels.HasMatmulRows(first.Layer.Output.Size, _isa);
+        _weightGradientRowsInPlace = _rowsInPlace && CpuKernels.HasMatmulBackwardRows(first.Layer.Output.Size, _isa);
         _rowOffsets = new nint[_rowsInPlace ? _maxBatch : 0];
         if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
             _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip || s.ForwardInConv).ToArray(),
@@ -235,9 +237,10 @@ internal sealed class CpuTrainer
     /// <summary>
     /// The batch's rows for a first layer that reads them in place: where each lies in the noisy copy, and its label.
     /// The first layer's forward GEMM then streams the rows straight from the copy (the hardware prefetcher follows each
-    /// row under the FMAs), and <see cref="CopyBatch"/> copies them into acts[0] for the weight gradient afterwards, from
-    /// L2. The gather's copy, issued ahead of the GEMM, waited on the rows' misses instead (`dotnet run -c Release
-    /// --project benchmarks/NativeCert.Benchmarks -- ab gemm train avx512 R rows`).
+    /// row under the FMAs), and its weight gradient reads them there again (from L2 by then), or, where that path is
+    /// slower (AVX2), from the copy <see cref="CopyBatch"/> makes into acts[0] after the forward. The gather's copy,
+    /// issued ahead of the GEMM, waited on the rows' misses instead (`dotnet run -c Release --project
+    /// benchmarks/NativeCert.Benchmarks -- ab gemm train avx512 R rows`).
     /// </summary>
     private void SelectBatch(int start, int B, int D)
     {
@@ -249,7 +252,7 @@ internal sealed class CpuTrainer
         }
     }
 
-    /// <summary>The rows <see cref="SelectBatch"/> chose, copied into acts[0] (contiguous rows for the weight-gradient GEMM).</summary>
+    /// <summary>The rows <see cref="SelectBatch"/> chose, copied into acts[0] for a weight-gradient GEMM that reads them contiguously.</summary>
     private void CopyBatch(int B, int D)
     {
         var x = _acts[0];
@@ -302,6 +305,10 @@ internal sealed class CpuTrainer
             var strides = Strides(step, B);
             switch (step.Layer.Spec.Kind)
             {
+                case LayerKind.Dense when _weightGradientRowsInPlace && s == _firstParameterStep:
+                    CpuKernels.MatmulBackwardRows(L.Weight(Gradients, step.ParameterLayer), L.Bias(Gradients, step.ParameterLayer), _dacts[step.Output],
+                        _noisyTrain, _rowOffsets, B, input.Size, output.Size, _isa);
+                    break;
                 case LayerKind.Dense:
                 {
                     int l = step.ParameterLayer;
@@ -380,7 +387,8 @@ internal sealed class CpuTrainer
     /// layer-list model each layer to its own forward phase.
     /// </summary>
     /// With <paramref name="rowsInPlace"/> (training, <see cref="_rowsInPlace"/>) the first layer reads the batch from the
-    /// noisy copy at <see cref="_rowOffsets"/> and then copies it into acts[0] (charged to the gather phase).
+    /// noisy copy at <see cref="_rowOffsets"/> (and, unless its weight gradient does too, then copies it into acts[0],
+    /// charged to the gather phase).
     private void Forward(int B, CpuPhaseClock? clock = null, bool rowsInPlace = false)
     {
         var L = Layout;
@@ -396,8 +404,11 @@ internal sealed class CpuTrainer
                     L.Bias(Parameters, step.ParameterLayer), B, input.Size, output.Size, relu: step.ReluFused, _isa);
                 if (phases != null) clock!.LapLayer(phases.Index(s, LayerPass.Forward));
                 else clock?.Lap(CpuPhase.FirstForwardGemm);
-                CopyBatch(B, input.Size);
-                clock?.Lap(CpuPhase.Gather);
+                if (!_weightGradientRowsInPlace)
+                {
+                    CopyBatch(B, input.Size);
+                    clock?.Lap(CpuPhase.Gather);
+                }
                 continue;
             }
             switch (step.Layer.Spec.Kind)

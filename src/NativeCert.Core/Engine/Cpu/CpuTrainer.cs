@@ -35,11 +35,11 @@ internal sealed class CpuTrainer
     private readonly nint[] _rowOffsets; // where the batch's rows lie in _noisyTrain, when the first layer reads them in place
     private readonly bool _rowsInPlace;  // the first layer is dense on the network input and its forward GEMM reads the rows in place
     private readonly bool _weightGradientRowsInPlace; // ... and so does its weight-gradient GEMM (else acts[0] gets a copy)
+    private int[] _permutation = [];     // (≥ n) the epoch's permutation of the view rows
+    private int[] _viewLabels = [];      // (≥ n) label of each view row (the training labels themselves for the all-rows view)
 
     /// <summary>Whether trainers built from now on let a dense first layer read its batch in place (a benchmark knob: the same bits either way).</summary>
     internal static bool ReadsRowsInPlace = true;
-    private int[] _permutation = [];     // (≥ n) the epoch's permutation of the view rows
-    private int[] _viewLabels = [];      // (≥ n) label of each view row (the training labels themselves for the all-rows view)
 
     /// <summary>
     /// One layer call: reads activation <paramref name="Input"/>, writes <paramref name="Output"/> (the same buffer for a
@@ -384,11 +384,10 @@ internal sealed class CpuTrainer
     /// <summary>
     /// Forward pass of the B rows in acts[0]: one call per layer, in model order. With <paramref name="clock"/>, an MLP
     /// charges the layers up to and including the first one with parameters to the first-layer forward phase, a
-    /// layer-list model each layer to its own forward phase.
+    /// layer-list model each layer to its own forward phase. With <paramref name="rowsInPlace"/> (training,
+    /// <see cref="_rowsInPlace"/>) the first layer reads the batch from the noisy copy at <see cref="_rowOffsets"/> (and,
+    /// unless its weight gradient does too, then copies it into acts[0], charged to the gather phase).
     /// </summary>
-    /// With <paramref name="rowsInPlace"/> (training, <see cref="_rowsInPlace"/>) the first layer reads the batch from the
-    /// noisy copy at <see cref="_rowOffsets"/> (and, unless its weight gradient does too, then copies it into acts[0],
-    /// charged to the gather phase).
     private void Forward(int B, CpuPhaseClock? clock = null, bool rowsInPlace = false)
     {
         var L = Layout;

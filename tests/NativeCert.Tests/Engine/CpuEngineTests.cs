@@ -32,6 +32,34 @@ public class CpuEngineTests
     }
 
     [Fact]
+    public void ReadingTheBatchInPlaceGivesTheBitsOfGatheringIt()
+    {
+        // A dense first layer reads its batch where the rows lie in the noisy copy (CpuGemm.GemmRows / GemmTransposedRows)
+        // when its outputs fill whole panels: 64 and 128 outputs on every level, 16 and 48 on AVX2 and the scalar level
+        // (AVX-512 gathers those), 19 only on the scalar level; a short last batch (101 rows, batch 16) and a view of
+        // the rows (a DPA partition or bag: out of order, repeated) on top. Against the same trainer gathering the batch.
+        var train = EngineTestData.Blobs(101, 45, 7, 3);
+        int[] view = [5, 99, 3, 3, 60, 17, 42, 0, 88, 21, 21, 70, 64, 12, 33, 1, 2, 90, 77, 50];
+        try
+        {
+            foreach (var hidden in new[] { new[] { 64 }, new[] { 128 }, new[] { 16, 9 }, new[] { 48 }, new[] { 19 } })
+            foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+            foreach (var rows in new[] { null, view })
+            {
+                var config = EngineTestData.Config(45, hidden, 7, epochs: 2, batch: 16, sigma: 0.4f);
+                CpuTrainer.ReadsRowsInPlace = false;
+                var gathered = new CpuTrainer(config, isa);
+                CpuTrainer.ReadsRowsInPlace = true;
+                var inPlace = new CpuTrainer(config, isa);
+                gathered.Train(train, 3, rows: rows);
+                inPlace.Train(train, 3, rows: rows);
+                Assert.True(gathered.Parameters.AsSpan().SequenceEqual(inPlace.Parameters), $"hidden {string.Join(",", hidden)} {isa} view={rows != null}");
+            }
+        }
+        finally { CpuTrainer.ReadsRowsInPlace = true; }
+    }
+
+    [Fact]
     public void SimdTrainingIsBitIdenticalAcrossIsaLevels()
     {
         var train = EngineTestData.Blobs(70, 45, 3, 4);

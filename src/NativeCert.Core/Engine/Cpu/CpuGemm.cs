@@ -41,17 +41,8 @@ internal static unsafe class CpuGemm
     /// that waits on every row's misses. The same FMA chains as <see cref="Gemm"/> over the gathered rows, bit for
     /// bit. Only where <see cref="HasRowsPath"/>: the full column panels (the column-tail kernels step rows by a stride).
     /// </summary>
-    public static void GemmRows(float* c, int ldc, float* a, nint* rowOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K, IsaLevel isa)
-    {
-        if (!HasRowsPath(N, isa)) throw new ArgumentException($"no row-offset GEMM for {N} columns at {CpuIsa.Name(CpuIsa.Clamp(isa))}", nameof(N));
-        if (M <= 0) return;
-        switch (CpuIsa.Clamp(isa))
-        {
-            case IsaLevel.Avx512: Panels(&Kernel512_6x4<No>, 64, KChunk512, c, ldc, a, 0, 1, rowOffsets, null, bm, ldb, bias, relu, M, N, K); break;
-            case IsaLevel.Avx2: Panels(&Kernel256_6x2<No>, 16, KChunk256, c, ldc, a, 0, 1, rowOffsets, null, bm, ldb, bias, relu, M, N, K); break;
-            default: GemmScalar(c, ldc, a, 0, 1, rowOffsets, null, bm, ldb, bias, relu, M, N, K); break;
-        }
-    }
+    public static void GemmRows(float* c, int ldc, float* a, nint* rowOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K, IsaLevel isa) =>
+        Tabled(c, ldc, a, 0, 1, rowOffsets, null, bm, ldb, bias, relu, M, N, K, isa);
 
     /// <summary>
     /// C(M,N) = Aᵀ-side product Σ_k a[kOffsets[k] + i] · Bm(k, j): <see cref="Gemm"/> with A's element (i, k) in row k of
@@ -60,15 +51,25 @@ internal static unsafe class CpuGemm
     /// into a batch buffer at all. The same FMA chains as <see cref="Gemm"/> with aRow = 1 over the gathered rows.
     /// Only where <see cref="HasRowsPath"/>.
     /// </summary>
-    public static void GemmTransposedRows(float* c, int ldc, float* a, nint* kOffsets, float* bm, int ldb, int M, int N, int K, IsaLevel isa)
+    public static void GemmTransposedRows(float* c, int ldc, float* a, nint* kOffsets, float* bm, int ldb, int M, int N, int K, IsaLevel isa) =>
+        Tabled(c, ldc, a, 1, 0, null, kOffsets, bm, ldb, null, false, M, N, K, isa);
+
+    /// <summary>The full panels of a GEMM whose A rows (<paramref name="rowOffsets"/>) or k steps (<paramref name="kOffsets"/>) come from a table.</summary>
+    private static void Tabled(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* bm, int ldb, float* bias, bool relu,
+        int M, int N, int K, IsaLevel isa)
     {
         if (!HasRowsPath(N, isa)) throw new ArgumentException($"no row-offset GEMM for {N} columns at {CpuIsa.Name(CpuIsa.Clamp(isa))}", nameof(N));
         if (M <= 0) return;
+        bool kTable = kOffsets != null;
         switch (CpuIsa.Clamp(isa))
         {
-            case IsaLevel.Avx512: Panels(&Kernel512_6x4<Yes>, 64, KChunk512, c, ldc, a, 1, 0, null, kOffsets, bm, ldb, null, false, M, N, K); break;
-            case IsaLevel.Avx2: Panels(&Kernel256_6x2<Yes>, 16, KChunk256, c, ldc, a, 1, 0, null, kOffsets, bm, ldb, null, false, M, N, K); break;
-            default: GemmScalar(c, ldc, a, 1, 0, null, kOffsets, bm, ldb, null, false, M, N, K); break;
+            case IsaLevel.Avx512:
+                Panels(kTable ? &Kernel512_6x4<Yes> : &Kernel512_6x4<No>, 64, KChunk512, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
+                break;
+            case IsaLevel.Avx2:
+                Panels(kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, 16, KChunk256, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
+                break;
+            default: GemmScalar(c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K); break;
         }
     }
 

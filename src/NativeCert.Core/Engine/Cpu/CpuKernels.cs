@@ -58,14 +58,6 @@ internal static unsafe class CpuKernels
     public static bool HasMatmulRows(int OUT, IsaLevel isa) => CpuGemm.HasRowsPath(OUT, isa);
 
     /// <summary>
-    /// Whether the trainer should take <see cref="MatmulBackwardRows"/> (where <see cref="HasMatmulRows"/>): not on AVX2,
-    /// where its k steps through a table of rows ran the MLP's training 1.04–1.05× the time of the copy and the
-    /// contiguous GEMM (`DOTNET_EnableAVX512=0 dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab
-    /// gemm train avx2 21 rows`, Zen 4), where AVX-512 ran 0.92–0.96× with it against 0.95–0.98× without.
-    /// </summary>
-    public static bool HasMatmulBackwardRows(int OUT, IsaLevel isa) => HasMatmulRows(OUT, isa) && CpuIsa.Clamp(isa) != IsaLevel.Avx2;
-
-    /// <summary>
     /// dweight = inputᵀ · doutput, dbias = Σ_b doutput, and, unless <paramref name="dinput"/> is empty (first
     /// layer), dinput = doutput · weightᵀ via <paramref name="weightTransposed"/> scratch <c>(OUT, IN)</c>.
     /// </summary>

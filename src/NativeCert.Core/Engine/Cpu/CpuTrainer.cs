@@ -32,7 +32,7 @@ internal sealed class CpuTrainer
     private readonly float[] _weightTransposed; // (max dense out·in) scratch for dX = dY·Wᵀ
     private readonly float[] _columns;   // (max conv CI·K·K · maxB·OH·OW) im2col scratch
     private float[] _noisyTrain = [];    // (n, D) this model's noisy training copy, drawn once per model
-    private readonly nint[] _rowOffsets; // where the batch's rows lie in _noisyTrain, when the first layer reads them in place
+    private readonly nint[] _rowOffsets; // (maxB) where the batch's rows lie in _noisyTrain
     private readonly bool _rowsInPlace;  // the first layer is dense on the network input and its forward GEMM reads the rows in place
     private readonly bool _weightGradientRowsInPlace; // ... and so does its weight-gradient GEMM (else acts[0] gets a copy)
     private int[] _permutation = [];     // (≥ n) the epoch's permutation of the view rows
@@ -105,8 +105,12 @@ internal sealed class CpuTrainer
         var first = _steps[_firstParameterStep];
         _rowsInPlace = ReadsRowsInPlace && _firstParameterStep == 0 && first.Layer.Spec.Kind == LayerKind.Dense && first.Input == 0
             && CpuKernels.HasMatmulRows(first.Layer.Output.Size, _isa);
-        _weightGradientRowsInPlace = _rowsInPlace && CpuKernels.HasMatmulBackwardRows(first.Layer.Output.Size, _isa);
-        _rowOffsets = new nint[_rowsInPlace ? _maxBatch : 0];
+        // Not on AVX2: there the weight gradient's k steps through a table of rows ran the MLP's training 1.04–1.05× the
+        // time of a copy after the forward and the contiguous GEMM (`DOTNET_EnableAVX512=0 dotnet run -c Release
+        // --project benchmarks/NativeCert.Benchmarks -- ab gemm train avx2 21 rows`, Zen 4), where AVX-512 ran
+        // 0.92–0.96× with it against 0.95–0.98× without.
+        _weightGradientRowsInPlace = _rowsInPlace && _isa != IsaLevel.Avx2;
+        _rowOffsets = new nint[_maxBatch];
         if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
             _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip || s.ForwardInConv).ToArray(),
                 _steps.Select(s => (s.Skip && s.Layer.Spec.Kind != LayerKind.Relu) || s.BackwardInConv).ToArray(), _firstParameterStep);
@@ -225,8 +229,8 @@ internal sealed class CpuTrainer
             for (int start = 0; start < n; start += _maxBatch)
             {
                 int B = Math.Min(_maxBatch, n - start);
-                if (_rowsInPlace) SelectBatch(start, B, D);
-                else GatherBatch(start, B, D);
+                SelectBatch(start, B, D);
+                if (!_rowsInPlace) CopyBatch(B, D);
                 Clock?.Lap(CpuPhase.Gather);
                 lossSum += Step(B, opt, opt.LearningRateAt(step++, warmupSteps), computeLoss: epochLosses != null);
             }
@@ -235,12 +239,12 @@ internal sealed class CpuTrainer
     }
 
     /// <summary>
-    /// The batch's rows for a first layer that reads them in place: where each lies in the noisy copy, and its label.
-    /// The first layer's forward GEMM then streams the rows straight from the copy (the hardware prefetcher follows each
-    /// row under the FMAs), and its weight gradient reads them there again (from L2 by then), or, where that path is
-    /// slower (AVX2), from the copy <see cref="CopyBatch"/> makes into acts[0] after the forward. The gather's copy,
-    /// issued ahead of the GEMM, waited on the rows' misses instead (`dotnet run -c Release --project
-    /// benchmarks/NativeCert.Benchmarks -- ab gemm train avx512 R rows`).
+    /// The batch's rows: where each lies in the noisy copy, and its label. A first layer that reads them in place
+    /// (<see cref="_rowsInPlace"/>) streams them straight from the copy in its forward GEMM (the hardware prefetcher
+    /// follows each row under the FMAs), and its weight gradient reads them there again (from L2 by then), or, on AVX2,
+    /// from the copy <see cref="CopyBatch"/> makes into acts[0] after the forward. Otherwise they are copied into acts[0]
+    /// first, which waits on the rows' misses (`dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab
+    /// gemm train avx512 R rows`).
     /// </summary>
     private void SelectBatch(int start, int B, int D)
     {
@@ -252,15 +256,8 @@ internal sealed class CpuTrainer
         }
     }
 
-    /// <summary>The rows <see cref="SelectBatch"/> chose, copied into acts[0] for a weight-gradient GEMM that reads them contiguously.</summary>
-    private void CopyBatch(int B, int D)
-    {
-        var x = _acts[0];
-        for (int b = 0; b < B; b++) Array.Copy(_noisyTrain, (long)_rowOffsets[b], x, (long)b * D, D);
-    }
-
-    /// <summary>Copies the batch's noisy rows contiguously into acts[0] so the GEMMs stream one buffer.</summary>
-    private unsafe void GatherBatch(int start, int B, int D)
+    /// <summary>The rows <see cref="SelectBatch"/> chose, copied contiguously into acts[0] for GEMMs that stream one buffer.</summary>
+    private unsafe void CopyBatch(int B, int D)
     {
         var x = _acts[0];
         const int Ahead = 2; // rows are random in a buffer far larger than L2: fetch a couple of rows ahead
@@ -269,12 +266,10 @@ internal sealed class CpuTrainer
             {
                 if (b + Ahead < B && Sse.IsSupported)
                 {
-                    byte* next = (byte*)(noisy + (long)_permutation[start + b + Ahead] * D);
+                    byte* next = (byte*)(noisy + _rowOffsets[b + Ahead]);
                     for (int offset = 0; offset < D * sizeof(float); offset += 64) Sse.Prefetch0(next + offset);
                 }
-                int j = _permutation[start + b];
-                Array.Copy(_noisyTrain, (long)j * D, x, (long)b * D, D);
-                _labels[b] = _viewLabels[j];
+                Array.Copy(_noisyTrain, (long)_rowOffsets[b], x, (long)b * D, D);
             }
     }
 

@@ -37,7 +37,7 @@ public sealed class CpuMemoryPlanTests
         var plan = CpuMemoryPlan.Create(Mnist, trainRows: 8000, inputRows: 2000, threads: 2, models: 10, keepParameters: true);
         long p = 784L * 128 + 128 + 128 * 10 + 10;
         Assert.Equal(p, plan.Model.Parameters);
-        Assert.Equal(4 * (3 * p + 128L * (784 + 2 * 128 + 2 * 10) + 784L * 128 + 2 * 128 + p - 10), plan.ModelBytesPerThread);
+        Assert.Equal(4 * (3 * p + 128L * (784 + 2 * 128 + 2 * 10) + 784L * 128 + 2 * 128 + 2 * 128 + p - 10), plan.ModelBytesPerThread);
         Assert.Equal(4 * (8000L * 784 + 8000), plan.TrainingBytesPerThread);
         Assert.Equal(4 * 2000L * 10, plan.VoteBytesPerThread);
         Assert.Equal(4 * 10 * p, plan.SharedBytes);

@@ -50,6 +50,7 @@ internal readonly record struct ModelFootprint(long Parameters, long Activations
 ///                + B·max_conv k·k·C_in·OH·OW   im2col columns                (k·k·C_in, B·OH·OW)
 ///                + max_dense in·out        transposed weight scratch
 ///                + 2B                      batch labels and losses               (B)
+///                + 2B                      the batch's row offsets in the copy   (B, 8 bytes each)
 ///                + P − C                   He-init Gaussians, drawn per model    (P − C)       when training
 ///                + n·D + n                 noisy training copy, permutation      (n, D), (n)   when training
 ///                + T·C )                   the thread's vote counts              (T, C)        when voting
@@ -82,7 +83,7 @@ internal sealed record CpuMemoryPlan(ModelFootprint Model, int Threads, long Mod
         var model = ModelFootprint.Of(config.Model);
         long batch = config.Training.BatchSize;
         int workers = (int)Math.Max(1, Math.Min(threads > 0 ? threads : Environment.ProcessorCount, Math.Max(1, models)));
-        long modelFloats = 3 * model.Parameters + batch * model.ActivationsPerRow + model.ScratchFloats + 2 * batch;
+        long modelFloats = 3 * model.Parameters + batch * model.ActivationsPerRow + model.ScratchFloats + 2 * batch + 2 * batch;
         long copyFloats = trainRows > 0 ? (long)trainRows * config.Model.InputSize + trainRows : 0;
         long initFloats = trainRows > 0 ? model.Parameters - config.Model.Classes : 0;
         modelFloats += initFloats;

@@ -17,6 +17,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "hashes") { ContractHashes.Run(); return 0; }
         if (args.Length > 0 && args[0] == "exp-check") return ExpCheck.Run(args[1..]);
         if (args.Length > 1 && args[0] == "ab" && args[1] == "conv") { ConvAb.Run(args[2..]); return 0; }
+        if (args.Length > 1 && args[0] == "ab" && args[1] == "assist") { AssistAb.Run(args[2..]); return 0; }
         if (args.Length > 1 && args[0] == "ab" && args[1] == "gemm") { GemmKernelAb.Run(args[2..]); return 0; }
         if (args.Length > 0 && args[0] == "ab") { GemmAb.Run(args[1..]); return 0; }
         if (args.Length > 0 && args[0] == "gpu") return Gpu.GpuThroughput.Run(args[1..]);

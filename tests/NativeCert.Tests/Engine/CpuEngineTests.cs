@@ -60,6 +60,79 @@ public class CpuEngineTests
     }
 
     [Fact]
+    public void AHelpedModelHasTheBitsOfOneTrainedAlone()
+    {
+        // A second thread takes part 1 of every split (the first layer's forward and weight-gradient GEMMs and the SGD
+        // step, CpuAssist) from the first step: panel and non-panel widths (rows read in place or gathered), a
+        // 2-hidden-layer model, every level, a short last batch and a view of the rows. Against the same trainer alone.
+        var train = EngineTestData.Blobs(101, 45, 7, 3);
+        int[] view = [5, 99, 3, 3, 60, 17, 42, 0, 88, 21, 21, 70, 64, 12, 33, 1, 2, 90, 77, 50];
+        foreach (var hidden in new[] { new[] { 64 }, new[] { 19 }, new[] { 33, 17 } })
+        foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
+        foreach (var rows in new[] { null, view })
+        {
+            var config = EngineTestData.Config(45, hidden, 7, epochs: 2, batch: 16, sigma: 0.4f);
+            var alone = new CpuTrainer(config, isa);
+            alone.Train(train, 3, rows: rows);
+            var assist = new CpuAssist();
+            Assert.True(assist.TryClaim());
+            Assert.False(assist.TryClaim()); // one helper per owner
+            var helper = new Thread(() => assist.Serve(null));
+            helper.Start();
+            var helped = new CpuTrainer(config, isa) { Assist = assist };
+            try { helped.Train(train, 3, rows: rows); }
+            finally { assist.Close(); helper.Join(); }
+            Assert.True(alone.Parameters.AsSpan().SequenceEqual(helped.Parameters), $"hidden {string.Join(",", hidden)} {isa} view={rows != null}");
+        }
+    }
+
+    [Fact]
+    public void AssistPartsCoverTheRowsOnceAndAHelpersFailureReachesTheOwner()
+    {
+        foreach (int count in new[] { 0, 1, 5, 6, 7, 12, 128, 784, 1001 })
+        foreach (int block in new[] { 6, 16 })
+        {
+            var (a0, a1) = CpuAssist.Part(count, 0, block);
+            var (b0, b1) = CpuAssist.Part(count, 1, block);
+            Assert.Equal((0, count), CpuAssist.Part(count, -1, block));
+            Assert.True(a0 == 0 && a1 == b0 && b1 == count && a1 % block == 0 | a1 == count, $"{count}/{block}: [{a0},{a1}) [{b0},{b1})");
+            int blocks = (count + block - 1) / block, first = (a1 + block - 1) / block;
+            Assert.InRange(first - (blocks - first), 0, 1); // part 0 has as many blocks as part 1, or one more
+        }
+        var assist = new CpuAssist();
+        Assert.True(assist.TryClaim());
+        var helper = new Thread(() => assist.Serve(null));
+        helper.Start();
+        try
+        {
+            var work = new CountingWork();
+            assist.Split(work, 0, CpuPhase.Optimizer);
+            Assert.Equal([1, 1, 0], work.Parts);
+            var e = Assert.Throws<InvalidOperationException>(() => assist.Split(work, 1, CpuPhase.Optimizer));
+            Assert.Equal("helper", e.Message);
+            assist.Split(work, 0, CpuPhase.Optimizer); // still serving after a failed part
+            Assert.Equal([3, 3, 0], work.Parts);
+        }
+        finally { assist.Close(); helper.Join(); }
+        Assert.False(assist.TryClaim()); // closed
+        var alone = new CountingWork();
+        new CpuAssist().Split(alone, 0, CpuPhase.Optimizer);
+        Assert.Equal([0, 0, 1], alone.Parts);
+    }
+
+    /// <summary>Counts the parts it runs ([0], [1], whole in [2]); work 1 fails on the helper's part.</summary>
+    private sealed class CountingWork : IAssistedWork
+    {
+        public readonly int[] Parts = new int[3];
+
+        public void RunPart(int work, int part)
+        {
+            Parts[part < 0 ? 2 : part]++;
+            if (work == 1 && part == 1) throw new InvalidOperationException("helper");
+        }
+    }
+
+    [Fact]
     public void SimdTrainingIsBitIdenticalAcrossIsaLevels()
     {
         var train = EngineTestData.Blobs(70, 45, 3, 4);
@@ -103,6 +176,9 @@ public class CpuEngineTests
         Assert.Equal(one.Counts, RunWith(2, (0, N)).Counts);
         Assert.Equal(one.Counts, RunWith(2, (0, 4), (4, N)).Counts);
         Assert.Equal(one.Counts, RunWith(3, (0, 1), (1, 2), (2, N)).Counts);
+        // Three models on two threads: the worker left without a model helps the third (CpuAssist) where there are 2 cores.
+        var three = RunWith(1, (0, 3));
+        Assert.Equal(three.Counts, RunWith(2, (0, 3)).Counts);
 
         // Same models by the scalar reference: votes may differ only where float rounding flips a near-tie.
         var reference = new VoteCounts(test.Count, 3);

@@ -26,6 +26,12 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
     public int Threads => _threads;
     public int ModelsInParallel => _threads;
     public IsaLevel Isa => _isa;
+
+    /// <summary>
+    /// Whether a worker with no model left lends its core to one still training (<see cref="CpuAssist"/>); a benchmark
+    /// knob (`ab assist`): the same bits either way.
+    /// </summary>
+    internal static bool AssistsLastModels = true;
     public string Device => $"{CpuIsa.ModelName()} ({_threads} threads, {CpuIsa.Name(_isa)})";
 
     /// <summary>
@@ -102,6 +108,10 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
         var errors = new Exception?[threads];
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var profile = Profile;
+        // A worker with no model left helps one still training (CpuAssist), where every worker has a core of its own.
+        bool assists = AssistsLastModels && threads > 1 && threads <= Environment.ProcessorCount;
+        var assist = new CpuAssist[threads];
+        for (int w = 0; w < threads; w++) assist[w] = new CpuAssist();
         long startTicks = System.Diagnostics.Stopwatch.GetTimestamp();
 
         void Worker(int w)
@@ -112,7 +122,7 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
             CpuTrainer? trainer = null;
             try
             {
-                trainer = new CpuTrainer(config, _isa);
+                trainer = new CpuTrainer(config, _isa) { Assist = assists ? assist[w] : null };
                 if (profile != null) trainer.Clock = new CpuPhaseClock(trainer.LayerPhases?.Count ?? 0);
                 VoteCounts? mine = inputs != null ? new VoteCounts(inputs.Count, config.Model.Classes) : null;
                 partial[w] = mine;
@@ -131,9 +141,29 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
                 errors[w] = e;
                 failed.Cancel();
             }
+            finally
+            {
+                assist[w].Close();
+            }
+            if (assists && errors[w] == null) Help(w, trainer?.Clock);
             if (profile != null && trainer?.Clock != null)
                 profile.Add(trainer.Clock.Seconds, trainer.LayerPhases, CpuPhaseProfile.ThreadCpuSeconds() - cpuStart, wallStart,
                     System.Diagnostics.Stopwatch.GetElapsedTime(startTicks).TotalSeconds, CpuPhaseProfile.ThreadRunQueueSeconds() - queueStart);
+        }
+
+        // Serves each other worker still training, one after another, that no other helper has taken.
+        void Help(int w, CpuPhaseClock? clock)
+        {
+            for (bool served = true; served && !failed.IsCancellationRequested;)
+            {
+                served = false;
+                for (int o = 0; o < threads && !served; o++)
+                    if (o != w && assist[o].TryClaim())
+                    {
+                        assist[o].Serve(clock);
+                        served = true;
+                    }
+            }
         }
 
         if (threads == 1) Worker(0);

@@ -46,12 +46,33 @@ internal static unsafe class CpuKernels
     public static void MatmulBackwardRows(Span<float> dweight /*(IN,OUT)*/, Span<float> dbias /*(OUT)*/, ReadOnlySpan<float> doutput /*(B,OUT)*/,
         ReadOnlySpan<float> source, ReadOnlySpan<nint> rowOffsets /*(B)*/, int B, int IN, int OUT, IsaLevel isa)
     {
-        Check(dweight.Length >= IN * OUT && dbias.Length >= OUT && doutput.Length >= B * OUT && rowOffsets.Length >= B);
-        for (int b = 0; b < B; b++) Check(rowOffsets[b] >= 0 && rowOffsets[b] <= source.Length - IN);
-        fixed (float* dw = dweight, dy = doutput, x = source)
-        fixed (nint* rows = rowOffsets)
-            CpuGemm.GemmTransposedRows(dw, OUT, x, rows, dy, OUT, IN, OUT, B, isa); // (IN,OUT) = Xᵀ(IN,B)·dY(B,OUT)
+        Check(dbias.Length >= OUT);
+        MatmulWeightGradientRows(dweight, doutput, source, rowOffsets, B, IN, OUT, isa);
         ColumnSums(dbias, doutput, B, OUT, isa);
+    }
+
+    /// <summary>
+    /// <see cref="MatmulBackwardRows"/>'s dweight alone (no dbias), or its rows [<paramref name="featureStart"/>,
+    /// <paramref name="featureEnd"/>) (input features; end −1: IN): each element the same bits as in the whole product,
+    /// so two threads can compute a layer's weight gradient in two parts (<see cref="CpuAssist"/>).
+    /// </summary>
+    public static void MatmulWeightGradientRows(Span<float> dweight /*(IN,OUT)*/, ReadOnlySpan<float> doutput /*(B,OUT)*/,
+        ReadOnlySpan<float> source, ReadOnlySpan<nint> rowOffsets /*(B)*/, int B, int IN, int OUT, IsaLevel isa, int featureStart = 0, int featureEnd = -1)
+    {
+        Check(dweight.Length >= IN * OUT && doutput.Length >= B * OUT && rowOffsets.Length >= B);
+        for (int b = 0; b < B; b++) Check(rowOffsets[b] >= 0 && rowOffsets[b] <= source.Length - IN);
+        int f0 = featureStart, f1 = Features(featureStart, featureEnd, IN);
+        fixed (float* dw = dweight, dy = doutput, x = source)
+        fixed (nint* rows = rowOffsets) // (IN,OUT) = Xᵀ(IN,B)·dY(B,OUT), rows f0..f1
+            CpuGemm.GemmTransposedRows(dw + (nint)f0 * OUT, OUT, x + f0, rows, dy, OUT, f1 - f0, OUT, B, isa);
+    }
+
+    /// <summary>The end of input features [start, end) of <paramref name="IN"/> (end −1: IN), checked.</summary>
+    private static int Features(int start, int end, int IN)
+    {
+        if (end < 0) end = IN;
+        Check(0 <= start && start <= end && end <= IN);
+        return end;
     }
 
     /// <summary>Whether <see cref="MatmulForwardRows"/> and <see cref="MatmulBackwardRows"/> take a layer of <paramref name="OUT"/> outputs at <paramref name="isa"/>.</summary>
@@ -65,9 +86,8 @@ internal static unsafe class CpuKernels
         ReadOnlySpan<float> doutput /*(B,OUT)*/, ReadOnlySpan<float> input /*(B,IN)*/, ReadOnlySpan<float> weight /*(IN,OUT)*/,
         Span<float> weightTransposed /*(OUT,IN), scratch*/, int B, int IN, int OUT, IsaLevel isa)
     {
-        Check(dweight.Length >= IN * OUT && dbias.Length >= OUT && doutput.Length >= B * OUT && input.Length >= B * IN && weight.Length >= IN * OUT);
-        fixed (float* dw = dweight, dy = doutput, x = input)
-            CpuGemm.Gemm(dw, OUT, x, 1, IN, dy, OUT, null, false, IN, OUT, B, isa); // (IN,OUT) = Xᵀ(IN,B)·dY(B,OUT)
+        Check(dbias.Length >= OUT && weight.Length >= IN * OUT);
+        MatmulWeightGradient(dweight, doutput, input, B, IN, OUT, isa);
         ColumnSums(dbias, doutput, B, OUT, isa);
         if (dinput.IsEmpty) return;
         Check(dinput.Length >= B * IN && weightTransposed.Length >= IN * OUT);
@@ -78,6 +98,20 @@ internal static unsafe class CpuKernels
             Transpose(wt, w, OUT, IN, OUT, isa);
             CpuGemm.Gemm(dx, IN, dy, OUT, 1, wt, IN, null, false, B, IN, OUT, isa); // (B,IN) = dY(B,OUT)·Wᵀ(OUT,IN)
         }
+    }
+
+    /// <summary>
+    /// <see cref="MatmulBackward"/>'s dweight = inputᵀ · doutput alone (no dbias, no dinput), or its rows
+    /// [<paramref name="featureStart"/>, <paramref name="featureEnd"/>) (end −1: IN), each element the same bits as in
+    /// the whole product.
+    /// </summary>
+    public static void MatmulWeightGradient(Span<float> dweight /*(IN,OUT)*/, ReadOnlySpan<float> doutput /*(B,OUT)*/, ReadOnlySpan<float> input /*(B,IN)*/,
+        int B, int IN, int OUT, IsaLevel isa, int featureStart = 0, int featureEnd = -1)
+    {
+        Check(dweight.Length >= IN * OUT && doutput.Length >= B * OUT && input.Length >= B * IN);
+        int f0 = featureStart, f1 = Features(featureStart, featureEnd, IN);
+        fixed (float* dw = dweight, dy = doutput, x = input) // (IN,OUT) = Xᵀ(IN,B)·dY(B,OUT), rows f0..f1
+            CpuGemm.Gemm(dw + (nint)f0 * OUT, OUT, x + f0, 1, IN, dy, OUT, null, false, f1 - f0, OUT, B, isa);
     }
 
     /// <summary>sums[o] = Σ_b values[b, o], b ascending.</summary>

@@ -17,7 +17,7 @@ namespace NativeCert.Engine.Cpu;
 /// pool's backward.
 /// </summary>
 [SkipLocalsInit]
-internal sealed class CpuTrainer
+internal sealed class CpuTrainer : IAssistedWork
 {
     private readonly EnsembleConfig _config;
     private readonly IsaLevel _isa;
@@ -35,6 +35,12 @@ internal sealed class CpuTrainer
     private readonly nint[] _rowOffsets; // (maxB) where the batch's rows lie in _noisyTrain
     private readonly bool _rowsInPlace;  // the first layer is dense on the network input and its forward GEMM reads the rows in place
     private readonly bool _weightGradientRowsInPlace; // ... and so does its weight-gradient GEMM (else acts[0] gets a copy)
+    private readonly bool _splitsFirstLayer; // the first layer is dense on the network input: a helper can take part of its GEMMs
+    private int _partBatch;              // the step's batch rows (the noise: the view's), for those parts
+    private Dataset? _partTrain;         // the noise's training set, view and model
+    private int[]? _partRows;
+    private uint _partModel;
+    private float _partLearningRate;     // the step's η_t, for the SGD step's parts
     private int[] _permutation = [];     // (≥ n) the epoch's permutation of the view rows
     private int[] _viewLabels = [];      // (≥ n) label of each view row (the training labels themselves for the all-rows view)
 
@@ -68,6 +74,12 @@ internal sealed class CpuTrainer
     public float[] Gradients { get; }
     /// <summary>SGD momentum buffer, same layout.</summary>
     public float[] Velocity { get; }
+    /// <summary>
+    /// The thread lending its core to this trainer's model (a worker with no model left), or null: with one attached,
+    /// the first layer's GEMMs (when it is dense on the network input) and the SGD step run in two parts, one on each
+    /// thread, with the same bits (<see cref="CpuAssist"/>).
+    /// </summary>
+    internal CpuAssist? Assist { get; set; }
     /// <summary>When set, each phase's time is charged to it (thread CPU clock, see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>
     internal CpuPhaseClock? Clock { get; set; }
     /// <summary>The per-layer phases <see cref="Clock"/> is charged with for a layer-list model; null for an MLP, whose profile keeps the <see cref="CpuPhase"/> list.</summary>
@@ -111,6 +123,7 @@ internal sealed class CpuTrainer
         // 0.92–0.96× with it against 0.95–0.98× without.
         _weightGradientRowsInPlace = _rowsInPlace && _isa != IsaLevel.Avx2;
         _rowOffsets = new nint[_maxBatch];
+        _splitsFirstLayer = _firstParameterStep == 0 && first.Layer.Spec.Kind == LayerKind.Dense && first.Input == 0;
         if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
             _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip || s.ForwardInConv).ToArray(),
                 _steps.Select(s => (s.Skip && s.Layer.Spec.Kind != LayerKind.Relu) || s.BackwardInConv).ToArray(), _firstParameterStep);
@@ -211,8 +224,10 @@ internal sealed class CpuTrainer
             if (_viewLabels.Length < n || ReferenceEquals(_viewLabels, train.Labels)) _viewLabels = new int[Math.Max(n, _viewLabels.Length)];
             for (int j = 0; j < n; j++) _viewLabels[j] = train.Labels[rows[j]];
         }
-        for (int j = 0; j < n; j++)
-            CpuNoise.NoisyRow(_noisyTrain.AsSpan(j * D, D), train.Row(rows is null ? j : rows[j]), _config.Sigma, _config.Seed, NoiseStream.TrainingNoise, m, (uint)j, _isa);
+        (_partTrain, _partRows, _partModel, _partBatch) = (train, rows, m, n);
+        Parts(PartNoise, CpuPhase.Noise);
+        _partTrain = null;
+        _partRows = null;
         Clock?.Lap(CpuPhase.Noise);
 
         CpuNoise.HeInit(Parameters, Layout, _config.Seed, m, _isa);
@@ -280,7 +295,7 @@ internal sealed class CpuTrainer
     private double Step(int B, TrainingOptions opt, float learningRate, bool computeLoss)
     {
         var L = Layout;
-        Forward(B, Clock, rowsInPlace: _rowsInPlace);
+        Forward(B, Clock, training: true);
         int C = _config.Model.Classes, logits = _steps[^1].Output;
         CpuKernels.SoftmaxCrossEntropyBackward(_dacts[logits], _losses, _acts[logits], _labels, B, C, _isa, computeLoss);
         double lossSum = 0;
@@ -300,9 +315,10 @@ internal sealed class CpuTrainer
             var strides = Strides(step, B);
             switch (step.Layer.Spec.Kind)
             {
-                case LayerKind.Dense when _weightGradientRowsInPlace && s == _firstParameterStep:
-                    CpuKernels.MatmulBackwardRows(L.Weight(Gradients, step.ParameterLayer), L.Bias(Gradients, step.ParameterLayer), _dacts[step.Output],
-                        _noisyTrain, _rowOffsets, B, input.Size, output.Size, _isa);
+                case LayerKind.Dense when _splitsFirstLayer && s == _firstParameterStep:
+                    _partBatch = B;
+                    Parts(PartFirstWeightGradient, CpuPhase.FirstWeightGradientGemm);
+                    CpuKernels.ColumnSums(L.Bias(Gradients, step.ParameterLayer), _dacts[step.Output], B, output.Size, _isa);
                     break;
                 case LayerKind.Dense:
                 {
@@ -343,9 +359,109 @@ internal sealed class CpuTrainer
             if (phases != null) Clock!.LapLayer(phases.Index(s, step.Layer.Spec.Kind is LayerKind.Dense ? LayerPass.BackwardWeight : LayerPass.BackwardInput));
             else if (s == _firstParameterStep) Clock?.Lap(CpuPhase.FirstWeightGradientGemm);
         }
-        CpuKernels.SgdMomentumUpdate(Parameters, Velocity, Gradients, learningRate, opt.Momentum, opt.WeightDecay, _isa);
+        _partLearningRate = learningRate;
+        Parts(PartOptimizer, CpuPhase.Optimizer);
         Clock?.Lap(CpuPhase.Optimizer);
         return lossSum;
+    }
+
+    // The work a helper can take part of (CpuAssist): IAssistedWork.RunPart's first argument.
+    private const int PartNoise = 0, PartFirstForward = 1, PartFirstWeightGradient = 2, PartOptimizer = 3;
+
+    /// <summary>Runs <paramref name="work"/> whole, or in two parts with the helper when one is attached (<see cref="Assist"/>).</summary>
+    private void Parts(int work, CpuPhase phase)
+    {
+        if (Assist is { } assist) assist.Split(this, work, phase);
+        else RunPart(work, -1);
+    }
+
+    void IAssistedWork.RunPart(int work, int part) => RunPart(work, part);
+
+    private void RunPart(int work, int part)
+    {
+        switch (work)
+        {
+            case PartNoise: NoisePart(part); break;
+            case PartFirstForward: FirstForwardPart(part); break;
+            case PartFirstWeightGradient: FirstWeightGradientPart(part); break;
+            default: OptimizerPart(part); break;
+        }
+    }
+
+    /// <summary>Part <paramref name="part"/> (<see cref="CpuAssist.Part"/>) of drawing the noisy training copy: its view rows, each noised as its own row j.</summary>
+    private void NoisePart(int part)
+    {
+        var (train, rows) = (_partTrain!, _partRows);
+        int D = train.Dimension;
+        var (j0, j1) = CpuAssist.Part(_partBatch, part, 64);
+        for (int j = j0; j < j1; j++)
+            CpuNoise.NoisyRow(_noisyTrain.AsSpan(j * D, D), train.Row(rows is null ? j : rows[j]), _config.Sigma, _config.Seed, NoiseStream.TrainingNoise,
+                _partModel, (uint)j, _isa);
+    }
+
+    /// <summary>
+    /// Part <paramref name="part"/> (<see cref="CpuAssist.Part"/>) of the first layer's forward GEMM: its batch rows (6-row
+    /// blocks), from the noisy copy in place or from acts[0].
+    /// </summary>
+    private void FirstForwardPart(int part)
+    {
+        var step = _steps[_firstParameterStep];
+        int IN = step.Layer.Input.Size, OUT = step.Layer.Output.Size, l = step.ParameterLayer;
+        var (r0, r1) = CpuAssist.Part(_partBatch, part, 6);
+        var output = _acts[step.Output].AsSpan(r0 * OUT);
+        if (_rowsInPlace)
+            CpuKernels.MatmulForwardRows(output, _noisyTrain, _rowOffsets.AsSpan(r0, r1 - r0), Layout.Weight(Parameters, l), Layout.Bias(Parameters, l),
+                r1 - r0, IN, OUT, relu: step.ReluFused, _isa);
+        else
+            CpuKernels.MatmulForward(output, _acts[0].AsSpan(r0 * IN), Layout.Weight(Parameters, l), Layout.Bias(Parameters, l), r1 - r0, IN, OUT,
+                relu: step.ReluFused, _isa);
+    }
+
+    /// <summary>Input features [start, end) of the first layer in part <paramref name="part"/>: its rows of W, dW and the momentum (6-row GEMM blocks).</summary>
+    private (int Start, int End) FirstLayerFeatures(int part) => CpuAssist.Part(_steps[_firstParameterStep].Layer.Input.Size, part, 6);
+
+    /// <summary>Part <paramref name="part"/> of the first layer's weight gradient: its input features' rows of dW (the bias gradient is not split).</summary>
+    private void FirstWeightGradientPart(int part)
+    {
+        var step = _steps[_firstParameterStep];
+        int B = _partBatch, IN = step.Layer.Input.Size, OUT = step.Layer.Output.Size;
+        var (f0, f1) = FirstLayerFeatures(part);
+        var dweight = Layout.Weight(Gradients, step.ParameterLayer);
+        if (_weightGradientRowsInPlace)
+            CpuKernels.MatmulWeightGradientRows(dweight, _dacts[step.Output], _noisyTrain, _rowOffsets, B, IN, OUT, _isa, f0, f1);
+        else
+            CpuKernels.MatmulWeightGradient(dweight, _dacts[step.Output], _acts[0], B, IN, OUT, _isa, f0, f1);
+    }
+
+    /// <summary>
+    /// Part <paramref name="part"/> of the SGD momentum step (elementwise): with a split first layer, part 1 is the rows of
+    /// its weight whose gradient the helper computed (so they stay in its core's cache) and part 0 everything else;
+    /// otherwise a cut of the flat parameters.
+    /// </summary>
+    private void OptimizerPart(int part)
+    {
+        int p0 = 0, p1 = Parameters.Length;
+        if (part >= 0 && _splitsFirstLayer)
+        {
+            int l = _steps[_firstParameterStep].ParameterLayer, OUT = Layout.Out(l), w0 = Layout.WeightOffset(l);
+            int cut = w0 + FirstLayerFeatures(0).End * OUT, end = w0 + Layout.In(l) * OUT;
+            if (part == 1) (p0, p1) = (cut, end);
+            else
+            {
+                Sgd(0, w0);
+                (p0, p1) = (end, Parameters.Length);
+                Sgd(w0, cut);
+            }
+        }
+        else if (part >= 0) (p0, p1) = CpuAssist.Part(Parameters.Length, part, 16);
+        Sgd(p0, p1);
+
+        void Sgd(int from, int to)
+        {
+            var opt = _config.Training;
+            CpuKernels.SgdMomentumUpdate(Parameters.AsSpan(from, to - from), Velocity.AsSpan(from, to - from), Gradients.AsSpan(from, to - from),
+                _partLearningRate, opt.Momentum, opt.WeightDecay, _isa);
+        }
     }
 
     /// <summary>
@@ -379,11 +495,12 @@ internal sealed class CpuTrainer
     /// <summary>
     /// Forward pass of the B rows in acts[0]: one call per layer, in model order. With <paramref name="clock"/>, an MLP
     /// charges the layers up to and including the first one with parameters to the first-layer forward phase, a
-    /// layer-list model each layer to its own forward phase. With <paramref name="rowsInPlace"/> (training,
-    /// <see cref="_rowsInPlace"/>) the first layer reads the batch from the noisy copy at <see cref="_rowOffsets"/> (and,
-    /// unless its weight gradient does too, then copies it into acts[0], charged to the gather phase).
+    /// layer-list model each layer to its own forward phase. In <paramref name="training"/>, a first layer that is dense
+    /// on the network input runs in parts with a helper when one is attached (<see cref="Assist"/>), and reads the
+    /// batch from the noisy copy at <see cref="_rowOffsets"/> where <see cref="_rowsInPlace"/> (then, unless its weight
+    /// gradient does too, copies it into acts[0], charged to the gather phase).
     /// </summary>
-    private void Forward(int B, CpuPhaseClock? clock = null, bool rowsInPlace = false)
+    private void Forward(int B, CpuPhaseClock? clock = null, bool training = false)
     {
         var L = Layout;
         var phases = clock != null ? _layerPhases : null;
@@ -392,13 +509,13 @@ internal sealed class CpuTrainer
             var step = _steps[s];
             if (step.Skip || step.ForwardInConv) continue;
             var (input, output) = (step.Layer.Input, step.Layer.Output);
-            if (rowsInPlace && s == _firstParameterStep)
+            if (training && _splitsFirstLayer && s == _firstParameterStep)
             {
-                CpuKernels.MatmulForwardRows(_acts[step.Output], _noisyTrain, _rowOffsets, L.Weight(Parameters, step.ParameterLayer),
-                    L.Bias(Parameters, step.ParameterLayer), B, input.Size, output.Size, relu: step.ReluFused, _isa);
+                _partBatch = B;
+                Parts(PartFirstForward, CpuPhase.FirstForwardGemm);
                 if (phases != null) clock!.LapLayer(phases.Index(s, LayerPass.Forward));
                 else clock?.Lap(CpuPhase.FirstForwardGemm);
-                if (!_weightGradientRowsInPlace)
+                if (_rowsInPlace && !_weightGradientRowsInPlace)
                 {
                     CopyBatch(B, input.Size);
                     clock?.Lap(CpuPhase.Gather);

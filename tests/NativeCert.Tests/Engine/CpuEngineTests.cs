@@ -62,16 +62,23 @@ public class CpuEngineTests
     [Fact]
     public void AHelpedModelHasTheBitsOfOneTrainedAlone()
     {
-        // A second thread takes part 1 of every split (the first layer's forward and weight-gradient GEMMs and the SGD
-        // step, CpuAssist) from the first step: panel and non-panel widths (rows read in place or gathered), a
-        // 2-hidden-layer model, every level, a short last batch and a view of the rows. Against the same trainer alone.
-        var train = EngineTestData.Blobs(101, 45, 7, 3);
+        // A second thread takes part 1 of every split (the noisy copy, the first layer's forward and weight-gradient
+        // GEMMs and the SGD step, CpuAssist) from the first step: panel and non-panel widths (rows read in place or
+        // gathered), a 2-hidden-layer model, a conv layer list (only the noise and the SGD step split), every level, a
+        // short last batch and a view of the rows. Against the same trainer alone.
+        var blobs = EngineTestData.Blobs(101, 45, 7, 3);
+        var image = new NativeCert.Data.ImageShape(3, 5, 3);
+        var images = new NativeCert.Data.Dataset(blobs.Features, blobs.Labels, blobs.Dimension, blobs.ClassCount, image, blobs.Source);
+        var conv = new EnsembleConfig(ModelArchitecture.ForData(ModelArchitecture.Parse("conv:4:3:1,relu,maxpool,flatten,dense:9,relu"), 45, image, 7),
+            new TrainingOptions(2, 16, 0.05f, 0.9f, 5e-4f), 0.4f, 7);
         int[] view = [5, 99, 3, 3, 60, 17, 42, 0, 88, 21, 21, 70, 64, 12, 33, 1, 2, 90, 77, 50];
-        foreach (var hidden in new[] { new[] { 64 }, new[] { 19 }, new[] { 33, 17 } })
+        var cases = new[] { new[] { 64 }, new[] { 19 }, new[] { 33, 17 } }
+            .Select(hidden => (Name: $"hidden {string.Join(",", hidden)}", Config: EngineTestData.Config(45, hidden, 7, epochs: 2, batch: 16, sigma: 0.4f), Train: blobs))
+            .Append((Name: "conv", Config: conv, Train: images));
+        foreach (var (name, config, train) in cases)
         foreach (var isa in new[] { IsaLevel.Avx512, IsaLevel.Avx2, IsaLevel.Scalar })
         foreach (var rows in new[] { null, view })
         {
-            var config = EngineTestData.Config(45, hidden, 7, epochs: 2, batch: 16, sigma: 0.4f);
             var alone = new CpuTrainer(config, isa);
             alone.Train(train, 3, rows: rows);
             var assist = new CpuAssist();
@@ -82,7 +89,7 @@ public class CpuEngineTests
             var helped = new CpuTrainer(config, isa) { Assist = assist };
             try { helped.Train(train, 3, rows: rows); }
             finally { assist.Close(); helper.Join(); }
-            Assert.True(alone.Parameters.AsSpan().SequenceEqual(helped.Parameters), $"hidden {string.Join(",", hidden)} {isa} view={rows != null}");
+            Assert.True(alone.Parameters.AsSpan().SequenceEqual(helped.Parameters), $"{name} {isa} view={rows != null}");
         }
     }
 

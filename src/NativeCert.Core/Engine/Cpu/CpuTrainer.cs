@@ -76,8 +76,8 @@ internal sealed class CpuTrainer : IAssistedWork
     public float[] Velocity { get; }
     /// <summary>
     /// The thread lending its core to this trainer's model (a worker with no model left), or null: with one attached,
-    /// the first layer's GEMMs (when it is dense on the network input) and the SGD step run in two parts, one on each
-    /// thread, with the same bits (<see cref="CpuAssist"/>).
+    /// the noisy copy, the first layer's GEMMs (when it is dense on the network input) and the SGD step run in two
+    /// parts, one on each thread, with the same bits (<see cref="CpuAssist"/>).
     /// </summary>
     internal CpuAssist? Assist { get; set; }
     /// <summary>When set, each phase's time is charged to it (thread CPU clock, see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>

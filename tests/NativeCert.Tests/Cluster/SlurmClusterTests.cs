@@ -33,11 +33,14 @@ public sealed class SlurmClusterTests : IDisposable
          "--sigma", "0.25", "--models", "12", "--attack", "patch", "--poison", "20", "--target", "7"];
 
     /// <summary>
-    /// Slow enough (about 10 s a shard on one core) to kill a shard task while it runs: with 4 epochs (5 s) a shard once
-    /// finished its last 15 models between the probe that saw it running and the scancel, on a machine busy with builds.
+    /// Slow enough to kill a shard task while it runs: a shard once finished its last 15 models between the probe that saw
+    /// it running and the scancel, on a machine busy with builds (600 rows, hidden 32, 4 epochs), and again with 8 epochs
+    /// on a 2-core Zen 5 during the full suite, where such a shard of 30 models took 0.75 s on one thread. 2,000 rows,
+    /// hidden 128 and 32 epochs: 5.4 s a shard on one Zen 5 thread (`nativecert certify` with these options and
+    /// `--models 30 --threads 1`), so the window from the probe to the half-way mark is seconds on the fastest machine seen.
     /// </summary>
     private static readonly string[] Slower =
-        ["--train-size", "600", "--test-size", "60", "--classes", "0,1,7", "--hidden", "32", "--epochs", "8", "--batch", "32",
+        ["--train-size", "2000", "--test-size", "60", "--classes", "0,1,7", "--hidden", "128", "--epochs", "32", "--batch", "32",
          "--sigma", "0.25", "--models", "90", "--chunk", "1"];
 
     private static readonly string[] RunFiles = ["votes.bin", "votes.tsv", "certificates.tsv", "summary.json", "summary.txt"];

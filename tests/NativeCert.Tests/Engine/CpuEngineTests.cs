@@ -90,6 +90,12 @@ public class CpuEngineTests
             try { helped.Train(train, 3, rows: rows); }
             finally { assist.Close(); helper.Join(); }
             Assert.True(alone.Parameters.AsSpan().SequenceEqual(helped.Parameters), $"{name} {isa} view={rows != null}");
+            // A helper that claimed the model but never runs (descheduled): the owner takes every part 1 itself.
+            var absent = new CpuAssist();
+            Assert.True(absent.TryClaim());
+            var unserved = new CpuTrainer(config, isa) { Assist = absent };
+            unserved.Train(train, 3, rows: rows);
+            Assert.True(alone.Parameters.AsSpan().SequenceEqual(unserved.Parameters), $"{name} {isa} view={rows != null}, helper absent");
         }
     }
 
@@ -125,6 +131,13 @@ public class CpuEngineTests
         var alone = new CountingWork();
         new CpuAssist().Split(alone, 0, CpuPhase.Optimizer);
         Assert.Equal([0, 0, 1], alone.Parts);
+        // Claimed by a helper that never serves: the owner runs part 1 itself instead of waiting for it.
+        var absent = new CpuAssist();
+        Assert.True(absent.TryClaim());
+        var owner = new CountingWork();
+        absent.Split(owner, 0, CpuPhase.Optimizer);
+        absent.Split(owner, 0, CpuPhase.Optimizer);
+        Assert.Equal([2, 2, 0], owner.Parts);
     }
 
     /// <summary>Counts the parts it runs ([0], [1], whole in [2]); work 1 fails on the helper's part.</summary>

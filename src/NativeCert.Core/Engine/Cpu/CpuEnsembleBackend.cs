@@ -108,8 +108,9 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
         var errors = new Exception?[threads];
         using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         var profile = Profile;
-        // A worker with no model left helps one still training (CpuAssist), where every worker has a core of its own.
-        bool assists = AssistsLastModels && threads > 1 && threads <= Environment.ProcessorCount;
+        // A worker with no model left helps one still training (CpuAssist), where every worker has a core of its own and
+        // the model's first layer splits.
+        bool assists = AssistsLastModels && threads > 1 && threads <= Environment.ProcessorCount && CpuTrainer.SplitsFirstLayer(config.Model);
         var assist = new CpuAssist[threads];
         for (int w = 0; w < threads; w++) assist[w] = new CpuAssist();
         long startTicks = System.Diagnostics.Stopwatch.GetTimestamp();

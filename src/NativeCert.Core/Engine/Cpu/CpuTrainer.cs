@@ -80,6 +80,13 @@ internal sealed class CpuTrainer : IAssistedWork
     /// parts, one on each thread, with the same bits (<see cref="CpuAssist"/>).
     /// </summary>
     internal CpuAssist? Assist { get; set; }
+
+    /// <summary>
+    /// Whether a helper can take part of this model's first layer (it is dense on the network input); otherwise only the
+    /// noise and the SGD step would split, a few percent of a conv model's time, and a helper waiting out its convolutions
+    /// cost LeNet's `bench` 2–3 % (`nativecert bench --model lenet --models 4 --epochs 1 --json`), so there is none.
+    /// </summary>
+    internal static bool SplitsFirstLayer(ModelArchitecture model) => model.Layers.Count > 0 && model.Layers[0].Spec.Kind == LayerKind.Dense;
     /// <summary>When set, each phase's time is charged to it (thread CPU clock, see <see cref="CpuPhaseProfile"/>); null costs one test per phase.</summary>
     internal CpuPhaseClock? Clock { get; set; }
     /// <summary>The per-layer phases <see cref="Clock"/> is charged with for a layer-list model; null for an MLP, whose profile keeps the <see cref="CpuPhase"/> list.</summary>

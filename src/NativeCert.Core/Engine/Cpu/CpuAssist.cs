@@ -31,9 +31,6 @@ internal sealed class CpuAssist
     /// <summary>Whether a helper serves this owner: the owner's next <see cref="Split"/> runs part 1 there.</summary>
     public bool Helped => _claimed != 0;
 
-    /// <summary>Whether the owner has closed (it trains nothing more in this run).</summary>
-    public bool Closed => _closed;
-
     /// <summary>A helper takes this owner, unless it is closed or another helper has it.</summary>
     public bool TryClaim() => !_closed && Interlocked.CompareExchange(ref _claimed, 1, 0) == 0;
 

@@ -14,6 +14,12 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
     private readonly int _threads;
     private readonly IsaLevel _isa;
 
+    /// <summary>
+    /// Whether a worker with no model left lends its core to one still training (<see cref="CpuAssist"/>); a benchmark
+    /// knob (`ab assist`): the same bits either way.
+    /// </summary>
+    internal static bool AssistsLastModels = true;
+
     /// <param name="threads">Worker threads (models trained concurrently); ≤ 0 means all logical processors.</param>
     /// <param name="isa">Widest SIMD level to use (clamped to the CPU); lower it to test the fallbacks.</param>
     public CpuEnsembleBackend(int threads = 0, IsaLevel isa = IsaLevel.Avx512)
@@ -26,12 +32,6 @@ internal sealed class CpuEnsembleBackend : IEnsembleBackend
     public int Threads => _threads;
     public int ModelsInParallel => _threads;
     public IsaLevel Isa => _isa;
-
-    /// <summary>
-    /// Whether a worker with no model left lends its core to one still training (<see cref="CpuAssist"/>); a benchmark
-    /// knob (`ab assist`): the same bits either way.
-    /// </summary>
-    internal static bool AssistsLastModels = true;
     public string Device => $"{CpuIsa.ModelName()} ({_threads} threads, {CpuIsa.Name(_isa)})";
 
     /// <summary>

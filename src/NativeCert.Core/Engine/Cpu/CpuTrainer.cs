@@ -122,15 +122,14 @@ internal sealed class CpuTrainer : IAssistedWork
         }
         _firstParameterStep = Array.FindIndex(_steps, s => s.ParameterLayer >= 0);
         var first = _steps[_firstParameterStep];
-        _rowsInPlace = ReadsRowsInPlace && _firstParameterStep == 0 && first.Layer.Spec.Kind == LayerKind.Dense && first.Input == 0
-            && CpuKernels.HasMatmulRows(first.Layer.Output.Size, _isa);
+        _splitsFirstLayer = SplitsFirstLayer(config.Model); // then step 0 is that layer, on acts[0]
+        _rowsInPlace = ReadsRowsInPlace && _splitsFirstLayer && CpuKernels.HasMatmulRows(first.Layer.Output.Size, _isa);
         // Not on AVX2: there the weight gradient's k steps through a table of rows ran the MLP's training 1.04–1.05× the
         // time of a copy after the forward and the contiguous GEMM (`DOTNET_EnableAVX512=0 dotnet run -c Release
         // --project benchmarks/NativeCert.Benchmarks -- ab gemm train avx2 21 rows`, Zen 4), where AVX-512 ran
         // 0.92–0.96× with it against 0.95–0.98× without.
         _weightGradientRowsInPlace = _rowsInPlace && _isa != IsaLevel.Avx2;
         _rowOffsets = new nint[_maxBatch];
-        _splitsFirstLayer = _firstParameterStep == 0 && first.Layer.Spec.Kind == LayerKind.Dense && first.Input == 0;
         if (ModelArchitecture.MlpHidden(config.Model.Body) is null)
             _layerPhases = new CpuLayerPhases(_steps.Select(s => s.Layer).ToArray(), _steps.Select(s => s.Skip || s.ForwardInConv).ToArray(),
                 _steps.Select(s => (s.Skip && s.Layer.Spec.Kind != LayerKind.Relu) || s.BackwardInConv).ToArray(), _firstParameterStep);
@@ -447,21 +446,21 @@ internal sealed class CpuTrainer : IAssistedWork
     /// </summary>
     private void OptimizerPart(int part)
     {
-        int p0 = 0, p1 = Parameters.Length;
-        if (part >= 0 && _splitsFirstLayer)
+        int n = Parameters.Length;
+        if (part < 0 || !_splitsFirstLayer)
         {
-            int l = _steps[_firstParameterStep].ParameterLayer, OUT = Layout.Out(l), w0 = Layout.WeightOffset(l);
-            int cut = w0 + FirstLayerFeatures(0).End * OUT, end = w0 + Layout.In(l) * OUT;
-            if (part == 1) (p0, p1) = (cut, end);
-            else
-            {
-                Sgd(0, w0);
-                (p0, p1) = (end, Parameters.Length);
-                Sgd(w0, cut);
-            }
+            var (p0, p1) = CpuAssist.Part(n, part, 16);
+            Sgd(p0, p1);
+            return;
         }
-        else if (part >= 0) (p0, p1) = CpuAssist.Part(Parameters.Length, part, 16);
-        Sgd(p0, p1);
+        int l = _steps[_firstParameterStep].ParameterLayer, OUT = Layout.Out(l), w0 = Layout.WeightOffset(l);
+        int cut = w0 + FirstLayerFeatures(0).End * OUT, end = w0 + Layout.In(l) * OUT;
+        if (part == 1) Sgd(cut, end);
+        else
+        {
+            Sgd(0, cut);
+            Sgd(end, n);
+        }
 
         void Sgd(int from, int to)
         {

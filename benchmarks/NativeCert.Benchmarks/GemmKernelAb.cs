@@ -99,8 +99,46 @@ internal static unsafe class GemmKernelAb
         if (sink == 12345) Console.WriteLine();
     }
 
+    /// <summary>
+    /// `ab gemm rowsdw [avx512|avx2] [ROUNDS]`: the MLP's first-layer weight gradient Xᵀ·dY over 128 random rows where
+    /// they lie in an 8,000 × 784 noisy copy (<see cref="CpuKernels.MatmulWeightGradientRows"/>, the row table the
+    /// training loop uses) against the same product over a contiguous copy of the rows (the strided GEMM), rows in
+    /// cache for both, interleaved (<see cref="PairedAb"/>); each as a share of one thread's FMA peak. The results are
+    /// checked equal.
+    /// </summary>
+    private static void RowsDw(string[] args)
+    {
+        var isa = CpuIsa.Clamp(args.Length > 0 && args[0] == "avx2" ? IsaLevel.Avx2 : IsaLevel.Avx512);
+        int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 41;
+        const int B = 128, IN = 784, OUT = 128, N = 8000;
+        var rng = new Random(1);
+        float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
+        var (copy, dy, x) = (R(N * IN), R(B * OUT), new float[B * IN]);
+        var (dwTable, dwCopy) = (new float[IN * OUT], new float[IN * OUT]);
+        var rows = new nint[B];
+        for (int b = 0; b < B; b++)
+        {
+            rows[b] = (nint)rng.Next(N) * IN;
+            copy.AsSpan((int)rows[b], IN).CopyTo(x.AsSpan(b * IN, IN));
+        }
+        bool table = false;
+        void Work()
+        {
+            if (table) CpuKernels.MatmulWeightGradientRows(dwTable, dy, copy, rows, B, IN, OUT, isa);
+            else CpuKernels.MatmulWeightGradient(dwCopy, dy, x, B, IN, OUT, isa);
+        }
+        table = true; Work(); table = false; Work();
+        if (!dwTable.AsSpan().SequenceEqual(dwCopy)) throw new InvalidOperationException("the row table and the copy give different weight gradients");
+        double gflop = 2.0 * B * IN * OUT / 1e9;
+        var (_, perCpu) = FmaPeak.Measure(1, 0.5, isa);
+        var r = PairedAb.Compare(() => table = false, () => table = true, Work, 20, rounds);
+        Console.WriteLine($"{CpuIsa.Name(isa)}: one thread's FMA peak {perCpu:F1} GFLOP per CPU-second; MLP dW (784,128)=Xᵀ(784,128)·dY(128,128)");
+        Console.WriteLine($"  A over a contiguous copy {r.A * 1e6:F1} us ({gflop / r.A / perCpu:P1}), B over the row table {r.B * 1e6:F1} us ({gflop / r.B / perCpu:P1}), median B/A time {r.Ratio:F3}");
+    }
+
     public static void Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "rowsdw") { RowsDw(args[1..]); return; }
         if (args.Length > 0 && args[0] == "train") { Train(args[1..]); return; }
         if (args.Length > 0 && args[0] == "cold") { Cold(args[1..]); return; }
         var isa = CpuIsa.Clamp(args.Length > 0 && args[0] == "avx2" ? IsaLevel.Avx2 : IsaLevel.Avx512);

@@ -8,6 +8,7 @@ public static class Program
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- --filter '*PhaseBenchmarks*'` (one case per training phase)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab kchunk` (paired A/B of a GEMM knob, see PairedAb.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab gemm [avx512|avx2] [rounds]` (the MLP and conv GEMM shapes, before vs now, GFLOP/s and % of peak, see GemmKernelAb.cs)
+    // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab gemm rowsdw [avx512|avx2] [rounds]` (the MLP's weight gradient over a row table against a contiguous copy, see GemmKernelAb.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- ab conv [avx512|avx2] [prefix]` (LeNet's conv kernels, GFLOP/s and % of peak, see ConvAb.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- exp-check [stride]` (the softmax's exp against MathF.Exp and across levels, every float, see ExpCheck.cs)
     // `dotnet run -c Release --project benchmarks/NativeCert.Benchmarks -- hashes` (vote/parameter hashes of small ensembles, see ContractHashes.cs)

@@ -64,10 +64,10 @@ internal static unsafe class CpuGemm
         switch (CpuIsa.Clamp(isa))
         {
             case IsaLevel.Avx512:
-                Panels(kTable ? &Kernel512_6x4<Yes> : &Kernel512_6x4<No>, 64, KChunk512, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
+                Panels(kTable ? &Kernel512_6x4<Yes, Yes> : &Kernel512_6x4<No, No>, kTable ? &Kernel512_6x4<Yes, No> : &Kernel512_6x4<No, No>, 64, KChunk512, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
                 break;
             case IsaLevel.Avx2:
-                Panels(kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, 16, KChunk256, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
+                Panels(kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, 16, KChunk256, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
                 break;
             default: GemmScalar(c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K); break;
         }
@@ -279,13 +279,14 @@ internal static unsafe class CpuGemm
 
     /// <summary>
     /// The full column panels of C (N / <paramref name="panelWidth"/> of them) for both vector widths, through a 6-row
-    /// <paramref name="kernel"/>: column panels outer, then K chunks, 6-row blocks inner (the last block of M % 6 rows
-    /// recomputes its last row in the missing slots and stores only its own rows). A chunk keeps the (kc, panel) piece
+    /// <paramref name="kernel"/>: column panels outer, then K chunks, 6-row blocks inner (the last block of M % 6 rows,
+    /// through <paramref name="partialKernel"/>, recomputes its last row in the missing slots and stores only its own rows). A chunk keeps the (kc, panel) piece
     /// of Bm in L1 while A's rows stream past it; the accumulators are stored and reloaded as floats between chunks,
     /// the bias starts the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from
     /// the bias. K = 0 still runs one chunk, which writes the bias (or 0).
     /// </summary>
-    private static void Panels(delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> kernel, int panelWidth,
+    private static void Panels(delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> kernel,
+        delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> partialKernel, int panelWidth,
         int kChunk, float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
         int kStep = kChunk > 0 ? kChunk : Math.Max(K, 1);
@@ -309,7 +310,7 @@ internal static unsafe class CpuGemm
                     panel = packed; panelLd = panelWidth;
                 }
                 for (int i = 0; i < M; i += 6)
-                    kernel(c + (nint)i * ldc + j, ldc, a + (rowOffsets != null ? rowOffsets[i] : (nint)i * aRow) + (kOffsets != null ? 0 : (nint)k0 * aK), aRow, aK,
+                    (i + 6 <= M ? kernel : partialKernel)(c + (nint)i * ldc + j, ldc, a + (rowOffsets != null ? rowOffsets[i] : (nint)i * aRow) + (kOffsets != null ? 0 : (nint)k0 * aK), aRow, aK,
                         rowOffsets != null ? rowOffsets + i : null, kOffsets != null ? kOffsets + k0 : null, panel, panelLd,
                         first && bias != null ? bias + j : null, relu && last, kc, !first, Math.Min(6, M - i));
                 k0 += kc;
@@ -365,7 +366,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 16;
         int fullBlocks = N / (4 * W);
-        Panels(&Kernel512_6x4<No>, 4 * W, KChunk512, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel512_6x4<No, No>, &Kernel512_6x4<No, No>, 4 * W, KChunk512, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
         // Column tail (the 10-class output layer is all tail): 16 rows at a time keeps 16 FMA chains in flight (8
         // only just cover the FMA latency × ports: 16 took 0.87–0.91× the time of the 10-class layer's forward and dW,
         // `ab tail`, paired; 4 chains left half the FMA throughput to latency), then 8, 4 and single rows.
@@ -398,15 +399,21 @@ internal static unsafe class CpuGemm
     /// 6 rows × 64 columns of C over K: 24 accumulators + 4 Bm vectors + 1 broadcast = 29 of AVX-512's 32 registers,
     /// 24 FMAs per 4 loads + 6 broadcasts. Rows past <paramref name="rows"/> (1..6) alias the last real row and are
     /// not stored. <paramref name="accumulate"/>: continue from C (a later K chunk) instead of starting from the bias (or 0).
+    /// <typeparamref name="TUnitRows"/>: a full block (6 rows) with A's rows one float apart (aRow = 1), read at
+    /// constant displacements.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel512_6x4<TKRows>(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* b, int ldb, float* bias, bool relu,
+    private static void Kernel512_6x4<TKRows, TUnitRows>(float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* b, int ldb, float* bias, bool relu,
         int K, bool accumulate, int rows)
         where TKRows : struct, IFlag
+        where TUnitRows : struct, IFlag
     {
         nint last = rows - 1, ld = ldc;
-        // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers.
-        var (o1, o2, o3, o4, o5) = RowOffsets(aRow, rowOffsets, last);
+        // Row r of the block is read at a[offset r]: one pointer steps along K, the offsets stay in registers, or, for
+        // unit rows, in the instructions (five registers fewer: the row table's loop then spills nothing).
+        nint o1, o2, o3, o4, o5;
+        if (TUnitRows.On) (o1, o2, o3, o4, o5) = (1, 2, 3, 4, 5);
+        else (o1, o2, o3, o4, o5) = RowOffsets(aRow, rowOffsets, last);
         Vector512<float> c00, c01, c02, c03;
         Vector512<float> c10, c11, c12, c13;
         Vector512<float> c20, c21, c22, c23;
@@ -442,18 +449,38 @@ internal static unsafe class CpuGemm
         // The loop steps two pointers and compares one (Bm's: ldb ≥ N > 0): a counter and an int ldb's sign extension
         // per k cost scalar µops on the FMA ports (0.93–0.99× the time on AVX-512, 0.92–1.02× on AVX2, `ab gemm`).
         nint ldbn = ldb;
-        // TKRows: k steps through rows anywhere (GemmTransposedRows): A's row k starts at ai + kOffsets[k].
-        float* ai = a;
-        for (float* end = b + K * ldbn; b != end; a += step, b += ldbn)
+        // TKRows: k steps through rows anywhere (GemmTransposedRows): A's row k starts at ai + kOffsets[k]. Each row is
+        // looked up two steps before its broadcasts need it, so their addresses never wait on the table's load; the
+        // last two steps look up the table's first entries again (in bounds, unused) instead of reading past it. With
+        // unit rows (no offset registers, no spills) the MLP's weight gradient over 128 rows of the noisy copy took
+        // 0.95–0.96× the time of a lookup in the step itself, and 1 model × 1 epoch of training 0.983–0.994× (Zen 5,
+        // `ab gemm rowsdw` and `ab gemm train` paired against the old kernel as a scratch toggle). The same rows in
+        // the same k order.
+        float* ai = a, a1 = a;
+        nint* kNext = kOffsets;
+        float* end = b + K * ldbn, stop = end;
+        if (TKRows.On && K > 0)
         {
-            if (TKRows.On) a = ai + *kOffsets++;
-            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
-            var x = Vector512.Create(*a); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01); c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
-            x = Vector512.Create(a[o1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11); c12 = Vector512.FusedMultiplyAdd(x, b2, c12); c13 = Vector512.FusedMultiplyAdd(x, b3, c13);
-            x = Vector512.Create(a[o2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21); c22 = Vector512.FusedMultiplyAdd(x, b2, c22); c23 = Vector512.FusedMultiplyAdd(x, b3, c23);
-            x = Vector512.Create(a[o3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31); c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
-            x = Vector512.Create(a[o4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41); c42 = Vector512.FusedMultiplyAdd(x, b2, c42); c43 = Vector512.FusedMultiplyAdd(x, b3, c43);
-            x = Vector512.Create(a[o5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52); c53 = Vector512.FusedMultiplyAdd(x, b3, c53);
+            a = ai + kOffsets[0];
+            a1 = ai + kOffsets[Math.Min(1, K - 1)];
+            if (K > 2) { kNext = kOffsets + 2; stop = b + (K - 2) * ldbn; }
+        }
+        while (true)
+        {
+            for (; b != stop; b += ldbn)
+            {
+                var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16); var b2 = Vector512.Load(b + 32); var b3 = Vector512.Load(b + 48);
+                var x = Vector512.Create(*a); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01); c02 = Vector512.FusedMultiplyAdd(x, b2, c02); c03 = Vector512.FusedMultiplyAdd(x, b3, c03);
+                x = Vector512.Create(a[o1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11); c12 = Vector512.FusedMultiplyAdd(x, b2, c12); c13 = Vector512.FusedMultiplyAdd(x, b3, c13);
+                x = Vector512.Create(a[o2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21); c22 = Vector512.FusedMultiplyAdd(x, b2, c22); c23 = Vector512.FusedMultiplyAdd(x, b3, c23);
+                x = Vector512.Create(a[o3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31); c32 = Vector512.FusedMultiplyAdd(x, b2, c32); c33 = Vector512.FusedMultiplyAdd(x, b3, c33);
+                x = Vector512.Create(a[o4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41); c42 = Vector512.FusedMultiplyAdd(x, b2, c42); c43 = Vector512.FusedMultiplyAdd(x, b3, c43);
+                x = Vector512.Create(a[o5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51); c52 = Vector512.FusedMultiplyAdd(x, b2, c52); c53 = Vector512.FusedMultiplyAdd(x, b3, c53);
+                if (TKRows.On) { a = a1; a1 = ai + *kNext++; }
+                else a += step;
+            }
+            if (b == end) break;
+            kNext = kOffsets; stop = end;
         }
         { float* p = c; Epilogue512(c00, relu).Store(p); Epilogue512(c01, relu).Store(p + 16); Epilogue512(c02, relu).Store(p + 32); Epilogue512(c03, relu).Store(p + 48); }
         if (rows > 1) { float* p = c + 1 * ld; Epilogue512(c10, relu).Store(p); Epilogue512(c11, relu).Store(p + 16); Epilogue512(c12, relu).Store(p + 32); Epilogue512(c13, relu).Store(p + 48); }
@@ -573,7 +600,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 8;
         int panels = N / (2 * W);
-        Panels(&Kernel256_6x2<No>, 2 * W, KChunk256, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel256_6x2<No>, &Kernel256_6x2<No>, 2 * W, KChunk256, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
         int rows4 = M & ~3, j0 = panels * 2 * W;
         if (N - j0 > W)
         {

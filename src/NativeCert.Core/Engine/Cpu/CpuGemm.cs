@@ -64,10 +64,13 @@ internal static unsafe class CpuGemm
         switch (CpuIsa.Clamp(isa))
         {
             case IsaLevel.Avx512:
-                Panels(kTable ? &Kernel512_6x4<Yes, Yes> : &Kernel512_6x4<No, No>, kTable ? &Kernel512_6x4<Yes, No> : &Kernel512_6x4<No, No>, 64, KChunk512, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
+                // A k table comes with unit rows (aRow = 1, GemmTransposedRows): full blocks read them at constant displacements.
+                Panels(kTable ? &Kernel512_6x4<Yes, Yes> : &Kernel512_6x4<No, No>, kTable ? &Kernel512_6x4<Yes, No> : &Kernel512_6x4<No, No>,
+                    64, KChunk512, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
                 break;
             case IsaLevel.Avx2:
-                Panels(kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, 16, KChunk256, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
+                Panels(kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>,
+                    16, KChunk256, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
                 break;
             default: GemmScalar(c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K); break;
         }
@@ -280,10 +283,10 @@ internal static unsafe class CpuGemm
     /// <summary>
     /// The full column panels of C (N / <paramref name="panelWidth"/> of them) for both vector widths, through a 6-row
     /// <paramref name="kernel"/>: column panels outer, then K chunks, 6-row blocks inner (the last block of M % 6 rows,
-    /// through <paramref name="partialKernel"/>, recomputes its last row in the missing slots and stores only its own rows). A chunk keeps the (kc, panel) piece
-    /// of Bm in L1 while A's rows stream past it; the accumulators are stored and reloaded as floats between chunks,
-    /// the bias starts the first chunk and ReLU ends the last, so each element is still one FMA chain in k order from
-    /// the bias. K = 0 still runs one chunk, which writes the bias (or 0).
+    /// through <paramref name="partialKernel"/>, recomputes its last row in the missing slots and stores only its own
+    /// rows). A chunk keeps the (kc, panel) piece of Bm in L1 while A's rows stream past it; the accumulators are stored
+    /// and reloaded as floats between chunks, the bias starts the first chunk and ReLU ends the last, so each element is
+    /// still one FMA chain in k order from the bias. K = 0 still runs one chunk, which writes the bias (or 0).
     /// </summary>
     private static void Panels(delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> kernel,
         delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> partialKernel, int panelWidth,

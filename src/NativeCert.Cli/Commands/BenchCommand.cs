@@ -190,15 +190,16 @@ internal static class BenchCommand
         var rows = p.PhaseRows();
         // Training examples each phase processed, summed over models: its multiply–adds per example give its flop rate.
         double examples = (double)trainExamples * config.Training.Epochs * p.Models;
+        // Seconds to the microsecond: a short run's phase of a few tens of µs (4 SGD steps) must not read as 0.
         foreach (var (key, seconds, share, macs) in rows)
         {
-            var entry = new Dictionary<string, double> { ["seconds"] = Math.Round(seconds, 4), ["share"] = Math.Round(share, 4) };
+            var entry = new Dictionary<string, double> { ["seconds"] = Math.Round(seconds, 6), ["share"] = Math.Round(share, 4) };
             if (macs > 0 && seconds > 0) entry["gflops_per_thread"] = Math.Round(2.0 * macs * examples / seconds / 1e9, 2);
             phases[key] = entry;
         }
-        phases["threading"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.ThreadingSeconds, 4), ["share"] = Math.Round(p.ThreadingShare, 4) };
-        phases["descheduled"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.DescheduledSeconds, 4), ["share"] = Math.Round(p.DescheduledShare, 4) };
-        phases["blocked"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.BlockedSeconds, 4), ["share"] = Math.Round(p.BlockedShare, 4) };
+        phases["threading"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.ThreadingSeconds, 6), ["share"] = Math.Round(p.ThreadingShare, 4) };
+        phases["descheduled"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.DescheduledSeconds, 6), ["share"] = Math.Round(p.DescheduledShare, 4) };
+        phases["blocked"] = new Dictionary<string, double> { ["seconds"] = Math.Round(p.BlockedSeconds, 6), ["share"] = Math.Round(p.BlockedShare, 4) };
         // MLP: the two first-layer GEMM phases. Layer list: the first parameter layer's forward and weight-gradient phases
         // (the first phase with multiply–adds names it).
         string? first = rows.FirstOrDefault(r => r.MacsPerExample > 0).Key?.Split('_')[0];

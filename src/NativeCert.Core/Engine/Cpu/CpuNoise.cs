@@ -37,6 +37,7 @@ internal static unsafe class CpuNoise
             switch (CpuIsa.Clamp(isa))
             {
                 case IsaLevel.Avx512:
+                    for (; i + 128 <= n; i += 128) Chunk512x2(dst + i, (uint)(i >> 2), row, model, s, k0, k1);
                     for (; i + 64 <= n; i += 64) Chunk512(dst + i, (uint)(i >> 2), row, model, s, k0, k1);
                     if (i < n) { Chunk512(tmp, (uint)(i >> 2), row, model, s, k0, k1); Copy(dst + i, tmp, n - i); }
                     break;
@@ -178,25 +179,33 @@ internal static unsafe class CpuNoise
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Philox512(ref Vector512<uint> c0, ref Vector512<uint> c1, ref Vector512<uint> c2, ref Vector512<uint> c3, uint k0, uint k1)
     {
-        var m0 = Vector512.Create(Philox4x32.M0);
-        var m1 = Vector512.Create(Philox4x32.M1);
-        var oddLanes = Vector512.Create(0xFFFFFFFF00000000UL).AsUInt32();
         for (int round = 0; round < 10; round++)
         {
-            // 32×32→64 products on even lanes and (after a 64-bit shift) odd lanes.
-            var p0e = Avx512F.Multiply(c0, m0);
-            var p0o = Avx512F.Multiply(Vector512.ShiftRightLogical(c0.AsUInt64(), 32).AsUInt32(), m0);
-            var p1e = Avx512F.Multiply(c2, m1);
-            var p1o = Avx512F.Multiply(Vector512.ShiftRightLogical(c2.AsUInt64(), 32).AsUInt32(), m1);
-            var hi0 = Vector512.ConditionalSelect(oddLanes, p0o.AsUInt32(), Vector512.ShiftRightLogical(p0e, 32).AsUInt32());
-            var lo0 = Vector512.ConditionalSelect(oddLanes, Vector512.ShiftLeft(p0o, 32).AsUInt32(), p0e.AsUInt32());
-            var hi1 = Vector512.ConditionalSelect(oddLanes, p1o.AsUInt32(), Vector512.ShiftRightLogical(p1e, 32).AsUInt32());
-            var lo1 = Vector512.ConditionalSelect(oddLanes, Vector512.ShiftLeft(p1o, 32).AsUInt32(), p1e.AsUInt32());
-            var n0 = hi1 ^ c1 ^ Vector512.Create(k0);
-            var n2 = hi0 ^ c3 ^ Vector512.Create(k1);
-            c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+            Round512(ref c0, ref c1, ref c2, ref c3, Vector512.Create(k0), Vector512.Create(k1));
             k0 += Philox4x32.W0; k1 += Philox4x32.W1;
         }
+    }
+
+    /// <summary>One Philox4x32 round on 16 counters, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Round512(ref Vector512<uint> c0, ref Vector512<uint> c1, ref Vector512<uint> c2, ref Vector512<uint> c3, Vector512<uint> k0, Vector512<uint> k1)
+    {
+        var (hi0, lo0) = MulHiLo512(c0, Vector512.Create(Philox4x32.M0));
+        var (hi1, lo1) = MulHiLo512(c2, Vector512.Create(Philox4x32.M1));
+        var n0 = hi1 ^ c1 ^ k0;
+        var n2 = hi0 ^ c3 ^ k1;
+        c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+    }
+
+    /// <summary>The 32×32→64 products c·m lane by lane, split into high and low words: even lanes, and (after a 64-bit shift) odd lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<uint> Hi, Vector512<uint> Lo) MulHiLo512(Vector512<uint> c, Vector512<uint> m)
+    {
+        var oddLanes = Vector512.Create(0xFFFFFFFF00000000UL).AsUInt32();
+        var even = Avx512F.Multiply(c, m);
+        var odd = Avx512F.Multiply(Vector512.ShiftRightLogical(c.AsUInt64(), 32).AsUInt32(), m);
+        return (Vector512.ConditionalSelect(oddLanes, odd.AsUInt32(), Vector512.ShiftRightLogical(even, 32).AsUInt32()),
+            Vector512.ConditionalSelect(oddLanes, Vector512.ShiftLeft(odd, 32).AsUInt32(), even.AsUInt32()));
     }
 
     /// <summary>Test hook: the raw Philox words of blocks [block0, block0+16) as the AVX-512 branch computes them, <c>(16, 4)</c>.</summary>
@@ -208,14 +217,35 @@ internal static unsafe class CpuNoise
         for (int i = 0; i < 16; i++) (words[4 * i], words[4 * i + 1], words[4 * i + 2], words[4 * i + 3]) = (c0[i], c1[i], c2[i], c3[i]);
     }
 
+    /// <summary>
+    /// Two chunks (blocks [block0, block0+32), 128 Gaussians) with their Philox rounds interleaved: each round is a
+    /// chain of multiplies, shifts and selects, and two independent chains fill the vector units one chain leaves idle.
+    /// 0.87–0.92× the time of two <see cref="Chunk512"/> calls for an 8,000 × 784 noisy copy (Zen 5, a scratch toggle in
+    /// `ab`, paired, the copies checked equal); the same operations on every lane.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Chunk512(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    private static void Chunk512x2(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
     {
         var c0 = Vector512.Create(block0) + LaneBlock512;
-        var c1 = Vector512.Create(row);
-        var c2 = Vector512.Create(model);
-        var c3 = Vector512.Create(stream);
-        Philox512(ref c0, ref c1, ref c2, ref c3, k0, k1);
+        var d0 = Vector512.Create(block0 + 16) + LaneBlock512;
+        var c1 = Vector512.Create(row); var d1 = c1;
+        var c2 = Vector512.Create(model); var d2 = c2;
+        var c3 = Vector512.Create(stream); var d3 = c3;
+        for (int round = 0; round < 10; round++)
+        {
+            var (kk0, kk1) = (Vector512.Create(k0), Vector512.Create(k1));
+            Round512(ref c0, ref c1, ref c2, ref c3, kk0, kk1);
+            Round512(ref d0, ref d1, ref d2, ref d3, kk0, kk1);
+            k0 += Philox4x32.W0; k1 += Philox4x32.W1;
+        }
+        Store512(dst, c0, c1, c2, c3);
+        Store512(dst + 64, d0, d1, d2, d3);
+    }
+
+    /// <summary>The 64 Gaussians of one chunk's Philox words (16 blocks, one a lane): Box–Muller, then blocks in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* dst, Vector512<uint> c0, Vector512<uint> c1, Vector512<uint> c2, Vector512<uint> c3)
+    {
         var (z0, z1) = Transform512(c0, c1);
         var (z2, z3) = Transform512(c2, c3);
         var t0 = Avx512F.UnpackLow(z0, z1);
@@ -226,6 +256,17 @@ internal static unsafe class CpuNoise
         Avx512F.UnpackHigh(t0.AsDouble(), t2.AsDouble()).AsSingle().Store(dst + 16);
         Avx512F.UnpackLow(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 32);
         Avx512F.UnpackHigh(t1.AsDouble(), t3.AsDouble()).AsSingle().Store(dst + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Chunk512(float* dst, uint block0, uint row, uint model, uint stream, uint k0, uint k1)
+    {
+        var c0 = Vector512.Create(block0) + LaneBlock512;
+        var c1 = Vector512.Create(row);
+        var c2 = Vector512.Create(model);
+        var c3 = Vector512.Create(stream);
+        Philox512(ref c0, ref c1, ref c2, ref c3, k0, k1);
+        Store512(dst, c0, c1, c2, c3);
     }
 
     /// <summary>

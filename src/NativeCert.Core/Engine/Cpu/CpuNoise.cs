@@ -7,7 +7,8 @@ namespace NativeCert.Engine.Cpu;
 
 /// <summary>
 /// Vectorized Philox4x32-10 + Box–Muller producing the Gaussians of docs/engine.md: 16 Philox blocks (64
-/// Gaussians) per AVX-512 step, 8 per AVX2 step, 1 per scalar step. The scalar step runs the one shared body
+/// Gaussians) per AVX-512 chunk, two chunks' rounds interleaved where a row has room for both, 8 blocks per AVX2
+/// step, 1 per scalar step. The scalar step runs the one shared body
 /// (<see cref="Philox4x32.Block"/>, <see cref="PolynomialBoxMuller"/>) that the ILGPU kernels compile too; the
 /// AVX branches transcribe it lane-parallel. The raw Philox words are bit-identical to
 /// <see cref="Philox4x32"/>. ln, sin and cos are our own polynomials (Cephes logf/sinf/cosf coefficients) built

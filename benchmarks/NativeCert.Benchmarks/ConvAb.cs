@@ -19,7 +19,7 @@ internal static unsafe class ConvAb
         isa = CpuIsa.Clamp(isa);
         int B = int.TryParse(Environment.GetEnvironmentVariable("NATIVECERT_AB_BATCH"), out int batch) ? batch : 128;
         var rng = new Random(1);
-        float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        float[] R(int n) => BenchData.Uniform(rng, n);
         var (x1, w1, b1, dy1, y1) = (R(B * 784), R(16 * 25), R(16), R(16 * B * 576), new float[16 * B * 576]);
         var (x2, w2, b2, dy2, y2, dx2) = (R(16 * B * 144), R(32 * 400), R(32), R(32 * B * 64), new float[32 * B * 64], new float[16 * B * 144]);
         var (dw1, db1, dw2, db2) = (new float[16 * 25], new float[16], new float[32 * 400], new float[32]);

@@ -30,7 +30,7 @@ public class ConvBenchmarks
     public void Setup()
     {
         var rng = new Random(1);
-        float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        float[] R(int n) => BenchData.Uniform(rng, n);
         (_x1, _w1, _b1, _dy1) = (R(B * 784), R(16 * 25), R(16), R(16 * B * 576));
         (_y1, _dw1, _db1, _dx1) = (new float[16 * B * 576], new float[16 * 25], new float[16], new float[16 * B * 576]);
         (_x2, _w2, _b2, _dy2) = (R(16 * B * 144), R(32 * 400), R(32), R(32 * B * 64));

@@ -52,7 +52,7 @@ public unsafe class GemmShapeBenchmarks
             _ => throw new ArgumentException(Shape),
         };
         var rng = new Random(1);
-        float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
+        float[] R(int n) => BenchData.Uniform(rng, n);
         (_a, _b, _c, _bias) = (R(_s.M * _s.K), R(_s.K * _s.N), new float[_s.M * _s.N], R(_s.N));
     }
 

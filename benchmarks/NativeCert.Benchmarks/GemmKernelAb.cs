@@ -65,7 +65,7 @@ internal static unsafe class GemmKernelAb
         int sweepMb = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 16;
         const int B = 128, IN = 784, OUT = 128;
         var rng = new Random(1);
-        float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
+        float[] R(int n) => BenchData.Uniform(rng, n);
         var (x, w, bias, dy, y, dw) = (R(B * IN), R(IN * OUT), R(OUT), R(B * OUT), new float[B * OUT], new float[IN * OUT]);
         var sweep = new float[sweepMb << 18];
         float sink = 0;
@@ -112,7 +112,7 @@ internal static unsafe class GemmKernelAb
         int rounds = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 41;
         const int B = 128, IN = 784, OUT = 128, N = 8000;
         var rng = new Random(1);
-        float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
+        float[] R(int n) => BenchData.Uniform(rng, n);
         var (copy, dy, x) = (R(N * IN), R(B * OUT), new float[B * IN]);
         var (dwTable, dwCopy) = (new float[IN * OUT], new float[IN * OUT]);
         var rows = new nint[B];
@@ -146,7 +146,7 @@ internal static unsafe class GemmKernelAb
         // `chunk C`: A = the default K chunk, B = chunks of C (the legacy kernels are not timed).
         int chunk = args.Length > 3 && args[2] == "chunk" ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : -1;
         var rng = new Random(1);
-        float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextSingle() - 0.5f; return v; }
+        float[] R(int n) => BenchData.Uniform(rng, n);
         const int B = 128;
         int n1 = Math.Max(1, (1 << 16) / (25 * 576)) * 576, n2 = Math.Max(1, (1 << 16) / (400 * 64)) * 64; // one image group, as CpuConvKernels
         // (name, M, N, K, aRow, aK, ldb, ldc, bias+ReLU): A(i,k) at a[i·aRow + k·aK], Bm (K,N) and C (M,N) row-major

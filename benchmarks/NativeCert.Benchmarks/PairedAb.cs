@@ -54,7 +54,7 @@ internal static unsafe class GemmAb
     {
         const int B = 128, IN = 784, OUT = 128;
         var rng = new Random(1);
-        float[] R(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = rng.NextSingle() - 0.5f; return a; }
+        float[] R(int n) => BenchData.Uniform(rng, n);
         var (x, w, bias, dy) = (R(B * IN), R(IN * OUT), R(OUT), R(B * OUT));
         var (y, dw, db) = (new float[B * OUT], new float[IN * OUT], new float[OUT]);
         double gflop = 2.0 * B * IN * OUT / 1e9;

@@ -69,7 +69,7 @@ internal static unsafe class CpuGemm
                     64, KChunk512, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
                 break;
             case IsaLevel.Avx2:
-                Panels(kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>,
+                Panels(kTable ? &Kernel256_6x2<Yes> : &Kernel256_6x2<No>, null,
                     16, KChunk256, c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K);
                 break;
             default: GemmScalar(c, ldc, a, aRow, aK, rowOffsets, kOffsets, bm, ldb, bias, relu, M, N, K); break;
@@ -283,15 +283,17 @@ internal static unsafe class CpuGemm
     /// <summary>
     /// The full column panels of C (N / <paramref name="panelWidth"/> of them) for both vector widths, through a 6-row
     /// <paramref name="kernel"/>: column panels outer, then K chunks, 6-row blocks inner (the last block of M % 6 rows,
-    /// through <paramref name="partialKernel"/>, recomputes its last row in the missing slots and stores only its own
-    /// rows). A chunk keeps the (kc, panel) piece of Bm in L1 while A's rows stream past it; the accumulators are stored
-    /// and reloaded as floats between chunks, the bias starts the first chunk and ReLU ends the last, so each element is
-    /// still one FMA chain in k order from the bias. K = 0 still runs one chunk, which writes the bias (or 0).
+    /// through <paramref name="partialKernel"/> where one is given, recomputes its last row in the missing slots and
+    /// stores only its own rows). A chunk keeps the (kc, panel) piece of Bm in L1 while A's rows stream past it; the
+    /// accumulators are stored and reloaded as floats between chunks, the bias starts the first chunk and ReLU ends the
+    /// last, so each element is still one FMA chain in k order from the bias. K = 0 still runs one chunk, which writes
+    /// the bias (or 0).
     /// </summary>
     private static void Panels(delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> kernel,
         delegate*<float*, int, float*, int, int, nint*, nint*, float*, int, float*, bool, int, bool, int, void> partialKernel, int panelWidth,
         int kChunk, float* c, int ldc, float* a, int aRow, int aK, nint* rowOffsets, nint* kOffsets, float* bm, int ldb, float* bias, bool relu, int M, int N, int K)
     {
+        if (partialKernel == null) partialKernel = kernel;
         int kStep = kChunk > 0 ? kChunk : Math.Max(K, 1);
         bool pack = PacksPanels(ldb, M, panelWidth);
         if (pack) kStep = Math.Min(kStep, PackedRows);
@@ -369,7 +371,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 16;
         int fullBlocks = N / (4 * W);
-        Panels(&Kernel512_6x4<No, No>, &Kernel512_6x4<No, No>, 4 * W, KChunk512, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel512_6x4<No, No>, null, 4 * W, KChunk512, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
         // Column tail (the 10-class output layer is all tail): 16 rows at a time keeps 16 FMA chains in flight (8
         // only just cover the FMA latency × ports: 16 took 0.87–0.91× the time of the 10-class layer's forward and dW,
         // `ab tail`, paired; 4 chains left half the FMA throughput to latency), then 8, 4 and single rows.
@@ -603,7 +605,7 @@ internal static unsafe class CpuGemm
     {
         const int W = 8;
         int panels = N / (2 * W);
-        Panels(&Kernel256_6x2<No>, &Kernel256_6x2<No>, 2 * W, KChunk256, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
+        Panels(&Kernel256_6x2<No>, null, 2 * W, KChunk256, c, ldc, a, aRow, aK, null, null, bm, ldb, bias, relu, M, N, K);
         int rows4 = M & ~3, j0 = panels * 2 * W;
         if (N - j0 > W)
         {
